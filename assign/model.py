@@ -1,0 +1,455 @@
+"""The SPEC §3 problem and §8 schedule as frozen pydantic v2 models.
+
+This is the only module that knows field names and defaults. Everything after
+:func:`assign.compile.compile_problem` works on numpy arrays instead.
+
+Readings of the spec made here (see ``docs/formats.md``):
+
+* Policy maps merge with the defaults key by key; the merged map is stored, so a
+  problem written back out states every tier, skill list, weight explicitly.
+* ``max_minutes``, ``max_tasks_per_day``, ``max_travel_km`` and ``tier`` stay
+  ``None`` when absent ("use the default"), so round trips keep them absent.
+* Lists are stored as tuples: the models are immutable all the way down.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+PROBLEM_FORMAT = "assign/problem@1"
+SCHEDULE_FORMAT = "assign/schedule@1"
+
+DEFAULT_SERVICE_TIERS: dict[str, int] = {
+    "medical": 1,
+    "disability_care": 2,
+    "meals": 3,
+    "companionship": 4,
+    "household": 4,
+    "errands": 4,
+}
+DEFAULT_SERVICE_SKILLS: dict[str, tuple[str, ...]] = {
+    "medical": ("medical",),
+    "disability_care": ("care",),
+    "meals": ("meals",),
+    "companionship": (),
+    "household": (),
+    "errands": (),
+}
+DEFAULT_GROUP_WEIGHTS: dict[str, int] = {
+    "disabled_dementia": 6,
+    "solitary": 4,
+    "special_family": 4,
+    "low_income": 3,
+    "left_behind": 3,
+}
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "fairness": 10.0,
+    "equity": 5.0,
+    "continuity": 2.0,
+    "cross": 1.0,
+    "preference": 1.0,
+    "stability": 3.0,
+}
+SOFT_TERMS: tuple[str, ...] = (
+    "travel_km",
+    "fairness",
+    "equity",
+    "discontinuity",
+    "cross_community",
+    "mismatches",
+    "changes",
+)
+RULE_NAMES: dict[int, str] = {
+    1: "references",
+    2: "whole_teams",
+    3: "window",
+    4: "skills",
+    5: "availability",
+    6: "radius",
+    7: "community",
+    8: "exclusion",
+    9: "double_booking",
+    10: "pledged_minutes",
+    11: "daily_limit",
+    12: "pins",
+}
+REASON_CODES: tuple[str, ...] = (
+    "no_skill",
+    "out_of_range",
+    "excluded",
+    "no_availability",
+    "team_too_small",
+    "capacity",
+)
+
+
+def _strict_int(value: Any) -> Any:
+    """Accept ints and integral floats; refuse booleans (SPEC §10)."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        return int(value)
+    return value
+
+
+def _strict_float(value: Any) -> Any:
+    """Refuse booleans and non-finite floats for real-valued fields."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    if isinstance(value, (int, float)) and not math.isfinite(float(value)):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_strict_int)]
+NonNegInt = Annotated[int, BeforeValidator(_strict_int), Field(ge=0)]
+PosInt = Annotated[int, BeforeValidator(_strict_int), Field(gt=0)]
+Float = Annotated[float, BeforeValidator(_strict_float)]
+PosFloat = Annotated[float, BeforeValidator(_strict_float), Field(gt=0)]
+Latitude = Annotated[float, BeforeValidator(_strict_float), Field(ge=-90, le=90)]
+Longitude = Annotated[float, BeforeValidator(_strict_float), Field(ge=-180, le=180)]
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+Name = Annotated[str, Field(min_length=1)]
+
+
+def _no_empty_items(values: tuple[str, ...]) -> tuple[str, ...]:
+    for item in values:
+        if item == "":
+            raise ValueError("list items must be non-empty strings")
+    return values
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=False)
+
+
+class Horizon(_Frozen):
+    """The planning horizon ``[start, end)``; ``timezone`` defines calendar days."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Horizon:
+        if self.end <= self.start:
+            raise ValueError("horizon end must be after its start")
+        return self
+
+    @property
+    def minutes(self) -> int:
+        """Length of the horizon in whole minutes."""
+        return int((self.end - self.start).total_seconds() // 60)
+
+
+class Policy(_Frozen):
+    """County-wide rules and weights; maps merge with the SPEC §5/§6 defaults."""
+
+    speed_kmh: PosFloat = 12.0
+    detour_factor: Annotated[float, BeforeValidator(_strict_float), Field(ge=1)] = 1.3
+    max_travel_km: PosFloat = 5.0
+    cross_community: Literal["allow", "forbid"] = "allow"
+    count_travel_in_capacity: bool = False
+    service_tiers: dict[str, Annotated[int, BeforeValidator(_strict_int), Field(ge=1)]] = Field(
+        default_factory=lambda: dict(DEFAULT_SERVICE_TIERS)
+    )
+    service_skills: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: dict(DEFAULT_SERVICE_SKILLS)
+    )
+    group_weights: dict[str, Int] = Field(default_factory=lambda: dict(DEFAULT_GROUP_WEIGHTS))
+    missed_weight: NonNegInt = 2
+    weights: dict[str, Float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+
+    @field_validator("service_tiers", mode="after")
+    @classmethod
+    def _merge_tiers(cls, value: dict[str, int]) -> dict[str, int]:
+        return {**DEFAULT_SERVICE_TIERS, **value}
+
+    @field_validator("service_skills", mode="after")
+    @classmethod
+    def _merge_skills(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for skills in value.values():
+            _no_empty_items(skills)
+        return {**DEFAULT_SERVICE_SKILLS, **value}
+
+    @field_validator("group_weights", mode="after")
+    @classmethod
+    def _merge_groups(cls, value: dict[str, int]) -> dict[str, int]:
+        return {**DEFAULT_GROUP_WEIGHTS, **value}
+
+    @field_validator("weights", mode="after")
+    @classmethod
+    def _merge_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(DEFAULT_WEIGHTS))
+        if unknown:
+            raise ValueError(
+                f"unknown soft-score weight {', '.join(unknown)}; "
+                f"known: {', '.join(DEFAULT_WEIGHTS)}"
+            )
+        return {**DEFAULT_WEIGHTS, **value}
+
+
+class Community(_Frozen):
+    """A community (社区) that volunteers register with and recipients live in."""
+
+    id: Id
+    name: str = ""
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+
+    @model_validator(mode="after")
+    def _name_defaults_to_id(self) -> Community:
+        if not self.name:
+            object.__setattr__(self, "name", self.id)
+        return self
+
+
+Interval = tuple[AwareDatetime, AwareDatetime]
+
+
+class Volunteer(_Frozen):
+    """A volunteer of the supply list."""
+
+    id: Id
+    community: Id
+    org: str = ""
+    lat: Latitude
+    lon: Longitude
+    skills: tuple[str, ...] = ()
+    availability: tuple[Interval, ...] = ()
+    max_minutes: NonNegInt | None = None
+    max_tasks_per_day: NonNegInt | None = None
+    max_travel_km: PosFloat | None = None
+    preferred_services: tuple[str, ...] = ()
+    history_minutes: NonNegInt = 0
+    history_capacity: NonNegInt = 0
+
+    _items = field_validator("skills", "preferred_services")(_no_empty_items)
+
+    @field_validator("availability")
+    @classmethod
+    def _intervals_ordered(cls, value: tuple[Interval, ...]) -> tuple[Interval, ...]:
+        for index, (start, end) in enumerate(value):
+            if end <= start:
+                raise ValueError(f"availability interval {index} ends before it starts")
+        return value
+
+
+class Recipient(_Frozen):
+    """An elderly resident who receives services; every task happens at their home."""
+
+    id: Id
+    community: Id
+    lat: Latitude
+    lon: Longitude
+    groups: tuple[str, ...] = ()
+    preferred_volunteers: tuple[str, ...] = ()
+    excluded_volunteers: tuple[str, ...] = ()
+    missed_visits: NonNegInt = 0
+
+    _items = field_validator("groups", "preferred_volunteers", "excluded_volunteers")(
+        _no_empty_items
+    )
+
+
+class Task(_Frozen):
+    """One service visit of the demand list."""
+
+    id: Id
+    recipient: Id
+    service: Name
+    tier: Annotated[int, BeforeValidator(_strict_int), Field(ge=1)] | None = None
+    required_skills: tuple[str, ...] = ()
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    duration_min: PosInt
+    volunteers_needed: Annotated[int, BeforeValidator(_strict_int), Field(ge=1)] = 1
+    pinned: tuple[str, ...] = ()
+    previous_volunteers: tuple[str, ...] = ()
+
+    _items = field_validator("required_skills", "pinned", "previous_volunteers")(_no_empty_items)
+
+    @model_validator(mode="after")
+    def _window_fits(self) -> Task:
+        span = (self.window_end - self.window_start).total_seconds() / 60
+        if span < self.duration_min:
+            raise ValueError(
+                f"window of {span:g} min is shorter than duration_min {self.duration_min}"
+            )
+        return self
+
+
+class PastAssignment(_Frozen):
+    """An assignment from before the horizon, kept for reports."""
+
+    task: Id
+    volunteer: Id
+    recipient: Id
+    start: AwareDatetime
+    minutes: NonNegInt
+
+
+class History(_Frozen):
+    """Optional past assignments."""
+
+    assignments: tuple[PastAssignment, ...] = ()
+
+
+class Problem(_Frozen):
+    """A whole SPEC §3 problem. Build it with :func:`assign.io.load` to get
+    cross-reference checks with file/row locations, or directly and call
+    :func:`assign.validate.validate_problem`."""
+
+    format: Literal["assign/problem@1"]
+    name: str
+    horizon: Horizon
+    policy: Policy = Field(default_factory=Policy)
+    communities: tuple[Community, ...] = ()
+    volunteers: tuple[Volunteer, ...] = ()
+    recipients: tuple[Recipient, ...] = ()
+    tasks: tuple[Task, ...] = ()
+    history: History = Field(default_factory=History)
+
+    def task_tier(self, task: Task) -> int:
+        """The task's tier: its own, else its service's (SPEC §3)."""
+        if task.tier is not None:
+            return task.tier
+        return self.policy.service_tiers[task.service]
+
+    def task_skills(self, task: Task) -> tuple[str, ...]:
+        """Required skills: the task's own, else its service's (SPEC §10)."""
+        if task.required_skills:
+            return task.required_skills
+        return tuple(self.policy.service_skills.get(task.service, ()))
+
+
+# --------------------------------------------------------------------------- schedule
+
+
+class Assignment(_Frozen):
+    """One volunteer on one task, starting at ``start``."""
+
+    task: Id
+    volunteer: Id
+    start: AwareDatetime
+    end: AwareDatetime | None = None
+    travel_km: float | None = None
+
+
+class Unassigned(_Frozen):
+    """An uncovered task with its SPEC §7 reason."""
+
+    task: Id
+    reason: Literal["no_skill", "out_of_range", "excluded", "no_availability", "team_too_small", "capacity"]
+    detail: str = ""
+
+
+class Conflict(_Frozen):
+    """A dropped pin and the rule it would break."""
+
+    task: Id
+    volunteer: Id
+    rule: str
+
+
+class ScoreTerms(_Frozen):
+    travel_km: float = 0.0
+    fairness: float = 0.0
+    equity: float = 0.0
+    discontinuity: float = 0.0
+    cross_community: float = 0.0
+    mismatches: float = 0.0
+    changes: float = 0.0
+
+
+class Score(_Frozen):
+    """The lexicographic score ``(U_1..U_T, soft)``; lower is better."""
+
+    uncovered: tuple[float, ...]
+    soft: float
+    terms: ScoreTerms = Field(default_factory=ScoreTerms)
+
+    def key(self) -> tuple[float, ...]:
+        """The tuple compared lexicographically."""
+        return (*self.uncovered, self.soft)
+
+
+class Bound(_Frozen):
+    """A tuple no valid schedule beats."""
+
+    uncovered: tuple[float, ...]
+    soft: float
+
+    def key(self) -> tuple[float, ...]:
+        return (*self.uncovered, self.soft)
+
+
+class SolverInfo(_Frozen):
+    strategy: str
+    seconds: float = 0.0
+    seed: int = 0
+    version: str = ""
+
+
+class Schedule(_Frozen):
+    """A SPEC §8 schedule with its score, bound, explanations and metrics."""
+
+    format: Literal["assign/schedule@1"] = SCHEDULE_FORMAT
+    problem: str
+    status: Literal["optimal", "feasible"] = "feasible"
+    assignments: tuple[Assignment, ...] = ()
+    unassigned: tuple[Unassigned, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    score: Score | None = None
+    bound: Bound | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    solver: SolverInfo | None = None
+
+    @property
+    def gap(self) -> float | None:
+        """SPEC §6 gap, once the uncovered part equals the bound's; else None."""
+        if self.score is None or self.bound is None:
+            return None
+        if tuple(self.score.uncovered) != tuple(self.bound.uncovered):
+            return None
+        return (self.score.soft - self.bound.soft) / max(1.0, abs(self.score.soft))
+
+
+def horizon_days(horizon: Horizon) -> list[datetime]:
+    """Day boundaries: the local midnight starting every calendar day that touches
+    the horizon, then the midnight ending the last of them."""
+    zone = ZoneInfo(horizon.timezone)
+    local = horizon.start.astimezone(zone)
+    day = datetime(local.year, local.month, local.day, tzinfo=zone)
+    days = []
+    end = horizon.end.astimezone(zone)
+    while True:
+        days.append(day)
+        if day >= end:
+            return days
+        nxt = (day + timedelta(days=1, hours=3)).replace(hour=0, minute=0, second=0, microsecond=0)
+        day = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
