@@ -15,6 +15,7 @@ Readings of the spec made here (see ``docs/formats.md``):
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +26,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -116,6 +118,22 @@ def _strict_float(value: Any) -> Any:
     return value
 
 
+def _iso_datetime(value: Any) -> Any:
+    """Datetimes are ISO 8601 text with a UTC offset (SPEC §2, §10): no numbers,
+    no date-only values."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO 8601 datetime with offset, got {type(value).__name__} {value!r}")
+    text = value.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(f"{value!r} is a date without a time; give a datetime with offset, e.g. 2026-11-30T08:00:00+08:00")
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?", text):
+        raise ValueError(f"{value!r} has no UTC offset; write e.g. 2026-11-30T08:00:00+08:00")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_datetime)]
 Int = Annotated[int, BeforeValidator(_strict_int)]
 NonNegInt = Annotated[int, BeforeValidator(_strict_int), Field(ge=0)]
 PosInt = Annotated[int, BeforeValidator(_strict_int), Field(gt=0)]
@@ -141,8 +159,8 @@ class _Frozen(BaseModel):
 class Horizon(_Frozen):
     """The planning horizon ``[start, end)``; ``timezone`` defines calendar days."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
     timezone: str = "Asia/Shanghai"
 
     @field_validator("timezone")
@@ -154,11 +172,14 @@ class Horizon(_Frozen):
             raise ValueError(f"unknown IANA timezone {value!r}") from exc
         return value
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Horizon:
-        if self.end <= self.start:
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, value: datetime, info: ValidationInfo) -> datetime:
+        # a field validator (not a model one) so that the error names the field
+        start = info.data.get("start")
+        if start is not None and value <= start:
             raise ValueError("horizon end must be after its start")
-        return self
+        return value
 
     @property
     def minutes(self) -> int:
@@ -228,7 +249,7 @@ class Community(_Frozen):
         return self
 
 
-Interval = tuple[AwareDatetime, AwareDatetime]
+Interval = tuple[Moment, Moment]
 
 
 class Volunteer(_Frozen):
@@ -284,8 +305,8 @@ class Task(_Frozen):
     service: Name
     tier: Annotated[int, BeforeValidator(_strict_int), Field(ge=1)] | None = None
     required_skills: tuple[str, ...] = ()
-    window_start: AwareDatetime
-    window_end: AwareDatetime
+    window_start: Moment
+    window_end: Moment
     duration_min: PosInt
     volunteers_needed: Annotated[int, BeforeValidator(_strict_int), Field(ge=1)] = 1
     pinned: tuple[str, ...] = ()
@@ -293,14 +314,16 @@ class Task(_Frozen):
 
     _items = field_validator("required_skills", "pinned", "previous_volunteers")(_no_empty_items)
 
-    @model_validator(mode="after")
-    def _window_fits(self) -> Task:
-        span = (self.window_end - self.window_start).total_seconds() / 60
-        if span < self.duration_min:
-            raise ValueError(
-                f"window of {span:g} min is shorter than duration_min {self.duration_min}"
-            )
-        return self
+    @field_validator("duration_min")
+    @classmethod
+    def _window_fits(cls, value: int, info: ValidationInfo) -> int:
+        # a field validator (not a model one) so that the error names the field
+        start, end = info.data.get("window_start"), info.data.get("window_end")
+        if start is not None and end is not None:
+            span = (end - start).total_seconds() / 60
+            if span < value:
+                raise ValueError(f"window of {span:g} min is shorter than duration_min {value}")
+        return value
 
 
 class PastAssignment(_Frozen):
@@ -309,7 +332,7 @@ class PastAssignment(_Frozen):
     task: Id
     volunteer: Id
     recipient: Id
-    start: AwareDatetime
+    start: Moment
     minutes: NonNegInt
 
 
@@ -355,8 +378,8 @@ class Assignment(_Frozen):
 
     task: Id
     volunteer: Id
-    start: AwareDatetime
-    end: AwareDatetime | None = None
+    start: Moment
+    end: Moment | None = None
     travel_km: float | None = None
 
 

@@ -200,3 +200,23 @@ def assignment_load(c: Compiled, t: IntArray, v: IntArray, km: FloatArray | None
 def day_of(c: Compiled, minute: IntArray) -> NDArray[np.int64]:
     """Calendar day index (horizon timezone) of each minute offset."""
     return (np.searchsorted(c.day_starts, np.asarray(minute, dtype=np.int64), side="right") - 1).astype(np.int64)
+
+
+# ------------------------------------------------------------- double booking
+
+
+def visits_apart(
+    c: Compiled, task_a: IntArray, start_a: IntArray, task_b: IntArray, start_b: IntArray
+) -> BoolArray:
+    """Rule 9 for ordered visits of one volunteer (``start_a <= start_b``):
+    ``start_b >= start_a + duration_a + travel(recipient_a, recipient_b)``.
+
+    Equal starts always fail, since every duration is at least one minute.
+    Checking the consecutive visits of a volunteer (sorted by start) is enough:
+    great-circle distance obeys the triangle inequality, ceil-travel is then
+    subadditive up to one minute, and the visit in between lasts at least one.
+    """
+    ta = np.asarray(task_a, dtype=np.int64)
+    tb = np.asarray(task_b, dtype=np.int64)
+    travel = travel_between_recipients(c, c.t_recipient[ta], c.t_recipient[tb])
+    return np.asarray(start_b) >= np.asarray(start_a) + c.t_duration[ta] + travel

@@ -13,8 +13,14 @@ from ..validate import SourceMap, build_problem
 from .atomic import write_text_atomic
 
 
-def read_json_file(path: str | os.PathLike[str], entity: str = "problem") -> Any:
-    """Read a JSON file, turning unreadable bytes or syntax into a located ProblemError."""
+def read_json_file(
+    path: str | os.PathLike[str], entity: str = "problem", nonfinite: bool = False
+) -> Any:
+    """Read a JSON file, turning unreadable bytes or syntax into a located ProblemError.
+
+    With ``nonfinite``, the ``NaN``/``Infinity`` literals parse as floats so that
+    the model can refuse them with the entity and field (SPEC §3 "NaN coordinate").
+    """
     name = str(path)
     try:
         data = Path(path).read_bytes()
@@ -27,7 +33,7 @@ def read_json_file(path: str | os.PathLike[str], entity: str = "problem") -> Any
             [InputIssue(name, entity, None, None, None, f"invalid UTF-8 at byte {exc.start}")]
         ) from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=float if nonfinite else _reject_constant)
     except json.JSONDecodeError as exc:
         raise ProblemError(
             [InputIssue(name, entity, exc.lineno, None, None, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")]
@@ -42,7 +48,7 @@ def _reject_constant(name: str) -> Any:
 
 def load_json(path: str | os.PathLike[str]) -> Problem:
     """Load and validate a problem JSON file."""
-    raw = read_json_file(path)
+    raw = read_json_file(path, nonfinite=True)
     return build_problem(raw, SourceMap(default_file=str(path)))
 
 

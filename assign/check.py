@@ -1,0 +1,568 @@
+"""The validator: every violation of the SPEC §4 hard rules 1-12 in a solution.
+
+Each rule is tested with the one vectorized implementation in
+:mod:`assign.rules`; Python loops run only over violations found (and over the
+dropped pins, which are few).
+
+Readings of the spec made here (also in ``docs/``):
+
+* **Rule 1, references.** An assignment naming an unknown task or volunteer is
+  a violation; it takes part in no other rule (and in no score). A repeated
+  (task, volunteer) pair is reported once per pair. Conflicts that name an
+  unknown id, or a pair that is not a pin, or a pin the schedule keeps anyway,
+  are not assignments and are ignored.
+* **Rule 2, whole teams.** A covered task has exactly ``volunteers_needed``
+  distinct volunteers (among its assignments with known ids) and one start.
+* **Rule 3, window**, also covers the schedule file's ``end`` field: when an
+  assignment states ``end``, it must equal ``start + duration_min``
+  (:func:`check` only; a :class:`~assign.solution.Solution` has no ``end``).
+* **Rule 9, double booking.** Only consecutive visits of a volunteer (sorted by
+  start) are compared; that is exact (see :func:`assign.rules.visits_apart`).
+  One violation is reported per offending consecutive pair, on the later visit.
+* **Rule 10 / 11** are reported once per volunteer / per volunteer and day.
+* **Rule 12, pins.** A pin (task, volunteer) that is not in the schedule must be
+  listed in ``conflicts``; every listed rule name must be one of SPEC §10's and
+  must be *justified*:
+
+  - the pin cannot be added to the pins the schedule keeps ("K"): there is no
+    start in the task's window at which the pin, together with the kept pins,
+    breaks no rule - i.e. the static rules (skills, radius, community,
+    exclusion) hold, the visit lies in one availability interval, it does not
+    double-book any kept pin of the volunteer (travel included), the
+    volunteer's kept pins plus this one fit ``max_minutes`` and the day's
+    ``max_tasks_per_day``, and the task's team can still be whole: fewer kept
+    pins on the task than ``volunteers_needed``, the same start as those kept
+    pins, and enough other volunteers (eligible, free at that start, not
+    colliding with their own kept pins, within their minutes and daily limit)
+    to complete the team. Non-pin assignments never justify dropping a pin;
+    "of two colliding pins, one is kept" (SPEC §10) follows, since a pin that
+    collides only with other dropped pins can be added to K.
+  - and the named rule is one of those that block it: a static rule it breaks,
+    ``availability`` or ``window`` when no start of the window lies in one
+    availability interval ("alone it breaks"), ``pledged_minutes`` when its
+    load plus the kept pins' exceeds ``max_minutes``, or any of
+    ``availability``, ``double_booking``, ``daily_limit``, ``whole_teams`` that
+    is broken at some start of the window. ``references`` and ``pins`` never
+    justify a drop.
+
+  An unknown rule name or an unjustified one is a rule-12 violation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .compile import Compiled, compile_problem
+from .model import RULE_NAMES, Problem, Schedule
+from .rules import (
+    assignment_load,
+    available,
+    community_ok,
+    day_of,
+    distance_km,
+    earliest_free_start,
+    eligible,
+    is_pinned,
+    not_excluded,
+    radius_ok,
+    skills_ok,
+    travel_between_recipients,
+    visits_apart,
+    window_ok,
+)
+from .score import ScoreResult, evaluate
+from .solution import Solution, solution_from_schedule
+
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+
+RULE_OF_NAME: dict[str, int] = {name: rule for rule, name in RULE_NAMES.items()}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken hard rule, located by task and/or volunteer id."""
+
+    rule: int
+    name: str
+    task: str | None
+    volunteer: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.task is not None:
+            where.append(f"task {self.task}")
+        if self.volunteer is not None:
+            where.append(f"volunteer {self.volunteer}")
+        head = f"rule {self.rule} ({self.name})"
+        if where:
+            head += ": " + ", ".join(where)
+        return f"{head}: {self.message}"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The verdict on a schedule: valid iff no violation; with its recomputed score."""
+
+    valid: bool
+    violations: list[Violation] = field(default_factory=list)
+    score: ScoreResult | None = None
+
+
+def _violation(rule: int, task: str | None, volunteer: str | None, message: str) -> Violation:
+    return Violation(rule, RULE_NAMES[rule], task, volunteer, message)
+
+
+class _Names:
+    """Id and time formatting for messages."""
+
+    def __init__(self, c: Compiled):
+        self.c = c
+
+    def task(self, t: int | np.integer) -> str | None:
+        return self.c.task_ids[int(t)] if 0 <= t < self.c.n_tasks else None
+
+    def volunteer(self, v: int | np.integer) -> str | None:
+        return self.c.volunteer_ids[int(v)] if 0 <= v < self.c.n_volunteers else None
+
+    def time(self, minute: int) -> str:
+        return self.c.minute_to_datetime(int(minute)).isoformat()
+
+    def skills(self, mask: int) -> str:
+        return ", ".join(name for name, bit in self.c.skill_index.items() if mask >> bit & 1)
+
+
+# ------------------------------------------------------------------ rules 1-11
+
+
+def _references(c: Compiled, sol: Solution, known: B, report_unknown: bool) -> list[Violation]:
+    names = _Names(c)
+    out: list[Violation] = []
+    if report_unknown:
+        for i in np.nonzero(~known)[0]:
+            t, v = int(sol.task[i]), int(sol.volunteer[i])
+            what = []
+            if names.task(t) is None:
+                what.append("unknown task")
+            if names.volunteer(v) is None:
+                what.append("unknown volunteer")
+            out.append(_violation(1, names.task(t), names.volunteer(v), " and ".join(what)))
+    keys = sol.task[known] * c.n_volunteers + sol.volunteer[known]
+    unique, counts = np.unique(keys, return_counts=True)
+    for key, count in zip(unique[counts > 1], counts[counts > 1], strict=True):
+        t, v = divmod(int(key), c.n_volunteers)
+        out.append(_violation(1, names.task(t), names.volunteer(v), f"the pair is assigned {count} times"))
+    return out
+
+
+def _whole_teams(c: Compiled, t: I64, v: I64, s: I64) -> list[Violation]:
+    names = _Names(c)
+    if len(t) == 0:
+        return []
+    pairs = np.unique(t * c.n_volunteers + v)
+    distinct = np.bincount(pairs // c.n_volunteers, minlength=c.n_tasks)
+    first = np.full(c.n_tasks, np.iinfo(np.int64).max)
+    last = np.full(c.n_tasks, np.iinfo(np.int64).min)
+    np.minimum.at(first, t, s)
+    np.maximum.at(last, t, s)
+    covered = np.zeros(c.n_tasks, dtype=bool)
+    covered[t] = True
+    out: list[Violation] = []
+    for task in np.nonzero(covered & ((distinct != c.t_needed) | (first != last)))[0]:
+        problems = []
+        if distinct[task] != c.t_needed[task]:
+            problems.append(f"{distinct[task]} distinct volunteers, the task needs {c.t_needed[task]}")
+        if first[task] != last[task]:
+            problems.append(f"team members start at different times ({names.time(first[task])} .. {names.time(last[task])})")
+        out.append(_violation(2, names.task(task), None, "; ".join(problems)))
+    return out
+
+
+def _per_assignment(c: Compiled, t: I64, v: I64, s: I64) -> list[Violation]:
+    """Rules 3-8: one test per assignment."""
+    names = _Names(c)
+    end = s + c.t_duration[t]
+    km = distance_km(c, t, v)
+    tests: list[tuple[int, B]] = [
+        (3, window_ok(c, t, s)),
+        (4, skills_ok(c, t, v)),
+        (5, available(c, v, s, end)),
+        (6, radius_ok(c, t, v, km)),
+        (7, community_ok(c, t, v)),
+        (8, not_excluded(c, t, v)),
+    ]
+    out: list[Violation] = []
+    for rule, ok in tests:
+        for i in np.nonzero(~ok)[0]:
+            ti, vi = int(t[i]), int(v[i])
+            if rule == 3:
+                msg = (
+                    f"visit {names.time(s[i])} .. {names.time(end[i])} is not inside the window "
+                    f"{names.time(c.t_window_start[ti])} .. {names.time(c.t_window_end[ti])}"
+                )
+            elif rule == 4:
+                lacking = int(c.t_skills[ti]) & ~int(c.v_skills[vi])
+                msg = f"lacks required skill(s) {names.skills(lacking)}"
+            elif rule == 5:
+                msg = f"not available for the whole visit {names.time(s[i])} .. {names.time(end[i])}"
+            elif rule == 6:
+                msg = f"distance {km[i]:.3f} km exceeds the radius {c.v_radius[vi]:g} km"
+            elif rule == 7:
+                msg = (
+                    f"volunteer of community {c.community_ids[c.v_community[vi]]} serves a recipient of "
+                    f"community {c.community_ids[c.t_community[ti]]} under cross_community = forbid"
+                )
+            else:
+                msg = f"the volunteer is excluded by recipient {c.recipient_ids[c.t_recipient[ti]]}"
+            out.append(_violation(rule, names.task(ti), names.volunteer(vi), msg))
+    return out
+
+
+def _double_booking(c: Compiled, t: I64, v: I64, s: I64) -> list[Violation]:
+    names = _Names(c)
+    order = np.lexsort((t, s, v))
+    t, v, s = t[order], v[order], s[order]
+    # consecutive visits suffice: see rules.visits_apart (travel is subadditive
+    # up to one minute and durations are >= 1); equal starts always violate.
+    # A repeated (task, volunteer) pair is rule 1's, not a second visit.
+    pair = (v[1:] == v[:-1]) & (t[1:] != t[:-1])
+    ok = visits_apart(c, t[:-1], s[:-1], t[1:], s[1:])
+    out: list[Violation] = []
+    for i in np.nonzero(pair & ~ok)[0]:
+        a, b = i, i + 1
+        out.append(
+            _violation(
+                9,
+                names.task(t[b]),
+                names.volunteer(v[b]),
+                f"starts {names.time(s[b])}, too soon after task {names.task(t[a])} "
+                f"({names.time(s[a])}, {c.t_duration[t[a]]} min) plus travel",
+            )
+        )
+    return out
+
+
+def _pledged_minutes(c: Compiled, t: I64, v: I64) -> list[Violation]:
+    names = _Names(c)
+    load = np.bincount(v, weights=assignment_load(c, t, v), minlength=c.n_volunteers)
+    out: list[Violation] = []
+    for vi in np.nonzero(load > c.v_max_minutes)[0]:
+        out.append(
+            _violation(10, None, names.volunteer(vi), f"load {int(load[vi])} min exceeds max_minutes {c.v_max_minutes[vi]}")
+        )
+    return out
+
+
+def _daily_limit(c: Compiled, v: I64, s: I64) -> list[Violation]:
+    names = _Names(c)
+    zone = ZoneInfo(c.problem.horizon.timezone)
+    days = c.n_days + 2
+    keys = _day_keys(c, v, s)
+    unique, counts = np.unique(keys, return_counts=True)
+    vol, day = unique // days, unique % days - 1
+    out: list[Violation] = []
+    for i in np.nonzero(counts > c.v_max_per_day[vol])[0]:
+        if 0 <= day[i] < c.n_days:
+            midnight = c.minute_to_datetime(int(c.day_starts[day[i]])).astimezone(zone)
+            label = midnight.date().isoformat()
+        else:
+            label = "a day outside the horizon"
+        out.append(
+            _violation(
+                11,
+                None,
+                names.volunteer(vol[i]),
+                f"{counts[i]} visits start on {label}, max_tasks_per_day is {c.v_max_per_day[vol[i]]}",
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------------- rule 12
+
+
+@dataclass(frozen=True)
+class _KeptPins:
+    """The pins a schedule keeps, sorted by (volunteer, start), for collision tests."""
+
+    task: I64
+    volunteer: I64
+    start: I64
+    load: NDArray[np.float64]  # per volunteer
+    per_task: I64  # number of kept pins per task
+    first_start: I64  # per task
+    last_start: I64  # per task
+    day_keys: I64  # sorted volunteer * (n_days + 2) + day + 1
+
+    @staticmethod
+    def of(c: Compiled, t: I64, v: I64, s: I64) -> _KeptPins:
+        pinned = is_pinned(c, t, v)
+        t, v, s = t[pinned], v[pinned], s[pinned]
+        order = np.lexsort((t, s, v))
+        t, v, s = t[order], v[order], s[order]
+        first = np.full(c.n_tasks, np.iinfo(np.int64).max)
+        last = np.full(c.n_tasks, np.iinfo(np.int64).min)
+        np.minimum.at(first, t, s)
+        np.maximum.at(last, t, s)
+        return _KeptPins(
+            task=t,
+            volunteer=v,
+            start=s,
+            load=np.bincount(v, weights=assignment_load(c, t, v), minlength=c.n_volunteers).astype(np.float64),
+            per_task=np.bincount(np.unique(t * c.n_volunteers + v) // max(c.n_volunteers, 1), minlength=c.n_tasks),
+            first_start=first,
+            last_start=last,
+            day_keys=np.sort(_day_keys(c, v, s)),
+        )
+
+    def collides(self, c: Compiled, task: int, vols: I64, starts: I64) -> B:
+        """Would a visit of ``task`` by ``vols[i]`` at ``starts[i]`` double-book one
+        of that volunteer's kept pins? Neighbours by start suffice (rules.visits_apart)."""
+        n = len(self.task)
+        if n == 0 or len(vols) == 0:
+            return np.zeros(len(vols), dtype=bool)
+        base = min(int(self.start.min()), int(starts.min()))
+        span = max(int(self.start.max()), int(starts.max())) - base + 1
+        kept_keys = self.volunteer * span + (self.start - base)
+        query = vols * span + (starts - base)
+        tasks = np.full(len(vols), task, dtype=np.int64)
+        after = np.searchsorted(kept_keys, query, side="right")
+        before = after - 1
+        bad = np.zeros(len(vols), dtype=bool)
+        has_before = before >= 0
+        b = np.maximum(before, 0)
+        has_before &= self.volunteer[b] == vols
+        bad |= has_before & ~visits_apart(c, self.task[b], self.start[b], tasks, starts)
+        has_after = after < n
+        a = np.minimum(after, n - 1)
+        has_after &= self.volunteer[a] == vols
+        bad |= has_after & ~visits_apart(c, tasks, starts, self.task[a], self.start[a])
+        return bad
+
+    def day_count(self, c: Compiled, vols: I64, starts: I64) -> I64:
+        """Kept pins of ``vols[i]`` starting on the day of ``starts[i]``."""
+        keys = _day_keys(c, vols, starts)
+        return np.searchsorted(self.day_keys, keys, side="right") - np.searchsorted(self.day_keys, keys, side="left")
+
+
+def _day_keys(c: Compiled, v: I64, s: I64) -> I64:
+    days = c.n_days + 2
+    return v * days + (np.clip(day_of(c, s), -1, days - 2) + 1)
+
+
+def _interval_points(lo: I64, hi: I64) -> I64:
+    """Starts that sample both an allowed range [lo, hi] and what lies around it."""
+    return np.concatenate((lo - 1, lo, hi, hi + 1))
+
+
+def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[str], int | None]:
+    """The rule names that block adding pin (t, v) to the kept pins, and a start
+    at which it could be added (None when it cannot; then the set is non-empty)."""
+    dur = int(c.t_duration[t])
+    first, last = int(c.t_window_start[t]), int(c.t_window_end[t]) - dur
+    needed = int(c.t_needed[t])
+    ti, vi = np.array([t], dtype=np.int64), np.array([v], dtype=np.int64)
+
+    always: set[str] = set()
+    for name, ok in (
+        ("skills", skills_ok(c, ti, vi)),
+        ("radius", radius_ok(c, ti, vi)),
+        ("community", community_ok(c, ti, vi)),
+        ("exclusion", not_excluded(c, ti, vi)),
+    ):
+        if not ok[0]:
+            always.add(name)
+    if earliest_free_start(c, ti, vi)[0] < 0:
+        always |= {"availability", "window"}
+    if kept.load[v] + assignment_load(c, ti, vi)[0] > c.v_max_minutes[v]:
+        always.add("pledged_minutes")
+    kept_on_task = int(kept.per_task[t])
+    if kept_on_task >= needed:
+        always.add("whole_teams")
+    team_start: int | None = None
+    if kept_on_task > 0 and kept.first_start[t] == kept.last_start[t]:
+        team_start = int(kept.first_start[t])
+
+    # other volunteers who could complete the team
+    mates_needed = needed - kept_on_task - 1
+    mates = np.zeros(0, dtype=np.int64)
+    if mates_needed > 0 and "whole_teams" not in always:
+        others = np.arange(c.n_volunteers, dtype=np.int64)
+        taken = kept.volunteer[kept.task == t]
+        others = others[(others != v) & ~np.isin(others, taken)]
+        tt = np.full(len(others), t, dtype=np.int64)
+        fits = eligible(c, tt, others) & (earliest_free_start(c, tt, others) >= 0)
+        fits &= kept.load[others] + assignment_load(c, tt, others) <= c.v_max_minutes[others]
+        mates = others[fits]
+
+    # candidate starts: every boundary of every allowed range, and next to it
+    people = np.concatenate((vi, mates))
+    counts = c.av_ptr[people + 1] - c.av_ptr[people]
+    interval = np.repeat(c.av_ptr[people], counts) + (
+        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    )
+    mine = np.isin(kept.volunteer, people)
+    kt, ks = kept.task[mine], kept.start[mine]
+    tk = np.full(len(kt), t, dtype=np.int64)
+    to_kept = travel_between_recipients(c, c.t_recipient[tk], c.t_recipient[kt])
+    from_kept = travel_between_recipients(c, c.t_recipient[kt], c.t_recipient[tk])
+    points = [
+        np.array([first, last], dtype=np.int64),
+        _interval_points(c.av_start[interval], c.av_end[interval] - dur),
+        _interval_points(ks + c.t_duration[kt] + from_kept, ks - dur - to_kept),
+        _interval_points(c.day_starts[1:-1], c.day_starts[1:-1] - 1),
+    ]
+    if team_start is not None:
+        points.append(np.array([team_start - 1, team_start, team_start + 1], dtype=np.int64))
+    starts = np.unique(np.clip(np.concatenate(points), first, last))
+
+    n = len(starts)
+    vs = np.full(n, v, dtype=np.int64)
+    avail_bad = ~available(c, vs, starts, starts + dur)
+    booked_bad = kept.collides(c, t, vs, starts)
+    daily_bad = kept.day_count(c, vs, starts) + 1 > c.v_max_per_day[v]
+    team_bad = np.full(n, "whole_teams" in always)
+    if kept_on_task > 0:
+        team_bad |= starts != (team_start if team_start is not None else -(1 << 62))
+    if mates_needed > 0:
+        if len(mates):
+            grid_u = np.tile(mates, n)
+            grid_s = np.repeat(starts, len(mates))
+            ok = available(c, grid_u, grid_s, grid_s + dur)
+            ok &= ~kept.collides(c, t, grid_u, grid_s)
+            ok &= kept.day_count(c, grid_u, grid_s) + 1 <= c.v_max_per_day[grid_u]
+            free_mates = ok.reshape(n, len(mates)).sum(axis=1)
+        else:
+            free_mates = np.zeros(n, dtype=np.int64)
+        team_bad |= free_mates < mates_needed
+    blocked = avail_bad | booked_bad | daily_bad | team_bad
+    if always - {"whole_teams"}:
+        blocked[:] = True
+    if not blocked.all():
+        return set(), int(starts[np.argmin(blocked)])
+    names = set(always)
+    for name, bad in (
+        ("availability", avail_bad),
+        ("double_booking", booked_bad),
+        ("daily_limit", daily_bad),
+        ("whole_teams", team_bad),
+    ):
+        if bad.any():
+            names.add(name)
+    return names, None
+
+
+def _pins(c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, str], ...]) -> list[Violation]:
+    names = _Names(c)
+    n_vol = c.n_volunteers
+    pin_task = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
+    pin_keys = pin_task * n_vol + c.t_pin.astype(np.int64)
+    dropped = pin_keys[~np.isin(pin_keys, t * n_vol + v)]
+    if len(dropped) == 0:
+        return []
+    listed: dict[int, list[str]] = {}
+    for ct, cv, rule in conflicts:
+        if 0 <= ct < c.n_tasks and 0 <= cv < n_vol:
+            listed.setdefault(ct * n_vol + cv, []).append(rule)
+    kept = _KeptPins.of(c, t, v, s)
+    out: list[Violation] = []
+    for key in dropped:
+        pt, pv = divmod(int(key), n_vol)
+        task_id, vol_id = names.task(pt), names.volunteer(pv)
+        rules = listed.get(int(key), [])
+        if not rules:
+            out.append(_violation(12, task_id, vol_id, "pinned pair is neither in the schedule nor listed in conflicts"))
+            continue
+        obstacles: set[str] | None = None
+        where: int | None = None
+        for rule in dict.fromkeys(rules):
+            if rule not in RULE_OF_NAME:
+                out.append(
+                    _violation(12, task_id, vol_id, f"conflict names unknown rule {rule!r}; known: {', '.join(RULE_OF_NAME)}")
+                )
+                continue
+            if obstacles is None:
+                obstacles, where = _pin_obstacles(c, kept, pt, pv)
+            if where is not None:
+                out.append(
+                    _violation(
+                        12, task_id, vol_id,
+                        f"pin dropped as a conflict with {rule}, but it can be kept "
+                        f"(e.g. starting {names.time(where)} alongside the kept pins)",
+                    )
+                )
+            elif rule not in obstacles:
+                out.append(
+                    _violation(
+                        12, task_id, vol_id,
+                        f"pin dropped as a conflict with {rule}, but {rule} does not block it "
+                        f"(blocked by: {', '.join(sorted(obstacles))})",
+                    )
+                )
+    return out
+
+
+# ------------------------------------------------------------------ entry points
+
+
+def _violations(c: Compiled, sol: Solution, report_unknown: bool = True) -> list[Violation]:
+    known = (
+        (sol.task >= 0) & (sol.task < c.n_tasks) & (sol.volunteer >= 0) & (sol.volunteer < c.n_volunteers)
+    )
+    t = sol.task[known].astype(np.int64)
+    v = sol.volunteer[known].astype(np.int64)
+    s = sol.start[known].astype(np.int64)
+    out = _references(c, sol, known, report_unknown)
+    out += _whole_teams(c, t, v, s)
+    out += _per_assignment(c, t, v, s)
+    out += _double_booking(c, t, v, s)
+    out += _pledged_minutes(c, t, v)
+    out += _daily_limit(c, v, s)
+    out += _pins(c, t, v, s, sol.conflicts)
+    return out
+
+
+def violations(c: Compiled, sol: Solution) -> list[Violation]:
+    """Every violation of SPEC §4 rules 1-12 by ``sol``, ordered by rule.
+
+    An empty list means the solution is valid.
+    """
+    return _violations(c, sol)
+
+
+def check(problem: Problem, schedule: Schedule) -> CheckReport:
+    """Validate a schedule against its problem and recompute its score.
+
+    Adds to :func:`violations` what only the schedule file shows: unknown ids
+    by name (rule 1) and an ``end`` that differs from ``start + duration_min``
+    (rule 3).
+    """
+    c = compile_problem(problem)
+    sol = solution_from_schedule(c, schedule)
+    task_of = {tid: i for i, tid in enumerate(c.task_ids)}
+    volunteer_ids = set(c.volunteer_ids)
+    extra: list[Violation] = []
+    for a in schedule.assignments:
+        ti = task_of.get(a.task)
+        what = []
+        if ti is None:
+            what.append(f"unknown task {a.task!r}")
+        if a.volunteer not in volunteer_ids:
+            what.append(f"unknown volunteer {a.volunteer!r}")
+        if what:
+            extra.append(_violation(1, a.task, a.volunteer, " and ".join(what)))
+        if ti is not None and a.end is not None and a.end != a.start + timedelta(minutes=int(c.t_duration[ti])):
+            extra.append(
+                _violation(
+                    3, a.task, a.volunteer,
+                    f"end {a.end.isoformat()} is not start {a.start.isoformat()} + {c.t_duration[ti]} min",
+                )
+            )
+    found = sorted(extra + _violations(c, sol, report_unknown=False), key=lambda x: x.rule)
+    return CheckReport(valid=not found, violations=found, score=evaluate(c, sol))

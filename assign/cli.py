@@ -1,0 +1,285 @@
+"""The ``assign`` command line: a thin layer over the library.
+
+Subcommands: ``solve``, ``check``, ``convert``, ``generate`` (``assign --help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .errors import AssignError, ProblemError
+
+if TYPE_CHECKING:
+    from .model import Problem, Schedule
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_BAD_INPUT = 2
+
+EPILOG = """\
+exit codes:
+  0  success (for `check`: the schedule is valid)
+  1  `check` found violations of the hard rules (each listed with its rule number)
+  2  bad input (problem, schedule or scenario rejected; every issue is printed on
+     stderr and nothing is written) or bad command-line usage
+"""
+
+
+# ------------------------------------------------------------------- summary
+
+
+def _percent(part: float, whole: float) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "-"
+
+
+def summary(problem: Problem, schedule: Schedule) -> str:
+    """A readable summary of a solved schedule."""
+    lines = [
+        f"problem {problem.name}: {len(problem.communities)} communities, "
+        f"{len(problem.volunteers)} volunteers, {len(problem.recipients)} recipients, "
+        f"{len(problem.tasks)} tasks"
+    ]
+    metrics: dict[str, Any] = dict(schedule.metrics)
+    coverage = metrics.get("coverage", {})
+    by_tier: dict[str, dict[str, int]] = coverage.get("by_tier", {})
+    if schedule.score is not None:
+        score = schedule.score
+        lines.append(
+            "score: uncovered weight by tier "
+            + (", ".join(f"U{i + 1}={u:g}" for i, u in enumerate(score.uncovered)) or "(no tasks)")
+            + f"; soft {score.soft:.2f}"
+        )
+        terms = score.terms.model_dump()
+        lines.append("  soft terms: " + ", ".join(f"{name} {value:.2f}" for name, value in terms.items()))
+    if by_tier:
+        lines.append("coverage by tier:")
+        for tier, cell in by_tier.items():
+            if not cell.get("tasks"):
+                continue
+            lines.append(
+                f"  tier {tier}: {cell['covered']}/{cell['tasks']} tasks "
+                f"({_percent(cell['covered'], cell['tasks'])}), weight "
+                f"{_percent(cell['covered_weight'], cell['weight'])}"
+            )
+    total = coverage.get("total")
+    if total:
+        lines.append(
+            f"  all: {total['covered']}/{total['tasks']} tasks ({_percent(total['covered'], total['tasks'])}), "
+            f"weight {_percent(total['covered_weight'], total['weight'])}"
+        )
+    util = metrics.get("utilisation", {})
+    if util.get("volunteers"):
+        lines.append(
+            f"volunteer utilisation ({util['volunteers']} with pledged minutes): mean {util['mean']:.1%}, "
+            f"max {util['max']:.1%}, Gini {util['gini']:.3f}, idle {metrics.get('idle_volunteers', 0)}"
+        )
+    counts: dict[str, int] = {}
+    for item in schedule.unassigned:
+        counts[item.reason] = counts.get(item.reason, 0) + 1
+    if counts:
+        lines.append("uncovered needs by reason: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    else:
+        lines.append("uncovered needs: none")
+    if schedule.conflicts:
+        lines.append(f"dropped pins: {len(schedule.conflicts)}")
+    if schedule.bound is not None:
+        bound = schedule.bound
+        gap = schedule.gap
+        lines.append(
+            "bound: "
+            + (", ".join(f"U{i + 1}={u:g}" for i, u in enumerate(bound.uncovered)) or "(no tasks)")
+            + f"; soft {bound.soft:.2f}; gap "
+            + (f"{gap:.2%}" if gap is not None else "n/a (uncovered part above the bound)")
+        )
+    else:
+        lines.append("bound: none")
+    solver = schedule.solver
+    if solver is not None:
+        lines.append(f"status {schedule.status}; strategy {solver.strategy}; {solver.seconds:.2f} s")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------- outputs
+
+
+def _csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_outputs(schedule: Schedule, out: Path) -> None:
+    """Write ``schedule.json``, ``assignments.csv`` and ``unassigned.csv`` (atomically)."""
+    from .io.atomic import write_text_atomic
+    from .io.json_io import schedule_to_json
+
+    assignments = _csv_text(
+        ("task", "volunteer", "start", "end", "travel_km"),
+        [
+            (a.task, a.volunteer, a.start.isoformat(), a.end.isoformat() if a.end else "",
+             "" if a.travel_km is None else f"{a.travel_km:.2f}")
+            for a in schedule.assignments
+        ],
+    )
+    unassigned = _csv_text(
+        ("task", "reason", "detail"), [(u.task, u.reason, u.detail) for u in schedule.unassigned]
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "schedule.json", schedule_to_json(schedule))
+    write_text_atomic(out / "assignments.csv", assignments)
+    write_text_atomic(out / "unassigned.csv", unassigned)
+
+
+# ------------------------------------------------------------------- commands
+
+
+class UsageError(AssignError):
+    """A command-line value the library refuses (e.g. an unknown strategy)."""
+
+
+def _cmd_solve(args: argparse.Namespace, stdout: TextIO) -> int:
+    from .io import load
+    from .solve import solve
+    from .solvers import get_strategy
+
+    try:
+        get_strategy(args.strategy)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    problem = load(args.problem)
+    schedule = solve(
+        problem,
+        strategy=args.strategy,
+        time_limit=args.time_limit,
+        seed=args.seed,
+        workers=args.workers,
+        k=args.k,
+    )
+    write_outputs(schedule, Path(args.out))
+    print(summary(problem, schedule), file=stdout)
+    print(f"wrote {Path(args.out) / 'schedule.json'}, assignments.csv, unassigned.csv", file=stdout)
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace, stdout: TextIO) -> int:
+    from .check import check
+    from .io import load, load_schedule
+
+    problem = load(args.problem)
+    schedule = load_schedule(args.schedule)
+    report = check(problem, schedule)
+    if report.score is not None:
+        score = report.score
+        print(
+            "score: " + ", ".join(f"U{i + 1}={u:g}" for i, u in enumerate(score.uncovered))
+            + f"{'; ' if score.uncovered else ''}soft {score.soft:.4f}",
+            file=stdout,
+        )
+    if report.valid:
+        print("valid: no hard rule is broken", file=stdout)
+        return EXIT_OK
+    print(f"invalid: {len(report.violations)} violation(s)", file=stdout)
+    for violation in report.violations:
+        print(f"  {violation}", file=stdout)
+    return EXIT_INVALID
+
+
+def _cmd_convert(args: argparse.Namespace, stdout: TextIO) -> int:
+    from .io import load, save
+
+    problem = load(args.src)
+    save(problem, args.dst)
+    print(f"wrote {args.dst}", file=stdout)
+    return EXIT_OK
+
+
+def _cmd_generate(args: argparse.Namespace, stdout: TextIO) -> int:
+    from .synth import generate_to
+
+    generate_to(args.scenario, args.seed, args.out)
+    print(f"wrote {args.out}", file=stdout)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``assign``."""
+    parser = argparse.ArgumentParser(
+        prog="assign",
+        description="Assign volunteers to elderly-care tasks (SPEC: problem -> schedule).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "solve", help="solve a problem and write schedule.json, assignments.csv, unassigned.csv",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("problem", metavar="PROBLEM", help="problem JSON file or table-bundle folder")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    p.add_argument("--strategy", default="greedy", metavar="NAME", help="solver strategy (default: greedy)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="time limit in seconds")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="solver threads")
+    p.add_argument("--k", type=int, default=None, metavar="K",
+                   help="keep only the K nearest candidate volunteers per task (default: all)")
+    p.set_defaults(run=_cmd_solve)
+
+    p = sub.add_parser(
+        "check", help="validate a schedule against its problem",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("problem", metavar="PROBLEM", help="problem JSON file or table-bundle folder")
+    p.add_argument("schedule", metavar="SCHEDULE", help="schedule JSON file")
+    p.set_defaults(run=_cmd_check)
+
+    p = sub.add_parser(
+        "convert", help="convert a problem between JSON and a table bundle",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("src", metavar="SRC", help="problem JSON file or table-bundle folder")
+    p.add_argument("dst", metavar="DST", help="*.json for JSON, anything else for a bundle folder")
+    p.set_defaults(run=_cmd_convert)
+
+    p = sub.add_parser(
+        "generate", help="generate a synthetic problem from a scenario",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario name (scenarios/NAME.toml) or TOML file")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    p.add_argument("--out", required=True, metavar="PATH", help="output bundle folder (or *.json)")
+    p.set_defaults(run=_cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run the command line; returns the exit code (see ``assign --help``)."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    try:
+        return int(args.run(args, stdout))
+    except ProblemError as exc:
+        print(f"error: the problem was rejected ({len(exc.issues)} issue(s)); nothing was written", file=stderr)
+        for issue in exc.issues:
+            print(f"  {issue}", file=stderr)
+        return EXIT_BAD_INPUT
+    except AssignError as exc:
+        print(f"error: {exc}", file=stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

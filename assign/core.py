@@ -1,0 +1,956 @@
+"""Array-level assignment core: items, agents, arcs, solved exactly by CP-SAT.
+
+This module knows nothing about volunteers, tasks, times or places. The domain
+solvers compile a problem into an :class:`ArcProblem` (plain numpy columns) and
+call :func:`solve_arcs`; the GAP benchmark (``benchmarks/gap.py``) does the same
+with OR-Library instances.
+
+Model
+-----
+* ``n_items`` items (tasks, jobs) and ``n_agents`` agents (volunteers).
+* An **arc** ``a`` is a way to serve item ``arc_item[a]`` by agent
+  ``arc_agent[a]``; choosing it costs ``arc_cost[a]`` and uses ``arc_load[a]`` of
+  the agent's ``agent_capacity``.
+* An item is **covered** when exactly ``item_team[i]`` of its arcs are chosen,
+  with pairwise distinct agents; otherwise none of its arcs may be chosen
+  (whole teams only). Several arcs of one (item, agent) pair are allowed (for
+  instance one per start time); at most one of them is chosen.
+* ``must_cover[i]`` items have to be covered (GAP jobs); the others may stay
+  uncovered at a penalty of ``item_weight[i]``.
+* **Cliques** of arcs (CSR ``clique_ptr``, ``clique_arcs``): at most one arc of
+  each clique is chosen (double booking of fixed-time visits).
+
+Objective (lower is better), compared lexicographically::
+
+    (U_1, ..., U_T, cost)
+
+``U_k`` is the uncovered weight of the items of the k-th smallest tier value
+(``ArcResult.tiers`` lists the values; a lower tier is strictly more urgent) and
+``cost`` the sum of ``arc_cost`` over the chosen arcs.
+
+Solving and bounds
+------------------
+:func:`solve_arcs` solves tier by tier, then the cost, on one CP-SAT model.
+After a stage it adds ``stage objective <= value found`` and hints the next
+stage with the incumbent, so every later stage stays feasible. A stage's
+bound is the best of the CP-SAT bound, an LP bound of the *same restricted
+model* (HiGHS, made rigorous from its duals, see :class:`_LP`) and a trivial
+bound valid for every schedule.
+
+Why the bounds are valid lexicographic bounds even when a stage is not
+proven optimal: a bound ``B`` is valid when no feasible schedule ``S`` has
+``S <lex B``; position ``k`` only has to hold for schedules that tie ``B`` on
+positions ``< k``. Stage ``k`` is solved under ``U_j <= V_j`` (``V_j`` = value
+found at stage ``j``) and ``B_j <= V_j``, so every schedule that ties the
+bound prefix is feasible in the restricted model, and the restricted model's
+bound holds for it. (Fixing with ``==`` instead of ``<=`` would break this;
+so would fixing below the reported bound.)
+
+Costs may be floats. CP-SAT needs integers: costs are multiplied by the
+smallest power of ten (up to 1e6) that makes them integral, else by
+``cost_scale`` (default 1e4) and rounded. The reported cost is always the
+exact sum of the original costs; with rounding the cost bound is lowered by
+the worst rounding error the chosen arcs could have, so it stays a bound.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from time import perf_counter
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from ortools.sat.python import cp_model
+from scipy import sparse
+from scipy.optimize import linprog
+
+__all__ = [
+    "ArcProblem",
+    "ArcResult",
+    "StageReport",
+    "check_arcs",
+    "cliques_csr",
+    "evaluate_arcs",
+    "lp_bound",
+    "solve_arcs",
+]
+
+I32 = NDArray[np.int32]
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
+Bools = NDArray[np.bool_]
+Status = Literal["optimal", "feasible", "infeasible", "unknown"]
+
+_MAX_EXACT_SCALE_DIGITS = 6
+_DEFAULT_COST_SCALE = 1e4
+_MAX_OBJECTIVE_SUM = float(1 << 50)
+_REL_TOL = 1e-9
+
+
+def _readonly(a: NDArray[Any]) -> NDArray[Any]:
+    a.setflags(write=False)
+    return a
+
+
+def _column(value: ArrayLike | None, n: int, dtype: Any, default: Any, name: str) -> NDArray[Any]:
+    if value is None:
+        return np.full(n, default, dtype=dtype)
+    arr = np.asarray(value)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"{name}: expected a 1-D array of length {n}, got shape {arr.shape}")
+    if dtype is not np.bool_ and arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise ValueError(f"{name}: expected integers")
+    if dtype is np.bool_ and arr.dtype.kind != "b":
+        raise ValueError(f"{name}: expected booleans")
+    return np.array(arr, dtype=dtype)  # a copy we own
+
+
+def cliques_csr(cliques: Sequence[Sequence[int]]) -> tuple[I64, I32]:
+    """Lists of arc indices -> ``(clique_ptr, clique_arcs)``."""
+    ptr = np.zeros(len(cliques) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(c) for c in cliques])
+    flat = [int(a) for c in cliques for a in c]
+    return ptr, np.asarray(flat, dtype=np.int32)
+
+
+@dataclass(frozen=True, init=False, eq=False)
+class ArcProblem:
+    """An assignment problem as numpy columns (see the module docstring).
+
+    Arrays are copied on construction and made read-only. Only the first
+    seven arguments are required; the defaults are weight 1, tier 1, team 1,
+    optional coverage and no cliques.
+    """
+
+    n_items: int
+    n_agents: int
+    arc_item: I32
+    arc_agent: I32
+    arc_cost: NDArray[Any]  # float64, or int64 when given integers
+    arc_load: I64
+    agent_capacity: I64
+    item_weight: I64
+    item_tier: I32
+    item_team: I64
+    must_cover: Bools
+    clique_ptr: I64
+    clique_arcs: I32
+
+    def __init__(
+        self,
+        n_items: int,
+        n_agents: int,
+        arc_item: ArrayLike,
+        arc_agent: ArrayLike,
+        arc_cost: ArrayLike,
+        arc_load: ArrayLike,
+        agent_capacity: ArrayLike,
+        *,
+        item_weight: ArrayLike | None = None,
+        item_tier: ArrayLike | None = None,
+        item_team: ArrayLike | None = None,
+        must_cover: ArrayLike | None = None,
+        clique_ptr: ArrayLike | None = None,
+        clique_arcs: ArrayLike | None = None,
+    ) -> None:
+        n_items, n_agents = int(n_items), int(n_agents)
+        if n_items < 0 or n_agents < 0:
+            raise ValueError("n_items and n_agents must be >= 0")
+        item = np.asarray(arc_item)
+        if item.ndim != 1:
+            raise ValueError("arc_item: expected a 1-D array")
+        n_arcs = item.shape[0]
+        item = _column(item, n_arcs, np.int32, 0, "arc_item")
+        agent = _column(arc_agent, n_arcs, np.int32, 0, "arc_agent")
+        raw_cost = np.asarray(arc_cost)
+        if raw_cost.dtype.kind in "iub":
+            cost = _column(raw_cost, n_arcs, np.int64, 0, "arc_cost")
+        else:
+            cost = _column(raw_cost.astype(np.float64), n_arcs, np.float64, 0.0, "arc_cost")
+            if not np.all(np.isfinite(cost)):
+                raise ValueError("arc_cost: expected finite values")
+        load = _column(arc_load, n_arcs, np.int64, 0, "arc_load")
+        cap = _column(agent_capacity, n_agents, np.int64, 0, "agent_capacity")
+        weight = _column(item_weight, n_items, np.int64, 1, "item_weight")
+        tier = _column(item_tier, n_items, np.int32, 1, "item_tier")
+        team = _column(item_team, n_items, np.int64, 1, "item_team")
+        must = _column(must_cover, n_items, np.bool_, False, "must_cover")
+        if clique_ptr is None and clique_arcs is None:
+            cptr, carcs = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32)
+        elif clique_ptr is None or clique_arcs is None:
+            raise ValueError("clique_ptr and clique_arcs go together")
+        else:
+            cptr = np.array(clique_ptr, dtype=np.int64).reshape(-1)
+            carcs = np.array(clique_arcs, dtype=np.int32).reshape(-1)
+        if n_arcs and (item.min() < 0 or item.max() >= n_items):
+            raise ValueError("arc_item: index out of range")
+        if n_arcs and (agent.min() < 0 or agent.max() >= n_agents):
+            raise ValueError("arc_agent: index out of range")
+        if np.any(load < 0):
+            raise ValueError("arc_load: must be >= 0")
+        if np.any(cap < 0):
+            raise ValueError("agent_capacity: must be >= 0")
+        if np.any(weight < 0):
+            raise ValueError("item_weight: must be >= 0")
+        if np.any(team < 1):
+            raise ValueError("item_team: must be >= 1")
+        if cptr.shape[0] < 1 or cptr[0] != 0 or cptr[-1] != carcs.shape[0] or np.any(np.diff(cptr) < 0):
+            raise ValueError("clique_ptr: must start at 0, not decrease and end at len(clique_arcs)")
+        if carcs.shape[0] and (carcs.min() < 0 or carcs.max() >= n_arcs):
+            raise ValueError("clique_arcs: arc index out of range")
+        values: dict[str, Any] = {
+            "n_items": n_items,
+            "n_agents": n_agents,
+            "arc_item": item,
+            "arc_agent": agent,
+            "arc_cost": cost,
+            "arc_load": load,
+            "agent_capacity": cap,
+            "item_weight": weight,
+            "item_tier": tier,
+            "item_team": team,
+            "must_cover": must,
+            "clique_ptr": cptr,
+            "clique_arcs": carcs,
+        }
+        for key, value in values.items():
+            object.__setattr__(self, key, _readonly(value) if isinstance(value, np.ndarray) else value)
+
+    @property
+    def n_arcs(self) -> int:
+        return int(self.arc_item.shape[0])
+
+    @property
+    def n_cliques(self) -> int:
+        return int(self.clique_ptr.shape[0] - 1)
+
+    @property
+    def tiers(self) -> tuple[int, ...]:
+        """The distinct tier values, most urgent first: the order of ``U``."""
+        return tuple(int(t) for t in np.unique(self.item_tier))
+
+    @classmethod
+    def from_gap(cls, cost: ArrayLike, resource: ArrayLike, capacity: ArrayLike) -> ArcProblem:
+        """A generalized assignment problem (minimisation): ``cost[i, j]`` and
+        ``resource[i, j]`` of job ``j`` done by agent ``i``; every job is assigned."""
+        c = np.asarray(cost)
+        r = np.asarray(resource)
+        if c.ndim != 2 or c.shape != r.shape:
+            raise ValueError("cost and resource must be m x n matrices of one shape")
+        m, n = c.shape
+        agent, item = np.divmod(np.arange(m * n, dtype=np.int64), n)
+        return cls(
+            n,
+            m,
+            item,
+            agent,
+            c.reshape(-1),
+            r.reshape(-1),
+            capacity,
+            must_cover=np.ones(n, dtype=bool),
+        )
+
+
+@dataclass(frozen=True)
+class StageReport:
+    """One lexicographic stage: ``name`` is ``"tier <value>"`` or ``"cost"``;
+    ``value`` and ``bound`` in the problem's units (cost unscaled);
+    ``status`` is the CP-SAT status name, or ``"skipped"`` (nothing to decide)."""
+
+    name: str
+    status: str
+    value: float
+    bound: float
+    lp_bound: float | None
+    seconds: float
+
+
+@dataclass(frozen=True, eq=False)
+class ArcResult:
+    """What :func:`solve_arcs` found.
+
+    ``chosen`` is a bool mask over arcs and ``covered`` over items (all False
+    when no solution is known). ``objective`` and ``bound`` are
+    ``(U_1, ..., U_T, cost)`` with ``T = len(tiers)``; ``bound`` is a valid
+    lexicographic lower bound (no feasible selection is lexicographically
+    smaller). Without a solution ``objective`` is all ``inf``; a proven
+    infeasible problem has an all-``inf`` bound too.
+    """
+
+    chosen: Bools
+    covered: Bools
+    tiers: tuple[int, ...]
+    objective: tuple[float, ...]
+    bound: tuple[float, ...]
+    status: Status
+    seconds: float
+    stages: tuple[StageReport, ...]
+    cost_scale: float
+
+    @property
+    def uncovered(self) -> tuple[float, ...]:
+        return self.objective[:-1]
+
+    @property
+    def cost(self) -> float:
+        return self.objective[-1]
+
+    @property
+    def gap(self) -> float | None:
+        """``(cost - bound cost) / max(1, |cost|)`` once the U parts agree, else None."""
+        if self.uncovered != self.bound[:-1] or not math.isfinite(self.cost):
+            return None
+        return (self.cost - self.bound[-1]) / max(1.0, abs(self.cost))
+
+
+# --------------------------------------------------------------------------
+# checking and evaluating a selection
+
+
+def _as_mask(problem: ArcProblem, chosen: ArrayLike) -> Bools:
+    arr = np.asarray(chosen)
+    if arr.dtype.kind == "b":
+        if arr.shape != (problem.n_arcs,):
+            raise ValueError(f"chosen: expected {problem.n_arcs} booleans")
+        return arr.astype(bool)
+    mask = np.zeros(problem.n_arcs, dtype=bool)
+    mask[arr.astype(np.int64).reshape(-1)] = True
+    return mask
+
+
+def check_arcs(problem: ArcProblem, chosen: ArrayLike) -> list[str]:
+    """Rule violations of a selection (bool mask or arc indices); empty when valid."""
+    p = problem
+    x = _as_mask(p, chosen)
+    issues: list[str] = []
+    count = np.bincount(p.arc_item[x], minlength=p.n_items)
+    bad = np.flatnonzero((count != 0) & (count != p.item_team))
+    issues += [f"item {i}: {count[i]} arcs chosen, team is {p.item_team[i]}" for i in bad]
+    pairs = p.arc_item[x].astype(np.int64) * max(p.n_agents, 1) + p.arc_agent[x]
+    uniq, times = np.unique(pairs, return_counts=True)
+    for key in uniq[times > 1]:
+        issues.append(f"item {key // max(p.n_agents, 1)}: agent {key % max(p.n_agents, 1)} chosen twice")
+    issues += [f"item {i}: must be covered" for i in np.flatnonzero(p.must_cover & (count == 0))]
+    used = np.bincount(p.arc_agent[x], weights=p.arc_load[x], minlength=p.n_agents)
+    over = np.flatnonzero(used > p.agent_capacity)
+    issues += [f"agent {a}: load {int(used[a])} > capacity {p.agent_capacity[a]}" for a in over]
+    if len(p.clique_arcs):
+        clique_of = np.repeat(np.arange(p.n_cliques, dtype=np.int64), np.diff(p.clique_ptr))
+        keys = np.unique(clique_of * max(p.n_arcs, 1) + p.clique_arcs)  # an arc listed twice counts once
+        hit = keys[x[keys % max(p.n_arcs, 1)]] // max(p.n_arcs, 1)
+        per = np.bincount(hit, minlength=p.n_cliques)
+        issues += [f"clique {k}: {per[k]} arcs chosen" for k in np.flatnonzero(per > 1)]
+    return issues
+
+
+def evaluate_arcs(problem: ArcProblem, chosen: ArrayLike) -> tuple[float, ...]:
+    """``(U_1, ..., U_T, cost)`` of a selection (no validity check)."""
+    p = problem
+    x = _as_mask(p, chosen)
+    covered = np.bincount(p.arc_item[x], minlength=p.n_items) > 0
+    tiers = np.unique(p.item_tier)
+    unc = [int(p.item_weight[(p.item_tier == t) & ~covered].sum()) for t in tiers]
+    cost = math.fsum(p.arc_cost[x].tolist())
+    return (*unc, float(cost))
+
+
+# --------------------------------------------------------------------------
+# preprocessing shared by the CP-SAT model and the LP
+
+
+@dataclass
+class _Prep:
+    usable: I64  # arc indices that may be chosen
+    coverable: Bools  # items that can be covered at all
+    optional: I64  # coverable items that may stay uncovered
+    must: I64  # must-cover items (all coverable if feasible)
+    infeasible_items: I64  # must-cover items that cannot be covered
+    tiers: I64
+    tier_of_item: I64  # index into tiers, per item
+    forced: I64  # per tier: weight that is uncovered in every selection
+    trivial_cost: float  # lower bound on cost valid for every feasible selection
+    max_chosen: int  # most arcs any feasible selection can choose
+
+
+def _prepare(p: ArcProblem) -> _Prep:
+    fits = p.arc_load <= p.agent_capacity[p.arc_agent]
+    cand = np.flatnonzero(fits)
+    n_ag = max(p.n_agents, 1)
+    pairs = np.unique(p.arc_item[cand].astype(np.int64) * n_ag + p.arc_agent[cand])
+    distinct = np.bincount(pairs // n_ag, minlength=p.n_items)
+    coverable = distinct >= p.item_team
+    usable = cand[coverable[p.arc_item[cand]]]
+    tiers = np.unique(p.item_tier).astype(np.int64)
+    tier_of_item = np.searchsorted(tiers, p.item_tier).astype(np.int64)
+    out = ~coverable & ~p.must_cover
+    forced = np.bincount(tier_of_item[out], weights=p.item_weight[out], minlength=len(tiers))
+    forced = np.rint(forced).astype(np.int64) if len(tiers) else np.zeros(0, dtype=np.int64)
+    # trivial cost bound: the `team` cheapest usable arcs of each coverable item
+    cost = p.arc_cost[usable].astype(np.float64)
+    items = p.arc_item[usable].astype(np.int64)
+    order = np.lexsort((cost, items))
+    items_s, cost_s = items[order], cost[order]
+    first = np.searchsorted(items_s, np.arange(p.n_items))
+    rank = np.arange(len(items_s)) - first[items_s] if len(items_s) else np.zeros(0, dtype=np.int64)
+    take = rank < p.item_team[items_s]
+    per_item = np.bincount(items_s[take], weights=cost_s[take], minlength=p.n_items)
+    per_item = np.where(p.must_cover, per_item, np.minimum(per_item, 0.0))
+    trivial = math.fsum(per_item[coverable].tolist())
+    max_chosen = int(min(p.item_team[coverable].sum(), len(usable)))
+    return _Prep(
+        usable=usable.astype(np.int64),
+        coverable=coverable,
+        optional=np.flatnonzero(coverable & ~p.must_cover).astype(np.int64),
+        must=np.flatnonzero(coverable & p.must_cover).astype(np.int64),
+        infeasible_items=np.flatnonzero(~coverable & p.must_cover).astype(np.int64),
+        tiers=tiers,
+        tier_of_item=tier_of_item,
+        forced=forced,
+        trivial_cost=trivial,
+        max_chosen=max_chosen,
+    )
+
+
+def _cost_scale(cost: NDArray[Any], usable: I64, max_chosen: int, scale: float | None) -> tuple[float, I64, bool]:
+    """(scale, integer costs of all arcs, exact?)."""
+    c = cost.astype(np.float64)
+    if cost.dtype.kind == "i" and scale is None:
+        return 1.0, cost.astype(np.int64), True
+    cu = np.abs(c[usable])
+    biggest = float(np.sort(cu)[-max_chosen:].sum()) if max_chosen and len(cu) else 0.0
+
+    def fits(s: float) -> bool:
+        return biggest * s <= _MAX_OBJECTIVE_SUM
+
+    candidates = [float(scale)] if scale is not None else [10.0**k for k in range(_MAX_EXACT_SCALE_DIGITS + 1)]
+    for s in candidates:
+        r = c * s
+        if fits(s) and np.all(np.abs(r - np.rint(r)) <= _REL_TOL * np.maximum(1.0, np.abs(r))):
+            return s, np.rint(r).astype(np.int64), True
+    s = float(scale) if scale is not None else _DEFAULT_COST_SCALE
+    while s > 1e-12 and not fits(s):
+        s /= 10.0
+    return s, np.rint(c * s).astype(np.int64), False
+
+
+# --------------------------------------------------------------------------
+# LP relaxation (HiGHS through scipy), with a rigorous dual bound
+
+
+class _LP:
+    """LP relaxation over ``z = (x over usable arcs, y over optional items)``.
+
+    :meth:`bound` returns a lower bound computed from the solver's duals by
+    Lagrangian duality (``b.m + sum(min(0, reduced cost))`` over the box
+    ``0 <= z <= 1``), which is valid for any multipliers of the right sign, so
+    solver tolerances cannot make it too high.
+    """
+
+    def __init__(self, p: ArcProblem, prep: _Prep):
+        u = prep.usable
+        nu, no = len(u), len(prep.optional)
+        self.nu, self.no = nu, no
+        self.n = nu + no
+        ypos = np.full(p.n_items, -1, dtype=np.int64)
+        ypos[prep.optional] = nu + np.arange(no)
+        self.ypos = ypos
+        items = p.arc_item[u].astype(np.int64)
+        agents = p.arc_agent[u].astype(np.int64)
+        cover = np.flatnonzero(prep.coverable)
+        row_of_item = np.full(p.n_items, -1, dtype=np.int64)
+        row_of_item[cover] = np.arange(len(cover))
+        # equalities: sum x - team*y = 0 (optional), sum x = team (must)
+        er = [row_of_item[items], row_of_item[prep.optional]]
+        ec = [np.arange(nu), ypos[prep.optional]]
+        ev = [np.ones(nu), -p.item_team[prep.optional].astype(np.float64)]
+        b_eq = np.where(p.must_cover[cover], p.item_team[cover], 0).astype(np.float64)
+        self.A_eq = sparse.csr_matrix(
+            (np.concatenate(ev), (np.concatenate(er), np.concatenate(ec))), shape=(len(cover), self.n)
+        )
+        self.b_eq = b_eq
+        rows: list[I64] = []
+        cols: list[I64] = []
+        vals: list[F64] = []
+        rhs: list[float] = []
+        nrow = 0
+        # capacities that can bind
+        total = np.bincount(agents, weights=p.arc_load[u], minlength=p.n_agents)
+        binding = total > p.agent_capacity
+        sel = np.flatnonzero(binding[agents])
+        if len(sel):
+            ag = np.flatnonzero(binding)
+            r_of = np.full(p.n_agents, -1, dtype=np.int64)
+            r_of[ag] = nrow + np.arange(len(ag))
+            rows.append(r_of[agents[sel]])
+            cols.append(sel)
+            vals.append(p.arc_load[u][sel].astype(np.float64))
+            rhs += p.agent_capacity[ag].astype(float).tolist()
+            nrow += len(ag)
+        # at-most-one groups: cliques and duplicate (item, agent) pairs
+        for group in _amo_groups(p, prep):
+            rows.append(np.full(len(group), nrow, dtype=np.int64))
+            cols.append(group)
+            vals.append(np.ones(len(group)))
+            rhs.append(1.0)
+            nrow += 1
+        # x <= y for optional team items (implied for team 1)
+        team_opt = p.item_team[items] > 1
+        sel = np.flatnonzero(team_opt & (ypos[items] >= 0))
+        if len(sel):
+            k = np.arange(len(sel), dtype=np.int64)
+            rows += [nrow + k, nrow + k]
+            cols += [sel, ypos[items[sel]]]
+            vals += [np.ones(len(sel)), -np.ones(len(sel))]
+            rhs += [0.0] * len(sel)
+            nrow += len(sel)
+        self.A_ub = sparse.csr_matrix(
+            (
+                np.concatenate(vals) if vals else np.zeros(0),
+                (
+                    np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64),
+                    np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64),
+                ),
+            ),
+            shape=(nrow, self.n),
+        )
+        self.b_ub = np.asarray(rhs, dtype=np.float64)
+
+    def bound(
+        self,
+        c: F64,
+        extra: Sequence[tuple[F64, float]],
+        time_limit: float | None,
+    ) -> float | None:
+        """Lower bound of ``min c.z`` s.t. the base rows and ``row.z <= rhs`` for
+        ``extra``; None when the LP could not be solved in time."""
+        A_ub = self.A_ub
+        b_ub = self.b_ub
+        if extra:
+            A_ub = sparse.vstack([A_ub, sparse.csr_matrix(np.vstack([r for r, _ in extra]))], format="csr")
+            b_ub = np.concatenate([b_ub, np.asarray([b for _, b in extra], dtype=np.float64)])
+        if self.n == 0:
+            return 0.0
+        options: dict[str, Any] = {"presolve": True}
+        if time_limit is not None:
+            options["time_limit"] = max(float(time_limit), 1e-3)
+        has_ub = A_ub.shape[0] > 0
+        has_eq = self.A_eq.shape[0] > 0
+        try:
+            res = linprog(
+                c,
+                A_ub=A_ub if has_ub else None,
+                b_ub=b_ub if has_ub else None,
+                A_eq=self.A_eq if has_eq else None,
+                b_eq=self.b_eq if has_eq else None,
+                bounds=(0.0, 1.0),
+                method="highs",
+                options=options,
+            )
+        except (ValueError, RuntimeError):
+            return None
+        if res.status != 0:
+            return None
+        m_ub = np.minimum(np.asarray(res.ineqlin.marginals), 0.0) if has_ub else np.zeros(0)
+        m_eq = np.asarray(res.eqlin.marginals) if has_eq else np.zeros(0)
+        reduced = c.astype(np.float64).copy()
+        if has_ub:
+            reduced -= A_ub.T @ m_ub
+        if has_eq:
+            reduced -= self.A_eq.T @ m_eq
+        terms = np.concatenate([m_ub * b_ub, m_eq * self.b_eq, np.minimum(reduced, 0.0)])
+        value = math.fsum(terms.tolist())
+        scale = math.fsum(np.abs(terms).tolist())
+        return value - 1e-9 * max(1.0, scale)
+
+
+def _amo_groups(p: ArcProblem, prep: _Prep) -> list[I64]:
+    """At-most-one groups as positions in ``prep.usable``: the cliques (restricted
+    to usable arcs, deduplicated) and arcs sharing one (item, agent) pair."""
+    pos = np.full(p.n_arcs, -1, dtype=np.int64)
+    pos[prep.usable] = np.arange(len(prep.usable))
+    groups: list[I64] = []
+    ptr = p.clique_ptr
+    mapped = pos[p.clique_arcs] if len(p.clique_arcs) else np.zeros(0, dtype=np.int64)
+    for k in range(p.n_cliques):
+        g = np.unique(mapped[ptr[k] : ptr[k + 1]])
+        g = g[g >= 0]
+        if len(g) >= 2:
+            groups.append(g)
+    u = prep.usable
+    n_ag = max(p.n_agents, 1)
+    keys = p.arc_item[u].astype(np.int64) * n_ag + p.arc_agent[u]
+    order = np.argsort(keys, kind="stable")
+    ks = keys[order]
+    if len(ks):
+        starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+        ends = np.r_[starts[1:], len(ks)]
+        for s, e in zip(starts, ends, strict=True):
+            if e - s >= 2:
+                groups.append(order[s:e].astype(np.int64))
+    return groups
+
+
+# --------------------------------------------------------------------------
+# CP-SAT
+
+
+@dataclass
+class _Stage:
+    name: str
+    vars: list[Any]  # CP-SAT literals
+    coefs: list[int]
+    offset: int  # stage value = offset + sum coefs * vars
+    lp_c: F64  # LP objective over z (same sense, no offset)
+    tier: int | None  # tier index, None for cost
+
+
+def _build(p: ArcProblem, prep: _Prep, icost: I64) -> tuple[cp_model.CpModel, list[Any], list[Any], list[_Stage]]:
+    model = cp_model.CpModel()
+    u = prep.usable
+    xs = [model.new_bool_var("") for _ in range(len(u))]
+    ys = [model.new_bool_var("") for _ in range(len(prep.optional))]
+    ypos = np.full(p.n_items, -1, dtype=np.int64)
+    ypos[prep.optional] = np.arange(len(prep.optional))
+    items = p.arc_item[u].astype(np.int64)
+    order = np.argsort(items, kind="stable")
+    first = np.searchsorted(items[order], np.arange(p.n_items + 1))
+    for i in np.flatnonzero(prep.coverable):
+        lits = [xs[k] for k in order[first[i] : first[i + 1]]]
+        team = int(p.item_team[i])
+        if p.must_cover[i]:
+            if team == 1:
+                model.add_exactly_one(lits)
+            else:
+                model.add(cp_model.LinearExpr.sum(lits) == team)
+        else:
+            y = ys[ypos[i]]
+            if team == 1:
+                model.add_exactly_one([*lits, ~y])
+            else:
+                model.add(cp_model.LinearExpr.sum(lits) == team * y)
+                for lit in lits:
+                    model.add_implication(lit, y)
+    agents = p.arc_agent[u].astype(np.int64)
+    loads = p.arc_load[u]
+    total = np.bincount(agents, weights=loads, minlength=p.n_agents)
+    a_order = np.argsort(agents, kind="stable")
+    a_first = np.searchsorted(agents[a_order], np.arange(p.n_agents + 1))
+    for a in np.flatnonzero(total > p.agent_capacity):
+        ks = a_order[a_first[a] : a_first[a + 1]]
+        model.add(
+            cp_model.LinearExpr.weighted_sum([xs[k] for k in ks], loads[ks].tolist()) <= int(p.agent_capacity[a])
+        )
+    for group in _amo_groups(p, prep):
+        model.add_at_most_one([xs[k] for k in group])
+    n_z = len(u) + len(prep.optional)
+    stages: list[_Stage] = []
+    opt_w = p.item_weight[prep.optional]
+    opt_t = prep.tier_of_item[prep.optional]
+    for t in range(len(prep.tiers)):
+        sel = np.flatnonzero((opt_t == t) & (opt_w > 0))
+        if not len(sel):
+            continue
+        w = opt_w[sel]
+        lp_c = np.zeros(n_z)
+        lp_c[len(u) + sel] = -w
+        stages.append(
+            _Stage(
+                name=f"tier {int(prep.tiers[t])}",
+                vars=[ys[k] for k in sel],
+                coefs=(-w).tolist(),
+                offset=int(w.sum()),
+                lp_c=lp_c,
+                tier=t,
+            )
+        )
+    cu = icost[u]
+    nz = np.flatnonzero(cu != 0)
+    if len(nz):
+        lp_c = np.zeros(n_z)
+        lp_c[: len(u)] = p.arc_cost[u].astype(np.float64)
+        stages.append(
+            _Stage(name="cost", vars=[xs[k] for k in nz], coefs=cu[nz].tolist(), offset=0, lp_c=lp_c, tier=None)
+        )
+    return model, xs, ys, stages
+
+
+def _hint_mask(p: ArcProblem, hint: ArrayLike | None) -> Bools | None:
+    if hint is None:
+        return None
+    return _as_mask(p, hint)
+
+
+def solve_arcs(
+    problem: ArcProblem,
+    time_limit: float = 10.0,
+    seed: int = 0,
+    workers: int | None = None,
+    hint: ArrayLike | None = None,
+    *,
+    lp: bool = True,
+    cost_scale: float | None = None,
+    params: Mapping[str, Any] | None = None,
+    log: bool = False,
+) -> ArcResult:
+    """Solve lexicographically: tier stages (most urgent first), then cost.
+
+    ``time_limit`` (seconds) is shared by the stages: each gets an equal share
+    of what is left, and time a stage does not use passes to the next. A stage
+    gets at least ``min(0.05 s, time_limit / 100)``, so the total may overrun
+    by that much per stage. ``workers`` defaults to ``os.cpu_count()``;
+    ``seed`` with ``workers=1`` gives repeatable results when no stage hits its
+    time limit. ``hint`` (bool mask or arc indices) seeds the first stage and,
+    when valid, is the fallback solution. ``lp`` adds a HiGHS LP bound of each
+    stage's model (its time counts). ``params`` are extra CP-SAT parameters
+    (e.g. ``{"linearization_level": 2}``).
+
+    ``status`` is ``"optimal"`` only when ``objective == bound``, i.e. every
+    stage was proven (costs within a relative 1e-9), ``"feasible"`` with a
+    solution, ``"infeasible"`` when must-cover items provably cannot all be
+    covered, ``"unknown"`` when no solution was found in time.
+    """
+    t0 = perf_counter()
+    deadline = t0 + float(time_limit)
+    p = problem
+    prep = _prepare(p)
+    tiers = tuple(int(t) for t in prep.tiers)
+    n_t = len(tiers)
+    inf = math.inf
+    min_budget = min(0.05, float(time_limit) / 100.0)
+
+    def finish(
+        status: Status, chosen: Bools | None, bound: tuple[float, ...], stages: list[StageReport], scale: float
+    ) -> ArcResult:
+        if chosen is None:
+            objective: tuple[float, ...] = (inf,) * (n_t + 1)
+            chosen = np.zeros(p.n_arcs, dtype=bool)
+        else:
+            objective = evaluate_arcs(p, chosen)
+        covered = np.bincount(p.arc_item[chosen], minlength=p.n_items) > 0
+        return ArcResult(
+            chosen=_readonly(chosen),
+            covered=_readonly(covered),
+            tiers=tiers,
+            objective=objective,
+            bound=bound,
+            status=status,
+            seconds=perf_counter() - t0,
+            stages=tuple(stages),
+            cost_scale=scale,
+        )
+
+    if len(prep.infeasible_items):
+        return finish("infeasible", None, (inf,) * (n_t + 1), [], 1.0)
+
+    scale, icost, exact = _cost_scale(p.arc_cost, prep.usable, prep.max_chosen, cost_scale)
+    err = p.arc_cost[prep.usable].astype(np.float64) - icost[prep.usable] / scale
+    neg = np.sort(np.minimum(err, 0.0))[: prep.max_chosen]
+    rounding_slack = 0.0 if exact else math.fsum(neg.tolist())
+
+    model, xs, ys, stages = _build(p, prep, icost)
+    lp_model = _LP(p, prep) if lp and stages else None
+    x_index = np.asarray([v.index for v in xs], dtype=np.int64)
+
+    incumbent: Bools | None = None
+    hint_mask = _hint_mask(p, hint)
+    if hint_mask is not None and not check_arcs(p, hint_mask):
+        incumbent = hint_mask
+    elif not p.must_cover.any():
+        incumbent = np.zeros(p.n_arcs, dtype=bool)
+
+    tier_bound: list[float] = [float(f) for f in prep.forced]  # forced weight: valid for every selection
+    tier_reports: dict[int, StageReport] = {}
+    cost_bound = prep.trivial_cost
+    cost_report: StageReport | None = None
+    restrictions: list[tuple[F64, float]] = []
+    all_proven = True
+    workers = int(workers) if workers is not None else (os.cpu_count() or 1)
+
+    def set_hint(mask: Bools) -> None:
+        model.clear_hints()
+        sel = mask[prep.usable]
+        for v, b in zip(xs, sel.tolist(), strict=True):
+            model.add_hint(v, b)
+        cov = np.bincount(p.arc_item[mask], minlength=p.n_items) > 0
+        for v, b in zip(ys, cov[prep.optional].tolist(), strict=True):
+            model.add_hint(v, b)
+
+    def stage_value(stage: _Stage, mask: Bools) -> int:
+        if stage.tier is None:
+            return int(icost[mask].sum())
+        cov = np.bincount(p.arc_item[mask], minlength=p.n_items) > 0
+        sel = prep.optional[(prep.tier_of_item[prep.optional] == stage.tier)]
+        return int(p.item_weight[sel][~cov[sel]].sum())
+
+    if hint_mask is not None:
+        set_hint(hint_mask)
+    if not stages and incumbent is None:  # must-cover items and nothing to optimise: find any solution
+        stages = [_Stage("cost", [], [], 0, np.zeros(len(xs) + len(ys)), None)]
+
+    for k, stage in enumerate(stages):
+        ts = perf_counter()
+        budget = max(min_budget, (deadline - ts) / (len(stages) - k))
+        stage_deadline = ts + budget
+        lp_value: float | None = None
+        if lp_model is not None:
+            lp_value = lp_model.bound(stage.lp_c, restrictions, time_limit=0.5 * budget)
+        expr = cp_model.LinearExpr.weighted_sum(stage.vars, stage.coefs) + stage.offset
+        model.minimize(expr)
+        solver = cp_model.CpSolver()
+        prm = solver.parameters
+        prm.max_time_in_seconds = max(min_budget, stage_deadline - perf_counter())
+        prm.num_workers = workers
+        prm.random_seed = int(seed)
+        prm.log_search_progress = bool(log)
+        for key, value in (params or {}).items():
+            if isinstance(value, list | tuple):  # repeated fields, e.g. ignore_subsolvers
+                getattr(prm, key).extend(value)
+            else:
+                setattr(prm, key, value)
+        code = solver.solve(model)
+        status_name = solver.status_name(code)
+        if code == cp_model.MODEL_INVALID:
+            raise RuntimeError(f"CP-SAT rejected the model: {model.validate()}")
+        if code == cp_model.INFEASIBLE:
+            if k == 0 or incumbent is None:
+                # only must-cover items make the base model infeasible
+                return finish("infeasible", None, (inf,) * (n_t + 1), [], scale)
+            raise RuntimeError(f"stage {stage.name} infeasible although the incumbent satisfies it")
+        proven = code == cp_model.OPTIMAL
+        cp_bound: float | None = None
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            sol = np.asarray(solver.response_proto.solution, dtype=np.int64)
+            mask = np.zeros(p.n_arcs, dtype=bool)
+            mask[prep.usable] = sol[x_index] > 0 if len(x_index) else False
+            incumbent = mask
+            cp_bound = float(math.ceil(solver.best_objective_bound - 1e-6))
+        if incumbent is None:
+            # no solution at all (must-cover items, no time): report what is known
+            lp_lb = lp_value
+            if stage.tier is not None:
+                cand = [tier_bound[stage.tier]]
+                if lp_lb is not None:
+                    cand.append(prep.forced[stage.tier] + math.ceil(lp_lb + stage.offset - 1e-6))
+                tier_bound[stage.tier] = max(cand)
+            else:
+                cand = [cost_bound] + ([lp_lb] if lp_lb is not None else [])
+                cost_bound = max(cand)
+            partial = [StageReport(stage.name, status_name, inf, float("nan"), lp_value, perf_counter() - ts)]
+            return finish("unknown", None, (*tier_bound, cost_bound), partial, scale)
+        value = stage_value(stage, incumbent)
+        all_proven = all_proven and proven
+        if stage.tier is not None:
+            forced = int(prep.forced[stage.tier])
+            cand = [0]
+            if cp_bound is not None:
+                cand.append(int(cp_bound))
+            if lp_value is not None:
+                cand.append(math.ceil(lp_value + stage.offset - 1e-6))
+            b = value if proven else min(max(cand), value)
+            tier_bound[stage.tier] = forced + b
+            lp_rep = None if lp_value is None else forced + lp_value + stage.offset
+            tier_reports[stage.tier] = StageReport(
+                stage.name, status_name, float(forced + value), float(forced + b), lp_rep, perf_counter() - ts
+            )
+        else:
+            cand_c = [prep.trivial_cost]
+            if cp_bound is not None:
+                cand_c.append((value if proven else cp_bound) / scale + rounding_slack)
+            if lp_value is not None:
+                cand_c.append(lp_value)
+            cb = max(cand_c)
+            if exact:  # the cost is a multiple of 1/scale
+                cb = math.ceil(round(cb * scale, 6) - 1e-6) / scale
+            true_cost = math.fsum(p.arc_cost[incumbent].tolist())
+            cost_bound = min(cb, true_cost)
+            cost_report = StageReport(
+                stage.name, status_name, true_cost, cost_bound, lp_value, perf_counter() - ts
+            )
+        if stage.tier is not None:
+            # fix this tier at the value found (<=, see the module docstring)
+            model.add(expr <= value)
+            restrictions.append((stage.lp_c, float(value - stage.offset)))
+        set_hint(incumbent)
+
+    assert incumbent is not None
+    reports: list[StageReport] = []
+    for t in range(n_t):
+        if t in tier_reports:
+            reports.append(tier_reports[t])
+        else:
+            f = float(prep.forced[t])
+            reports.append(StageReport(f"tier {tiers[t]}", "skipped", f, f, None, 0.0))
+    true_cost = math.fsum(p.arc_cost[incumbent].tolist())
+    if cost_report is None:  # every usable arc costs 0 after scaling
+        cost_bound = true_cost if exact else min(true_cost, cost_bound)
+        if exact:
+            cost_bound = true_cost
+        cost_report = StageReport("cost", "skipped", true_cost, cost_bound, None, 0.0)
+    reports.append(cost_report)
+    bound = (*tier_bound, cost_bound)
+    objective = evaluate_arcs(p, incumbent)
+    same_u = all(objective[t] == bound[t] for t in range(n_t))
+    closed = objective[-1] - bound[-1] <= _REL_TOL * max(1.0, abs(objective[-1]))
+    status: Status = "optimal" if same_u and (closed or (all_proven and exact)) else "feasible"
+    if status == "optimal" and not closed:
+        bound = (*tier_bound, objective[-1])
+    return finish(status, incumbent, bound, reports, scale)
+
+
+def lp_bound(problem: ArcProblem, time_limit: float | None = None) -> tuple[float, ...]:
+    """A lexicographic LP bound ``(U_1, ..., U_T, cost)`` without CP-SAT.
+
+    Tier by tier, the LP minimum of ``U_t`` (rounded up: weights are integers)
+    under ``U_j <= B_j`` for the earlier tiers; then the LP minimum cost under
+    all of them. Each LP's value comes from its duals (rigorous). A position
+    whose LP is not solved (time, numerical trouble) and every later one get
+    the bound valid for every selection (forced uncovered weight; the sum of
+    the cheapest arcs). ``time_limit`` is shared by all LPs.
+    """
+    p = problem
+    t0 = perf_counter()
+    prep = _prepare(p)
+    n_t = len(prep.tiers)
+    if len(prep.infeasible_items):
+        return (math.inf,) * (n_t + 1)
+    lpm = _LP(p, prep)
+    nu = len(prep.usable)
+    bounds: list[float] = [float(f) for f in prep.forced]
+    cost_b = prep.trivial_cost
+    restrictions: list[tuple[F64, float]] = []
+    ok = True
+    opt_w = p.item_weight[prep.optional]
+    opt_t = prep.tier_of_item[prep.optional]
+
+    def left() -> float | None:
+        return None if time_limit is None else max(1e-3, time_limit - (perf_counter() - t0))
+
+    for t in range(n_t):
+        sel = np.flatnonzero((opt_t == t) & (opt_w > 0))
+        if not len(sel):
+            continue
+        c = np.zeros(lpm.n)
+        c[nu + sel] = -opt_w[sel]
+        offset = int(opt_w[sel].sum())
+        value = lpm.bound(c, restrictions, left())
+        if value is None:
+            ok = False
+            break
+        g = int(np.gcd.reduce(opt_w[sel]))
+        part = max(0, math.ceil((value + offset - 1e-6) / g) * g)
+        bounds[t] = float(prep.forced[t] + part)
+        restrictions.append((c, float(part - offset)))
+    if ok:
+        c = np.zeros(lpm.n)
+        c[:nu] = p.arc_cost[prep.usable].astype(np.float64)
+        value = lpm.bound(c, restrictions, left())
+        if value is not None:
+            cost_b = max(cost_b, value)
+            if p.arc_cost.dtype.kind == "i":
+                cost_b = float(math.ceil(cost_b - 1e-6))
+    return (*bounds, cost_b)

@@ -1,0 +1,296 @@
+"""Why a need stayed uncovered: one SPEC §7 reason code per uncovered task.
+
+The code is the first that applies, in the order ``no_skill``, ``out_of_range``,
+``excluded``, ``no_availability``, ``team_too_small``, ``capacity``, with the
+SPEC §10 readings: *eligible* = skills + radius + not excluded + community rule
+(:func:`assign.rules.eligible`), *free* = one joined availability interval holds
+the whole visit inside the window, ignoring other assignments
+(:func:`assign.rules.free`). The eligible and free volunteers of a task are
+exactly its :mod:`assign.candidates` (uncapped).
+
+``team_too_small`` and ``capacity`` assume the schedule is *maximal*: no
+uncovered task could be added as it stands (SPEC §10). The greedy guarantees
+that, and :func:`assign.solve.solve` extends every strategy's schedule with
+:func:`assign.solvers.greedy.fill` before explaining it.
+
+The ``capacity`` detail names the tasks that took the eligible free volunteers:
+for each of them, the tasks assigned to them near the window (start before the
+window end plus the longest travel, end after the window start minus it; for a
+volunteer with a daily limit, every task on the window's days), or, when the
+volunteer's pledged minutes cannot hold this visit any more, their tasks of the
+most urgent tiers. Tasks of equal or higher urgency (tier number ≤ the task's)
+are named when there are any, else all of them.
+
+Everything is vectorized over the uncovered tasks; only the text of the
+details is built in a loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import rules
+from .candidates import Candidates, build_candidates, pairs_in_radius
+from .compile import UNLIMITED, Compiled
+from .model import REASON_CODES
+from .solution import Solution
+
+Reason = tuple[int, str, str]
+
+NO_SKILL, OUT_OF_RANGE, EXCLUDED, NO_AVAILABILITY, TEAM_TOO_SMALL, CAPACITY = range(6)
+#: how many volunteers / tasks a detail names before "and N more"
+NAMED = 5
+
+
+def _names(ids: list[str], indexes: list[int], limit: int = NAMED) -> str:
+    shown = ", ".join(ids[i] for i in indexes[:limit])
+    if len(indexes) > limit:
+        shown += f" and {len(indexes) - limit} more"
+    return shown
+
+
+def _skill_names(c: Compiled, mask: int) -> str:
+    names = [name for name, bit in c.skill_index.items() if mask >> bit & 1]
+    return ", ".join(names) if names else "none"
+
+
+def _group_ptr(sorted_keys: NDArray[np.int64], n: int) -> NDArray[np.int64]:
+    return np.searchsorted(sorted_keys, np.arange(n + 1), side="left").astype(np.int64)
+
+
+def _skilled_any(c: Compiled, tasks: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Does some volunteer have every skill of each task (rule 4)?"""
+    out = np.zeros(len(tasks), dtype=bool)
+    if c.n_volunteers == 0 or len(tasks) == 0:
+        return out
+    masks, first, inverse = np.unique(c.t_skills[tasks], return_index=True, return_inverse=True)
+    everyone = np.arange(c.n_volunteers, dtype=np.int64)
+    for k in range(len(masks)):
+        rep = np.full(c.n_volunteers, tasks[first[k]], dtype=np.int64)
+        out[inverse == k] = bool(rules.skills_ok(c, rep, everyone).any())
+    return out
+
+
+def _nearest_skilled(c: Compiled, tasks: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Nearest volunteer with the task's skills, and its distance (km)."""
+    from scipy.spatial import cKDTree
+
+    nearest = np.full(len(tasks), -1, dtype=np.int64)
+    if len(tasks) == 0:
+        return nearest, np.zeros(0)
+    masks, first, inverse = np.unique(c.t_skills[tasks], return_index=True, return_inverse=True)
+    everyone = np.arange(c.n_volunteers, dtype=np.int64)
+    for k in range(len(masks)):
+        rep = np.full(c.n_volunteers, tasks[first[k]], dtype=np.int64)
+        skilled = everyone[rules.skills_ok(c, rep, everyone)]
+        if len(skilled) == 0:
+            continue
+        rows = np.flatnonzero(inverse == k)
+        _, hit = cKDTree(c.v_xyz[skilled]).query(c.r_xyz[c.t_recipient[tasks[rows]]], k=1)
+        nearest[rows] = skilled[np.asarray(hit, dtype=np.int64)]
+    km = np.zeros(len(tasks))
+    found = nearest >= 0
+    km[found] = rules.distance_km(c, tasks[found], nearest[found])
+    return nearest, km
+
+
+def _eligible_free(
+    c: Compiled, uncovered: NDArray[np.int64], covered: NDArray[np.bool_], cands: Candidates | None
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(task, volunteer) rows of the eligible and free volunteers of the uncovered
+    tasks, sorted by (task, km)."""
+    if cands is None or cands.cap is not None:
+        cands = build_candidates(c, tasks=uncovered, with_cost=False)
+    rows = ~covered[cands.task]
+    return cands.task[rows].astype(np.int64), cands.volunteer[rows].astype(np.int64)
+
+
+def _static_codes(c: Compiled, tasks: NDArray[np.int64]) -> tuple[NDArray[np.int64], list[str]]:
+    """Codes and details of tasks without any eligible free volunteer."""
+    codes = np.full(len(tasks), NO_AVAILABILITY, dtype=np.int64)
+    details = [""] * len(tasks)
+    skilled = _skilled_any(c, tasks)
+    codes[~skilled] = NO_SKILL
+    rest = tasks[skilled]
+    in_range = np.zeros(c.n_tasks, dtype=np.int64)
+    eligible = np.zeros(c.n_tasks, dtype=np.int64)
+    excluded = np.zeros(c.n_tasks, dtype=np.int64)
+    for t, v, _ in pairs_in_radius(c, rest):
+        in_range += np.bincount(t, minlength=c.n_tasks)
+        not_excl = rules.not_excluded(c, t, v)
+        excluded += np.bincount(t[~not_excl], minlength=c.n_tasks)
+        eligible += np.bincount(t[not_excl & rules.community_ok(c, t, v)], minlength=c.n_tasks)
+    codes[skilled & (in_range[tasks] == 0)] = OUT_OF_RANGE
+    codes[skilled & (in_range[tasks] > 0) & (eligible[tasks] == 0)] = EXCLUDED
+    far = np.flatnonzero(codes == OUT_OF_RANGE)
+    nearest, km = _nearest_skilled(c, tasks[far])
+    far_detail = dict(zip(far.tolist(), zip(nearest.tolist(), km.tolist(), strict=True), strict=True))
+    for i, t in enumerate(tasks.tolist()):
+        code = codes[i]
+        if code == NO_SKILL:
+            details[i] = f"no volunteer has the required skills ({_skill_names(c, int(c.t_skills[t]))})"
+        elif code == OUT_OF_RANGE:
+            v, d = far_detail[i]
+            details[i] = (
+                f"nearest skilled volunteer {c.volunteer_ids[v]} at {d:.2f} km > {c.v_radius[v]:.2f} km"
+            )
+        elif code == EXCLUDED:
+            n_excl = int(excluded[t])
+            n_other = int(in_range[t]) - n_excl
+            parts = []
+            if n_excl:
+                parts.append(f"{n_excl} excluded by the recipient")
+            if n_other:
+                parts.append(f"{n_other} of another community (cross_community = forbid)")
+            details[i] = f"{int(in_range[t])} skilled volunteers in range: " + ", ".join(parts)
+        else:
+            window = (
+                f"{c.minute_to_datetime(int(c.t_window_start[t])).isoformat()} .. "
+                f"{c.minute_to_datetime(int(c.t_window_end[t])).isoformat()}"
+            )
+            details[i] = (
+                f"{int(eligible[t])} eligible volunteers, none free for the whole "
+                f"{int(c.t_duration[t])}-min visit in the window {window}"
+            )
+    return codes, details
+
+
+def _blocking(
+    c: Compiled, sol: Solution, pair_t: NDArray[np.int64], pair_v: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(uncovered task, assigned task) pairs: the assignments that took the time
+    or minutes of an eligible free volunteer ``pair_v`` of ``pair_t``."""
+    known = (sol.task >= 0) & (sol.task < c.n_tasks) & (sol.volunteer >= 0) & (sol.volunteer < c.n_volunteers)
+    a_t = sol.task[known].astype(np.int64)
+    a_v = sol.volunteer[known].astype(np.int64)
+    a_s = sol.start[known].astype(np.int64)
+    if len(a_t) == 0 or len(pair_t) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    horizon = c.horizon_minutes
+    span = horizon + 2
+    max_radius = float(c.v_radius.max())
+    max_travel = int(rules.travel_minutes(c, np.array([2.0 * max_radius + 1e-6]))[0]) + 1
+    max_duration = int(c.t_duration.max())
+
+    # by time: assignments of the volunteer that start near the window
+    by_time = np.lexsort((a_s, a_v))
+    keys = a_v[by_time] * span + np.clip(a_s[by_time], 0, horizon)
+    lo = c.t_window_start[pair_t] - max_duration - max_travel
+    hi = c.t_window_end[pair_t] + max_travel
+    limited = c.v_max_per_day[pair_v] < UNLIMITED
+    day_lo = c.day_starts[rules.day_of(c, c.t_window_start[pair_t])]
+    day_hi = c.day_starts[rules.day_of(c, c.t_window_end[pair_t] - 1) + 1]
+    lo = np.where(limited, np.minimum(lo, day_lo), lo)
+    hi = np.where(limited, np.maximum(hi, day_hi), hi)
+    first = np.searchsorted(keys, pair_v * span + np.clip(lo, 0, horizon), side="left")
+    last = np.searchsorted(keys, pair_v * span + np.clip(hi, 0, horizon), side="left")
+
+    # by minutes: a volunteer whose pledge cannot hold the visit any more
+    used = np.bincount(a_v, weights=rules.assignment_load(c, a_t, a_v).astype(np.float64), minlength=c.n_volunteers)
+    exhausted = used[pair_v] + rules.assignment_load(c, pair_t, pair_v) > c.v_max_minutes[pair_v]
+    by_tier = np.lexsort((a_s, c.t_tier[a_t], a_v))
+    vol_ptr = np.searchsorted(a_v[by_tier], np.arange(c.n_volunteers + 1), side="left")
+    m_first = vol_ptr[pair_v]
+    m_last = np.minimum(vol_ptr[pair_v + 1], m_first + NAMED)
+
+    out_u: list[NDArray[np.int64]] = []
+    out_a: list[NDArray[np.int64]] = []
+    for order, start, stop, use in (
+        (by_time, first, last, ~exhausted),
+        (by_tier, m_first, m_last, exhausted),
+    ):
+        count = np.where(use, stop - start, 0)
+        rep = np.repeat(np.arange(len(pair_t)), count)
+        offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        rows = order[start[rep] + offset]
+        out_u.append(pair_t[rep])
+        out_a.append(a_t[rows])
+    return np.concatenate(out_u), np.concatenate(out_a)
+
+
+def _capacity_details(
+    c: Compiled, sol: Solution, tasks: NDArray[np.int64], ef_t: NDArray[np.int64], ef_v: NDArray[np.int64]
+) -> list[str]:
+    rows = np.isin(ef_t, tasks)
+    pair_t, pair_v = ef_t[rows], ef_v[rows]
+    block_u, block_a = _blocking(c, sol, pair_t, pair_v)
+    # equal or higher urgency first: keep those when a task has any
+    urgent = c.t_tier[block_a] <= c.t_tier[block_u]
+    has_urgent = np.bincount(block_u[urgent], minlength=c.n_tasks) > 0
+    keep = urgent | ~has_urgent[block_u]
+    block_u, block_a = block_u[keep], block_a[keep]
+    pairs = np.unique(block_u * c.n_tasks + block_a)
+    block_u, block_a = pairs // max(c.n_tasks, 1), pairs % max(c.n_tasks, 1)
+    order = np.lexsort((block_a, c.t_tier[block_a], block_u))
+    block_u, block_a = block_u[order], block_a[order]
+    block_ptr = _group_ptr(block_u, c.n_tasks)
+    vol_ptr = _group_ptr(pair_t, c.n_tasks)
+    vols = pair_v.tolist()
+    blockers = block_a.tolist()
+    details = []
+    for t in tasks.tolist():
+        who = _names(c.volunteer_ids, vols[vol_ptr[t] : vol_ptr[t + 1]])
+        n_who = int(vol_ptr[t + 1] - vol_ptr[t])
+        took = blockers[block_ptr[t] : block_ptr[t + 1]]
+        head = f"{n_who} eligible free volunteer{'s' if n_who != 1 else ''} ({who})"
+        if took:
+            tier = int(c.t_tier[t])
+            scope = f"tier <= {tier}" if has_urgent[t] else "lower urgency"
+            details.append(f"{head} taken by {_names(c.task_ids, took)} ({scope})")
+        else:
+            details.append(f"{head} have no pledged minutes or daily visits left for this visit")
+    return details
+
+
+def reasons(c: Compiled, sol: Solution, cands: Candidates | None = None) -> list[Reason]:
+    """(task index, reason code, detail) for every uncovered task, by task index.
+
+    ``cands`` may be the problem's candidates (uncapped ones are reused as the
+    eligible-free sets; capped or missing ones are rebuilt for the uncovered
+    tasks only).
+
+    Examples
+    --------
+    >>> from assign.io import load
+    >>> from assign.compile import compile_problem
+    >>> from assign.solution import Solution
+    >>> c = compile_problem(load("tests/data/tiny.json"))
+    >>> [(c.task_ids[t], code) for t, code, _ in reasons(c, Solution.empty())]
+    [('t1', 'capacity'), ('t2', 'capacity'), ('t3', 'team_too_small'), ('t4', 'capacity')]
+    """
+    covered = sol.covered(c.n_tasks)
+    uncovered = np.flatnonzero(~covered).astype(np.int64)
+    if len(uncovered) == 0:
+        return []
+    ef_t, ef_v = _eligible_free(c, uncovered, covered, cands)
+    n_free = np.bincount(ef_t, minlength=c.n_tasks)[uncovered]
+    codes = np.full(len(uncovered), CAPACITY, dtype=np.int64)
+    details = [""] * len(uncovered)
+
+    none = np.flatnonzero(n_free == 0)
+    static_codes, static_details = _static_codes(c, uncovered[none])
+    codes[none] = static_codes
+    for i, text in zip(none.tolist(), static_details, strict=True):
+        details[i] = text
+
+    needed = c.t_needed[uncovered]
+    small = np.flatnonzero((n_free > 0) & (n_free < needed))
+    codes[small] = TEAM_TOO_SMALL
+    ptr = _group_ptr(ef_t, c.n_tasks)
+    for i in small.tolist():
+        t = int(uncovered[i])
+        members = ef_v[ptr[t] : ptr[t + 1]].tolist()
+        details[i] = (
+            f"needs {int(needed[i])} volunteers, only {len(members)} eligible and free: "
+            f"{_names(c.volunteer_ids, members)}"
+        )
+
+    busy = np.flatnonzero(codes == CAPACITY)
+    for i, text in zip(busy.tolist(), _capacity_details(c, sol, uncovered[busy], ef_t, ef_v), strict=True):
+        details[i] = text
+    return [
+        (int(t), REASON_CODES[int(code)], text)
+        for t, code, text in zip(uncovered.tolist(), codes.tolist(), details, strict=True)
+    ]
+

@@ -1,0 +1,137 @@
+"""One entry point for every strategy: ``solve(problem) -> Schedule`` (SPEC §8).
+
+Steps: validate cross references, compile, build candidates, run the strategy,
+extend its schedule greedily so that no uncovered task could still be added
+(:func:`assign.solvers.greedy.fill`; SPEC §10 reads ``capacity`` and
+``team_too_small`` as untrue otherwise), then score, explain and measure it.
+
+Imports of the heavy parts (scipy, OR-Tools) happen inside :func:`solve`, so
+``import assign`` stays light.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .compile import Compiled
+    from .model import Bound, Problem, Schedule, Score
+    from .solution import Solution
+
+
+def _is_optimal(score: Score, bound: Bound | None) -> bool:
+    """SPEC §8: optimal only when the score equals the bound (soft within 1e-9
+    relative, the bound being a proven lower bound)."""
+    if bound is None or tuple(score.uncovered) != tuple(bound.uncovered):
+        return False
+    return math.isclose(score.soft, bound.soft, rel_tol=1e-9, abs_tol=1e-9) or score.soft < bound.soft
+
+
+def build_schedule(
+    c: Compiled,
+    sol: Solution,
+    *,
+    reasons: list[tuple[int, str, str]],
+    bound: Bound | None,
+    strategy: str,
+    seconds: float,
+    seed: int,
+) -> Schedule:
+    """Assemble the SPEC §8 schedule of a solution (score, metrics, explanations)."""
+    import numpy as np
+
+    from . import __version__
+    from .metrics import compute_metrics
+    from .model import Assignment, Conflict, Schedule, SolverInfo, Unassigned
+    from .rules import distance_km
+    from .score import evaluate
+
+    score = evaluate(c, sol).to_model()
+    task = sol.task.astype(np.int64)
+    volunteer = sol.volunteer.astype(np.int64)
+    km = np.round(distance_km(c, task, volunteer), 2).tolist() if len(task) else []
+    ends = (sol.start + c.t_duration[task]).tolist() if len(task) else []
+    assignments = tuple(
+        Assignment(
+            task=c.task_ids[t],
+            volunteer=c.volunteer_ids[v],
+            start=c.minute_to_datetime(s),
+            end=c.minute_to_datetime(e),
+            travel_km=d,
+        )
+        for t, v, s, e, d in zip(task.tolist(), volunteer.tolist(), sol.start.tolist(), ends, km, strict=True)
+    )
+    unassigned = tuple(
+        Unassigned(task=c.task_ids[t], reason=code, detail=detail)  # type: ignore[arg-type]
+        for t, code, detail in reasons
+    )
+    conflicts = tuple(
+        Conflict(task=c.task_ids[t], volunteer=c.volunteer_ids[v], rule=rule) for t, v, rule in sol.conflicts
+    )
+    return Schedule(
+        problem=c.problem.name,
+        status="optimal" if _is_optimal(score, bound) else "feasible",
+        assignments=assignments,
+        unassigned=unassigned,
+        conflicts=conflicts,
+        score=score,
+        bound=bound,
+        metrics=compute_metrics(c, sol),
+        solver=SolverInfo(strategy=strategy, seconds=round(seconds, 3), seed=seed, version=__version__),
+    )
+
+
+def solve(
+    problem: Problem,
+    strategy: str = "greedy",
+    time_limit: float | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+    *,
+    k: int | None = None,
+) -> Schedule:
+    """Solve ``problem`` with the named strategy and return its SPEC §8 schedule.
+
+    Parameters
+    ----------
+    problem
+        A problem from :func:`assign.io.load` (or built in Python: its cross
+        references are checked here; :class:`~assign.errors.ProblemError` if bad).
+    strategy
+        A name of :data:`assign.solvers.STRATEGIES` (``"greedy"``, ...);
+        ValueError for an unknown one.
+    time_limit, seed, workers
+        Passed to the strategy (the greedy ignores the time limit and workers
+        and is deterministic).
+    k
+        Keep only the ``k`` nearest candidates of each task (None: all).
+
+    Examples
+    --------
+    >>> from assign.io import load
+    >>> schedule = solve(load("tests/data/tiny.json"))
+    >>> [(u.task, u.reason) for u in schedule.unassigned]
+    [('t3', 'team_too_small')]
+    """
+    from .candidates import build_candidates
+    from .compile import compile_problem
+    from .explain import reasons
+    from .solvers import get_strategy
+    from .solvers.greedy import fill
+    from .validate import validate_problem
+
+    run = get_strategy(strategy)
+    clock = time.perf_counter()
+    validate_problem(problem)
+    c = compile_problem(problem)
+    cands = build_candidates(c, k=k)
+    sol, bound = run(c, cands, time_limit, seed, workers)
+    if strategy != "greedy":
+        sol = fill(c, cands, sol)
+    why = reasons(c, sol, cands)
+    seconds = time.perf_counter() - clock
+    return build_schedule(
+        c, sol, reasons=why, bound=bound, strategy=strategy, seconds=seconds, seed=seed
+    )

@@ -1,0 +1,120 @@
+"""Solver strategies behind :func:`assign.solve.solve`.
+
+A strategy is a function ``(c, cands, time_limit, seed, workers) -> (Solution,
+Bound | None)``: it gets the compiled problem and its candidates, returns a
+valid :class:`~assign.solution.Solution` and, when it can prove one, a bound
+(:class:`~assign.model.Bound`, SPEC §6). Other modules add theirs with
+:func:`register` (or by adding to :data:`STRATEGIES`), e.g. ``"cpsat"`` and
+``"auto"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..candidates import Candidates
+    from ..compile import Compiled
+    from ..model import Bound
+    from ..solution import Solution
+
+#: ``strategy(c, cands, time_limit, seed, workers) -> (solution, bound or None)``
+Strategy = Callable[["Compiled", "Candidates", "float | None", int, "int | None"], "tuple[Solution, Bound | None]"]
+
+
+def _greedy(
+    c: Compiled, cands: Candidates, time_limit: float | None, seed: int, workers: int | None
+) -> tuple[Solution, Bound | None]:
+    """The greedy baseline with the trivial bound of :func:`trivial_bound`."""
+    from .greedy import solve_greedy
+
+    del time_limit, workers
+    return solve_greedy(c, cands, seed=seed), trivial_bound(c, cands)
+
+
+def trivial_bound(c: Compiled, cands: Candidates) -> Bound | None:
+    """A bound no valid schedule beats, from the candidates alone.
+
+    * ``U_t`` >= the weight of the tier-t tasks that have fewer eligible free
+      volunteers than ``volunteers_needed`` (no schedule can cover them; with
+      a nearest-k cap only when the count is below the cap), plus the negative
+      weights of the others (uncovering a task of negative weight lowers U).
+    * ``soft``: a schedule whose U equals that bound covers every other task
+      when all task weights are positive, so its soft score is at least the sum
+      over those tasks of their ``volunteers_needed`` cheapest candidate costs
+      (:func:`assign.score.linear_pair_cost`), plus ``w_stability`` × the number
+      of previous pairs, plus ``w_fairness`` × the fairness of zero load (or of
+      full load when that weight is negative), plus ``w_equity`` × the equity of
+      leaving exactly the impossible tasks uncovered. Otherwise (a weight <= 0)
+      the soft bound is 0 when every soft weight is >= 0, and there is no bound
+      when some is negative. With capped candidates only distances are used:
+      the cheapest costs may be missing, the nearest ones are not.
+
+    A schedule with a worse U is beaten lexicographically whatever its soft
+    score, so this soft bound is valid for the tuple.
+    """
+    import numpy as np
+
+    from ..model import Bound
+    from ..score import equity_value, fairness_terms
+
+    count = cands.counts()
+    needed = c.t_needed
+    impossible = count < needed
+    if cands.cap is not None:
+        impossible &= count < cands.cap
+    weight = c.t_weight.astype(np.float64)
+    lower = np.where(impossible, weight, np.minimum(weight, 0.0))
+    uncovered = np.bincount(c.t_tier, weights=lower, minlength=c.n_tiers + 1)[1 : c.n_tiers + 1]
+    bound_u = tuple(float(x) for x in uncovered)
+    bound_u_int = tuple(int(round(x)) for x in bound_u)
+    w = c.weights
+    soft_weights_ok = all(value >= 0 for value in w.values())
+    if c.n_tasks and weight.min() <= 0:
+        if not soft_weights_ok:
+            return None
+        return Bound(uncovered=bound_u_int, soft=0.0)
+
+    # per task: the sum of its `needed` smallest values among its candidates
+    possible = ~impossible
+    if cands.cap is None:
+        values = cands.cost
+    else:
+        values = cands.km.astype(np.float64) * (1 - 1e-6)
+        # every linear term other than the distance, at its most favourable
+        values = values + min(0.0, w["continuity"]) + min(0.0, w["cross"]) + min(0.0, w["preference"])
+        values = values - max(0.0, w["stability"])
+    task = cands.task.astype(np.int64)
+    order = np.lexsort((values, task))
+    rank = np.arange(len(task)) - cands.ptr[task[order]]
+    take = (rank < needed[task[order]]) & possible[task[order]]
+    linear = float(values[order][take].sum())
+    fairness = fairness_terms(c, np.zeros(c.n_volunteers) if w["fairness"] >= 0 else c.v_max_minutes)
+    soft = (
+        linear
+        + w["stability"] * len(c.previous_keys)
+        + w["fairness"] * fairness
+        + w["equity"] * equity_value(c, possible)
+    )
+    # float sums in another order may differ in the last bits
+    soft -= 1e-9 * max(1.0, abs(soft))
+    return Bound(uncovered=bound_u_int, soft=float(soft))
+
+
+STRATEGIES: dict[str, Strategy] = {"greedy": _greedy}
+
+
+def register(name: str, strategy: Strategy) -> None:
+    """Make ``strategy`` available to :func:`assign.solve.solve` as ``name``."""
+    STRATEGIES[name] = strategy
+
+
+def get_strategy(name: str) -> Strategy:
+    """The strategy called ``name``; ValueError for an unknown one."""
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}")
+    return STRATEGIES[name]
+
+
+__all__ = ["STRATEGIES", "Strategy", "get_strategy", "register", "trivial_bound"]

@@ -1,0 +1,1095 @@
+"""strategy="cpsat": the exact CP-SAT constraint model of SPEC §4 with the §6 score.
+
+One CP-SAT model holds every hard rule; the score is optimised lexicographically,
+one stage per tier and a last stage for the soft score.
+
+Variables
+---------
+* ``x[p]`` — one Boolean per candidate pair ``p = (task, volunteer)`` (eligible
+  and free, :mod:`assign.candidates`; re-checked here with :mod:`assign.rules`).
+  Pairs of tasks with fewer candidates than ``volunteers_needed`` are left out:
+  such tasks can never be covered.
+* ``covered[t]`` — ``sum(x[p] for p of t) == volunteers_needed[t] * covered[t]``:
+  whole teams only (rule 2).
+* ``start[t]`` — one start per task, shared by the team (rule 2); its domain is
+  the union of the starts allowed for the task's pairs: the window (rule 3)
+  intersected with each volunteer's joined availability intervals (rule 5).
+  ``x[p] -> start[t] in allowed(p)`` (``AddLinearExpressionInDomain(...)
+  .OnlyEnforceIf(x[p])``) where ``allowed(p)`` is narrower than the domain.
+
+Constraints
+-----------
+* Rule 9, for every two candidate tasks ``a``, ``b`` of one volunteer whose
+  allowed starts could clash: ``x[a] & x[b] -> (start_b >= start_a + dur_a +
+  travel(a, b)) or (start_a >= start_b + dur_b + travel(b, a))``, the choice
+  being one order Boolean per task pair (shared by every volunteer of both
+  tasks, since a team shares its start). Pairs whose hulls force one order
+  without a clash are skipped, pairs that can never be apart get
+  ``not (x[a] and x[b])``. Equal starts always clash (durations are >= 1). A
+  redundant ``NoOverlap`` of optional intervals per volunteer strengthens
+  propagation.
+* Rule 10: ``sum(load[p] * x[p]) <= max_minutes`` with
+  :func:`assign.rules.assignment_load` (travel counted when the policy says so).
+* Rule 11: a pair whose allowed starts all lie on one day counts ``x[p]`` on
+  that day; otherwise it gets day Booleans ``y[p, d]`` with ``sum_d y = x[p]``
+  and ``y[p, d] -> start[t]`` in day ``d``. Only days whose possible count
+  exceeds ``max_tasks_per_day`` get a constraint.
+* Rule 12: kept pins are fixed to 1 (how they are chosen: :func:`_decide_pins`).
+
+Objective
+---------
+Stage ``t`` (t = 1..T) minimises ``U_t`` (integer task weights) and fixes it:
+``== value`` when proved optimal, ``<= value`` otherwise. A stage is skipped
+(optimal at once) when the incumbent already covers every coverable tier-t
+task. The last stage minimises the soft score, scaled to integers by a power
+of two ``S`` chosen so that the objective's largest possible magnitude stays
+below 2^52:
+
+* pair terms: ``round(S * linear_pair_cost[p]) * x[p]``;
+* fairness: ``q_v = history_minutes + load_v``, ``sq_v = q_v^2``
+  (``AddMultiplicationEquality``), weight ``w_fairness / cap_v^2``;
+* equity: per tier, ``M_t`` in units of ``1/K`` percentage point with
+  ``W_ct * M_t >= 100 * K * U_ct`` for every community ``c`` with tier-t demand
+  (so ``M_t`` is the ceiling of the worst share); with a negative equity weight
+  ``M_t`` is the exact maximum of exact ceilings;
+* constants (``w_stability`` × previous pairs, fairness of volunteers without
+  candidates, equity of tiers without coverable tasks) are added outside.
+
+The rounding of every coefficient is bounded term by term, and the ceiling of
+``M_t`` by ``|w_equity| / K`` per tier: the soft bound reported is
+``best_bound / S + constants - rounding error - 1e-9 * max(1, |value|)``, so
+it is valid for the true (float) score. The returned schedule is scored by the
+caller with :func:`assign.score.evaluate`, never from the model.
+
+Bounds
+------
+``U_t``'s stage bound is valid only while every earlier stage was proved
+optimal (its value is then fixed at the true optimum). Once a stage stops
+early its value is fixed at the value found, so later stages' bounds say
+nothing about the original problem: later tiers then report the trivial bound
+(the weight of their tasks that have too few candidates) and the soft part the
+trivial relaxation (every objective term at its most favourable value).
+
+Pins (SPEC §4 rule 12, §10)
+---------------------------
+A pin that breaks a rule alone is dropped with that rule's name (skills,
+availability, radius, community, exclusion, pledged_minutes, daily_limit, or
+whole_teams when its task has fewer candidates than its team size). The other
+pins are tried all together on a model of the pinned tasks only (the empty
+schedule is valid, so no other task matters). When they collide, a CP-SAT
+model keeps a largest compatible subset (hence a maximal one); each dropped pin
+is named with the rule it would break (checked with :func:`assign.check.violations`).
+When pins collided, other maximal subsets give other valid schedules, so the
+bound comes from a second lexicographic pass on a relaxation: pins are fixed
+only in the pinned-task components (tasks linked by a shared candidate
+volunteer) where all pins were kept — every maximal subset keeps those.
+
+Determinism: fixed ``random_seed``, ``num_workers``; with ``workers=1`` and a
+problem solved to optimality, the same schedule every time.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.sat.python import cp_model
+from ortools.util.python.sorted_interval_list import Domain
+
+from .. import rules
+from ..candidates import Candidates, build_candidates
+from ..compile import UNLIMITED, Compiled
+from ..model import Bound
+from ..score import linear_pair_cost
+from ..solution import Solution
+
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
+B = NDArray[np.bool_]
+
+#: largest magnitude of the scaled soft objective (keeps doubles exact)
+OBJECTIVE_LIMIT = 2.0**52
+#: largest magnitude of any scaled linear constraint
+CONSTRAINT_LIMIT = 2.0**61
+MAX_SCALE = 2.0**40
+MAX_EQUITY_RESOLUTION = 2.0**30
+
+#: names CP-SAT gives its statuses
+OPTIMAL = "OPTIMAL"
+FEASIBLE = "FEASIBLE"
+SKIPPED = "TRIVIAL"  # a stage proved without a solve
+NOT_RUN = "NOT_RUN"  # no time left
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    """One lexicographic stage: which part of the score, how it ended."""
+
+    name: str  # "U1".."UT", "soft", or "pins"
+    status: str
+    value: float
+    bound: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CpsatResult:
+    """What :func:`solve_cpsat_detailed` found, with how it got there."""
+
+    solution: Solution
+    bound: Bound | None
+    #: every stage proved optimal (and, after pin collisions, the relaxed bound
+    #: pass proved the same score): the schedule is optimal
+    optimal: bool
+    stages: tuple[StageInfo, ...] = ()
+    bound_stages: tuple[StageInfo, ...] = ()
+    seconds: float = 0.0
+    n_pairs: int = 0
+    scale: float = 1.0
+
+
+# --------------------------------------------------------------------- pairs
+
+
+@dataclass(frozen=True, eq=False)
+class _Pairs:
+    """Usable pairs sorted by (task, volunteer), with their allowed start ranges."""
+
+    task: I64
+    volunteer: I64
+    km: F64
+    load: I64
+    cost: F64
+    lo: I64  # hull of allowed starts
+    hi: I64
+    range_ptr: I64  # CSR over pairs: closed ranges [range_lo, range_hi] of starts
+    range_lo: I64
+    range_hi: I64
+    ptr: I64  # CSR over all tasks
+
+    def __len__(self) -> int:
+        return len(self.task)
+
+    def ranges(self, p: int) -> list[list[int]]:
+        a, b = int(self.range_ptr[p]), int(self.range_ptr[p + 1])
+        return [[int(lo), int(hi)] for lo, hi in zip(self.range_lo[a:b], self.range_hi[a:b], strict=True)]
+
+    def find(self, n_volunteers: int, task: I64, volunteer: I64) -> I64:
+        """Pair index of each (task, volunteer), -1 where it is not a pair."""
+        keys = self.task * n_volunteers + self.volunteer
+        query = np.asarray(task, dtype=np.int64) * n_volunteers + np.asarray(volunteer, dtype=np.int64)
+        if len(keys) == 0:
+            return np.full(len(query), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+        return np.where(keys[pos] == query, pos, -1).astype(np.int64)
+
+
+def _pairs(c: Compiled, task: I64, volunteer: I64) -> _Pairs:
+    """Deduplicate, re-check (eligible and free), drop tasks that cannot be
+    staffed, and compute each pair's allowed start ranges."""
+    n_vol = max(c.n_volunteers, 1)
+    keys = np.unique(np.asarray(task, dtype=np.int64) * n_vol + np.asarray(volunteer, dtype=np.int64))
+    t, v = keys // n_vol, keys % n_vol
+    km = rules.distance_km(c, t, v)
+    ok = rules.eligible(c, t, v, km) & rules.free(c, t, v)
+    t, v, km = t[ok], v[ok], km[ok]
+    count = np.bincount(t, minlength=c.n_tasks)
+    ok = count[t] >= c.t_needed[t]
+    t, v, km = t[ok], v[ok], km[ok]
+    n = len(t)
+
+    counts = c.av_ptr[v + 1] - c.av_ptr[v]
+    owner = np.repeat(np.arange(n, dtype=np.int64), counts)
+    within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    interval = np.repeat(c.av_ptr[v], counts) + within
+    tt = t[owner]
+    lo = np.maximum(c.t_window_start[tt], c.av_start[interval])
+    hi = np.minimum(c.t_window_end[tt], c.av_end[interval]) - c.t_duration[tt]
+    keep = lo <= hi
+    owner, lo, hi = owner[keep], lo[keep], hi[keep]
+    range_ptr = np.zeros(n + 1, dtype=np.int64)
+    range_ptr[1:] = np.cumsum(np.bincount(owner, minlength=n))
+    hull_lo = np.zeros(n, dtype=np.int64)
+    hull_hi = np.zeros(n, dtype=np.int64)
+    if n:
+        hull_lo = lo[range_ptr[:-1]]
+        hull_hi = hi[range_ptr[1:] - 1]
+    return _Pairs(
+        task=t,
+        volunteer=v,
+        km=km,
+        load=rules.assignment_load(c, t, v, km).astype(np.int64),
+        cost=np.asarray(linear_pair_cost(c, t, v, km), dtype=np.float64),
+        lo=hull_lo,
+        hi=hull_hi,
+        range_ptr=range_ptr,
+        range_lo=lo,
+        range_hi=hi,
+        ptr=np.searchsorted(t, np.arange(c.n_tasks + 1), side="left").astype(np.int64),
+    )
+
+
+def _merge(ranges: list[list[int]]) -> list[list[int]]:
+    ranges = sorted(ranges)
+    out: list[list[int]] = []
+    for lo, hi in ranges:
+        if out and lo <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return out
+
+
+# --------------------------------------------------------------------- model
+
+
+@dataclass
+class _Term:
+    """One variable of the soft objective: true coefficient, variable bounds."""
+
+    index: int  # CP-SAT variable index
+    coef: float
+    lo: int
+    hi: int
+
+
+class _Model:
+    """The hard rules on the pairs of ``tasks`` (all pairs of each task)."""
+
+    def __init__(self, c: Compiled, pairs: _Pairs, tasks: I64, fixed: I64):
+        self.c = c
+        self.pairs = pairs
+        m = cp_model.CpModel()
+        self.model = m
+        self.tasks = np.asarray(tasks, dtype=np.int64)
+        parts = [np.arange(pairs.ptr[t], pairs.ptr[t + 1], dtype=np.int64) for t in self.tasks]
+        self.pair_idx = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        n = len(self.pair_idx)
+        self.x = [m.new_bool_var("") for _ in range(n)]
+        self.x_index = np.array([var.index for var in self.x], dtype=np.int64)
+        self.local = np.full(len(pairs), -1, dtype=np.int64)
+        self.local[self.pair_idx] = np.arange(n)
+        self.task_local = np.full(c.n_tasks, -1, dtype=np.int64)
+        self.task_local[self.tasks] = np.arange(len(self.tasks))
+        self.cov: list[Any] = []
+        self.start: list[Any] = []
+        self.start_lo: list[int] = []
+        self._tasks_and_windows()
+        self._double_booking()
+        self._pledged_minutes()
+        self._daily_limit()
+        for p in np.asarray(fixed, dtype=np.int64):
+            if self.local[p] < 0:
+                raise ValueError("a fixed pair is not in the model")
+            m.add(self.x[self.local[p]] == 1)
+        self.cov_index = np.array([var.index for var in self.cov], dtype=np.int64)
+        self.start_index = np.array([var.index for var in self.start], dtype=np.int64)
+
+    # -- rules 2, 3, 5
+    def _tasks_and_windows(self) -> None:
+        m, P, c = self.model, self.pairs, self.c
+        for t in self.tasks:
+            a, b = int(P.ptr[t]), int(P.ptr[t + 1])
+            cov = m.new_bool_var("")
+            own = [P.ranges(p) for p in range(a, b)]
+            domain = _merge([r for ranges in own for r in ranges])
+            start = m.new_int_var_from_domain(Domain.from_intervals(domain), "")
+            xs = [self.x[self.local[p]] for p in range(a, b)]
+            m.add(sum(xs) == int(c.t_needed[t]) * cov)
+            for p, ranges, xp in zip(range(a, b), own, xs, strict=True):
+                if ranges != domain:
+                    m.add_linear_expression_in_domain(start, Domain.from_intervals(ranges)).only_enforce_if(xp)
+                del p
+            self.cov.append(cov)
+            self.start.append(start)
+            self.start_lo.append(domain[0][0])
+
+    def _by_volunteer(self) -> list[I64]:
+        """Local pair indexes grouped by volunteer (each group sorted by task)."""
+        vol = self.pairs.volunteer[self.pair_idx]
+        order = np.lexsort((self.pairs.task[self.pair_idx], vol))
+        bounds = np.flatnonzero(np.diff(vol[order])) + 1
+        return [g for g in np.split(order, bounds) if len(g)]
+
+    # -- rule 9
+    def _double_booking(self) -> None:
+        m, P, c = self.model, self.pairs, self.c
+        order_var: dict[tuple[int, int], Any] = {}
+        for group in self._by_volunteer():
+            if len(group) < 2:
+                continue
+            glob = self.pair_idx[group]
+            ia, ib = np.triu_indices(len(group), 1)
+            pa, pb = glob[ia], glob[ib]
+            ta, tb = P.task[pa], P.task[pb]
+            ra, rb = c.t_recipient[ta], c.t_recipient[tb]
+            tr_ab = rules.travel_between_recipients(c, ra, rb)
+            tr_ba = rules.travel_between_recipients(c, rb, ra)
+            gap_a = c.t_duration[ta] + tr_ab  # start_b - start_a needed when a goes first
+            gap_b = c.t_duration[tb] + tr_ba
+            always = (P.hi[pa] + gap_a <= P.lo[pb]) | (P.hi[pb] + gap_b <= P.lo[pa])
+            can_ab = P.lo[pa] + gap_a <= P.hi[pb]
+            can_ba = P.lo[pb] + gap_b <= P.hi[pa]
+            involved: set[int] = set()
+            for k in np.flatnonzero(~always):
+                la, lb = int(self.local[pa[k]]), int(self.local[pb[k]])
+                xa, xb = self.x[la], self.x[lb]
+                involved.update((la, lb))
+                sa = self.start[self.task_local[ta[k]]]
+                sb = self.start[self.task_local[tb[k]]]
+                if not can_ab[k] and not can_ba[k]:
+                    m.add_bool_or([xa.Not(), xb.Not()])
+                elif not can_ba[k]:
+                    m.add(sb >= sa + int(gap_a[k])).only_enforce_if([xa, xb])
+                elif not can_ab[k]:
+                    m.add(sa >= sb + int(gap_b[k])).only_enforce_if([xa, xb])
+                else:
+                    key = (int(ta[k]), int(tb[k]))
+                    o = order_var.get(key)
+                    if o is None:
+                        o = order_var[key] = m.new_bool_var("")
+                    m.add(sb >= sa + int(gap_a[k])).only_enforce_if([xa, xb, o])
+                    m.add(sa >= sb + int(gap_b[k])).only_enforce_if([xa, xb, o.Not()])
+            if len(involved) >= 2:
+                intervals = []
+                for la in sorted(involved):
+                    t = int(P.task[self.pair_idx[la]])
+                    intervals.append(
+                        m.new_optional_fixed_size_interval_var(
+                            self.start[self.task_local[t]], int(c.t_duration[t]), self.x[la], ""
+                        )
+                    )
+                m.add_no_overlap(intervals)
+
+    # -- rule 10
+    def _pledged_minutes(self) -> None:
+        m, P, c = self.model, self.pairs, self.c
+        for group in self._by_volunteer():
+            glob = self.pair_idx[group]
+            v = int(P.volunteer[glob[0]])
+            if int(P.load[glob].sum()) > int(c.v_max_minutes[v]):
+                m.add(
+                    cp_model.LinearExpr.weighted_sum([self.x[k] for k in group], [int(x) for x in P.load[glob]])
+                    <= int(c.v_max_minutes[v])
+                )
+
+    # -- rule 11
+    def _daily_limit(self) -> None:
+        m, P, c = self.model, self.pairs, self.c
+        day_starts = c.day_starts
+        for group in self._by_volunteer():
+            glob = self.pair_idx[group]
+            v = int(P.volunteer[glob[0]])
+            limit = int(c.v_max_per_day[v])
+            if limit >= UNLIMITED or limit >= len(group):
+                continue
+            if limit == 0:
+                for k in group:
+                    m.add(self.x[k] == 0)
+                continue
+            first = rules.day_of(c, P.lo[glob])
+            last = rules.day_of(c, P.hi[glob])
+            per_day: dict[int, list[int]] = {}
+            for k, d0, d1 in zip(group, first, last, strict=True):
+                for d in range(int(d0), int(d1) + 1):
+                    per_day.setdefault(d, []).append(int(k))
+            binding = {d for d, ks in per_day.items() if len(ks) > limit}
+            if not binding:
+                continue
+            day_var: dict[tuple[int, int], Any] = {}
+            for k, d0, d1 in zip(group, first, last, strict=True):
+                days = range(int(d0), int(d1) + 1)
+                if len(days) == 1 or not binding.intersection(days):
+                    continue
+                t = int(P.task[self.pair_idx[k]])
+                start = self.start[self.task_local[t]]
+                ys = []
+                for d in days:
+                    y = m.new_bool_var("")
+                    lo = int(day_starts[d])
+                    hi = int(day_starts[d + 1]) - 1 if d + 1 < len(day_starts) else c.horizon_minutes
+                    m.add_linear_constraint(start, lo, hi).only_enforce_if(y)
+                    day_var[(int(k), d)] = y
+                    ys.append(y)
+                m.add(sum(ys) == self.x[int(k)])
+            for d in sorted(binding):
+                terms = [day_var.get((k, d), self.x[k]) for k in per_day[d]]
+                m.add(sum(terms) <= limit)
+
+    # -- objectives
+    def uncovered(self, tier: int) -> tuple[list[int], list[int], int]:
+        """``U_tier = constant + sum(weight * (1 - covered))``: (cov indexes,
+        weights, weight of the tier's tasks outside the model)."""
+        c = self.c
+        in_model = np.zeros(c.n_tasks, dtype=bool)
+        in_model[self.tasks] = True
+        of_tier = c.t_tier == tier
+        constant = int(c.t_weight[of_tier & ~in_model].sum())
+        local = np.flatnonzero(c.t_tier[self.tasks] == tier)
+        return [int(i) for i in local], [int(c.t_weight[self.tasks[i]]) for i in local], constant
+
+
+@dataclass
+class _Soft:
+    """The scaled soft objective of a model."""
+
+    indexes: list[int]
+    coefs: list[int]
+    scale: float
+    constant: float  # true units, outside the model
+    error: float  # rounding error bound, true units
+    trivial: float  # trivial lower bound, true units (constant and error included)
+
+
+def _soft_objective(mdl: _Model) -> _Soft:
+    """Add the soft-score variables to ``mdl`` and return the scaled objective."""
+    c, P, m = mdl.c, mdl.pairs, mdl.model
+    w = c.weights
+    terms: list[_Term] = []
+    constant = w["stability"] * len(c.previous_keys)
+    ceil_error = 0.0
+
+    # linear pair costs
+    for k, p in enumerate(mdl.pair_idx):
+        if P.cost[p] != 0.0:
+            terms.append(_Term(int(mdl.x_index[k]), float(P.cost[p]), 0, 1))
+
+    # fairness
+    w_fair = w["fairness"]
+    cap = c.v_history_capacity + c.v_max_minutes
+    history = c.v_history_minutes
+    has_pairs = np.zeros(c.n_volunteers, dtype=bool)
+    groups = mdl._by_volunteer()
+    for group in groups:
+        has_pairs[P.volunteer[mdl.pair_idx[group[0]]]] = True
+    if w_fair != 0.0:
+        for v in np.flatnonzero((cap > 0) & ~has_pairs):
+            constant += w_fair * (float(history[v]) / float(cap[v])) ** 2
+        for group in groups:
+            glob = mdl.pair_idx[group]
+            v = int(P.volunteer[glob[0]])
+            if cap[v] <= 0:
+                continue
+            h = int(history[v])
+            top = h + min(int(P.load[glob].sum()), int(c.v_max_minutes[v]))
+            q = m.new_int_var(h, top, "")
+            m.add(q == h + cp_model.LinearExpr.weighted_sum([mdl.x[k] for k in group], [int(x) for x in P.load[glob]]))
+            sq = m.new_int_var(h * h, top * top, "")
+            m.add_multiplication_equality(sq, [q, q])
+            terms.append(_Term(sq.index, w_fair / float(cap[v]) ** 2, h * h, top * top))
+
+    # equity
+    w_eq = w["equity"]
+    equity_terms: list[tuple[Any, list[tuple[int, list[int], list[int], int]]]] = []
+    if w_eq != 0.0 and c.n_tasks and c.n_communities:
+        comm = c.t_community
+        in_model = mdl.task_local >= 0
+        for tier in range(1, c.n_tiers + 1):
+            cells = []
+            for cm in np.unique(comm[c.t_tier == tier]):
+                mask = (c.t_tier == tier) & (comm == cm)
+                total = int(c.t_weight[mask].sum())
+                if total == 0:
+                    cells.append((0, [], [], 0))
+                    continue
+                inside = np.flatnonzero(mask & in_model)
+                cells.append(
+                    (
+                        total,
+                        [int(mdl.task_local[t]) for t in inside],
+                        [int(c.t_weight[t]) for t in inside],
+                        int(c.t_weight[mask & ~in_model].sum()),
+                    )
+                )
+            if not cells:
+                continue
+            if all(not locs for _, locs, _, _ in cells):
+                shares = [100.0 * const / total if total else 0.0 for total, _, _, const in cells]
+                constant += w_eq * max(shares)
+                continue
+            equity_terms.append((tier, cells))
+    if equity_terms:
+        # resolution K: the constraints |W| * M <= |W| * 100 K * R must fit, and
+        # the objective coefficient w_eq * S / K must stay large (set below)
+        biggest = max(abs(total) for _, cells in equity_terms for total, _, _, _ in cells) or 1
+        ratio = max(
+            (sum(abs(x) for x in ws) + abs(const)) / abs(total)
+            for _, cells in equity_terms
+            for total, _, ws, const in cells
+            if total
+        )
+        k_cap = CONSTRAINT_LIMIT / (100.0 * biggest * max(ratio, 1.0) * 2)
+        equity_k = 2.0 ** math.floor(math.log2(min(MAX_EQUITY_RESOLUTION, k_cap)))
+    else:
+        equity_k = 1.0
+    equity_vars: list[tuple[Any, int, int]] = []
+    for _tier, cells in equity_terms:
+        share_lo, share_hi = [], []
+        for total, _locs, ws, const in cells:
+            if total == 0:
+                share_lo.append(0.0)
+                share_hi.append(0.0)
+                continue
+            u_lo = const + sum(min(0, x) for x in ws)
+            u_hi = const + sum(max(0, x) for x in ws)
+            a, b = 100.0 * u_lo / total, 100.0 * u_hi / total
+            share_lo.append(min(a, b))
+            share_hi.append(max(a, b))
+        lo = math.floor(max(share_lo) * equity_k) - 1
+        hi = math.ceil(max(share_hi) * equity_k) + 1
+        big = int(100 * equity_k)
+        top = m.new_int_var(lo, hi, "")
+        exacts = []
+        for total, locs, ws, const in cells:
+            # U_ct = const + sum(w) - sum(w * covered)
+            if total == 0:
+                expr_u: Any = 0
+            else:
+                expr_u = const + sum(ws) - cp_model.LinearExpr.weighted_sum([mdl.cov[i] for i in locs], ws)
+            sign = 1 if total > 0 else -1
+            if w_eq > 0:
+                if total == 0:
+                    m.add(top >= 0)
+                else:
+                    m.add(abs(total) * top >= sign * big * expr_u)
+            else:
+                cell = m.new_int_var(lo, hi, "")
+                if total == 0:
+                    m.add(cell == 0)
+                else:
+                    m.add(abs(total) * cell >= sign * big * expr_u)
+                    m.add(abs(total) * cell <= sign * big * expr_u + abs(total) - 1)
+                exacts.append(cell)
+        if exacts:
+            m.add_max_equality(top, exacts)
+        equity_vars.append((top, lo, hi))
+        ceil_error += abs(w_eq) / equity_k
+
+    for top, lo, hi in equity_vars:
+        terms.append(_Term(top.index, w_eq / equity_k, lo, hi))
+
+    magnitude = sum(abs(t.coef) * max(abs(t.lo), abs(t.hi)) for t in terms)
+    scale = 1.0
+    if magnitude > 0:
+        scale = 2.0 ** math.floor(math.log2(OBJECTIVE_LIMIT / magnitude))
+        scale = min(max(scale, 1.0), MAX_SCALE)
+    indexes, coefs = [], []
+    error = ceil_error
+    trivial = constant
+    for t in terms:
+        scaled = round(t.coef * scale)
+        error += abs(scaled - t.coef * scale) * max(abs(t.lo), abs(t.hi)) / scale
+        trivial += min(t.coef * t.lo, t.coef * t.hi)
+        if scaled != 0:
+            indexes.append(t.index)
+            coefs.append(int(scaled))
+    trivial -= error
+    return _Soft(indexes, coefs, scale, constant, error, trivial - 1e-9 * max(1.0, abs(trivial)))
+
+
+def _expr(m: cp_model.CpModel, indexes: list[int], coefs: list[int]) -> Any:
+    return cp_model.LinearExpr.weighted_sum([m.get_int_var_from_proto_index(i) for i in indexes], coefs)
+
+
+# ------------------------------------------------------------------- solving
+
+
+def _workers(workers: int | None) -> int:
+    if workers is not None and workers > 0:
+        return int(workers)
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _solver(time_limit: float | None, seed: int, workers: int) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.random_seed = int(seed)
+    params.num_workers = workers
+    params.log_search_progress = False
+    if time_limit is not None:
+        params.max_time_in_seconds = max(0.01, float(time_limit))
+    return solver
+
+
+def _set_hint(m: cp_model.CpModel, indexes: I64, values: I64) -> None:
+    m.clear_hints()
+    hint = m.proto.solution_hint
+    hint.vars.extend(int(i) for i in indexes)
+    hint.values.extend(int(x) for x in values)
+
+
+@dataclass
+class _Incumbent:
+    """A solution of a model: x per local pair, start per local task; ``full``
+    is the whole CP-SAT assignment when it came from this model."""
+
+    x: I64
+    start: I64
+    full: I64 | None = None
+
+    def covered(self, mdl: _Model) -> I64:
+        if len(mdl.tasks) == 0:
+            return np.zeros(0, dtype=np.int64)
+        task = mdl.task_local[mdl.pairs.task[mdl.pair_idx]]
+        return (np.bincount(task, weights=self.x, minlength=len(mdl.tasks)) > 0).astype(np.int64)
+
+    def hint(self, mdl: _Model) -> tuple[I64, I64]:
+        if self.full is not None:
+            return np.arange(len(self.full), dtype=np.int64), self.full
+        idx = np.concatenate((mdl.x_index, mdl.cov_index, mdl.start_index))
+        val = np.concatenate((self.x, self.covered(mdl), self.start))
+        return idx, val
+
+
+def _read(mdl: _Model, solver: cp_model.CpSolver) -> _Incumbent:
+    full = np.asarray(solver.response_proto.solution, dtype=np.int64)
+    return _Incumbent(x=full[mdl.x_index], start=full[mdl.start_index], full=full)
+
+
+def _empty_incumbent(mdl: _Model) -> _Incumbent:
+    return _Incumbent(
+        x=np.zeros(len(mdl.pair_idx), dtype=np.int64), start=np.asarray(mdl.start_lo, dtype=np.int64)
+    )
+
+
+@dataclass
+class _Lex:
+    incumbent: _Incumbent
+    stages: list[StageInfo] = field(default_factory=list)
+    bound_u: list[int] = field(default_factory=list)
+    bound_soft: float = 0.0
+    proved: bool = True
+
+
+def _lexicographic(
+    mdl: _Model,
+    soft: _Soft,
+    incumbent: _Incumbent,
+    deadline: float | None,
+    seed: int,
+    workers: int,
+    hint: tuple[I64, I64] | None = None,
+) -> _Lex:
+    """Minimise U_1, ..., U_T, then soft; fix each stage; collect bounds."""
+    c, m = mdl.c, mdl.model
+    out = _Lex(incumbent=incumbent)
+    stages = []
+    for tier in range(1, c.n_tiers + 1):
+        stages.append(("U", tier, *mdl.uncovered(tier)))
+    n_left = sum(1 for s in stages if s[3]) + 2  # the soft stage counts twice
+    for _, tier, locs, weights, constant in stages:
+        name = f"U{tier}"
+        trivial = constant
+        if not locs:
+            out.stages.append(StageInfo(name, SKIPPED, constant, constant, 0.0))
+            out.bound_u.append(constant)
+            continue
+        n_left -= 1
+        covered = out.incumbent.covered(mdl)
+        value = constant + sum(w * (1 - int(covered[i])) for i, w in zip(locs, weights, strict=True))
+        cov_expr = cp_model.LinearExpr.weighted_sum([mdl.cov[i] for i in locs], weights)
+        total = sum(weights)
+        if value == constant + sum(min(0, w) for w in weights) and all(w >= 0 for w in weights):
+            # every coverable task of the tier is covered: nothing can do better
+            out.stages.append(StageInfo(name, SKIPPED, value, value, 0.0))
+            out.bound_u.append(value if out.proved else trivial)
+            m.add(cov_expr >= total - (value - constant))
+            continue
+        remaining = None if deadline is None else deadline - time.perf_counter()
+        if remaining is not None and remaining <= 0:
+            out.stages.append(StageInfo(name, NOT_RUN, value, trivial, 0.0))
+            out.bound_u.append(trivial)
+            out.proved = False
+            m.add(cov_expr >= total - (value - constant))
+            continue
+        share = None if remaining is None else remaining / (n_left + 1)
+        m.minimize(constant + total - cov_expr)
+        idx, val = hint if hint is not None else out.incumbent.hint(mdl)
+        hint = None
+        _set_hint(m, idx, val)
+        solver = _solver(share, seed, workers)
+        began = time.perf_counter()
+        status = solver.solve(m)
+        spent = time.perf_counter() - began
+        status_name = solver.status_name(status)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            out.incumbent = _read(mdl, solver)
+            value = int(round(solver.objective_value))
+            bound = math.ceil(solver.best_objective_bound - 1e-6)
+        elif status == cp_model.INFEASIBLE:
+            raise RuntimeError("the CP-SAT model is infeasible: the kept pins must be feasible")
+        else:
+            bound = trivial
+        proved_here = status == cp_model.OPTIMAL
+        out.stages.append(StageInfo(name, status_name, value, bound, spent))
+        out.bound_u.append(max(bound, trivial) if out.proved else trivial)
+        out.proved = out.proved and proved_here
+        if proved_here:
+            m.add(cov_expr == total - (value - constant))
+        else:
+            m.add(cov_expr >= total - (value - constant))
+
+    # soft stage
+    value_scaled = None
+    if not soft.indexes:
+        out.stages.append(StageInfo("soft", SKIPPED, soft.constant, soft.constant, 0.0))
+        out.bound_soft = soft.trivial if not out.proved else soft.constant - soft.error - 1e-9 * max(1.0, abs(soft.constant))
+        return out
+    remaining = None if deadline is None else deadline - time.perf_counter()
+    if remaining is not None and remaining <= 0:
+        out.stages.append(StageInfo("soft", NOT_RUN, math.nan, soft.trivial, 0.0))
+        out.bound_soft = soft.trivial
+        out.proved = False
+        return out
+    m.minimize(_expr(m, soft.indexes, soft.coefs))
+    idx, val = hint if hint is not None else out.incumbent.hint(mdl)
+    _set_hint(m, idx, val)
+    solver = _solver(remaining, seed, workers)
+    began = time.perf_counter()
+    status = solver.solve(m)
+    spent = time.perf_counter() - began
+    bound_soft = soft.trivial
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        out.incumbent = _read(mdl, solver)
+        value_scaled = solver.objective_value
+        raw = solver.best_objective_bound / soft.scale + soft.constant - soft.error
+        raw -= 1e-9 * max(1.0, abs(raw))
+        if out.proved:
+            bound_soft = max(raw, soft.trivial)
+    elif status == cp_model.INFEASIBLE:
+        raise RuntimeError("the CP-SAT model is infeasible after fixing the tiers")
+    value = math.nan if value_scaled is None else value_scaled / soft.scale + soft.constant
+    out.stages.append(StageInfo("soft", solver.status_name(status), value, bound_soft, spent))
+    out.bound_soft = bound_soft
+    out.proved = out.proved and status == cp_model.OPTIMAL
+    return out
+
+
+# ---------------------------------------------------------------------- pins
+
+
+def _static_pin_rule(c: Compiled, t: I64, v: I64, staffed: B) -> list[str | None]:
+    """The first rule each pin breaks alone (None: none of the static ones)."""
+    km = rules.distance_km(c, t, v)
+    load = rules.assignment_load(c, t, v, km)
+    tests = [
+        ("skills", rules.skills_ok(c, t, v)),
+        ("availability", rules.free(c, t, v)),
+        ("radius", rules.radius_ok(c, t, v, km)),
+        ("community", rules.community_ok(c, t, v)),
+        ("exclusion", rules.not_excluded(c, t, v)),
+        ("pledged_minutes", load <= c.v_max_minutes[v]),
+        ("daily_limit", c.v_max_per_day[v] > 0),
+        ("whole_teams", staffed[t]),
+    ]
+    out: list[str | None] = [None] * len(t)
+    for i in range(len(t)):
+        for name, ok in tests:
+            if not ok[i]:
+                out[i] = name
+                break
+    return out
+
+
+@dataclass
+class _PinDecision:
+    kept: I64  # pair indexes of kept pins
+    dropped: list[tuple[int, int, str]]  # (task, volunteer, rule guess)
+    contested_tasks: I64  # pinned tasks of components where pins were dropped for collisions
+    incumbent_x: dict[int, int] = field(default_factory=dict)  # pair -> 1 for the pin solution
+    incumbent_start: dict[int, int] = field(default_factory=dict)  # task -> start
+    stage: StageInfo | None = None
+
+
+def _components(c: Compiled, pairs: _Pairs, tasks: I64) -> I64:
+    """Component label of each pinned task: tasks sharing a candidate volunteer
+    are linked (their feasibility depends on each other only through them)."""
+    parent = list(range(len(tasks)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    first_of: dict[int, int] = {}
+    for i, t in enumerate(tasks):
+        for p in range(int(pairs.ptr[t]), int(pairs.ptr[t + 1])):
+            v = int(pairs.volunteer[p])
+            if v in first_of:
+                a, b = find(first_of[v]), find(i)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            else:
+                first_of[v] = i
+    return np.array([find(i) for i in range(len(tasks))], dtype=np.int64)
+
+
+def _decide_pins(
+    c: Compiled, pairs: _Pairs, deadline: float | None, seed: int, workers: int
+) -> _PinDecision:
+    """Which pins are kept (SPEC §4 rule 12): all that break no rule alone when
+    they fit together, else a largest compatible subset."""
+    pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
+    pin_v = c.t_pin.astype(np.int64)
+    if len(pin_t) == 0:
+        return _PinDecision(np.zeros(0, np.int64), [], np.zeros(0, np.int64))
+    staffed = np.diff(pairs.ptr) > 0
+    static = _static_pin_rule(c, pin_t, pin_v, staffed)
+    dropped: list[tuple[int, int, str]] = []
+    ok_pairs: list[int] = []
+    found = pairs.find(c.n_volunteers, pin_t, pin_v)
+    for t, v, rule, p in zip(pin_t, pin_v, static, found, strict=True):
+        if rule is not None:
+            dropped.append((int(t), int(v), rule))
+        elif p < 0:  # cannot happen: a pair that passes every static test is a pair
+            dropped.append((int(t), int(v), "availability"))
+        else:
+            ok_pairs.append(int(p))
+    pins = np.asarray(ok_pairs, dtype=np.int64)
+    if len(pins) == 0:
+        return _PinDecision(pins, dropped, np.zeros(0, np.int64))
+    tasks = np.unique(pairs.task[pins])
+
+    def remaining() -> float | None:
+        return None if deadline is None else max(0.05, deadline - time.perf_counter())
+
+    # all together
+    began = time.perf_counter()
+    mdl = _Model(c, pairs, tasks, pins)
+    solver = _solver(remaining(), seed, workers)
+    status = solver.solve(mdl.model)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        inc = _read(mdl, solver)
+        decision = _PinDecision(pins, dropped, np.zeros(0, np.int64))
+        decision.stage = StageInfo("pins", solver.status_name(status), len(pins), len(pins), time.perf_counter() - began)
+        _remember(decision, mdl, inc)
+        return decision
+
+    # collisions: keep a largest compatible subset
+    mdl = _Model(c, pairs, tasks, np.zeros(0, np.int64))
+    keep = [mdl.model.new_bool_var("") for _ in pins]
+    for k, p in zip(keep, pins, strict=True):
+        mdl.model.add_implication(k, mdl.x[mdl.local[p]])
+    mdl.model.maximize(sum(keep))
+    solver = _solver(remaining(), seed, workers)
+    status = solver.solve(mdl.model)
+    chosen = np.zeros(len(pins), dtype=bool)
+    inc = _empty_incumbent(mdl)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        chosen = np.array([solver.boolean_value(k) for k in keep], dtype=bool)
+        inc = _read(mdl, solver)
+    stage = StageInfo("pins", solver.status_name(status), int(chosen.sum()), solver.best_objective_bound, 0.0)
+    if status != cp_model.OPTIMAL:
+        # not proved largest: make the subset maximal by trying each other pin
+        for i in range(len(pins)):
+            if chosen[i]:
+                continue
+            trial = chosen.copy()
+            trial[i] = True
+            test = _Model(c, pairs, tasks, pins[trial])
+            solver = _solver(remaining(), seed, workers)
+            if solver.solve(test.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                chosen = trial
+                inc = _read(test, solver)
+                mdl = test
+    kept = pins[chosen]
+    for p in pins[~chosen]:
+        dropped.append((int(pairs.task[p]), int(pairs.volunteer[p]), "double_booking"))
+    label = _components(c, pairs, tasks)
+    lost_tasks = np.unique(pairs.task[pins[~chosen]])
+    lost_labels = np.unique(label[np.searchsorted(tasks, lost_tasks)])
+    contested = tasks[np.isin(label, lost_labels)]
+    decision = _PinDecision(kept, dropped, contested)
+    decision.stage = StageInfo(stage.name, stage.status, stage.value, stage.bound, time.perf_counter() - began)
+    _remember(decision, mdl, inc)
+    return decision
+
+
+def _remember(decision: _PinDecision, mdl: _Model, inc: _Incumbent) -> None:
+    for k in np.flatnonzero(inc.x):
+        decision.incumbent_x[int(mdl.pair_idx[k])] = 1
+    for i, t in enumerate(mdl.tasks):
+        decision.incumbent_start[int(t)] = int(inc.start[i])
+
+
+def _incumbent_from(mdl: _Model, xs: dict[int, int], starts: dict[int, int]) -> _Incumbent:
+    inc = _empty_incumbent(mdl)
+    for p in xs:
+        if mdl.local[p] >= 0:
+            inc.x[mdl.local[p]] = 1
+    for t, s in starts.items():
+        if mdl.task_local[t] >= 0:
+            inc.start[mdl.task_local[t]] = s
+    return inc
+
+
+_PIN_RULES = ("double_booking", "daily_limit", "whole_teams", "pledged_minutes", "availability", "window")
+
+
+def _name_dropped_pins(c: Compiled, sol: Solution) -> Solution:
+    """Give each dropped pin a rule the validator accepts as what blocks it.
+
+    The first guess is kept when it is justified; otherwise the next name of
+    :data:`_PIN_RULES` is tried (a handful of validator runs at most)."""
+    if not sol.conflicts:
+        return sol
+    from ..check import violations
+
+    names = {(t, v): [rule, *[r for r in _PIN_RULES if r != rule]] for t, v, rule in sol.conflicts}
+    current = {key: 0 for key in names}
+    for _ in range(len(_PIN_RULES) + 1):
+        conflicts = tuple((t, v, names[(t, v)][current[(t, v)]]) for t, v in names)
+        trial = Solution.build(sol.task, sol.volunteer, sol.start, conflicts)
+        bad = set()
+        for item in violations(c, trial):
+            if item.rule == 12 and item.task is not None and item.volunteer is not None:
+                bad.add((c.task_ids.index(item.task), c.volunteer_ids.index(item.volunteer)))
+        bad &= set(names)
+        movable = [key for key in bad if current[key] + 1 < len(names[key])]
+        if not movable:
+            return trial
+        for key in movable:
+            current[key] += 1
+    return trial
+
+
+# ------------------------------------------------------------------ entry points
+
+
+def solve_cpsat_detailed(
+    c: Compiled,
+    cands: Candidates | None = None,
+    time_limit: float | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+    hint: Solution | None = None,
+) -> CpsatResult:
+    """Solve exactly with CP-SAT; see the module docstring for the model.
+
+    ``time_limit`` (seconds, None: until proved) is shared by all stages; the
+    time a stage does not use passes to the next. ``hint`` (e.g. the greedy
+    schedule) seeds the first stage's search.
+    """
+    began = time.perf_counter()
+    deadline = None if time_limit is None else began + float(time_limit)
+    n_workers = _workers(workers)
+    if cands is None:
+        cands = build_candidates(c)
+    pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
+    pairs = _pairs(
+        c,
+        np.concatenate((np.asarray(cands.task, dtype=np.int64), pin_t)),
+        np.concatenate((np.asarray(cands.volunteer, dtype=np.int64), c.t_pin.astype(np.int64))),
+    )
+
+    pins = _decide_pins(c, pairs, deadline, seed, n_workers)
+    collided = len(pins.contested_tasks) > 0
+    staffed = np.flatnonzero(np.diff(pairs.ptr) > 0)
+
+    main_deadline = deadline
+    if collided and deadline is not None:
+        main_deadline = time.perf_counter() + 0.6 * max(0.0, deadline - time.perf_counter())
+    mdl = _Model(c, pairs, staffed, pins.kept)
+    soft = _soft_objective(mdl)
+    start_from = _incumbent_from(mdl, pins.incumbent_x, pins.incumbent_start)
+    first_hint = None
+    if hint is not None and len(hint):
+        guess = _empty_incumbent(mdl)
+        p = pairs.find(c.n_volunteers, hint.task, hint.volunteer)
+        known = (p >= 0) & (mdl.local[np.maximum(p, 0)] >= 0)
+        guess.x[mdl.local[p[known]]] = 1
+        guess.start[mdl.task_local[pairs.task[p[known]]]] = hint.start[known]
+        first_hint = guess.hint(mdl)
+    lex = _lexicographic(mdl, soft, start_from, main_deadline, seed, n_workers, first_hint)
+
+    inc = lex.incumbent
+    chosen = np.flatnonzero(inc.x)
+    glob = mdl.pair_idx[chosen]
+    task = pairs.task[glob]
+    solution = Solution.build(
+        task, pairs.volunteer[glob], inc.start[mdl.task_local[task]], [tuple(x) for x in pins.dropped]
+    )
+    solution = _name_dropped_pins(c, solution)
+
+    bound_u, bound_soft, proved = lex.bound_u, lex.bound_soft, lex.proved
+    bound_stages: list[StageInfo] = []
+    if collided:
+        # other maximal pin subsets give other valid schedules: bound them too
+        free_tasks = set(int(t) for t in pins.contested_tasks)
+        fixed = np.array([p for p in pins.kept if int(pairs.task[p]) not in free_tasks], dtype=np.int64)
+        relaxed = _Model(c, pairs, staffed, fixed)
+        relaxed_soft = _soft_objective(relaxed)
+        seed_inc = _Incumbent(x=inc.x.copy(), start=inc.start.copy())
+        rlex = _lexicographic(relaxed, relaxed_soft, seed_inc, deadline, seed, n_workers)
+        bound_stages = rlex.stages
+        bound_u, bound_soft = rlex.bound_u, rlex.bound_soft
+        proved = proved and rlex.proved
+        if proved:
+            from ..score import evaluate
+
+            score = evaluate(c, solution)
+            proved = tuple(score.uncovered) == tuple(bound_u) and score.soft - bound_soft <= 1e-6 * max(
+                1.0, abs(score.soft)
+            )
+    stages = ([pins.stage] if pins.stage is not None else []) + lex.stages
+    bound = Bound(uncovered=tuple(int(x) for x in bound_u), soft=float(bound_soft))
+    return CpsatResult(
+        solution=solution,
+        bound=bound,
+        optimal=proved,
+        stages=tuple(stages),
+        bound_stages=tuple(bound_stages),
+        seconds=time.perf_counter() - began,
+        n_pairs=len(pairs),
+        scale=soft.scale,
+    )
+
+
+def solve_cpsat(
+    c: Compiled,
+    cands: Candidates | None = None,
+    time_limit: float | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+    hint: Solution | None = None,
+) -> tuple[Solution, Bound | None]:
+    """The exact CP-SAT strategy: ``(solution, bound)``.
+
+    Examples
+    --------
+    >>> from assign.io import load
+    >>> from assign.compile import compile_problem
+    >>> c = compile_problem(load("tests/data/tiny.json"))
+    >>> sol, bound = solve_cpsat(c, time_limit=10, workers=1)
+    >>> bound.uncovered
+    (0, 0, 0, 0)
+    """
+    result = solve_cpsat_detailed(c, cands, time_limit, seed, workers, hint)
+    return result.solution, result.bound
+
+
+def cpsat_strategy(
+    c: Compiled, cands: Candidates, time_limit: float | None, seed: int, workers: int | None
+) -> tuple[Solution, Bound | None]:
+    """The registry entry: the greedy schedule as hint, then :func:`solve_cpsat`."""
+    from .greedy import solve_greedy
+
+    hint = solve_greedy(c, cands, seed=seed)
+    return solve_cpsat(c, cands, time_limit, seed, workers, hint)
+
+
+def _register() -> None:
+    from . import register
+
+    register("cpsat", cpsat_strategy)
+
+
+_register()
+
+__all__ = ["CpsatResult", "StageInfo", "cpsat_strategy", "solve_cpsat", "solve_cpsat_detailed"]

@@ -1,0 +1,240 @@
+"""Malformed inputs (SPEC §3 "Bad input is rejected as a whole", §9, §10).
+
+Every file or bundle folder under ``tests/data/bad/`` holds exactly one kind of
+fault. Each case loads it through :func:`assign.io.load` and checks the one
+located issue: file, entity, row, id, field and a fragment of the message.
+Rows are 0-based array indexes for JSON and 1-based CSV lines (header = 1) for
+bundles. See ``tests/data/bad/README.md`` for the list.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from assign.errors import InputIssue, ProblemError
+from assign.io import load
+
+DATA = Path(__file__).parent / "data"
+BAD = DATA / "bad"
+
+
+class Case(NamedTuple):
+    name: str  # file stem under tests/data/bad (a .json file or a bundle folder)
+    fragment: str  # part of the message
+    file: str  # base name of the file the issue names
+    entity: str
+    row: int | None
+    ident: str | None
+    field: str | None
+
+
+CASES = [
+    # --- identities and references
+    Case("duplicate_id", "duplicate community id 'c1'", "duplicate_id.json", "community", 2, "c1", "id"),
+    Case("dangling_task_recipient", "unknown recipient 'r9'", "dangling_task_recipient.json", "task", 1, "t2", "recipient"),
+    Case("dangling_volunteer_community", "unknown community 'c9'", "volunteers.csv", "volunteer", 5, "v3", "community"),
+    Case("dangling_excluded_volunteer", "unknown volunteer 'v9'", "dangling_excluded_volunteer.json", "recipient", 1, "r2", "excluded_volunteers"),
+    Case("dangling_pinned", "unknown volunteer 'v7'", "dangling_pinned.json", "task", 3, "t4", "pinned"),
+    Case("availability_unknown_volunteer", "unknown volunteer 'v9'", "availability.csv", "availability", 4, "v9", "volunteer"),
+    Case("history_unknown_volunteer", "unknown volunteer 'v9'", "history.csv", "history assignment", 3, "t0b", "volunteer"),
+    Case("id_too_long", "at most 64 characters", "id_too_long.json", "task", 0, "t" * 65, "id"),
+    # --- time
+    Case("window_shorter_than_duration", "shorter than duration_min 240", "window_shorter_than_duration.json", "task", 2, "t3", "duration_min"),
+    Case("task_outside_horizon", "lies outside the horizon", "tasks.csv", "task", 5, "t4", "window_end"),
+    Case("malformed_datetime", "valid datetime", "tasks.csv", "task", 2, "t1", "window_start"),
+    Case("date_only_datetime", "date without a time", "availability.csv", "availability", 3, "v1", "start"),
+    Case("datetime_without_offset", "no UTC offset", "datetime_without_offset.json", "horizon", None, None, "horizon.start"),
+    Case("number_as_datetime", "expected an ISO 8601 datetime", "number_as_datetime.json", "task", 1, "t2", "window_start"),
+    Case("history_malformed_datetime", "valid datetime", "history.csv", "history assignment", 2, "t0", "start"),
+    Case("availability_end_before_start", "ends before it starts", "availability.csv", "availability", 5, "v1", "end"),
+    Case("horizon_end_before_start", "end must be after its start", "horizon_end_before_start.json", "horizon", None, None, "horizon.end"),
+    Case("unknown_timezone", "unknown IANA timezone 'Asia/Atlantis'", "problem.toml", "horizon", None, None, "horizon.timezone"),
+    # --- numbers
+    Case("nan_coordinate", "finite number", "nan_coordinate.json", "volunteer", 1, "v2", "lat"),
+    Case("nan_coordinate_csv", "finite number", "recipients.csv", "recipient", 2, "r1", "lat"),
+    Case("latitude_out_of_range", "less than or equal to 90", "latitude_out_of_range.json", "recipient", 0, "r1", "lat"),
+    Case("negative_duration", "greater than 0", "negative_duration.json", "task", 0, "t1", "duration_min"),
+    Case("negative_max_minutes", "greater than or equal to 0", "volunteers.csv", "volunteer", 4, "v2", "max_minutes"),
+    Case("boolean_number", "boolean is not a number", "boolean_number.json", "task", 0, "t1", "duration_min"),
+    Case("unparsable_number", "expected a whole number, got 'abc'", "tasks.csv", "task", 3, "t2", "duration_min"),
+    Case("fractional_integer", "expected a whole number, got 1.5", "tasks.csv", "task", 4, "t3", "volunteers_needed"),
+    # --- policy and structure
+    Case("unknown_service_without_tier", "unknown service 'gardening' and no tier", "unknown_service_without_tier.json", "task", 3, "t4", "service"),
+    Case("unknown_weights_term", "unknown soft-score weight speed", "unknown_weights_term.json", "policy", None, None, "policy.weights"),
+    Case("missing_required_field", "required field is missing", "missing_required_field.json", "task", 2, "t3", "duration_min"),
+    Case("wrong_format_tag", "wrong format tag 'assign/problem@2'", "wrong_format_tag.json", "problem", None, None, "format"),
+    # --- file level: JSON
+    Case("invalid_utf8", "invalid UTF-8", "invalid_utf8.json", "problem", None, None, None),
+    Case("truncated", "invalid JSON", "truncated.json", "problem", 80, None, None),
+    # --- file level: bundle
+    Case("bad_header_unknown_column", "unknown column 'population'", "communities.csv", "community", 1, None, "population"),
+    Case("bad_header_missing_column", "missing column 'duration_min'", "tasks.csv", "task", 1, None, "duration_min"),
+    Case("bad_header_duplicate_column", "duplicate column 'lat'", "recipients.csv", "recipient", 1, None, "lat"),
+    Case("invalid_utf8_csv", "invalid UTF-8", "volunteers.csv", "volunteer", 4, None, None),
+    Case("empty_list_item", "empty item in list 'medical;;care'", "volunteers.csv", "volunteer", 2, "v1", "skills"),
+    Case("wrong_cell_count", "expected 8 cells", "recipients.csv", "recipient", 3, "r2", None),
+    Case("missing_file", "file is missing", "tasks.csv", "task", None, None, None),
+    Case("invalid_toml", "invalid TOML", "problem.toml", "problem", 4, None, None),
+]
+
+
+def case_path(case: Case) -> Path:
+    folder = BAD / case.name
+    return folder if folder.is_dir() else BAD / f"{case.name}.json"
+
+
+def load_issues(path: Path) -> list[InputIssue]:
+    with pytest.raises(ProblemError) as info:
+        load(path)
+    return info.value.issues
+
+
+def test_every_bad_input_has_a_case() -> None:
+    on_disk = {p.stem if p.suffix == ".json" else p.name for p in BAD.iterdir() if p.name != "README.md"}
+    assert on_disk == {case.name for case in CASES}
+    assert len(CASES) >= 24
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_bad_input_is_rejected_with_a_located_issue(case: Case) -> None:
+    path = case_path(case)
+    assert path.exists(), path
+    issues = load_issues(path)
+    assert len(issues) == 1, issues
+    issue = issues[0]
+    assert case.fragment in issue.message
+    assert Path(issue.file).name == case.file
+    # the file is named with its folder, so a user finds it
+    assert Path(issue.file).parent == (path if path.is_dir() else path.parent)
+    assert issue.entity == case.entity
+    assert issue.row == case.row
+    assert issue.ident == case.ident
+    assert issue.field == case.field
+    # the printed message carries all of it
+    text = str(issue)
+    assert case.file in text and case.fragment in text
+    if case.field:
+        assert repr(case.field) in text
+
+
+def test_error_message_reads_well() -> None:
+    issue = load_issues(BAD / "dangling_volunteer_community")[0]
+    assert str(issue) == (
+        f"{BAD / 'dangling_volunteer_community' / 'volunteers.csv'}: volunteer row 5 "
+        "(id 'v3'), field 'community': unknown community 'c9'"
+    )
+
+
+def test_problem_toml_path_is_a_bundle_too() -> None:
+    issues = load_issues(BAD / "unknown_timezone" / "problem.toml")
+    assert issues[0].field == "horizon.timezone"
+
+
+def test_every_issue_of_a_bundle_is_reported(tmp_path: Path) -> None:
+    """Problems in several files are reported together, not one at a time."""
+    folder = tmp_path / "b"
+    shutil.copytree(DATA / "bundle_tiny", folder)
+    vol = folder / "volunteers.csv"
+    vol.write_text(vol.read_text().replace("33.050", "95.0").replace(",120,", ",-1,"))
+    rec = folder / "recipients.csv"
+    rec.write_text(rec.read_text().replace("r2,c2,33.048", "r2,c2,abc"))
+    issues = load_issues(folder)
+    found = {(Path(i.file).name, i.row, i.field) for i in issues}
+    assert found == {
+        ("volunteers.csv", 5, "lat"),
+        ("volunteers.csv", 4, "max_minutes"),
+        ("recipients.csv", 3, "lat"),
+    }
+    # the unparsable number is reported once, in our words, not again by the model
+    (rec_issue,) = [i for i in issues if i.file.endswith("recipients.csv")]
+    assert "expected a number, got 'abc'" in rec_issue.message
+
+
+def test_structural_issues_of_several_files_are_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "b"
+    shutil.copytree(DATA / "bundle_tiny", folder)
+    (folder / "communities.csv").unlink()
+    (folder / "tasks.csv").write_text("id,recipient\n")
+    issues = load_issues(folder)
+    names = sorted((Path(i.file).name, i.field or "") for i in issues)
+    assert ("communities.csv", "") in names
+    assert ("tasks.csv", "service") in names and ("tasks.csv", "duration_min") in names
+
+
+def test_empty_csv_needs_a_header(tmp_path: Path) -> None:
+    folder = tmp_path / "b"
+    shutil.copytree(DATA / "bundle_tiny", folder)
+    (folder / "communities.csv").write_text("\n\n")
+    (issue,) = load_issues(folder)
+    assert "header row" in issue.message and issue.file.endswith("communities.csv")
+
+
+def test_history_in_both_places_is_an_error(tmp_path: Path) -> None:
+    folder = tmp_path / "b"
+    shutil.copytree(DATA / "bundle_tiny", folder)
+    (folder / "history.csv").write_text(
+        "task,volunteer,recipient,start,minutes\nt0,v1,r1,2026-11-29T09:00:00+08:00,30\n"
+    )
+    with (folder / "problem.toml").open("a") as handle:
+        handle.write(
+            '\n[[history.assignments]]\ntask = "t0"\nvolunteer = "v1"\nrecipient = "r1"\n'
+            'start = "2026-11-29T09:00:00+08:00"\nminutes = 30\n'
+        )
+    (issue,) = load_issues(folder)
+    assert issue.file.endswith("problem.toml") and issue.field == "history"
+    assert "both" in issue.message
+
+
+def test_empty_list_item_at_an_end(tmp_path: Path) -> None:
+    folder = tmp_path / "b"
+    shutil.copytree(DATA / "bundle_tiny", folder)
+    tasks = folder / "tasks.csv"
+    tasks.write_text(tasks.read_text().replace(",v3,", ",v3;,"))
+    (issue,) = load_issues(folder)
+    assert (issue.row, issue.ident, issue.field) == (5, "t4", "pinned")
+    assert "empty item" in issue.message
+
+
+def test_infinity_in_json_is_located(tmp_path: Path) -> None:
+    text = (DATA / "tiny.json").read_text().replace('"max_travel_km": 5.0', '"max_travel_km": Infinity')
+    path = tmp_path / "inf.json"
+    path.write_text(text)
+    (issue,) = load_issues(path)
+    assert (issue.entity, issue.field) == ("policy", "policy.max_travel_km")
+    assert "finite" in issue.message
+
+
+# --------------------------------------------------------------------------- CLI contract
+
+
+def run_cli(args: list[str]) -> int:
+    cli = pytest.importorskip("assign.cli")
+    try:
+        code = cli.main(args)
+    except SystemExit as exc:  # argparse-style exits
+        code = exc.code
+    return 0 if code is None else int(code)
+
+
+CLI_CASES = ["dangling_task_recipient", "nan_coordinate_csv", "missing_file", "truncated"]
+
+
+@pytest.mark.parametrize("name", CLI_CASES)
+def test_cli_solve_rejects_bad_input_and_writes_nothing(name: str, tmp_path: Path) -> None:
+    src = BAD / name if (BAD / name).is_dir() else BAD / f"{name}.json"
+    out = tmp_path / "out"
+    assert run_cli(["solve", str(src), "--out", str(out)]) == 2
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name", CLI_CASES)
+@pytest.mark.parametrize("target", ["converted.json", "converted_bundle"])
+def test_cli_convert_rejects_bad_input_and_writes_nothing(name: str, target: str, tmp_path: Path) -> None:
+    src = BAD / name if (BAD / name).is_dir() else BAD / f"{name}.json"
+    dst = tmp_path / target
+    assert run_cli(["convert", str(src), str(dst)]) == 2
+    assert not dst.exists()
