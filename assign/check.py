@@ -440,7 +440,6 @@ def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[st
             free_mates = ok.reshape(n, len(mates)).sum(axis=1)
         else:
             free_mates = np.zeros(n, dtype=np.int64)
-        team_bad |= free_mates < mates_needed
     blocked = avail_bad | booked_bad | daily_bad | team_bad
     if always - {"whole_teams"}:
         blocked[:] = True

@@ -58,6 +58,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Literal
@@ -89,6 +90,7 @@ _MAX_EXACT_SCALE_DIGITS = 6
 _DEFAULT_COST_SCALE = 1e4
 _MAX_OBJECTIVE_SUM = float(1 << 50)
 _REL_TOL = 1e-9
+nan = math.nan
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
@@ -260,7 +262,9 @@ class ArcProblem:
 class StageReport:
     """One lexicographic stage: ``name`` is ``"tier <value>"`` or ``"cost"``;
     ``value`` and ``bound`` in the problem's units (cost unscaled);
-    ``status`` is the CP-SAT status name, or ``"skipped"`` (nothing to decide)."""
+    ``status`` is the CP-SAT status name of the full solve, or ``"skipped"``
+    (nothing to decide); ``lns_*`` count the neighbourhoods solved after it and
+    how many improved the stage."""
 
     name: str
     status: str
@@ -268,6 +272,8 @@ class StageReport:
     bound: float
     lp_bound: float | None
     seconds: float
+    lns_neighbourhoods: int = 0
+    lns_improvements: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -679,10 +685,176 @@ def _build(p: ArcProblem, prep: _Prep, icost: I64) -> tuple[cp_model.CpModel, li
     return model, xs, ys, stages
 
 
-def _hint_mask(p: ArcProblem, hint: ArrayLike | None) -> Bools | None:
-    if hint is None:
-        return None
-    return _as_mask(p, hint)
+def _apply_params(
+    prm: Any, time_limit: float, workers: int, seed: int, params: Mapping[str, Any] | None
+) -> None:
+    prm.max_time_in_seconds = max(1e-3, float(time_limit))
+    prm.num_workers = int(workers)
+    prm.random_seed = int(seed) % (1 << 31)
+    for key, value in (params or {}).items():
+        if isinstance(value, list | tuple):  # repeated fields, e.g. ignore_subsolvers
+            getattr(prm, key).extend(value)
+        else:
+            setattr(prm, key, value)
+
+
+class _Engine:
+    """The CP-SAT model of one problem and the moves on it: hints, stage
+    solves and large-neighbourhood search."""
+
+    def __init__(self, p: ArcProblem, prep: _Prep, icost: I64):
+        self.p, self.prep, self.icost = p, prep, icost
+        self.model, self.xs, self.ys, self.stages = _build(p, prep, icost)
+        self.x_index = np.asarray([v.index for v in self.xs], dtype=np.int64)
+        self.y_index = np.asarray([v.index for v in self.ys], dtype=np.int64)
+        u = prep.usable
+        self.u_item = p.arc_item[u].astype(np.int64)
+        self.u_agent = p.arc_agent[u].astype(np.int64)
+        # CSR of usable positions by agent and by item (for neighbourhoods)
+        self.by_agent = np.argsort(self.u_agent, kind="stable")
+        self.agent_ptr = np.searchsorted(self.u_agent[self.by_agent], np.arange(p.n_agents + 1))
+        self.by_item = np.argsort(self.u_item, kind="stable")
+        self.item_ptr = np.searchsorted(self.u_item[self.by_item], np.arange(p.n_items + 1))
+        self.active_agents = np.flatnonzero(np.diff(self.agent_ptr) > 0)
+
+    # -- solutions ---------------------------------------------------------
+
+    def mask_from(self, solution: NDArray[np.int64]) -> Bools:
+        mask = np.zeros(self.p.n_arcs, dtype=bool)
+        if len(self.x_index):
+            mask[self.prep.usable] = solution[self.x_index] > 0
+        return mask
+
+    def covered(self, mask: Bools) -> Bools:
+        return np.bincount(self.p.arc_item[mask], minlength=self.p.n_items) > 0
+
+    def stage_value(self, stage: _Stage, mask: Bools) -> int:
+        if stage.tier is None:
+            return int(self.icost[mask].sum())
+        prep = self.prep
+        sel = prep.optional[prep.tier_of_item[prep.optional] == stage.tier]
+        return int(self.p.item_weight[sel][~self.covered(mask)[sel]].sum())
+
+    def hint(self, model: cp_model.CpModel, mask: Bools, positions: I64 | None = None) -> None:
+        """Hint ``mask`` on the x variables at ``positions`` (default all) and all y."""
+        model.clear_hints()
+        pos = np.arange(len(self.xs)) if positions is None else positions
+        vals = mask[self.prep.usable[pos]].astype(np.int64)
+        yv = self.covered(mask)[self.prep.optional].astype(np.int64)
+        hint = model.proto.solution_hint
+        hint.vars.extend(np.concatenate([self.x_index[pos], self.y_index]).tolist())
+        hint.values.extend(np.concatenate([vals, yv]).tolist())
+
+    # -- large-neighbourhood search ----------------------------------------
+
+    def neighbourhood(self, rng: np.random.Generator, k: int, incumbent: Bools) -> I64:
+        """Free x positions: every arc of ``k`` related agents (a random agent, then
+        agents sharing items with the chosen ones), and, half of the time, every
+        arc of the items those agents serve, so work can also leave the group."""
+        chosen = [int(rng.choice(self.active_agents))]
+        seen = set(chosen)
+        tries = 0
+        while len(chosen) < min(k, len(self.active_agents)) and tries < 8 * k:
+            tries += 1
+            a = chosen[int(rng.integers(len(chosen)))]
+            arcs = self.by_agent[self.agent_ptr[a] : self.agent_ptr[a + 1]]
+            item = int(self.u_item[arcs[int(rng.integers(len(arcs)))]])
+            peers = self.by_item[self.item_ptr[item] : self.item_ptr[item + 1]]
+            b = int(self.u_agent[peers[int(rng.integers(len(peers)))]])
+            if b not in seen:
+                seen.add(b)
+                chosen.append(b)
+        while len(chosen) < min(k, len(self.active_agents)):
+            b = int(rng.choice(self.active_agents))
+            if b not in seen:
+                seen.add(b)
+                chosen.append(b)
+        free = np.zeros(len(self.xs), dtype=bool)
+        agents = np.asarray(chosen, dtype=np.int64)
+        in_group = np.zeros(self.p.n_agents, dtype=bool)
+        in_group[agents] = True
+        free |= in_group[self.u_agent]
+        if rng.random() < 0.5:
+            x_on = incumbent[self.prep.usable]
+            items = np.unique(self.u_item[free & x_on])
+            item_free = np.zeros(self.p.n_items, dtype=bool)
+            item_free[items] = True
+            free |= item_free[self.u_item]
+        return np.flatnonzero(free)
+
+    def lns(
+        self,
+        stage: _Stage,
+        incumbent: Bools,
+        value: int,
+        deadline: float,
+        workers: int,
+        seed: int,
+        params: Mapping[str, Any] | None,
+    ) -> tuple[Bools, int, int, int]:
+        """Improve ``incumbent`` until ``deadline``: fix every x outside a
+        neighbourhood at its incumbent value and solve the rest (one CP-SAT
+        worker per neighbourhood, ``workers`` neighbourhoods at a time, in
+        threads: CP-SAT releases the GIL). Returns (incumbent, value,
+        neighbourhoods solved, improvements)."""
+        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x1A5])
+        n_par = max(1, int(workers))
+        size = float(min(3, len(self.active_agents)))
+        n_solved = n_improved = 0
+        if len(self.active_agents) == 0:
+            return incumbent, value, 0, 0
+        base = self.model  # has the stage objective and every earlier fixing
+        all_pos = np.arange(len(self.xs))
+
+        def one(job: tuple[cp_model.CpModel, float, int]) -> tuple[Any, NDArray[np.int64] | None, float]:
+            sub, limit, sub_seed = job
+            solver = cp_model.CpSolver()
+            _apply_params(solver.parameters, limit, 1, sub_seed, params)
+            t = perf_counter()
+            code = solver.solve(sub)
+            sol = None
+            if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                sol = np.asarray(solver.response_proto.solution, dtype=np.int64)
+            return code, sol, perf_counter() - t
+
+        with ThreadPoolExecutor(max_workers=n_par) as pool:
+            while True:
+                left = deadline - perf_counter()
+                if left < 0.02:
+                    break
+                limit = min(1.0, left)
+                jobs = []
+                for _ in range(n_par):
+                    free = self.neighbourhood(rng, round(size), incumbent)
+                    fixed = np.setdiff1d(all_pos, free, assume_unique=True)
+                    sub = base.clone()
+                    variables = sub.proto.variables
+                    vals = incumbent[self.prep.usable[fixed]].astype(int).tolist()
+                    for idx, v in zip(self.x_index[fixed].tolist(), vals, strict=True):
+                        dom = variables[idx].domain
+                        dom[0] = v
+                        dom[1] = v
+                    self.hint(sub, incumbent, free)
+                    jobs.append((sub, limit, int(rng.integers(1 << 30))))
+                results = list(pool.map(one, jobs))
+                best_mask, best_value = None, value
+                for code, sol, secs in results:
+                    n_solved += 1
+                    if code == cp_model.OPTIMAL and secs < 0.5 * limit:
+                        size = min(size * 1.15 + 0.2, float(len(self.active_agents)))
+                    elif code != cp_model.OPTIMAL and code != cp_model.INFEASIBLE:
+                        size = max(2.0, size * 0.85)
+                    if sol is None:
+                        continue
+                    mask = self.mask_from(sol)
+                    v = self.stage_value(stage, mask)
+                    if v < best_value or (best_mask is None and v == value):
+                        best_mask, best_value = mask, v
+                if best_mask is not None:
+                    if best_value < value:
+                        n_improved += 1
+                    incumbent, value = best_mask, best_value
+        return incumbent, value, n_solved, n_improved
 
 
 def solve_arcs(
@@ -693,26 +865,33 @@ def solve_arcs(
     hint: ArrayLike | None = None,
     *,
     lp: bool = True,
+    lns: bool = True,
+    main_share: float = 0.3,
     cost_scale: float | None = None,
     params: Mapping[str, Any] | None = None,
     log: bool = False,
 ) -> ArcResult:
     """Solve lexicographically: tier stages (most urgent first), then cost.
 
-    ``time_limit`` (seconds) is shared by the stages: each gets an equal share
-    of what is left, and time a stage does not use passes to the next. A stage
-    gets at least ``min(0.05 s, time_limit / 100)``, so the total may overrun
-    by that much per stage. ``workers`` defaults to ``os.cpu_count()``;
-    ``seed`` with ``workers=1`` gives repeatable results when no stage hits its
-    time limit. ``hint`` (bool mask or arc indices) seeds the first stage and,
-    when valid, is the fallback solution. ``lp`` adds a HiGHS LP bound of each
-    stage's model (its time counts). ``params`` are extra CP-SAT parameters
-    (e.g. ``{"linearization_level": 2}``).
+    Time: ``time_limit`` seconds are shared by the stages; each gets an equal
+    share of what is left (a stage that finishes early passes its time on) and
+    at least ``min(0.05 s, time_limit / 100)``, so the total may overrun by that
+    per stage. Within a stage, the full CP-SAT model runs first, for
+    ``main_share`` of the stage's time when ``lns`` is on; if it did not prove
+    the stage optimal, large-neighbourhood search (:meth:`_Engine.lns`) uses
+    the rest. The stage's bound comes from the full solve (and the LP).
 
-    ``status`` is ``"optimal"`` only when ``objective == bound``, i.e. every
-    stage was proven (costs within a relative 1e-9), ``"feasible"`` with a
-    solution, ``"infeasible"`` when must-cover items provably cannot all be
-    covered, ``"unknown"`` when no solution was found in time.
+    ``workers`` (default ``os.cpu_count()``) CP-SAT workers, and as many LNS
+    threads. ``seed`` with ``workers=1`` repeats a run exactly when every stage
+    is proven before its time runs out. ``hint`` (bool mask or arc indices)
+    seeds the first stage and is the fallback solution when it is valid.
+    ``lp`` adds the HiGHS LP bound of each stage's model (its time counts).
+    ``params`` are extra CP-SAT parameters (``{"linearization_level": 2}``).
+
+    ``status`` is ``"optimal"`` only when ``objective == bound`` (every stage
+    proven; costs within a relative 1e-9), ``"feasible"`` with a solution,
+    ``"infeasible"`` when the must-cover items provably cannot all be covered,
+    ``"unknown"`` when no solution was found in time.
     """
     t0 = perf_counter()
     deadline = t0 + float(time_limit)
@@ -722,9 +901,14 @@ def solve_arcs(
     n_t = len(tiers)
     inf = math.inf
     min_budget = min(0.05, float(time_limit) / 100.0)
+    workers = int(workers) if workers is not None else (os.cpu_count() or 1)
 
     def finish(
-        status: Status, chosen: Bools | None, bound: tuple[float, ...], stages: list[StageReport], scale: float
+        status: Status,
+        chosen: Bools | None,
+        bound: tuple[float, ...],
+        stages: list[StageReport],
+        scale: float,
     ) -> ArcResult:
         if chosen is None:
             objective: tuple[float, ...] = (inf,) * (n_t + 1)
@@ -749,101 +933,80 @@ def solve_arcs(
 
     scale, icost, exact = _cost_scale(p.arc_cost, prep.usable, prep.max_chosen, cost_scale)
     err = p.arc_cost[prep.usable].astype(np.float64) - icost[prep.usable] / scale
-    neg = np.sort(np.minimum(err, 0.0))[: prep.max_chosen]
-    rounding_slack = 0.0 if exact else math.fsum(neg.tolist())
+    rounding_slack = 0.0 if exact else math.fsum(np.sort(np.minimum(err, 0.0))[: prep.max_chosen].tolist())
 
-    model, xs, ys, stages = _build(p, prep, icost)
+    eng = _Engine(p, prep, icost)
+    model, stages = eng.model, eng.stages
     lp_model = _LP(p, prep) if lp and stages else None
-    x_index = np.asarray([v.index for v in xs], dtype=np.int64)
 
     incumbent: Bools | None = None
-    hint_mask = _hint_mask(p, hint)
-    if hint_mask is not None and not check_arcs(p, hint_mask):
-        incumbent = hint_mask
-    elif not p.must_cover.any():
-        incumbent = np.zeros(p.n_arcs, dtype=bool)
+    hint_mask = None if hint is None else _as_mask(p, hint)
+    if hint_mask is not None:
+        eng.hint(model, hint_mask)
+        if not check_arcs(p, hint_mask):
+            incumbent = hint_mask
+    if incumbent is None and not p.must_cover.any():
+        incumbent = np.zeros(p.n_arcs, dtype=bool)  # the empty selection is valid
+    if not stages and incumbent is None:  # must-cover items, nothing to optimise: find any solution
+        stages = [_Stage("cost", [], [], 0, np.zeros(len(eng.xs) + len(eng.ys)), None)]
 
-    tier_bound: list[float] = [float(f) for f in prep.forced]  # forced weight: valid for every selection
+    tier_bound: list[float] = [float(f) for f in prep.forced]  # valid for every selection
     tier_reports: dict[int, StageReport] = {}
     cost_bound = prep.trivial_cost
     cost_report: StageReport | None = None
     restrictions: list[tuple[F64, float]] = []
     all_proven = True
-    workers = int(workers) if workers is not None else (os.cpu_count() or 1)
-
-    def set_hint(mask: Bools) -> None:
-        model.clear_hints()
-        sel = mask[prep.usable]
-        for v, b in zip(xs, sel.tolist(), strict=True):
-            model.add_hint(v, b)
-        cov = np.bincount(p.arc_item[mask], minlength=p.n_items) > 0
-        for v, b in zip(ys, cov[prep.optional].tolist(), strict=True):
-            model.add_hint(v, b)
-
-    def stage_value(stage: _Stage, mask: Bools) -> int:
-        if stage.tier is None:
-            return int(icost[mask].sum())
-        cov = np.bincount(p.arc_item[mask], minlength=p.n_items) > 0
-        sel = prep.optional[(prep.tier_of_item[prep.optional] == stage.tier)]
-        return int(p.item_weight[sel][~cov[sel]].sum())
-
-    if hint_mask is not None:
-        set_hint(hint_mask)
-    if not stages and incumbent is None:  # must-cover items and nothing to optimise: find any solution
-        stages = [_Stage("cost", [], [], 0, np.zeros(len(xs) + len(ys)), None)]
 
     for k, stage in enumerate(stages):
         ts = perf_counter()
-        budget = max(min_budget, (deadline - ts) / (len(stages) - k))
-        stage_deadline = ts + budget
+        stage_deadline = ts + max(min_budget, (deadline - ts) / (len(stages) - k))
         lp_value: float | None = None
         if lp_model is not None:
-            lp_value = lp_model.bound(stage.lp_c, restrictions, time_limit=0.5 * budget)
+            lp_value = lp_model.bound(stage.lp_c, restrictions, 0.5 * (stage_deadline - ts))
         expr = cp_model.LinearExpr.weighted_sum(stage.vars, stage.coefs) + stage.offset
         model.minimize(expr)
-        solver = cp_model.CpSolver()
-        prm = solver.parameters
-        prm.max_time_in_seconds = max(min_budget, stage_deadline - perf_counter())
-        prm.num_workers = workers
-        prm.random_seed = int(seed)
-        prm.log_search_progress = bool(log)
-        for key, value in (params or {}).items():
-            if isinstance(value, list | tuple):  # repeated fields, e.g. ignore_subsolvers
-                getattr(prm, key).extend(value)
-            else:
-                setattr(prm, key, value)
-        code = solver.solve(model)
-        status_name = solver.status_name(code)
-        if code == cp_model.MODEL_INVALID:
-            raise RuntimeError(f"CP-SAT rejected the model: {model.validate()}")
-        if code == cp_model.INFEASIBLE:
-            if k == 0 or incumbent is None:
-                # only must-cover items make the base model infeasible
-                return finish("infeasible", None, (inf,) * (n_t + 1), [], scale)
-            raise RuntimeError(f"stage {stage.name} infeasible although the incumbent satisfies it")
-        proven = code == cp_model.OPTIMAL
+        code = cp_model.UNKNOWN
         cp_bound: float | None = None
-        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            sol = np.asarray(solver.response_proto.solution, dtype=np.int64)
-            mask = np.zeros(p.n_arcs, dtype=bool)
-            mask[prep.usable] = sol[x_index] > 0 if len(x_index) else False
-            incumbent = mask
-            cp_bound = float(math.ceil(solver.best_objective_bound - 1e-6))
-        if incumbent is None:
-            # no solution at all (must-cover items, no time): report what is known
-            lp_lb = lp_value
-            if stage.tier is not None:
-                cand = [tier_bound[stage.tier]]
-                if lp_lb is not None:
-                    cand.append(prep.forced[stage.tier] + math.ceil(lp_lb + stage.offset - 1e-6))
-                tier_bound[stage.tier] = max(cand)
-            else:
-                cand = [cost_bound] + ([lp_lb] if lp_lb is not None else [])
-                cost_bound = max(cand)
-            partial = [StageReport(stage.name, status_name, inf, float("nan"), lp_value, perf_counter() - ts)]
+        attempts = 0
+        while attempts < 2:  # a second try only when the first found nothing to start from
+            attempts += 1
+            now = perf_counter()
+            share = main_share if (lns and attempts == 1) else 1.0
+            limit = max(min_budget, share * (stage_deadline - now))
+            solver = cp_model.CpSolver()
+            _apply_params(solver.parameters, limit, workers, seed, params)
+            solver.parameters.log_search_progress = bool(log)
+            code = solver.solve(model)
+            if code == cp_model.MODEL_INVALID:
+                raise RuntimeError(f"CP-SAT rejected the model: {model.validate()}")
+            if code == cp_model.INFEASIBLE:
+                if incumbent is None:  # only must-cover items can make the base model infeasible
+                    return finish("infeasible", None, (inf,) * (n_t + 1), [], scale)
+                raise RuntimeError(f"{stage.name}: infeasible although the incumbent satisfies it")
+            if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                incumbent = eng.mask_from(np.asarray(solver.response_proto.solution, dtype=np.int64))
+                cp_bound = float(math.ceil(solver.best_objective_bound - 1e-6))
+            if incumbent is not None or stage_deadline - perf_counter() < min_budget:
+                break
+        status_name = solver.status_name(code)
+        if incumbent is None:  # no solution at all (must-cover items, no time)
+            if stage.tier is not None and lp_value is not None:
+                lb = prep.forced[stage.tier] + math.ceil(lp_value + stage.offset - 1e-6)
+                tier_bound[stage.tier] = max(tier_bound[stage.tier], float(lb))
+            elif stage.tier is None and lp_value is not None:
+                cost_bound = max(cost_bound, lp_value)
+            partial = [StageReport(stage.name, status_name, inf, nan, lp_value, perf_counter() - ts)]
             return finish("unknown", None, (*tier_bound, cost_bound), partial, scale)
-        value = stage_value(stage, incumbent)
+        proven = code == cp_model.OPTIMAL
+        value = eng.stage_value(stage, incumbent)
+        n_lns = n_imp = 0
+        if lns and not proven and stage.vars and stage_deadline - perf_counter() > 0.05:
+            model.add(expr <= value)  # neighbourhoods only look for better selections
+            incumbent, value, n_lns, n_imp = eng.lns(
+                stage, incumbent, value, stage_deadline, workers, seed + k, params
+            )
         all_proven = all_proven and proven
+        secs = perf_counter() - ts
         if stage.tier is not None:
             forced = int(prep.forced[stage.tier])
             cand = [0]
@@ -852,11 +1015,14 @@ def solve_arcs(
             if lp_value is not None:
                 cand.append(math.ceil(lp_value + stage.offset - 1e-6))
             b = value if proven else min(max(cand), value)
-            tier_bound[stage.tier] = forced + b
+            tier_bound[stage.tier] = float(forced + b)
             lp_rep = None if lp_value is None else forced + lp_value + stage.offset
             tier_reports[stage.tier] = StageReport(
-                stage.name, status_name, float(forced + value), float(forced + b), lp_rep, perf_counter() - ts
+                stage.name, status_name, float(forced + value), float(forced + b), lp_rep, secs, n_lns, n_imp
             )
+            # fix the tier at the value found (<=, see the module docstring)
+            model.add(expr <= value)
+            restrictions.append((stage.lp_c, float(value - stage.offset)))
         else:
             cand_c = [prep.trivial_cost]
             if cp_bound is not None:
@@ -864,18 +1030,14 @@ def solve_arcs(
             if lp_value is not None:
                 cand_c.append(lp_value)
             cb = max(cand_c)
-            if exact:  # the cost is a multiple of 1/scale
+            if exact:  # every cost is a multiple of 1/scale
                 cb = math.ceil(round(cb * scale, 6) - 1e-6) / scale
             true_cost = math.fsum(p.arc_cost[incumbent].tolist())
             cost_bound = min(cb, true_cost)
             cost_report = StageReport(
-                stage.name, status_name, true_cost, cost_bound, lp_value, perf_counter() - ts
+                stage.name, status_name, true_cost, cost_bound, lp_value, secs, n_lns, n_imp
             )
-        if stage.tier is not None:
-            # fix this tier at the value found (<=, see the module docstring)
-            model.add(expr <= value)
-            restrictions.append((stage.lp_c, float(value - stage.offset)))
-        set_hint(incumbent)
+        eng.hint(model, incumbent)
 
     assert incumbent is not None
     reports: list[StageReport] = []
@@ -888,8 +1050,6 @@ def solve_arcs(
     true_cost = math.fsum(p.arc_cost[incumbent].tolist())
     if cost_report is None:  # every usable arc costs 0 after scaling
         cost_bound = true_cost if exact else min(true_cost, cost_bound)
-        if exact:
-            cost_bound = true_cost
         cost_report = StageReport("cost", "skipped", true_cost, cost_bound, None, 0.0)
     reports.append(cost_report)
     bound = (*tier_bound, cost_bound)

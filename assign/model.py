@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 PROBLEM_FORMAT = "assign/problem@1"
-SCHEDULE_FORMAT = "assign/schedule@1"
+SCHEDULE_FORMAT: Literal["assign/schedule@1"] = "assign/schedule@1"
 
 DEFAULT_SERVICE_TIERS: dict[str, int] = {
     "medical": 1,

@@ -7,8 +7,9 @@ priority groups, pins and exclusions. Each parameter carries a comment in the
 TOML file saying where it comes from: a figure of ``context/README.md`` (the two
 seed articles) or an explicit assumption.
 
-How a problem is built (all vectorized with numpy; loops run over counties,
-communities-independent blocks, services and days, never over tasks):
+How a problem is built (vectorized with numpy: the generation loops over
+counties, services, days and availability blocks, never over volunteers or
+tasks; only :func:`generate` then makes one dict per entity for pydantic):
 
 1. **Layout** (once per scenario and seed). County seats are either listed in
    the scenario (real coordinates) or sampled around listed city centres with a
@@ -25,6 +26,16 @@ communities-independent blocks, services and days, never over tasks):
    (``SeedSequence(seed).spawn``), so a county's data do not depend on how the
    output is written: :func:`generate` (pydantic :class:`~assign.model.Problem`)
    and :func:`generate_to` (streamed CSV bundle) produce the same problem.
+3. **Entities** of a county: volunteers are working cadres (free on weekday
+   evenings and at weekends) or daytime volunteers (building heads, retirees),
+   with skills, pledges, daily caps, personal radii and history; recipients
+   carry priority groups, preferred and excluded volunteers and missed visits;
+   tasks take a service from the mix, a recipient of their community weighted
+   by group (disability care only for ``disabled_dementia``), a day, a window
+   (lunch/dinner for meals, a fixed appointment for medical visits), a duration
+   and sometimes a team of two. Pins and previous volunteers are drawn among
+   same-community volunteers, preferring one with the skills, in range and free
+   for the visit, so most are feasible and a few are not.
 
 Identifiers: volunteers ``v00001``, recipients ``r000001``, tasks ``t000001``
 (wider when the counts need more digits), communities by name
@@ -392,6 +403,11 @@ class Scenario(_Spec):
             if len(county.community_names) > county.communities:
                 raise ValueError(f"county {county.name!r} names more communities than it has")
         names += [city.name for city in self.region.cities]
+        names += [*self.services, *self.recipients.groups]
+        for kind in (self.volunteers.cadre, self.volunteers.daytime):
+            names += list(kind.skills)
+        for service in self.services.values():
+            names += list(service.extra_skills)
         for text in names:
             if not text or any(ch in text for ch in _SAFE_TEXT):
                 raise ValueError(f"name {text!r} must be non-empty without , ; \" or newlines")
@@ -1083,7 +1099,7 @@ def _header(layout: _Layout) -> dict[str, Any]:
 def generate(scenario: Scenario | str | os.PathLike[str], seed: int = 0) -> Problem:
     """Build the scenario's problem for ``seed`` as a validated
     :class:`~assign.model.Problem` (meant for sizes up to a city such as
-    ``ankang``; use :func:`generate_to` with a bundle path beyond that).
+    ``ankang``, ~1.3 GB; use :func:`generate_to` with a bundle path beyond).
 
     The same scenario and seed always give the same problem.
     """

@@ -265,6 +265,29 @@ def valid_cases(draw: st.DrawFn) -> tuple[Problem, list[Row]]:
     return relaxed, rows
 
 
+def crowded(problem: Problem, draw: st.DrawFn) -> Problem:
+    """Squeeze every window into one morning and pin volunteers to most tasks,
+    so that pins collide (double booking, minutes, daily limits, teams)."""
+    problem = generous(problem, draw)
+    origin = problem.horizon.start
+    vol_ids = [v.id for v in problem.volunteers]
+    tasks = []
+    for task in problem.tasks:
+        start = 480 + draw(st.integers(0, 8)) * 15
+        end = start + task.duration_min + draw(st.sampled_from([0, 15, 30, 60]))
+        pins = draw(st.lists(st.sampled_from(vol_ids), unique=True, max_size=2)) if draw(st.integers(0, 3)) else []
+        tasks.append(
+            task.model_copy(
+                update={
+                    "window_start": origin + timedelta(minutes=start),
+                    "window_end": origin + timedelta(minutes=end),
+                    "pinned": tuple(pins),
+                }
+            )
+        )
+    return problem.model_copy(update={"tasks": tuple(tasks)})
+
+
 # ------------------------------------------------------------ reference agreement
 
 
@@ -272,7 +295,9 @@ def valid_cases(draw: st.DrawFn) -> tuple[Problem, list[Row]]:
 def random_cases(draw: st.DrawFn) -> tuple[Problem, Solution]:
     """Random schedules near the windows, with random conflicts for random pins."""
     problem = draw(problems().filter(lambda p: len(p.tasks) > 0))
-    if draw(st.integers(0, 3)):
+    if draw(st.booleans()):
+        problem = crowded(problem, draw)
+    elif draw(st.booleans()):
         problem = generous(problem, draw)
     c = compile_problem(problem)
     rows: list[Row] = []
@@ -308,9 +333,7 @@ def test_violations_agree_with_the_reference(case: tuple[Problem, Solution]) -> 
 
 @st.composite
 def pinned_cases(draw: st.DrawFn) -> tuple[Problem, list[Row]]:
-    problem = draw(problems().filter(lambda p: any(t.pinned for t in p.tasks)))
-    if draw(st.integers(0, 3)):
-        problem = generous(problem, draw)
+    problem = crowded(draw(problems(max_tasks=8).filter(lambda p: len(p.tasks) > 1)), draw)
     return problem, greedy(compile_problem(problem))
 
 

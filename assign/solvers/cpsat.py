@@ -513,43 +513,53 @@ def _soft_objective(mdl: _Model) -> _Soft:
                 constant += w_eq * max(shares)
                 continue
             equity_terms.append((tier, cells))
-    if equity_terms:
-        # resolution K: the constraints |W| * M <= |W| * 100 K * R must fit, and
-        # the objective coefficient w_eq * S / K must stay large (set below)
-        biggest = max(abs(total) for _, cells in equity_terms for total, _, _, _ in cells) or 1
-        ratio = max(
-            (sum(abs(x) for x in ws) + abs(const)) / abs(total)
-            for _, cells in equity_terms
-            for total, _, ws, const in cells
-            if total
-        )
-        k_cap = CONSTRAINT_LIMIT / (100.0 * biggest * max(ratio, 1.0) * 2)
-        equity_k = 2.0 ** math.floor(math.log2(min(MAX_EQUITY_RESOLUTION, k_cap)))
-    else:
-        equity_k = 1.0
-    equity_vars: list[tuple[Any, int, int]] = []
+    # share bounds per cell (true percentage points), before choosing K
+    equity_cells: list[tuple[list[tuple[int, list[int], list[int], int, float, float]], float, float]] = []
     for _tier, cells in equity_terms:
-        share_lo, share_hi = [], []
-        for total, _locs, ws, const in cells:
+        rows = []
+        for total, locs, ws, const in cells:
             if total == 0:
-                share_lo.append(0.0)
-                share_hi.append(0.0)
+                rows.append((total, locs, ws, const, 0.0, 0.0))
                 continue
             u_lo = const + sum(min(0, x) for x in ws)
             u_hi = const + sum(max(0, x) for x in ws)
             a, b = 100.0 * u_lo / total, 100.0 * u_hi / total
-            share_lo.append(min(a, b))
-            share_hi.append(max(a, b))
-        lo = math.floor(max(share_lo) * equity_k) - 1
-        hi = math.ceil(max(share_hi) * equity_k) + 1
-        big = int(100 * equity_k)
+            rows.append((total, locs, ws, const, min(a, b), max(a, b)))
+        equity_cells.append((rows, max(r[4] for r in rows), max(r[5] for r in rows)))
+
+    # the scale S: the objective's largest magnitude stays below OBJECTIVE_LIMIT
+    magnitude = sum(abs(t.coef) * max(abs(t.lo), abs(t.hi)) for t in terms)
+    magnitude += sum(abs(w_eq) * (max(abs(lo), abs(hi)) + 1.0) for _, lo, hi in equity_cells)
+    scale = 1.0
+    if magnitude > 0:
+        scale = 2.0 ** math.floor(math.log2(OBJECTIVE_LIMIT / magnitude))
+        scale = min(max(scale, 1.0), MAX_SCALE)
+
+    # the equity resolution K (units of M_t: 1/K percentage point): as fine as
+    # the constraints |W| * M >= 100 K U allow, coarse enough that the objective
+    # coefficient w_equity * S / K keeps ten bits
+    equity_k = 1.0
+    if equity_cells:
+        biggest = max(abs(r[0]) for rows, _, _ in equity_cells for r in rows) or 1
+        ratio = max(
+            [(sum(abs(x) for x in r[2]) + abs(r[3])) / abs(r[0]) for rows, _, _ in equity_cells for r in rows if r[0]]
+            or [1.0]
+        )
+        k_cap = min(MAX_EQUITY_RESOLUTION, CONSTRAINT_LIMIT / (200.0 * biggest * max(ratio, 1.0)), scale / 1024.0)
+        equity_k = 2.0 ** math.floor(math.log2(max(k_cap, 1.0)))
+    big = int(100 * equity_k)
+
+    def scaled_range(lo: float, hi: float) -> tuple[int, int]:
+        return math.floor(lo * equity_k) - 1, math.ceil(hi * equity_k) + 1
+
+    for rows, top_lo, top_hi in equity_cells:
+        lo, hi = scaled_range(top_lo, top_hi)
         top = m.new_int_var(lo, hi, "")
         exacts = []
-        for total, locs, ws, const in cells:
+        for total, locs, ws, const, c_lo, c_hi in rows:
             # U_ct = const + sum(w) - sum(w * covered)
-            if total == 0:
-                expr_u: Any = 0
-            else:
+            expr_u: Any = 0
+            if total != 0:
                 expr_u = const + sum(ws) - cp_model.LinearExpr.weighted_sum([mdl.cov[i] for i in locs], ws)
             sign = 1 if total > 0 else -1
             if w_eq > 0:
@@ -558,7 +568,7 @@ def _soft_objective(mdl: _Model) -> _Soft:
                 else:
                     m.add(abs(total) * top >= sign * big * expr_u)
             else:
-                cell = m.new_int_var(lo, hi, "")
+                cell = m.new_int_var(*scaled_range(c_lo, c_hi), "")
                 if total == 0:
                     m.add(cell == 0)
                 else:
@@ -567,17 +577,9 @@ def _soft_objective(mdl: _Model) -> _Soft:
                 exacts.append(cell)
         if exacts:
             m.add_max_equality(top, exacts)
-        equity_vars.append((top, lo, hi))
+        terms.append(_Term(top.index, w_eq / equity_k, lo, hi))
         ceil_error += abs(w_eq) / equity_k
 
-    for top, lo, hi in equity_vars:
-        terms.append(_Term(top.index, w_eq / equity_k, lo, hi))
-
-    magnitude = sum(abs(t.coef) * max(abs(t.lo), abs(t.hi)) for t in terms)
-    scale = 1.0
-    if magnitude > 0:
-        scale = 2.0 ** math.floor(math.log2(OBJECTIVE_LIMIT / magnitude))
-        scale = min(max(scale, 1.0), MAX_SCALE)
     indexes, coefs = [], []
     error = ceil_error
     trivial = constant
@@ -619,8 +621,8 @@ def _solver(time_limit: float | None, seed: int, workers: int) -> cp_model.CpSol
 def _set_hint(m: cp_model.CpModel, indexes: I64, values: I64) -> None:
     m.clear_hints()
     hint = m.proto.solution_hint
-    hint.vars.extend(int(i) for i in indexes)
-    hint.values.extend(int(x) for x in values)
+    hint.vars.extend([int(i) for i in indexes])
+    hint.values.extend([int(x) for x in values])
 
 
 @dataclass
@@ -724,7 +726,8 @@ def _lexicographic(
         elif status == cp_model.INFEASIBLE:
             raise RuntimeError("the CP-SAT model is infeasible: the kept pins must be feasible")
         else:
-            bound = trivial
+            best = solver.best_objective_bound
+            bound = math.ceil(best - 1e-6) if math.isfinite(best) else trivial
         proved_here = status == cp_model.OPTIMAL
         out.stages.append(StageInfo(name, status_name, value, bound, spent))
         out.bound_u.append(max(bound, trivial) if out.proved else trivial)
@@ -1012,9 +1015,12 @@ def solve_cpsat_detailed(
     chosen = np.flatnonzero(inc.x)
     glob = mdl.pair_idx[chosen]
     task = pairs.task[glob]
-    solution = Solution.build(
-        task, pairs.volunteer[glob], inc.start[mdl.task_local[task]], [tuple(x) for x in pins.dropped]
-    )
+    volunteer = pairs.volunteer[glob]
+    # a pin the schedule holds anyway (possible only when the pin decision ran
+    # out of time) is not a conflict
+    held = set(zip(task.tolist(), volunteer.tolist(), strict=True))
+    conflicts = [(t, v, rule) for t, v, rule in pins.dropped if (t, v) not in held]
+    solution = Solution.build(task, volunteer, inc.start[mdl.task_local[task]], conflicts)
     solution = _name_dropped_pins(c, solution)
 
     bound_u, bound_soft, proved = lex.bound_u, lex.bound_soft, lex.proved
