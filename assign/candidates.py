@@ -23,7 +23,7 @@ The result is sorted by (task, km, volunteer) and indexed by a CSR pointer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,16 +123,47 @@ def _skill_groups(c: Compiled, volunteers: NDArray[np.int64]) -> list[_SkillGrou
 
 def _expand(
     pair_vol: NDArray[np.int64], pair_rec: NDArray[np.int64], rec_ptr: NDArray[np.int64], rec_tasks: NDArray[np.int64]
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """(volunteer, local recipient) pairs → (task, volunteer) pairs, one row per
-    task of the recipient (``rec_tasks[rec_ptr[r]:rec_ptr[r+1]]``)."""
+    task of the recipient (``rec_tasks[rec_ptr[r]:rec_ptr[r+1]]``); also returns
+    the source pair of each row."""
     per_pair = rec_ptr[pair_rec + 1] - rec_ptr[pair_rec]
     total = int(per_pair.sum())
     rep = np.repeat(np.arange(len(pair_vol)), per_pair)
     first = np.cumsum(per_pair) - per_pair
     within = np.arange(total, dtype=np.int64) - np.repeat(first, per_pair)
     tasks = rec_tasks[rec_ptr[pair_rec][rep] + within]
-    return tasks, pair_vol[rep]
+    return tasks, pair_vol[rep], rep
+
+
+Sieve = tuple[NDArray[np.int32], int, NDArray[np.int64], NDArray[np.int64]]
+
+
+def _hour_sieve(c: Compiled) -> Sieve:
+    """Per volunteer, the running count of horizon hours touched by availability
+    (flattened ``n_volunteers × (hours + 1)``), for a cheap necessary test of
+    "free" before the exact one: a volunteer with no available minute in the
+    hours of a task's window cannot be free for it."""
+    hours = c.horizon_minutes // 60 + 2
+    owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))
+    diff = np.zeros(c.n_volunteers * hours + 1, dtype=np.int32)
+    np.add.at(diff, owner * hours + c.av_start // 60, 1)
+    np.add.at(diff, owner * hours + (c.av_end - 1) // 60 + 1, -1)
+    touched = (np.cumsum(diff[:-1]).reshape(c.n_volunteers, hours) > 0).astype(np.int32)
+    running = np.zeros((c.n_volunteers, hours + 1), dtype=np.int32)
+    np.cumsum(touched, axis=1, out=running[:, 1:])
+    first_hour = c.t_window_start // 60
+    last_hour = (c.t_window_end - 1) // 60 + 1
+    return running.ravel(), hours + 1, first_hour, last_hour
+
+
+def _may_be_free(c: Compiled, sieve: Sieve, t: NDArray[np.int64], v: NDArray[np.int64]) -> NDArray[np.bool_]:
+    running, width, first_hour, last_hour = sieve
+    base = v * width
+    return running[base + last_hour[t]] > running[base + first_hour[t]]
+
+
+PairFilter = Callable[[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]], NDArray[np.bool_]]
 
 
 def pairs_in_radius(
@@ -140,13 +171,17 @@ def pairs_in_radius(
     tasks: NDArray[np.int64] | None = None,
     volunteers: NDArray[np.int64] | None = None,
     chunk: int = DEFAULT_CHUNK,
+    pair_filter: PairFilter | None = None,
 ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]]:
     """Yield, chunk by chunk of ``tasks``, every (task, volunteer, km) pair where
     the volunteer has the task's skills (rule 4) and lives within radius (rule 6).
 
     ``tasks`` must be sorted ascending (default: all); ``volunteers`` restricts
-    the volunteers considered (default: all). Exclusion, community and
-    availability are *not* applied here.
+    the volunteers considered (default: all). Distance, radius and
+    ``pair_filter(t, v, km)`` (which must depend on the task only through its
+    recipient, e.g. exclusion or community) are evaluated once per (recipient,
+    volunteer) pair, with a representative task, before the pairs are expanded
+    to every task of the recipient. Availability is *not* tested here.
     """
     if tasks is None:
         tasks = np.arange(c.n_tasks, dtype=np.int64)
@@ -162,6 +197,7 @@ def pairs_in_radius(
         block = tasks[lo : lo + chunk]
         found_t: list[NDArray[np.int64]] = []
         found_v: list[NDArray[np.int64]] = []
+        found_km: list[NDArray[np.float64]] = []
         for group in groups:
             # which tasks of the block this skill group can serve (rule 4, via a
             # representative volunteer: all members share the mask)
@@ -181,18 +217,25 @@ def pairs_in_radius(
             )
             if len(near) == 0:
                 continue
-            t, v = _expand(
-                group.volunteers[near["i"].astype(np.int64)], near["j"].astype(np.int64), rec_ptr, rec_tasks
-            )
+            pair_v = group.volunteers[near["i"].astype(np.int64)]
+            pair_r = near["j"].astype(np.int64)
+            # one representative task per recipient: distance, radius and the
+            # recipient-level rules are the same for all its tasks
+            rep_task = rec_tasks[rec_ptr[pair_r]]
+            km = rules.distance_km(c, rep_task, pair_v)
+            keep = rules.radius_ok(c, rep_task, pair_v, km)
+            if pair_filter is not None:
+                keep &= pair_filter(rep_task, pair_v, km)
+            pair_v, pair_r, km = pair_v[keep], pair_r[keep], km[keep]
+            t, v, rows = _expand(pair_v, pair_r, rec_ptr, rec_tasks)
             found_t.append(t)
             found_v.append(v)
+            found_km.append(km[rows])
         if not found_t:
             continue
-        t = np.concatenate(found_t)
-        v = np.concatenate(found_v)
-        km = rules.distance_km(c, t, v)
-        keep = rules.skills_ok(c, t, v) & rules.radius_ok(c, t, v, km)
-        yield t[keep], v[keep], km[keep]
+        # rule 4 holds already: a group serves only the tasks whose skills its
+        # (shared) mask covers, tested above with rules.skills_ok
+        yield np.concatenate(found_t), np.concatenate(found_v), np.concatenate(found_km)
 
 
 def build_candidates(
@@ -234,13 +277,17 @@ def build_candidates(
     # a volunteer without availability is never free: keep them out of the trees
     has_time = np.flatnonzero(np.diff(c.av_ptr) > 0)
     parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]] = []
-    for t, v, km in pairs_in_radius(c, task_list, has_time, chunk):
-        keep = rules.not_excluded(c, t, v) & rules.community_ok(c, t, v)
+    def recipient_rules(t: NDArray[np.int64], v: NDArray[np.int64], km: NDArray[np.float64]) -> NDArray[np.bool_]:
+        return rules.not_excluded(c, t, v) & rules.community_ok(c, t, v)
+
+    sieve = _hour_sieve(c)
+    for t, v, km in pairs_in_radius(c, task_list, has_time, chunk, recipient_rules):
+        keep = _may_be_free(c, sieve, t, v)
         t, v, km = t[keep], v[keep], km[keep]
         start = rules.earliest_free_start(c, t, v)
         keep = start >= 0
         t, v, km, start = t[keep], v[keep], km[keep], start[keep]
-        order = np.lexsort((v, km, t))
+        order = np.lexsort((v, km, t))  # v: ties stay in a fixed order
         t, v, km, start = t[order], v[order], km[order], start[order]
         if k is not None:
             first = np.searchsorted(t, t, side="left")

@@ -4,7 +4,7 @@ Each rule is tested with the one vectorized implementation in
 :mod:`assign.rules`; Python loops run only over violations found (and over the
 dropped pins, which are few).
 
-Readings of the spec made here (also in ``docs/``):
+Readings of the spec made here:
 
 * **Rule 1, references.** An assignment naming an unknown task or volunteer is
   a violation; it takes part in no other rule (and in no score). A repeated
@@ -20,12 +20,15 @@ Readings of the spec made here (also in ``docs/``):
   start) are compared; that is exact (see :func:`assign.rules.visits_apart`).
   One violation is reported per offending consecutive pair, on the later visit.
 * **Rule 10 / 11** are reported once per volunteer / per volunteer and day.
+* Starts are whole minutes from the horizon start (a schedule's sub-minute
+  seconds are floored by :func:`~assign.solution.solution_from_schedule`).
 * **Rule 12, pins.** A pin (task, volunteer) that is not in the schedule must be
   listed in ``conflicts``; every listed rule name must be one of SPEC §10's and
   must be *justified*:
 
-  - the pin cannot be added to the pins the schedule keeps ("K"): there is no
-    start in the task's window at which the pin, together with the kept pins,
+  - the pin cannot be added to the pins the schedule keeps ("K", each at the
+    start the schedule gives it; K is not re-timed): there is no start in the
+    task's window at which the pin, together with the kept pins,
     breaks no rule - i.e. the static rules (skills, radius, community,
     exclusion) hold, the visit lies in one availability interval, it does not
     double-book any kept pin of the volunteer (travel included), the
@@ -36,7 +39,9 @@ Readings of the spec made here (also in ``docs/``):
     colliding with their own kept pins, within their minutes and daily limit)
     to complete the team. Non-pin assignments never justify dropping a pin;
     "of two colliding pins, one is kept" (SPEC §10) follows, since a pin that
-    collides only with other dropped pins can be added to K.
+    collides only with other dropped pins can be added to K. In particular
+    more pins on a task than ``volunteers_needed`` justify ``whole_teams``
+    only once the schedule keeps ``volunteers_needed`` of them.
   - and the named rule is one of those that block it: a static rule it breaks,
     ``availability`` or ``window`` when no start of the window lies in one
     availability interval ("alone it breaks"), ``pledged_minutes`` when its
@@ -440,6 +445,7 @@ def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[st
             free_mates = ok.reshape(n, len(mates)).sum(axis=1)
         else:
             free_mates = np.zeros(n, dtype=np.int64)
+        team_bad |= free_mates < mates_needed
     blocked = avail_bad | booked_bad | daily_bad | team_bad
     if always - {"whole_teams"}:
         blocked[:] = True

@@ -412,7 +412,7 @@ class ScoreTerms(_Frozen):
 class Score(_Frozen):
     """The lexicographic score ``(U_1..U_T, soft)``; lower is better."""
 
-    uncovered: tuple[float, ...]
+    uncovered: tuple[int, ...]
     soft: float
     terms: ScoreTerms = Field(default_factory=ScoreTerms)
 
@@ -424,7 +424,7 @@ class Score(_Frozen):
 class Bound(_Frozen):
     """A tuple no valid schedule beats."""
 
-    uncovered: tuple[float, ...]
+    uncovered: tuple[int, ...]
     soft: float
 
     def key(self) -> tuple[float, ...]:

@@ -35,7 +35,7 @@ def dense_problems(draw: st.DrawFn, pins: bool = False) -> Problem:
     origin = draw(st.sampled_from([0, 0, 20 * 60]))  # a horizon may start at 20:00
     horizon = 2 * 1440
     vols = []
-    n_vol = draw(st.integers(1, 4))
+    n_vol = draw(st.sampled_from([1, 2, 3, 4, 4]))
     for i in range(n_vol):
         shape = draw(st.sampled_from(["all", "days", "days", "random"]))
         if shape == "all":
@@ -62,9 +62,9 @@ def dense_problems(draw: st.DrawFn, pins: bool = False) -> Problem:
             "history_capacity": draw(st.sampled_from([0, 300, 900])),
         }
         if draw(st.booleans()):
-            vol["max_minutes"] = draw(st.integers(0, 200))
+            vol["max_minutes"] = draw(st.sampled_from([0, 45, 60, 90, 120, 200]))
         if draw(st.integers(0, 2)) == 0:
-            vol["max_tasks_per_day"] = draw(st.integers(0, 2))
+            vol["max_tasks_per_day"] = draw(st.sampled_from([0, 1, 1, 2]))
         if draw(st.integers(0, 3)) == 0:
             vol["preferred_services"] = [draw(st.sampled_from(SERVICES))]
         vols.append(vol)
@@ -86,11 +86,11 @@ def dense_problems(draw: st.DrawFn, pins: bool = False) -> Problem:
             }
         )
     tasks = []
-    for i in range(draw(st.integers(0, 5))):
+    for i in range(draw(st.sampled_from([0, 2, 3, 4, 5, 5]))):
         duration = draw(st.sampled_from([15, 30, 45, 60, 90]))
         ws = draw(st.integers(0, (horizon - duration) // 15)) * 15
         if draw(st.integers(0, 3)):  # mostly in the daytime, some across midnight
-            ws = draw(st.integers(0, 1)) * 1440 + draw(st.integers(32, 95)) * 15
+            ws = min(horizon - duration, draw(st.integers(0, 1)) * 1440 + draw(st.integers(32, 95)) * 15)
         we = min(horizon, ws + duration + draw(st.sampled_from([0, 15, 30, 60, 120, 240])))
         task: dict = {
             "id": f"t{i}",

@@ -271,6 +271,7 @@ class _Model:
         self.pair_idx = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
         n = len(self.pair_idx)
         self.x = [m.new_bool_var("") for _ in range(n)]
+        self.x_not = [var.Not() for var in self.x]
         self.x_index = np.array([var.index for var in self.x], dtype=np.int64)
         self.local = np.full(len(pairs), -1, dtype=np.int64)
         self.local[self.pair_idx] = np.arange(n)
@@ -279,7 +280,10 @@ class _Model:
         self.cov: list[Any] = []
         self.start: list[Any] = []
         self.start_lo: list[int] = []
+        self.start_hi: list[int] = []
         self._tasks_and_windows()
+        self.task_lo = np.array([d for d in self.start_lo], dtype=np.int64)
+        self.task_hi = np.array(self.start_hi, dtype=np.int64)
         self._double_booking()
         self._pledged_minutes()
         self._daily_limit()
@@ -308,6 +312,7 @@ class _Model:
             self.cov.append(cov)
             self.start.append(start)
             self.start_lo.append(domain[0][0])
+            self.start_hi.append(domain[-1][1])
 
     def _by_volunteer(self) -> list[I64]:
         """Local pair indexes grouped by volunteer (each group sorted by task)."""
@@ -317,54 +322,96 @@ class _Model:
         return [g for g in np.split(order, bounds) if len(g)]
 
     # -- rule 9
-    def _double_booking(self) -> None:
-        m, P, c = self.model, self.pairs, self.c
-        order_var: dict[tuple[int, int], Any] = {}
+    def _clashing_pairs(self) -> tuple[I64, I64, I64, I64]:
+        """Every two pairs (pa, pb) of one volunteer, task of pa < task of pb,
+        whose allowed starts do not keep the visits apart (travel included)
+        whatever they are; with the gaps ``start_b - start_a`` needed when a
+        goes first (``gap_a``) and ``start_a - start_b`` when b does."""
+        P, c = self.pairs, self.c
+        found: list[tuple[I64, I64, I64, I64]] = []
         for group in self._by_volunteer():
             if len(group) < 2:
                 continue
             glob = self.pair_idx[group]
+            v = int(P.volunteer[glob[0]])
+            # recipients lie within the radius of the volunteer's home, so two of
+            # them are at most 2 radii apart (triangle inequality): a cheap sieve
+            reach = int(rules.travel_minutes(c, np.array([2.0 * c.v_radius[v] + 1e-6]))[0]) + 1
             ia, ib = np.triu_indices(len(group), 1)
             pa, pb = glob[ia], glob[ib]
             ta, tb = P.task[pa], P.task[pb]
+            near = (P.lo[pb] < P.hi[pa] + c.t_duration[ta] + reach) & (P.lo[pa] < P.hi[pb] + c.t_duration[tb] + reach)
+            pa, pb, ta, tb = pa[near], pb[near], ta[near], tb[near]
             ra, rb = c.t_recipient[ta], c.t_recipient[tb]
-            tr_ab = rules.travel_between_recipients(c, ra, rb)
-            tr_ba = rules.travel_between_recipients(c, rb, ra)
-            gap_a = c.t_duration[ta] + tr_ab  # start_b - start_a needed when a goes first
-            gap_b = c.t_duration[tb] + tr_ba
-            always = (P.hi[pa] + gap_a <= P.lo[pb]) | (P.hi[pb] + gap_b <= P.lo[pa])
-            can_ab = P.lo[pa] + gap_a <= P.hi[pb]
-            can_ba = P.lo[pb] + gap_b <= P.hi[pa]
-            involved: set[int] = set()
-            for k in np.flatnonzero(~always):
-                la, lb = int(self.local[pa[k]]), int(self.local[pb[k]])
-                xa, xb = self.x[la], self.x[lb]
-                involved.update((la, lb))
-                sa = self.start[self.task_local[ta[k]]]
-                sb = self.start[self.task_local[tb[k]]]
-                if not can_ab[k] and not can_ba[k]:
-                    m.add_bool_or([xa.Not(), xb.Not()])
-                elif not can_ba[k]:
-                    m.add(sb >= sa + int(gap_a[k])).only_enforce_if([xa, xb])
-                elif not can_ab[k]:
-                    m.add(sa >= sb + int(gap_b[k])).only_enforce_if([xa, xb])
-                else:
-                    key = (int(ta[k]), int(tb[k]))
-                    o = order_var.get(key)
-                    if o is None:
-                        o = order_var[key] = m.new_bool_var("")
-                    m.add(sb >= sa + int(gap_a[k])).only_enforce_if([xa, xb, o])
-                    m.add(sa >= sb + int(gap_b[k])).only_enforce_if([xa, xb, o.Not()])
-            if len(involved) >= 2:
-                intervals = []
-                for la in sorted(involved):
-                    t = int(P.task[self.pair_idx[la]])
-                    intervals.append(
-                        m.new_optional_fixed_size_interval_var(
-                            self.start[self.task_local[t]], int(c.t_duration[t]), self.x[la], ""
-                        )
-                    )
-                m.add_no_overlap(intervals)
+            gap_a = c.t_duration[ta] + rules.travel_between_recipients(c, ra, rb)
+            gap_b = c.t_duration[tb] + rules.travel_between_recipients(c, rb, ra)
+            apart = (P.hi[pa] + gap_a <= P.lo[pb]) | (P.hi[pb] + gap_b <= P.lo[pa])
+            found.append((pa[~apart], pb[~apart], gap_a[~apart], gap_b[~apart]))
+        if not found:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, empty
+        return tuple(np.concatenate([f[i] for f in found]) for i in range(4))  # type: ignore[return-value]
+
+    def _double_booking(self) -> None:
+        """Rule 9. Two visits of a volunteer that could clash need an order. The
+        order only concerns the two tasks' starts, so it is stated once per task
+        pair, enforced by a literal ``z`` that every volunteer who takes both
+        tasks switches on (``z or not x_a or not x_b``); ``z`` may be on
+        needlessly only at the cost of a stricter model, so it is never wrong."""
+        m, P, c = self.model, self.pairs, self.c
+        pa, pb, gap_a, gap_b = self._clashing_pairs()
+        x, x_not = self.x, self.x_not
+        la, lb = self.local[pa], self.local[pb]
+        never = (P.lo[pa] + gap_a > P.hi[pb]) & (P.lo[pb] + gap_b > P.hi[pa])
+        for a, b in zip(la[never].tolist(), lb[never].tolist(), strict=True):
+            m.add_bool_or([x_not[a], x_not[b]])
+        rest = ~never
+        ta, tb = P.task[pa[rest]], P.task[pb[rest]]
+        la, lb, gap_a, gap_b = la[rest], lb[rest], gap_a[rest], gap_b[rest]
+        key = ta * max(c.n_tasks, 1) + tb
+        order = np.argsort(key, kind="stable")
+        key, ta, tb, la, lb, gap_a, gap_b = (arr[order] for arr in (key, ta, tb, la, lb, gap_a, gap_b))
+        bounds = np.flatnonzero(np.diff(key)) + 1
+        firsts = np.concatenate(([0], bounds)) if len(key) else np.zeros(0, dtype=np.int64)
+        ends = np.concatenate((bounds, [len(key)])) if len(key) else np.zeros(0, dtype=np.int64)
+        t_lo, t_hi = self.task_lo.tolist(), self.task_hi.tolist()
+        ta, tb = self.task_local[ta].tolist(), self.task_local[tb].tolist()
+        la, lb, gap_a, gap_b = la.tolist(), lb.tolist(), gap_a.tolist(), gap_b.tolist()
+        for i, j in zip(firsts.tolist(), ends.tolist(), strict=True):
+            a, b = ta[i], tb[i]
+            ga, gb = gap_a[i], gap_b[i]
+            can_ab = t_lo[a] + ga <= t_hi[b]
+            can_ba = t_lo[b] + gb <= t_hi[a]
+            if j - i == 1:
+                when = [x[la[i]], x[lb[i]]]
+            else:
+                z = m.new_bool_var("")
+                for k in range(i, j):
+                    m.add_bool_or([z, x_not[la[k]], x_not[lb[k]]])
+                when = [z]
+            sa, sb = self.start[a], self.start[b]
+            if can_ab and can_ba:
+                o = m.new_bool_var("")
+                m.add(sb >= sa + ga).only_enforce_if([*when, o])
+                m.add(sa >= sb + gb).only_enforce_if([*when, o.Not()])
+            elif can_ab:
+                m.add(sb >= sa + ga).only_enforce_if(when)
+            else:
+                m.add(sa >= sb + gb).only_enforce_if(when)
+        # redundant: no two visits of a volunteer overlap (travel left out)
+        involved = np.unique(np.concatenate((self.local[pa], self.local[pb])))
+        vol = P.volunteer[self.pair_idx[involved]]
+        by_vol = np.lexsort((involved, vol))
+        involved, vol = involved[by_vol], vol[by_vol]
+        for group in np.split(involved, np.flatnonzero(np.diff(vol)) + 1) if len(involved) else []:
+            if len(group) < 2:
+                continue
+            intervals = []
+            for k in group.tolist():
+                t = int(P.task[self.pair_idx[k]])
+                tl = self.task_local[t]
+                intervals.append(m.new_optional_fixed_size_interval_var(self.start[tl], int(c.t_duration[t]), x[k], ""))
+            m.add_no_overlap(intervals)
 
     # -- rule 10
     def _pledged_minutes(self) -> None:

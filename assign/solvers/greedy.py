@@ -5,20 +5,23 @@ Order of work:
 1. **Pins** (SPEC §4 rule 12, §10). Each pinned pair is first checked alone
    against the rules (skills, availability, radius, community, exclusion,
    pledged minutes, daily limit); a pin that breaks one is dropped with that
-   rule's name. The surviving pins are then placed in task order: a pin that
-   cannot join the pins already kept (double booking, minutes, daily limit with
-   an earlier pin, or no start in common with the other pins of its task) is
-   dropped with the rule it would break, so of two colliding pins the first in
-   task order is kept. A team task with fewer pins than ``volunteers_needed`` is
-   completed at once with volunteers who have no pins still to place (so that a
-   completion never pushes out a later pin); if it cannot be completed, its pins
-   are dropped as ``whole_teams``.
+   rule's name. The other pins are placed in task order while *only pins* are
+   booked, so that a pin is only ever dropped because of other pins: a pin that
+   cannot join the pins already kept (double booking, minutes or daily limit
+   with an earlier pin) is dropped with the rule it would break, so of two
+   colliding pins the first in task order is kept. The pins of one task take the
+   start that keeps the most of them (up to ``volunteers_needed``) at which
+   enough other eligible volunteers are free - given the kept pins - to make the
+   team whole; pins left out are dropped as ``whole_teams``, and all of them
+   when no such start exists. Teams that still need members are then completed,
+   most constrained first; one that cannot be (its mates went to other pinned
+   teams) loses its pins as ``whole_teams``.
 2. **Main pass.** Uncovered tasks by tier ascending, weight descending, window
    start, id. Each task takes its candidates in order of linear soft cost
    (:func:`assign.score.linear_pair_cost`: distance plus continuity, community,
-   preference and stability terms), then distance; the first volunteer (or the
-   first team with a common start) who is free *given the bookings so far* gets
-   it, at the earliest such start.
+   preference and stability terms), then distance, then volunteer index; the
+   first volunteer (or the first team with a common start) who is free *given
+   the bookings so far* gets it, at the earliest such start.
 
 Why no extra "final pass" is needed with full candidates: bookings only ever
 remove free time and minutes, so a task found impossible in the main pass stays
@@ -34,6 +37,13 @@ open range ``(start_b - duration - travel(r, r_b), end_b + travel(r_b, r))``
 (rule 9, travel from :func:`assign.rules.travel_between_recipients`), minus the
 days whose daily limit is reached (rule 11, days from :func:`assign.rules.day_of`);
 the pledged-minutes test (rule 10) uses :func:`assign.rules.assignment_load`.
+
+Speed: that exact test is Python code per (task, volunteer), so the main pass
+first sieves each task's candidates with numpy - minutes left, daily limit
+reached, and a "free slots" matrix (availability minus booked visits, travel
+ignored: a necessary condition) - and runs the exact test only on the
+survivors, in preference order, stopping at the first fit. Travel minutes are
+fetched for a block of volunteers in one vectorized call and cached.
 """
 
 from __future__ import annotations
@@ -48,6 +58,13 @@ from .. import rules
 from ..candidates import Candidates, build_candidates
 from ..compile import UNLIMITED, Compiled
 from ..solution import Solution
+
+#: volunteers whose travel minutes are fetched together
+BLOCK = 8
+#: candidates tried exactly before the numpy sieve runs (most tasks fit early)
+PROBE = 4
+#: travel cache entries kept before the cache is cleared (memory bound)
+TRAVEL_CACHE_MAX = 4_000_000
 
 Ranges = list[list[int]]  # sorted, disjoint, closed [lo, hi] ranges of start minutes
 
@@ -111,8 +128,8 @@ def _earliest_covered(collected: Sequence[Ranges], k: int) -> int | None:
 class Planner:
     """Bookings of every volunteer and the "free given the bookings" test.
 
-    Used by the greedy solver and by :func:`fill`; works on Python lists for
-    the per-volunteer scalar work and on numpy arrays for per-task filters.
+    Used by the greedy solver and by :func:`fill`; keeps Python lists for the
+    per-volunteer scalar work and numpy arrays for the per-task sieves.
     """
 
     def __init__(self, c: Compiled):
@@ -141,6 +158,9 @@ class Planner:
         self.day_starts: list[int] = c.day_starts.tolist()
         # minute -> calendar day, from the one implementation of the rule
         self.day_at: list[int] = rules.day_of(c, np.arange(c.horizon_minutes + 1)).tolist()
+        self.day_full = np.zeros((n_vol, max(c.n_days, 1)), dtype=bool)
+        self.first_day = rules.day_of(c, c.t_window_start)
+        self.last_day = rules.day_of(c, c.t_window_end - 1)
         self.max_duration = int(c.t_duration.max()) if c.n_tasks else 0
         # two recipients a volunteer serves both lie within the volunteer's
         # radius of home, so they are at most 2 * radius apart (the detour-
@@ -150,21 +170,59 @@ class Planner:
         self.n_recipients = max(c.n_recipients, 1)
         self._travel: dict[int, int] = {}
         self.covered = np.zeros(c.n_tasks, dtype=bool)
+        # free slots: availability minus booked visits (travel ignored), one
+        # row per volunteer, for the numpy sieve
+        counts = np.diff(c.av_ptr)
+        width = int(counts.max()) + 4 if n_vol else 4
+        self.slot_start = np.zeros((n_vol, width), dtype=np.int64)
+        self.slot_end = np.zeros((n_vol, width), dtype=np.int64)
+        owner = np.repeat(np.arange(n_vol), counts)
+        column = np.arange(len(c.av_start)) - np.repeat(c.av_ptr[:-1], counts)
+        self.slot_start[owner, column] = c.av_start
+        self.slot_end[owner, column] = c.av_end
+        self.n_slots: list[int] = counts.tolist()
 
     # ------------------------------------------------------------------ travel
+
+    def _fetch(self, keys: list[int], pairs: list[tuple[int, int]]) -> None:
+        cache = self._travel
+        missing = [i for i, key in enumerate(keys) if key not in cache]
+        if not missing:
+            return
+        if len(cache) > TRAVEL_CACHE_MAX:
+            cache.clear()
+            missing = list(range(len(keys)))
+        ra = np.array([pairs[i][0] for i in missing], dtype=np.int64)
+        rb = np.array([pairs[i][1] for i in missing], dtype=np.int64)
+        for i, minutes in zip(missing, rules.travel_between_recipients(self.c, ra, rb).tolist(), strict=True):
+            cache[keys[i]] = minutes
 
     def _travel_many(self, pairs: list[tuple[int, int]]) -> list[int]:
         """Travel minutes ``a -> b`` for each pair, cached."""
         n = self.n_recipients
-        cache = self._travel
         keys = [a * n + b for a, b in pairs]
-        missing = [i for i, key in enumerate(keys) if key not in cache]
-        if missing:
-            ra = np.array([pairs[i][0] for i in missing], dtype=np.int64)
-            rb = np.array([pairs[i][1] for i in missing], dtype=np.int64)
-            for i, minutes in zip(missing, rules.travel_between_recipients(self.c, ra, rb).tolist(), strict=True):
-                cache[keys[i]] = minutes
+        self._fetch(keys, pairs)
+        cache = self._travel
         return [cache[key] for key in keys]
+
+    def prefetch(self, t: int, volunteers: Iterable[int]) -> None:
+        """Fetch, in one vectorized call, the travel minutes that
+        :meth:`free_ranges` will need for task ``t`` and these volunteers."""
+        lo = self.window_start[t] - self.max_duration - self.max_travel
+        hi = self.window_end[t] + self.max_travel
+        others: list[int] = []
+        for v in volunteers:
+            starts = self.book_start[v]
+            if starts:
+                i0 = bisect_left(starts, lo)
+                i1 = bisect_right(starts, hi)
+                if i0 < i1:
+                    others.extend(self.book_recipient[v][i0:i1])
+        if others:
+            r = self.recipient[t]
+            n = self.n_recipients
+            pairs = [(r, x) for x in others] + [(x, r) for x in others]
+            self._fetch([a * n + b for a, b in pairs], pairs)
 
     # -------------------------------------------------------------- free test
 
@@ -194,10 +252,8 @@ class Planner:
         starts = self.book_start[v]
         if starts:
             dur = self.duration[t]
-            lo = ranges[0][0]
-            hi = ranges[-1][1]
-            i0 = bisect_left(starts, lo - self.max_duration - self.max_travel)
-            i1 = bisect_right(starts, hi + dur + self.max_travel)
+            i0 = bisect_left(starts, ranges[0][0] - self.max_duration - self.max_travel)
+            i1 = bisect_right(starts, ranges[-1][1] + dur + self.max_travel)
             if i0 < i1:
                 r = self.recipient[t]
                 others = self.book_recipient[v][i0:i1]
@@ -225,21 +281,81 @@ class Planner:
         """Rule 10: the volunteer's pledged minutes still hold ``load`` more."""
         return int(self.used[v]) + load <= self.max_minutes[v]
 
+    def may_fit(self, t: int, volunteers: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Necessary condition for :meth:`free_ranges` to be non-empty, for many
+        volunteers at once: a free slot (availability minus booked visits)
+        holds the visit inside the window, and a one-day window's day is not
+        at the daily limit. Travel is ignored, so survivors need the exact test."""
+        ws = self.window_start[t]
+        we = self.window_end[t]
+        starts = self.slot_start[volunteers]
+        ends = self.slot_end[volunteers]
+        room = np.minimum(ends, we) - np.maximum(starts, ws)
+        ok = (room >= self.duration[t]).any(axis=1)
+        day = self.first_day[t]
+        if day == self.last_day[t]:
+            ok &= ~self.day_full[volunteers, day]
+        return ok
+
     # ---------------------------------------------------------------- booking
+
+    def _carve(self, v: int, start: int, end: int) -> None:
+        """Remove ``[start, end)`` from the volunteer's free slots."""
+        n = self.n_slots[v]
+        row_s = self.slot_start[v, :n].tolist()
+        row_e = self.slot_end[v, :n].tolist()
+        pieces: list[tuple[int, int]] = []
+        for a, b in zip(row_s, row_e, strict=True):
+            if b <= start or a >= end:
+                pieces.append((a, b))
+                continue
+            if a < start:
+                pieces.append((a, start))
+            if b > end:
+                pieces.append((end, b))
+        self._set_slots(v, pieces)
+
+    def _set_slots(self, v: int, pieces: list[tuple[int, int]]) -> None:
+        width = self.slot_start.shape[1]
+        if len(pieces) > width:
+            grow = max(width, len(pieces) - width)
+            self.slot_start = np.pad(self.slot_start, ((0, 0), (0, grow)))
+            self.slot_end = np.pad(self.slot_end, ((0, 0), (0, grow)))
+        n_old = self.n_slots[v]
+        n = len(pieces)
+        if n:
+            self.slot_start[v, :n] = [a for a, _ in pieces]
+            self.slot_end[v, :n] = [b for _, b in pieces]
+        if n_old > n:
+            self.slot_start[v, n:n_old] = 0
+            self.slot_end[v, n:n_old] = 0
+        self.n_slots[v] = n
+
+    def _rebuild_slots(self, v: int) -> None:
+        pieces = list(zip(self.av_start[self.av_ptr[v] : self.av_ptr[v + 1]],
+                          self.av_end[self.av_ptr[v] : self.av_ptr[v + 1]], strict=True))
+        self._set_slots(v, pieces)
+        for s, e in zip(self.book_start[v], self.book_end[v], strict=True):
+            self._carve(v, s, e)
 
     def book(self, t: int, v: int, start: int, load: int) -> None:
         """Record the assignment ``(t, v, start)``."""
         starts = self.book_start[v]
+        end = start + self.duration[t]
         i = bisect_right(starts, start)
         starts.insert(i, start)
-        self.book_end[v].insert(i, start + self.duration[t])
+        self.book_end[v].insert(i, end)
         self.book_recipient[v].insert(i, self.recipient[t])
         self.book_task[v].insert(i, t)
         self.used[v] += load
         self.n_booked[v] += 1
         if self.limited[v]:
             day = self.day_at[start]
-            self.day_count[v][day] = self.day_count[v].get(day, 0) + 1
+            count = self.day_count[v].get(day, 0) + 1
+            self.day_count[v][day] = count
+            if count >= self.max_per_day[v]:
+                self.day_full[v, day] = True
+        self._carve(v, start, end)
         self.load_of[(t, v)] = load
         self.teams.setdefault(t, []).append(v)
         self.covered[t] = True
@@ -253,7 +369,10 @@ class Planner:
         self.used[v] -= self.load_of.pop((t, v))
         self.n_booked[v] -= 1
         if self.limited[v]:
-            self.day_count[v][self.day_at[start]] -= 1
+            day = self.day_at[start]
+            self.day_count[v][day] -= 1
+            self.day_full[v, day] = self.day_count[v][day] >= self.max_per_day[v]
+        self._rebuild_slots(v)
         team = self.teams[t]
         team.remove(v)
         if not team:
@@ -278,47 +397,52 @@ class Planner:
 
     # ------------------------------------------------------------ team search
 
-    def find_team(
-        self,
-        t: int,
-        volunteers: Iterable[int],
-        k: int,
-        within: Ranges | None = None,
-        static_start: Sequence[int] | None = None,
+    def first_free(
+        self, t: int, volunteers: Sequence[int], static_start: Sequence[int] | None = None
     ) -> tuple[int, list[int]] | None:
-        """``k`` volunteers from ``volunteers`` (in preference order) free at one
-        common start (inside ``within`` when given): (start, members) or None.
-
-        ``static_start`` gives, per volunteer, the earliest free start ignoring
-        bookings; it is used as is for a volunteer with no booking when ``k == 1``
-        and ``within`` is None (a fast path that needs no range arithmetic).
-        """
-        if k == 1 and within is None:
-            for i, v in enumerate(volunteers):
+        """The first volunteer (in the given order) free for ``t``, at their
+        earliest start. ``static_start[i]`` (earliest free start ignoring
+        bookings) is used as is for a volunteer with no booking."""
+        for lo in range(0, len(volunteers), BLOCK):
+            block = volunteers[lo : lo + BLOCK]
+            self.prefetch(t, block)
+            for i, v in enumerate(block, start=lo):
                 if static_start is not None and self.n_booked[v] == 0:
                     return static_start[i], [v]
                 ranges = self.free_ranges(v, t)
                 if ranges:
                     return ranges[0][0], [v]
-            return None
+        return None
+
+    def find_team(
+        self, t: int, volunteers: Sequence[int], k: int, within: Ranges | None = None
+    ) -> tuple[int, list[int]] | None:
+        """``k`` volunteers from ``volunteers`` (in preference order) free at one
+        common start (inside ``within`` when given): (start, members) or None.
+        Prefers the shortest prefix of the order that holds a team."""
+        if k == 1 and within is None:
+            return self.first_free(t, volunteers)
         collected: list[Ranges] = []
         members: list[int] = []
         next_sweep = k
         swept = 0
-        for v in volunteers:
-            ranges = self.free_ranges(v, t)
-            if within is not None and ranges:
-                ranges = _intersect(ranges, within)
-            if not ranges:
-                continue
-            collected.append(ranges)
-            members.append(v)
-            if len(collected) >= next_sweep:
-                found = self._pick(collected, members, k)
-                if found is not None:
-                    return found
-                swept = len(collected)
-                next_sweep = 2 * swept
+        for lo in range(0, len(volunteers), BLOCK):
+            block = volunteers[lo : lo + BLOCK]
+            self.prefetch(t, block)
+            for v in block:
+                ranges = self.free_ranges(v, t)
+                if within is not None and ranges:
+                    ranges = _intersect(ranges, within)
+                if not ranges:
+                    continue
+                collected.append(ranges)
+                members.append(v)
+                if len(collected) >= next_sweep:
+                    found = self._pick(collected, members, k)
+                    if found is not None:
+                        return found
+                    swept = len(collected)
+                    next_sweep = 2 * swept
         if len(collected) >= k and len(collected) != swept:
             return self._pick(collected, members, k)
         return None
@@ -359,23 +483,23 @@ def _alone_rules(c: Compiled, t: NDArray[np.int64], v: NDArray[np.int64]) -> lis
 
 
 class _CandidateView:
-    """Candidates re-sorted per task by (cost, km, volunteer), without the pairs
-    that can never be used (load above the pledge, daily limit 0)."""
+    """The candidates of one task in preference order: (cost, km, volunteer),
+    without the pairs that can never be used (load above the pledge, daily
+    limit 0). Sorted per task on demand: the rows are already by (km, volunteer),
+    so a stable sort on cost gives the order."""
 
     def __init__(self, c: Compiled, cands: Candidates):
-        v = cands.volunteer.astype(np.int64)
-        usable = (cands.load.astype(np.int64) <= c.v_max_minutes[v]) & (c.v_max_per_day[v] > 0)
-        order = np.lexsort((cands.volunteer, cands.km, cands.cost, cands.task))
-        order = order[usable[order]]
-        task = cands.task[order]
-        self.volunteer = cands.volunteer[order].astype(np.int64)
-        self.load = cands.load[order].astype(np.int64)
-        self.start = cands.start[order]
-        self.ptr = np.searchsorted(task, np.arange(c.n_tasks + 1), side="left")
+        self.cands = cands
+        self.max_minutes = c.v_max_minutes
+        self.max_per_day = c.v_max_per_day
 
     def rows(self, t: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-        lo, hi = self.ptr[t], self.ptr[t + 1]
-        return self.volunteer[lo:hi], self.load[lo:hi], self.start[lo:hi]
+        rows = self.cands.rows(t)
+        order = np.argsort(self.cands.cost[rows], kind="stable")
+        vols = self.cands.volunteer[rows][order].astype(np.int64)
+        loads = self.cands.load[rows][order].astype(np.int64)
+        usable = (loads <= self.max_minutes[vols]) & (self.max_per_day[vols] > 0)
+        return vols[usable], loads[usable], self.cands.start[rows][order][usable]
 
 
 def _best_pin_start(pins: list[Ranges], mates: list[Ranges], needed: int) -> int | None:
@@ -513,18 +637,28 @@ def _main_pass(c: Compiled, plan: Planner, view: _CandidateView, tasks: Iterable
         needed = plan.needed[t]
         if len(vols) < needed:
             continue
-        ok = plan.used[vols] + loads <= max_minutes[vols]
-        if needed > 1 or not ok.all():
-            idx = np.flatnonzero(ok)
-            if len(idx) < needed:
-                continue
-            vols, loads, static = vols[idx], loads[idx], static[idx]
-        pool = vols.tolist()
-        found = plan.find_team(t, pool, needed, static_start=static.tolist())
+        ok = np.flatnonzero(plan.used[vols] + loads <= max_minutes[vols])
+        if len(ok) < needed:
+            continue
+        found = None
+        if needed == 1:
+            # most tasks fit one of their first candidates: try those exactly,
+            # sieve the rest with numpy before the exact test
+            head = ok[:PROBE]
+            found = plan.first_free(t, vols[head].tolist(), static[head].tolist())
+            if found is None and len(ok) > PROBE:
+                rest = ok[PROBE:]
+                rest = rest[plan.may_fit(t, vols[rest])]
+                if len(rest):
+                    found = plan.first_free(t, vols[rest].tolist(), static[rest].tolist())
+        else:
+            ok = ok[plan.may_fit(t, vols[ok])]
+            if len(ok) >= needed:
+                found = plan.find_team(t, vols[ok].tolist(), needed)
         if found is None:
             continue
         start, team = found
-        load_of = dict(zip(pool, loads.tolist(), strict=True))
+        load_of = dict(zip(vols[ok].tolist(), loads[ok].tolist(), strict=True))
         for v in team:
             plan.book(t, v, start, load_of[v])
 
