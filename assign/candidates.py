@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -136,31 +137,55 @@ def _expand(
     return tasks, pair_vol[rep], rep
 
 
-Sieve = tuple[NDArray[np.int32], int, NDArray[np.int64], NDArray[np.int64]]
+#: 64-bit words of the slot masks of the availability sieve
+SIEVE_WORDS = 2
 
 
-def _hour_sieve(c: Compiled) -> Sieve:
-    """Per volunteer, the running count of horizon hours touched by availability
-    (flattened ``n_volunteers × (hours + 1)``), for a cheap necessary test of
-    "free" before the exact one: a volunteer with no available minute in the
-    hours of a task's window cannot be free for it."""
-    hours = c.horizon_minutes // 60 + 2
-    owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))
-    diff = np.zeros(c.n_volunteers * hours + 1, dtype=np.int32)
-    np.add.at(diff, owner * hours + c.av_start // 60, 1)
-    np.add.at(diff, owner * hours + (c.av_end - 1) // 60 + 1, -1)
-    touched = (np.cumsum(diff[:-1]).reshape(c.n_volunteers, hours) > 0).astype(np.int32)
-    running = np.zeros((c.n_volunteers, hours + 1), dtype=np.int32)
-    np.cumsum(touched, axis=1, out=running[:, 1:])
-    first_hour = c.t_window_start // 60
-    last_hour = (c.t_window_end - 1) // 60 + 1
-    return running.ravel(), hours + 1, first_hour, last_hour
+@dataclass(frozen=True, eq=False)
+class _Sieve:
+    """Bit masks over ``64 * SIEVE_WORDS`` equal slots of the horizon: the slots
+    each volunteer's availability touches, and those each task's window
+    touches. A volunteer whose mask misses the task's cannot be free for it, a
+    cheap necessary test run before the exact :func:`assign.rules.earliest_free_start`."""
+
+    volunteer: list[NDArray[np.uint64]]
+    task: list[NDArray[np.uint64]]
+
+    @staticmethod
+    def of(c: Compiled) -> _Sieve:
+        slots = 64 * SIEVE_WORDS
+        length = max(1, -(-(c.horizon_minutes + 1) // slots))
+        owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))
+        v_first, v_last = c.av_start // length, (c.av_end - 1) // length
+        t_first, t_last = c.t_window_start // length, (c.t_window_end - 1) // length
+        vol_masks, task_masks = [], []
+        for word in range(SIEVE_WORDS):
+            per_interval = _span_mask(v_first - 64 * word, v_last - 64 * word)
+            masks = np.zeros(c.n_volunteers, dtype=np.uint64)
+            np.bitwise_or.at(masks, owner, per_interval)
+            vol_masks.append(masks)
+            task_masks.append(_span_mask(t_first - 64 * word, t_last - 64 * word))
+        return _Sieve(vol_masks, task_masks)
+
+    def may_be_free(self, t: NDArray[np.int64], v: NDArray[np.int64]) -> NDArray[np.bool_]:
+        hit = self.volunteer[0][v] & self.task[0][t]
+        for word in range(1, SIEVE_WORDS):
+            hit |= self.volunteer[word][v] & self.task[word][t]
+        return hit != 0
 
 
-def _may_be_free(c: Compiled, sieve: Sieve, t: NDArray[np.int64], v: NDArray[np.int64]) -> NDArray[np.bool_]:
-    running, width, first_hour, last_hour = sieve
-    base = v * width
-    return running[base + last_hour[t]] > running[base + first_hour[t]]
+def _span_mask(first: NDArray[np.int64], last: NDArray[np.int64]) -> NDArray[np.uint64]:
+    """uint64 masks with bits ``first..last`` set (clipped to 0..63)."""
+    lo = np.clip(first, 0, 64).astype(np.uint64)
+    hi = np.clip(last + 1, 0, 64).astype(np.uint64)
+    full = np.uint64(0xFFFFFFFFFFFFFFFF)
+    one = np.uint64(1)
+
+    def below(n: NDArray[np.uint64]) -> NDArray[np.uint64]:
+        # bits 0..n-1 set; n == 64 needs its own case (a shift by 64 is undefined)
+        return np.where(n >= 64, full, (one << np.minimum(n, np.uint64(63))) - one)
+
+    return below(hi) & ~below(lo)
 
 
 PairFilter = Callable[[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]], NDArray[np.bool_]]
@@ -276,49 +301,60 @@ def build_candidates(
         task_list = np.unique(np.asarray(tasks, dtype=np.int64))
     # a volunteer without availability is never free: keep them out of the trees
     has_time = np.flatnonzero(np.diff(c.av_ptr) > 0)
-    parts: list[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]] = []
+
     def recipient_rules(t: NDArray[np.int64], v: NDArray[np.int64], km: NDArray[np.float64]) -> NDArray[np.bool_]:
         return rules.not_excluded(c, t, v) & rules.community_ok(c, t, v)
 
-    sieve = _hour_sieve(c)
+    sieve = _Sieve.of(c)
+    columns: dict[str, list[NDArray[Any]]] = {name: [] for name in ("task", "volunteer", "km", "start", "load", "cost")}
     for t, v, km in pairs_in_radius(c, task_list, has_time, chunk, recipient_rules):
-        keep = _may_be_free(c, sieve, t, v)
-        t, v, km = t[keep], v[keep], km[keep]
+        keep = np.flatnonzero(sieve.may_be_free(t, v))
+        t, v = t[keep], v[keep]
         start = rules.earliest_free_start(c, t, v)
-        keep = start >= 0
-        t, v, km, start = t[keep], v[keep], km[keep], start[keep]
-        order = np.lexsort((v, km, t))  # v: ties stay in a fixed order
+        free = np.flatnonzero(start >= 0)
+        keep, t, v, start = keep[free], t[free], v[free], start[free]
+        km = km[keep]
+        # sort by (task, km): one integer key, km to 2**-20 km (~1 mm); equal
+        # keys keep a fixed (deterministic) order
+        base = int(t.min()) if len(t) else 0
+        if len(t) and int(t.max()) - base < (1 << 20):
+            key = ((t - base) << 42) | np.minimum(km * (1 << 20), (1 << 42) - 1).astype(np.int64)
+            order = np.argsort(key)
+        else:
+            order = np.lexsort((km, t))
         t, v, km, start = t[order], v[order], km[order], start[order]
         if k is not None:
-            first = np.searchsorted(t, t, side="left")
-            keep = np.arange(len(t)) - first < k
+            rank = np.arange(len(t)) - np.searchsorted(t, t, side="left")
+            keep = np.flatnonzero(rank < k)
             t, v, km, start = t[keep], v[keep], km[keep], start[keep]
-        parts.append((t, v, km, start))
-    if parts:
-        t = np.concatenate([p[0] for p in parts])
-        v = np.concatenate([p[1] for p in parts])
-        km = np.concatenate([p[2] for p in parts])
-        start = np.concatenate([p[3] for p in parts])
-    else:
-        t = np.zeros(0, np.int64)
-        v = np.zeros(0, np.int64)
-        km = np.zeros(0, np.float64)
-        start = np.zeros(0, np.int64)
-    load = rules.assignment_load(c, t, v, km)
-    if with_cost and len(t):
-        from .score import linear_pair_cost
+        columns["task"].append(t.astype(np.int32))
+        columns["volunteer"].append(v.astype(np.int32))
+        columns["km"].append(km.astype(np.float32))
+        columns["start"].append(start)
+        columns["load"].append(rules.assignment_load(c, t, v, km).astype(np.int32))
+        if with_cost:
+            from .score import linear_pair_cost
 
-        cost = np.asarray(linear_pair_cost(c, t, v, km), dtype=np.float64)
-    else:
-        cost = np.zeros(len(t), dtype=np.float64)
-    ptr = np.searchsorted(t, np.arange(c.n_tasks + 1), side="left").astype(np.int64)
+            columns["cost"].append(np.asarray(linear_pair_cost(c, t, v, km), dtype=np.float64))
+        else:
+            columns["cost"].append(np.zeros(len(t), dtype=np.float64))
+    empty = {
+        "task": np.int32, "volunteer": np.int32, "km": np.float32, "start": np.int64, "load": np.int32,
+        "cost": np.float64,
+    }
+    final: dict[str, NDArray[Any]] = {}
+    for name, dtype in empty.items():
+        parts = columns.pop(name)
+        final[name] = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+        del parts  # one column at a time: peak memory = result + one column
+    ptr = np.searchsorted(final["task"], np.arange(c.n_tasks + 1), side="left").astype(np.int64)
     return Candidates(
-        task=t.astype(np.int32),
-        volunteer=v.astype(np.int32),
-        km=km.astype(np.float32),
-        start=start.astype(np.int64),
-        load=load.astype(np.int32),
-        cost=cost,
+        task=final["task"],
+        volunteer=final["volunteer"],
+        km=final["km"],
+        start=final["start"],
+        load=final["load"],
+        cost=final["cost"],
         ptr=ptr,
         cap=k,
     )

@@ -91,6 +91,12 @@ _DEFAULT_COST_SCALE = 1e4
 _MAX_OBJECTIVE_SUM = float(1 << 50)
 _REL_TOL = 1e-9
 nan = math.nan
+_LNS_LEAVE_PROB = 0.5  # share of neighbourhoods whose items may also leave the group
+_LNS_SUB_LIMIT = 1.0  # seconds per neighbourhood
+_LNS_K0 = 3
+_LNS_ITEMS0 = 10
+_LNS_ITEM_PROB = 0.5
+_LNS_ADAPT = True
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
@@ -716,6 +722,7 @@ class _Engine:
         self.by_item = np.argsort(self.u_item, kind="stable")
         self.item_ptr = np.searchsorted(self.u_item[self.by_item], np.arange(p.n_items + 1))
         self.active_agents = np.flatnonzero(np.diff(self.agent_ptr) > 0)
+        self.active_items = np.flatnonzero(np.diff(self.item_ptr) > 0)
 
     # -- solutions ---------------------------------------------------------
 
@@ -747,39 +754,57 @@ class _Engine:
 
     # -- large-neighbourhood search ----------------------------------------
 
-    def neighbourhood(self, rng: np.random.Generator, k: int, incumbent: Bools) -> I64:
-        """Free x positions: every arc of ``k`` related agents (a random agent, then
-        agents sharing items with the chosen ones), and, half of the time, every
-        arc of the items those agents serve, so work can also leave the group."""
-        chosen = [int(rng.choice(self.active_agents))]
+    def _walk(self, rng: np.random.Generator, start_agent: bool, k: int) -> I64:
+        """``k`` related agents (or items): a random one, then a random walk on
+        the arc graph (agent -> arc -> item -> arc -> agent), random ones when
+        the walk gets stuck."""
+        if start_agent:
+            pool, own_ptr, own, other_ptr, other = (
+                self.active_agents, self.agent_ptr, self.by_agent, self.item_ptr, self.by_item
+            )
+            own_of, other_of = self.u_agent, self.u_item
+        else:
+            pool = self.active_items
+            own_ptr, own, other_ptr, other = self.item_ptr, self.by_item, self.agent_ptr, self.by_agent
+            own_of, other_of = self.u_item, self.u_agent
+        k = min(k, len(pool))
+        chosen = [int(rng.choice(pool))]
         seen = set(chosen)
         tries = 0
-        while len(chosen) < min(k, len(self.active_agents)) and tries < 8 * k:
+        while len(chosen) < k and tries < 8 * k:
             tries += 1
             a = chosen[int(rng.integers(len(chosen)))]
-            arcs = self.by_agent[self.agent_ptr[a] : self.agent_ptr[a + 1]]
-            item = int(self.u_item[arcs[int(rng.integers(len(arcs)))]])
-            peers = self.by_item[self.item_ptr[item] : self.item_ptr[item + 1]]
-            b = int(self.u_agent[peers[int(rng.integers(len(peers)))]])
+            arcs = own[own_ptr[a] : own_ptr[a + 1]]
+            mid = int(other_of[arcs[int(rng.integers(len(arcs)))]])
+            peers = other[other_ptr[mid] : other_ptr[mid + 1]]
+            b = int(own_of[peers[int(rng.integers(len(peers)))]])
             if b not in seen:
                 seen.add(b)
                 chosen.append(b)
-        while len(chosen) < min(k, len(self.active_agents)):
-            b = int(rng.choice(self.active_agents))
+        while len(chosen) < k:
+            b = int(rng.choice(pool))
             if b not in seen:
                 seen.add(b)
                 chosen.append(b)
-        free = np.zeros(len(self.xs), dtype=bool)
-        agents = np.asarray(chosen, dtype=np.int64)
-        in_group = np.zeros(self.p.n_agents, dtype=bool)
-        in_group[agents] = True
-        free |= in_group[self.u_agent]
-        if rng.random() < 0.5:
-            x_on = incumbent[self.prep.usable]
-            items = np.unique(self.u_item[free & x_on])
-            item_free = np.zeros(self.p.n_items, dtype=bool)
-            item_free[items] = True
-            free |= item_free[self.u_item]
+        return np.asarray(chosen, dtype=np.int64)
+
+    def neighbourhood(self, rng: np.random.Generator, kind: int, k: int, incumbent: Bools) -> I64:
+        """Free x positions of one neighbourhood.
+
+        kind 0: every arc of ``k`` related agents and of the items they serve
+        (work is reshuffled inside the group and may also leave it);
+        kind 1: every arc of ``k`` related items (they may move to any agent
+        with room left)."""
+        if kind == 0:
+            group = np.zeros(self.p.n_agents, dtype=bool)
+            group[self._walk(rng, True, k)] = True
+            free = group[self.u_agent]
+            items = np.unique(self.u_item[free & incumbent[self.prep.usable]])
+        else:
+            items = self._walk(rng, False, k)
+        item_free = np.zeros(self.p.n_items, dtype=bool)
+        item_free[items] = True
+        free = item_free[self.u_item] | (free if kind == 0 else False)
         return np.flatnonzero(free)
 
     def lns(
@@ -795,14 +820,16 @@ class _Engine:
         """Improve ``incumbent`` until ``deadline``: fix every x outside a
         neighbourhood at its incumbent value and solve the rest (one CP-SAT
         worker per neighbourhood, ``workers`` neighbourhoods at a time, in
-        threads: CP-SAT releases the GIL). Returns (incumbent, value,
-        neighbourhoods solved, improvements)."""
-        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x1A5])
-        n_par = max(1, int(workers))
-        size = float(min(3, len(self.active_agents)))
-        n_solved = n_improved = 0
+        threads: CP-SAT releases the GIL). The size of each kind of
+        neighbourhood adapts: it grows after a quick proof and shrinks after a
+        timeout. Returns (incumbent, value, neighbourhoods solved, improvements)."""
         if len(self.active_agents) == 0:
             return incumbent, value, 0, 0
+        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x1A5])
+        n_par = max(1, int(workers))
+        size = [float(min(_LNS_K0, len(self.active_agents))), float(min(_LNS_ITEMS0, len(self.active_items)))]
+        cap = [float(len(self.active_agents)), float(len(self.active_items))]
+        n_solved = n_improved = 0
         base = self.model  # has the stage objective and every earlier fixing
         all_pos = np.arange(len(self.xs))
 
@@ -822,10 +849,12 @@ class _Engine:
                 left = deadline - perf_counter()
                 if left < 0.02:
                     break
-                limit = min(1.0, left)
+                limit = min(_LNS_SUB_LIMIT, left)
                 jobs = []
+                kinds = []
                 for _ in range(n_par):
-                    free = self.neighbourhood(rng, round(size), incumbent)
+                    kind = int(rng.random() < _LNS_ITEM_PROB)
+                    free = self.neighbourhood(rng, kind, round(size[kind]), incumbent)
                     fixed = np.setdiff1d(all_pos, free, assume_unique=True)
                     sub = base.clone()
                     variables = sub.proto.variables
@@ -836,14 +865,17 @@ class _Engine:
                         dom[1] = v
                     self.hint(sub, incumbent, free)
                     jobs.append((sub, limit, int(rng.integers(1 << 30))))
+                    kinds.append(kind)
                 results = list(pool.map(one, jobs))
                 best_mask, best_value = None, value
-                for code, sol, secs in results:
+                for kind, (code, sol, secs) in zip(kinds, results, strict=True):
                     n_solved += 1
-                    if code == cp_model.OPTIMAL and secs < 0.5 * limit:
-                        size = min(size * 1.15 + 0.2, float(len(self.active_agents)))
-                    elif code != cp_model.OPTIMAL and code != cp_model.INFEASIBLE:
-                        size = max(2.0, size * 0.85)
+                    if not _LNS_ADAPT:
+                        pass
+                    elif code in (cp_model.OPTIMAL, cp_model.INFEASIBLE) and secs < 0.5 * limit:
+                        size[kind] = min(size[kind] * 1.15 + 0.2, cap[kind])
+                    elif code not in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+                        size[kind] = max(2.0, size[kind] * 0.85)
                     if sol is None:
                         continue
                     mask = self.mask_from(sol)

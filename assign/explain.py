@@ -212,9 +212,14 @@ def _blocking(
 def _capacity_details(
     c: Compiled, sol: Solution, tasks: NDArray[np.int64], ef_t: NDArray[np.int64], ef_v: NDArray[np.int64]
 ) -> list[str]:
-    rows = np.isin(ef_t, tasks)
+    wanted = np.zeros(c.n_tasks, dtype=bool)
+    wanted[tasks] = True
+    rows = wanted[ef_t]
     pair_t, pair_v = ef_t[rows], ef_v[rows]
-    block_u, block_a = _blocking(c, sol, pair_t, pair_v)
+    # the nearest few volunteers are enough to name who took the time
+    rank = np.arange(len(pair_t)) - np.searchsorted(pair_t, pair_t, side="left")
+    near = rank < 2 * NAMED
+    block_u, block_a = _blocking(c, sol, pair_t[near], pair_v[near])
     # equal or higher urgency first: keep those when a task has any
     urgent = c.t_tier[block_a] <= c.t_tier[block_u]
     has_urgent = np.bincount(block_u[urgent], minlength=c.n_tasks) > 0

@@ -8,7 +8,7 @@ Deterministic: every event's ``UID`` is derived from the task and volunteer,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..model import Problem, Schedule
@@ -31,7 +31,7 @@ def volunteer_calendars(
     by_volunteer: dict[str, list[Any]] = {}
     for a in schedule.assignments:
         by_volunteer.setdefault(a.volunteer, []).append(a)
-    utc_stamp = stamp.astimezone(timezone.utc)
+    utc_stamp = stamp.astimezone(UTC)
     out: dict[str, bytes] = {}
     for vid in sorted(by_volunteer):
         cal = Calendar()
@@ -49,8 +49,8 @@ def volunteer_calendars(
             event = Event()
             event.add("uid", f"{a.task}/{vid}@assign")
             event.add("dtstamp", utc_stamp)
-            event.add("dtstart", a.start.astimezone(timezone.utc))
-            event.add("dtend", end.astimezone(timezone.utc))
+            event.add("dtstart", a.start.astimezone(UTC))
+            event.add("dtend", end.astimezone(UTC))
             label = (labels or {}).get(task.service, task.service)
             event.add("summary", f"{label} - recipient {task.recipient}")
             others = [v for v in team.get(a.task, []) if v != vid]

@@ -17,9 +17,13 @@ Definitions (``docs/batch.md`` says the same for users):
   volunteers who served them (most visits first).
 * ``previous_volunteers`` = the last published plan: the current run of the
   same date when one exists with another run key, else the latest earlier one.
-* ``pinned`` = accepted assignments of the horizon's tasks. A declined
-  (task, volunteer) is never proposed again: the volunteer is taken as not free
-  during that task's window, and is dropped from its pins and previous list.
+* ``pinned`` = accepted assignments of the horizon's tasks.
+* A declined (task, volunteer) is not proposed again: for the night, the
+  volunteer joins the recipient's ``excluded_volunteers`` and leaves the task's
+  pins and previous list. When they accepted another visit of the same
+  recipient in the horizon (an exclusion would break that pin), only the
+  declined time is blocked instead: their availability loses the declined
+  visit's slot (the task's whole window when the job never proposed the pair).
 
 With ``[history] enabled = false`` only pins, declines and the previous plan
 are applied; the input's own history fields are kept as they are.
@@ -66,6 +70,8 @@ class LedgerFacts:
     declined: dict[str, list[str]]
     previous: dict[str, list[str]]
     enabled: bool
+    declined_slots: dict[str, list[str]] = field(default_factory=dict)  # "task|volunteer" -> [start, end]
+    pinned_slots: dict[str, list[str]] = field(default_factory=dict)  # "task|volunteer" -> [start, end]
 
     def digest(self) -> str:
         """SHA-256 of the facts, canonical JSON (part of the run key)."""
@@ -78,6 +84,8 @@ class LedgerFacts:
             "pinned": self.pinned,
             "declined": self.declined,
             "previous": self.previous,
+            "declined_slots": self.declined_slots,
+            "pinned_slots": self.pinned_slots,
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
@@ -205,7 +213,12 @@ def gather(
         elif status == DECLINED:
             declined[task].append(vol)
     previous = previous_plan(ledger, start, end, tasks, volunteers, before=_day(start))
+    pairs = [(t, v) for t, vs in declined.items() for v in vs]
+    pins = [(t, v) for t, vs in pinned.items() for v in vs]
+    slots = ledger.slots_of(pairs + pins) if pairs else {}
     return LedgerFacts(
+        declined_slots={f"{t}|{v}": list(slots[t, v]) for t, v in sorted(pairs) if (t, v) in slots},
+        pinned_slots={f"{t}|{v}": list(slots[t, v]) for t, v in sorted(pins) if (t, v) in slots},
         history_minutes=hist_minutes,
         history_capacity=hist_capacity,
         missed=missed,
@@ -241,10 +254,32 @@ def previous_plan(
     return {t: sorted(vs) for t, vs in sorted(plan.items())}
 
 
+def _window_minus_pins(task: Mapping[str, Any], vol: str, facts: LedgerFacts) -> list[tuple[datetime, datetime]]:
+    """The declined task's window without the volunteer's published pinned slots."""
+    lo, hi = _parse(task["window_start"]), _parse(task["window_end"])
+    holes = sorted(
+        (_parse(a), _parse(b)) for key, (a, b) in facts.pinned_slots.items() if key.split("|", 1)[1] == vol
+    )
+    pieces, cursor = [], lo
+    for a, b in holes:
+        if b <= cursor or a >= hi:
+            continue
+        if a > cursor:
+            pieces.append((cursor, a))
+        cursor = max(cursor, b)
+    if cursor < hi:
+        pieces.append((cursor, hi))
+    return pieces
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def _minus(intervals: list[list[str]], cut: tuple[datetime, datetime]) -> list[list[str]]:
     out = []
     for a_text, b_text in intervals:
-        a, b = datetime.fromisoformat(a_text.replace("Z", "+00:00")), datetime.fromisoformat(b_text.replace("Z", "+00:00"))
+        a, b = _parse(a_text), _parse(b_text)
         lo, hi = cut
         if hi <= a or lo >= b:
             out.append([a_text, b_text])
@@ -273,20 +308,34 @@ def apply(raw: dict[str, Any], facts: LedgerFacts, previous: Mapping[str, list[s
             vol["history_capacity"] = facts.history_capacity.get(vol["id"], 0)
         for rec in raw["recipients"]:
             rec["missed_visits"] = facts.missed.get(rec["id"], 0)
-            excluded = set(rec.get("excluded_volunteers", []))
-            extra = [v for v in facts.served_by.get(rec["id"], []) if v not in excluded]
+            barred = set(rec.get("excluded_volunteers", []))
+            extra = [v for v in facts.served_by.get(rec["id"], []) if v not in barred]
             rec["preferred_volunteers"] = list(dict.fromkeys([*rec.get("preferred_volunteers", []), *extra]))
     cuts: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    pinned_pairs: set[tuple[str, str]] = set()
     for task in raw["tasks"]:
         tid = task["id"]
         pins = [*task.get("pinned", []), *facts.pinned.get(tid, [])]
         task["pinned"] = [v for v in dict.fromkeys(pins) if (tid, v) not in declined]
+        pinned_pairs.update((task["recipient"], v) for v in task["pinned"])
         before = [*task.get("previous_volunteers", []), *prev.get(tid, [])]
         task["previous_volunteers"] = [v for v in dict.fromkeys(before) if (tid, v) not in declined]
+    excluded: dict[str, list[str]] = defaultdict(list)
+    for task in raw["tasks"]:
+        tid, rid = task["id"], task["recipient"]
         for vol in facts.declined.get(tid, []):
-            ws = datetime.fromisoformat(task["window_start"].replace("Z", "+00:00"))
-            we = datetime.fromisoformat(task["window_end"].replace("Z", "+00:00"))
-            cuts[vol].append((ws, we))
+            if (rid, vol) not in pinned_pairs:
+                excluded[rid].append(vol)
+            else:
+                # they accepted another visit of this recipient, which an exclusion would
+                # break: block the declined task's window instead, except the published
+                # slots of their pins (which the pins then fill)
+                cuts[vol] += _window_minus_pins(task, vol, facts)
+    if excluded:
+        for rec in raw["recipients"]:
+            if rec["id"] in excluded:
+                rec["excluded_volunteers"] = list(dict.fromkeys([*rec.get("excluded_volunteers", []),
+                                                                  *excluded[rec["id"]]]))
     if cuts:
         for vol in raw["volunteers"]:
             for cut in cuts.get(vol["id"], []):

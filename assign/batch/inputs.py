@@ -135,8 +135,9 @@ def load_input(config: BatchConfig) -> LoadedInput:
     return LoadedInput(problem, input_hash, source)
 
 
-def input_tables(prefix: str = "") -> dict[str, Any]:
-    """SQLAlchemy tables of the database input (see the module docstring)."""
+def input_tables(prefix: str = "") -> tuple[dict[str, Any], Any]:
+    """SQLAlchemy tables of the database input (see the module docstring) and
+    their MetaData."""
     from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
 
     md = MetaData()
@@ -171,8 +172,7 @@ def input_tables(prefix: str = "") -> dict[str, Any]:
     }
     for section, columns in ENTITY_COLUMNS.items():
         tables[section] = Table(f"{prefix}{section}", md, *[col(name) for name in columns])
-    tables["_metadata"] = md
-    return tables
+    return tables, md
 
 
 def _read_database_rows(config: BatchConfig) -> dict[str, list[dict[str, Any]]]:
@@ -183,7 +183,7 @@ def _read_database_rows(config: BatchConfig) -> dict[str, list[dict[str, Any]]]:
 
     url = config.input_url()
     engine = connect(url, config.ledger.connect_timeout)
-    tables = input_tables(config.input.prefix)
+    tables, _ = input_tables(config.input.prefix)
     out: dict[str, list[dict[str, Any]]] = {}
     try:
         names = set(inspect(engine).get_table_names())
@@ -295,8 +295,8 @@ def save_database(problem: Problem, engine: Any, prefix: str = "") -> None:
     documentation's example."""
     from ..io.json_io import problem_to_dict
 
-    tables = input_tables(prefix)
-    tables["_metadata"].create_all(engine, checkfirst=True)
+    tables, metadata = input_tables(prefix)
+    metadata.create_all(engine, checkfirst=True)
     data = problem_to_dict(problem)
     with engine.begin() as conn:
         for section in ("availability", "tasks", "recipients", "volunteers", "communities", "problem"):

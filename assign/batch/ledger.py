@@ -352,6 +352,22 @@ class Ledger:
                 out += [(str(t), str(v), str(s)) for t, v, s in conn.execute(query)]
         return sorted(out)
 
+    def slots_of(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+        """``(start, end)`` of each (task, volunteer) pair in the latest run that proposed it."""
+        from sqlalchemy import select
+
+        a = self.t.assignments
+        wanted = set(pairs)
+        best: dict[tuple[str, str], tuple[int, str, str]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted({t for t, _ in wanted}), 900):
+                query = select(a.c.run_id, a.c.task, a.c.volunteer, a.c.start, a.c.end).where(a.c.task.in_(chunk))
+                for run_id, task, vol, start, end in conn.execute(query):
+                    key = (str(task), str(vol))
+                    if key in wanted and (key not in best or run_id > best[key][0]):
+                        best[key] = (int(run_id), str(start), str(end))
+        return {key: (start, end) for key, (_, start, end) in best.items()}
+
     def record_acceptances(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert or replace acceptances ``{task, volunteer, status[, responded_at, note]}``."""
         acc = self.t.acceptances

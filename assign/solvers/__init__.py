@@ -14,6 +14,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
     from ..candidates import Candidates
     from ..compile import Compiled
     from ..model import Bound
@@ -85,11 +88,7 @@ def trivial_bound(c: Compiled, cands: Candidates) -> Bound | None:
         # every linear term other than the distance, at its most favourable
         values = values + min(0.0, w["continuity"]) + min(0.0, w["cross"]) + min(0.0, w["preference"])
         values = values - max(0.0, w["stability"])
-    task = cands.task.astype(np.int64)
-    order = np.lexsort((values, task))
-    rank = np.arange(len(task)) - cands.ptr[task[order]]
-    take = (rank < needed[task[order]]) & possible[task[order]]
-    linear = float(values[order][take].sum())
+    linear = _cheapest_sum(cands, values, np.where(possible, needed, 0))
     fairness = fairness_terms(c, np.zeros(c.n_volunteers) if w["fairness"] >= 0 else c.v_max_minutes)
     soft = (
         linear
@@ -100,6 +99,33 @@ def trivial_bound(c: Compiled, cands: Candidates) -> Bound | None:
     # float sums in another order may differ in the last bits
     soft -= 1e-9 * max(1.0, abs(soft))
     return Bound(uncovered=bound_u_int, soft=float(soft))
+
+
+def _cheapest_sum(cands: Candidates, values: NDArray[np.float64], take: NDArray[np.int64]) -> float:
+    """Sum over tasks of the ``take[t]`` smallest ``values`` among the task's rows."""
+    import numpy as np
+
+    count = cands.counts()
+    take = np.minimum(take, count)
+    ones = np.flatnonzero(take == 1)
+    total = 0.0
+    if len(ones):
+        total += float(_row_minima(values, cands.ptr, ones).sum())
+    for t in np.flatnonzero(take > 1).tolist():
+        rows = values[cands.ptr[t] : cands.ptr[t + 1]]
+        total += float(np.sort(rows)[: take[t]].sum())
+    return total
+
+
+def _row_minima(values: NDArray[np.float64], ptr: NDArray[np.int64], tasks: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Minimum of ``values`` over the (non-empty) rows of each of ``tasks``."""
+    import numpy as np
+
+    nonempty = np.flatnonzero(ptr[1:] > ptr[:-1])
+    minima = np.full(len(ptr) - 1, np.inf)
+    if len(nonempty):
+        minima[nonempty] = np.minimum.reduceat(values, ptr[:-1][nonempty])
+    return minima[tasks]
 
 
 STRATEGIES: dict[str, Strategy] = {"greedy": _greedy}

@@ -174,8 +174,12 @@ class Planner:
         # row per volunteer, for the numpy sieve
         counts = np.diff(c.av_ptr)
         width = int(counts.max()) + 4 if n_vol else 4
+        # (recipient of the visit that bounds each slot on the left / right, or
+        # -1 at an edge of availability: the sieve adds travel from / to it)
         self.slot_start = np.zeros((n_vol, width), dtype=np.int64)
         self.slot_end = np.zeros((n_vol, width), dtype=np.int64)
+        self.slot_prev = np.full((n_vol, width), -1, dtype=np.int64)
+        self.slot_next = np.full((n_vol, width), -1, dtype=np.int64)
         owner = np.repeat(np.arange(n_vol), counts)
         column = np.arange(len(c.av_start)) - np.repeat(c.av_ptr[:-1], counts)
         self.slot_start[owner, column] = c.av_start
@@ -284,59 +288,92 @@ class Planner:
     def may_fit(self, t: int, volunteers: NDArray[np.int64]) -> NDArray[np.bool_]:
         """Necessary condition for :meth:`free_ranges` to be non-empty, for many
         volunteers at once: a free slot (availability minus booked visits)
-        holds the visit inside the window, and a one-day window's day is not
-        at the daily limit. Travel is ignored, so survivors need the exact test."""
+        holds the visit inside the window with the travel from the visit before
+        the slot and to the visit after it, and not every day of the window is
+        at the daily limit. Visits further away are ignored, so survivors still
+        need the exact test."""
         ws = self.window_start[t]
         we = self.window_end[t]
+        dur = self.duration[t]
         starts = self.slot_start[volunteers]
         ends = self.slot_end[volunteers]
-        room = np.minimum(ends, we) - np.maximum(starts, ws)
-        ok = (room >= self.duration[t]).any(axis=1)
-        day = self.first_day[t]
-        if day == self.last_day[t]:
-            ok &= ~self.day_full[volunteers, day]
+        lo = np.maximum(starts, ws)
+        hi = np.minimum(ends, we) - dur
+        rows, cols = np.nonzero(lo <= hi)
+        ok = np.zeros(len(volunteers), dtype=bool)
+        if len(rows) == 0:
+            return ok
+        owners = volunteers[rows]
+        prev = self.slot_prev[owners, cols]
+        after = self.slot_next[owners, cols]
+        r = self.recipient[t]
+        travel_in = np.zeros(len(rows), dtype=np.int64)
+        travel_out = np.zeros(len(rows), dtype=np.int64)
+        has_prev = np.flatnonzero(prev >= 0)
+        has_next = np.flatnonzero(after >= 0)
+        if len(has_prev):
+            travel_in[has_prev] = rules.travel_between_recipients(
+                self.c, prev[has_prev], np.full(len(has_prev), r, dtype=np.int64)
+            )
+        if len(has_next):
+            travel_out[has_next] = rules.travel_between_recipients(
+                self.c, np.full(len(has_next), r, dtype=np.int64), after[has_next]
+            )
+        fits = np.maximum(lo[rows, cols], starts[rows, cols] + travel_in) <= np.minimum(
+            hi[rows, cols], ends[rows, cols] - dur - travel_out
+        )
+        ok[rows[fits]] = True
+        first, last = self.first_day[t], self.last_day[t]
+        ok &= ~self.day_full[volunteers, first : last + 1].all(axis=1)
         return ok
 
     # ---------------------------------------------------------------- booking
 
-    def _carve(self, v: int, start: int, end: int) -> None:
-        """Remove ``[start, end)`` from the volunteer's free slots."""
+    def _carve(self, v: int, start: int, end: int, recipient: int) -> None:
+        """Remove the visit ``[start, end)`` at ``recipient`` from the free slots."""
         n = self.n_slots[v]
-        row_s = self.slot_start[v, :n].tolist()
-        row_e = self.slot_end[v, :n].tolist()
-        pieces: list[tuple[int, int]] = []
-        for a, b in zip(row_s, row_e, strict=True):
+        pieces: list[tuple[int, int, int, int]] = []
+        for a, b, before, after in zip(
+            self.slot_start[v, :n].tolist(), self.slot_end[v, :n].tolist(),
+            self.slot_prev[v, :n].tolist(), self.slot_next[v, :n].tolist(), strict=True,
+        ):
             if b <= start or a >= end:
-                pieces.append((a, b))
+                pieces.append((a, b, before, after))
                 continue
             if a < start:
-                pieces.append((a, start))
+                pieces.append((a, start, before, recipient))
             if b > end:
-                pieces.append((end, b))
+                pieces.append((end, b, recipient, after))
         self._set_slots(v, pieces)
 
-    def _set_slots(self, v: int, pieces: list[tuple[int, int]]) -> None:
+    def _set_slots(self, v: int, pieces: list[tuple[int, int, int, int]]) -> None:
         width = self.slot_start.shape[1]
         if len(pieces) > width:
-            grow = max(width, len(pieces) - width)
-            self.slot_start = np.pad(self.slot_start, ((0, 0), (0, grow)))
-            self.slot_end = np.pad(self.slot_end, ((0, 0), (0, grow)))
+            grow = ((0, 0), (0, max(width, len(pieces) - width)))
+            self.slot_start = np.pad(self.slot_start, grow)
+            self.slot_end = np.pad(self.slot_end, grow)
+            self.slot_prev = np.pad(self.slot_prev, grow, constant_values=-1)
+            self.slot_next = np.pad(self.slot_next, grow, constant_values=-1)
         n_old = self.n_slots[v]
         n = len(pieces)
         if n:
-            self.slot_start[v, :n] = [a for a, _ in pieces]
-            self.slot_end[v, :n] = [b for _, b in pieces]
+            columns = list(zip(*pieces, strict=True))
+            self.slot_start[v, :n] = columns[0]
+            self.slot_end[v, :n] = columns[1]
+            self.slot_prev[v, :n] = columns[2]
+            self.slot_next[v, :n] = columns[3]
         if n_old > n:
             self.slot_start[v, n:n_old] = 0
             self.slot_end[v, n:n_old] = 0
+            self.slot_prev[v, n:n_old] = -1
+            self.slot_next[v, n:n_old] = -1
         self.n_slots[v] = n
 
     def _rebuild_slots(self, v: int) -> None:
-        pieces = list(zip(self.av_start[self.av_ptr[v] : self.av_ptr[v + 1]],
-                          self.av_end[self.av_ptr[v] : self.av_ptr[v + 1]], strict=True))
-        self._set_slots(v, pieces)
-        for s, e in zip(self.book_start[v], self.book_end[v], strict=True):
-            self._carve(v, s, e)
+        lo, hi = self.av_ptr[v], self.av_ptr[v + 1]
+        self._set_slots(v, [(a, b, -1, -1) for a, b in zip(self.av_start[lo:hi], self.av_end[lo:hi], strict=True)])
+        for s, e, r in zip(self.book_start[v], self.book_end[v], self.book_recipient[v], strict=True):
+            self._carve(v, s, e, r)
 
     def book(self, t: int, v: int, start: int, load: int) -> None:
         """Record the assignment ``(t, v, start)``."""
@@ -355,7 +392,7 @@ class Planner:
             self.day_count[v][day] = count
             if count >= self.max_per_day[v]:
                 self.day_full[v, day] = True
-        self._carve(v, start, end)
+        self._carve(v, start, end, self.recipient[t])
         self.load_of[(t, v)] = load
         self.teams.setdefault(t, []).append(v)
         self.covered[t] = True

@@ -1,0 +1,317 @@
+"""Tests of the array-level core (assign.core): exactness against brute force,
+valid lexicographic bounds, GAP optimum, determinism, input checks."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assign.core import (
+    ArcProblem,
+    check_arcs,
+    cliques_csr,
+    evaluate_arcs,
+    lp_bound,
+    solve_arcs,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+GAP_DIR = REPO.parent / "shared" / "data" / "gap"
+
+
+def _gap_module():
+    spec = importlib.util.spec_from_file_location("gap_bench", REPO / "benchmarks" / "gap.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _gap_instance(file: str, index: int) -> ArcProblem:
+    path = GAP_DIR / file
+    if not path.exists():
+        pytest.skip(f"GAP data not found at {path}")
+    return _gap_module().read_gap(path)[index].problem()
+
+
+def lex_le(a: tuple[float, ...], b: tuple[float, ...], tol: float = 1e-6) -> bool:
+    """a <= b lexicographically, the last (cost) component with a tolerance."""
+    assert len(a) == len(b)
+    for x, y in zip(a[:-1], b[:-1], strict=True):
+        if x != y:
+            return x < y
+    return a[-1] <= b[-1] + tol * max(1.0, abs(b[-1]))
+
+
+# ---------------------------------------------------------------------------
+# brute force
+
+
+def brute_force(p: ArcProblem) -> tuple[float, ...] | None:
+    """The lexicographic optimum by enumerating, item by item, every way to
+    cover it (a team of arcs with distinct agents) or not."""
+    tiers = p.tiers
+    options: list[list[tuple[int, ...]]] = []
+    for i in range(p.n_items):
+        arcs = [a for a in range(p.n_arcs) if p.arc_item[a] == i]
+        opts: list[tuple[int, ...]] = [] if p.must_cover[i] else [()]
+        for combo in itertools.combinations(arcs, int(p.item_team[i])):
+            agents = {int(p.arc_agent[a]) for a in combo}
+            if len(agents) == len(combo):
+                opts.append(combo)
+        options.append(opts)
+    cliques = [
+        set(p.clique_arcs[p.clique_ptr[k] : p.clique_ptr[k + 1]].tolist()) for k in range(p.n_cliques)
+    ]
+    best: list[tuple[float, ...] | None] = [None]
+    load = np.zeros(p.n_agents, dtype=np.int64)
+    clique_used = [0] * len(cliques)
+
+    def rec(i: int, chosen: list[int]) -> None:
+        if i == p.n_items:
+            value = evaluate_arcs(p, np.asarray(chosen, dtype=np.int64))
+            if best[0] is None or value < best[0]:
+                best[0] = value
+            return
+        for combo in options[i]:
+            ok = True
+            for a in combo:
+                load[p.arc_agent[a]] += p.arc_load[a]
+            if any(load[p.arc_agent[a]] > p.agent_capacity[p.arc_agent[a]] for a in combo):
+                ok = False
+            hits = [k for k, c in enumerate(cliques) for a in combo if a in c]
+            for k in hits:
+                clique_used[k] += 1
+            if any(clique_used[k] > 1 for k in hits):
+                ok = False
+            if ok:
+                rec(i + 1, chosen + list(combo))
+            for k in hits:
+                clique_used[k] -= 1
+            for a in combo:
+                load[p.arc_agent[a]] -= p.arc_load[a]
+
+    rec(0, [])
+    assert len(tiers) + 1 == (len(best[0]) if best[0] is not None else len(tiers) + 1)
+    return best[0]
+
+
+@st.composite
+def tiny_problems(draw: st.DrawFn) -> ArcProblem:
+    n_agents = draw(st.integers(1, 4))
+    n_items = draw(st.integers(1, 6))
+    cost_kind = draw(st.sampled_from(["int", "cents", "thirds"]))
+    items, agents, costs, loads = [], [], [], []
+    for i in range(n_items):
+        for a in range(n_agents):
+            copies = draw(st.sampled_from([0, 1, 1, 1, 2]))
+            for _ in range(copies):
+                items.append(i)
+                agents.append(a)
+                raw = draw(st.integers(-300, 1000))
+                costs.append(
+                    raw // 100 if cost_kind == "int" else raw / 100 if cost_kind == "cents" else raw / 300
+                )
+                loads.append(draw(st.integers(0, 5)))
+    n_arcs = len(items)
+    cliques = []
+    if n_arcs >= 2:
+        for _ in range(draw(st.integers(0, 3))):
+            size = draw(st.integers(2, min(3, n_arcs)))
+            cliques.append(draw(st.lists(st.integers(0, n_arcs - 1), min_size=size, max_size=size)))
+    ptr, flat = cliques_csr(cliques)
+    return ArcProblem(
+        n_items,
+        n_agents,
+        np.asarray(items, dtype=np.int32),
+        np.asarray(agents, dtype=np.int32),
+        np.asarray(costs, dtype=np.int64 if cost_kind == "int" else np.float64),
+        np.asarray(loads, dtype=np.int64),
+        draw(st.lists(st.integers(0, 8), min_size=n_agents, max_size=n_agents)),
+        item_weight=draw(st.lists(st.integers(0, 5), min_size=n_items, max_size=n_items)),
+        item_tier=draw(st.lists(st.integers(1, 3), min_size=n_items, max_size=n_items)),
+        item_team=draw(st.lists(st.sampled_from([1, 1, 1, 2, 3]), min_size=n_items, max_size=n_items)),
+        must_cover=draw(st.lists(st.sampled_from([False, False, False, True]), min_size=n_items, max_size=n_items)),
+        clique_ptr=ptr,
+        clique_arcs=flat,
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_problems())
+def test_tiny_problems_match_brute_force(p: ArcProblem) -> None:
+    expected = brute_force(p)
+    res = solve_arcs(p, time_limit=20.0, seed=0, workers=1)
+    lp = lp_bound(p)
+    if expected is None:
+        assert res.status == "infeasible"
+        return
+    assert res.status in ("optimal", "feasible")
+    assert check_arcs(p, res.chosen) == []
+    assert evaluate_arcs(p, res.chosen) == res.objective
+    # U parts exact; cost exact up to the rounding of non-decimal costs
+    assert res.objective[:-1] == expected[:-1]
+    exact_costs = res.cost_scale <= 1e6 and np.allclose(
+        p.arc_cost * res.cost_scale, np.rint(p.arc_cost * res.cost_scale)
+    )
+    tol = 1e-9 if exact_costs else p.n_arcs / res.cost_scale
+    assert abs(res.objective[-1] - expected[-1]) <= tol * max(1.0, abs(expected[-1]))
+    if exact_costs:
+        assert res.status == "optimal"
+        assert res.bound[:-1] == expected[:-1]
+    # bounds never beat the optimum, lexicographically
+    assert lex_le(res.bound, expected, 1e-9)
+    assert lex_le(lp, expected, 1e-9)
+    assert lex_le(res.bound, res.objective, 1e-9)
+    assert res.tiers == p.tiers
+    assert res.covered.tolist() == [
+        bool(res.chosen[p.arc_item == i].any()) for i in range(p.n_items)
+    ]
+
+
+# ---------------------------------------------------------------------------
+# GAP (OR-Library)
+
+
+def test_gap1_instance1_optimal() -> None:
+    p = _gap_instance("gap1.txt", 0)
+    assert (p.n_agents, p.n_items) == (5, 15)
+    res = solve_arcs(p, time_limit=30.0, seed=0, workers=1)
+    assert res.status == "optimal"
+    assert res.cost == 261
+    assert res.bound[-1] == 261
+    assert res.gap == 0
+    assert check_arcs(p, res.chosen) == []
+    assert res.covered.all()
+    lp = lp_bound(p)
+    assert lp[-1] <= 261
+
+
+def test_lns_keeps_selections_valid_and_bounds_below_optimum() -> None:
+    # a tiny share for the full model leaves most of the time to the
+    # neighbourhood search; whatever the speed, the answer must stay valid
+    p = _gap_instance("gap12.txt", 0)  # 10 agents, 60 jobs, min optimum 1451
+    res = solve_arcs(p, time_limit=2.0, seed=3, workers=2, main_share=0.05)
+    assert res.status in ("optimal", "feasible")
+    assert check_arcs(p, res.chosen) == []
+    assert evaluate_arcs(p, res.chosen) == res.objective
+    assert res.bound[-1] <= 1451 <= res.cost
+
+
+def test_determinism_one_worker() -> None:
+    p = _gap_instance("gap2.txt", 0)
+    a = solve_arcs(p, time_limit=60.0, seed=5, workers=1)
+    b = solve_arcs(p, time_limit=60.0, seed=5, workers=1)
+    assert a.status == b.status == "optimal"
+    assert np.array_equal(a.chosen, b.chosen)
+    assert a.objective == b.objective == (0, 277.0)
+
+
+# ---------------------------------------------------------------------------
+# hand-made cases
+
+
+def _problem(**kw: object) -> ArcProblem:
+    base: dict[str, object] = dict(
+        n_items=2,
+        n_agents=1,
+        arc_item=[0, 1],
+        arc_agent=[0, 0],
+        arc_cost=[5.0, 1.0],
+        arc_load=[1, 1],
+        agent_capacity=[1],
+    )
+    base.update(kw)
+    return ArcProblem(**base)  # type: ignore[arg-type]
+
+
+def test_strict_tiers_beat_weight_and_cost() -> None:
+    # one slot: a tier-1 item of weight 1 beats a tier-2 item of weight 100
+    p = _problem(item_weight=[1, 100], item_tier=[1, 2])
+    res = solve_arcs(p, time_limit=10, workers=1)
+    assert res.status == "optimal"
+    assert res.tiers == (1, 2)
+    assert res.chosen.tolist() == [True, False]
+    assert res.objective == (0, 100, 5.0)
+    assert res.bound == res.objective
+    assert res.gap == 0
+
+
+def test_lower_tier_number_is_more_urgent_even_if_negative() -> None:
+    p = _problem(item_weight=[3, 3], item_tier=[7, -2])
+    res = solve_arcs(p, time_limit=10, workers=1)
+    assert res.tiers == (-2, 7)
+    assert res.chosen.tolist() == [False, True]
+    assert res.objective == (0, 3, 1.0)
+
+
+def test_team_needs_distinct_agents() -> None:
+    # two arcs of item 0 to the same agent cannot make a team of two
+    p = ArcProblem(1, 2, [0, 0], [0, 0], [1, 1], [0, 0], [5, 5], item_team=[2], item_weight=[4])
+    res = solve_arcs(p, time_limit=10, workers=1)
+    assert res.status == "optimal"
+    assert not res.chosen.any()
+    assert res.objective == (4, 0.0)
+    assert check_arcs(p, [0, 1]) != []
+
+
+def test_clique_forbids_double_booking() -> None:
+    p = ArcProblem(
+        2, 1, [0, 1], [0, 0], [1.0, 2.0], [1, 1], [10], clique_ptr=[0, 2], clique_arcs=[0, 1]
+    )
+    res = solve_arcs(p, time_limit=10, workers=1)
+    assert res.chosen.sum() == 1
+    assert res.objective == (1, 1.0)
+    assert check_arcs(p, [0, 1]) == ["clique 0: 2 arcs chosen"]
+
+
+def test_infeasible_must_cover() -> None:
+    # item 1 has no arc
+    p = ArcProblem(2, 1, [0], [0], [1], [1], [1], must_cover=[True, True])
+    assert solve_arcs(p, time_limit=5, workers=1).status == "infeasible"
+    # both must be covered, capacity holds one
+    p = _problem(must_cover=[True, True])
+    res = solve_arcs(p, time_limit=5, workers=1)
+    assert res.status == "infeasible"
+    assert all(math.isinf(v) for v in res.objective)
+
+
+def test_hint_and_float_costs() -> None:
+    p = _problem(arc_cost=[0.1, 0.2], agent_capacity=[2])
+    res = solve_arcs(p, time_limit=5, workers=1, hint=[0])
+    assert res.status == "optimal"
+    assert res.cost_scale == 10
+    assert res.objective[0] == 0
+    assert res.objective[1] == pytest.approx(0.3)
+
+
+def test_empty_problem() -> None:
+    p = ArcProblem(0, 0, [], [], [], [], [])
+    res = solve_arcs(p, time_limit=1, workers=1)
+    assert res.status == "optimal"
+    assert res.objective == (0.0,)
+    assert res.bound == (0.0,)
+
+
+def test_input_checks() -> None:
+    with pytest.raises(ValueError, match="arc_item"):
+        ArcProblem(1, 1, [1], [0], [0], [0], [1])
+    with pytest.raises(ValueError, match="arc_load"):
+        ArcProblem(1, 1, [0], [0], [0], [-1], [1])
+    with pytest.raises(ValueError, match="item_team"):
+        ArcProblem(1, 1, [0], [0], [0], [0], [1], item_team=[0])
+    with pytest.raises(ValueError, match="clique_ptr"):
+        ArcProblem(1, 1, [0], [0], [0], [0], [1], clique_ptr=[0, 2], clique_arcs=[0])
+    with pytest.raises(ValueError, match="arc_cost"):
+        ArcProblem(1, 1, [0], [0], [float("nan")], [0], [1])
+    p = ArcProblem(1, 1, [0], [0], [3], [0], [1])
+    assert p.arc_cost.dtype == np.int64 and p.arc_item.dtype == np.int32
+    with pytest.raises(ValueError):
+        p.arc_cost[0] = 1  # read-only columns
