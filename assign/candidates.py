@@ -18,7 +18,10 @@ How it is built, without ever forming a volunteers × tasks matrix:
    filtered *exactly* with :mod:`assign.rules` (``eligible``,
    ``earliest_free_start``): the tree is only a coarse sieve.
 
-The result is sorted by (task, km, volunteer) and indexed by a CSR pointer.
+A cheap bit-mask sieve (:class:`_Sieve`: which slots of the horizon a
+volunteer's availability and a task's window touch) drops most pairs that
+cannot be free before the exact test. The result is sorted by (task, km) and
+indexed by a CSR pointer.
 """
 
 from __future__ import annotations
@@ -43,8 +46,8 @@ CHORD_SLACK = 1e-6
 class Candidates:
     """Eligible and free (task, volunteer) pairs as compact parallel columns.
 
-    Rows are sorted by (task, km, volunteer); rows of task ``t`` are
-    ``ptr[t]:ptr[t + 1]``.
+    Rows are sorted by (task, km) (km to about a millimetre; ties keep a fixed,
+    deterministic order); rows of task ``t`` are ``ptr[t]:ptr[t + 1]``.
     """
 
     #: task index of each pair
@@ -64,6 +67,13 @@ class Candidates:
     ptr: NDArray[np.int64]
     #: nearest-k cap per task, or None when every pair is kept
     cap: int | None = None
+    #: True when built for a subset of the tasks only (the others have no rows)
+    partial: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """Every eligible free pair of every task is here (no cap, no subset)."""
+        return self.cap is None and not self.partial
 
     def __len__(self) -> int:
         return len(self.task)
@@ -104,7 +114,7 @@ class _SkillGroup:
 def _skill_groups(c: Compiled, volunteers: NDArray[np.int64]) -> list[_SkillGroup]:
     from scipy.spatial import cKDTree
 
-    groups = []
+    groups: list[_SkillGroup] = []
     if len(volunteers) == 0:
         return groups
     masks = c.v_skills[volunteers]
@@ -357,4 +367,5 @@ def build_candidates(
         cost=final["cost"],
         ptr=ptr,
         cap=k,
+        partial=tasks is not None,
     )

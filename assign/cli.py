@@ -260,8 +260,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _return_freed_memory() -> None:
+    """Ask glibc to serve large blocks by mmap (fixed 1 MiB threshold) so the
+    memory of freed candidate chunks goes back to the system: without it the
+    dynamic threshold lets the heap fragment and the resident size of a
+    250,000-task solve grows from ~3.5 GB to ~5.5 GB. No-op elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_mmap_threshold = -3
+        libc.mallopt(m_mmap_threshold, 1 << 20)
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the command line; returns the exit code (see ``assign --help``)."""
+    _return_freed_memory()
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     parser = build_parser()

@@ -35,7 +35,11 @@ After a stage it adds ``stage objective <= value found`` and hints the next
 stage with the incumbent, so every later stage stays feasible. A stage's
 bound is the best of the CP-SAT bound, an LP bound of the *same restricted
 model* (HiGHS, made rigorous from its duals, see :class:`_LP`) and a trivial
-bound valid for every schedule.
+bound valid for every schedule. Within a stage the full model runs first;
+when it does not prove the stage optimal in its share of the time, a
+large-neighbourhood search (fix every arc outside a group of related agents
+or items at the incumbent, re-solve the rest with CP-SAT, in parallel
+threads) improves the incumbent for the rest of the stage's time.
 
 Why the bounds are valid lexicographic bounds even when a stage is not
 proven optimal: a bound ``B`` is valid when no feasible schedule ``S`` has
@@ -91,12 +95,11 @@ _DEFAULT_COST_SCALE = 1e4
 _MAX_OBJECTIVE_SUM = float(1 << 50)
 _REL_TOL = 1e-9
 nan = math.nan
-_LNS_LEAVE_PROB = 0.5  # share of neighbourhoods whose items may also leave the group
-_LNS_SUB_LIMIT = 1.0  # seconds per neighbourhood
-_LNS_K0 = 3
-_LNS_ITEMS0 = 10
-_LNS_ITEM_PROB = 0.5
-_LNS_ADAPT = True
+# large-neighbourhood search (tuned on OR-Library GAP types C and D, see benchmarks/README.md)
+_LNS_SUB_LIMIT = 0.25  # seconds per neighbourhood
+_LNS_K0 = 3  # first size of agent neighbourhoods (agents)
+_LNS_ITEMS0 = 10  # first size of item neighbourhoods (items)
+_LNS_ITEM_PROB = 0.1  # share of item neighbourhoods
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
@@ -110,7 +113,7 @@ def _column(value: ArrayLike | None, n: int, dtype: Any, default: Any, name: str
     arr = np.asarray(value)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"{name}: expected a 1-D array of length {n}, got shape {arr.shape}")
-    if dtype is not np.bool_ and arr.dtype.kind == "f":
+    if np.dtype(dtype).kind == "i" and arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
             raise ValueError(f"{name}: expected integers")
     if dtype is np.bool_ and arr.dtype.kind != "b":
@@ -795,17 +798,15 @@ class _Engine:
         (work is reshuffled inside the group and may also leave it);
         kind 1: every arc of ``k`` related items (they may move to any agent
         with room left)."""
+        item_free = np.zeros(self.p.n_items, dtype=bool)
         if kind == 0:
             group = np.zeros(self.p.n_agents, dtype=bool)
             group[self._walk(rng, True, k)] = True
             free = group[self.u_agent]
-            items = np.unique(self.u_item[free & incumbent[self.prep.usable]])
-        else:
-            items = self._walk(rng, False, k)
-        item_free = np.zeros(self.p.n_items, dtype=bool)
-        item_free[items] = True
-        free = item_free[self.u_item] | (free if kind == 0 else False)
-        return np.flatnonzero(free)
+            item_free[self.u_item[free & incumbent[self.prep.usable]]] = True
+            return np.flatnonzero(free | item_free[self.u_item])
+        item_free[self._walk(rng, False, k)] = True
+        return np.flatnonzero(item_free[self.u_item])
 
     def lns(
         self,
@@ -870,9 +871,7 @@ class _Engine:
                 best_mask, best_value = None, value
                 for kind, (code, sol, secs) in zip(kinds, results, strict=True):
                     n_solved += 1
-                    if not _LNS_ADAPT:
-                        pass
-                    elif code in (cp_model.OPTIMAL, cp_model.INFEASIBLE) and secs < 0.5 * limit:
+                    if code in (cp_model.OPTIMAL, cp_model.INFEASIBLE) and secs < 0.5 * limit:
                         size[kind] = min(size[kind] * 1.15 + 0.2, cap[kind])
                     elif code not in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
                         size[kind] = max(2.0, size[kind] * 0.85)

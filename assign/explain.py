@@ -100,7 +100,7 @@ def _eligible_free(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """(task, volunteer) rows of the eligible and free volunteers of the uncovered
     tasks, sorted by (task, km)."""
-    if cands is None or cands.cap is not None:
+    if cands is None or not cands.complete:
         cands = build_candidates(c, tasks=uncovered, with_cost=False)
     rows = ~covered[cands.task]
     return cands.task[rows].astype(np.int64), cands.volunteer[rows].astype(np.int64)
@@ -129,7 +129,12 @@ def _static_codes(c: Compiled, tasks: NDArray[np.int64]) -> tuple[NDArray[np.int
     for i, t in enumerate(tasks.tolist()):
         code = codes[i]
         if code == NO_SKILL:
-            details[i] = f"no volunteer has the required skills ({_skill_names(c, int(c.t_skills[t]))})"
+            mask = int(c.t_skills[t])
+            details[i] = (
+                f"no volunteer has the required skills ({_skill_names(c, mask)})"
+                if mask
+                else "the problem has no volunteers"
+            )
         elif code == OUT_OF_RANGE:
             v, d = far_detail[i]
             details[i] = (
@@ -251,9 +256,9 @@ def _capacity_details(
 def reasons(c: Compiled, sol: Solution, cands: Candidates | None = None) -> list[Reason]:
     """(task index, reason code, detail) for every uncovered task, by task index.
 
-    ``cands`` may be the problem's candidates (uncapped ones are reused as the
-    eligible-free sets; capped or missing ones are rebuilt for the uncovered
-    tasks only).
+    ``cands`` may be the problem's candidates (complete ones are reused as the
+    eligible-free sets; capped, partial or missing ones are rebuilt for the
+    uncovered tasks only).
 
     Examples
     --------

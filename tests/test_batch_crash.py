@@ -114,11 +114,11 @@ def test_killed_at_a_point_then_rerun(point: str, tmp_path: Path, crash_county: 
     again = job(site)
     assert again.returncode == 0, again.stderr
     assert_consistent(site, reference)
-    # and once more: nothing changes
-    counts = ledger_counts(make_config(site))
-    assert job(site).returncode == 0
-    assert_consistent(site, reference)
-    assert ledger_counts(make_config(site)) == counts
+    if point == POINTS[-1]:  # and once more: nothing changes
+        counts = ledger_counts(make_config(site))
+        assert job(site).returncode == 0
+        assert_consistent(site, reference)
+        assert ledger_counts(make_config(site)) == counts
 
 
 def test_killed_after_random_delays(tmp_path: Path, crash_county: Problem, reference: dict[str, bytes]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,9 @@ def _gap_module():
     spec = importlib.util.spec_from_file_location("gap_bench", REPO / "benchmarks" / "gap.py")
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("gap_bench", mod)  # dataclasses look their module up
     spec.loader.exec_module(mod)
-    return mod
+    return sys.modules["gap_bench"]
 
 
 def _gap_instance(file: str, index: int) -> ArcProblem:
@@ -197,12 +199,12 @@ def test_gap1_instance1_optimal() -> None:
 def test_lns_keeps_selections_valid_and_bounds_below_optimum() -> None:
     # a tiny share for the full model leaves most of the time to the
     # neighbourhood search; whatever the speed, the answer must stay valid
-    p = _gap_instance("gap12.txt", 0)  # 10 agents, 60 jobs, min optimum 1451
+    p = _gap_instance("gap12.txt", 0)  # 10 agents, 60 jobs, min optimum 974
     res = solve_arcs(p, time_limit=2.0, seed=3, workers=2, main_share=0.05)
     assert res.status in ("optimal", "feasible")
     assert check_arcs(p, res.chosen) == []
     assert evaluate_arcs(p, res.chosen) == res.objective
-    assert res.bound[-1] <= 1451 <= res.cost
+    assert res.bound[-1] <= 974 <= res.cost
 
 
 def test_determinism_one_worker() -> None:

@@ -28,10 +28,11 @@ def _iso(minute: int) -> str:
 
 
 @st.composite
-def dense_problems(draw: st.DrawFn, pins: bool = False) -> Problem:
+def dense_problems(draw: st.DrawFn, pins: bool = False, odd_weights: bool = False) -> Problem:
     """Tiny problems where most tasks can be covered and the rules bite: close
     homes, long availability, overlapping windows (some across midnight),
-    teams, tight minutes and daily limits."""
+    teams, tight minutes and daily limits. ``odd_weights``: negative soft
+    weights (the spec does not forbid them)."""
     origin = draw(st.sampled_from([0, 0, 20 * 60]))  # a horizon may start at 20:00
     horizon = 2 * 1440
     vols = []
@@ -111,6 +112,8 @@ def dense_problems(draw: st.DrawFn, pins: bool = False) -> Problem:
     weights = draw(
         st.sampled_from(
             [{}, {"fairness": 0.0}, {"equity": 0.0, "fairness": 2.5}, {"stability": 7.25, "cross": 0.5}, {"equity": 11.0}]
+            if not odd_weights
+            else [{"equity": -3.0}, {"fairness": -1.5}, {"stability": -2.0, "continuity": -1.0}, {"equity": -0.7, "fairness": 0.3}]
         )
     )
     raw = {
@@ -129,3 +132,341 @@ def dense_problems(draw: st.DrawFn, pins: bool = False) -> Problem:
         "tasks": tasks,
     }
     return Problem.model_validate(raw)
+
+
+# --------------------------------------------------------------------- helpers
+
+
+def _strip_pins(problem: Problem) -> Problem:
+    return problem.model_copy(update={"tasks": tuple(t.model_copy(update={"pinned": ()}) for t in problem.tasks)})
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
+def _lex_at_most(low: tuple[float, ...], high: tuple[float, ...]) -> bool:
+    """``low <= high`` lexicographically, the last (soft) part with a relative tolerance."""
+    for x, y in zip(low[:-1], high[:-1], strict=True):
+        if x != y:
+            return x < y
+    return low[-1] <= high[-1] + 1e-6 * max(1.0, abs(high[-1]))
+
+
+def _check_against_brute_force(problem: Problem, honour_pins: bool = False) -> None:
+    c = compile_problem(problem)
+    result = solve_cpsat_detailed(c, time_limit=LIMIT, seed=0, workers=1)
+    assert violations(c, result.solution) == []
+    best = brute_force(c, honour_pins=honour_pins)
+    score = evaluate(c, result.solution)
+    assert result.bound is not None
+    assert _lex_at_most(result.bound.key(), best.key), (result.bound.key(), best.key)
+    assert _lex_at_most(best.key, score.key()), (best.key, score.key())
+    if not honour_pins or not len(c.t_pin):
+        assert result.optimal, result.stages
+    if result.optimal:
+        assert score.uncovered == best.key[:-1], (score.key(), best.key)
+        assert _close(score.soft, best.key[-1]), (score.key(), best.key)
+        assert tuple(result.bound.uncovered) == score.uncovered
+        assert _close(result.bound.soft, score.soft)
+
+
+def _problem(
+    volunteers: list[dict],
+    tasks: list[dict],
+    recipients: list[dict] | None = None,
+    policy: dict | None = None,
+    days: int = 2,
+) -> Problem:
+    """A hand-made problem; times are minutes from 2026-11-30 00:00 +08:00."""
+    for v in volunteers:
+        v.setdefault("community", "c0")
+        v.setdefault("lat", 33.04)
+        v.setdefault("lon", 108.25)
+        v["availability"] = [[_iso(s), _iso(e)] for s, e in v.get("availability", [(0, days * 1440)])]
+    for t in tasks:
+        t.setdefault("recipient", "r0")
+        t.setdefault("service", "companionship")
+        t["window_start"] = _iso(t["window_start"])
+        t["window_end"] = _iso(t["window_end"])
+    raw = {
+        "format": "assign/problem@1",
+        "name": "hand-made",
+        "horizon": {"start": _iso(0), "end": _iso(days * 1440)},
+        "policy": policy or {},
+        "communities": [{"id": "c0"}],
+        "volunteers": volunteers,
+        "recipients": recipients or [{"id": "r0", "community": "c0", "lat": 33.041, "lon": 108.25}],
+        "tasks": tasks,
+    }
+    return Problem.model_validate(raw)
+
+
+def _solve(problem: Problem, **kwargs) -> tuple[Compiled, dict[str, list[tuple[str, int]]], tuple]:
+    """Solve and return (compiled, task id -> [(volunteer id, start minute)], conflicts by id)."""
+    c = compile_problem(problem)
+    result = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1, **kwargs)
+    sol = result.solution
+    assert violations(c, sol) == []
+    assert result.optimal
+    plan: dict[str, list[tuple[str, int]]] = {}
+    for t, v, s in zip(sol.task, sol.volunteer, sol.start, strict=True):
+        plan.setdefault(c.task_ids[t], []).append((c.volunteer_ids[v], int(s)))
+    conflicts = tuple((c.task_ids[t], c.volunteer_ids[v], rule) for t, v, rule in sol.conflicts)
+    return c, plan, conflicts
+
+
+# ------------------------------------------------------------ against brute force
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(dense_problems())
+def test_dense_problems_reach_the_brute_force_optimum(problem: Problem) -> None:
+    _check_against_brute_force(problem)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(dense_problems(odd_weights=True))
+def test_negative_soft_weights(problem: Problem) -> None:
+    _check_against_brute_force(problem)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_volunteers=4, max_tasks=5))
+def test_random_problems_reach_the_brute_force_optimum(problem: Problem) -> None:
+    _check_against_brute_force(_strip_pins(problem))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(dense_problems(pins=True))
+def test_pins_are_honoured_and_the_bound_is_valid(problem: Problem) -> None:
+    _check_against_brute_force(problem, honour_pins=True)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problems(max_volunteers=4, max_tasks=5))
+def test_random_problems_with_pins(problem: Problem) -> None:
+    _check_against_brute_force(problem, honour_pins=True)
+
+
+def test_tiny_example() -> None:
+    from assign.io import load
+
+    _check_against_brute_force(load("tests/data/tiny.json"), honour_pins=True)
+
+
+def test_out_of_time_still_valid() -> None:
+    """No time at all: the schedule is still valid, the bound still a bound."""
+    problem = _busy_problem()
+    c = compile_problem(problem)
+    sol, bound = solve_cpsat(c, time_limit=0.0, workers=1)
+    assert violations(c, sol) == []
+    assert bound is not None
+    full = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1)
+    assert full.optimal
+    assert _lex_at_most(bound.key(), evaluate(c, full.solution).key())
+
+
+# ------------------------------------------------------------------ determinism
+
+
+def _busy_problem(seed: int = 7) -> Problem:
+    """Eight volunteers, fourteen overlapping tasks: many ties, some teams."""
+    rng = np.random.default_rng(seed)
+    volunteers = [
+        {
+            "id": f"v{i}",
+            "lat": 33.04 + rng.integers(-10, 10) * 0.001,
+            "lon": 108.25 + rng.integers(-10, 10) * 0.001,
+            "skills": ["care", "meals", "medical"],
+            "availability": [(480 + d * 1440, 1080 + d * 1440) for d in range(2)],
+            "max_minutes": int(rng.choice([120, 240, 600])),
+        }
+        for i in range(8)
+    ]
+    recipients = [
+        {"id": f"r{i}", "community": "c0", "lat": 33.04 + rng.integers(-10, 10) * 0.001,
+         "lon": 108.25 + rng.integers(-10, 10) * 0.001}
+        for i in range(5)
+    ]
+    tasks = []
+    for i in range(14):
+        ws = int(rng.integers(0, 2)) * 1440 + 540 + int(rng.integers(0, 16)) * 30
+        tasks.append(
+            {
+                "id": f"t{i}",
+                "recipient": f"r{rng.integers(0, 5)}",
+                "service": str(rng.choice(["meals", "companionship", "household"])),
+                "window_start": ws,
+                "window_end": ws + 150,
+                "duration_min": int(rng.choice([30, 60, 90])),
+                "volunteers_needed": int(rng.choice([1, 1, 1, 2])),
+            }
+        )
+    return _problem(volunteers, tasks, recipients)
+
+
+def test_same_seed_same_schedule() -> None:
+    c = compile_problem(_busy_problem())
+    first = solve_cpsat_detailed(c, time_limit=LIMIT, seed=3, workers=1)
+    second = solve_cpsat_detailed(c, time_limit=LIMIT, seed=3, workers=1)
+    assert first.optimal and second.optimal
+    for name in ("task", "volunteer", "start"):
+        assert np.array_equal(getattr(first.solution, name), getattr(second.solution, name))
+    assert first.bound == second.bound
+
+
+def test_greedy_hint_gives_the_same_optimum() -> None:
+    from assign.candidates import build_candidates
+    from assign.solvers.greedy import solve_greedy
+
+    c = compile_problem(_busy_problem())
+    cands = build_candidates(c)
+    plain = solve_cpsat_detailed(c, cands, time_limit=LIMIT, workers=1)
+    hinted = solve_cpsat_detailed(c, cands, time_limit=LIMIT, workers=1, hint=solve_greedy(c, cands))
+    assert plain.optimal and hinted.optimal
+    a, b = evaluate(c, plain.solution), evaluate(c, hinted.solution)
+    assert a.uncovered == b.uncovered and _close(a.soft, b.soft)
+
+
+def test_registered_as_strategy() -> None:
+    from assign.candidates import build_candidates
+    from assign.solvers import STRATEGIES
+
+    c = compile_problem(_busy_problem())
+    sol, bound = STRATEGIES["cpsat"](c, build_candidates(c), LIMIT, 0, 1)
+    assert violations(c, sol) == []
+    assert bound is not None and bound.uncovered == evaluate(c, sol).uncovered
+
+
+# ------------------------------------------------------------ one rule at a time
+
+NEAR = {"lat": 33.041, "lon": 108.25}
+
+
+def test_team_of_two_shares_one_start() -> None:
+    # v0 is free 9:00-10:00, v1 from 9:30: the only common 30-minute visit starts at 9:30
+    problem = _problem(
+        [{"id": "v0", "availability": [(540, 600)]}, {"id": "v1", "availability": [(570, 660)]}],
+        [{"id": "t0", "window_start": 540, "window_end": 660, "duration_min": 30, "volunteers_needed": 2}],
+    )
+    _, plan, _ = _solve(problem)
+    assert sorted(plan["t0"]) == [("v0", 570), ("v1", 570)]
+
+
+def test_partial_team_is_never_sent() -> None:
+    problem = _problem(
+        [{"id": "v0"}],
+        [{"id": "t0", "window_start": 540, "window_end": 660, "duration_min": 30, "volunteers_needed": 2}],
+    )
+    _, plan, _ = _solve(problem)
+    assert plan == {}
+
+
+def _two_homes(window_b_end: int) -> Problem:
+    # r0 and r1 are 0.02 degree of latitude apart: 2.89 km by road, 15 minutes at 12 km/h
+    recipients = [
+        {"id": "r0", "community": "c0", "lat": 33.03, "lon": 108.25},
+        {"id": "r1", "community": "c0", "lat": 33.05, "lon": 108.25},
+    ]
+    tasks = [
+        {"id": "a", "recipient": "r0", "window_start": 540, "window_end": 585, "duration_min": 30},
+        {"id": "b", "recipient": "r1", "window_start": 540, "window_end": window_b_end, "duration_min": 30},
+    ]
+    return _problem([{"id": "v0"}], tasks, recipients)
+
+
+def test_travel_between_visits_forces_their_order() -> None:
+    c, plan, _ = _solve(_two_homes(630))
+    (_, start_a), (_, start_b) = plan["a"][0], plan["b"][0]
+    assert start_b >= start_a + 30 + 15  # a (9:00-9:45 window) must go first, then travel
+    assert len(plan) == 2
+
+
+def test_travel_can_make_two_visits_impossible() -> None:
+    # b must now end by 10:00: a ends at 9:30 at the earliest, +15 min travel, +30 > 10:00
+    _, plan, _ = _solve(_two_homes(600))
+    assert len(plan) == 1
+
+
+def _pledged(count_travel: bool) -> Problem:
+    # home to r0: 1.11 km x 1.3 = 1.45 km, 8 minutes each way; each visit then uses 30 + 16 minutes
+    return _problem(
+        [{"id": "v0", "max_minutes": 80}],
+        [
+            {"id": "t0", "window_start": 540, "window_end": 570, "duration_min": 30},
+            {"id": "t1", "window_start": 840, "window_end": 870, "duration_min": 30},
+        ],
+        [{"id": "r0", "community": "c0", "lat": 33.05, "lon": 108.25}],
+        {"count_travel_in_capacity": count_travel},
+    )
+
+
+def test_pledged_minutes_count_travel_when_asked() -> None:
+    assert len(_solve(_pledged(False))[1]) == 2  # 60 <= 80
+    assert len(_solve(_pledged(True))[1]) == 1  # 92 > 80
+
+
+def test_daily_limit() -> None:
+    tasks = [
+        {"id": "t0", "window_start": 540, "window_end": 600, "duration_min": 60},
+        {"id": "t1", "window_start": 840, "window_end": 900, "duration_min": 60},
+        {"id": "t2", "window_start": 1440 + 540, "window_end": 1440 + 600, "duration_min": 60},
+    ]
+    _, plan, _ = _solve(_problem([{"id": "v0", "max_tasks_per_day": 1}], tasks))
+    assert len(plan) == 2 and "t2" in plan
+
+
+def test_daily_limit_with_a_window_across_midnight() -> None:
+    # b may start 23:00-00:30; a fills the second day, so b must start before midnight
+    tasks = [
+        {"id": "a", "window_start": 1440 + 480, "window_end": 1440 + 540, "duration_min": 60},
+        {"id": "b", "window_start": 1380, "window_end": 1440 + 60, "duration_min": 30},
+    ]
+    _, plan, _ = _solve(_problem([{"id": "v0", "max_tasks_per_day": 1}], tasks))
+    assert len(plan) == 2
+    assert plan["b"][0][1] < 1440
+
+
+def test_colliding_pins_keep_one() -> None:
+    tasks = [
+        {"id": "t0", "window_start": 540, "window_end": 600, "duration_min": 60, "pinned": ["v0"]},
+        {"id": "t1", "window_start": 540, "window_end": 600, "duration_min": 60, "pinned": ["v0"]},
+    ]
+    _, plan, conflicts = _solve(_problem([{"id": "v0"}], tasks))
+    assert len(plan) == 1
+    assert len(conflicts) == 1 and conflicts[0][2] == "double_booking"
+    kept = next(iter(plan))
+    assert conflicts[0][0] != kept
+
+
+def test_pin_breaking_a_rule_alone_is_dropped_with_its_name() -> None:
+    tasks = [{"id": "t0", "service": "medical", "window_start": 540, "window_end": 600, "duration_min": 60,
+              "pinned": ["v0"]}]
+    _, plan, conflicts = _solve(_problem([{"id": "v0", "skills": ["care"]}, {"id": "v1", "skills": ["medical"]}], tasks))
+    assert conflicts == (("t0", "v0", "skills"),)
+    assert plan == {"t0": [("v1", 540)]}
+
+
+def test_kept_pin_is_in_the_schedule_even_when_costly() -> None:
+    # v1 is nearer; the pin still sends v0
+    tasks = [{"id": "t0", "window_start": 540, "window_end": 600, "duration_min": 60, "pinned": ["v0"]}]
+    vols = [{"id": "v0", "lat": 33.06, "lon": 108.25}, {"id": "v1", **NEAR}]
+    _, plan, conflicts = _solve(_problem(vols, tasks))
+    assert conflicts == () and plan == {"t0": [("v0", 540)]}
+
+
+def test_no_tasks() -> None:
+    c = compile_problem(_problem([{"id": "v0"}], []))
+    result = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1)
+    assert len(result.solution) == 0 and result.optimal
+    assert result.bound is not None and result.bound.uncovered == ()
+    assert _close(result.bound.soft, evaluate(c, result.solution).soft)
+
+
+def test_no_candidates() -> None:
+    tasks = [{"id": "t0", "service": "medical", "window_start": 540, "window_end": 600, "duration_min": 60}]
+    c = compile_problem(_problem([{"id": "v0", "availability": []}], tasks))
+    result = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1)
+    assert len(result.solution) == 0 and result.optimal
+    assert result.bound is not None and result.bound.uncovered == (10,)

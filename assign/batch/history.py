@@ -17,7 +17,9 @@ Definitions (``docs/batch.md`` says the same for users):
   volunteers who served them (most visits first).
 * ``previous_volunteers`` = the last published plan: the current run of the
   same date when one exists with another run key, else the latest earlier one.
-* ``pinned`` = accepted assignments of the horizon's tasks.
+* ``pinned`` = accepted assignments of the horizon's tasks; an accepted visit
+  keeps the time its volunteers accepted (the task's window narrows to the
+  published slot when all its accepted volunteers had the same one).
 * A declined (task, volunteer) is not proposed again: for the night, the
   volunteer joins the recipient's ``excluded_volunteers`` and leaves the task's
   pins and previous list. When they accepted another visit of the same
@@ -215,7 +217,7 @@ def gather(
     previous = previous_plan(ledger, start, end, tasks, volunteers, before=_day(start))
     pairs = [(t, v) for t, vs in declined.items() for v in vs]
     pins = [(t, v) for t, vs in pinned.items() for v in vs]
-    slots = ledger.slots_of(pairs + pins) if pairs else {}
+    slots = ledger.slots_of(pairs + pins) if pairs or pins else {}
     return LedgerFacts(
         declined_slots={f"{t}|{v}": list(slots[t, v]) for t, v in sorted(pairs) if (t, v) in slots},
         pinned_slots={f"{t}|{v}": list(slots[t, v]) for t, v in sorted(pins) if (t, v) in slots},
@@ -315,6 +317,11 @@ def apply(raw: dict[str, Any], facts: LedgerFacts, previous: Mapping[str, list[s
     pinned_pairs: set[tuple[str, str]] = set()
     for task in raw["tasks"]:
         tid = task["id"]
+        accepted = [v for v in facts.pinned.get(tid, []) if (tid, v) not in declined]
+        slots = {tuple(facts.pinned_slots.get(f"{tid}|{v}", ())) for v in accepted}
+        if accepted and len(slots) == 1 and len(next(iter(slots))) == 2:
+            # an accepted visit keeps the time its volunteers accepted
+            task["window_start"], task["window_end"] = next(iter(slots))
         pins = [*task.get("pinned", []), *facts.pinned.get(tid, [])]
         task["pinned"] = [v for v in dict.fromkeys(pins) if (tid, v) not in declined]
         pinned_pairs.update((task["recipient"], v) for v in task["pinned"])

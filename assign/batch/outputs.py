@@ -10,9 +10,10 @@ Folder ``<output dir>/<date>/``::
     report.html             the self-contained report
     manifest.json           run key and SHA-256 of every other file; written last
 
-Every file is written to a temporary name in its folder and renamed over the
-old one (:func:`assign.io.atomic.write_bytes_atomic`), so a reader sees the old
-file or the new one, never half of one. A file whose bytes do not change is
+Every file is written to a temporary name in its folder, flushed to disk and
+renamed over the old one (:func:`write_atomic`, as
+:func:`assign.io.atomic.write_bytes_atomic` but with an ordinary file mode), so
+a reader sees the old file or the new one, never half of one. A file whose bytes do not change is
 not touched. Files of an earlier plan that the new plan no longer has (the
 calendar of a volunteer with no more visits) are removed after the new files
 are in place, and ``manifest.json`` is written last: when its run key is the
@@ -208,8 +209,6 @@ def render_all(
 def write_folder(folder: Path, files: Mapping[str, bytes]) -> dict[str, int]:
     """Put ``files`` in ``folder`` (see the module docstring); returns counts of
     files written, unchanged and removed."""
-    from ..io.atomic import write_bytes_atomic
-
     folder.mkdir(parents=True, exist_ok=True)
     _remove_temporaries(folder)
     manifest = folder / MANIFEST
@@ -223,7 +222,7 @@ def write_folder(folder: Path, files: Mapping[str, bytes]) -> dict[str, int]:
         if target.is_file() and target.read_bytes() == data:
             unchanged += 1
         else:
-            write_bytes_atomic(target, data)
+            write_atomic(target, data)
             written += 1
             kill_point(f"outputs:{written}")
     keep = set(files)
@@ -239,10 +238,39 @@ def write_folder(folder: Path, files: Mapping[str, bytes]) -> dict[str, int]:
         if target.is_file() and target.read_bytes() == files[MANIFEST]:
             unchanged += 1
         else:
-            write_bytes_atomic(target, files[MANIFEST])
+            write_atomic(target, files[MANIFEST])
             written += 1
     _fsync_dir(folder)
     return {"written": written, "unchanged": unchanged, "removed": removed}
+
+
+def _file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (0o666 less the umask)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomic(target: Path, data: bytes, mode: int | None = None) -> None:
+    """:func:`assign.io.atomic.write_bytes_atomic`, with the file mode of an
+    ordinary new file (readable by the dispatchers' group, not 0600)."""
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), _file_mode() if mode is None else mode)
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
 
 
 def _remove_temporaries(folder: Path) -> None:

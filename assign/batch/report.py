@@ -46,6 +46,7 @@ figcaption{color:#555;font-size:.9em}
 .cards{display:flex;flex-wrap:wrap;gap:.8em}.card{border:1px solid #ddd;border-radius:6px;padding:.5em .9em;min-width:9em}
 .card b{display:block;font-size:1.4em}
 code{font-size:.85em;word-break:break-all}
+summary{cursor:pointer;color:#1a4f8b;margin:.4em 0}
 @media print{figure{page-break-inside:avoid}}
 """
 
@@ -231,6 +232,19 @@ def plot_map(problem: Problem, schedule: Schedule) -> str | None:
         if comm.lat is not None and comm.lon is not None:
             ax.annotate(_short(comm.id), (comm.lon, comm.lat), fontsize=7, color="#333333", zorder=4,
                         ha="center", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.6, "lw": 0})
+    # frame the town: outlying villages would shrink it to a dot (they are counted below)
+    xs = np.array(vx + rx, dtype=float)
+    ys = np.array(vy + ry, dtype=float)
+    if len(xs) >= 20:
+        x_lo, x_hi = np.percentile(xs, [1, 99])
+        y_lo, y_hi = np.percentile(ys, [1, 99])
+        pad_x, pad_y = 0.15 * max(x_hi - x_lo, 1e-3), 0.15 * max(y_hi - y_lo, 1e-3)
+        ax.set_xlim(x_lo - pad_x, x_hi + pad_x)
+        ax.set_ylim(y_lo - pad_y, y_hi + pad_y)
+        outside = int(np.sum((xs < x_lo - pad_x) | (xs > x_hi + pad_x) | (ys < y_lo - pad_y) | (ys > y_hi + pad_y)))
+        if outside:
+            ax.text(0.01, 0.01, f"{outside} homes outside this view", transform=ax.transAxes, fontsize=8,
+                    color="#555555")
     ax.set_aspect(aspect)
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
@@ -279,6 +293,13 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Iterab
         out.append("</tr>")
     out.append("</tbody></table>")
     return "".join(out)
+
+
+def _folded(summary: str, table: str, rows: int, limit: int = 20) -> str:
+    """A long table folded under a summary line (plain HTML, no script)."""
+    if rows <= limit:
+        return table
+    return f"<details><summary>{esc(summary)} ({rows} rows)</summary>{table}</details>"
 
 
 def _figure(uri: str | None, alt: str, caption: str) -> str:
@@ -379,8 +400,9 @@ def _render(problem: Problem, schedule: Schedule, meta: Mapping[str, Any], max_r
             for k in range(1, tiers + 1)
         ]
         rows.append([cid, comm_name.get(cid, cid), t_all, c_all, _pct(c_all, t_all), *per_tier])
-    parts.append(_table(["community", "name", "tasks", "covered", "share", *[f"tier {k} weight" for k in range(1, tiers + 1)]],
-                        rows, numeric=range(2, 5 + tiers)))
+    parts.append(_folded("Coverage per community", _table(
+        ["community", "name", "tasks", "covered", "share", *[f"tier {k} weight" for k in range(1, tiers + 1)]],
+        rows, numeric=range(2, 5 + tiers)), len(rows), limit=40))
 
     # --- volunteers
     parts.append("<h2>Volunteers</h2>")
@@ -415,9 +437,10 @@ def _render(problem: Problem, schedule: Schedule, meta: Mapping[str, Any], max_r
                             rows, numeric=(3, 4, 5, 6, 7, 8)))
     orgs = metrics.get("participation_by_org", {})
     if orgs:
-        parts.append(_table(["organisation", "volunteers", "with work", "share"],
-                            [[org or "(none)", o["volunteers"], o["with_work"], f"{o['share']:.0%}"]
-                             for org, o in sorted(orgs.items())], numeric=(1, 2, 3)))
+        parts.append(_folded("Participation by organisation", _table(
+            ["organisation", "volunteers", "with work", "share"],
+            [[org or "(none)", o["volunteers"], o["with_work"], f"{o['share']:.0%}"]
+             for org, o in sorted(orgs.items())], numeric=(1, 2, 3)), len(orgs)))
 
     # --- map
     parts.append("<h2>Map of assignments</h2>")
@@ -455,8 +478,9 @@ def _render(problem: Problem, schedule: Schedule, meta: Mapping[str, Any], max_r
                 u.detail,
             ])
         parts.append(f"<p>{len(shown)} of {len(listed)} uncovered needs, most urgent first.</p>")
-        parts.append(_table(["task", "tier", "service", "window start", "recipient", "community", "reason", "detail"],
-                            rows, numeric=(1,)))
+        parts.append(_folded("Uncovered needs", _table(
+            ["task", "tier", "service", "window start", "recipient", "community", "reason", "detail"],
+            rows, numeric=(1,)), len(rows)))
     else:
         parts.append("<p class=\"good\">Every need is covered.</p>")
 

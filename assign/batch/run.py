@@ -206,6 +206,9 @@ def _run(config: BatchConfig, day: Date, log: BatchLog) -> BatchResult:
         raw = horizon_problem(problem, start, end, horizon_days, config.input.pledge_days, zone,
                               f"{problem.name}-{date}")
         task_ids = [t["id"] for t in raw["tasks"]]
+        if not task_ids:
+            log.warning("input.empty", f"the input has no task inside the horizon {start.isoformat()} .. "
+                        f"{end.isoformat()}; the night plans nothing")
         mark = time.perf_counter()
         log.progress(f"reading the ledger ({len(task_ids):,} tasks in the horizon)")
         facts = gather(

@@ -62,6 +62,10 @@ def trivial_bound(c: Compiled, cands: Candidates) -> Bound | None:
     from ..model import Bound
     from ..score import equity_value, fairness_terms
 
+    if cands.partial:
+        from ..candidates import build_candidates
+
+        cands = build_candidates(c, k=cands.cap)
     count = cands.counts()
     needed = c.t_needed
     impossible = count < needed
@@ -130,6 +134,10 @@ def _row_minima(values: NDArray[np.float64], ptr: NDArray[np.int64], tasks: NDAr
 
 STRATEGIES: dict[str, Strategy] = {"greedy": _greedy}
 
+#: strategies that live in their own module and register themselves on import
+#: (imported on first use, so that ``import assign`` stays light)
+PROVIDERS: dict[str, str] = {"cpsat": ".cpsat", "auto": ".auto"}
+
 
 def register(name: str, strategy: Strategy) -> None:
     """Make ``strategy`` available to :func:`assign.solve.solve` as ``name``."""
@@ -138,9 +146,17 @@ def register(name: str, strategy: Strategy) -> None:
 
 def get_strategy(name: str) -> Strategy:
     """The strategy called ``name``; ValueError for an unknown one."""
+    if name not in STRATEGIES and name in PROVIDERS:
+        import importlib
+
+        try:
+            importlib.import_module(PROVIDERS[name], __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}{PROVIDERS[name]}":
+                raise
     if name not in STRATEGIES:
         raise ValueError(f"unknown strategy {name!r}; known: {', '.join(sorted(STRATEGIES))}")
     return STRATEGIES[name]
 
 
-__all__ = ["STRATEGIES", "Strategy", "get_strategy", "register", "trivial_bound"]
+__all__ = ["PROVIDERS", "STRATEGIES", "Strategy", "get_strategy", "register", "trivial_bound"]

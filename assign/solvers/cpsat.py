@@ -19,15 +19,21 @@ Variables
 
 Constraints
 -----------
-* Rule 9, for every two candidate tasks ``a``, ``b`` of one volunteer whose
-  allowed starts could clash: ``x[a] & x[b] -> (start_b >= start_a + dur_a +
-  travel(a, b)) or (start_a >= start_b + dur_b + travel(b, a))``, the choice
-  being one order Boolean per task pair (shared by every volunteer of both
-  tasks, since a team shares its start). Pairs whose hulls force one order
-  without a clash are skipped, pairs that can never be apart get
-  ``not (x[a] and x[b])``. Equal starts always clash (durations are >= 1). A
-  redundant ``NoOverlap`` of optional intervals per volunteer strengthens
-  propagation.
+* Rule 9, for every two candidate pairs ``(a, v)``, ``(b, v)`` of one volunteer
+  whose allowed starts could clash: ``(start_b >= start_a + dur_a + travel(a, b))
+  or (start_a >= start_b + dur_b + travel(b, a))``. The order concerns only the
+  two tasks' starts (a team shares its start), so it is stated once per task
+  pair with one order Boolean, enforced by a literal ``z`` that each volunteer
+  taking both tasks switches on (clause ``z or not x[a, v] or not x[b, v]``;
+  with a single such volunteer the two ``x`` enforce it directly). Pairs whose
+  allowed starts keep them apart anyway are skipped; pairs that can never be
+  apart get ``not (x[a, v] and x[b, v])``; when the windows allow one order
+  only, no order Boolean is made. Equal starts always clash (durations >= 1).
+* Redundant, for propagation and the linear relaxation: a ``NoOverlap`` of
+  optional intervals per volunteer, and busy-time cuts — the visits of a
+  volunteer that must lie inside a span ``[A, B)`` satisfy
+  ``sum (dur + g) x <= B - A + g``, ``g`` the shortest travel between two of
+  them (:meth:`_Model._busy_time`).
 * Rule 10: ``sum(load[p] * x[p]) <= max_minutes`` with
   :func:`assign.rules.assignment_load` (travel counted when the policy says so).
 * Rule 11: a pair whose allowed starts all lie on one day counts ``x[p]`` on
@@ -48,15 +54,15 @@ below 2^52:
 * pair terms: ``round(S * linear_pair_cost[p]) * x[p]``;
 * fairness: ``q_v = history_minutes + load_v``, ``sq_v = q_v^2``
   (``AddMultiplicationEquality``), weight ``w_fairness / cap_v^2``;
-* equity: per tier, ``M_t`` in units of ``1/K`` percentage point with
-  ``W_ct * M_t >= 100 * K * U_ct`` for every community ``c`` with tier-t demand
-  (so ``M_t`` is the ceiling of the worst share); with a negative equity weight
-  ``M_t`` is the exact maximum of exact ceilings;
+* equity: per tier, an integer ``M_t >= ceil(G * U_ct / W_ct)`` for every
+  community ``c`` with tier-t demand, ``G = round(100 * |w_equity| * S / 2^j)``,
+  objective coefficient ``2^j`` (``j`` keeps ``W_ct * M_t`` within int64); with
+  a negative equity weight ``M_t`` is the exact maximum of exact ceilings;
 * constants (``w_stability`` × previous pairs, fairness of volunteers without
   candidates, equity of tiers without coverable tasks) are added outside.
 
-The rounding of every coefficient is bounded term by term, and the ceiling of
-``M_t`` by ``|w_equity| / K`` per tier: the soft bound reported is
+The rounding of every coefficient is bounded term by term, the ceilings of
+``M_t`` by ``2^j / S`` per tier: the soft bound reported is
 ``best_bound / S + constants - rounding error - 1e-9 * max(1, |value|)``, so
 it is valid for the true (float) score. The returned schedule is scored by the
 caller with :func:`assign.score.evaluate`, never from the model.
@@ -84,8 +90,18 @@ bound comes from a second lexicographic pass on a relaxation: pins are fixed
 only in the pinned-task components (tasks linked by a shared candidate
 volunteer) where all pins were kept — every maximal subset keeps those.
 
+A ``hint`` that is a valid schedule holding the kept pins (checked with the
+validator) is the starting incumbent: the result is never worse than it, even
+when CP-SAT finds nothing in time. Any other hint only guides the first stage.
+
 Determinism: fixed ``random_seed``, ``num_workers``; with ``workers=1`` and a
 problem solved to optimality, the same schedule every time.
+
+Scale: the model has one Boolean per candidate pair and, per volunteer, one
+clause per two candidate tasks that could clash, so it grows with
+(candidates per volunteer)^2. It proves tiny and small problems in
+milliseconds to seconds; on a community-week (3,000 tasks, 100,000 pairs) its
+presolve alone outlasts a two-minute limit and the hint is returned.
 """
 
 from __future__ import annotations
@@ -117,7 +133,9 @@ OBJECTIVE_LIMIT = 2.0**52
 #: largest magnitude of any scaled linear constraint
 CONSTRAINT_LIMIT = 2.0**61
 MAX_SCALE = 2.0**40
-MAX_EQUITY_RESOLUTION = 2.0**30
+#: longest span of the busy-time cuts (minutes) and their number per volunteer
+MAX_SPAN = 720
+MAX_CUTS_PER_VOLUNTEER = 2000
 
 #: names CP-SAT gives its statuses
 OPTIMAL = "OPTIMAL"
@@ -416,32 +434,46 @@ class _Model:
 
     # -- redundant cuts
     def _busy_time(self) -> None:
-        """Visits of one volunteer that must lie inside a time span [A, B) take
-        at most ``B - A`` minutes (rule 9): cuts the disjunctions lack in the
-        linear relaxation. Spans run from one visit's earliest start to another's
-        latest end; only those that can bind are added."""
+        """Cuts the disjunctions lack in the linear relaxation (rules 5 and 9):
+        the visits of a volunteer that must lie inside a span [A, B) fit in it,
+        travel included: ``sum (dur_p + g) x_p <= B - A + g`` where ``g`` is the
+        shortest travel between two of those visits (n visits need n - 1 trips).
+        Spans run from one visit's earliest start to another's latest end (at
+        most ``MAX_SPAN`` minutes); only spans that can bind get a cut, at most
+        ``MAX_CUTS_PER_VOLUNTEER`` per volunteer."""
         m, P, c = self.model, self.pairs, self.c
         for group in self._by_volunteer():
             if len(group) < 2:
                 continue
             glob = self.pair_idx[group]
             lo = P.lo[glob]
-            end = P.hi[glob] + c.t_duration[P.task[glob]]
             dur = c.t_duration[P.task[glob]]
+            end = P.hi[glob] + dur
+            rec = c.t_recipient[P.task[glob]]
+            ia, ib = np.meshgrid(rec, rec, indexing="ij")
+            travel = rules.travel_between_recipients(c, ia.ravel(), ib.ravel()).reshape(len(rec), len(rec))
+            np.fill_diagonal(travel, np.iinfo(np.int64).max)
             seen: set[tuple[int, ...]] = set()
             for a_ in np.unique(lo):
-                for b_ in np.unique(end[end > a_]):
+                for b_ in np.unique(end[(end > a_) & (end <= a_ + MAX_SPAN)]):
                     inside = np.flatnonzero((lo >= a_) & (end <= b_))
-                    if len(inside) < 2 or int(dur[inside].sum()) <= int(b_ - a_):
+                    if len(inside) < 2 or int(dur[inside].sum()) <= int(b_ - a_) - int(travel[np.ix_(inside, inside)].min()) * (len(inside) - 1):
                         continue
                     key = tuple(inside.tolist())
                     if key in seen:
                         continue
                     seen.add(key)
+                    gap = int(travel[np.ix_(inside, inside)].min())
                     m.add(
-                        cp_model.LinearExpr.weighted_sum([self.x[group[k]] for k in inside], [int(d) for d in dur[inside]])
-                        <= int(b_ - a_)
+                        cp_model.LinearExpr.weighted_sum(
+                            [self.x[group[k]] for k in inside], [int(d) + gap for d in dur[inside]]
+                        )
+                        <= int(b_ - a_) + gap
                     )
+                    if len(seen) >= MAX_CUTS_PER_VOLUNTEER:
+                        break
+                if len(seen) >= MAX_CUTS_PER_VOLUNTEER:
+                    break
 
     # -- rule 10
     def _pledged_minutes(self) -> None:
@@ -545,20 +577,20 @@ def _soft_objective(mdl: _Model) -> _Soft:
     for group in groups:
         has_pairs[P.volunteer[mdl.pair_idx[group[0]]]] = True
     if w_fair != 0.0:
-        for v in np.flatnonzero((cap > 0) & ~has_pairs):
-            constant += w_fair * (float(history[v]) / float(cap[v])) ** 2
+        for idle in np.flatnonzero((cap > 0) & ~has_pairs):
+            constant += w_fair * (float(history[idle]) / float(cap[idle])) ** 2
         for group in groups:
             glob = mdl.pair_idx[group]
             v = int(P.volunteer[glob[0]])
             if cap[v] <= 0:
                 continue
             h = int(history[v])
-            top = h + min(int(P.load[glob].sum()), int(c.v_max_minutes[v]))
-            q = m.new_int_var(h, top, "")
+            most = h + min(int(P.load[glob].sum()), int(c.v_max_minutes[v]))
+            q = m.new_int_var(h, most, "")
             m.add(q == h + cp_model.LinearExpr.weighted_sum([mdl.x[k] for k in group], [int(x) for x in P.load[glob]]))
-            sq = m.new_int_var(h * h, top * top, "")
+            sq = m.new_int_var(h * h, most * most, "")
             m.add_multiplication_equality(sq, [q, q])
-            terms.append(_Term(sq.index, w_fair / float(cap[v]) ** 2, h * h, top * top))
+            terms.append(_Term(sq.index, w_fair / float(cap[v]) ** 2, h * h, most * most))
 
     # equity
     w_eq = w["equity"]
@@ -567,7 +599,7 @@ def _soft_objective(mdl: _Model) -> _Soft:
         comm = c.t_community
         in_model = mdl.task_local >= 0
         for tier in range(1, c.n_tiers + 1):
-            cells = []
+            cells: list[tuple[int, list[int], list[int], int]] = []
             for cm in np.unique(comm[c.t_tier == tier]):
                 mask = (c.t_tier == tier) & (comm == cm)
                 total = int(c.t_weight[mask].sum())
@@ -612,22 +644,22 @@ def _soft_objective(mdl: _Model) -> _Soft:
         scale = 2.0 ** math.floor(math.log2(OBJECTIVE_LIMIT / magnitude))
         scale = min(max(scale, 1.0), MAX_SCALE)
 
-    # the equity resolution K (units of M_t: 1/K percentage point): as fine as
-    # the constraints |W| * M >= 100 K U allow, coarse enough that the objective
-    # coefficient w_equity * S / K keeps ten bits
-    equity_k = 1.0
+    # Equity in scaled units: M = ceil(G * U_ct / W_ct) with G = 100 |w_equity| S / 2^j
+    # rounded, and objective coefficient sign(w_equity) * 2^j (exact). j is the
+    # smallest that keeps |W| * M within CONSTRAINT_LIMIT.
     if equity_cells:
         biggest = max(abs(r[0]) for rows, _, _ in equity_cells for r in rows) or 1
         ratio = max(
             [(sum(abs(x) for x in r[2]) + abs(r[3])) / abs(r[0]) for rows, _, _ in equity_cells for r in rows if r[0]]
             or [1.0]
         )
-        k_cap = min(MAX_EQUITY_RESOLUTION, CONSTRAINT_LIMIT / (200.0 * biggest * max(ratio, 1.0)), scale / 1024.0)
-        equity_k = 2.0 ** math.floor(math.log2(max(k_cap, 1.0)))
-    big = int(100 * equity_k)
+        wanted = 100.0 * abs(w_eq) * scale * 4.0 * biggest * max(ratio, 1.0) / CONSTRAINT_LIMIT
+        unit = 2.0 ** max(0, math.ceil(math.log2(wanted))) if wanted > 0 else 1.0
+        gain = int(round(100.0 * abs(w_eq) * scale / unit))
+        sign = 1 if w_eq > 0 else -1
 
     def scaled_range(lo: float, hi: float) -> tuple[int, int]:
-        return math.floor(lo * equity_k) - 1, math.ceil(hi * equity_k) + 1
+        return math.floor(lo / 100.0 * gain) - 1, math.ceil(hi / 100.0 * gain) + 1
 
     for rows, top_lo, top_hi in equity_cells:
         lo, hi = scaled_range(top_lo, top_hi)
@@ -638,24 +670,26 @@ def _soft_objective(mdl: _Model) -> _Soft:
             expr_u: Any = 0
             if total != 0:
                 expr_u = const + sum(ws) - cp_model.LinearExpr.weighted_sum([mdl.cov[i] for i in locs], ws)
-            sign = 1 if total > 0 else -1
-            if w_eq > 0:
+            side = 1 if total > 0 else -1
+            if w_eq > 0:  # minimising pushes M down onto the largest ceiling
                 if total == 0:
                     m.add(top >= 0)
                 else:
-                    m.add(abs(total) * top >= sign * big * expr_u)
-            else:
+                    m.add(abs(total) * top >= side * gain * expr_u)
+            else:  # M is pushed up: make it the exact maximum of exact ceilings
                 cell = m.new_int_var(*scaled_range(c_lo, c_hi), "")
                 if total == 0:
                     m.add(cell == 0)
                 else:
-                    m.add(abs(total) * cell >= sign * big * expr_u)
-                    m.add(abs(total) * cell <= sign * big * expr_u + abs(total) - 1)
+                    m.add(abs(total) * cell >= side * gain * expr_u)
+                    m.add(abs(total) * cell <= side * gain * expr_u + abs(total) - 1)
                 exacts.append(cell)
         if exacts:
             m.add_max_equality(top, exacts)
-        terms.append(_Term(top.index, w_eq / equity_k, lo, hi))
-        ceil_error += abs(w_eq) / equity_k
+        terms.append(_Term(top.index, sign * unit / scale, lo, hi))
+        # the ceiling adds < 1 unit, the rounding of G at most 1/2 unit per 100 %
+        share = max(abs(top_lo), abs(top_hi)) / 100.0
+        ceil_error += unit / scale * (1.0 + 0.5 * share)
 
     indexes, coefs = [], []
     error = ceil_error
@@ -763,7 +797,7 @@ def _lexicographic(
     n_left = sum(1 for s in stages if s[3]) + 2  # the soft stage counts twice
     for _, tier, locs, weights, constant in stages:
         name = f"U{tier}"
-        trivial = constant
+        trivial = constant + sum(min(0, w) for w in weights)  # no schedule does better
         if not locs:
             out.stages.append(StageInfo(name, SKIPPED, constant, constant, 0.0))
             out.bound_u.append(constant)
@@ -773,10 +807,10 @@ def _lexicographic(
         value = constant + sum(w * (1 - int(covered[i])) for i, w in zip(locs, weights, strict=True))
         cov_expr = cp_model.LinearExpr.weighted_sum([mdl.cov[i] for i in locs], weights)
         total = sum(weights)
-        if value == constant + sum(min(0, w) for w in weights) and all(w >= 0 for w in weights):
+        if value == trivial and all(w >= 0 for w in weights):
             # every coverable task of the tier is covered: nothing can do better
             out.stages.append(StageInfo(name, SKIPPED, value, value, 0.0))
-            out.bound_u.append(value if out.proved else trivial)
+            out.bound_u.append(value)
             m.add(cov_expr >= total - (value - constant))
             continue
         remaining = None if deadline is None else deadline - time.perf_counter()
@@ -843,8 +877,8 @@ def _lexicographic(
             bound_soft = max(raw, soft.trivial)
     elif status == cp_model.INFEASIBLE:
         raise RuntimeError("the CP-SAT model is infeasible after fixing the tiers")
-    value = math.nan if value_scaled is None else value_scaled / soft.scale + soft.constant
-    out.stages.append(StageInfo("soft", solver.status_name(status), value, bound_soft, spent))
+    soft_value = math.nan if value_scaled is None else value_scaled / soft.scale + soft.constant
+    out.stages.append(StageInfo("soft", solver.status_name(status), soft_value, bound_soft, spent))
     out.bound_soft = bound_soft
     out.proved = out.proved and status == cp_model.OPTIMAL
     return out
@@ -1166,8 +1200,10 @@ def solve_cpsat(
     >>> from assign.compile import compile_problem
     >>> c = compile_problem(load("tests/data/tiny.json"))
     >>> sol, bound = solve_cpsat(c, time_limit=10, workers=1)
-    >>> bound.uncovered
-    (0, 0, 0, 0)
+    >>> [(c.task_ids[t], c.volunteer_ids[v]) for t, v in zip(sol.task, sol.volunteer)]
+    [('t1', 'v1'), ('t2', 'v2'), ('t4', 'v3')]
+    >>> bound.uncovered  # t3 needs two carers; only v3 is free that day
+    (0, 14, 0, 0)
     """
     result = solve_cpsat_detailed(c, cands, time_limit, seed, workers, hint)
     return result.solution, result.bound

@@ -19,7 +19,7 @@ Order of work:
 2. **Main pass.** Uncovered tasks by tier ascending, weight descending, window
    start, id. Each task takes its candidates in order of linear soft cost
    (:func:`assign.score.linear_pair_cost`: distance plus continuity, community,
-   preference and stability terms), then distance, then volunteer index; the
+   preference and stability terms), then distance (ties in a fixed order); the
    first volunteer (or the first team with a common start) who is free *given
    the bookings so far* gets it, at the earliest such start.
 
@@ -522,8 +522,8 @@ def _alone_rules(c: Compiled, t: NDArray[np.int64], v: NDArray[np.int64]) -> lis
 class _CandidateView:
     """The candidates of one task in preference order: (cost, km, volunteer),
     without the pairs that can never be used (load above the pledge, daily
-    limit 0). Sorted per task on demand: the rows are already by (km, volunteer),
-    so a stable sort on cost gives the order."""
+    limit 0). Sorted per task on demand: the rows are already by km, so a
+    stable sort on cost gives (cost, km) with a fixed order among ties."""
 
     def __init__(self, c: Compiled, cands: Candidates):
         self.cands = cands
@@ -702,8 +702,9 @@ def _main_pass(c: Compiled, plan: Planner, view: _CandidateView, tasks: Iterable
 
 def _finish(c: Compiled, plan: Planner, view: _CandidateView, cands: Candidates, order: NDArray[np.int64]) -> None:
     _main_pass(c, plan, view, order.tolist())
-    if cands.cap is not None:
-        # capped candidates may miss the volunteer who could still take a task
+    if not cands.complete:
+        # capped (or partial) candidates may miss the volunteer who could still
+        # take a task
         left = np.flatnonzero(~plan.covered)
         if len(left):
             full = build_candidates(c, tasks=left)
@@ -735,8 +736,13 @@ def solve_greedy(c: Compiled, cands: Candidates, seed: int = 0) -> Solution:
     del seed
     plan = Planner(c)
     view = _CandidateView(c, cands)
-    conflicts, pending = _place_pins(c, plan, view)
-    conflicts += _complete_pin_teams(c, plan, view, pending)
+    pin_view = view
+    if not cands.complete and len(c.t_pin):
+        # mates of pinned teams are sought among all eligible volunteers
+        pinned_tasks = np.flatnonzero(np.diff(c.t_pin_ptr))
+        pin_view = _CandidateView(c, build_candidates(c, tasks=pinned_tasks))
+    conflicts, pending = _place_pins(c, plan, pin_view)
+    conflicts += _complete_pin_teams(c, plan, pin_view, pending)
     _finish(c, plan, view, cands, _task_order(c))
     return _solution(plan, conflicts)
 

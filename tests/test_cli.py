@@ -1,0 +1,147 @@
+"""The ``assign`` command line: solve writes three files and a summary, check
+exits 0 / 1, convert round-trips, generate delegates, bad input exits 2 and
+writes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import assign
+from assign.cli import EXIT_BAD_INPUT, EXIT_INVALID, EXIT_OK, main
+
+DATA = Path(__file__).parent / "data"
+TINY = DATA / "tiny.json"
+ROOT = Path(__file__).parent.parent
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``assign solve tests/data/tiny.json --out DIR``: the folder and stdout."""
+    out = tmp_path_factory.mktemp("solve") / "out"
+    code, stdout, _ = run("solve", str(TINY), "--out", str(out))
+    assert code == EXIT_OK
+    return out, stdout
+
+
+def test_solve_writes_three_files(solved: tuple[Path, str]) -> None:
+    out, _ = solved
+    assert sorted(p.name for p in out.iterdir()) == ["assignments.csv", "schedule.json", "unassigned.csv"]
+    schedule = json.loads((out / "schedule.json").read_text())
+    assert schedule["format"] == "assign/schedule@1"
+    rows = list(csv.DictReader((out / "assignments.csv").open()))
+    assert list(rows[0]) == ["task", "volunteer", "start", "end", "travel_km"]
+    assert {r["task"] for r in rows} == {"t1", "t2", "t4"}
+    missing = list(csv.DictReader((out / "unassigned.csv").open()))
+    assert [(r["task"], r["reason"]) for r in missing] == [("t3", "team_too_small")]
+    assert missing[0]["detail"]
+
+
+def test_solve_summary(solved: tuple[Path, str]) -> None:
+    _, stdout = solved
+    for fragment in (
+        "problem tiny", "3 volunteers", "4 tasks", "U1=0", "tier 1: 1/1 tasks",
+        "utilisation", "Gini", "idle", "team_too_small 1", "bound:", "gap", "greedy",
+    ):
+        assert fragment in stdout, fragment
+
+
+def test_check_valid_schedule_exits_0(solved: tuple[Path, str]) -> None:
+    out, _ = solved
+    code, stdout, _ = run("check", str(TINY), str(out / "schedule.json"))
+    assert code == EXIT_OK
+    assert "valid" in stdout and "U2=14" in stdout
+
+
+def test_check_tampered_schedule_exits_1_with_rule_number(solved: tuple[Path, str], tmp_path: Path) -> None:
+    out, _ = solved
+    schedule = json.loads((out / "schedule.json").read_text())
+    first = schedule["assignments"][0]
+    first["start"] = "2026-11-30T03:00:00+08:00"  # before the window, v1 not available
+    first["end"] = "2026-11-30T03:30:00+08:00"
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(schedule))
+    code, stdout, _ = run("check", str(TINY), str(tampered))
+    assert code == EXIT_INVALID
+    assert "rule 3 (window)" in stdout and "rule 5 (availability)" in stdout
+
+
+def test_convert_round_trip(tmp_path: Path) -> None:
+    bundle, back = tmp_path / "bundle", tmp_path / "back.json"
+    assert run("convert", str(TINY), str(bundle))[0] == EXIT_OK
+    assert (bundle / "problem.toml").exists()
+    assert run("convert", str(bundle), str(back))[0] == EXIT_OK
+    assert assign.load(back) == assign.load(TINY)
+
+
+def test_solve_a_bundle(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, stdout, _ = run("solve", str(DATA / "bundle_tiny"), "--out", str(out), "--seed", "2")
+    assert code == EXIT_OK and (out / "schedule.json").exists()
+    assert json.loads((out / "schedule.json").read_text())["solver"]["seed"] == 2
+
+
+@pytest.mark.parametrize("bad", ["dangling_pinned.json", "truncated.json", "task_outside_horizon"])
+def test_bad_input_exits_2_and_writes_nothing(bad: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code, stdout, stderr = run("solve", str(DATA / "bad" / bad), "--out", str(out))
+    assert code == EXIT_BAD_INPUT
+    assert "rejected" in stderr and str(DATA / "bad" / bad) in stderr
+    assert not out.exists()
+
+
+def test_missing_problem_file_exits_2(tmp_path: Path) -> None:
+    code, _, stderr = run("solve", str(tmp_path / "nope.json"), "--out", str(tmp_path / "out"))
+    assert code == EXIT_BAD_INPUT and "cannot read" in stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_strategy_exits_2(tmp_path: Path) -> None:
+    code, _, stderr = run("solve", str(TINY), "--out", str(tmp_path / "out"), "--strategy", "magic")
+    assert code == EXIT_BAD_INPUT and "unknown strategy" in stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unreadable_schedule_exits_2(tmp_path: Path) -> None:
+    broken = tmp_path / "s.json"
+    broken.write_text("{")
+    code, _, stderr = run("check", str(TINY), str(broken))
+    assert code == EXIT_BAD_INPUT and "error" in stderr
+
+
+def test_usage_and_help() -> None:
+    assert run()[0] == 2
+    assert run("solve")[0] == 2  # missing arguments
+
+
+def test_help_documents_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert "exit codes" in text and "  2  bad input" in text
+
+
+def test_generate_delegates_to_synth(tmp_path: Path) -> None:
+    out = tmp_path / "laocheng"
+    code, _, _ = run("generate", "laocheng", "--seed", "1", "--out", str(out))
+    assert code == EXIT_OK and (out / "problem.toml").exists()
+    assert len(assign.load(out).volunteers) == 266
+
+
+def test_python_dash_m(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "assign", "check", str(TINY), str(tmp_path / "missing.json")],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == EXIT_BAD_INPUT

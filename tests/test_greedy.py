@@ -1,0 +1,225 @@
+"""The greedy baseline: always valid, urgent tiers first, deterministic, pins kept
+or dropped for a reason, and maximal (no uncovered task could still be added)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+
+from assign.candidates import build_candidates
+from assign.check import violations
+from assign.compile import Compiled, compile_problem
+from assign.model import Problem
+from assign.solution import Solution
+from assign.solvers.greedy import fill, solve_greedy
+
+from .strategies import problems
+
+DAY = "2026-11-30T"
+
+
+def at(hhmm: str) -> str:
+    return f"{DAY}{hhmm}:00+08:00"
+
+
+def problem(volunteers: list[dict[str, Any]], tasks: list[dict[str, Any]], **policy: Any) -> Problem:
+    """One community, two recipients 100 m apart, the given volunteers and tasks."""
+    vols = []
+    for i, extra in enumerate(volunteers):
+        vol = {
+            "id": f"v{i + 1}", "community": "c1", "lat": 33.040, "lon": 108.250,
+            "skills": ["medical", "care", "meals"], "availability": [[at("08:00"), at("18:00")]],
+        }
+        vol.update(extra)
+        vols.append(vol)
+    jobs = []
+    for i, extra in enumerate(tasks):
+        job = {
+            "id": f"t{i + 1}", "recipient": "r1", "service": "companionship", "duration_min": 60,
+            "window_start": at("09:00"), "window_end": at("10:00"),
+        }
+        job.update(extra)
+        jobs.append(job)
+    return Problem.model_validate(
+        {
+            "format": "assign/problem@1",
+            "name": "hand-made",
+            "horizon": {"start": at("00:00"), "end": "2026-12-01T00:00:00+08:00"},
+            "policy": policy,
+            "communities": [{"id": "c1"}],
+            "volunteers": vols,
+            "recipients": [
+                {"id": "r1", "community": "c1", "lat": 33.041, "lon": 108.250},
+                {"id": "r2", "community": "c1", "lat": 33.042, "lon": 108.250, "groups": ["solitary"]},
+            ],
+            "tasks": jobs,
+        }
+    )
+
+
+def greedy(p: Problem) -> tuple[Compiled, Solution]:
+    c = compile_problem(p)
+    return c, solve_greedy(c, build_candidates(c))
+
+
+def covered_ids(c: Compiled, sol: Solution) -> set[str]:
+    return {c.task_ids[t] for t in np.flatnonzero(sol.covered(c.n_tasks))}
+
+
+def addable_start(c: Compiled, sol: Solution, task: int) -> int | None:
+    """Brute force: a start at which ``task`` could be added to ``sol`` with
+    ``volunteers_needed`` volunteers, each breaking no rule (the validator
+    decides); None when there is none."""
+    first, last = int(c.t_window_start[task]), int(c.t_window_end[task] - c.t_duration[task])
+    for start in range(first, last + 1):
+        fits = 0
+        for v in range(c.n_volunteers):
+            trial = Solution.build(
+                np.r_[sol.task, task], np.r_[sol.volunteer, v], np.r_[sol.start, start], sol.conflicts
+            )
+            if not [x for x in violations(c, trial) if x.rule != 2]:
+                fits += 1
+        if fits >= c.t_needed[task]:
+            return start
+    return None
+
+
+# ------------------------------------------------------------------ properties
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_volunteers=6, max_tasks=10, max_recipients=4))
+def test_greedy_schedules_are_always_valid(p: Problem) -> None:
+    c, sol = greedy(p)
+    assert violations(c, sol) == []
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_volunteers=3, max_tasks=5, max_recipients=2))
+def test_no_uncovered_task_could_still_be_added(p: Problem) -> None:
+    c, sol = greedy(p)
+    for task in np.flatnonzero(~sol.covered(c.n_tasks)):
+        assert addable_start(c, sol, int(task)) is None, c.task_ids[task]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_volunteers=5, max_tasks=8))
+def test_same_seed_same_schedule_and_chunking_does_not_matter(p: Problem) -> None:
+    c = compile_problem(p)
+    one = solve_greedy(c, build_candidates(c), seed=3)
+    two = solve_greedy(c, build_candidates(c, chunk=2), seed=3)
+    for column in ("task", "volunteer", "start"):
+        np.testing.assert_array_equal(getattr(one, column), getattr(two, column))
+    assert one.conflicts == two.conflicts
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_volunteers=5, max_tasks=8))
+def test_capped_candidates_still_valid_and_maximal_cover(p: Problem) -> None:
+    c = compile_problem(p)
+    capped = solve_greedy(c, build_candidates(c, k=1))
+    assert violations(c, capped) == []
+
+
+# ------------------------------------------------------------------ hand-made
+
+
+def test_urgent_tier_first() -> None:
+    # one volunteer, one hour: the companionship task comes first in the file,
+    # the medical one (tier 1) must win
+    p = problem([{}], [{}, {"service": "medical"}])
+    c, sol = greedy(p)
+    assert covered_ids(c, sol) == {"t2"}
+
+
+def test_heavier_weight_first_within_a_tier() -> None:
+    # r2's recipient is solitary (+4): same tier, the heavier need wins
+    p = problem([{}], [{}, {"recipient": "r2"}])
+    c, sol = greedy(p)
+    assert covered_ids(c, sol) == {"t2"}
+
+
+def test_travel_between_visits_is_respected() -> None:
+    # two 60-min visits 1.1 km apart in back-to-back windows: the second has to
+    # start after the travel, inside its 90-min window
+    p = problem(
+        [{}],
+        [{"service": "medical"}, {"recipient": "r2", "window_start": at("10:00"), "window_end": at("11:30")}],
+        speed_kmh=6.0,
+    )
+    raw = p.model_dump(mode="json")
+    raw["recipients"][1]["lat"] = 33.050  # ~1.4 km with the detour factor
+    p = Problem.model_validate(raw)
+    c, sol = greedy(p)
+    assert violations(c, sol) == []
+    starts = dict(zip(sol.task.tolist(), sol.start.tolist(), strict=True))
+    assert starts[0] == 9 * 60
+    assert starts[1] > 10 * 60  # moved by the travel time
+
+
+def test_team_gets_one_common_start() -> None:
+    p = problem(
+        [{"availability": [[at("09:00"), at("11:00")]]}, {"availability": [[at("10:00"), at("12:00")]]}],
+        [{"volunteers_needed": 2, "window_start": at("09:00"), "window_end": at("12:00")}],
+    )
+    c, sol = greedy(p)
+    assert len(sol) == 2 and set(sol.start.tolist()) == {600}
+
+
+def test_pledged_minutes_and_daily_limit() -> None:
+    tasks = [{"window_start": at("09:00"), "window_end": at("17:00")} for _ in range(3)]
+    c, sol = greedy(problem([{"max_minutes": 120}], tasks))
+    assert len(sol) == 2
+    c, sol = greedy(problem([{"max_tasks_per_day": 1}], tasks))
+    assert len(sol) == 1
+
+
+def test_pins_first_collisions_keep_the_first() -> None:
+    # both tasks pin v1 at the same hour: t1 keeps it, t2 drops it; a pin that
+    # lacks the skills is dropped as such; v2 covers t2 instead
+    p = problem(
+        [{}, {"skills": []}],
+        [{"pinned": ["v1"]}, {"pinned": ["v1"]}, {"service": "medical", "pinned": ["v2"]}],
+    )
+    c, sol = greedy(p)
+    assert violations(c, sol) == []
+    kept = {(c.task_ids[t], c.volunteer_ids[v]) for t, v in zip(sol.task, sol.volunteer, strict=True)}
+    assert ("t1", "v1") in kept
+    dropped = {(c.task_ids[t], c.volunteer_ids[v], rule) for t, v, rule in sol.conflicts}
+    assert dropped == {("t2", "v1", "double_booking"), ("t3", "v2", "skills")}
+
+
+def test_pinned_team_completed_with_a_mate() -> None:
+    p = problem([{}, {}], [{"volunteers_needed": 2, "pinned": ["v2"]}])
+    c, sol = greedy(p)
+    assert violations(c, sol) == []
+    assert sorted(sol.volunteer.tolist()) == [0, 1] and not sol.conflicts
+
+
+def test_pinned_team_without_mates_loses_its_pin() -> None:
+    p = problem([{}], [{"volunteers_needed": 2, "pinned": ["v1"]}])
+    c, sol = greedy(p)
+    assert violations(c, sol) == []
+    assert len(sol) == 0 and sol.conflicts == ((0, 0, "whole_teams"),)
+
+
+def test_fill_extends_a_partial_solution() -> None:
+    p = problem([{}, {}], [{}, {"recipient": "r2"}, {"service": "medical"}])
+    c = compile_problem(p)
+    cands = build_candidates(c)
+    partial = Solution.build([0], [1], [9 * 60])
+    full = fill(c, cands, partial)
+    assert violations(c, full) == []
+    assert (0, 1, 540) in set(zip(full.task.tolist(), full.volunteer.tolist(), full.start.tolist(), strict=True))
+    # two volunteers, three tasks in one hour: two are covered, whatever the start
+    assert full.covered(c.n_tasks).sum() == 2
+
+
+def test_greedy_does_not_mutate_inputs() -> None:
+    p = problem([{}], [{}])
+    before = copy.deepcopy(p.model_dump())
+    greedy(p)
+    assert p.model_dump() == before
