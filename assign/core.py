@@ -210,8 +210,15 @@ class ArcProblem:
             raise ValueError("item_weight: must be >= 0")
         if np.any(team < 1):
             raise ValueError("item_team: must be >= 1")
-        if cptr.shape[0] < 1 or cptr[0] != 0 or cptr[-1] != carcs.shape[0] or np.any(np.diff(cptr) < 0):
-            raise ValueError("clique_ptr: must start at 0, not decrease and end at len(clique_arcs)")
+        if (
+            cptr.shape[0] < 1
+            or cptr[0] != 0
+            or cptr[-1] != carcs.shape[0]
+            or np.any(np.diff(cptr) < 0)
+        ):
+            raise ValueError(
+                "clique_ptr: must start at 0, not decrease and end at len(clique_arcs)"
+            )
         if carcs.shape[0] and (carcs.min() < 0 or carcs.max() >= n_arcs):
             raise ValueError("clique_arcs: arc index out of range")
         values: dict[str, Any] = {
@@ -230,7 +237,9 @@ class ArcProblem:
             "clique_arcs": carcs,
         }
         for key, value in values.items():
-            object.__setattr__(self, key, _readonly(value) if isinstance(value, np.ndarray) else value)
+            object.__setattr__(
+                self, key, _readonly(value) if isinstance(value, np.ndarray) else value
+            )
 
     @property
     def n_arcs(self) -> int:
@@ -349,14 +358,18 @@ def check_arcs(problem: ArcProblem, chosen: ArrayLike) -> list[str]:
     pairs = p.arc_item[x].astype(np.int64) * max(p.n_agents, 1) + p.arc_agent[x]
     uniq, times = np.unique(pairs, return_counts=True)
     for key in uniq[times > 1]:
-        issues.append(f"item {key // max(p.n_agents, 1)}: agent {key % max(p.n_agents, 1)} chosen twice")
+        issues.append(
+            f"item {key // max(p.n_agents, 1)}: agent {key % max(p.n_agents, 1)} chosen twice"
+        )
     issues += [f"item {i}: must be covered" for i in np.flatnonzero(p.must_cover & (count == 0))]
     used = np.bincount(p.arc_agent[x], weights=p.arc_load[x], minlength=p.n_agents)
     over = np.flatnonzero(used > p.agent_capacity)
     issues += [f"agent {a}: load {int(used[a])} > capacity {p.agent_capacity[a]}" for a in over]
     if len(p.clique_arcs):
         clique_of = np.repeat(np.arange(p.n_cliques, dtype=np.int64), np.diff(p.clique_ptr))
-        keys = np.unique(clique_of * max(p.n_arcs, 1) + p.clique_arcs)  # an arc listed twice counts once
+        keys = np.unique(
+            clique_of * max(p.n_arcs, 1) + p.clique_arcs
+        )  # an arc listed twice counts once
         hit = keys[x[keys % max(p.n_arcs, 1)]] // max(p.n_arcs, 1)
         per = np.bincount(hit, minlength=p.n_cliques)
         issues += [f"clique {k}: {per[k]} arcs chosen" for k in np.flatnonzero(per > 1)]
@@ -431,7 +444,9 @@ def _prepare(p: ArcProblem) -> _Prep:
     )
 
 
-def _cost_scale(cost: NDArray[Any], usable: I64, max_chosen: int, scale: float | None) -> tuple[float, I64, bool]:
+def _cost_scale(
+    cost: NDArray[Any], usable: I64, max_chosen: int, scale: float | None
+) -> tuple[float, I64, bool]:
     """(scale, integer costs of all arcs, exact?)."""
     c = cost.astype(np.float64)
     if cost.dtype.kind == "i" and scale is None:
@@ -442,7 +457,11 @@ def _cost_scale(cost: NDArray[Any], usable: I64, max_chosen: int, scale: float |
     def fits(s: float) -> bool:
         return biggest * s <= _MAX_OBJECTIVE_SUM
 
-    candidates = [float(scale)] if scale is not None else [10.0**k for k in range(_MAX_EXACT_SCALE_DIGITS + 1)]
+    candidates = (
+        [float(scale)]
+        if scale is not None
+        else [10.0**k for k in range(_MAX_EXACT_SCALE_DIGITS + 1)]
+    )
     for s in candidates:
         r = c * s
         if fits(s) and np.all(np.abs(r - np.rint(r)) <= _REL_TOL * np.maximum(1.0, np.abs(r))):
@@ -485,7 +504,8 @@ class _LP:
         ev = [np.ones(nu), -p.item_team[prep.optional].astype(np.float64)]
         b_eq = np.where(p.must_cover[cover], p.item_team[cover], 0).astype(np.float64)
         self.A_eq = sparse.csr_matrix(
-            (np.concatenate(ev), (np.concatenate(er), np.concatenate(ec))), shape=(len(cover), self.n)
+            (np.concatenate(ev), (np.concatenate(er), np.concatenate(ec))),
+            shape=(len(cover), self.n),
         )
         self.b_eq = b_eq
         rows: list[I64] = []
@@ -546,7 +566,9 @@ class _LP:
         A_ub = self.A_ub
         b_ub = self.b_ub
         if extra:
-            A_ub = sparse.vstack([A_ub, sparse.csr_matrix(np.vstack([r for r, _ in extra]))], format="csr")
+            A_ub = sparse.vstack(
+                [A_ub, sparse.csr_matrix(np.vstack([r for r, _ in extra]))], format="csr"
+            )
             b_ub = np.concatenate([b_ub, np.asarray([b for _, b in extra], dtype=np.float64)])
         if self.n == 0:
             return 0.0
@@ -624,7 +646,9 @@ class _Stage:
     tier: int | None  # tier index, None for cost
 
 
-def _build(p: ArcProblem, prep: _Prep, icost: I64) -> tuple[cp_model.CpModel, list[Any], list[Any], list[_Stage]]:
+def _build(
+    p: ArcProblem, prep: _Prep, icost: I64
+) -> tuple[cp_model.CpModel, list[Any], list[Any], list[_Stage]]:
     model = cp_model.CpModel()
     u = prep.usable
     xs = [model.new_bool_var("") for _ in range(len(u))]
@@ -658,7 +682,8 @@ def _build(p: ArcProblem, prep: _Prep, icost: I64) -> tuple[cp_model.CpModel, li
     for a in np.flatnonzero(total > p.agent_capacity):
         ks = a_order[a_first[a] : a_first[a + 1]]
         model.add(
-            cp_model.LinearExpr.weighted_sum([xs[k] for k in ks], loads[ks].tolist()) <= int(p.agent_capacity[a])
+            cp_model.LinearExpr.weighted_sum([xs[k] for k in ks], loads[ks].tolist())
+            <= int(p.agent_capacity[a])
         )
     for group in _amo_groups(p, prep):
         model.add_at_most_one([xs[k] for k in group])
@@ -689,7 +714,14 @@ def _build(p: ArcProblem, prep: _Prep, icost: I64) -> tuple[cp_model.CpModel, li
         lp_c = np.zeros(n_z)
         lp_c[: len(u)] = p.arc_cost[u].astype(np.float64)
         stages.append(
-            _Stage(name="cost", vars=[xs[k] for k in nz], coefs=cu[nz].tolist(), offset=0, lp_c=lp_c, tier=None)
+            _Stage(
+                name="cost",
+                vars=[xs[k] for k in nz],
+                coefs=cu[nz].tolist(),
+                offset=0,
+                lp_c=lp_c,
+                tier=None,
+            )
         )
     return model, xs, ys, stages
 
@@ -726,6 +758,7 @@ class _Engine:
         self.item_ptr = np.searchsorted(self.u_item[self.by_item], np.arange(p.n_items + 1))
         self.active_agents = np.flatnonzero(np.diff(self.agent_ptr) > 0)
         self.active_items = np.flatnonzero(np.diff(self.item_ptr) > 0)
+        self.lns_sizes: tuple[float, ...] = ()
 
     # -- solutions ---------------------------------------------------------
 
@@ -763,12 +796,21 @@ class _Engine:
         the walk gets stuck."""
         if start_agent:
             pool, own_ptr, own, other_ptr, other = (
-                self.active_agents, self.agent_ptr, self.by_agent, self.item_ptr, self.by_item
+                self.active_agents,
+                self.agent_ptr,
+                self.by_agent,
+                self.item_ptr,
+                self.by_item,
             )
             own_of, other_of = self.u_agent, self.u_item
         else:
             pool = self.active_items
-            own_ptr, own, other_ptr, other = self.item_ptr, self.by_item, self.agent_ptr, self.by_agent
+            own_ptr, own, other_ptr, other = (
+                self.item_ptr,
+                self.by_item,
+                self.agent_ptr,
+                self.by_agent,
+            )
             own_of, other_of = self.u_item, self.u_agent
         k = min(k, len(pool))
         chosen = [int(rng.choice(pool))]
@@ -828,13 +870,18 @@ class _Engine:
             return incumbent, value, 0, 0
         rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x1A5])
         n_par = max(1, int(workers))
-        size = [float(min(_LNS_K0, len(self.active_agents))), float(min(_LNS_ITEMS0, len(self.active_items)))]
+        size = [
+            float(min(_LNS_K0, len(self.active_agents))),
+            float(min(_LNS_ITEMS0, len(self.active_items))),
+        ]
         cap = [float(len(self.active_agents)), float(len(self.active_items))]
         n_solved = n_improved = 0
         base = self.model  # has the stage objective and every earlier fixing
         all_pos = np.arange(len(self.xs))
 
-        def one(job: tuple[cp_model.CpModel, float, int]) -> tuple[Any, NDArray[np.int64] | None, float]:
+        def one(
+            job: tuple[cp_model.CpModel, float, int],
+        ) -> tuple[Any, NDArray[np.int64] | None, float]:
             sub, limit, sub_seed = job
             solver = cp_model.CpSolver()
             _apply_params(solver.parameters, limit, 1, sub_seed, params)
@@ -885,6 +932,7 @@ class _Engine:
                     if best_value < value:
                         n_improved += 1
                     incumbent, value = best_mask, best_value
+        self.lns_sizes = tuple(size)  # diagnostics: the adapted sizes
         return incumbent, value, n_solved, n_improved
 
 
@@ -964,7 +1012,9 @@ def solve_arcs(
 
     scale, icost, exact = _cost_scale(p.arc_cost, prep.usable, prep.max_chosen, cost_scale)
     err = p.arc_cost[prep.usable].astype(np.float64) - icost[prep.usable] / scale
-    rounding_slack = 0.0 if exact else math.fsum(np.sort(np.minimum(err, 0.0))[: prep.max_chosen].tolist())
+    rounding_slack = (
+        0.0 if exact else math.fsum(np.sort(np.minimum(err, 0.0))[: prep.max_chosen].tolist())
+    )
 
     eng = _Engine(p, prep, icost)
     model, stages = eng.model, eng.stages
@@ -1015,7 +1065,9 @@ def solve_arcs(
                     return finish("infeasible", None, (inf,) * (n_t + 1), [], scale)
                 raise RuntimeError(f"{stage.name}: infeasible although the incumbent satisfies it")
             if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                incumbent = eng.mask_from(np.asarray(solver.response_proto.solution, dtype=np.int64))
+                incumbent = eng.mask_from(
+                    np.asarray(solver.response_proto.solution, dtype=np.int64)
+                )
                 cp_bound = float(math.ceil(solver.best_objective_bound - 1e-6))
             if incumbent is not None or stage_deadline - perf_counter() < min_budget:
                 break
@@ -1026,7 +1078,9 @@ def solve_arcs(
                 tier_bound[stage.tier] = max(tier_bound[stage.tier], float(lb))
             elif stage.tier is None and lp_value is not None:
                 cost_bound = max(cost_bound, lp_value)
-            partial = [StageReport(stage.name, status_name, inf, nan, lp_value, perf_counter() - ts)]
+            partial = [
+                StageReport(stage.name, status_name, inf, nan, lp_value, perf_counter() - ts)
+            ]
             return finish("unknown", None, (*tier_bound, cost_bound), partial, scale)
         proven = code == cp_model.OPTIMAL
         value = eng.stage_value(stage, incumbent)
@@ -1049,7 +1103,14 @@ def solve_arcs(
             tier_bound[stage.tier] = float(forced + b)
             lp_rep = None if lp_value is None else forced + lp_value + stage.offset
             tier_reports[stage.tier] = StageReport(
-                stage.name, status_name, float(forced + value), float(forced + b), lp_rep, secs, n_lns, n_imp
+                stage.name,
+                status_name,
+                float(forced + value),
+                float(forced + b),
+                lp_rep,
+                secs,
+                n_lns,
+                n_imp,
             )
             # fix the tier at the value found (<=, see the module docstring)
             model.add(expr <= value)

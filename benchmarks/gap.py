@@ -203,7 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
     print()
-    print("| file | instances | mean gap % | max gap % | proven optimal | at best known | mean seconds |")
+    print(
+        "| file | instances | mean gap % | max gap % | proven optimal | at best known | mean seconds |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for path, rows in per_file.items():
         gaps = [g for g in (r.gap_pct for r in rows) if g is not None]

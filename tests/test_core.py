@@ -70,7 +70,8 @@ def brute_force(p: ArcProblem) -> tuple[float, ...] | None:
                 opts.append(combo)
         options.append(opts)
     cliques = [
-        set(p.clique_arcs[p.clique_ptr[k] : p.clique_ptr[k + 1]].tolist()) for k in range(p.n_cliques)
+        set(p.clique_arcs[p.clique_ptr[k] : p.clique_ptr[k + 1]].tolist())
+        for k in range(p.n_cliques)
     ]
     best: list[tuple[float, ...] | None] = [None]
     load = np.zeros(p.n_agents, dtype=np.int64)
@@ -119,7 +120,11 @@ def tiny_problems(draw: st.DrawFn) -> ArcProblem:
                 agents.append(a)
                 raw = draw(st.integers(-300, 1000))
                 costs.append(
-                    raw // 100 if cost_kind == "int" else raw / 100 if cost_kind == "cents" else raw / 300
+                    raw // 100
+                    if cost_kind == "int"
+                    else raw / 100
+                    if cost_kind == "cents"
+                    else raw / 300
                 )
                 loads.append(draw(st.integers(0, 5)))
     n_arcs = len(items)
@@ -139,8 +144,14 @@ def tiny_problems(draw: st.DrawFn) -> ArcProblem:
         draw(st.lists(st.integers(0, 8), min_size=n_agents, max_size=n_agents)),
         item_weight=draw(st.lists(st.integers(0, 5), min_size=n_items, max_size=n_items)),
         item_tier=draw(st.lists(st.integers(1, 3), min_size=n_items, max_size=n_items)),
-        item_team=draw(st.lists(st.sampled_from([1, 1, 1, 2, 3]), min_size=n_items, max_size=n_items)),
-        must_cover=draw(st.lists(st.sampled_from([False, False, False, True]), min_size=n_items, max_size=n_items)),
+        item_team=draw(
+            st.lists(st.sampled_from([1, 1, 1, 2, 3]), min_size=n_items, max_size=n_items)
+        ),
+        must_cover=draw(
+            st.lists(
+                st.sampled_from([False, False, False, True]), min_size=n_items, max_size=n_items
+            )
+        ),
         clique_ptr=ptr,
         clique_arcs=flat,
     )
@@ -317,3 +328,58 @@ def test_input_checks() -> None:
     assert p.arc_cost.dtype == np.int64 and p.arc_item.dtype == np.int32
     with pytest.raises(ValueError):
         p.arc_cost[0] = 1  # read-only columns
+
+
+@pytest.mark.parametrize("options", [{"lp": False}, {"lns": False}, {"lp": False, "lns": False}])
+def test_options_keep_gap1_optimum(options: dict[str, bool]) -> None:
+    p = _gap_instance("gap1.txt", 0)
+    res = solve_arcs(p, time_limit=30.0, seed=0, workers=1, **options)
+    assert res.status == "optimal"
+    assert res.objective == (0, 261.0)
+
+
+def _medium(seed: int) -> ArcProblem:
+    rng = np.random.default_rng(seed)
+    n_agents, n_items = 25, 160
+    items, agents, cost, load = [], [], [], []
+    for i in range(n_items):
+        for a in rng.choice(n_agents, size=int(rng.integers(1, 7)), replace=False):
+            items.append(i)
+            agents.append(int(a))
+            cost.append(round(float(rng.uniform(0, 10)), 2))
+            load.append(int(rng.integers(1, 6)))
+    cliques = [rng.choice(len(items), size=3, replace=False) for _ in range(len(items) // 6)]
+    ptr, flat = cliques_csr(cliques)
+    return ArcProblem(
+        n_items,
+        n_agents,
+        items,
+        agents,
+        cost,
+        load,
+        rng.integers(3, 15, n_agents),
+        item_weight=rng.integers(1, 20, n_items),
+        item_tier=rng.integers(1, 4, n_items),
+        item_team=rng.choice([1, 1, 1, 2], n_items),
+        must_cover=rng.random(n_items) < 0.05,
+        clique_ptr=ptr,
+        clique_arcs=flat,
+    )
+
+
+def test_bounds_under_time_pressure_stay_below_every_selection() -> None:
+    # tiers, teams, cliques and a short time limit: stages may stop unproven
+    # and the neighbourhood search runs; whatever the speed, every reported
+    # bound must be lexicographically below every valid selection found
+    p = _medium(0)
+    short = solve_arcs(p, time_limit=0.8, seed=1, workers=2)
+    longer = solve_arcs(p, time_limit=4.0, seed=2, workers=2)
+    lp = lp_bound(p)
+    for r in (short, longer):
+        assert r.status in ("optimal", "feasible")
+        assert check_arcs(p, r.chosen) == []
+        assert evaluate_arcs(p, r.chosen) == r.objective
+        assert len(r.stages) == len(r.tiers) + 1
+    for b in (short.bound, longer.bound, lp):
+        for o in (short.objective, longer.objective):
+            assert lex_le(b, o, 1e-9), (b, o)

@@ -470,3 +470,29 @@ def test_no_candidates() -> None:
     result = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1)
     assert len(result.solution) == 0 and result.optimal
     assert result.bound is not None and result.bound.uncovered == (10,)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(dense_problems())
+def test_complete_hint_is_a_solution_of_the_model(problem: Problem) -> None:
+    """The values derived from a schedule for every auxiliary variable (order,
+    day, load, equity) satisfy the model: the hint CP-SAT starts from is whole."""
+    from ortools.sat.python import cp_model
+
+    from assign.candidates import build_candidates
+    from assign.solvers import cpsat
+
+    c = compile_problem(problem)
+    sol = solve_cpsat(c, time_limit=LIMIT, workers=1)[0]
+    cands = build_candidates(c)
+    pairs = cpsat._pairs(c, cands.task, cands.volunteer)
+    mdl = cpsat._Model(c, pairs, np.flatnonzero(np.diff(pairs.ptr) > 0), np.zeros(0, np.int64))
+    cpsat._soft_objective(mdl)
+    guess = cpsat._empty_incumbent(mdl)
+    found = pairs.find(c.n_volunteers, sol.task, sol.volunteer)
+    guess.x[mdl.local[found]] = 1
+    guess.start[mdl.task_local[pairs.task[found]]] = sol.start
+    cpsat._set_hint(mdl.model, *guess.hint(mdl))
+    solver = cpsat._solver(LIMIT, 0, 1)
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    assert solver.solve(mdl.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)

@@ -296,6 +296,12 @@ class _Model:
         self.task_local = np.full(c.n_tasks, -1, dtype=np.int64)
         self.task_local[self.tasks] = np.arange(len(self.tasks))
         self.cov: list[Any] = []
+        # how to compute every auxiliary variable from x and the starts (complete hints)
+        self.z_info: list[tuple[int, list[tuple[int, int]]]] = []  # z, (pair a, pair b) that switch it on
+        self.o_info: list[tuple[int, int, int]] = []  # o, task a, task b: o = a goes first
+        self.y_info: list[tuple[int, int, int, int]] = []  # y, pair, task, day
+        self.fair_info: list[tuple[int, int, int, list[int], list[int]]] = []  # q, sq, history, pairs, loads
+        self.equity_info: list[tuple[int, int, list[tuple[int | None, int, list[int], list[int], int]]]] = []
         self.start: list[Any] = []
         self.start_lo: list[int] = []
         self.start_hi: list[int] = []
@@ -408,9 +414,11 @@ class _Model:
                 for k in range(i, j):
                     m.add_bool_or([z, x_not[la[k]], x_not[lb[k]]])
                 when = [z]
+                self.z_info.append((z.index, [(la[k], lb[k]) for k in range(i, j)]))
             sa, sb = self.start[a], self.start[b]
             if can_ab and can_ba:
                 o = m.new_bool_var("")
+                self.o_info.append((o.index, a, b))
                 m.add(sb >= sa + ga).only_enforce_if([*when, o])
                 m.add(sa >= sb + gb).only_enforce_if([*when, o.Not()])
             elif can_ab:
@@ -524,11 +532,52 @@ class _Model:
                     hi = int(day_starts[d + 1]) - 1 if d + 1 < len(day_starts) else c.horizon_minutes
                     m.add_linear_constraint(start, lo, hi).only_enforce_if(y)
                     day_var[(int(k), d)] = y
+                    self.y_info.append((y.index, int(k), int(self.task_local[t]), d))
                     ys.append(y)
                 m.add(sum(ys) == self.x[int(k)])
             for d in sorted(binding):
                 terms = [day_var.get((k, d), self.x[k]) for k in per_day[d]]
                 m.add(sum(terms) <= limit)
+
+    def complete(self, x: I64, start: I64) -> I64:
+        """Every variable's value given x (per local pair) and the starts (per
+        local task): a complete hint, a solution when x and the starts are."""
+        full = np.zeros(len(self.model.proto.variables), dtype=np.int64)
+        x = np.asarray(x, dtype=np.int64)
+        start = np.asarray(start, dtype=np.int64)
+        full[self.x_index] = x
+        cov = np.zeros(len(self.tasks), dtype=np.int64)
+        if len(self.tasks):
+            task = self.task_local[self.pairs.task[self.pair_idx]]
+            cov = (np.bincount(task, weights=x, minlength=len(self.tasks)) > 0).astype(np.int64)
+        full[self.cov_index] = cov
+        full[self.start_index] = start
+        xs, starts, covs = x.tolist(), start.tolist(), cov.tolist()
+        for index, both in self.z_info:
+            full[index] = int(any(xs[a] and xs[b] for a, b in both))
+        for index, a, b in self.o_info:
+            full[index] = int(starts[a] < starts[b])
+        if self.y_info:
+            days = rules.day_of(self.c, start).tolist()
+            for index, k, t, d in self.y_info:
+                full[index] = int(xs[k] == 1 and days[t] == d)
+        for q, sq, h, ks, loads in self.fair_info:
+            value = h + sum(load * xs[k] for k, load in zip(ks, loads, strict=True))
+            full[q], full[sq] = value, value * value
+        for top, gain, rows in self.equity_info:
+            values = []
+            for cell, total, locs, ws, const in rows:
+                if total == 0:
+                    value = 0
+                else:
+                    u = const + sum(w * (1 - covs[i]) for i, w in zip(locs, ws, strict=True))
+                    num, den = gain * u * (1 if total > 0 else -1), abs(total)
+                    value = -((-num) // den)  # exact integer ceiling
+                if cell is not None:
+                    full[cell] = value
+                values.append(value)
+            full[top] = max(values)
+        return full
 
     # -- objectives
     def uncovered(self, tier: int) -> tuple[list[int], list[int], int]:
@@ -590,6 +639,7 @@ def _soft_objective(mdl: _Model) -> _Soft:
             m.add(q == h + cp_model.LinearExpr.weighted_sum([mdl.x[k] for k in group], [int(x) for x in P.load[glob]]))
             sq = m.new_int_var(h * h, most * most, "")
             m.add_multiplication_equality(sq, [q, q])
+            mdl.fair_info.append((q.index, sq.index, h, [int(k) for k in group], [int(x) for x in P.load[glob]]))
             terms.append(_Term(sq.index, w_fair / float(cap[v]) ** 2, h * h, most * most))
 
     # equity
@@ -665,12 +715,14 @@ def _soft_objective(mdl: _Model) -> _Soft:
         lo, hi = scaled_range(top_lo, top_hi)
         top = m.new_int_var(lo, hi, "")
         exacts = []
+        hint_rows: list[tuple[int | None, int, list[int], list[int], int]] = []
         for total, locs, ws, const, c_lo, c_hi in rows:
             # U_ct = const + sum(w) - sum(w * covered)
             expr_u: Any = 0
             if total != 0:
                 expr_u = const + sum(ws) - cp_model.LinearExpr.weighted_sum([mdl.cov[i] for i in locs], ws)
             side = 1 if total > 0 else -1
+            cell_index: int | None = None
             if w_eq > 0:  # minimising pushes M down onto the largest ceiling
                 if total == 0:
                     m.add(top >= 0)
@@ -684,8 +736,11 @@ def _soft_objective(mdl: _Model) -> _Soft:
                     m.add(abs(total) * cell >= side * gain * expr_u)
                     m.add(abs(total) * cell <= side * gain * expr_u + abs(total) - 1)
                 exacts.append(cell)
+                cell_index = cell.index
+            hint_rows.append((cell_index, total, locs, ws, const))
         if exacts:
             m.add_max_equality(top, exacts)
+        mdl.equity_info.append((top.index, gain, hint_rows))
         terms.append(_Term(top.index, sign * unit / scale, lo, hi))
         # the ceiling adds < 1 unit, the rounding of G at most 1/2 unit per 100 %
         share = max(abs(top_lo), abs(top_hi)) / 100.0
@@ -752,11 +807,8 @@ class _Incumbent:
         return (np.bincount(task, weights=self.x, minlength=len(mdl.tasks)) > 0).astype(np.int64)
 
     def hint(self, mdl: _Model) -> tuple[I64, I64]:
-        if self.full is not None:
-            return np.arange(len(self.full), dtype=np.int64), self.full
-        idx = np.concatenate((mdl.x_index, mdl.cov_index, mdl.start_index))
-        val = np.concatenate((self.x, self.covered(mdl), self.start))
-        return idx, val
+        full = self.full if self.full is not None else mdl.complete(self.x, self.start)
+        return np.arange(len(full), dtype=np.int64), full
 
 
 def _read(mdl: _Model, solver: cp_model.CpSolver) -> _Incumbent:
