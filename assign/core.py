@@ -94,7 +94,7 @@ _MAX_EXACT_SCALE_DIGITS = 6
 _DEFAULT_COST_SCALE = 1e4
 _MAX_OBJECTIVE_SUM = float(1 << 50)
 _REL_TOL = 1e-9
-nan = math.nan
+_NAN = math.nan
 # large-neighbourhood search (tuned on OR-Library GAP types C and D, see benchmarks/README.md)
 _LNS_SUB_LIMIT = 0.25  # seconds per neighbourhood
 _LNS_K0 = 3  # first size of agent neighbourhoods (agents)
@@ -1079,7 +1079,7 @@ def solve_arcs(
             elif stage.tier is None and lp_value is not None:
                 cost_bound = max(cost_bound, lp_value)
             partial = [
-                StageReport(stage.name, status_name, inf, nan, lp_value, perf_counter() - ts)
+                StageReport(stage.name, status_name, inf, _NAN, lp_value, perf_counter() - ts)
             ]
             return finish("unknown", None, (*tier_bound, cost_bound), partial, scale)
         proven = code == cp_model.OPTIMAL

@@ -149,6 +149,10 @@ def evaluate(ledger: Ledger, problem: Problem, first: Date, nights: int, horizon
     missed = past.missed
     tasks_in = [t for t in problem.tasks if start <= t.window_start < end]
     tier1 = [t for t in tasks_in if problem.task_tier(t) == 1]
+    needs: dict[str, int] = {}
+    for t in tasks_in:
+        needs[t.recipient] = needs.get(t.recipient, 0) + 1
+    missed_share = np.array([missed.get(r, 0) / n for r, n in sorted(needs.items())], dtype=float)
     return {
         "tasks": past.tasks,
         "tasks_in_period": len(tasks_in),
@@ -165,6 +169,10 @@ def evaluate(ledger: Ledger, problem: Problem, first: Date, nights: int, horizon
         "recipients_missed_twice_or_more": sum(1 for n in missed.values() if n >= 2),
         "recipients_missed_3_or_more": sum(1 for n in missed.values() if n >= 3),
         "max_missed_per_recipient": max(missed.values(), default=0),
+        "recipients_with_needs": len(needs),
+        "recipients_never_served": sum(1 for r, n in needs.items() if missed.get(r, 0) >= n),
+        "missed_share_p90": float(np.percentile(missed_share, 90)) if len(missed_share) else None,
+        "missed_share_max": float(missed_share.max()) if len(missed_share) else None,
     }
 
 
@@ -188,7 +196,7 @@ def simulate(
         f"{len(problem.tasks)} tasks over {nights + horizon_days - 1} days ({setup_seconds:.1f} s)")
     results: dict[str, Any] = {
         "scenario": scenario, "seed": seed, "nights": nights, "horizon_days": horizon_days,
-        "accept": accept, "respond_days": respond_days, "strategy": strategy,
+        "accept": accept, "respond_days": respond_days, "strategy": strategy, "tasks_per_week": tasks_per_week,
         "database": "sqlite" if db == "sqlite" else db.split("://")[0],
         "volunteers": len(problem.volunteers), "recipients": len(problem.recipients),
         "tasks": len(problem.tasks), "arms": {},
@@ -224,6 +232,22 @@ def simulate(
     return results
 
 
+def reevaluate(out: Path, db: str) -> dict[str, Any]:
+    """The figures of an earlier simulation, recomputed from its ledgers and ``results.json``."""
+    results = json.loads((out / "results.json").read_text())
+    db_url = f"sqlite:///{(out / 'sim.sqlite').resolve()}" if db == "sqlite" else db
+    engine = connect(db_url)
+    problem = build_input(results["scenario"], results["seed"], results["nights"] + results["horizon_days"] - 1,
+                          results.get("tasks_per_week"))
+    first = problem.horizon.start.date()
+    for arm, figures in results["arms"].items():
+        ledger = Ledger(engine, f"sim_{arm}_")
+        figures.update(evaluate(ledger, problem, first, results["nights"], results["horizon_days"]))
+    engine.dispose()
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    return results
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The results as a Markdown table (for benchmarks/README.md)."""
     arms = results["arms"]
@@ -234,6 +258,9 @@ def markdown(results: dict[str, Any]) -> str:
         ("recipients missed 3 times or more", "recipients_missed_3_or_more", "{:,}"),
         ("recipients missed at least once", "recipients_missed_once_or_more", "{:,}"),
         ("most misses of one recipient", "max_missed_per_recipient", "{:,}"),
+        ("recipients with no need served", "recipients_never_served", "{:,}"),
+        ("share of a recipient's needs missed: 90th percentile", "missed_share_p90", "{:.1%}"),
+        ("share of a recipient's needs missed: worst", "missed_share_max", "{:.1%}"),
         ("tasks planned (final plans)", "tasks", "{:,}"),
         ("tasks served", "served_tasks", "{:,}"),
         ("tasks missed (uncovered or declined)", "missed_tasks", "{:,}"),
@@ -274,7 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=None)
     parser.add_argument("--tasks-per-week", type=int, default=None)
     parser.add_argument("--no-outputs", action="store_true", help="skip dispatch sheets, calendars and the report")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="recompute the figures from the ledgers of an earlier run with the same arguments")
     args = parser.parse_args(argv)
+    if args.evaluate_only:
+        results = reevaluate(Path(args.out), args.db)
+        print(markdown(results))
+        return 0
     results = simulate(
         scenario=args.scenario, seed=args.seed, nights=args.nights, horizon_days=args.horizon_days, db=args.db,
         out=Path(args.out), arms=tuple(a for a in args.arms.split(",") if a), accept=args.accept,

@@ -446,6 +446,7 @@ class _NeighbourhoodModel:
         self.model = m
         y = [m.new_bool_var("") for _ in range(n_y)]
         self.y = y
+        y_not = [v.Not() for v in y]
         y_tl = tloc[y_t]
         # coverage and teams
         by_task = np.argsort(y_tl, kind="stable")
@@ -494,28 +495,35 @@ class _NeighbourhoodModel:
             if len(idx) == 0:
                 self.load_expr.append(0)
                 continue
-            for clique in _sweep_cliques(y_start[idx], y_end[idx]):
+            # the shortest travel from each option's home to another option's home
+            recs, r_of = np.unique(y_rec[idx], return_inverse=True)
+            ra, rb = np.meshgrid(recs, recs, indexing="ij")
+            tmat = rules.travel_between_recipients(c, ra.ravel(), rb.ravel()).reshape(len(recs), len(recs))
+            tasks_at = np.array([len(np.unique(y_tl[idx][r_of == r])) for r in range(len(recs))])
+            np.fill_diagonal(tmat, np.where(tasks_at > 1, 0, np.iinfo(np.int64).max // 4))
+            gmin = tmat.min(axis=1)[r_of] if len(recs) > 1 or tasks_at.max(initial=0) > 1 else np.zeros(len(idx), np.int64)
+            gmin = np.minimum(gmin, nb.max_travel)
+            ext_end = y_end[idx] + gmin
+            for clique in _sweep_cliques(y_start[idx], ext_end):
                 group = idx[clique]
                 if len(np.unique(y_tl[group])) > 1:
                     m.add_at_most_one([y[k] for k in group])
-            order = idx[np.argsort(y_start[idx], kind="stable")]
-            s_sorted = y_start[order]
-            a_i, b_i = [], []
-            for a_pos, a in enumerate(order.tolist()):
-                lo = np.searchsorted(s_sorted, y_end[a], side="left")
-                hi_ = np.searchsorted(s_sorted, y_end[a] + nb.max_travel, side="left")
-                if hi_ > lo:
-                    a_i.append(np.full(hi_ - lo, a))
-                    b_i.append(order[lo:hi_])
-                del a_pos
-            if a_i:
-                aa, bb = np.concatenate(a_i), np.concatenate(b_i)
-                diff = y_tl[aa] != y_tl[bb]
+            # pairs that only travel beyond the shortest one separates
+            order = np.argsort(y_start[idx], kind="stable")
+            s_sorted = y_start[idx][order]
+            lo = np.searchsorted(s_sorted, ext_end, side="left")
+            hi_ = np.searchsorted(s_sorted, y_end[idx] + nb.max_travel, side="left")
+            cnt = np.maximum(hi_ - lo, 0)
+            if cnt.sum():
+                aa = np.repeat(np.arange(len(idx)), cnt)
+                within = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+                bb = order[np.repeat(lo, cnt) + within]
+                diff = y_tl[idx][aa] != y_tl[idx][bb]
                 aa, bb = aa[diff], bb[diff]
-                gap = rules.travel_between_recipients(c, y_rec[aa], y_rec[bb])
-                clash = y_start[bb] < y_end[aa] + gap
-                for a, b in zip(aa[clash].tolist(), bb[clash].tolist(), strict=True):
-                    m.add_bool_or([y[a].Not(), y[b].Not()])
+                gap = tmat[r_of[aa], r_of[bb]]
+                clash = y_start[idx][bb] < y_end[idx][aa] + gap
+                for a, b in zip(idx[aa[clash]].tolist(), idx[bb[clash]].tolist(), strict=True):
+                    m.add_bool_or([y_not[a], y_not[b]])
             v = int(vols[j])
             expr = cp_model.LinearExpr.weighted_sum([y[k] for k in idx], loads[idx].tolist())
             self.load_expr.append(expr)
@@ -676,3 +684,514 @@ def apply_move(sol: Solution, n_tasks: int, move: Move) -> Solution:
         np.concatenate((sol.start[keep], move.start)),
         list(sol.conflicts),
     )
+
+
+@dataclass
+class LnsStats:
+    neighbourhoods: int = 0
+    improvements: int = 0
+    optimal: int = 0
+    work: float = 0.0
+    seconds: float = 0.0
+
+
+class Search:
+    """The LNS loop: pick neighbourhoods, solve them, keep what improves the key."""
+
+    def __init__(
+        self,
+        c: Compiled,
+        cands: Candidates,
+        sol: Solution,
+        seed: int,
+        tier_floor: tuple[float, ...] | None = None,
+    ):
+        from scipy.spatial import cKDTree
+
+        from ..score import evaluate
+
+        self.c = c
+        self.cands = cands
+        self.nb = Neighbourhoods(c, cands)
+        self.sol = sol
+        self.key = evaluate(c, sol).key()
+        self.seed = seed
+        self.rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x1A5A])
+        self.coverable = cands.counts() >= c.t_needed
+        self.tree = cKDTree(c.v_xyz) if c.n_volunteers else None
+        self.size = [5.0, 5.0]  # volunteers per neighbourhood, by kind
+        self.max_free = 40.0
+        self.tier_floor = tier_floor
+        self.stats = LnsStats()
+        self.fails = np.zeros(c.n_tiers + 2)
+
+    def _pick(self) -> tuple[int, I64, int] | None:
+        c, rng, cands = self.c, self.rng, self.cands
+        unc = np.flatnonzero(~self.sol.covered(c.n_tasks) & self.coverable)
+        if len(unc) and self.tier_floor is not None:
+            floor = np.asarray(self.tier_floor[: c.n_tiers])
+            cur = np.asarray(self.key[: c.n_tiers])
+            open_tier = np.concatenate(([False], cur > floor))
+            unc = unc[open_tier[c.t_tier[unc]]]
+        kind = 0 if len(unc) and rng.random() < 0.7 else 1
+        k = int(round(self.size[kind]))
+        if kind == 0:
+            tier = c.t_tier[unc]
+            w = 4.0 ** (-(tier - tier.min()).astype(np.float64))
+            t = int(rng.choice(unc, p=w / w.sum()))
+            rows = cands.rows(t)
+            pool = cands.volunteer[rows][: 3 * k].astype(np.int64)
+            vols = pool[rng.choice(len(pool), size=min(k, len(pool)), replace=False)]
+            return kind, np.sort(vols), int(self.nb.day_ws[t])
+        if len(self.sol) == 0 or self.tree is None:
+            return None
+        r = int(rng.integers(len(self.sol)))
+        v = int(self.sol.volunteer[r])
+        day = int(rules.day_of(c, self.sol.start[r : r + 1])[0])
+        _, near = self.tree.query(c.v_xyz[v], k=min(3 * k, c.n_volunteers))
+        near = np.atleast_1d(near)
+        near = near[near != v]
+        extra = near[rng.choice(len(near), size=min(k - 1, len(near)), replace=False)] if len(near) else near
+        return kind, np.sort(np.concatenate(([v], extra)).astype(np.int64)), day
+
+    def run(self, deadline: float, work_budget: float, workers: int = 1, sub_dtime: float = 1.0) -> Solution:
+        """Improve until the deadline or the work budget is spent."""
+        import time
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ..check import violations
+        from ..score import evaluate
+
+        began = time.perf_counter()
+        c = self.c
+        n_par = max(1, int(workers))
+        pool = ThreadPoolExecutor(max_workers=n_par) if n_par > 1 else None
+        try:
+            while self.stats.work < work_budget and time.perf_counter() < deadline - 0.05:
+                jobs: list[tuple[int, _NeighbourhoodModel]] = []
+                for _ in range(n_par):
+                    picked = self._pick()
+                    if picked is None:
+                        break
+                    kind, vols, day = picked
+                    mdl = self.nb.build(self.sol, vols, day, int(self.max_free), self.rng)
+                    if mdl is not None:
+                        jobs.append((kind, mdl))
+                if not jobs:
+                    break
+                left = max(0.05, deadline - time.perf_counter())
+                sub_seed = self.seed + self.stats.neighbourhoods
+
+                def one(job: tuple[int, _NeighbourhoodModel], i: int = 0) -> Move:
+                    return job[1].solve(sub_seed + i, left, sub_dtime)
+
+                if pool is None:
+                    moves = [one(jobs[0])]
+                else:
+                    moves = list(pool.map(one, jobs, range(len(jobs))))
+                taken_v = np.zeros(c.n_volunteers, dtype=bool)
+                taken_t = np.zeros(c.n_tasks, dtype=bool)
+                for (kind, mdl), move in zip(jobs, moves, strict=True):
+                    self.stats.neighbourhoods += 1
+                    self.stats.work += move.dtime + WORK_PER_VARIABLE * move.n_vars
+                    if move.status == "OPTIMAL":
+                        self.stats.optimal += 1
+                        self.size[kind] = min(self.size[kind] + 0.5, 40.0)
+                        self.max_free = min(self.max_free * 1.05, 200.0)
+                    else:
+                        self.size[kind] = max(2.0, self.size[kind] * 0.8)
+                        self.max_free = max(10.0, self.max_free * 0.8)
+                    if len(move.free) == 0 or taken_v[mdl.vols].any() or taken_t[move.free].any():
+                        continue
+                    new = apply_move(self.sol, c.n_tasks, move)
+                    key = evaluate(c, new).key()
+                    if key < self.key:
+                        if violations(c, new):  # never expected; never accepted
+                            continue
+                        self.sol, self.key = new, key
+                        self.stats.improvements += 1
+                        taken_v[mdl.vols] = True
+                        taken_t[move.free] = True
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        self.stats.seconds += time.perf_counter() - began
+        return self.sol
+
+
+#: work charged per Boolean of a neighbourhood model, on top of CP-SAT's
+#: deterministic time (model building in Python is not in the latter)
+WORK_PER_VARIABLE = 2e-5
+
+
+# ------------------------------------------------------------------- bound
+
+
+def latest_free_start(c: Compiled, t: I64, v: I64) -> tuple[I64, I64]:
+    """Latest start (and its availability interval) at which the visit of ``t``
+    fits the window and one availability interval of ``v``; -1 where none."""
+    t = np.asarray(t, dtype=np.int64)
+    v = np.asarray(v, dtype=np.int64)
+    dur = c.t_duration[t]
+    lo_start = c.t_window_start[t]
+    hi_start = c.t_window_end[t] - dur
+    out = np.full(len(t), -1, dtype=np.int64)
+    where = np.full(len(t), -1, dtype=np.int64)
+    if len(c.av_start) == 0 or len(t) == 0:
+        return out, where
+    span = c.horizon_minutes + 2
+    owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))
+    skeys = owner * span + c.av_start
+    # last interval of v starting at or before hi_start
+    idx = np.searchsorted(skeys, v * span + np.clip(hi_start, 0, span - 1), side="right") - 1
+    first = c.av_ptr[v]
+    pending = np.flatnonzero((idx >= first) & (lo_start <= hi_start))
+    idx = idx[pending]
+    while len(pending):
+        e = np.minimum(hi_start[pending], c.av_end[idx] - dur[pending])
+        fits = (e >= lo_start[pending]) & (e >= c.av_start[idx])
+        out[pending[fits]] = e[fits]
+        where[pending[fits]] = idx[fits]
+        # intervals end in order: once one ends before lo_start + dur, none earlier fits
+        go_on = ~fits & (idx - 1 >= first[pending]) & (c.av_end[np.maximum(idx - 1, 0)] >= lo_start[pending] + dur[pending])
+        pending = pending[go_on]
+        idx = idx[go_on] - 1
+    return out, where
+
+
+@dataclass
+class LpResult:
+    uncovered: tuple[float, ...]  # per tier 1..T, valid lexicographic bound of the LP's tasks
+    soft: float  # bound of the soft part the LP models (see lp_bound)
+    proved_tiers: int  # tiers whose LP was solved
+    seconds: float
+    n_columns: int
+    n_rows: int
+
+
+def _rigorous(
+    cost: NDArray[np.float64],
+    a_ub: Any,
+    b_ub: NDArray[np.float64],
+    a_eq: Any,
+    b_eq: NDArray[np.float64],
+    lo: NDArray[np.float64],
+    hi: NDArray[np.float64],
+    time_limit: float | None,
+) -> float | None:
+    """A lower bound of ``min cost.z`` over the LP, valid whatever the solver's
+    tolerances: the Lagrangian value of its duals over the (finite) box."""
+    import math
+
+    from scipy.optimize import linprog
+
+    options: dict[str, Any] = {"presolve": True}
+    if time_limit is not None:
+        options["time_limit"] = max(1e-3, float(time_limit))
+    try:
+        res = linprog(
+            cost,
+            A_ub=a_ub if a_ub.shape[0] else None,
+            b_ub=b_ub if a_ub.shape[0] else None,
+            A_eq=a_eq if a_eq.shape[0] else None,
+            b_eq=b_eq if a_eq.shape[0] else None,
+            bounds=np.column_stack((lo, hi)),
+            method="highs",
+            options=options,
+        )
+    except (ValueError, RuntimeError):
+        return None
+    if res.status != 0:
+        return None
+    m_ub = np.minimum(np.asarray(res.ineqlin.marginals), 0.0) if a_ub.shape[0] else np.zeros(0)
+    m_eq = np.asarray(res.eqlin.marginals) if a_eq.shape[0] else np.zeros(0)
+    reduced = cost.astype(np.float64).copy()
+    if a_ub.shape[0]:
+        reduced -= a_ub.T @ m_ub
+    if a_eq.shape[0]:
+        reduced -= a_eq.T @ m_eq
+    box = np.minimum(reduced * lo, reduced * hi)
+    terms = np.concatenate([m_ub * b_ub, m_eq * b_eq, box])
+    value = math.fsum(terms.tolist())
+    return value - 1e-9 * max(1.0, math.fsum(np.abs(terms).tolist()))
+
+
+class Relaxation:
+    """An LP relaxation of SPEC §4/§6 over every eligible free pair of some tasks.
+
+    Columns: ``x_p`` in [0, 1] per usable pair (load within the pledge, daily
+    limit above 0, task with enough pairs for its team), ``y_t`` in [0, 1] per
+    coverable task, ``phi_v`` per volunteer (fairness, bounded below by tangents
+    of the convex ``((h + load) / cap)^2``), ``e_k`` per tier (equity, above each
+    community's uncovered share). Rows, each implied by the rules:
+
+    * ``sum_p x_p = team_t * y_t`` (rule 2) and ``x_p <= y_t`` for teams;
+    * rule 10: ``sum load_p x_p <= max_minutes``;
+    * rule 11: the pairs whose allowed starts all lie on one day count against it;
+    * rules 5 and 9 (energy): for a volunteer, the pairs whose allowed visits lie
+      inside ``[A, B)`` within one availability interval satisfy
+      ``sum (dur_p + g) x_p <= B - A + g``, ``g`` the shortest travel between two
+      of the interval's visits (n visits need n - 1 trips).
+    """
+
+    def __init__(self, c: Compiled, cands: Candidates, task_mask: NDArray[np.bool_], equity: bool):
+        from scipy import sparse
+
+        self.c = c
+        w = c.weights
+        t = cands.task.astype(np.int64)
+        v = cands.volunteer.astype(np.int64)
+        usable = task_mask[t] & (cands.load.astype(np.int64) <= c.v_max_minutes[v]) & (c.v_max_per_day[v] > 0)
+        cnt = np.bincount(t[usable], minlength=c.n_tasks)
+        coverable = task_mask & (cnt >= c.t_needed)
+        usable &= coverable[t]
+        rows_p = np.flatnonzero(usable)
+        t, v = t[rows_p], v[rows_p]
+        self.t, self.v = t, v
+        load = cands.load[rows_p].astype(np.int64)
+        dur = c.t_duration[t]
+        n_p = len(rows_p)
+        cov_tasks = np.flatnonzero(coverable)
+        self.cov_tasks = cov_tasks
+        ycol = np.full(c.n_tasks, -1, dtype=np.int64)
+        ycol[cov_tasks] = n_p + np.arange(len(cov_tasks))
+        n_y = len(cov_tasks)
+        fair_vols = np.unique(v) if w["fairness"] > 0 else np.zeros(0, dtype=np.int64)
+        cap = (c.v_history_capacity + c.v_max_minutes).astype(np.float64)
+        fair_vols = fair_vols[cap[fair_vols] > 0]
+        pcol = n_p + n_y + np.arange(len(fair_vols))
+        n_f = len(fair_vols)
+        tiers = np.unique(c.t_tier[cov_tasks])
+        use_equity = equity and w["equity"] > 0 and bool(np.all(c.t_weight >= 0))
+        ecol = {int(k): n_p + n_y + n_f + i for i, k in enumerate(tiers.tolist())} if use_equity else {}
+        n = n_p + n_y + n_f + len(ecol)
+        self.n_p, self.n_y, self.n = n_p, n_y, n
+        lo = np.zeros(n)
+        hi = np.ones(n)
+        rr: list[I64] = []
+        cc: list[I64] = []
+        vv: list[NDArray[np.float64]] = []
+        rhs: list[NDArray[np.float64]] = []
+        nrow = 0
+
+        def add(rows: I64, cols: I64, vals: NDArray[np.float64], b: NDArray[np.float64]) -> None:
+            nonlocal nrow
+            rr.append(rows + nrow)
+            cc.append(cols)
+            vv.append(vals)
+            rhs.append(b)
+            nrow += len(b)
+
+        # teams: x_p <= y_t
+        team = np.flatnonzero(c.t_needed[t] > 1)
+        if len(team):
+            k = np.arange(len(team))
+            add(np.concatenate((k, k)), np.concatenate((team, ycol[t[team]])),
+                np.concatenate((np.ones(len(team)), -np.ones(len(team)))), np.zeros(len(team)))
+        # rule 10
+        total = np.bincount(v, weights=load, minlength=c.n_volunteers)
+        tight = total > c.v_max_minutes
+        sel = np.flatnonzero(tight[v])
+        if len(sel):
+            vid = np.flatnonzero(tight)
+            rmap = np.full(c.n_volunteers, -1, dtype=np.int64)
+            rmap[vid] = np.arange(len(vid))
+            add(rmap[v[sel]], sel, load[sel].astype(np.float64), c.v_max_minutes[vid].astype(np.float64))
+        # allowed starts: earliest (candidates) and latest
+        early = cands.start[rows_p].astype(np.int64)
+        late, late_iv = latest_free_start(c, t, v)
+        span = c.horizon_minutes + 2
+        owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))
+        ekeys = owner * span + c.av_end
+        early_iv = np.searchsorted(ekeys, v * span + early + dur, side="left")
+        # rule 11
+        d_lo, d_hi = rules.day_of(c, early), rules.day_of(c, late)
+        limited = (c.v_max_per_day[v] < (1 << 40)) & (d_lo == d_hi)
+        if limited.any():
+            sel = np.flatnonzero(limited)
+            key = v[sel] * (c.n_days + 2) + d_lo[sel]
+            uk, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+            lim = c.v_max_per_day[uk // (c.n_days + 2)]
+            bind = counts > lim
+            if bind.any():
+                rmap = np.full(len(uk), -1, dtype=np.int64)
+                rmap[bind] = np.arange(int(bind.sum()))
+                keep = bind[inv]
+                add(rmap[inv[keep]], sel[keep], np.ones(int(keep.sum())), lim[bind].astype(np.float64))
+        # energy of availability intervals
+        one = np.flatnonzero((early_iv == late_iv) & (late >= 0))
+        order = one[np.argsort(early_iv[one], kind="stable")]
+        groups = np.split(order, np.flatnonzero(np.diff(early_iv[order])) + 1) if len(order) else []
+        s_rows: list[I64] = []
+        s_cols: list[I64] = []
+        s_vals: list[NDArray[np.float64]] = []
+        s_rhs: list[float] = []
+        n_span = 0
+        for g in groups:
+            if len(g) < 2:
+                continue
+            a_lo = early[g]
+            b_hi = late[g] + dur[g]
+            if int(dur[g].sum()) <= int(b_hi.max() - a_lo.min()):
+                continue
+            rec = c.t_recipient[t[g]]
+            ur, r_of = np.unique(rec, return_inverse=True)
+            if len(ur) > 1:
+                ra, rb = np.meshgrid(ur, ur, indexing="ij")
+                tm = rules.travel_between_recipients(c, ra.ravel(), rb.ravel()).reshape(len(ur), len(ur))
+                np.fill_diagonal(tm, np.iinfo(np.int64).max // 4)
+                gap = int(tm.min())
+            else:
+                gap = 0
+            if len(np.unique(t[g])) > len(ur):  # two tasks at one home
+                gap = 0
+            A = np.unique(a_lo)
+            Bv = np.unique(b_hi)
+            inside = (a_lo[None, None, :] >= A[:, None, None]) & (b_hi[None, None, :] <= Bv[None, :, None])
+            need = ((dur[g] + gap)[None, None, :] * inside).sum(axis=2)
+            room = Bv[None, :] - A[:, None] + gap
+            ia, ib = np.nonzero((need > room) & (Bv[None, :] > A[:, None]))
+            seen: dict[bytes, int] = {}
+            for i, j in zip(ia.tolist(), ib.tolist(), strict=True):
+                members = inside[i, j]
+                keyb = np.packbits(members).tobytes()
+                r = int(room[i, j])
+                if keyb in seen and seen[keyb] <= r:
+                    continue
+                seen[keyb] = r
+            for keyb, r in seen.items():
+                members = np.unpackbits(np.frombuffer(keyb, dtype=np.uint8))[: len(g)].astype(bool)
+                cols = g[members]
+                s_rows.append(np.full(len(cols), n_span))
+                s_cols.append(cols)
+                s_vals.append((dur[cols] + gap).astype(np.float64))
+                s_rhs.append(float(r))
+                n_span += 1
+        if n_span:
+            add(np.concatenate(s_rows), np.concatenate(s_cols), np.concatenate(s_vals), np.asarray(s_rhs))
+        self.n_span = n_span
+        # fairness tangents: phi_v >= f(L) + f'(L) (load - L)
+        self.fair_const = 0.0
+        if n_f:
+            hist = c.v_history_minutes[fair_vols].astype(np.float64)
+            capf = cap[fair_vols]
+            most = np.minimum(np.bincount(v, weights=load, minlength=c.n_volunteers)[fair_vols], c.v_max_minutes[fair_vols])
+            lo[pcol] = (hist / capf) ** 2
+            hi[pcol] = ((hist + most) / capf) ** 2
+            fmap = np.full(c.n_volunteers, -1, dtype=np.int64)
+            fmap[fair_vols] = np.arange(n_f)
+            mine = np.flatnonzero(fmap[v] >= 0)
+            for frac in np.linspace(0.0, 1.0, N_TANGENTS):
+                point = frac * most
+                slope = 2.0 * (hist + point) / capf**2
+                value = ((hist + point) / capf) ** 2
+                # slope * sum load x - phi <= slope * point - value
+                rows = np.concatenate((fmap[v[mine]], np.arange(n_f)))
+                cols = np.concatenate((mine, pcol))
+                vals = np.concatenate((slope[fmap[v[mine]]] * load[mine], -np.ones(n_f)))
+                add(rows, cols, vals, slope * point - value)
+        # equity: e_k >= 100 * (1 - sum_{c,k} w y / W_ck)
+        if ecol:
+            n_comm = max(c.n_communities, 1)
+            cell = c.t_tier.astype(np.int64) * n_comm + c.t_community
+            wsum = np.bincount(cell, weights=c.t_weight.astype(np.float64), minlength=(c.n_tiers + 1) * n_comm)
+            cnt_cell = np.bincount(cell, minlength=(c.n_tiers + 1) * n_comm)
+            for k, col in ecol.items():
+                hi[col] = 100.0
+                for cm in range(n_comm):
+                    key = k * n_comm + cm
+                    if cnt_cell[key] == 0 or wsum[key] <= 0:
+                        continue
+                    members = cov_tasks[cell[cov_tasks] == key]
+                    cols = np.concatenate((ycol[members], [col]))
+                    vals = np.concatenate((-100.0 * c.t_weight[members] / wsum[key], [-1.0]))
+                    add(np.zeros(len(cols), dtype=np.int64), cols, vals, np.array([-100.0]))
+        self.a_ub = sparse.csr_matrix(
+            (np.concatenate(vv) if vv else np.zeros(0), (np.concatenate(rr) if rr else np.zeros(0, np.int64),
+             np.concatenate(cc) if cc else np.zeros(0, np.int64))),
+            shape=(nrow, n),
+        )
+        self.b_ub = np.concatenate(rhs) if rhs else np.zeros(0)
+        # equalities: sum x - team y = 0
+        self.a_eq = sparse.csr_matrix(
+            (np.concatenate((np.ones(n_p), -c.t_needed[cov_tasks].astype(np.float64))),
+             (np.concatenate((ycol[t] - n_p, np.arange(n_y))), np.concatenate((np.arange(n_p), n_p + np.arange(n_y))))),
+            shape=(n_y, n),
+        )
+        self.b_eq = np.zeros(n_y)
+        self.lo, self.hi = lo, hi
+        self.cost_x = cands.cost[rows_p].astype(np.float64)
+        self.pcol, self.ecol = pcol, ecol
+        self.task_mask = task_mask
+        self.coverable = coverable
+
+    def solve(self, time_limit: float | None) -> LpResult:
+        """Lexicographic LP bounds: tier by tier, then the soft part."""
+        import math
+        import time
+
+        from scipy import sparse
+
+        began = time.perf_counter()
+        c = self.c
+        deadline = None if time_limit is None else began + time_limit
+        n_t = c.n_tiers
+        forced = np.zeros(n_t + 1)
+        out = ~self.coverable & self.task_mask
+        np.add.at(forced, c.t_tier[out], c.t_weight[out].astype(np.float64))
+        bounds = [float(forced[k]) for k in range(1, n_t + 1)]
+        restrict_rows: list[NDArray[np.float64]] = []
+        restrict_rhs: list[float] = []
+        proved = 0
+        ok = True
+        w_cov = c.t_weight[self.cov_tasks].astype(np.float64)
+        tier_cov = c.t_tier[self.cov_tasks]
+
+        def left() -> float | None:
+            return None if deadline is None else max(1e-3, deadline - time.perf_counter())
+
+        def stacked() -> tuple[Any, NDArray[np.float64]]:
+            if not restrict_rows:
+                return self.a_ub, self.b_ub
+            extra = sparse.csr_matrix(np.vstack(restrict_rows))
+            return sparse.vstack([self.a_ub, extra], format="csr"), np.concatenate((self.b_ub, restrict_rhs))
+
+        for k in range(1, n_t + 1):
+            mine = np.flatnonzero(tier_cov == k)
+            if len(mine) == 0:
+                proved += 1
+                continue
+            cost = np.zeros(self.n)
+            cost[self.n_p + mine] = -w_cov[mine]
+            offset = float(w_cov[mine].sum())
+            a_ub, b_ub = stacked()
+            value = _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, left())
+            if value is None:
+                ok = False
+                break
+            wi = c.t_weight[self.cov_tasks[mine]]
+            g = int(np.gcd.reduce(np.abs(wi))) if np.all(wi == np.round(wi)) and np.any(wi) else 1
+            part = max(0.0, math.ceil((value + offset - 1e-6) / g) * g) if np.all(wi >= 0) else value + offset
+            bounds[k - 1] = float(forced[k] + part)
+            restrict_rows.append(cost)
+            restrict_rhs.append(float(part - offset))
+            proved += 1
+        soft = -math.inf
+        if ok:
+            w = c.weights
+            cost = np.zeros(self.n)
+            cost[: self.n_p] = self.cost_x
+            cost[self.pcol] = w["fairness"]
+            for col in self.ecol.values():
+                cost[col] = w["equity"]
+            a_ub, b_ub = stacked()
+            value = _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, left())
+            if value is not None:
+                soft = value
+        return LpResult(
+            uncovered=tuple(bounds), soft=soft, proved_tiers=proved, seconds=time.perf_counter() - began,
+            n_columns=self.n, n_rows=self.a_ub.shape[0] + self.a_eq.shape[0],
+        )
+
+
+N_TANGENTS = 6

@@ -100,8 +100,10 @@ problem solved to optimality, the same schedule every time.
 Scale: the model has one Boolean per candidate pair and, per volunteer, one
 clause per two candidate tasks that could clash, so it grows with
 (candidates per volunteer)^2. It proves tiny and small problems in
-milliseconds to seconds; on a community-week (3,000 tasks, 100,000 pairs) its
-presolve alone outlasts a two-minute limit and the hint is returned.
+milliseconds to seconds; on a community-week (3,000 tasks, 100,000 pairs, five
+million clauses) building takes ~40 s, CP-SAT's presolve over a minute (so it
+is switched off above ``LARGE_MODEL_CONSTRAINTS``), and within minutes the
+search barely improves on the hint.
 """
 
 from __future__ import annotations
@@ -136,6 +138,9 @@ MAX_SCALE = 2.0**40
 #: longest span of the busy-time cuts (minutes) and their number per volunteer
 MAX_SPAN = 720
 MAX_CUTS_PER_VOLUNTEER = 2000
+
+#: above this many constraints CP-SAT's presolve alone can outlast minutes: skip it
+LARGE_MODEL_CONSTRAINTS = 1_000_000
 
 #: names CP-SAT gives its statuses
 OPTIMAL = "OPTIMAL"
@@ -773,7 +778,9 @@ def _workers(workers: int | None) -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def _solver(time_limit: float | None, seed: int, workers: int) -> cp_model.CpSolver:
+def _solver(
+    time_limit: float | None, seed: int, workers: int, model: cp_model.CpModel | None = None
+) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.random_seed = int(seed)
@@ -781,6 +788,10 @@ def _solver(time_limit: float | None, seed: int, workers: int) -> cp_model.CpSol
     params.log_search_progress = False
     if time_limit is not None:
         params.max_time_in_seconds = max(0.01, float(time_limit))
+    if model is not None and len(model.proto.constraints) > LARGE_MODEL_CONSTRAINTS:
+        # on a community-week model presolve took over a minute before the
+        # search (and the complete hint) even started
+        params.cp_model_presolve = False
     return solver
 
 
@@ -877,7 +888,7 @@ def _lexicographic(
         idx, val = hint if hint is not None else out.incumbent.hint(mdl)
         hint = None
         _set_hint(m, idx, val)
-        solver = _solver(share, seed, workers)
+        solver = _solver(share, seed, workers, m)
         began = time.perf_counter()
         status = solver.solve(m)
         spent = time.perf_counter() - began
@@ -915,7 +926,7 @@ def _lexicographic(
     m.minimize(_expr(m, soft.indexes, soft.coefs))
     idx, val = hint if hint is not None else out.incumbent.hint(mdl)
     _set_hint(m, idx, val)
-    solver = _solver(remaining, seed, workers)
+    solver = _solver(remaining, seed, workers, m)
     began = time.perf_counter()
     status = solver.solve(m)
     spent = time.perf_counter() - began
