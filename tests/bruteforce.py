@@ -70,6 +70,13 @@ class BruteResult:
     score: ScoreResult
     solution: Solution
     n_valid: int
+    #: with ``honour_pins``: the pin sets that some valid-by-rules-1-11 schedule holds
+    pin_sets: frozenset[frozenset[tuple[int, int]]] = frozenset()
+
+    def can_add(self, kept: set[tuple[int, int]], pin: tuple[int, int]) -> bool:
+        """Some schedule holds the pins ``kept`` and ``pin`` together (exact reading)."""
+        wanted = frozenset(kept) | {pin}
+        return any(wanted <= held for held in self.pin_sets)
 
 
 class _Tiny:
@@ -239,7 +246,8 @@ def brute_force(c: Compiled, honour_pins: bool = False) -> BruteResult:
             return True
 
         good = [(ch, st) for ch, st in feasible if valid(_pins_of(c, ch))]
-        return _best(c, good, len(good))
+        best = _best(c, good, len(good))
+        return BruteResult(best.key, best.score, best.solution, best.n_valid, frozenset(achievable))
 
     for key in sorted(by_key):
         good = []

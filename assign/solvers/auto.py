@@ -705,6 +705,7 @@ class Search:
         sol: Solution,
         seed: int,
         tier_floor: tuple[float, ...] | None = None,
+        focus: NDArray[np.bool_] | None = None,
     ):
         from scipy.spatial import cKDTree
 
@@ -718,6 +719,11 @@ class Search:
         self.seed = seed
         self.rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x1A5A])
         self.coverable = cands.counts() >= c.t_needed
+        self.focus_vols = np.ones(c.n_volunteers, dtype=bool)
+        if focus is not None:
+            self.coverable = self.coverable & focus
+            self.focus_vols = np.zeros(c.n_volunteers, dtype=bool)
+            self.focus_vols[cands.volunteer[focus[cands.task]]] = True
         self.tree = cKDTree(c.v_xyz) if c.n_volunteers else None
         self.size = [5.0, 5.0]  # volunteers per neighbourhood, by kind
         self.max_free = 40.0
@@ -745,7 +751,10 @@ class Search:
             return kind, np.sort(vols), int(self.nb.day_ws[t])
         if len(self.sol) == 0 or self.tree is None:
             return None
-        r = int(rng.integers(len(self.sol)))
+        rows = np.flatnonzero(self.focus_vols[self.sol.volunteer])
+        if len(rows) == 0:
+            return None
+        r = int(rows[rng.integers(len(rows))])
         v = int(self.sol.volunteer[r])
         day = int(rules.day_of(c, self.sol.start[r : r + 1])[0])
         _, near = self.tree.query(c.v_xyz[v], k=min(3 * k, c.n_volunteers))
@@ -782,8 +791,10 @@ class Search:
                 left = max(0.05, deadline - time.perf_counter())
                 sub_seed = self.seed + self.stats.neighbourhoods
 
-                def one(job: tuple[int, _NeighbourhoodModel], i: int = 0) -> Move:
-                    return job[1].solve(sub_seed + i, left, sub_dtime)
+                def one(
+                    job: tuple[int, _NeighbourhoodModel], i: int = 0, s0: int = sub_seed, wall: float = left
+                ) -> Move:
+                    return job[1].solve(s0 + i, wall, sub_dtime)
 
                 if pool is None:
                     moves = [one(jobs[0])]
@@ -857,16 +868,6 @@ def latest_free_start(c: Compiled, t: I64, v: I64) -> tuple[I64, I64]:
         pending = pending[go_on]
         idx = idx[go_on] - 1
     return out, where
-
-
-@dataclass
-class LpResult:
-    uncovered: tuple[float, ...]  # per tier 1..T, valid lexicographic bound of the LP's tasks
-    soft: float  # bound of the soft part the LP models (see lp_bound)
-    proved_tiers: int  # tiers whose LP was solved
-    seconds: float
-    n_columns: int
-    n_rows: int
 
 
 def _rigorous(
@@ -1125,73 +1126,563 @@ class Relaxation:
         self.task_mask = task_mask
         self.coverable = coverable
 
-    def solve(self, time_limit: float | None) -> LpResult:
-        """Lexicographic LP bounds: tier by tier, then the soft part."""
-        import math
-        import time
+    def forced(self) -> NDArray[np.float64]:
+        """Per tier (index 0..T), the weight of the LP's tasks no schedule covers."""
+        c = self.c
+        out = ~self.coverable & self.task_mask
+        forced = np.zeros(c.n_tiers + 1)
+        np.add.at(forced, c.t_tier[out], c.t_weight[out].astype(np.float64))
+        return forced
 
+    def _restrictions(self, limits: dict[int, float]) -> tuple[Any, NDArray[np.float64]]:
+        """The base rows plus ``U_j <= limits[j]`` for the given tiers."""
         from scipy import sparse
 
-        began = time.perf_counter()
+        if not limits:
+            return self.a_ub, self.b_ub
         c = self.c
-        deadline = None if time_limit is None else began + time_limit
-        n_t = c.n_tiers
-        forced = np.zeros(n_t + 1)
-        out = ~self.coverable & self.task_mask
-        np.add.at(forced, c.t_tier[out], c.t_weight[out].astype(np.float64))
-        bounds = [float(forced[k]) for k in range(1, n_t + 1)]
-        restrict_rows: list[NDArray[np.float64]] = []
-        restrict_rhs: list[float] = []
-        proved = 0
-        ok = True
+        forced = self.forced()
+        rows, rhs = [], []
         w_cov = c.t_weight[self.cov_tasks].astype(np.float64)
         tier_cov = c.t_tier[self.cov_tasks]
-
-        def left() -> float | None:
-            return None if deadline is None else max(1e-3, deadline - time.perf_counter())
-
-        def stacked() -> tuple[Any, NDArray[np.float64]]:
-            if not restrict_rows:
-                return self.a_ub, self.b_ub
-            extra = sparse.csr_matrix(np.vstack(restrict_rows))
-            return sparse.vstack([self.a_ub, extra], format="csr"), np.concatenate((self.b_ub, restrict_rhs))
-
-        for k in range(1, n_t + 1):
-            mine = np.flatnonzero(tier_cov == k)
-            if len(mine) == 0:
-                proved += 1
+        for j, limit in sorted(limits.items()):
+            mine = np.flatnonzero(tier_cov == j)
+            if not len(mine):
                 continue
-            cost = np.zeros(self.n)
-            cost[self.n_p + mine] = -w_cov[mine]
-            offset = float(w_cov[mine].sum())
-            a_ub, b_ub = stacked()
-            value = _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, left())
-            if value is None:
-                ok = False
-                break
-            wi = c.t_weight[self.cov_tasks[mine]]
-            g = int(np.gcd.reduce(np.abs(wi))) if np.all(wi == np.round(wi)) and np.any(wi) else 1
-            part = max(0.0, math.ceil((value + offset - 1e-6) / g) * g) if np.all(wi >= 0) else value + offset
-            bounds[k - 1] = float(forced[k] + part)
-            restrict_rows.append(cost)
-            restrict_rhs.append(float(part - offset))
-            proved += 1
-        soft = -math.inf
-        if ok:
-            w = c.weights
-            cost = np.zeros(self.n)
-            cost[: self.n_p] = self.cost_x
-            cost[self.pcol] = w["fairness"]
-            for col in self.ecol.values():
-                cost[col] = w["equity"]
-            a_ub, b_ub = stacked()
-            value = _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, left())
-            if value is not None:
-                soft = value
-        return LpResult(
-            uncovered=tuple(bounds), soft=soft, proved_tiers=proved, seconds=time.perf_counter() - began,
-            n_columns=self.n, n_rows=self.a_ub.shape[0] + self.a_eq.shape[0],
-        )
+            row = np.zeros(self.n)
+            row[self.n_p + mine] = -w_cov[mine]
+            rows.append(row)
+            rhs.append(float(limit - forced[j] - w_cov[mine].sum()))
+        if not rows:
+            return self.a_ub, self.b_ub
+        extra = sparse.csr_matrix(np.vstack(rows))
+        return sparse.vstack([self.a_ub, extra], format="csr"), np.concatenate((self.b_ub, rhs))
+
+    def tier_bound(self, tier: int, limits: dict[int, float], time_limit: float | None) -> float | None:
+        """A lower bound of ``U_tier`` over the LP's tasks under ``U_j <= limits[j]``
+        (integral weights: rounded up), or None when the LP was not solved."""
+        import math
+
+        c = self.c
+        forced = self.forced()
+        mine = np.flatnonzero(c.t_tier[self.cov_tasks] == tier)
+        if len(mine) == 0:
+            return float(forced[tier])
+        wi = c.t_weight[self.cov_tasks[mine]]
+        cost = np.zeros(self.n)
+        cost[self.n_p + mine] = -wi.astype(np.float64)
+        offset = float(wi.sum())
+        a_ub, b_ub = self._restrictions(limits)
+        value = _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, time_limit)
+        if value is None:
+            return None
+        part = value + offset
+        if np.all(wi >= 0):
+            g = int(np.gcd.reduce(wi)) if np.any(wi) else 1
+            part = max(0.0, math.ceil((part - 1e-6) / g) * g)
+        return float(forced[tier] + part)
+
+    def soft_bound(self, limits: dict[int, float], time_limit: float | None) -> float | None:
+        """A lower bound of the soft part the LP models (pair costs, fairness of the
+        LP's volunteers, equity when built with it) under ``U_j <= limits[j]``."""
+        w = self.c.weights
+        cost = np.zeros(self.n)
+        cost[: self.n_p] = self.cost_x
+        cost[self.pcol] = w["fairness"]
+        for col in self.ecol.values():
+            cost[col] = w["equity"]
+        a_ub, b_ub = self._restrictions(limits)
+        return _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, time_limit)
 
 
 N_TANGENTS = 6
+
+
+# ------------------------------------------------------------- orchestration
+
+#: default time limit (seconds) when the caller gives none
+DEFAULT_TIME_LIMIT = 60.0
+#: components with at most this many candidate pairs are solved exactly (cpsat)
+SMALL_PAIRS = 1500
+#: tier-truncated models of a large component are solved exactly up to this size
+EXACT_PAIRS = 2500
+#: per-tier LP relaxations with more columns are skipped (time and memory)
+LP_MAX_COLUMNS = 300_000
+#: shares of the time limit for the exact stages and the LP bounds of large components
+EXACT_SHARE = 0.2
+LP_SHARE = 0.2
+#: with workers=1 the LNS stops after this much work per second of time limit
+#: (CP-SAT deterministic time + WORK_PER_VARIABLE per model Boolean); a
+#: deterministic budget, calibrated to end before the deadline on the
+#: benchmark machine; the wall clock only stops it as a safety net
+WORK_RATE = 0.4
+
+
+def restrict_candidates(c: Compiled, cands: Candidates, mask: NDArray[np.bool_]) -> Candidates:
+    """The candidate rows whose task is in ``mask`` (marked partial)."""
+    keep = mask[cands.task]
+    t = cands.task[keep]
+    return Candidates(
+        task=t,
+        volunteer=cands.volunteer[keep],
+        km=cands.km[keep],
+        start=cands.start[keep],
+        load=cands.load[keep],
+        cost=cands.cost[keep],
+        ptr=np.searchsorted(t, np.arange(c.n_tasks + 1)).astype(np.int64),
+        cap=cands.cap,
+        partial=True,
+    )
+
+
+def components(c: Compiled, cands: Candidates) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
+    """Connected components of the bipartite task-volunteer graph of the
+    candidate pairs and the pins: (label per task, label per volunteer, count).
+    Labels are numbered by their smallest task (then volunteer) index."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = c.n_tasks + c.n_volunteers
+    pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
+    rows = np.concatenate((cands.task.astype(np.int64), pin_t))
+    cols = c.n_tasks + np.concatenate((cands.volunteer.astype(np.int64), c.t_pin.astype(np.int64)))
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    count, label = connected_components(graph, directed=False)
+    # renumber by first appearance so that labels do not depend on scipy's order
+    first = np.full(count, n, dtype=np.int64)
+    np.minimum.at(first, label, np.arange(n))
+    rank = np.empty(count, dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(count)
+    label = rank[label]
+    return label[: c.n_tasks].astype(np.int64), label[c.n_tasks :].astype(np.int64), int(count)
+
+
+@dataclass
+class ComponentBound:
+    """A component's lexicographic bound: ``uncovered`` per tier 1..T over its
+    tasks, ``soft`` the part of the soft score it owns (pair costs and the
+    fairness of its volunteers), ``proven`` tiers equal to its schedule's."""
+
+    uncovered: list[float]
+    soft: float
+    proven: bool
+
+
+@dataclass
+class AutoResult:
+    """What :func:`solve_auto_detailed` did."""
+
+    solution: Solution
+    bound: Any  # assign.model.Bound | None
+    key: tuple[float, ...]
+    greedy_key: tuple[float, ...]
+    n_components: int
+    n_small: int
+    n_large: int
+    exact_tiers: dict[int, int]  # large component -> tiers proven by tier-truncated exact models
+    lns: LnsStats
+    seconds: float
+    log: list[tuple[str, float]]
+
+
+def _replace_tasks(
+    sol: Solution, mask: NDArray[np.bool_], task: I64, volunteer: I64, start: I64, conflicts: list[tuple[int, int, str]]
+) -> Solution:
+    """``sol`` with the assignments and dropped pins of the tasks in ``mask`` replaced."""
+    keep = ~mask[sol.task]
+    kept_conf = [x for x in sol.conflicts if not mask[x[0]]]
+    return Solution.build(
+        np.concatenate((sol.task[keep], task)),
+        np.concatenate((sol.volunteer[keep], volunteer)),
+        np.concatenate((sol.start[keep], start)),
+        kept_conf + list(conflicts),
+    )
+
+
+def _trivial_soft_part(c: Compiled, cands: Candidates, tasks: NDArray[np.bool_], vols: NDArray[np.bool_]) -> float:
+    """The smallest value the pair costs of ``tasks`` and the fairness of ``vols``
+    can take in any schedule (each term at its most favourable value)."""
+    keep = tasks[cands.task]
+    linear = float(np.minimum(cands.cost[keep], 0.0).sum())
+    cap = (c.v_history_capacity + c.v_max_minutes).astype(np.float64)
+    sel = vols & (cap > 0)
+    h = c.v_history_minutes[sel].astype(np.float64)
+    w_f = c.weights["fairness"]
+    load = 0.0 if w_f >= 0 else c.v_max_minutes[sel].astype(np.float64)
+    fairness = float((((h + load) / cap[sel]) ** 2).sum())
+    value = linear + w_f * fairness
+    return value - 1e-9 * max(1.0, abs(value))
+
+
+def _equity_floor(c: Compiled, cands: Candidates, bound_u: list[float] | None) -> float | None:
+    """A lower bound of ``w_equity * equity`` for the schedules whose U equals
+    ``bound_u`` (None: for every schedule); None when there is none."""
+    w_e = c.weights["equity"]
+    if w_e == 0.0 or c.n_tasks == 0:
+        return 0.0
+    if np.any(c.t_weight < 0):
+        return None
+    n_comm = max(c.n_communities, 1)
+    cell = c.t_tier.astype(np.int64) * n_comm + c.t_community
+    cells = (c.n_tiers + 1) * n_comm
+    total = np.bincount(cell, weights=c.t_weight.astype(np.float64), minlength=cells).reshape(-1, n_comm)
+    count = np.bincount(cell, minlength=cells).reshape(-1, n_comm)
+    impossible = cands.counts() < c.t_needed
+    forced = np.bincount(
+        cell[impossible], weights=c.t_weight[impossible].astype(np.float64), minlength=cells
+    ).reshape(-1, n_comm)
+    value = 0.0
+    for tier in range(1, c.n_tiers + 1):
+        has = count[tier] > 0
+        if not has.any():
+            continue
+        if w_e < 0:
+            value += 100.0  # no community's uncovered share exceeds 100 %
+            continue
+        pos = has & (total[tier] > 0)
+        share = float((100.0 * forced[tier][pos] / total[tier][pos]).max()) if pos.any() else 0.0
+        if bound_u is not None and total[tier][has].sum() > 0:
+            share = max(share, 100.0 * bound_u[tier - 1] / float(total[tier][has].sum()))
+        value += share
+    out = w_e * value
+    return out - 1e-9 * max(1.0, abs(out))
+
+
+def solve_auto_detailed(
+    c: Compiled,
+    cands: Candidates,
+    time_limit: float | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+    *,
+    max_work: float | None = None,
+) -> AutoResult:
+    """strategy="auto" with a report of what it did (see the module docstring)."""
+    import os
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..candidates import build_candidates
+    from ..check import violations
+    from ..model import Bound
+    from ..score import evaluate
+    from . import trivial_bound
+    from .cpsat import solve_cpsat_detailed
+    from .greedy import fill, solve_greedy
+
+    began = time.perf_counter()
+    limit = DEFAULT_TIME_LIMIT if time_limit is None else max(0.0, float(time_limit))
+    deadline = began + limit
+    n_workers = int(workers) if workers is not None and workers > 0 else (os.cpu_count() or 1)
+    log: list[tuple[str, float]] = []
+
+    def mark(name: str) -> None:
+        log.append((name, time.perf_counter() - began))
+
+    def left() -> float:
+        return deadline - time.perf_counter()
+
+    full = cands if cands.complete else build_candidates(c)
+    greedy = solve_greedy(c, cands, seed=seed)
+    greedy_key = evaluate(c, greedy).key()
+    best, best_key = greedy, greedy_key
+    mark("greedy")
+
+    def offer(sol: Solution) -> bool:
+        nonlocal best, best_key
+        key = evaluate(c, sol).key()
+        if key < best_key and not violations(c, sol):
+            best, best_key = sol, key
+            return True
+        return False
+
+    t_label, v_label, n_comp = components(c, full)
+    pairs_per = np.bincount(t_label[full.task], minlength=n_comp) if len(full) else np.zeros(n_comp, np.int64)
+    comps = [int(k) for k in np.flatnonzero(pairs_per > 0)]
+    small = [k for k in comps if pairs_per[k] <= SMALL_PAIRS]
+    large = [k for k in comps if pairs_per[k] > SMALL_PAIRS]
+    mark("components")
+    T = c.n_tiers
+    comp_bounds: dict[int, ComponentBound] = {}
+    exact_tiers: dict[int, int] = {}
+    lns_stats = LnsStats()
+    global_bound: Bound | None = None
+
+    if len(comps) == 1 and small:
+        # one small component: the exact model of the whole problem
+        r = solve_cpsat_detailed(c, full, time_limit=max(0.05, left()), seed=seed, workers=n_workers, hint=best)
+        offer(r.solution)
+        global_bound = r.bound
+        mark("exact")
+    else:
+        # small components apart, exactly, each with its own pair costs and fairness
+        w_sub = dict(c.weights)
+        w_sub["equity"] = 0.0
+        budget = EXACT_SHARE * max(0.0, left()) if large else 0.9 * max(0.0, left())
+        total_small = float(sum(pairs_per[k] for k in small)) or 1.0
+
+        def solve_small(k: int) -> tuple[int, Sub, Any]:
+            tasks = np.flatnonzero(t_label == k)
+            vols = np.flatnonzero(v_label == k)
+            sub = subproblem(c, tasks, vols, weights=w_sub)
+            keep = np.flatnonzero(t_label[full.task] == k)
+            tmap = np.full(c.n_tasks, -1, dtype=np.int64)
+            tmap[tasks] = np.arange(len(tasks))
+            vmap = np.full(c.n_volunteers, -1, dtype=np.int64)
+            vmap[vols] = np.arange(len(vols))
+            sc = sub_candidates(sub, tmap[full.task[keep]], vmap[full.volunteer[keep]], c)
+            rows = np.flatnonzero(tmap[greedy.task] >= 0)
+            hint = Solution.build(tmap[greedy.task[rows]], vmap[greedy.volunteer[rows]], greedy.start[rows])
+            share = max(0.2, budget * float(pairs_per[k]) / total_small)
+            r = solve_cpsat_detailed(sub.c, sc, time_limit=share, seed=seed, workers=1, hint=hint)
+            return k, sub, r
+
+        if small:
+            if n_workers > 1 and len(small) > 1:
+                with ThreadPoolExecutor(max_workers=n_workers) as pool:
+                    results = list(pool.map(solve_small, small))
+            else:
+                results = [solve_small(k) for k in small]
+            for k, sub, r in results:
+                rs = r.solution
+                mask = t_label == k
+                conf = [(int(sub.tasks[t]), int(sub.volunteers[v]), rule) for t, v, rule in rs.conflicts]
+                offer(_replace_tasks(best, mask, sub.tasks[rs.task], sub.volunteers[rs.volunteer], rs.start, conf))
+                ub = list(r.bound.uncovered) + [0] * (T - len(r.bound.uncovered)) if r.bound else [0.0] * T
+                soft = (r.bound.soft if r.bound else -np.inf) - c.weights["stability"] * len(sub.c.previous_keys)
+                # the sub-problem's tier list may be shorter; its proven flag is its own
+                comp_bounds[k] = ComponentBound([float(x) for x in ub[:T]], float(soft), bool(r.optimal))
+            mark("small components")
+
+        # large components: tier-truncated exact stages, then LP bounds
+        pinned = np.diff(c.t_pin_ptr) > 0
+        exact_deadline = time.perf_counter() + EXACT_SHARE * max(0.0, left())
+        for k in large:
+            in_comp = t_label == k
+            proven_upto = 0
+            for tier in range(1, T + 1):
+                mask = in_comp & ((c.t_tier <= tier) | pinned)
+                n_pairs = int(np.count_nonzero(mask[full.task]))
+                if n_pairs > EXACT_PAIRS or time.perf_counter() >= exact_deadline:
+                    break
+                trunc = restrict_candidates(c, full, mask)
+                rows = np.flatnonzero(mask[best.task])
+                hint = Solution.build(best.task[rows], best.volunteer[rows], best.start[rows])
+                r = solve_cpsat_detailed(
+                    c, trunc, time_limit=max(0.1, exact_deadline - time.perf_counter()), seed=seed,
+                    workers=n_workers, hint=hint,
+                )
+                stages = {s.name: s.status for s in r.stages}
+                proved = all(stages.get(f"U{j}") in ("OPTIMAL", "TRIVIAL") for j in range(1, tier + 1))
+                rs = r.solution
+                own = in_comp[rs.task]
+                conf = [x for x in rs.conflicts if in_comp[x[0]]]
+                cand = _replace_tasks(best, in_comp, rs.task[own], rs.volunteer[own], rs.start[own], conf)
+                offer(fill(c, cands, cand))
+                if not proved:
+                    break
+                proven_upto = tier
+                # the truncated optimum's U_1..U_tier over this component's tasks
+                cov = rs.covered(c.n_tasks)
+                exact_u = [
+                    float(c.t_weight[in_comp & (c.t_tier == j) & ~cov].sum()) for j in range(1, tier + 1)
+                ]
+                comp_bounds[k] = ComponentBound(exact_u + [0.0] * (T - tier), -np.inf, False)
+            exact_tiers[k] = proven_upto
+        if large:
+            mark("exact tiers")
+
+    # LNS over the large components
+    if large:
+        focus = np.isin(t_label, large)
+        floor = None
+        search = Search(c, cands, best, seed, tier_floor=floor, focus=focus)
+        work = np.inf
+        if n_workers == 1:
+            work = WORK_RATE * limit if max_work is None else max_work
+        elif max_work is not None:
+            work = max_work
+        lns_deadline = deadline - LP_SHARE * limit - 0.02 * limit
+        search.run(lns_deadline, work, workers=n_workers)
+        offer(search.sol)
+        lns_stats = search.stats
+        mark("lns")
+
+    # bounds of the large components (LP relaxations per tier)
+    cov_best = best.covered(c.n_tasks)
+    for k in large:
+        in_comp = t_label == k
+        vols = v_label == k
+        prim = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov_best].sum()) for j in range(1, T + 1)]
+        have = comp_bounds.get(k)
+        ub = list(have.uncovered) if have else [0.0] * T
+        proven_upto = exact_tiers.get(k, 0)
+        for tier in range(proven_upto + 1, T + 1):
+            if left() <= 0.05:
+                break
+            prefix = all(ub[j - 1] == prim[j - 1] for j in range(1, tier))
+            mask = in_comp & ((c.t_tier <= tier) if prefix else (c.t_tier == tier))
+            if int(np.count_nonzero(mask[full.task])) > LP_MAX_COLUMNS:
+                continue
+            relax = Relaxation(c, full, mask, equity=False)
+            limits = {j: ub[j - 1] for j in range(1, tier)} if prefix else {}
+            value = relax.tier_bound(tier, limits, max(0.05, left() - 0.02 * limit))
+            if value is not None:
+                ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
+        all_proven = all(ub[j] == prim[j] for j in range(T))
+        soft = _trivial_soft_part(c, full, in_comp, vols)
+        if all_proven and int(np.count_nonzero(in_comp[full.task])) <= LP_MAX_COLUMNS and left() > 0.05:
+            relax = Relaxation(c, full, in_comp, equity=False)
+            value = relax.soft_bound({j + 1: ub[j] for j in range(T)}, max(0.05, left()))
+            if value is not None:
+                soft = max(soft, value)
+        comp_bounds[k] = ComponentBound(ub, soft, all_proven)
+    if large:
+        mark("lp bounds")
+
+    final = fill(c, cands, best)
+    offer(final)
+    if violations(c, best):  # never expected: every accepted schedule was checked
+        best, best_key = greedy, greedy_key
+
+    bound = global_bound
+    if bound is None:
+        bound = _assemble_bound(c, full, t_label, v_label, comps, comp_bounds, best)
+    triv = trivial_bound(c, full)
+    if bound is None or (triv is not None and triv.key() > bound.key()):
+        bound = triv
+    mark("done")
+    return AutoResult(
+        solution=best,
+        bound=bound,
+        key=best_key,
+        greedy_key=greedy_key,
+        n_components=len(comps),
+        n_small=len(small),
+        n_large=len(large),
+        exact_tiers=exact_tiers,
+        lns=lns_stats,
+        seconds=time.perf_counter() - began,
+        log=log,
+    )
+
+
+def _assemble_bound(
+    c: Compiled,
+    full: Candidates,
+    t_label: I64,
+    v_label: I64,
+    comps: list[int],
+    comp_bounds: dict[int, ComponentBound],
+    best: Solution,
+) -> Any:
+    """Add the components' bounds (U is separable; the soft part is separable
+    except equity, bounded apart) into one bound of the whole problem."""
+    from ..model import Bound
+    from ..score import evaluate
+
+    T = c.n_tiers
+    in_some = np.isin(t_label, comps)
+    u = np.zeros(T)
+    # tasks outside every component with pairs are never covered
+    out = ~in_some
+    np.add.at(u, c.t_tier[out] - 1, c.t_weight[out].astype(np.float64))
+    soft = c.weights["stability"] * len(c.previous_keys)
+    vol_in = np.isin(v_label, comps)
+    # fairness of volunteers without any pair: load 0
+    cap = (c.v_history_capacity + c.v_max_minutes).astype(np.float64)
+    idle = ~vol_in & (cap > 0)
+    soft += c.weights["fairness"] * float(((c.v_history_minutes[idle] / cap[idle]) ** 2).sum())
+    all_proven = True
+    for k in comps:
+        b = comp_bounds.get(k)
+        if b is None:
+            in_comp = t_label == k
+            impossible = in_comp & (full.counts() < c.t_needed)
+            part = np.zeros(T)
+            np.add.at(part, c.t_tier[impossible] - 1, c.t_weight[impossible].astype(np.float64))
+            b = ComponentBound(list(part), _trivial_soft_part(c, full, in_comp, v_label == k), False)
+        u += np.asarray(b.uncovered[:T], dtype=np.float64)
+        soft += b.soft
+        all_proven = all_proven and b.proven
+    score = evaluate(c, best)
+    tied = all_proven and tuple(int(round(x)) for x in u) == tuple(score.uncovered)
+    eq = _equity_floor(c, full, [float(x) for x in u] if tied else None)
+    if eq is None or not np.isfinite(soft):
+        return None
+    soft += eq
+    soft -= 1e-9 * max(1.0, abs(soft))
+    return Bound(uncovered=tuple(int(round(x)) for x in u), soft=float(soft))
+
+
+def solve_auto(
+    c: Compiled, cands: Candidates, time_limit: float | None, seed: int, workers: int | None
+) -> tuple[Solution, Any]:
+    """The strategy entry: ``(solution, bound)``."""
+    result = solve_auto_detailed(c, cands, time_limit, seed, workers)
+    return result.solution, result.bound
+
+
+def _register() -> None:
+    from . import register
+
+    register("auto", solve_auto)
+
+
+_register()
+
+
+# ---------------------------------------------------------- ordered greedy
+
+
+def ordered_greedy(c: Compiled, cands: Candidates, base: Solution, keep: NDArray[np.bool_], order: I64) -> Solution:
+    """A greedy pass in a given task order, on top of ``base``'s assignments of
+    the tasks in ``keep`` (e.g. the pinned ones, with ``base``'s dropped pins).
+
+    Each task takes its candidates by linear cost (ties by distance), the first
+    volunteer (or team with a common start) free given the bookings so far, at
+    the earliest such start: the greedy's rules (:class:`~assign.solvers.greedy.Planner`)
+    with another order.
+    """
+    from .greedy import Planner
+
+    plan = Planner(c)
+    rows = np.flatnonzero(keep[base.task])
+    loads = rules.assignment_load(c, base.task[rows], base.volunteer[rows]).tolist()
+    for t, v, s, load in zip(base.task[rows].tolist(), base.volunteer[rows].tolist(), base.start[rows].tolist(), loads, strict=True):
+        plan.book(t, v, s, load)
+    max_minutes = c.v_max_minutes
+    for t in order.tolist():
+        if plan.covered[t] or keep[t]:
+            continue
+        r = cands.rows(t)
+        sort = np.argsort(cands.cost[r], kind="stable")
+        vols = cands.volunteer[r][sort].astype(np.int64)
+        loads_t = cands.load[r][sort].astype(np.int64)
+        static = cands.start[r][sort]
+        need = int(c.t_needed[t])
+        ok = np.flatnonzero((plan.used[vols] + loads_t <= max_minutes[vols]) & (c.v_max_per_day[vols] > 0))
+        if len(ok) < need:
+            continue
+        ok = ok[plan.may_fit(t, vols[ok])]
+        if len(ok) < need:
+            continue
+        if need == 1:
+            found = plan.first_free(t, vols[ok].tolist(), static[ok].tolist())
+        else:
+            found = plan.find_team(t, vols[ok].tolist(), need)
+        if found is None:
+            continue
+        start, team = found
+        load_of = dict(zip(vols[ok].tolist(), loads_t[ok].tolist(), strict=True))
+        for v in team:
+            plan.book(t, v, start, load_of[v])
+    t_, v_, s_ = plan.assignments()
+    return Solution.build(t_, v_, s_, list(base.conflicts))
+
+
+def ratio_order(c: Compiled) -> I64:
+    """Tier ascending, then weight per minute of volunteer time descending
+    (a knapsack greedy: pledged minutes are what runs out), window start, index."""
+    per_minute = c.t_weight / (c.t_duration * c.t_needed).astype(np.float64)
+    return np.lexsort((np.arange(c.n_tasks), c.t_window_start, -per_minute, c.t_tier)).astype(np.int64)

@@ -1077,7 +1077,7 @@ def _decide_pins(
                 mdl = test
     kept = pins[chosen]
     for p in pins[~chosen]:
-        dropped.append((int(pairs.task[p]), int(pairs.volunteer[p]), "double_booking"))
+        dropped.append((int(pairs.task[p]), int(pairs.volunteer[p]), COLLISION))
     label = _components(c, pairs, tasks)
     lost_tasks = np.unique(pairs.task[pins[~chosen]])
     lost_labels = np.unique(label[np.searchsorted(tasks, lost_tasks)])
@@ -1106,19 +1106,57 @@ def _incumbent_from(mdl: _Model, xs: dict[int, int], starts: dict[int, int]) -> 
     return inc
 
 
+#: placeholder rule of a pin dropped because it collides with the kept pins
+COLLISION = "<collision>"
 _PIN_RULES = ("double_booking", "daily_limit", "whole_teams", "pledged_minutes", "availability", "window")
+
+
+def _collision_rule(c: Compiled, sol: Solution, task: int, volunteer: int) -> str:
+    """The rule a pin would break next to the kept pins of ``sol``: too many
+    pins on its task, the volunteer's minutes, a kept visit of the volunteer
+    within reach of its window, the day's limit, else its team."""
+    pinned = rules.is_pinned(c, sol.task, sol.volunteer)
+    kt, kv, ks = sol.task[pinned], sol.volunteer[pinned], sol.start[pinned]
+    if int((kt == task).sum()) >= int(c.t_needed[task]):
+        return "whole_teams"
+    mine = kv == volunteer
+    t1 = np.array([task], dtype=np.int64)
+    v1 = np.array([volunteer], dtype=np.int64)
+    used = int(rules.assignment_load(c, kt[mine], kv[mine]).sum()) if mine.any() else 0
+    if used + int(rules.assignment_load(c, t1, v1)[0]) > int(c.v_max_minutes[volunteer]):
+        return "pledged_minutes"
+    if mine.any():
+        first, last = int(c.t_window_start[task]), int(c.t_window_end[task] - c.t_duration[task])
+        others = kt[mine]
+        before = rules.travel_between_recipients(c, c.t_recipient[others], np.repeat(c.t_recipient[task], len(others)))
+        after = rules.travel_between_recipients(c, np.repeat(c.t_recipient[task], len(others)), c.t_recipient[others])
+        reach = (ks[mine] + c.t_duration[others] + before > first) & (last + c.t_duration[task] + after > ks[mine])
+        if reach.any():
+            return "double_booking"
+        days = set(rules.day_of(c, np.array([first, last])).tolist())
+        on_day = np.isin(rules.day_of(c, ks[mine]), list(days)).sum()
+        if int(on_day) >= int(c.v_max_per_day[volunteer]):
+            return "daily_limit"
+    return "whole_teams"
 
 
 def _name_dropped_pins(c: Compiled, sol: Solution) -> Solution:
     """Give each dropped pin a rule the validator accepts as what blocks it.
 
-    The first guess is kept when it is justified; otherwise the next name of
-    :data:`_PIN_RULES` is tried (a handful of validator runs at most)."""
+    Pins dropped alone already name their rule; colliding ones get
+    :func:`_collision_rule`. A name the validator rejects is replaced by the
+    next of :data:`_PIN_RULES` (a handful of validator runs at most); when none
+    is accepted (the validator reads "can be added" more leniently than this
+    module: it ignores that the kept pins' teams need their mates) the first
+    name stays."""
     if not sol.conflicts:
         return sol
     from ..check import violations
 
-    names = {(t, v): [rule, *[r for r in _PIN_RULES if r != rule]] for t, v, rule in sol.conflicts}
+    names: dict[tuple[int, int], list[str]] = {}
+    for t, v, rule in sol.conflicts:
+        first = _collision_rule(c, sol, t, v) if rule == COLLISION else rule
+        names[(t, v)] = [first, *[r for r in _PIN_RULES if r != first]]
     current = {key: 0 for key in names}
     for _ in range(len(_PIN_RULES) + 1):
         conflicts = tuple((t, v, names[(t, v)][current[(t, v)]]) for t, v in names)
@@ -1128,12 +1166,15 @@ def _name_dropped_pins(c: Compiled, sol: Solution) -> Solution:
             if item.rule == 12 and item.task is not None and item.volunteer is not None:
                 bad.add((c.task_ids.index(item.task), c.volunteer_ids.index(item.volunteer)))
         bad &= set(names)
-        movable = [key for key in bad if current[key] + 1 < len(names[key])]
-        if not movable:
+        if not bad:
             return trial
-        for key in movable:
+        for key in bad:
             current[key] += 1
-    return trial
+            if current[key] >= len(names[key]):
+                current[key] = 0
+                names[key] = names[key][:1]  # give up on this one: keep the first name
+    conflicts = tuple((t, v, names[(t, v)][current[(t, v)]]) for t, v in names)
+    return Solution.build(sol.task, sol.volunteer, sol.start, conflicts)
 
 
 def _from_hint(c: Compiled, pairs: _Pairs, mdl: _Model, hint: Solution, pins: _PinDecision) -> tuple[_Incumbent, bool]:
@@ -1167,13 +1208,17 @@ def solve_cpsat_detailed(
     """Solve exactly with CP-SAT; see the module docstring for the model.
 
     ``time_limit`` (seconds, None: until proved) is shared by all stages; the
-    time a stage does not use passes to the next. ``hint`` (e.g. the greedy
-    schedule) seeds the first stage's search.
+    time a stage does not use passes to the next (building the model counts,
+    and may overrun a short limit on large problems). ``hint`` (e.g. the greedy
+    schedule) is the starting incumbent when valid, else it seeds the first
+    stage. ``cands`` with a nearest-k cap are rebuilt uncapped.
     """
     began = time.perf_counter()
     deadline = None if time_limit is None else began + float(time_limit)
     n_workers = _workers(workers)
-    if cands is None:
+    if cands is None or getattr(cands, "cap", None) is not None:
+        # the model is exact only over every eligible free pair (a nearest-k cap
+        # would make its bounds bounds of another problem)
         cands = build_candidates(c)
     pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
     pairs = _pairs(
