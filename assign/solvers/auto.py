@@ -245,14 +245,19 @@ class Neighbourhoods:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def build(
-        self, sol: Solution, vols: I64, day: int, max_free: int, rng: np.random.Generator
+        self, sol: Solution, vols: I64, day: int | None, max_free: int, rng: np.random.Generator
     ) -> _NeighbourhoodModel | None:
+        """The model of volunteers ``vols`` over calendar day ``day`` (None: the
+        whole horizon), with at most ``max_free`` uncovered tasks (most urgent first)."""
         c, cands = self.c, self.cands
         vols = np.unique(np.asarray(vols, dtype=np.int64))
         in_v = np.zeros(c.n_volunteers, dtype=bool)
         in_v[vols] = True
-        d0 = int(c.day_starts[day])
-        d1 = int(c.day_starts[day + 1]) if day + 1 < len(c.day_starts) else c.horizon_minutes
+        if day is None:
+            d0, d1 = -self.margin - 1, c.horizon_minutes + self.margin + 1
+        else:
+            d0 = int(c.day_starts[day])
+            d1 = int(c.day_starts[day + 1]) if day + 1 < len(c.day_starts) else c.horizon_minutes
         covered = sol.covered(c.n_tasks)
         row_in = in_v[sol.volunteer]
         team_out = np.zeros(c.n_tasks, dtype=bool)
@@ -261,7 +266,8 @@ class Neighbourhoods:
         touched[sol.task[row_in & (sol.start >= d0) & (sol.start < d1)]] = True
         free_cov = np.flatnonzero(touched & ~team_out)
         rows = self.pairs_of(vols)
-        rows = rows[self.day_ws[cands.task[rows]] == day]
+        if day is not None:
+            rows = rows[self.day_ws[cands.task[rows]] == day]
         ptask = cands.task[rows].astype(np.int64)
         n_in = np.bincount(ptask, minlength=c.n_tasks)
         unc = np.flatnonzero(~covered & (n_in >= c.t_needed) & (n_in > 0))
@@ -1653,7 +1659,7 @@ def ordered_greedy(c: Compiled, cands: Candidates, base: Solution, keep: NDArray
         plan.book(t, v, s, load)
     max_minutes = c.v_max_minutes
     for t in order.tolist():
-        if plan.covered[t] or keep[t]:
+        if plan.covered[t]:
             continue
         r = cands.rows(t)
         sort = np.argsort(cands.cost[r], kind="stable")
