@@ -1,6 +1,6 @@
 """The ``assign`` command line: a thin layer over the library.
 
-Subcommands: ``solve``, ``check``, ``convert``, ``generate`` (``assign --help``).
+Subcommands: ``solve``, ``check``, ``convert``, ``generate``, ``explain`` (``assign --help``).
 """
 
 from __future__ import annotations
@@ -192,6 +192,31 @@ def _cmd_check(args: argparse.Namespace, stdout: TextIO) -> int:
     return EXIT_INVALID
 
 
+def _cmd_explain(args: argparse.Namespace, stdout: TextIO) -> int:
+    import json
+
+    from .explain import InvalidScheduleError, explain
+    from .io import load, load_schedule
+
+    problem = load(args.problem)
+    schedule = load_schedule(args.schedule)
+    try:
+        report = explain(
+            problem, schedule, time_limit=args.time_limit,
+            per_volunteer=None if args.per_volunteer == 0 else args.per_volunteer,
+        )
+    except InvalidScheduleError as exc:
+        print(f"invalid: {len(exc.violations)} violation(s); explanations need a valid schedule", file=stdout)
+        for violation in exc.violations:
+            print(f"  {violation}", file=stdout)
+        return EXIT_INVALID
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), file=stdout)
+    else:
+        print(report.render(limit=args.limit), file=stdout)
+    return EXIT_OK
+
+
 def _cmd_convert(args: argparse.Namespace, stdout: TextIO) -> int:
     from .io import load, save
 
@@ -240,6 +265,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("problem", metavar="PROBLEM", help="problem JSON file or table-bundle folder")
     p.add_argument("schedule", metavar="SCHEDULE", help="schedule JSON file")
     p.set_defaults(run=_cmd_check)
+
+    p = sub.add_parser(
+        "explain", help="explain a schedule: reasons, counterfactuals, recruitment list, metrics",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("problem", metavar="PROBLEM", help="problem JSON file or table-bundle folder")
+    p.add_argument("schedule", metavar="SCHEDULE", help="schedule JSON file (validated first: exit 1 if invalid)")
+    p.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="seconds for the counterfactual search (default: no limit)")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="rows per table in the text report (default 20)")
+    p.add_argument("--per-volunteer", type=int, default=20, metavar="N",
+                   help="needs that may name one volunteer in counterfactuals (default 20; 0: no cap)")
+    p.set_defaults(run=_cmd_explain)
 
     p = sub.add_parser(
         "convert", help="convert a problem between JSON and a table bundle",

@@ -27,14 +27,24 @@ details is built in a loop.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 from numpy.typing import NDArray
 
 from . import rules
 from .candidates import Candidates, build_candidates, pairs_in_radius
 from .compile import UNLIMITED, Compiled
+from .errors import AssignError
 from .model import REASON_CODES
 from .solution import Solution
+
+if TYPE_CHECKING:
+    from .counterfactual import CounterfactualReport
+    from .model import Problem, Schedule
+    from .supply import SupplyReport
 
 Reason = tuple[int, str, str]
 
@@ -304,3 +314,378 @@ def reasons(c: Compiled, sol: Solution, cands: Candidates | None = None) -> list
         for t, code, text in zip(uncovered.tolist(), codes.tolist(), details, strict=True)
     ]
 
+
+
+# ===================================================================== reports
+#
+# ``explain(problem, schedule)``: the report a community can act on - every
+# uncovered need with its true reason, counterfactuals for the most urgent
+# tiers, the recruitment list, and the metrics.
+
+#: reason of an uncovered task that could be added to the schedule as it stands
+#: (the schedule is not maximal; no SPEC §7 code is true of it)
+ADDABLE = "addable"
+#: the default cap on how many needs name one volunteer in counterfactuals
+PER_VOLUNTEER = 20
+
+
+@dataclass(frozen=True)
+class UncoveredNeed:
+    """One uncovered task with its reason (SPEC §7 code, or ``addable``)."""
+
+    task: str
+    tier: int
+    weight: int
+    community: str
+    service: str
+    window_start: str
+    window_end: str
+    reason: str
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task, "tier": self.tier, "weight": self.weight, "community": self.community,
+            "service": self.service, "window_start": self.window_start, "window_end": self.window_end,
+            "reason": self.reason, "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything :func:`explain` found, with :meth:`render` (text) and
+    :meth:`to_dict` (JSON)."""
+
+    problem: str
+    tasks: int
+    covered: int
+    #: every uncovered task, most urgent first (tier, weight descending, window)
+    needs: tuple[UncoveredNeed, ...]
+    counterfactuals: CounterfactualReport
+    supply: SupplyReport
+    metrics: dict[str, Any]
+    #: seconds per stage
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def maximal(self) -> bool:
+        """No uncovered task could be added as the schedule stands (SPEC §10)."""
+        return all(need.reason != ADDABLE for need in self.needs)
+
+    def by_tier_reason(self) -> dict[int, dict[str, dict[str, int]]]:
+        """Uncovered ``{tasks, weight}`` per tier and reason."""
+        out: dict[int, dict[str, dict[str, int]]] = {}
+        for need in self.needs:
+            cell = out.setdefault(need.tier, {}).setdefault(need.reason, {"tasks": 0, "weight": 0})
+            cell["tasks"] += 1
+            cell["weight"] += need.weight
+        return dict(sorted(out.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "problem": self.problem,
+            "tasks": self.tasks,
+            "covered": self.covered,
+            "uncovered": len(self.needs),
+            "maximal": self.maximal,
+            "by_tier_reason": {
+                str(tier): cells for tier, cells in self.by_tier_reason().items()
+            },
+            "needs": [need.to_dict() for need in self.needs],
+            "counterfactuals": self.counterfactuals.to_dict(),
+            "supply_gap": self.supply.to_dict(),
+            "metrics": self.metrics,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+    def render(self, limit: int = 20) -> str:
+        """A readable report: tables, most urgent first, ``limit`` rows per list."""
+        return _render(self, limit)
+
+
+class InvalidScheduleError(AssignError):
+    """The schedule breaks hard rules: explanations would not be true."""
+
+    def __init__(self, violations: list[Any]):
+        self.violations = list(violations)
+        super().__init__(f"the schedule is invalid ({len(self.violations)} violation(s))")
+
+
+def explain(
+    problem: Problem,
+    schedule: Schedule,
+    *,
+    time_limit: float | None = None,
+    per_task: int | None = None,
+    per_volunteer: int | None = PER_VOLUNTEER,
+    tiers: tuple[int, ...] | None = None,
+) -> Explanation:
+    """Explain a schedule of ``problem``: reasons, counterfactuals, supply gap, metrics.
+
+    The schedule is validated first (:func:`assign.check.check`);
+    :class:`InvalidScheduleError` (with the violations) when it breaks a rule.
+    ``time_limit`` (seconds) bounds the counterfactual search (the report says
+    when it stopped early); ``per_task`` is the number of exact tries per task
+    and kind, ``per_volunteer`` how many needs may name the same volunteer
+    (None: no cap), ``tiers`` the tiers searched (default: the two most
+    urgent present). See ``docs/explain.md``.
+
+    Examples
+    --------
+    >>> import assign
+    >>> problem = assign.load("tests/data/tiny.json")
+    >>> report = explain(problem, assign.solve(problem))
+    >>> [(need.task, need.reason) for need in report.needs]
+    [('t3', 'team_too_small')]
+    >>> report.supply.groups[0].recruits
+    1
+    """
+    from .check import check
+    from .compile import compile_problem
+    from .solution import solution_from_schedule
+
+    clock = time.perf_counter()
+    verdict = check(problem, schedule)
+    if not verdict.valid:
+        raise InvalidScheduleError(verdict.violations)
+    c = compile_problem(problem)
+    sol = solution_from_schedule(c, schedule)
+    checked = time.perf_counter() - clock
+    report = explain_solution(
+        c, sol, time_limit=time_limit, per_task=per_task, per_volunteer=per_volunteer, tiers=tiers
+    )
+    report.seconds["check"] = checked
+    return report
+
+
+def explain_solution(
+    c: Compiled,
+    sol: Solution,
+    *,
+    time_limit: float | None = None,
+    per_task: int | None = None,
+    per_volunteer: int | None = PER_VOLUNTEER,
+    tiers: tuple[int, ...] | None = None,
+) -> Explanation:
+    """:func:`explain` on a compiled problem and a *valid* solution."""
+    from dataclasses import replace
+
+    from .counterfactual import PER_TASK, counterfactuals, urgency_order
+    from .metrics import compute_metrics
+    from .solvers.greedy import fill
+    from .supply import supply_gap
+
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+    covered = sol.covered(c.n_tasks)
+    uncovered = np.flatnonzero(~covered).astype(np.int64)
+    # candidates of the uncovered tasks only: reasons and the maximality test
+    # read no other task's rows (a covered task is never re-placed), so they are
+    # complete for this use
+    cands = replace(build_candidates(c, tasks=uncovered), partial=False)
+    seconds["candidates"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    filled = fill(c, cands, sol)
+    addable = filled.covered(c.n_tasks) & ~covered
+    seconds["maximality"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    why = {t: (code, detail) for t, code, detail in reasons(c, sol, cands)}
+    for t in np.flatnonzero(addable).tolist():
+        rows = filled.task == t
+        team = ", ".join(c.volunteer_ids[v] for v in filled.volunteer[rows].tolist())
+        start = c.minute_to_datetime(int(filled.start[rows][0])).isoformat()
+        why[t] = (ADDABLE, f"could be added as the schedule stands: {team} at {start}")
+    community = c.t_community
+    needs = tuple(
+        UncoveredNeed(
+            task=c.task_ids[t], tier=int(c.t_tier[t]), weight=int(c.t_weight[t]),
+            community=c.community_ids[int(community[t])], service=c.problem.tasks[t].service,
+            window_start=c.minute_to_datetime(int(c.t_window_start[t])).isoformat(),
+            window_end=c.minute_to_datetime(int(c.t_window_end[t])).isoformat(),
+            reason=why[t][0], detail=why[t][1],
+        )
+        for t in urgency_order(c, uncovered).tolist()
+    )
+    seconds["reasons"] = time.perf_counter() - clock
+
+    cf = counterfactuals(
+        c, sol, tiers=tiers, per_task=PER_TASK if per_task is None else per_task,
+        per_volunteer=per_volunteer, time_limit=time_limit, skip=addable,
+    )
+    seconds["counterfactuals"] = cf.seconds
+    supply = supply_gap(c, sol, skip=addable, cands=cands)
+    seconds["supply_gap"] = supply.seconds
+
+    clock = time.perf_counter()
+    metrics = compute_metrics(c, sol)
+    seconds["metrics"] = time.perf_counter() - clock
+    return Explanation(
+        problem=c.problem.name, tasks=c.n_tasks, covered=int(covered.sum()), needs=needs,
+        counterfactuals=cf, supply=supply, metrics=metrics, seconds=seconds,
+    )
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def table(header: list[str], rows: list[list[Any]], right: set[int] | None = None) -> list[str]:
+    """A plain-text table: columns padded, numbers right-aligned."""
+    cells = [[str(x) for x in header]] + [[str(x) for x in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    if right is None:
+        right = {i for i in range(len(header)) if rows and all(isinstance(row[i], int | float) for row in rows)}
+
+    def line(row: list[str]) -> str:
+        return "  ".join(
+            (cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])) for i, cell in enumerate(row)
+        ).rstrip()
+
+    out = [line(cells[0]), line(["-" * w for w in widths])]
+    out += [line(row) for row in cells[1:]]
+    return out
+
+
+def _more(shown: int, total: int) -> list[str]:
+    return [f"... and {total - shown} more (--json lists all)"] if total > shown else []
+
+
+def _clock(iso: str) -> str:
+    return iso[5:16].replace("T", " ")
+
+
+def _render(report: Explanation, limit: int) -> str:
+    lines: list[str] = []
+    n_unc = len(report.needs)
+    weight = sum(need.weight for need in report.needs)
+    lines.append(
+        f"problem {report.problem}: {report.tasks} tasks, {report.covered} covered, "
+        f"{n_unc} uncovered (weight {weight})"
+    )
+    if report.maximal:
+        lines.append("the schedule is valid and maximal: no uncovered need could be added as it stands")
+    else:
+        n_add = sum(need.reason == ADDABLE for need in report.needs)
+        lines.append(
+            f"the schedule is valid but NOT maximal: {n_add} uncovered need(s) could be added as it "
+            f"stands (reason '{ADDABLE}'); `assign solve` extends every schedule"
+        )
+
+    # uncovered by tier x reason
+    codes = [code for code in (*REASON_CODES, ADDABLE) if any(n.reason == code for n in report.needs)]
+    grid = report.by_tier_reason()
+    if grid:
+        lines += ["", "UNCOVERED NEEDS BY TIER AND REASON (tasks / weight)"]
+        rows = []
+        for tier, cells in grid.items():
+            row: list[Any] = [tier]
+            for code in codes:
+                cell = cells.get(code)
+                row.append(f"{cell['tasks']} / {cell['weight']}" if cell else "-")
+            row.append(f"{sum(x['tasks'] for x in cells.values())} / {sum(x['weight'] for x in cells.values())}")
+            rows.append(row)
+        lines += table(["tier", *codes, "total"], rows, right=set(range(len(codes) + 2)))
+
+        lines += ["", f"UNCOVERED NEEDS, MOST URGENT FIRST ({min(limit, n_unc)} of {n_unc})"]
+        rows = [
+            [n.task, n.tier, n.weight, n.community, n.service, f"{_clock(n.window_start)}-{n.window_end[11:16]}",
+             n.reason, n.detail]
+            for n in report.needs[:limit]
+        ]
+        lines += table(["task", "tier", "weight", "community", "service", "window", "reason", "detail"], rows)
+        lines += _more(len(rows), n_unc)
+    else:
+        lines += ["", "every need is covered"]
+
+    # counterfactuals
+    cf = report.counterfactuals
+    lines += ["", f"COUNTERFACTUALS FOR TIERS {', '.join(map(str, cf.tiers)) or '-'}: the smallest single "
+              "change of one volunteer that covers the need (confirmed by the validator)"]
+    kinds = ", ".join(f"{kind} {count}" for kind, count in cf.by_kind.items())
+    lines.append(
+        f"{len(cf.items)} of {cf.targets} uncovered needs have a confirmed change"
+        + (f" (best change by kind: {kinds})" if cf.items else "")
+        + ("" if cf.complete else f"; the time limit stopped the search after {cf.examined} needs")
+    )
+    if cf.rejected:
+        lines.append(f"{cf.rejected} change(s) found by the search were refused by the validator and not reported")
+    if cf.items:
+        rows = []
+        for item in cf.items[:limit]:
+            best = item.best
+            others = "; ".join(fix.change.describe() for fix in item.options[1:])
+            rows.append([
+                item.task, item.tier, item.weight, best.change.describe() + ("" if best.minimal else " (*)"),
+                _clock(best.start), ", ".join(best.team), others or "-",
+            ])
+        lines += table(["task", "tier", "weight", "best change", "visit", "team", "other kinds"], rows)
+        lines += _more(len(rows), len(cf.items))
+        if any(not item.best.minimal for item in cf.items[:limit]):
+            lines.append("(*) smallest found, not proven smallest of its kind (see docs/explain.md)")
+
+    # supply gap
+    sg = report.supply
+    lines += ["", "RECRUITMENT LIST (SUPPLY GAP): volunteers to recruit per community, skills and day part"]
+    if sg.groups:
+        lines.append(
+            f"{sg.recruits} recruit(s) over {len(sg.groups)} groups would cover {sg.covered_tasks} of "
+            f"{sg.uncovered_tasks} uncovered needs (weight {sg.covered_weight} of {sg.uncovered_weight}); "
+            + ("confirmed by the validator" if sg.confirmed else "NOT confirmed by the validator")
+        )
+        rows = [
+            [g.community + (f" near {g.near}" if g.near else ""), "+".join(g.skills) or "any", g.day, g.part,
+             f"{g.free_from[11:16]}-{g.free_to[11:16]}", g.tier, g.tasks, g.weight,
+             g.recruits if g.recruits is not None else f">{g.tried}? covers {g.covered_tasks}"]
+            for g in sg.groups[:limit]
+        ]
+        lines += table(["community", "skills", "day", "part", "free", "tier", "needs", "weight", "recruits"], rows,
+                       right={5, 6, 7, 8})
+        lines += _more(len(rows), len(sg.groups))
+        per = sorted(sg.by_community().items(), key=lambda kv: -kv[1]["weight"])
+        lines += ["", "by community"]
+        lines += table(["community", "recruits", "needs", "weight"],
+                       [[k, v["recruits"], v["tasks"], v["weight"]] for k, v in per[:limit]])
+        lines += _more(min(limit, len(per)), len(per))
+    else:
+        lines.append("nothing to recruit for: every need is covered")
+
+    lines += ["", *_render_metrics(report.metrics, limit)]
+    return "\n".join(lines)
+
+
+def _pct(part: float, whole: float) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "-"
+
+
+def _render_metrics(metrics: dict[str, Any], limit: int) -> list[str]:
+    lines = ["METRICS"]
+    coverage = metrics.get("coverage", {})
+
+    def cells(title: str, items: list[tuple[str, dict[str, int]]]) -> list[str]:
+        rows = [[name, c["covered"], c["tasks"], _pct(c["covered"], c["tasks"]),
+                 _pct(c["covered_weight"], c["weight"])] for name, c in items if c["tasks"]]
+        return ["", title, *table(["", "covered", "tasks", "share", "weight share"], rows, right={1, 2, 3, 4})]
+
+    lines += cells("coverage per tier", [(f"tier {k}", v) for k, v in coverage.get("by_tier", {}).items()])
+    groups = list(coverage.get("by_group", {}).items())
+    if "no_group" in coverage:
+        groups.append(("(no group)", coverage["no_group"]))
+    lines += cells("coverage per priority group", groups)
+    util = metrics.get("utilisation", {})
+    if util.get("volunteers"):
+        lines += ["", (f"utilisation of {util['volunteers']} volunteers with pledged minutes: mean "
+                       f"{util['mean']:.1%}, max {util['max']:.1%}, Gini {util['gini']:.3f}, Jain {util['jain']:.3f}")]
+    orgs = sorted(metrics.get("participation_by_org", {}).items(), key=lambda kv: (kv[1]["share"], kv[0]))
+    if orgs:
+        lines += ["", f"participation per organisation (share of its volunteers with work; lowest first, "
+                      f"{min(limit, len(orgs))} of {len(orgs)})"]
+        lines += table(["organisation", "volunteers", "with work", "share"],
+                       [[k or "(none)", v["volunteers"], v["with_work"], _pct(v["with_work"], v["volunteers"])]
+                        for k, v in orgs[:limit]], right={1, 2, 3})
+    idle = sorted(metrics.get("idle_by_community", {}).items(), key=lambda kv: (-kv[1], kv[0]))
+    lines += ["", f"idle volunteers (pledged minutes, no assignment): {metrics.get('idle_volunteers', 0)}"]
+    if idle:
+        lines += table(["community", "idle"], [[k, v] for k, v in idle[:limit]])
+        lines += _more(min(limit, len(idle)), len(idle))
+    return lines

@@ -731,13 +731,20 @@ class Search:
             self.focus_vols = np.zeros(c.n_volunteers, dtype=bool)
             self.focus_vols[cands.volunteer[focus[cands.task]]] = True
         self.tree = cKDTree(c.v_xyz) if c.n_volunteers else None
-        self.size = [5.0, 5.0]  # volunteers per neighbourhood, by kind
-        self.max_free = 40.0
+        self.size = [5.0, 5.0, 2.0]  # volunteers per neighbourhood, by kind
+        self.max_free = [40.0, 40.0, 60.0]  # uncovered tasks offered, by kind
         self.tier_floor = tier_floor
         self.stats = LnsStats()
         self.fails = np.zeros(c.n_tiers + 2)
 
-    def _pick(self) -> tuple[int, I64, int] | None:
+    def _pick(self) -> tuple[int, I64, int | None] | None:
+        """A neighbourhood: (kind, volunteers, day or None for the whole horizon).
+
+        Kind 0: an uncovered task of the most urgent open tier, some of its
+        candidates, its day. Kind 2: the same over the whole horizon with fewer
+        volunteers (pledged minutes are weekly: freeing them needs the other
+        days). Kind 1: a busy volunteer and volunteers living near, one day (soft).
+        """
         c, rng, cands = self.c, self.rng, self.cands
         unc = np.flatnonzero(~self.sol.covered(c.n_tasks) & self.coverable)
         if len(unc) and self.tier_floor is not None:
@@ -745,16 +752,19 @@ class Search:
             cur = np.asarray(self.key[: c.n_tiers])
             open_tier = np.concatenate(([False], cur > floor))
             unc = unc[open_tier[c.t_tier[unc]]]
-        kind = 0 if len(unc) and rng.random() < 0.7 else 1
+        draw = rng.random()
+        kind = 1
+        if len(unc):
+            kind = 0 if draw < 0.45 else 2 if draw < 0.8 else 1
         k = int(round(self.size[kind]))
-        if kind == 0:
+        if kind != 1:
             tier = c.t_tier[unc]
             w = 4.0 ** (-(tier - tier.min()).astype(np.float64))
             t = int(rng.choice(unc, p=w / w.sum()))
             rows = cands.rows(t)
             pool = cands.volunteer[rows][: 3 * k].astype(np.int64)
             vols = pool[rng.choice(len(pool), size=min(k, len(pool)), replace=False)]
-            return kind, np.sort(vols), int(self.nb.day_ws[t])
+            return kind, np.sort(vols), (int(self.nb.day_ws[t]) if kind == 0 else None)
         if len(self.sol) == 0 or self.tree is None:
             return None
         rows = np.flatnonzero(self.focus_vols[self.sol.volunteer])
@@ -789,7 +799,7 @@ class Search:
                     if picked is None:
                         break
                     kind, vols, day = picked
-                    mdl = self.nb.build(self.sol, vols, day, int(self.max_free), self.rng)
+                    mdl = self.nb.build(self.sol, vols, day, int(self.max_free[kind]), self.rng)
                     if mdl is not None:
                         jobs.append((kind, mdl))
                 if not jobs:
@@ -813,11 +823,11 @@ class Search:
                     self.stats.work += move.dtime + WORK_PER_VARIABLE * move.n_vars
                     if move.status == "OPTIMAL":
                         self.stats.optimal += 1
-                        self.size[kind] = min(self.size[kind] + 0.5, 40.0)
-                        self.max_free = min(self.max_free * 1.05, 200.0)
+                        self.size[kind] = min(self.size[kind] + 0.25, 40.0)
+                        self.max_free[kind] = min(self.max_free[kind] * 1.05, 300.0)
                     else:
-                        self.size[kind] = max(2.0, self.size[kind] * 0.8)
-                        self.max_free = max(10.0, self.max_free * 0.8)
+                        self.size[kind] = max(1.0, self.size[kind] * 0.8)
+                        self.max_free[kind] = max(10.0, self.max_free[kind] * 0.8)
                     if len(move.free) == 0 or taken_v[mdl.vols].any() or taken_t[move.free].any():
                         continue
                     new = apply_move(self.sol, c.n_tasks, move)
@@ -1222,6 +1232,8 @@ LP_SHARE = 0.2
 #: deterministic budget, calibrated to end before the deadline on the
 #: benchmark machine; the wall clock only stops it as a safety net
 WORK_RATE = 0.4
+#: share of the time limit kept after the LNS for the soft bound and final checks
+SOFT_RESERVE = 0.05
 
 
 def restrict_candidates(c: Compiled, cands: Candidates, mask: NDArray[np.bool_]) -> Candidates:
@@ -1460,8 +1472,12 @@ def solve_auto_detailed(
                 comp_bounds[k] = ComponentBound([float(x) for x in ub[:T]], float(soft), bool(r.optimal))
             mark("small components")
 
-        # large components: tier-truncated exact stages, then LP bounds
+        # large components: a knapsack-ordered greedy, tier-truncated exact stages
         pinned = np.diff(c.t_pin_ptr) > 0
+        order = ratio_order(c)
+        if large:
+            offer(ordered_greedy(c, cands, best, pinned, order))
+            mark("ratio greedy")
         exact_deadline = time.perf_counter() + EXACT_SHARE * max(0.0, left())
         for k in large:
             in_comp = t_label == k
@@ -1478,13 +1494,13 @@ def solve_auto_detailed(
                     c, trunc, time_limit=max(0.1, exact_deadline - time.perf_counter()), seed=seed,
                     workers=n_workers, hint=hint,
                 )
-                stages = {s.name: s.status for s in r.stages}
+                stages = {st.name: st.status for st in r.stages}
                 proved = all(stages.get(f"U{j}") in ("OPTIMAL", "TRIVIAL") for j in range(1, tier + 1))
                 rs = r.solution
                 own = in_comp[rs.task]
                 conf = [x for x in rs.conflicts if in_comp[x[0]]]
                 cand = _replace_tasks(best, in_comp, rs.task[own], rs.volunteer[own], rs.start[own], conf)
-                offer(fill(c, cands, cand))
+                offer(ordered_greedy(c, cands, cand, mask | ~in_comp, order))
                 if not proved:
                     break
                 proven_upto = tier
@@ -1498,53 +1514,64 @@ def solve_auto_detailed(
         if large:
             mark("exact tiers")
 
+        # LP bounds of the large components, tier by tier
+        lp_deadline = time.perf_counter() + LP_SHARE * max(0.0, left())
+        for k in large:
+            in_comp = t_label == k
+            have = comp_bounds.get(k)
+            ub = list(have.uncovered) if have else [0.0] * T
+            cov_best = best.covered(c.n_tasks)
+            prim = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov_best].sum()) for j in range(1, T + 1)]
+            for tier in range(exact_tiers.get(k, 0) + 1, T + 1):
+                if lp_deadline - time.perf_counter() <= 0.05:
+                    break
+                # restricted by the more urgent tiers only when those are proven
+                prefix = all(ub[j - 1] == prim[j - 1] for j in range(1, tier))
+                mask = in_comp & ((c.t_tier <= tier) if prefix else (c.t_tier == tier))
+                if int(np.count_nonzero(mask[full.task])) > LP_MAX_COLUMNS:
+                    continue
+                relax = Relaxation(c, full, mask, equity=False)
+                limits = {j: ub[j - 1] for j in range(1, tier)} if prefix else {}
+                value = relax.tier_bound(tier, limits, max(0.05, lp_deadline - time.perf_counter()))
+                if value is not None:
+                    ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
+            comp_bounds[k] = ComponentBound(ub, -np.inf, False)
+        if large:
+            mark("lp bounds")
+
     # LNS over the large components
     if large:
         focus = np.isin(t_label, large)
-        floor = None
-        search = Search(c, cands, best, seed, tier_floor=floor, focus=focus)
+        floor_u = np.zeros(T)
+        for k in large:
+            floor_u += np.asarray(comp_bounds[k].uncovered[:T])
+        outside = ~focus
+        np.add.at(floor_u, c.t_tier[outside] - 1, np.where(best.covered(c.n_tasks)[outside], 0, c.t_weight[outside]))
+        search = Search(c, cands, best, seed, tier_floor=tuple(float(x) for x in floor_u), focus=focus)
         work = np.inf
         if n_workers == 1:
             work = WORK_RATE * limit if max_work is None else max_work
         elif max_work is not None:
             work = max_work
-        lns_deadline = deadline - LP_SHARE * limit - 0.02 * limit
-        search.run(lns_deadline, work, workers=n_workers)
+        search.run(deadline - SOFT_RESERVE * limit, work, workers=n_workers)
         offer(search.sol)
         lns_stats = search.stats
         mark("lns")
 
-    # bounds of the large components (LP relaxations per tier)
+    # the soft part of the large components' bounds (an LP, once every tier is proven)
     cov_best = best.covered(c.n_tasks)
     for k in large:
         in_comp = t_label == k
-        vols = v_label == k
+        b = comp_bounds[k]
         prim = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov_best].sum()) for j in range(1, T + 1)]
-        have = comp_bounds.get(k)
-        ub = list(have.uncovered) if have else [0.0] * T
-        proven_upto = exact_tiers.get(k, 0)
-        for tier in range(proven_upto + 1, T + 1):
-            if left() <= 0.05:
-                break
-            prefix = all(ub[j - 1] == prim[j - 1] for j in range(1, tier))
-            mask = in_comp & ((c.t_tier <= tier) if prefix else (c.t_tier == tier))
-            if int(np.count_nonzero(mask[full.task])) > LP_MAX_COLUMNS:
-                continue
-            relax = Relaxation(c, full, mask, equity=False)
-            limits = {j: ub[j - 1] for j in range(1, tier)} if prefix else {}
-            value = relax.tier_bound(tier, limits, max(0.05, left() - 0.02 * limit))
-            if value is not None:
-                ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
-        all_proven = all(ub[j] == prim[j] for j in range(T))
-        soft = _trivial_soft_part(c, full, in_comp, vols)
-        if all_proven and int(np.count_nonzero(in_comp[full.task])) <= LP_MAX_COLUMNS and left() > 0.05:
+        proven = all(b.uncovered[j] == prim[j] for j in range(T))
+        soft = _trivial_soft_part(c, full, in_comp, v_label == k)
+        if proven and int(np.count_nonzero(in_comp[full.task])) <= LP_MAX_COLUMNS and left() > 0.05:
             relax = Relaxation(c, full, in_comp, equity=False)
-            value = relax.soft_bound({j + 1: ub[j] for j in range(T)}, max(0.05, left()))
+            value = relax.soft_bound({j + 1: b.uncovered[j] for j in range(T)}, max(0.05, left()))
             if value is not None:
                 soft = max(soft, value)
-        comp_bounds[k] = ComponentBound(ub, soft, all_proven)
-    if large:
-        mark("lp bounds")
+        comp_bounds[k] = ComponentBound(b.uncovered, soft, proven)
 
     final = fill(c, cands, best)
     offer(final)
@@ -1692,3 +1719,4 @@ def ratio_order(c: Compiled) -> I64:
     (a knapsack greedy: pledged minutes are what runs out), window start, index."""
     per_minute = c.t_weight / (c.t_duration * c.t_needed).astype(np.float64)
     return np.lexsort((np.arange(c.n_tasks), c.t_window_start, -per_minute, c.t_tier)).astype(np.int64)
+

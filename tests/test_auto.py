@@ -1,0 +1,265 @@
+"""Tests of strategy "auto" (assign/solvers/auto.py): valid, never worse than
+the greedy, bounds below the brute-force optimum, deterministic, components."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from assign.candidates import build_candidates
+from assign.check import violations
+from assign.compile import compile_problem
+from assign.model import Problem
+from assign.score import evaluate
+from assign.solvers import auto, get_strategy
+from assign.solvers.greedy import solve_greedy
+from tests.bruteforce import brute_force
+from tests.strategies import problems
+
+TZ = timezone(timedelta(hours=8))
+ORIGIN = datetime(2026, 11, 30, 0, 0, tzinfo=TZ)
+LIMIT = 10.0  # seconds; tiny problems finish in milliseconds
+
+
+def _iso(minute: int) -> str:
+    return (ORIGIN + timedelta(minutes=minute)).isoformat()
+
+
+def _lex_at_most(low: tuple[float, ...], high: tuple[float, ...]) -> bool:
+    """``low <= high`` lexicographically, the soft part with a relative tolerance."""
+    for x, y in zip(low[:-1], high[:-1], strict=True):
+        if x != y:
+            return x < y
+    return low[-1] <= high[-1] + 1e-6 * max(1.0, abs(high[-1]))
+
+
+def _check(problem: Problem, **kwargs: object) -> auto.AutoResult:
+    """Solve with auto; assert validity, never worse than greedy, bound <= optimum."""
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1, **kwargs)  # type: ignore[arg-type]
+    assert violations(c, result.solution) == []
+    key = evaluate(c, result.solution).key()
+    assert key == result.key
+    greedy = evaluate(c, solve_greedy(c, cands)).key()
+    assert _lex_at_most(key, greedy), (key, greedy)
+    best = brute_force(c, honour_pins=True)
+    assert _lex_at_most(best.key, key), (best.key, key)
+    if result.bound is not None:
+        assert _lex_at_most(result.bound.key(), best.key), (result.bound.key(), best.key)
+        # component by component too (docs/readings.md, "Bounds")
+        assert all(b <= u for b, u in zip(result.bound.uncovered, best.key[:-1], strict=True))
+    return result
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5))
+def test_random_problems_valid_and_bounded(problem: Problem) -> None:
+    _check(problem)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5))
+def test_large_component_path_valid_and_bounded(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every component treated as large: ratio greedy, tier-truncated exact
+    stages, LP bounds and the neighbourhood search, on problems small enough
+    for the brute force."""
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "SMALL_PAIRS", 0)
+        _check(problem, max_work=0.5)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5))
+def test_lp_bounds_only(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No exact stage at all: the bounds come from the LP relaxations alone."""
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "SMALL_PAIRS", 0)
+        patch.setattr(auto, "EXACT_PAIRS", 0)
+        _check(problem, max_work=0.2)
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+def _town(prefix: str, lat: float, lon: float, n_vol: int, n_task: int, rng: np.random.Generator) -> dict:
+    vols = [
+        {
+            "id": f"{prefix}v{i}",
+            "community": f"{prefix}c",
+            "lat": lat + int(rng.integers(-8, 8)) * 0.001,
+            "lon": lon + int(rng.integers(-8, 8)) * 0.001,
+            "skills": ["care", "meals", "medical"],
+            "availability": [[_iso(480 + d * 1440), _iso(1080 + d * 1440)] for d in range(2)],
+            "max_minutes": int(rng.choice([90, 180, 300])),
+        }
+        for i in range(n_vol)
+    ]
+    recs = [
+        {
+            "id": f"{prefix}r{i}",
+            "community": f"{prefix}c",
+            "lat": lat + int(rng.integers(-8, 8)) * 0.001,
+            "lon": lon + int(rng.integers(-8, 8)) * 0.001,
+            "groups": ["solitary"] if i % 2 else [],
+        }
+        for i in range(4)
+    ]
+    tasks = []
+    for i in range(n_task):
+        ws = int(rng.integers(0, 2)) * 1440 + 540 + int(rng.integers(0, 14)) * 30
+        tasks.append(
+            {
+                "id": f"{prefix}t{i}",
+                "recipient": f"{prefix}r{int(rng.integers(0, 4))}",
+                "service": str(rng.choice(["meals", "companionship", "household", "medical"])),
+                "window_start": _iso(ws),
+                "window_end": _iso(ws + int(rng.choice([60, 90, 150]))),
+                "duration_min": int(rng.choice([30, 60])),
+                "volunteers_needed": int(rng.choice([1, 1, 1, 2])),
+            }
+        )
+    return {"communities": [{"id": f"{prefix}c"}], "volunteers": vols, "recipients": recs, "tasks": tasks}
+
+
+def _two_towns(n_vol: int = 4, n_task: int = 8, seed: int = 5) -> Problem:
+    """Two towns 50 km apart: no volunteer of one is in range of the other."""
+    rng = np.random.default_rng(seed)
+    a = _town("a", 33.04, 108.25, n_vol, n_task, rng)
+    b = _town("b", 33.49, 108.25, n_vol, n_task, rng)
+    raw = {
+        "format": "assign/problem@1",
+        "name": "two-towns",
+        "horizon": {"start": _iso(0), "end": _iso(2 * 1440)},
+        "policy": {},
+        **{key: a[key] + b[key] for key in ("communities", "volunteers", "recipients", "tasks")},
+    }
+    return Problem.model_validate(raw)
+
+
+# --------------------------------------------------------------- components
+
+
+def test_components_of_two_towns() -> None:
+    c = compile_problem(_two_towns())
+    cands = build_candidates(c)
+    t_label, v_label, _ = auto.components(c, cands)
+    towns = np.array([tid.startswith("a") for tid in c.task_ids])
+    with_pairs = np.unique(t_label[cands.task])
+    assert len(with_pairs) >= 2
+    # no component spans both towns
+    for k in with_pairs:
+        assert len(np.unique(towns[t_label == k])) == 1
+    vtowns = np.array([vid.startswith("a") for vid in c.volunteer_ids])
+    for k in np.unique(v_label):
+        assert len(np.unique(vtowns[v_label == k])) == 1
+
+
+def test_two_towns_are_solved_apart_and_combined() -> None:
+    problem = _two_towns()
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
+    assert result.n_components >= 2 and result.n_small == result.n_components
+    assert violations(c, result.solution) == []
+    covered = {c.task_ids[t][0] for t in result.solution.task.tolist()}
+    assert covered == {"a", "b"}  # both parts solved
+    score = evaluate(c, result.solution)
+    assert result.bound is not None
+    assert tuple(result.bound.uncovered) == score.uncovered  # each part proven
+    greedy = evaluate(c, solve_greedy(c, cands)).key()
+    assert _lex_at_most(score.key(), greedy)
+
+
+def test_two_towns_large_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same with every component treated as large (LNS and LP bounds)."""
+    monkeypatch.setattr(auto, "SMALL_PAIRS", 0)
+    c = compile_problem(_two_towns(n_vol=5, n_task=12))
+    cands = build_candidates(c)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1, max_work=1.0)
+    assert result.n_large >= 2
+    assert violations(c, result.solution) == []
+    greedy = evaluate(c, solve_greedy(c, cands)).key()
+    assert _lex_at_most(result.key, greedy)
+    exact = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)  # small path: exact per town
+    assert result.bound is not None and exact.bound is not None
+    assert _lex_at_most(result.bound.key(), exact.key)
+
+
+# -------------------------------------------------------------- determinism
+
+
+def _same(a: auto.AutoResult, b: auto.AutoResult) -> None:
+    for name in ("task", "volunteer", "start"):
+        assert np.array_equal(getattr(a.solution, name), getattr(b.solution, name))
+    assert a.solution.conflicts == b.solution.conflicts
+    assert a.bound == b.bound
+
+
+def test_same_seed_same_schedule() -> None:
+    c = compile_problem(_two_towns(n_vol=5, n_task=12, seed=9))
+    cands = build_candidates(c)
+    _same(auto.solve_auto_detailed(c, cands, LIMIT, 3, 1), auto.solve_auto_detailed(c, cands, LIMIT, 3, 1))
+
+
+def test_same_seed_same_schedule_with_lns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The neighbourhood search stops on its deterministic work budget."""
+    monkeypatch.setattr(auto, "SMALL_PAIRS", 0)
+    c = compile_problem(_two_towns(n_vol=6, n_task=16, seed=11))
+    cands = build_candidates(c)
+    first = auto.solve_auto_detailed(c, cands, 60.0, 3, 1, max_work=0.5)
+    second = auto.solve_auto_detailed(c, cands, 60.0, 3, 1, max_work=0.5)
+    assert first.lns.neighbourhoods > 0
+    _same(first, second)
+
+
+# ------------------------------------------------------------ registration
+
+
+def test_registered_and_used_by_solve() -> None:
+    import assign
+
+    assert get_strategy("auto") is auto.solve_auto
+    problem = _two_towns()
+    schedule = assign.solve(problem, strategy="auto", time_limit=LIMIT, workers=1)
+    assert schedule.solver is not None and schedule.solver.strategy == "auto"
+    report = assign.check(problem, schedule)
+    assert report.valid, report.violations
+    assert schedule.status == "optimal"
+
+
+def test_no_tasks_and_no_candidates() -> None:
+    problem = _two_towns(n_task=0)
+    c = compile_problem(problem)
+    result = auto.solve_auto_detailed(c, build_candidates(c), LIMIT, 0, 1)
+    assert len(result.solution) == 0
+    c2 = compile_problem(
+        problem.model_copy(update={"volunteers": tuple(v.model_copy(update={"availability": ()}) for v in problem.volunteers)})
+    )
+    result = auto.solve_auto_detailed(c2, build_candidates(c2), LIMIT, 0, 1)
+    assert len(result.solution) == 0 and result.n_components == 0
+
+
+# ------------------------------------------------------- denser tiny problems
+
+from tests.test_cpsat import dense_problems  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=dense_problems(pins=True))
+def test_dense_problems_large_path(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "SMALL_PAIRS", 0)
+        _check(problem, max_work=0.5)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=dense_problems(odd_weights=True))
+def test_negative_soft_weights(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    _check(problem)
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "SMALL_PAIRS", 0)
+        _check(problem, max_work=0.2)
