@@ -296,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     p.add_argument("--out", required=True, metavar="PATH", help="output bundle folder (or *.json)")
     p.set_defaults(run=_cmd_generate)
+    from .batch.cli import add_subparser as add_batch_subparser
+
+    add_batch_subparser(sub)
     return parser
 
 

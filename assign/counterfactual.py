@@ -71,6 +71,10 @@ from .solvers.greedy import Planner, Ranges, _contains, _intersect, _subtract
 
 KINDS: tuple[str, ...] = ("availability", "radius", "pledge")
 AVAILABILITY, RADIUS, PLEDGE = range(3)
+#: the availability candidates free for the visit but booked (a ranked list of its own)
+BOOKED = 3
+#: exact tries per task among them (they rarely succeed: their bookings block)
+BOOKED_TRIES = 2
 #: exact tries per task and kind (the candidates are ranked by a lower bound)
 PER_TASK = 8
 #: searches for the next best fix after the validator refused one
@@ -360,31 +364,40 @@ def _missing_pieces(intervals: list[tuple[int, int]], s: int, e: int) -> list[tu
     return pieces
 
 
-def availability_lower_bound(c: Compiled, t: I64, v: I64) -> I64:
+def availability_lower_bound(
+    c: Compiled, t: I64, v: I64, intervals: tuple[I64, I64, I64] | None = None
+) -> I64:
     """For pairs ``(t, v)``: the fewest minutes of free time ``v`` must add so that
     one visit of ``t`` fits in the window and in one joined interval, as one
     contiguous piece (extend an interval, bridge a gap or add an interval),
-    ignoring bookings. 0 when the volunteer is free (SPEC §10)."""
+    ignoring bookings. 0 when the volunteer is free (SPEC §10).
+
+    ``intervals`` (CSR ``ptr, start, end`` per volunteer, sorted and disjoint)
+    replaces the availability, e.g. by the free slots left between bookings:
+    every placement that avoids the bookings overlaps the availability exactly
+    where it overlaps those slots, so the result stays a lower bound.
+    """
+    av_ptr, av_start, av_end = (c.av_ptr, c.av_start, c.av_end) if intervals is None else intervals
     t = np.asarray(t, dtype=np.int64)
     v = np.asarray(v, dtype=np.int64)
     dur = c.t_duration[t]
     lo = c.t_window_start[t]
     hi = c.t_window_end[t] - dur
     best = dur.copy()
-    if len(t) == 0 or len(c.av_start) == 0:
+    if len(t) == 0 or len(av_start) == 0:
         return best
     span = c.horizon_minutes + 2
-    owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))
-    ekeys = owner * span + c.av_end
-    first_row = c.av_ptr[v]
-    last_row = c.av_ptr[v + 1]
+    owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(av_ptr))
+    ekeys = owner * span + av_end
+    first_row = av_ptr[v]
+    last_row = av_ptr[v + 1]
     # the interval before the first one ending after the window start (for a bridge)
     idx = np.searchsorted(ekeys, v * span + np.clip(lo, 0, span - 1), side="right") - 1
     idx = np.maximum(idx, first_row)
     pending = np.flatnonzero(idx < last_row)
     idx = idx[pending]
     while len(pending):
-        a, b = c.av_start[idx], c.av_end[idx]
+        a, b = av_start[idx], av_end[idx]
         d, l, h = dur[pending], lo[pending], hi[pending]
         # one interval: the most of the visit it can hold (the overlap is a
         # trapezoid in the start; its best point, clipped to the window)
@@ -394,8 +407,8 @@ def availability_lower_bound(c: Compiled, t: I64, v: I64) -> I64:
         best[pending] = np.minimum(best[pending], d - np.maximum(overlap, 0))
         # bridge to the next interval: the visit starts in this one, ends in the next
         has_next = idx + 1 < last_row[pending]
-        nxt = np.minimum(idx + 1, len(c.av_start) - 1)
-        a2, b2 = c.av_start[nxt], c.av_end[nxt]
+        nxt = np.minimum(idx + 1, len(av_start) - 1)
+        a2, b2 = av_start[nxt], av_end[nxt]
         s_lo = np.maximum(np.maximum(l, a), a2 - d)
         s_hi = np.minimum(np.minimum(h, b), b2 - d)
         bridge = has_next & (s_lo <= s_hi)
@@ -562,6 +575,16 @@ class _Ranked:
         )
 
 
+def _free_slots(plan: Planner) -> tuple[I64, I64, I64]:
+    """The planner's free slots (availability minus booked visits) as CSR."""
+    n = np.asarray(plan.n_slots, dtype=np.int64)
+    width = plan.slot_start.shape[1]
+    used = np.arange(width)[None, :] < n[:, None]
+    ptr = np.zeros(len(n) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(n)
+    return ptr, plan.slot_start[used].astype(np.int64), plan.slot_end[used].astype(np.int64)
+
+
 def _candidate_pairs(c: Compiled, plan: Planner, targets: I64, search: _Search) -> dict[int, _Ranked]:
     """Rank every candidate pair of the target tasks, per kind, with numpy."""
     def recipient_rules(t: I64, v: I64, km: NDArray[np.float64]) -> NDArray[np.bool_]:
@@ -582,14 +605,24 @@ def _candidate_pairs(c: Compiled, plan: Planner, targets: I64, search: _Search) 
     search.mate_load = load[free][order]
 
     ranked: dict[int, _Ranked] = {}
-    # availability: eligible, not free
-    # (a volunteer with an explicit pledge needs its minutes left; one without
-    # pledges their free minutes, which grow with the free time added)
+    # availability: every eligible volunteer - one not free for the visit, or
+    # free but booked. The bound uses the free slots between bookings; a
+    # volunteer with an explicit pledge needs its minutes left, one without
+    # pledges their free minutes, which grow with the free time added; one
+    # whose daily limit is reached on every day of the window cannot take it
     default_pledge = search.default_pledge[v]
     short_by = plan.used[v] + load - c.v_max_minutes[v]
-    busy = ~free & (c.v_max_per_day[v] > 0) & (default_pledge | (short_by <= 0))
-    need = np.maximum(availability_lower_bound(c, t[busy], v[busy]), short_by[busy])
-    ranked[AVAILABILITY] = _Ranked.of(c.n_tasks, t[busy], v[busy], need, km[busy], need)
+    first_day, last_day = plan.first_day[t], plan.last_day[t]
+    day_open = np.zeros(len(t), dtype=bool)
+    for offset in range(int((last_day - first_day).max(initial=0)) + 1):
+        day = np.minimum(first_day + offset, last_day)
+        day_open |= (first_day + offset <= last_day) & ~plan.day_full[v, day]
+    usable = (c.v_max_per_day[v] > 0) & (default_pledge | (short_by <= 0)) & day_open
+    need = np.maximum(availability_lower_bound(c, t[usable], v[usable], _free_slots(plan)), short_by[usable])
+    booked = free[usable]
+    for source, rows in ((AVAILABILITY, ~booked), (BOOKED, booked)):
+        tr, vr = t[usable][rows], v[usable][rows]
+        ranked[source] = _Ranked.of(c.n_tasks, tr, vr, need[rows], km[usable][rows], need[rows])
     # pledge: eligible, free, minutes short
     short = free & (plan.used[v] + load > c.v_max_minutes[v]) & (c.v_max_per_day[v] > 0)
     extra = plan.used[v[short]] + load[short] - c.v_max_minutes[v[short]]
@@ -628,11 +661,11 @@ def _prefetch_travel(c: Compiled, plan: Planner, search: _Search, ranked: dict[i
     booked = np.asarray([r for rs in plan.book_recipient for r in rs], dtype=np.int64)
     tasks: list[I64] = []
     vols: list[I64] = []
-    for pairs in ranked.values():
+    for source, pairs in ranked.items():
         counts = np.diff(pairs.ptr)
         owner = np.repeat(np.arange(c.n_tasks, dtype=np.int64), counts)
         rank = np.arange(len(owner)) - np.repeat(pairs.ptr[:-1], counts)
-        head = rank < per_task
+        head = rank < (min(per_task, BOOKED_TRIES) if source == BOOKED else per_task)
         tasks.append(owner[head])
         vols.append(pairs.volunteer[head])
     t = np.concatenate(tasks)
@@ -666,49 +699,64 @@ class Finder:
         self.ranked = _candidate_pairs(c, plan, np.sort(np.asarray(targets, dtype=np.int64)), self.search)
         _prefetch_travel(c, plan, self.search, self.ranked, per_task)
         self.loads: dict[tuple[int, int], int] = {}
+        #: per kind, the ranked candidate lists tried and their tries per task
+        self.segments: dict[int, list[tuple[int, int]]] = {
+            AVAILABILITY: [(AVAILABILITY, per_task), (BOOKED, min(per_task, BOOKED_TRIES))],
+            RADIUS: [(RADIUS, per_task)],
+            PLEDGE: [(PLEDGE, per_task)],
+        }
         #: how many chosen fixes name each volunteer
         self.named = np.zeros(c.n_volunteers, dtype=np.int64)
 
     def best(self, t: int, kind: int, banned: frozenset[int] = frozenset()) -> _Option | None:
-        """The smallest fix of ``kind`` for task ``t`` among the first ``per_task``
-        candidates tried (``banned`` volunteers count as failed tries)."""
-        pairs = self.ranked[kind]
-        search = self.search
-        lo, hi = int(pairs.ptr[t]), int(pairs.ptr[t + 1])
+        """The smallest fix of ``kind`` for task ``t`` among the candidates tried
+        (``banned`` volunteers count as failed tries).
+
+        Candidates come in lists ranked by a lower bound of the change's size;
+        each list is tried in order until the next bound reaches the best size
+        found or its tries run out. An availability change is sought first among
+        the volunteers not free for the visit, then (a few tries) among those
+        free but booked."""
         best: _Option | None = None
-        tried = 0
-        row = lo
-        passed_over = np.inf  # smallest bound of a volunteer named too often
-        while row < hi and tried < self.per_task:
-            bound = float(pairs.bound[row])
-            if best is not None and best.amount <= bound:
-                break
-            v = int(pairs.volunteer[row])
-            if self.per_volunteer is not None and self.named[v] >= self.per_volunteer:
-                passed_over = min(passed_over, bound)
+        minimal = True
+        for source, tries in self.segments[kind]:
+            pairs = self.ranked[source]
+            lo, hi = int(pairs.ptr[t]), int(pairs.ptr[t + 1])
+            tried = 0
+            row = lo
+            passed_over = np.inf  # smallest bound of a volunteer named too often
+            while row < hi and tried < tries:
+                bound = float(pairs.bound[row])
+                if best is not None and best.amount <= bound:
+                    break
+                v = int(pairs.volunteer[row])
+                if self.per_volunteer is not None and self.named[v] >= self.per_volunteer:
+                    passed_over = min(passed_over, bound)
+                    row += 1
+                    continue
+                tried += 1
+                found = None if v in banned else self._try(t, kind, v, pairs, row)
+                if found is not None and (best is None or found.amount < best.amount):
+                    best = found
                 row += 1
-                continue
-            tried += 1
-            found: _Option | None = None
-            if v in banned:
-                pass
-            elif kind == AVAILABILITY:
-                found = search.try_availability(t, v)
-            elif kind == PLEDGE:
-                found = search.try_pledge(t, v, int(pairs.extra[row]))
-            else:
-                key = (t, v)
-                if key not in self.loads:
-                    self.loads[key] = int(rules.assignment_load(self.c, np.array([t]), np.array([v]))[0])
-                found = search.try_radius(t, v, float(pairs.extra[row]), self.loads[key])
-            if found is not None and (best is None or found.amount < best.amount):
-                best = found
-            row += 1
+            # this list cannot hold a smaller change when every remaining bound,
+            # and every bound passed over, is at least the best size
+            rest = float(pairs.bound[row]) if row < hi else np.inf
+            minimal = minimal and best is not None and best.amount <= min(rest, passed_over)
         if best is not None:
-            # minimal when every remaining candidate's lower bound is at least
-            # its size, and no smaller one was passed over
-            best.minimal = (row >= hi or best.amount <= float(pairs.bound[row])) and best.amount <= passed_over
+            best.minimal = minimal
         return best
+
+    def _try(self, t: int, kind: int, v: int, pairs: _Ranked, row: int) -> _Option | None:
+        search = self.search
+        if kind == AVAILABILITY:
+            return search.try_availability(t, v)
+        if kind == PLEDGE:
+            return search.try_pledge(t, v, int(pairs.extra[row]))
+        key = (t, v)
+        if key not in self.loads:
+            self.loads[key] = int(rules.assignment_load(self.c, np.array([t]), np.array([v]))[0])
+        return search.try_radius(t, v, float(pairs.extra[row]), self.loads[key])
 
     def run(self, targets: I64, deadline: float | None = None) -> tuple[list[_Option], int]:
         """The best fix of each kind of each target (in order), and how many

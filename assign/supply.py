@@ -125,6 +125,12 @@ class SupplyReport:
     #: the validator accepted the schedule plus every recruit's assignments
     confirmed: bool
     seconds: float = 0.0
+    #: the recruits as SPEC §3 volunteer objects (ids ``recruit-1``, ...), ready
+    #: to be added to the supply list
+    recruit_list: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    #: the visits that cover the needs: (task, volunteer, start ISO); existing
+    #: volunteers appear when they complete a recruit's team
+    assignments: tuple[tuple[str, str, str], ...] = field(default=(), repr=False)
 
     def by_community(self) -> dict[str, dict[str, int]]:
         """Recruits and uncovered weight per community."""
@@ -143,6 +149,8 @@ class SupplyReport:
             "covered_weight": self.covered_weight, "confirmed": self.confirmed,
             "seconds": round(self.seconds, 3), "by_community": self.by_community(),
             "groups": [g.to_dict() for g in self.groups],
+            "recruit_list": list(self.recruit_list),
+            "assignments": [{"task": t, "volunteer": v, "start": s} for t, v, s in self.assignments],
         }
 
 
@@ -450,9 +458,16 @@ def with_recruits(c: Compiled, groups: _Groups, v_group: I64, radius: float) -> 
     lon = groups.lon[v_group]
     free = (groups.free_end - groups.free_start)[v_group].astype(np.int64)
     org = len(c.org_names)
+    taken = set(c.volunteer_ids)
+    ids = []
+    for i in range(len(v_group)):
+        rid = f"recruit-{i + 1}"
+        while rid in taken:
+            rid += "-new"
+        ids.append(rid)
     return replace(
         c,
-        volunteer_ids=c.volunteer_ids + [f"recruit-{i + 1}" for i in range(len(v_group))],
+        volunteer_ids=c.volunteer_ids + ids,
         org_names=c.org_names + ["recruit"],
         v_community=np.r_[c.v_community, groups.community[v_group]].astype(np.int32),
         v_org=np.r_[c.v_org, np.full(len(v_group), org)].astype(np.int32),
@@ -552,15 +567,23 @@ def supply_gap(
     kept_helper = covered_task[h_task]
     # confirm in the real problem: the schedule plus every recruit's and helper's visits
     full = with_recruits(c, groups, v_group, radius)
+    add_task = np.r_[a_task, h_task[kept_helper]].astype(np.int64)
+    add_vol = np.r_[c.n_volunteers + offset[a_group] + a_member, h_vol[kept_helper]].astype(np.int64)
+    add_start = np.r_[a_start, h_start[kept_helper]].astype(np.int64)
     trial = Solution.build(
-        np.r_[sol.task, a_task, h_task[kept_helper]],
-        np.r_[sol.volunteer, c.n_volunteers + offset[a_group] + a_member, h_vol[kept_helper]],
-        np.r_[sol.start, a_start, h_start[kept_helper]],
-        sol.conflicts,
+        np.r_[sol.task, add_task], np.r_[sol.volunteer, add_vol], np.r_[sol.start, add_start], sol.conflicts
     )
     confirmed = not violations(full, trial)
     lines = _lines(c, groups, done, final_k, covered_task)
     weight = c.t_weight
+    recruit_ids = full.volunteer_ids[c.n_volunteers :]
+    recruit_list = _recruit_list(c, groups, v_group, recruit_ids)
+    zone = ZoneInfo(c.problem.horizon.timezone)
+    order = np.lexsort((add_vol, add_start, add_task))
+    visits = tuple(
+        (full.task_ids[t], full.volunteer_ids[v], c.minute_to_datetime(s).astimezone(zone).isoformat())
+        for t, v, s in zip(add_task[order].tolist(), add_vol[order].tolist(), add_start[order].tolist(), strict=True)
+    )
     return SupplyReport(
         groups=tuple(lines),
         uncovered_tasks=len(uncovered),
@@ -570,7 +593,30 @@ def supply_gap(
         covered_weight=int(weight[covered_task].sum()),
         confirmed=confirmed,
         seconds=time.perf_counter() - clock,
+        recruit_list=recruit_list,
+        assignments=visits,
     )
+
+
+def _recruit_list(c: Compiled, groups: _Groups, v_group: I64, ids: list[str]) -> tuple[dict[str, Any], ...]:
+    zone = ZoneInfo(c.problem.horizon.timezone)
+    names = {bit: name for name, bit in c.skill_index.items()}
+    out = []
+    for rid, g in zip(ids, v_group.tolist(), strict=True):
+        mask = int(groups.skills[g])
+        out.append({
+            "id": rid,
+            "community": c.community_ids[int(groups.community[g])],
+            "org": "recruit",
+            "lat": float(groups.lat[g]),
+            "lon": float(groups.lon[g]),
+            "skills": sorted(names[b] for b in names if mask >> b & 1),
+            "availability": [[
+                c.minute_to_datetime(int(groups.free_start[g])).astimezone(zone).isoformat(),
+                c.minute_to_datetime(int(groups.free_end[g])).astimezone(zone).isoformat(),
+            ]],
+        })
+    return tuple(out)
 
 
 def _lines(c: Compiled, groups: _Groups, done: NDArray[np.bool_], k: I64, covered: NDArray[np.bool_]) -> list[Recruitment]:

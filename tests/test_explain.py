@@ -1,24 +1,34 @@
 """Reason codes (SPEC §7, §10): one hand-made problem per code, and on random
-problems every code checked against its definition by brute force."""
+problems every code checked against its definition by brute force; the whole
+``explain`` report (API and command line); Laocheng end to end."""
 
 from __future__ import annotations
 
+import io
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+import assign
 from assign import rules
 from assign.candidates import build_candidates
+from assign.cli import main as cli_main
 from assign.compile import compile_problem
-from assign.explain import reasons
+from assign.explain import ADDABLE, InvalidScheduleError, reasons
+from assign.explain import explain as explain_schedule
 from assign.model import REASON_CODES, Problem
-from assign.solution import Solution
+from assign.solution import Solution, solution_from_schedule
 from assign.solvers.greedy import solve_greedy
 
 from .strategies import problems
 from .test_greedy import addable_start, at, problem
+
+DATA = Path(__file__).parent / "data"
 
 
 def explain(p: Problem, sol: Solution | None = None) -> dict[str, tuple[str, str]]:
@@ -158,3 +168,146 @@ def test_empty_schedule_on_a_problem_without_volunteers(needed: int) -> None:
     raw["volunteers"] = []
     why = explain(Problem.model_validate(raw))
     assert why["t1"] == ("no_skill", "the problem has no volunteers")
+
+
+# ------------------------------------------------- the capacity detail is true
+
+
+TAKEN = re.compile(r"taken by (?P<tasks>.*?)(?: and \d+ more)? \((?P<scope>tier <= (?P<tier>\d+)|lower urgency)\)$")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_volunteers=4, max_tasks=7, max_recipients=3))
+def test_capacity_names_tasks_that_took_an_eligible_free_volunteer(p: Problem) -> None:
+    """Every task a ``capacity`` detail names is assigned to one of the need's
+    eligible free volunteers, and is of equal or higher urgency when the detail
+    says ``tier <= k``; ``team_too_small`` names only eligible free volunteers."""
+    c = compile_problem(p)
+    cands = build_candidates(c)
+    sol = solve_greedy(c, cands)
+    everyone = np.arange(c.n_volunteers)
+    for t, code, detail in reasons(c, sol, cands):
+        tt = np.full(c.n_volunteers, t)
+        able = set(np.flatnonzero(rules.eligible(c, tt, everyone) & rules.free(c, tt, everyone)).tolist())
+        if code == "team_too_small":
+            named = detail.split(": ", 1)[1].split(" and ")[0].split(", ")
+            assert {c.volunteer_ids.index(v) for v in named} <= able
+        if code != "capacity":
+            continue
+        found = TAKEN.search(detail)
+        if found is None:
+            assert "no pledged minutes or daily visits left" in detail
+            continue
+        for name in found["tasks"].split(", "):
+            took = c.task_ids.index(name)
+            assert set(sol.volunteer[sol.task == took].tolist()) & able, (detail, name)
+            if found["tier"] is not None:
+                assert c.t_tier[took] <= int(found["tier"]) == c.t_tier[t]
+
+
+# ------------------------------------------------------------ the whole report
+
+
+def test_explain_report_on_tiny() -> None:
+    p = assign.load(DATA / "tiny.json")
+    report = explain_schedule(p, assign.solve(p))
+    assert [(n.task, n.reason) for n in report.needs] == [("t3", "team_too_small")]
+    assert report.maximal and report.covered == 3 and report.tasks == 4
+    assert report.by_tier_reason() == {2: {"team_too_small": {"tasks": 1, "weight": 14}}}
+    text = report.render()
+    for heading in ("UNCOVERED NEEDS BY TIER AND REASON", "COUNTERFACTUALS FOR TIERS 1, 2",
+                    "RECRUITMENT LIST", "coverage per priority group", "participation per organisation",
+                    "idle volunteers"):
+        assert heading in text, heading
+    out = json.loads(json.dumps(report.to_dict()))
+    assert out["needs"][0]["reason"] == "team_too_small"
+    assert set(out["metrics"]) >= {"coverage", "utilisation", "idle_by_community", "participation_by_org"}
+    assert out["supply_gap"]["confirmed"] is True
+
+
+def test_explain_orders_needs_most_urgent_first() -> None:
+    p = problem([{"availability": []}], [{}, {"service": "medical"}, {"service": "meals", "recipient": "r2"}])
+    report = explain_schedule(p, assign.solve(p))
+    assert [n.task for n in report.needs] == ["t2", "t3", "t1"]
+
+
+def test_explain_refuses_an_invalid_schedule() -> None:
+    p = problem([{}], [{}])
+    good = assign.solve(p)
+    late = good.assignments[0].model_copy(update={"start": good.assignments[0].start.replace(hour=11)})
+    with pytest.raises(InvalidScheduleError) as error:
+        explain_schedule(p, good.model_copy(update={"assignments": (late,)}))
+    assert {v.name for v in error.value.violations} >= {"window"}
+
+
+def test_explain_flags_a_schedule_that_is_not_maximal() -> None:
+    p = problem([{}], [{}, {"service": "medical", "recipient": "r2", "window_start": at("11:00"), "window_end": at("12:00")}])
+    empty = assign.solve(p).model_copy(update={"assignments": ()})
+    report = explain_schedule(p, empty)
+    assert not report.maximal
+    assert {n.reason for n in report.needs} == {ADDABLE}
+    assert "v1 at" in report.needs[0].detail
+    assert report.counterfactuals.targets == 0 and report.supply.uncovered_tasks == 0
+    assert "NOT maximal" in report.render()
+
+
+def test_cli_explain(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert cli_main(["solve", str(DATA / "tiny.json"), "--out", str(tmp_path)], stdout=out) == 0
+    schedule = tmp_path / "schedule.json"
+    out = io.StringIO()
+    assert cli_main(["explain", str(DATA / "tiny.json"), str(schedule)], stdout=out) == 0
+    assert "team_too_small" in out.getvalue() and "RECRUITMENT LIST" in out.getvalue()
+    out = io.StringIO()
+    assert cli_main(["explain", str(DATA / "tiny.json"), str(schedule), "--json"], stdout=out) == 0
+    assert json.loads(out.getvalue())["uncovered"] == 1
+    # an invalid schedule: exit 1 with the violations
+    raw = json.loads(schedule.read_text())
+    raw["assignments"][0]["volunteer"] = "v3"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(raw))
+    out = io.StringIO()
+    assert cli_main(["explain", str(DATA / "tiny.json"), str(bad)], stdout=out) == 1
+    assert "invalid" in out.getvalue() and "rule" in out.getvalue()
+
+
+# ------------------------------------------------------------- laocheng, end to end
+
+
+def test_laocheng_every_reason_true_every_fix_confirmed() -> None:
+    """The generated Laocheng community (266 volunteers, 3,000 tasks): every
+    uncovered need's code holds by its definition, a sample of the
+    counterfactuals holds when applied to the problem model, and the
+    recruitment list is confirmed and covers every need."""
+    from .test_counterfactual import assert_confirmed as counterfactual_confirmed
+
+    p = assign.generate("laocheng", seed=1)
+    schedule = assign.solve(p)
+    report = explain_schedule(p, schedule)
+    c = compile_problem(p)
+    sol = solution_from_schedule(c, schedule)
+    assert report.maximal and len(report.needs) == c.n_tasks - int(sol.covered(c.n_tasks).sum())
+    everyone = np.arange(c.n_volunteers)
+    index = {tid: i for i, tid in enumerate(c.task_ids)}
+    for need in report.needs:
+        t = index[need.task]
+        tt = np.full(c.n_volunteers, t)
+        skilled = rules.skills_ok(c, tt, everyone)
+        in_range = skilled & rules.radius_ok(c, tt, everyone)
+        eligible = rules.eligible(c, tt, everyone)
+        free = eligible & rules.free(c, tt, everyone)
+        expected = (
+            "no_skill" if not skilled.any()
+            else "out_of_range" if not in_range.any()
+            else "excluded" if not eligible.any()
+            else "no_availability" if not free.any()
+            else "team_too_small" if free.sum() < c.t_needed[t]
+            else "capacity"
+        )
+        assert need.reason == expected, need
+    cf = report.counterfactuals
+    assert cf.complete and len(cf.items) > 0.5 * cf.targets
+    for item in cf.items[:: max(1, len(cf.items) // 12)]:
+        counterfactual_confirmed(p, schedule, item)
+    assert report.supply.confirmed and report.supply.covered_tasks == len(report.needs)
+    assert all(line.recruits for line in report.supply.groups)

@@ -1481,35 +1481,39 @@ def solve_auto_detailed(
         exact_deadline = time.perf_counter() + EXACT_SHARE * max(0.0, left())
         for k in large:
             in_comp = t_label == k
+            tasks = np.flatnonzero(in_comp)
+            vols = np.flatnonzero(v_label == k)
+            sub = subproblem(c, tasks, vols)
+            tmap = np.full(c.n_tasks, -1, dtype=np.int64)
+            tmap[tasks] = np.arange(len(tasks))
+            vmap = np.full(c.n_volunteers, -1, dtype=np.int64)
+            vmap[vols] = np.arange(len(vols))
             proven_upto = 0
             for tier in range(1, T + 1):
                 mask = in_comp & ((c.t_tier <= tier) | pinned)
-                n_pairs = int(np.count_nonzero(mask[full.task]))
-                if n_pairs > EXACT_PAIRS or time.perf_counter() >= exact_deadline:
+                sel = np.flatnonzero(mask[full.task])
+                if len(sel) > EXACT_PAIRS or time.perf_counter() >= exact_deadline:
                     break
-                trunc = restrict_candidates(c, full, mask)
+                trunc = sub_candidates(sub, tmap[full.task[sel]], vmap[full.volunteer[sel]], c)
                 rows = np.flatnonzero(mask[best.task])
-                hint = Solution.build(best.task[rows], best.volunteer[rows], best.start[rows])
+                hint = Solution.build(tmap[best.task[rows]], vmap[best.volunteer[rows]], best.start[rows])
                 r = solve_cpsat_detailed(
-                    c, trunc, time_limit=max(0.1, exact_deadline - time.perf_counter()), seed=seed,
+                    sub.c, trunc, time_limit=max(0.1, exact_deadline - time.perf_counter()), seed=seed,
                     workers=n_workers, hint=hint,
                 )
-                stages = {st.name: st.status for st in r.stages}
-                proved = all(stages.get(f"U{j}") in ("OPTIMAL", "TRIVIAL") for j in range(1, tier + 1))
                 rs = r.solution
-                own = in_comp[rs.task]
-                conf = [x for x in rs.conflicts if in_comp[x[0]]]
-                cand = _replace_tasks(best, in_comp, rs.task[own], rs.volunteer[own], rs.start[own], conf)
+                conf = [(int(sub.tasks[t]), int(sub.volunteers[v]), rule) for t, v, rule in rs.conflicts]
+                cand = _replace_tasks(best, in_comp, sub.tasks[rs.task], sub.volunteers[rs.volunteer], rs.start, conf)
                 offer(ordered_greedy(c, cands, cand, mask | ~in_comp, order))
-                if not proved:
+                # proven: the truncated model's bound (valid for this component's
+                # U_1..U_tier: the other tiers' tasks only compete for volunteers,
+                # pinned ones are in) meets its schedule on those tiers
+                cov = rs.covered(sub.c.n_tasks)
+                got = [float(sub.c.t_weight[(sub.c.t_tier == j) & ~cov].sum()) for j in range(1, tier + 1)]
+                if r.bound is None or [float(x) for x in r.bound.uncovered[:tier]] != got:
                     break
                 proven_upto = tier
-                # the truncated optimum's U_1..U_tier over this component's tasks
-                cov = rs.covered(c.n_tasks)
-                exact_u = [
-                    float(c.t_weight[in_comp & (c.t_tier == j) & ~cov].sum()) for j in range(1, tier + 1)
-                ]
-                comp_bounds[k] = ComponentBound(exact_u + [0.0] * (T - tier), -np.inf, False)
+                comp_bounds[k] = ComponentBound(got + [0.0] * (T - tier), -np.inf, False)
             exact_tiers[k] = proven_upto
         if large:
             mark("exact tiers")
