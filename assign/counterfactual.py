@@ -55,7 +55,6 @@ there and back, ``2 * ceil(60 * widening_km / speed_kmh)``.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -365,7 +364,11 @@ def _missing_pieces(intervals: list[tuple[int, int]], s: int, e: int) -> list[tu
 
 
 def availability_lower_bound(
-    c: Compiled, t: I64, v: I64, intervals: tuple[I64, I64, I64] | None = None
+    c: Compiled,
+    t: I64,
+    v: I64,
+    intervals: tuple[I64, I64, I64] | None = None,
+    edges: tuple[I64, I64] | None = None,
 ) -> I64:
     """For pairs ``(t, v)``: the fewest minutes of free time ``v`` must add so that
     one visit of ``t`` fits in the window and in one joined interval, as one
@@ -373,9 +376,13 @@ def availability_lower_bound(
     ignoring bookings. 0 when the volunteer is free (SPEC §10).
 
     ``intervals`` (CSR ``ptr, start, end`` per volunteer, sorted and disjoint)
-    replaces the availability, e.g. by the free slots left between bookings:
-    every placement that avoids the bookings overlaps the availability exactly
-    where it overlaps those slots, so the result stays a lower bound.
+    replaces the availability, e.g. by the free slots left between bookings,
+    and ``edges`` gives for each interval the recipient of the booked visit
+    that closes it on the left and on the right (-1: an edge of the
+    availability, where free time can be added). A visit next to a booked one
+    keeps the travel between them and cannot reach into it; every placement
+    that avoids the bookings overlaps the availability exactly where it
+    overlaps those (shrunk) slots, so the result stays a lower bound.
     """
     av_ptr, av_start, av_end = (c.av_ptr, c.av_start, c.av_end) if intervals is None else intervals
     t = np.asarray(t, dtype=np.int64)
@@ -391,29 +398,52 @@ def availability_lower_bound(
     ekeys = owner * span + av_end
     first_row = av_ptr[v]
     last_row = av_ptr[v + 1]
+    here = c.t_recipient[t].astype(np.int64)
+
+    def shrunk(rows: I64, pairs: I64) -> tuple[I64, I64, NDArray[np.bool_], NDArray[np.bool_]]:
+        """Start and end of intervals ``rows`` for the pairs, less the travel to a
+        booked neighbour, and whether each side is closed by one."""
+        a, b = av_start[rows].copy(), av_end[rows].copy()
+        if edges is None:
+            no = np.zeros(len(rows), dtype=bool)
+            return a, b, no, no
+        before, after = edges[0][rows], edges[1][rows]
+        left, right = before >= 0, after >= 0
+        if left.any():
+            a[left] += rules.travel_between_recipients(c, before[left], here[pairs[left]])
+        if right.any():
+            b[right] -= rules.travel_between_recipients(c, here[pairs[right]], after[right])
+        return a, b, left, right
+
     # the interval before the first one ending after the window start (for a bridge)
     idx = np.searchsorted(ekeys, v * span + np.clip(lo, 0, span - 1), side="right") - 1
     idx = np.maximum(idx, first_row)
     pending = np.flatnonzero(idx < last_row)
     idx = idx[pending]
     while len(pending):
-        a, b = av_start[idx], av_end[idx]
-        d, l, h = dur[pending], lo[pending], hi[pending]
+        a, b, left, right = shrunk(idx, pending)
+        d, low, high = dur[pending], lo[pending], hi[pending]
         # one interval: the most of the visit it can hold (the overlap is a
-        # trapezoid in the start; its best point, clipped to the window)
+        # trapezoid in the start; its best point, clipped to the starts that
+        # do not reach into a booked visit)
+        s_lo = np.where(left, np.maximum(low, a), low)
+        s_hi = np.where(right, np.minimum(high, b - d), high)
+        open_ = s_lo <= s_hi
         overlap = np.zeros(len(pending), dtype=np.int64)
-        for s in (np.clip(a, l, h), np.clip(b - d, l, h)):
-            overlap = np.maximum(overlap, np.minimum(s + d, b) - np.maximum(s, a))
-        best[pending] = np.minimum(best[pending], d - np.maximum(overlap, 0))
-        # bridge to the next interval: the visit starts in this one, ends in the next
+        for start in (np.clip(a, s_lo, s_hi), np.clip(b - d, s_lo, s_hi)):
+            overlap = np.maximum(overlap, np.minimum(start + d, b) - np.maximum(start, a))
+        overlap = np.where(open_, np.maximum(overlap, 0), 0)
+        best[pending] = np.minimum(best[pending], d - overlap)
+        # bridge to the next interval across a gap in the availability: the
+        # visit starts in this one, ends in the next
         has_next = idx + 1 < last_row[pending]
         nxt = np.minimum(idx + 1, len(av_start) - 1)
-        a2, b2 = av_start[nxt], av_end[nxt]
-        s_lo = np.maximum(np.maximum(l, a), a2 - d)
-        s_hi = np.minimum(np.minimum(h, b), b2 - d)
-        bridge = has_next & (s_lo <= s_hi)
+        a2, b2, left2, _ = shrunk(nxt, pending)
+        b_lo = np.maximum(np.maximum(low, a), a2 - d)
+        b_hi = np.minimum(np.minimum(high, b), b2 - d)
+        bridge = has_next & ~right & ~left2 & (b_lo <= b_hi)
         best[pending[bridge]] = np.minimum(best[pending[bridge]], (a2 - b)[bridge])
-        go_on = has_next & (a2 < h + d)
+        go_on = has_next & (av_start[nxt] < high + d)
         pending = pending[go_on]
         idx = idx[go_on] + 1
     return np.maximum(best, 0)
@@ -551,7 +581,7 @@ def rounded_radius(km: NDArray[np.float64], cap: float) -> NDArray[np.float64]:
     and never below the distance (the radius test allows 1e-9 km)."""
     steps = np.ceil(np.asarray(km) / RADIUS_STEP_KM - 1e-6) * RADIUS_STEP_KM
     steps = np.where(steps + rules.RADIUS_TOLERANCE_KM < km, steps + RADIUS_STEP_KM, steps)
-    return np.round(np.minimum(steps, cap), 6)
+    return np.asarray(np.round(np.minimum(steps, cap), 6), dtype=np.float64)
 
 
 @dataclass
@@ -575,14 +605,16 @@ class _Ranked:
         )
 
 
-def _free_slots(plan: Planner) -> tuple[I64, I64, I64]:
-    """The planner's free slots (availability minus booked visits) as CSR."""
+def _free_slots(plan: Planner) -> tuple[tuple[I64, I64, I64], tuple[I64, I64]]:
+    """The planner's free slots (availability minus booked visits) as CSR, and
+    the recipients of the booked visits around each (-1: none)."""
     n = np.asarray(plan.n_slots, dtype=np.int64)
     width = plan.slot_start.shape[1]
     used = np.arange(width)[None, :] < n[:, None]
     ptr = np.zeros(len(n) + 1, dtype=np.int64)
     ptr[1:] = np.cumsum(n)
-    return ptr, plan.slot_start[used].astype(np.int64), plan.slot_end[used].astype(np.int64)
+    slots = (ptr, plan.slot_start[used].astype(np.int64), plan.slot_end[used].astype(np.int64))
+    return slots, (plan.slot_prev[used].astype(np.int64), plan.slot_next[used].astype(np.int64))
 
 
 def _candidate_pairs(c: Compiled, plan: Planner, targets: I64, search: _Search) -> dict[int, _Ranked]:
@@ -618,7 +650,8 @@ def _candidate_pairs(c: Compiled, plan: Planner, targets: I64, search: _Search) 
         day = np.minimum(first_day + offset, last_day)
         day_open |= (first_day + offset <= last_day) & ~plan.day_full[v, day]
     usable = (c.v_max_per_day[v] > 0) & (default_pledge | (short_by <= 0)) & day_open
-    need = np.maximum(availability_lower_bound(c, t[usable], v[usable], _free_slots(plan)), short_by[usable])
+    slots, edges = _free_slots(plan)
+    need = np.maximum(availability_lower_bound(c, t[usable], v[usable], slots, edges), short_by[usable])
     booked = free[usable]
     for source, rows in ((AVAILABILITY, ~booked), (BOOKED, booked)):
         tr, vr = t[usable][rows], v[usable][rows]
@@ -913,8 +946,8 @@ def counterfactuals(
     >>> from assign.solvers.greedy import solve_greedy
     >>> c = compile_problem(load("tests/data/tiny.json"))
     >>> report = counterfactuals(c, solve_greedy(c, build_candidates(c)))
-    >>> report.tiers, report.targets
-    ((1, 2), 0)
+    >>> report.tiers, report.targets, report.items
+    ((1, 2), 1, ())
     """
     clock = time.perf_counter()
     deadline = None if time_limit is None else clock + time_limit
@@ -956,15 +989,15 @@ def counterfactuals(
     items = []
     by_kind = dict.fromkeys(KINDS, 0)
     for t in targets[:examined].tolist():
-        found = per_task_fixes.get(t)
-        if not found:
+        fixes = per_task_fixes.get(t)
+        if not fixes:
             continue
-        found.sort(key=lambda o: (o.effort, o.amount, o.kind, o.volunteer))
-        by_kind[KINDS[found[0].kind]] += 1
+        fixes.sort(key=lambda o: (o.effort, o.amount, o.kind, o.volunteer))
+        by_kind[KINDS[fixes[0].kind]] += 1
         items.append(
             Counterfactual(
                 task=c.task_ids[t], tier=int(c.t_tier[t]), weight=int(c.t_weight[t]),
-                options=tuple(_fix(c, o) for o in found),
+                options=tuple(_fix(c, o) for o in fixes),
             )
         )
     return CounterfactualReport(

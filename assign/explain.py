@@ -437,8 +437,8 @@ def explain(
     >>> report = explain(problem, assign.solve(problem))
     >>> [(need.task, need.reason) for need in report.needs]
     [('t3', 'team_too_small')]
-    >>> report.supply.groups[0].recruits
-    1
+    >>> report.supply.groups[0].describe()
+    'recruit 2 care volunteer(s) living in c2, free 2026-12-01 09:00-12:00 (morning)'
     """
     from .check import check
     from .compile import compile_problem

@@ -511,11 +511,12 @@ def supply_gap(
     --------
     >>> from assign.io import load
     >>> from assign.compile import compile_problem
-    >>> from assign.solution import Solution
+    >>> from assign.candidates import build_candidates
+    >>> from assign.solvers.greedy import solve_greedy
     >>> c = compile_problem(load("tests/data/tiny.json"))
-    >>> report = supply_gap(c, Solution.empty())
-    >>> report.uncovered_tasks, report.confirmed, report.covered_tasks
-    (4, True, 4)
+    >>> report = supply_gap(c, solve_greedy(c, build_candidates(c)))
+    >>> report.uncovered_tasks, report.recruits, report.confirmed
+    (1, 2, True)
     """
     from .check import violations
 

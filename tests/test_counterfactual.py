@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import assign
 from assign.compile import compile_problem
@@ -260,9 +261,26 @@ def test_to_dict() -> None:
 # ---------------------------------------------------------------- properties
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(problems(max_volunteers=4, max_tasks=6, max_recipients=3))
-def test_every_reported_change_is_confirmed_independently(p: Problem) -> None:
+def tightened(p: Problem, seed: int) -> Problem:
+    """``p`` with smaller personal radii and pledges on some volunteers, so that
+    radius and pledge changes come up as well as availability ones."""
+    rng = np.random.default_rng(seed)
+    volunteers = []
+    for v in p.volunteers:
+        update: dict[str, Any] = {}
+        if rng.random() < 0.5:
+            update["max_travel_km"] = float(rng.choice([0.3, 0.6, 1.0]))
+        if rng.random() < 0.5:
+            update["max_minutes"] = int(rng.choice([0, 30, 60]))
+        volunteers.append(v.model_copy(update=update))
+    return p.model_copy(update={"volunteers": tuple(volunteers)})
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_volunteers=4, max_tasks=6, max_recipients=3), st.integers(0, 2**16), st.booleans())
+def test_every_reported_change_is_confirmed_independently(p: Problem, seed: int, tighten: bool) -> None:
+    if tighten:
+        p = tightened(p, seed)
     schedule = assign.solve(p)
     c = compile_problem(p)
     report = counterfactuals(c, solution_from_schedule(c, schedule), per_volunteer=None)
@@ -301,3 +319,38 @@ def test_availability_bound_is_a_lower_bound(p: Problem) -> None:
                 best = n if best is None else min(best, n)
         if best is not None:
             assert b <= best
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_volunteers=4, max_tasks=6, max_recipients=3))
+def test_availability_bound_with_bookings_is_a_lower_bound(p: Problem) -> None:
+    # the bound over the free slots between bookings (travel kept) never exceeds
+    # the fewest minutes found by trying every start clear of the bookings
+    from assign.candidates import build_candidates
+    from assign.counterfactual import TravelCache, _free_slots, clear_ranges, planner_of
+    from assign.solvers.greedy import solve_greedy
+
+    c = compile_problem(p)
+    sol = solve_greedy(c, build_candidates(c))
+    plan = planner_of(c, sol)
+    t = np.repeat(np.arange(c.n_tasks), c.n_volunteers)
+    v = np.tile(np.arange(c.n_volunteers), c.n_tasks)
+    if len(t) == 0:
+        return
+    slots, edges = _free_slots(plan)
+    bound = availability_lower_bound(c, t, v, slots, edges)
+    travel = TravelCache(c.n_recipients)
+    for tt, vv, b in zip(t.tolist(), v.tolist(), bound.tolist(), strict=True):
+        intervals = list(zip(c.av_start[c.av_ptr[vv] : c.av_ptr[vv + 1]].tolist(),
+                             c.av_end[c.av_ptr[vv] : c.av_ptr[vv + 1]].tolist(), strict=True))
+        dur = int(c.t_duration[tt])
+        lo, hi = int(c.t_window_start[tt]), int(c.t_window_end[tt]) - dur
+        best = None
+        for a, z in clear_ranges(c, plan, vv, tt, [[lo, hi]], travel):
+            for s in range(a, z + 1):
+                pieces = _missing_pieces(intervals, s, s + dur)
+                if len(pieces) <= 1:
+                    n = pieces[0][1] - pieces[0][0] if pieces else 0
+                    best = n if best is None else min(best, n)
+        if best is not None:
+            assert b <= best, (tt, vv, b, best)

@@ -820,7 +820,7 @@ class Search:
                 taken_t = np.zeros(c.n_tasks, dtype=bool)
                 for (kind, mdl), move in zip(jobs, moves, strict=True):
                     self.stats.neighbourhoods += 1
-                    self.stats.work += move.dtime + WORK_PER_VARIABLE * move.n_vars
+                    self.stats.work += move.dtime + WORK_PER_VARIABLE * move.n_vars + WORK_PER_NEIGHBOURHOOD
                     if move.status == "OPTIMAL":
                         self.stats.optimal += 1
                         self.size[kind] = min(self.size[kind] + 0.25, 40.0)
@@ -849,6 +849,8 @@ class Search:
 #: work charged per Boolean of a neighbourhood model, on top of CP-SAT's
 #: deterministic time (model building in Python is not in the latter)
 WORK_PER_VARIABLE = 2e-5
+#: and per neighbourhood (selection, bookkeeping, evaluation)
+WORK_PER_NEIGHBOURHOOD = 0.01
 
 
 # ------------------------------------------------------------------- bound
@@ -1586,8 +1588,16 @@ def solve_auto_detailed(
     if bound is None:
         bound = _assemble_bound(c, full, t_label, v_label, comps, comp_bounds, best)
     triv = trivial_bound(c, full)
-    if bound is None or (triv is not None and triv.key() > bound.key()):
+    if bound is None:
         bound = triv
+    elif triv is not None:
+        # the trivial U (weight of tasks that can never be staffed) holds for every
+        # schedule, so the larger of the two per tier is still a valid bound; the
+        # soft part stays ours (see _assemble_bound)
+        bound = Bound(
+            uncovered=tuple(max(a, b) for a, b in zip(bound.uncovered, triv.uncovered, strict=True)),
+            soft=bound.soft,
+        )
     mark("done")
     return AutoResult(
         solution=best,

@@ -1,0 +1,294 @@
+"""Compare solver strategies side by side on synthetic counties (assign/synth.py).
+
+For every scenario, strategy and repetition a fresh *worker* subprocess
+generates the problem (``generate(load_scenario(name), seed)``), compiles it,
+builds its candidates and runs the strategy exactly as :func:`assign.solve`
+does (strategy, then the greedy ``fill``), then scores the schedule
+(:func:`assign.score.evaluate`), validates it (:func:`assign.check.violations`)
+and prints one JSON line. A small *measuring* process starts the worker as its
+only child and reads ``getrusage(RUSAGE_CHILDREN).ru_maxrss``: the worker's
+peak resident memory, generation included. A worker that outlives
+``--kill-after`` times the time limit (plus a minute) is killed and reported.
+
+Columns: ``U`` is the uncovered weight per tier (SPEC §6), ``soft`` the soft
+score, ``bound U`` / ``bound soft`` the bound the strategy proved, ``gap``
+``(soft - bound soft) / max(1, |soft|)`` once U equals the bound's U (SPEC §6;
+``-`` otherwise), ``solve s`` the wall time of the strategy plus the fill,
+``total s`` the worker's wall time after generation (compile, candidates,
+strategy, fill, scoring and validation), ``peak MiB`` the worker's peak RSS,
+``status`` optimal when the score equals the bound (as :func:`assign.solve`
+decides), feasible otherwise, INVALID when the validator finds a violation.
+With ``--repeat N`` every number is the median of N runs (status: the worst).
+
+Usage (from the repository root)::
+
+    python benchmarks/solve.py                                   # laocheng, shiquan; greedy, cpsat, auto
+    python benchmarks/solve.py --scenarios laocheng --strategies auto --time-limit 10 --repeat 3
+    python benchmarks/solve.py --json results.jsonl              # also keep the raw rows
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SCENARIOS = ("laocheng", "shiquan")
+DEFAULT_STRATEGIES = ("greedy", "cpsat", "auto")
+STATUS_ORDER = ("optimal", "feasible", "INVALID", "killed", "error")
+
+
+def machine() -> dict[str, str]:
+    """nproc, CPU model, RAM, Python, numpy and OR-Tools versions, date."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        cpu = platform.processor() or "unknown"
+    ram = "unknown"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram = f"{int(line.split()[1]) / 1024**2:.1f} GiB"
+                break
+    except OSError:
+        pass
+    import numpy
+    import ortools
+
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "ram": ram,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "ortools": ortools.__version__,
+        "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+    }
+
+
+# ------------------------------------------------------------------- worker
+
+
+def _worker(scenario: str, strategy: str, seed: int, time_limit: float, workers: int | None) -> None:
+    """Generate, solve, score and check one problem; print one JSON line."""
+    sys.path.insert(0, str(REPO))
+    from assign.synth import generate, load_scenario
+
+    problem = generate(load_scenario(scenario), seed)
+    began = time.perf_counter()
+    from assign.candidates import build_candidates
+    from assign.check import violations
+    from assign.compile import compile_problem
+    from assign.score import evaluate
+    from assign.solve import OPTIMAL_TOLERANCE
+    from assign.solvers import get_strategy
+    from assign.solvers.greedy import fill
+
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    run = get_strategy(strategy)
+    prepared = time.perf_counter()
+    sol, bound = run(c, cands, time_limit, seed, workers)
+    if strategy != "greedy":
+        sol = fill(c, cands, sol)
+    solved = time.perf_counter()
+    score = evaluate(c, sol)
+    bad = violations(c, sol)
+    row: dict[str, object] = {
+        "uncovered": list(score.uncovered),
+        "soft": score.soft,
+        "bound_uncovered": None if bound is None else list(bound.uncovered),
+        "bound_soft": None if bound is None else bound.soft,
+        "prep_s": prepared - began,
+        "solve_s": solved - prepared,
+        "total_s": time.perf_counter() - began,
+        "violations": len(bad),
+        "tasks": c.n_tasks,
+        "pairs": len(cands),
+    }
+    gap = None
+    status = "feasible"
+    if bound is not None and tuple(bound.uncovered) == tuple(score.uncovered):
+        gap = (score.soft - bound.soft) / max(1.0, abs(score.soft))
+        if abs(score.soft - bound.soft) <= OPTIMAL_TOLERANCE * max(1.0, abs(score.soft)):
+            status = "optimal"
+    row["gap"] = gap
+    row["status"] = "INVALID" if bad else status
+    print(json.dumps(row))
+
+
+def _measure(scenario: str, strategy: str, seed: int, time_limit: float, workers: int | None, kill: float) -> None:
+    """Run one worker as this process's only child; add its wall time and peak RSS."""
+    command = [
+        sys.executable, __file__, "--worker", scenario, "--strategy-name", strategy, "--seed", str(seed),
+        "--time-limit", str(time_limit),
+    ]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=kill)
+        killed = False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        killed = True
+    wall = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    row: dict[str, object] = {"wall_s": wall, "peak_rss_mib": peak_kib / 1024}
+    if killed:
+        row["status"] = "killed"
+        row["note"] = f"killed after {kill:.0f} s"
+    elif proc.returncode != 0 or not out.strip():
+        row["status"] = "error"
+        row["note"] = (err.strip().splitlines() or [f"exit {proc.returncode}"])[-1][:200]
+    else:
+        row.update(json.loads(out.strip().splitlines()[-1]))
+    print(json.dumps(row))
+
+
+def run(scenario: str, strategy: str, seed: int, time_limit: float, workers: int | None, kill: float) -> dict[str, object]:
+    command = [
+        sys.executable, __file__, "--measure", scenario, "--strategy-name", strategy, "--seed", str(seed),
+        "--time-limit", str(time_limit), "--kill", str(kill),
+    ]
+    if workers is not None:
+        command += ["--workers", str(workers)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not done.stdout.strip():
+        return {"scenario": scenario, "strategy": strategy, "status": "error", "note": done.stderr.strip()[-200:]}
+    return {"scenario": scenario, "strategy": strategy, **json.loads(done.stdout.strip().splitlines()[-1])}
+
+
+# ------------------------------------------------------------------- table
+
+
+def _median(rows: list[dict[str, object]], key: str) -> object:
+    values = [r[key] for r in rows if isinstance(r.get(key), int | float)]
+    return statistics.median(values) if values else None  # type: ignore[type-var]
+
+
+def _median_list(rows: list[dict[str, object]], key: str) -> list[float] | None:
+    lists = [r[key] for r in rows if isinstance(r.get(key), list)]
+    if not lists:
+        return None
+    return [statistics.median(col) for col in zip(*lists, strict=True)]  # type: ignore[arg-type]
+
+
+def summarise(rows: list[dict[str, object]]) -> dict[str, object]:
+    """One row of medians (the worst status) over repetitions."""
+    statuses = [str(r.get("status", "error")) for r in rows]
+    worst = max(statuses, key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else len(STATUS_ORDER))
+    gaps = [r["gap"] for r in rows if isinstance(r.get("gap"), int | float)]
+    return {
+        "scenario": rows[0]["scenario"],
+        "strategy": rows[0]["strategy"],
+        "uncovered": _median_list(rows, "uncovered"),
+        "soft": _median(rows, "soft"),
+        "bound_uncovered": _median_list(rows, "bound_uncovered"),
+        "bound_soft": _median(rows, "bound_soft"),
+        "gap": statistics.median(gaps) if len(gaps) == len(rows) else None,
+        "solve_s": _median(rows, "solve_s"),
+        "total_s": _median(rows, "total_s"),
+        "peak_rss_mib": _median(rows, "peak_rss_mib"),
+        "status": worst,
+        "runs": len(rows),
+        "note": "; ".join(sorted({str(r["note"]) for r in rows if r.get("note")})),
+    }
+
+
+def _fmt_list(values: object) -> str:
+    if not isinstance(values, list):
+        return "-"
+    return " / ".join(f"{v:,.0f}" for v in values)
+
+
+def _fmt(value: object, spec: str) -> str:
+    return "-" if not isinstance(value, int | float) else format(value, spec)
+
+
+def table(summaries: list[dict[str, object]]) -> str:
+    lines = [
+        "| scenario | strategy | U per tier | soft | bound U | bound soft | gap | solve s | total s | peak MiB | status |",
+        "|---|---|---|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for s in summaries:
+        gap = "-" if not isinstance(s["gap"], int | float) else f"{100 * s['gap']:.2f} %"
+        status = str(s["status"]) + (f" ({s['note']})" if s.get("note") else "")
+        lines.append(
+            f"| {s['scenario']} | {s['strategy']} | {_fmt_list(s['uncovered'])} | {_fmt(s['soft'], ',.1f')} "
+            f"| {_fmt_list(s['bound_uncovered'])} | {_fmt(s['bound_soft'], ',.1f')} | {gap} "
+            f"| {_fmt(s['solve_s'], '.1f')} | {_fmt(s['total_s'], '.1f')} | {_fmt(s['peak_rss_mib'], ',.0f')} | {status} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenarios", nargs="+", default=list(DEFAULT_SCENARIOS))
+    parser.add_argument("--strategies", nargs="+", default=list(DEFAULT_STRATEGIES))
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve (default 60)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=None, help="solver workers (default: the strategy's)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per cell; the table shows medians")
+    parser.add_argument("--kill-after", type=float, default=3.0, help="kill a run after this many time limits + 60 s")
+    parser.add_argument("--json", help="append the raw rows (JSON lines) to this file")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--strategy-name", help=argparse.SUPPRESS)
+    parser.add_argument("--kill", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        _worker(args.worker, args.strategy_name, args.seed, args.time_limit, args.workers)
+        return 0
+    if args.measure:
+        _measure(args.measure, args.strategy_name, args.seed, args.time_limit, args.workers, args.kill)
+        return 0
+
+    info = machine()
+    print(
+        f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM; Python {info['python']}, "
+        f"numpy {info['numpy']}, OR-Tools {info['ortools']}; {info['date']}"
+    )
+    print(f"command: python benchmarks/solve.py {' '.join(sys.argv[1:] if argv is None else argv)}".rstrip())
+    kill = args.kill_after * args.time_limit + 60.0
+    summaries = []
+    for scenario in args.scenarios:
+        for strategy in args.strategies:
+            rows = []
+            for _ in range(args.repeat):
+                row = run(scenario, strategy, args.seed, args.time_limit, args.workers, kill)
+                rows.append(row)
+                if args.json:
+                    with open(args.json, "a", encoding="utf-8") as handle:
+                        handle.write(json.dumps(row) + "\n")
+                print(
+                    f"  {scenario} {strategy}: {row.get('status')} U={row.get('uncovered')} "
+                    f"soft={row.get('soft')} {row.get('wall_s', 0):.1f} s {row.get('peak_rss_mib', 0):.0f} MiB",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            summaries.append(summarise(rows))
+    print()
+    print(table(summaries))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
