@@ -276,8 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=None, metavar="S",
                    help="seconds for the counterfactual search (default: no limit)")
     p.add_argument("--limit", type=int, default=20, metavar="N", help="rows per table in the text report (default 20)")
-    p.add_argument("--per-volunteer", type=int, default=20, metavar="N",
-                   help="needs that may name one volunteer in counterfactuals (default 20; 0: no cap)")
+    p.add_argument("--per-volunteer", type=int, default=0, metavar="N",
+                   help="at most N needs name the same volunteer in counterfactuals (default 0: no cap)")
     p.set_defaults(run=_cmd_explain)
 
     p = sub.add_parser(

@@ -6,7 +6,8 @@ change are tried, each by one named volunteer:
 
 ``availability``
     An *eligible* volunteer (skills, radius, not excluded, community rule) who
-    is not *free* for the visit (SPEC §10) adds ``N`` minutes of free time: an
+    is not *free* for the visit (SPEC §10), or is free but booked, adds ``N``
+    minutes of free time: an
     interval of theirs starts earlier or ends later, a gap between two of them
     is bridged, or (for a volunteer with no free time near the window) a new
     interval is added. ``N`` is the smallest amount that lets the visit fit in
@@ -30,23 +31,24 @@ given their bookings, with minutes left) share a start.
 
 **Search.** The candidate pairs of all target tasks are found and ranked with
 numpy: a lower bound of each change's size (for availability the minutes the
-visit misses in the volunteer's free time, ignoring bookings; for radius and
-pledge the exact size). Per task and kind, candidates are then tried exactly in
+visit misses in the free slots left between the volunteer's bookings, travel
+to a neighbouring visit kept; for radius and pledge the exact size). Per task and kind, candidates are then tried exactly in
 that order against the greedy solver's booking state
 (:class:`assign.solvers.greedy.Planner`): the current schedule is kept and the
 task is inserted for the changed volunteer, the repair the greedy would make.
 The search of a kind stops at the first change whose size reaches the next
 candidate's lower bound (then it is *minimal*: no candidate of that kind is
-smaller) or after ``per_task`` exact tries.
+smaller) or after ``per_task`` exact tries. ``per_volunteer`` (default: no
+cap) limits how many needs, most urgent first, may name the same volunteer.
 
 **Confirmation.** Every change found is confirmed by the validator: the change
 is applied to the compiled problem, the insertion is added to the current
-schedule, and :func:`assign.check.violations` must find nothing. Changes of
-different volunteers and tasks do not interact (each rule concerns one
-assignment, one task or one volunteer), so they are checked together in
-rounds; a change named by a violation is dropped. Because the current schedule
-is kept, no need of any tier is uncovered by a change. Only confirmed changes
-are reported.
+schedule, and :func:`assign.check.violations` must find nothing (see
+:func:`confirm` for how changes are checked together in rounds, each on the
+part of the schedule it touches). A change the validator refuses is dropped
+and the next best of its kind is searched. Because the current schedule is
+kept, no need of any tier is uncovered by a change. Only confirmed changes are
+reported.
 
 **Ranking across kinds** is by *effort* in minutes of the volunteer's time:
 ``N`` for availability, ``M`` for a pledge, and for a radius the extra travel
@@ -838,33 +840,119 @@ def with_changes(c: Compiled, options: list[_Option]) -> Compiled:
 
 
 def _insert_intervals(c: Compiled, added: list[tuple[int, int, int]]) -> tuple[I64, I64, I64]:
-    """Joined availability CSR with the intervals ``(volunteer, start, end)`` added."""
-    owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))
-    extra = np.asarray(added, dtype=np.int64).reshape(-1, 3)
-    o = np.concatenate([owner, extra[:, 0]])
-    s = np.concatenate([c.av_start, extra[:, 1]])
-    e = np.concatenate([c.av_end, extra[:, 2]])
-    order = np.lexsort((s, o))
-    o, s, e = o[order], s[order], e[order]
-    big = np.int64(c.horizon_minutes + 2)
-    running = np.maximum.accumulate(o * big + e) - o * big
-    new_group = np.ones(len(o), dtype=bool)
-    new_group[1:] = (o[1:] != o[:-1]) | (s[1:] > running[:-1])
-    heads = np.flatnonzero(new_group)
-    start = s[heads]
-    end = np.maximum.reduceat(e, heads) if len(heads) else e[:0]
-    owners = o[heads]
-    ptr = np.searchsorted(owners, np.arange(c.n_volunteers + 1), side="left").astype(np.int64)
-    return ptr, start.astype(np.int64), end.astype(np.int64)
+    """Joined availability CSR with the intervals ``(volunteer, start, end)`` added
+    (only the changed volunteers' rows are rebuilt)."""
+    by_volunteer: dict[int, list[tuple[int, int]]] = {}
+    for v, x, y in added:
+        by_volunteer.setdefault(v, []).append((x, y))
+    counts = np.diff(c.av_ptr)
+    starts: list[I64] = []
+    ends: list[I64] = []
+    row = 0
+    for v in sorted(by_volunteer):
+        p0, p1 = int(c.av_ptr[v]), int(c.av_ptr[v + 1])
+        starts.append(c.av_start[row:p0])
+        ends.append(c.av_end[row:p0])
+        spans = sorted([*zip(c.av_start[p0:p1].tolist(), c.av_end[p0:p1].tolist(), strict=True), *by_volunteer[v]])
+        joined: list[list[int]] = []
+        for x, y in spans:
+            if joined and x <= joined[-1][1]:  # touching or overlapping intervals join
+                joined[-1][1] = max(joined[-1][1], y)
+            else:
+                joined.append([x, y])
+        starts.append(np.array([x for x, _ in joined], dtype=np.int64))
+        ends.append(np.array([y for _, y in joined], dtype=np.int64))
+        counts[v] = len(joined)
+        row = p1
+    starts.append(c.av_start[row:])
+    ends.append(c.av_end[row:])
+    ptr = np.zeros(c.n_volunteers + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(counts)
+    return ptr, np.concatenate(starts).astype(np.int64), np.concatenate(ends).astype(np.int64)
+
+
+def pin_independent(c: Compiled, sol: Solution) -> NDArray[np.bool_]:
+    """Volunteers whose change cannot alter the verdict on the dropped pins.
+
+    Whether dropping a pin ``(task, u)`` is justified (rule 12, SPEC §10) depends
+    on the pins the schedule keeps, on ``u`` and, for a team task, on the other
+    volunteers who could complete the team. So a change of a volunteer who
+    holds no dropped pin, when no dropped pin is on a team task, leaves rule 12
+    as it is for a schedule that only gains assignments that are not pins.
+    """
+    out = np.ones(c.n_volunteers, dtype=bool)
+    for t, v, _ in sol.conflicts:
+        if 0 <= t < c.n_tasks and c.t_needed[t] > 1:
+            out[:] = False
+            break
+        if 0 <= v < c.n_volunteers:
+            out[v] = False
+    return out
 
 
 def confirm(c: Compiled, sol: Solution, options: list[_Option]) -> list[bool]:
     """For each option: does the validator accept the current schedule plus the
-    option's insertion, on the problem with the option's change?"""
+    option's insertion, on the problem with the option's change?
+
+    ``sol`` must be valid. Options are checked in rounds of options that share
+    no volunteer and no task (such options touch disjoint rules: rules 1-11
+    concern one assignment, one task or one volunteer). When an option's change
+    cannot alter the verdict on the dropped pins (:func:`pin_independent`) and
+    its task has no pin, rules 1-11 are checked on the part of the schedule the
+    option touches (every assignment of its volunteers and of their tasks, which
+    decides those rules exactly) on the problem without pins; otherwise the
+    whole schedule is checked on the whole changed problem.
+    """
     from .check import violations
 
     ok = [False] * len(options)
-    pending = list(range(len(options)))
+    if not options:
+        return ok
+    independent = pin_independent(c, sol)
+    has_pins = np.diff(c.t_pin_ptr) > 0
+    quick = [i for i, o in enumerate(options) if independent[o.volunteer] and not has_pins[o.task]]
+    slow = [i for i, o in enumerate(options) if not (independent[o.volunteer] and not has_pins[o.task])]
+
+    no_pins = replace(
+        c, t_pin_ptr=np.zeros(c.n_tasks + 1, dtype=np.int64), t_pin=np.zeros(0, dtype=np.int32),
+        pinned_keys=np.zeros(0, dtype=np.int64),
+    )
+    by_volunteer = np.argsort(sol.volunteer, kind="stable")
+    vol_ptr = np.searchsorted(sol.volunteer[by_volunteer], np.arange(c.n_volunteers + 1))
+    task_ptr = np.searchsorted(sol.task, np.arange(c.n_tasks + 1))  # sol is sorted by task
+
+    def added(chosen: list[_Option]) -> tuple[I64, I64, I64]:
+        return (
+            np.asarray([o.task for o in chosen for _ in o.team], dtype=np.int64),
+            np.asarray([v for o in chosen for v in o.team], dtype=np.int64),
+            np.asarray([o.start for o in chosen for _ in o.team], dtype=np.int64),
+        )
+
+    def check_part(chosen: list[_Option]) -> list[Any]:
+        vols = sorted({v for o in chosen for v in o.team})
+        rows = np.concatenate([by_volunteer[vol_ptr[v] : vol_ptr[v + 1]] for v in vols])
+        tasks = np.unique(sol.task[rows])
+        rows = np.unique(np.concatenate([rows, *(np.arange(task_ptr[t], task_ptr[t + 1]) for t in tasks)]))
+        t, v, s = added(chosen)
+        trial = Solution.build(np.r_[sol.task[rows], t], np.r_[sol.volunteer[rows], v], np.r_[sol.start[rows], s])
+        return violations(with_changes(no_pins, chosen), trial)
+
+    def check_whole(chosen: list[_Option]) -> list[Any]:
+        t, v, s = added(chosen)
+        trial = Solution.build(np.r_[sol.task, t], np.r_[sol.volunteer, v], np.r_[sol.start, s], sol.conflicts)
+        return violations(with_changes(c, chosen), trial)
+
+    _in_rounds(c, options, quick, check_part, ok)
+    _in_rounds(c, options, slow, check_whole, ok)
+    return ok
+
+
+def _in_rounds(
+    c: Compiled, options: list[_Option], pending: list[int], check: Any, ok: list[bool]
+) -> None:
+    """Check ``options[pending]`` in rounds of options sharing no volunteer and no
+    task; a violation names the option it blames (by task or volunteer), which is
+    refused, and the others of its round are checked again."""
     solo = False
     while pending:
         batch: list[int] = []
@@ -881,17 +969,7 @@ def confirm(c: Compiled, sol: Solution, options: list[_Option]) -> list[bool]:
             used_t.add(option.task)
             used_v |= members
         chosen = [options[i] for i in batch]
-        changed = with_changes(c, chosen)
-        tasks = [o.task for o in chosen for _ in o.team]
-        vols = [v for o in chosen for v in o.team]
-        starts = [o.start for o in chosen for _ in o.team]
-        trial = Solution.build(
-            np.r_[sol.task, np.asarray(tasks, dtype=np.int64)],
-            np.r_[sol.volunteer, np.asarray(vols, dtype=np.int64)],
-            np.r_[sol.start, np.asarray(starts, dtype=np.int64)],
-            sol.conflicts,
-        )
-        found = violations(changed, trial)
+        found = check(chosen)
         if not found:
             for i in batch:
                 ok[i] = True
@@ -914,7 +992,6 @@ def confirm(c: Compiled, sol: Solution, options: list[_Option]) -> list[bool]:
             blamed = set(batch)
         # the others go back and are checked again without the blamed ones
         pending = [i for i in batch if i not in blamed] + rest
-    return ok
 
 
 # --------------------------------------------------------------- entry point
@@ -1057,6 +1134,7 @@ __all__ = [
     "confirm",
     "counterfactuals",
     "Finder",
+    "pin_independent",
     "planner_of",
     "urgent_tiers",
     "urgency_order",

@@ -23,6 +23,12 @@ are named when there are any, else all of them.
 
 Everything is vectorized over the uncovered tasks; only the text of the
 details is built in a loop.
+
+:func:`explain` builds the whole report a community can act on
+(:class:`Explanation`): the reasons above (a schedule that is not maximal gets
+``addable`` for the needs that could still be added), the counterfactuals of
+:mod:`assign.counterfactual`, the recruitment list of :mod:`assign.supply`
+and the metrics of :mod:`assign.metrics`; ``docs/explain.md`` describes it.
 """
 
 from __future__ import annotations
@@ -325,8 +331,9 @@ def reasons(c: Compiled, sol: Solution, cands: Candidates | None = None) -> list
 #: reason of an uncovered task that could be added to the schedule as it stands
 #: (the schedule is not maximal; no SPEC §7 code is true of it)
 ADDABLE = "addable"
-#: the default cap on how many needs name one volunteer in counterfactuals
-PER_VOLUNTEER = 20
+#: the default cap on how many needs may name one volunteer in counterfactuals
+#: (None: no cap; every need gets its smallest change)
+PER_VOLUNTEER: int | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,11 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assign.explain import Explanation
+    from assign.model import Problem, Schedule
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -55,7 +60,7 @@ def run(argv: list[str], out: Path | None = None) -> float:
     return time.perf_counter() - clock
 
 
-def check_reasons(problem, schedule, report) -> int:  # type: ignore[no-untyped-def]
+def check_reasons(problem: Problem, schedule: Schedule, report: Explanation) -> int:
     """Every need's code against its definition; returns the number checked."""
     import numpy as np
 
@@ -84,7 +89,7 @@ def check_reasons(problem, schedule, report) -> int:  # type: ignore[no-untyped-
     return len(report.needs)
 
 
-def check_counterfactuals(problem, schedule, report, sample: int) -> int:  # type: ignore[no-untyped-def]
+def check_counterfactuals(problem: Problem, schedule: Schedule, report: Explanation, sample: int) -> int:
     """Apply ``sample`` fixes (spread over the list) to the model and check them."""
     import assign
     from assign.model import Assignment
@@ -101,6 +106,7 @@ def check_counterfactuals(problem, schedule, report, sample: int) -> int:  # typ
             for v in problem.volunteers:
                 if v.id == change.volunteer:
                     if change.kind == "availability":
+                        assert change.free_from and change.free_to
                         span = (datetime.fromisoformat(change.free_from), datetime.fromisoformat(change.free_to))
                         v = v.model_copy(update={"availability": (*v.availability, span)})
                     elif change.kind == "radius":
@@ -122,7 +128,7 @@ def check_counterfactuals(problem, schedule, report, sample: int) -> int:  # typ
     return checked
 
 
-def check_supply(problem, schedule, report) -> bool:  # type: ignore[no-untyped-def]
+def check_supply(problem: Problem, schedule: Schedule, report: Explanation) -> bool:
     import assign
     from assign.model import Assignment, Volunteer
 
@@ -139,7 +145,7 @@ def check_supply(problem, schedule, report) -> bool:  # type: ignore[no-untyped-
     return len(newly) == supply.covered_tasks
 
 
-def bench(scenario: str, seed: int, repeat: int, sample: int, work: Path) -> dict[str, object]:
+def bench(scenario: str, seed: int, repeat: int, sample: int, work: Path) -> dict[str, Any]:
     import assign
     from assign.explain import explain
 

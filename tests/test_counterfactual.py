@@ -202,7 +202,7 @@ def test_team_task_with_a_changed_member() -> None:
 
 def test_best_of_each_kind_ranked_by_effort() -> None:
     # v1 is out of radius by 0.04 km; v2 needs 30 more minutes of free time
-    vols = [{"max_travel_km": 0.1}, {"availability": [[at("09:30"), at("18:00")]]}]
+    vols: list[dict[str, Any]] = [{"max_travel_km": 0.1}, {"availability": [[at("09:30"), at("18:00")]]}]
     report, schedule = explained(problem(vols, [{"service": "medical"}]))
     item = only(report)
     assert [fix.change.kind for fix in item.options] == ["radius", "availability"]

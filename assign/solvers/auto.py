@@ -1141,6 +1141,8 @@ class Relaxation:
         self.lo, self.hi = lo, hi
         self.cost_x = cands.cost[rows_p].astype(np.float64)
         self.pcol, self.ecol = pcol, ecol
+        self.fair_vols = fair_vols
+        self.load = load
         self.task_mask = task_mask
         self.coverable = coverable
 
@@ -1200,17 +1202,33 @@ class Relaxation:
             part = max(0.0, math.ceil((part - 1e-6) / g) * g)
         return float(forced[tier] + part)
 
-    def soft_bound(self, limits: dict[int, float], time_limit: float | None) -> float | None:
-        """A lower bound of the soft part the LP models (pair costs, fairness of the
-        LP's volunteers, equity when built with it) under ``U_j <= limits[j]``."""
-        w = self.c.weights
+    def soft_bound(
+        self, limits: dict[int, float], time_limit: float | None, volunteers: NDArray[np.bool_]
+    ) -> float | None:
+        """A lower bound, under ``U_j <= limits[j]``, of the LP tasks' pair costs
+        plus the fairness of ``volunteers`` (equity too when built with it).
+        Volunteers without a fairness column count at their most favourable
+        load: none (weight > 0) or the most they can take (weight < 0)."""
+        c = self.c
+        w = c.weights
+        cap = (c.v_history_capacity + c.v_max_minutes).astype(np.float64)
+        rest = volunteers & (cap > 0)
+        rest[self.fair_vols] = False
+        load = np.zeros(c.n_volunteers)
+        if w["fairness"] < 0:
+            total = np.bincount(self.v, weights=self.load, minlength=c.n_volunteers)
+            load = np.minimum(total, c.v_max_minutes).astype(np.float64)
+        extra = w["fairness"] * float((((c.v_history_minutes[rest] + load[rest]) / cap[rest]) ** 2).sum())
         cost = np.zeros(self.n)
         cost[: self.n_p] = self.cost_x
         cost[self.pcol] = w["fairness"]
         for col in self.ecol.values():
             cost[col] = w["equity"]
         a_ub, b_ub = self._restrictions(limits)
-        return _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, time_limit)
+        value = _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, time_limit)
+        if value is None:
+            return None
+        return value + extra - 1e-9 * max(1.0, abs(extra))
 
 
 N_TANGENTS = 6
@@ -1574,7 +1592,7 @@ def solve_auto_detailed(
         soft = _trivial_soft_part(c, full, in_comp, v_label == k)
         if proven and int(np.count_nonzero(in_comp[full.task])) <= LP_MAX_COLUMNS and left() > 0.05:
             relax = Relaxation(c, full, in_comp, equity=False)
-            value = relax.soft_bound({j + 1: b.uncovered[j] for j in range(T)}, max(0.05, left()))
+            value = relax.soft_bound({j + 1: b.uncovered[j] for j in range(T)}, max(0.05, left()), v_label == k)
             if value is not None:
                 soft = max(soft, value)
         comp_bounds[k] = ComponentBound(b.uncovered, soft, proven)
