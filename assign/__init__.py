@@ -43,6 +43,7 @@ from .model import (
 from .solve import solve
 
 if TYPE_CHECKING:
+    from .explain import Explanation
     from .synth import Scenario
 
 __version__ = "0.1.0"
@@ -53,6 +54,14 @@ def generate(scenario: Scenario | str | os.PathLike[str], seed: int = 0) -> Prob
     from .synth import generate as _generate
 
     return _generate(scenario, seed)
+
+
+def explain(problem: Problem, schedule: Schedule, **options: object) -> Explanation:
+    """Reasons, confirmed counterfactuals, the supply gap and metrics for a
+    schedule (see :func:`assign.explain.explain`)."""
+    from .explain import explain as _explain
+
+    return _explain(problem, schedule, **options)  # type: ignore[arg-type]
 
 
 __all__ = [
@@ -84,6 +93,7 @@ __all__ = [
     "Volunteer",
     "check",
     "compile_problem",
+    "explain",
     "generate",
     "load",
     "load_schedule",
