@@ -59,9 +59,15 @@ def generate(scenario: Scenario | str | os.PathLike[str], seed: int = 0) -> Prob
 def explain(problem: Problem, schedule: Schedule, **options: object) -> Explanation:
     """Reasons, confirmed counterfactuals, the supply gap and metrics for a
     schedule (see :func:`assign.explain.explain`)."""
-    from .explain import explain as _explain
+    import importlib
 
-    return _explain(problem, schedule, **options)  # type: ignore[arg-type]
+    module = importlib.import_module(f"{__name__}.explain")
+    # importing the submodule binds `assign.explain` to it: keep the function
+    globals()["explain"] = _explain_entry
+    return module.explain(problem, schedule, **options)  # type: ignore[no-any-return]
+
+
+_explain_entry = explain
 
 
 __all__ = [
