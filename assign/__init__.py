@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from .check import CheckReport, Violation, check
 from .compile import Compiled, compile_problem
 from .errors import AssignError, InputIssue, ProblemError, ScenarioError, ScheduleError
+from .explain import Explanation, explain
 from .io import load, load_schedule, save, save_schedule
 from .model import (
     Assignment,
@@ -43,7 +44,6 @@ from .model import (
 from .solve import solve
 
 if TYPE_CHECKING:
-    from .explain import Explanation
     from .synth import Scenario
 
 __version__ = "0.1.0"
@@ -54,20 +54,6 @@ def generate(scenario: Scenario | str | os.PathLike[str], seed: int = 0) -> Prob
     from .synth import generate as _generate
 
     return _generate(scenario, seed)
-
-
-def explain(problem: Problem, schedule: Schedule, **options: object) -> Explanation:
-    """Reasons, confirmed counterfactuals, the supply gap and metrics for a
-    schedule (see :func:`assign.explain.explain`)."""
-    import importlib
-
-    module = importlib.import_module(f"{__name__}.explain")
-    # importing the submodule binds `assign.explain` to it: keep the function
-    globals()["explain"] = _explain_entry
-    return module.explain(problem, schedule, **options)  # type: ignore[no-any-return]
-
-
-_explain_entry = explain
 
 
 __all__ = [
@@ -99,6 +85,7 @@ __all__ = [
     "Volunteer",
     "check",
     "compile_problem",
+    "Explanation",
     "explain",
     "generate",
     "load",

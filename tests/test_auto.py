@@ -41,6 +41,8 @@ def _check(problem: Problem, **kwargs: object) -> auto.AutoResult:
     c = compile_problem(problem)
     cands = build_candidates(c)
     result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1, **kwargs)  # type: ignore[arg-type]
+    if auto.SMALL_PAIRS == 0:  # the large-component path was asked for
+        assert result.n_small == 0 and result.n_large == result.n_components
     assert violations(c, result.solution) == []
     key = evaluate(c, result.solution).key()
     assert key == result.key
