@@ -17,7 +17,9 @@ score, ``bound U`` / ``bound soft`` the bound the strategy proved, ``gap``
 ``total s`` the worker's wall time after generation (compile, candidates,
 strategy, fill, scoring and validation), ``peak MiB`` the worker's peak RSS,
 ``status`` optimal when the score equals the bound (as :func:`assign.solve`
-decides), feasible otherwise, INVALID when the validator finds a violation.
+decides), feasible otherwise, INVALID when the validator finds a violation,
+error when the worker failed (e.g. over ``--memory-limit`` GiB of address
+space, 12 by default, so that one run cannot take the machine down).
 With ``--repeat N`` every number is the median of N runs (status: the worst).
 
 Usage (from the repository root)::
@@ -83,8 +85,11 @@ def machine() -> dict[str, str]:
 # ------------------------------------------------------------------- worker
 
 
-def _worker(scenario: str, strategy: str, seed: int, time_limit: float, workers: int | None) -> None:
+def _worker(scenario: str, strategy: str, seed: int, time_limit: float, workers: int | None, memory_gib: float) -> None:
     """Generate, solve, score and check one problem; print one JSON line."""
+    if memory_gib > 0:  # fail alone rather than take the machine down
+        limit = int(memory_gib * 1024**3)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     sys.path.insert(0, str(REPO))
     from assign.synth import generate, load_scenario
 
@@ -131,11 +136,13 @@ def _worker(scenario: str, strategy: str, seed: int, time_limit: float, workers:
     print(json.dumps(row))
 
 
-def _measure(scenario: str, strategy: str, seed: int, time_limit: float, workers: int | None, kill: float) -> None:
+def _measure(
+    scenario: str, strategy: str, seed: int, time_limit: float, workers: int | None, kill: float, memory_gib: float
+) -> None:
     """Run one worker as this process's only child; add its wall time and peak RSS."""
     command = [
         sys.executable, __file__, "--worker", scenario, "--strategy-name", strategy, "--seed", str(seed),
-        "--time-limit", str(time_limit),
+        "--time-limit", str(time_limit), "--memory-limit", str(memory_gib),
     ]
     if workers is not None:
         command += ["--workers", str(workers)]
@@ -162,10 +169,13 @@ def _measure(scenario: str, strategy: str, seed: int, time_limit: float, workers
     print(json.dumps(row))
 
 
-def run(scenario: str, strategy: str, seed: int, time_limit: float, workers: int | None, kill: float) -> dict[str, object]:
+def run(
+    scenario: str, strategy: str, seed: int, time_limit: float, workers: int | None, kill: float, memory_gib: float
+) -> dict[str, object]:
+    """One measured run (generation, solve, scoring, validation) in fresh processes."""
     command = [
         sys.executable, __file__, "--measure", scenario, "--strategy-name", strategy, "--seed", str(seed),
-        "--time-limit", str(time_limit), "--kill", str(kill),
+        "--time-limit", str(time_limit), "--kill", str(kill), "--memory-limit", str(memory_gib),
     ]
     if workers is not None:
         command += ["--workers", str(workers)]
@@ -247,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="solver workers (default: the strategy's)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per cell; the table shows medians")
     parser.add_argument("--kill-after", type=float, default=3.0, help="kill a run after this many time limits + 60 s")
+    parser.add_argument("--memory-limit", type=float, default=12.0, help="GiB of address space per run (0: none)")
     parser.add_argument("--json", help="append the raw rows (JSON lines) to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--measure", help=argparse.SUPPRESS)
@@ -255,10 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.worker:
-        _worker(args.worker, args.strategy_name, args.seed, args.time_limit, args.workers)
+        _worker(args.worker, args.strategy_name, args.seed, args.time_limit, args.workers, args.memory_limit)
         return 0
     if args.measure:
-        _measure(args.measure, args.strategy_name, args.seed, args.time_limit, args.workers, args.kill)
+        _measure(args.measure, args.strategy_name, args.seed, args.time_limit, args.workers, args.kill, args.memory_limit)
         return 0
 
     info = machine()
@@ -273,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         for strategy in args.strategies:
             rows = []
             for _ in range(args.repeat):
-                row = run(scenario, strategy, args.seed, args.time_limit, args.workers, kill)
+                row = run(scenario, strategy, args.seed, args.time_limit, args.workers, kill, args.memory_limit)
                 rows.append(row)
                 if args.json:
                     with open(args.json, "a", encoding="utf-8") as handle:

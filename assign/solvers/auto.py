@@ -1,4 +1,100 @@
-"""strategy="auto" (work in progress)."""
+"""strategy="auto", the default: exact where small, fast paths where large.
+
+Anytime: a valid schedule is known from the first second (the greedy) and
+only ever replaced by a lexicographically better one (SPEC §6 key, checked
+with :func:`assign.score.evaluate`), each replacement validated with
+:func:`assign.check.violations` before it is accepted. The time limit
+(default :data:`DEFAULT_TIME_LIMIT`) covers everything after the candidates.
+
+Steps
+-----
+1. **Greedy** (:func:`~assign.solvers.greedy.solve_greedy`): the incumbent.
+2. **Components** (:func:`components`) of the bipartite task-volunteer graph
+   of every eligible free pair and every pin (uncapped candidates). No rule
+   and no score term links two components except equity (a maximum over
+   communities per tier), so they are solved apart:
+
+   * **small** ones (at most :data:`SMALL_PAIRS` pairs): the exact CP-SAT model
+     (:mod:`assign.solvers.cpsat`) with the greedy as hint, on the component as a
+     problem of its own (:func:`subproblem`; its equity weight set to 0 when
+     there are several components, equity being bounded apart, see below), in
+     a thread pool (CP-SAT releases the GIL). A problem that is a single small
+     component is solved by the exact model as a whole, equity included.
+   * **large** ones: (a) the greedy again in a knapsack order
+     (:func:`ordered_greedy`, :func:`ratio_order`: tier, then weight per minute
+     of volunteer time, since pledged minutes are what runs out first);
+     (b) *tier-truncated exact stages*: the exact model of the component's
+     tier-1 tasks (plus every pinned task), then tiers 1-2, ... while the model
+     has at most :data:`EXACT_PAIRS` pairs; when its bound meets its schedule
+     the component's ``U_1..U_k`` are proven optimal (dropping the other tasks
+     of a valid schedule keeps it valid, so the truncated optimum is the true
+     one) and the schedule, completed by the ordered greedy, is offered;
+     (c) LP bounds per tier (:class:`Relaxation`); (d) large-neighbourhood
+     search (:class:`Search`) for the rest of the time.
+
+Why this LNS (and not the ``assign.core`` route)
+------------------------------------------------
+Measured on laocheng (3,000 tasks, 97,000 pairs): the exact CP-SAT model of
+the whole problem does not finish its first stage in two minutes, and on a
+neighbourhood of ~100 tasks and 8 volunteers (456 pairs) it needs ~2 s per
+neighbourhood (start variables, disjunctions with travel, busy-time cuts,
+five lexicographic solves). ``assign.core`` would need item groups for team
+tasks sharing one start and has no daily limits. So neighbourhoods get their
+own time-indexed 0-1 model (:class:`Neighbourhoods`): a few volunteers over
+one day (or, to free pledged minutes, one or two volunteers over the whole
+horizon); the tasks they serve alone and the uncovered tasks they could take
+are free, everything else is fixed (their other visits are obstacles for
+rule 9, counts for rule 11, minutes for rule 10). Each free task gets a set
+of start options; the model has one Boolean per (task, volunteer, start),
+at-most-one cliques from a sweep over each volunteer's options (travel
+included where it is the shortest one), pairwise clauses where only a longer
+travel separates two visits, and the exact key of the neighbourhood
+(uncovered weight per tier, then pair costs, whole-week fairness through a
+table, and the equity of the touched communities) in one lexicographically
+weighted objective. With 5 volunteers and 40 uncovered tasks such a model
+builds in ~15 ms and is proven optimal in ~0.1 s; the sizes adapt (grow
+after a proof, shrink after a timeout). The start options make it a
+restriction: it proves nothing about the problem, it only finds moves, and
+every move is re-scored and re-validated on the whole problem.
+
+Bound
+-----
+Always from relaxations of the *same* problem over uncapped candidates, and
+valid both lexicographically and tier by tier for the optimal schedule
+(docs/readings.md, "Bounds"):
+
+* per component and tier: the exact truncated stage when proven; otherwise
+  an LP (:class:`Relaxation`: every eligible free pair, teams, pledged
+  minutes, daily limits, energy of availability intervals with travel, HiGHS,
+  made rigorous from its duals) restricted by the more urgent tiers' values
+  *only* when those are proven equal to the schedule's (then the optimal
+  schedule satisfies the restriction), unrestricted (min ``U_t`` alone) when
+  not; LPs over more than :data:`LP_MAX_COLUMNS` columns are skipped;
+* the soft part: the sum over components of their pair costs and fairness
+  (exact model bound, or an LP with fairness tangents once every tier of the
+  component is proven, or each term at its most favourable value), plus the
+  constants (stability, idle volunteers), plus equity bounded apart
+  (:func:`_equity_floor`: for schedules with the bound's U, the worst
+  community's share is at least the tier's overall share, and never below
+  the share of tasks that can never be staffed);
+* U per tier is the sum over components (U is separable; a sum of bounds that
+  each hold given ties on the more urgent tiers holds for the sum), then the
+  larger of it and :func:`~assign.solvers.trivial_bound`'s per tier.
+
+Determinism
+-----------
+Every CP-SAT call uses ``random_seed = seed`` (plus a counter) and one worker
+per model. With ``workers=1`` the LNS stops after a work budget of
+:data:`WORK_RATE` units per second of time limit (CP-SAT deterministic time
+plus fixed charges per neighbourhood and per Boolean), not on the wall clock,
+so the same input, seed and ``workers=1`` give the same schedule, as long as
+(i) the exact models (small components, truncated stages) finish within their
+wall-clock shares (they are small by construction) and (ii) the wall-clock
+deadline, a safety net, is not reached first (on a machine much slower than
+the benchmark machine, or on problems whose greedy and LPs take most of the
+time limit). With ``workers > 1`` neighbourhoods are solved in parallel and
+the LNS runs until the deadline: not deterministic.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +105,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..candidates import Candidates
 from .. import rules
+from ..candidates import Candidates
 from ..compile import Compiled
 from ..solution import Solution
 
@@ -72,7 +168,7 @@ def subproblem(
     vmap[vols] = np.arange(n_sub)
     take = np.concatenate((vols, [0]))  # dummy copies volunteer 0's scalar fields, then is blanked
 
-    def vcol(a: NDArray[np.generic], blank: object) -> NDArray[np.generic]:
+    def vcol(a: NDArray[Any], blank: Any) -> NDArray[Any]:
         out = a[take].copy() if len(a) else np.zeros(n_all, dtype=a.dtype)
         out[-1] = blank
         return out
@@ -441,10 +537,9 @@ class _NeighbourhoodModel:
                 t_by = rules.travel_between_recipients(c, br_b.ravel(), yr_b.ravel()).reshape(yr_b.shape)
                 apart = np.where(ys <= bs, bs >= ye + t_yb, ys >= be + t_by)
                 bad[yi] = ~apart.all(axis=1)
-            keep = ~bad
-            y_pair, y_start, y_end, y_t, y_v, y_day, fixed_count, y_rec = (
-                a[keep] for a in (y_pair, y_start, y_end, y_t, y_v, y_day, fixed_count, y_rec)
-            )
+            keep = np.flatnonzero(~bad)
+            y_pair, y_start, y_end, y_t = y_pair[keep], y_start[keep], y_end[keep], y_t[keep]
+            y_v, y_day, fixed_count, y_rec = y_v[keep], y_day[keep], fixed_count[keep], y_rec[keep]
         self.y_pair, self.y_start, self.y_t, self.y_v = y_pair, y_start, y_t, y_v
         n_y = len(y_pair)
 
@@ -556,7 +651,7 @@ class _NeighbourhoodModel:
         self._objective(cp_model, by_vol, vptr)
 
     def _objective(self, cp_model: Any, by_vol: I64, vptr: I64) -> None:
-        nb, c, m, y = self.nb, self.nb.c, self.model, self.y
+        nb, c, m = self.nb, self.nb.c, self.model
         free = self.free
         scale = 1000.0
         soft_terms: list[Any] = []
@@ -631,9 +726,9 @@ class _NeighbourhoodModel:
         weight = soft_hi - soft_lo + 1
         self.u_expr: list[tuple[int, Any]] = []
         for tier in sorted(np.unique(tiers_free).tolist(), reverse=True):
-            mine = np.flatnonzero(tiers_free == tier).tolist()
-            ws_ = [int(c.t_weight[free[i]]) for i in mine]
-            expr = sum(ws_) - cp_model.LinearExpr.weighted_sum([self.cov[i] for i in mine], ws_)
+            at = np.flatnonzero(tiers_free == tier).tolist()
+            ws_ = [int(c.t_weight[free[i]]) for i in at]
+            expr = sum(ws_) - cp_model.LinearExpr.weighted_sum([self.cov[i] for i in at], ws_)
             self.u_expr.append((tier, expr))
             u_terms.append((weight, expr))
             weight *= sum(abs(w) for w in ws_) + 1
@@ -761,16 +856,15 @@ class Search:
             tier = c.t_tier[unc]
             w = 4.0 ** (-(tier - tier.min()).astype(np.float64))
             t = int(rng.choice(unc, p=w / w.sum()))
-            rows = cands.rows(t)
-            pool = cands.volunteer[rows][: 3 * k].astype(np.int64)
+            pool = cands.volunteer[cands.rows(t)][: 3 * k].astype(np.int64)
             vols = pool[rng.choice(len(pool), size=min(k, len(pool)), replace=False)]
             return kind, np.sort(vols), (int(self.nb.day_ws[t]) if kind == 0 else None)
         if len(self.sol) == 0 or self.tree is None:
             return None
-        rows = np.flatnonzero(self.focus_vols[self.sol.volunteer])
-        if len(rows) == 0:
+        busy = np.flatnonzero(self.focus_vols[self.sol.volunteer])
+        if len(busy) == 0:
             return None
-        r = int(rows[rng.integers(len(rows))])
+        r = int(busy[rng.integers(len(busy))])
         v = int(self.sol.volunteer[r])
         day = int(rules.day_of(c, self.sol.start[r : r + 1])[0])
         _, near = self.tree.query(c.v_xyz[v], k=min(3 * k, c.n_volunteers))
@@ -941,8 +1035,8 @@ class Relaxation:
     Columns: ``x_p`` in [0, 1] per usable pair (load within the pledge, daily
     limit above 0, task with enough pairs for its team), ``y_t`` in [0, 1] per
     coverable task, ``phi_v`` per volunteer (fairness, bounded below by tangents
-    of the convex ``((h + load) / cap)^2``), ``e_k`` per tier (equity, above each
-    community's uncovered share). Rows, each implied by the rules:
+    of the convex ``((h + load) / cap)^2``). Pins are left out (dropping rule 12
+    only enlarges the set of schedules). Rows, each implied by the rules:
 
     * ``sum_p x_p = team_t * y_t`` (rule 2) and ``x_p <= y_t`` for teams;
     * rule 10: ``sum load_p x_p <= max_minutes``;
@@ -953,7 +1047,7 @@ class Relaxation:
       of the interval's visits (n visits need n - 1 trips).
     """
 
-    def __init__(self, c: Compiled, cands: Candidates, task_mask: NDArray[np.bool_], equity: bool):
+    def __init__(self, c: Compiled, cands: Candidates, task_mask: NDArray[np.bool_]):
         from scipy import sparse
 
         self.c = c
@@ -980,10 +1074,7 @@ class Relaxation:
         fair_vols = fair_vols[cap[fair_vols] > 0]
         pcol = n_p + n_y + np.arange(len(fair_vols))
         n_f = len(fair_vols)
-        tiers = np.unique(c.t_tier[cov_tasks])
-        use_equity = equity and w["equity"] > 0 and bool(np.all(c.t_weight >= 0))
-        ecol = {int(k): n_p + n_y + n_f + i for i, k in enumerate(tiers.tolist())} if use_equity else {}
-        n = n_p + n_y + n_f + len(ecol)
+        n = n_p + n_y + n_f
         self.n_p, self.n_y, self.n = n_p, n_y, n
         lo = np.zeros(n)
         hi = np.ones(n)
@@ -1109,22 +1200,6 @@ class Relaxation:
                 cols = np.concatenate((mine, pcol))
                 vals = np.concatenate((slope[fmap[v[mine]]] * load[mine], -np.ones(n_f)))
                 add(rows, cols, vals, slope * point - value)
-        # equity: e_k >= 100 * (1 - sum_{c,k} w y / W_ck)
-        if ecol:
-            n_comm = max(c.n_communities, 1)
-            cell = c.t_tier.astype(np.int64) * n_comm + c.t_community
-            wsum = np.bincount(cell, weights=c.t_weight.astype(np.float64), minlength=(c.n_tiers + 1) * n_comm)
-            cnt_cell = np.bincount(cell, minlength=(c.n_tiers + 1) * n_comm)
-            for k, col in ecol.items():
-                hi[col] = 100.0
-                for cm in range(n_comm):
-                    key = k * n_comm + cm
-                    if cnt_cell[key] == 0 or wsum[key] <= 0:
-                        continue
-                    members = cov_tasks[cell[cov_tasks] == key]
-                    cols = np.concatenate((ycol[members], [col]))
-                    vals = np.concatenate((-100.0 * c.t_weight[members] / wsum[key], [-1.0]))
-                    add(np.zeros(len(cols), dtype=np.int64), cols, vals, np.array([-100.0]))
         self.a_ub = sparse.csr_matrix(
             (np.concatenate(vv) if vv else np.zeros(0), (np.concatenate(rr) if rr else np.zeros(0, np.int64),
              np.concatenate(cc) if cc else np.zeros(0, np.int64))),
@@ -1140,7 +1215,7 @@ class Relaxation:
         self.b_eq = np.zeros(n_y)
         self.lo, self.hi = lo, hi
         self.cost_x = cands.cost[rows_p].astype(np.float64)
-        self.pcol, self.ecol = pcol, ecol
+        self.pcol = pcol
         self.fair_vols = fair_vols
         self.load = load
         self.task_mask = task_mask
@@ -1222,8 +1297,6 @@ class Relaxation:
         cost = np.zeros(self.n)
         cost[: self.n_p] = self.cost_x
         cost[self.pcol] = w["fairness"]
-        for col in self.ecol.values():
-            cost[col] = w["equity"]
         a_ub, b_ub = self._restrictions(limits)
         value = _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, time_limit)
         if value is None:
@@ -1251,7 +1324,7 @@ LP_SHARE = 0.2
 #: (CP-SAT deterministic time + WORK_PER_VARIABLE per model Boolean); a
 #: deterministic budget, calibrated to end before the deadline on the
 #: benchmark machine; the wall clock only stops it as a safety net
-WORK_RATE = 0.4
+WORK_RATE = 1.2
 #: share of the time limit kept after the LNS for the soft bound and final checks
 SOFT_RESERVE = 0.05
 
@@ -1554,7 +1627,7 @@ def solve_auto_detailed(
                 mask = in_comp & ((c.t_tier <= tier) if prefix else (c.t_tier == tier))
                 if int(np.count_nonzero(mask[full.task])) > LP_MAX_COLUMNS:
                     continue
-                relax = Relaxation(c, full, mask, equity=False)
+                relax = Relaxation(c, full, mask)
                 limits = {j: ub[j - 1] for j in range(1, tier)} if prefix else {}
                 value = relax.tier_bound(tier, limits, max(0.05, lp_deadline - time.perf_counter()))
                 if value is not None:
@@ -1591,7 +1664,7 @@ def solve_auto_detailed(
         proven = all(b.uncovered[j] == prim[j] for j in range(T))
         soft = _trivial_soft_part(c, full, in_comp, v_label == k)
         if proven and int(np.count_nonzero(in_comp[full.task])) <= LP_MAX_COLUMNS and left() > 0.05:
-            relax = Relaxation(c, full, in_comp, equity=False)
+            relax = Relaxation(c, full, in_comp)
             value = relax.soft_bound({j + 1: b.uncovered[j] for j in range(T)}, max(0.05, left()), v_label == k)
             if value is not None:
                 soft = max(soft, value)
