@@ -250,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("problem", metavar="PROBLEM", help="problem JSON file or table-bundle folder")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
-    p.add_argument("--strategy", default="greedy", metavar="NAME", help="solver strategy (default: greedy)")
+    p.add_argument("--strategy", default="auto", metavar="NAME", help="solver strategy: auto (default), cpsat or greedy")
     p.add_argument("--time-limit", type=float, default=None, metavar="S", help="time limit in seconds")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     p.add_argument("--workers", type=int, default=None, metavar="N", help="solver threads")

@@ -89,7 +89,7 @@ def build_schedule(
 
 def solve(
     problem: Problem,
-    strategy: str = "greedy",
+    strategy: str = "auto",
     time_limit: float | None = None,
     seed: int = 0,
     workers: int | None = None,

@@ -53,7 +53,7 @@ def test_solve_summary(solved: tuple[Path, str]) -> None:
     _, stdout = solved
     for fragment in (
         "problem tiny", "3 volunteers", "4 tasks", "U1=0", "tier 1: 1/1 tasks",
-        "utilisation", "Gini", "idle", "team_too_small 1", "bound:", "gap", "greedy",
+        "utilisation", "Gini", "idle", "team_too_small 1", "bound:", "gap", "strategy auto",
     ):
         assert fragment in stdout, fragment
 

@@ -39,7 +39,7 @@ def test_public_surface() -> None:
 
 
 def test_tiny_schedule(tiny: Problem) -> None:
-    schedule = assign.solve(tiny)
+    schedule = assign.solve(tiny, strategy="greedy")
     assert schedule.format == "assign/schedule@1" and schedule.problem == "tiny"
     assert {a.task for a in schedule.assignments} == {"t1", "t2", "t4"}
     assert [(u.task, u.reason) for u in schedule.unassigned] == [("t3", "team_too_small")]
@@ -90,10 +90,10 @@ def test_registered_strategy_is_extended_to_a_maximal_schedule(tiny: Problem) ->
 def test_optimal_only_when_score_equals_bound() -> None:
     raw = json.loads(TINY.read_text())
     raw["tasks"] = []
-    schedule = assign.solve(Problem.model_validate(raw))
+    schedule = assign.solve(Problem.model_validate(raw), strategy="greedy")
     assert schedule.status == "optimal"
     assert schedule.gap is not None and schedule.gap == pytest.approx(0.0, abs=1e-8)
-    assert assign.solve(assign.load(TINY)).status == "feasible"
+    assert assign.solve(assign.load(TINY), strategy="greedy").status == "feasible"
 
 
 def test_dangling_reference_is_a_problem_error() -> None:

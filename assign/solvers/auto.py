@@ -246,8 +246,9 @@ def subproblem(
     return Sub(sub, tasks, np.concatenate((vols, [-1])))
 
 
-def sub_candidates(sub: Sub, task: I64, volunteer: I64, parent: Compiled) -> Candidates:
-    """Candidates of ``sub`` for the given (sub task, sub volunteer) pairs."""
+def sub_candidates(sub: Sub, task: I64, volunteer: I64) -> Candidates:
+    """Candidates of ``sub`` for the given (sub task, sub volunteer) pairs (the
+    free ones: each keeps its earliest free start in ``sub``)."""
     from .. import rules
     from ..score import linear_pair_cost
 
@@ -260,7 +261,6 @@ def sub_candidates(sub: Sub, task: I64, volunteer: I64, parent: Compiled) -> Can
     start = rules.earliest_free_start(c, t, v)
     ok = start >= 0
     t, v, km, start = t[ok], v[ok], km[ok], start[ok]
-    del parent
     return Candidates(
         task=t.astype(np.int32),
         volunteer=v.astype(np.int32),
@@ -1541,7 +1541,7 @@ def solve_auto_detailed(
             tmap[tasks] = np.arange(len(tasks))
             vmap = np.full(c.n_volunteers, -1, dtype=np.int64)
             vmap[vols] = np.arange(len(vols))
-            sc = sub_candidates(sub, tmap[full.task[keep]], vmap[full.volunteer[keep]], c)
+            sc = sub_candidates(sub, tmap[full.task[keep]], vmap[full.volunteer[keep]])
             rows = np.flatnonzero(tmap[greedy.task] >= 0)
             hint = Solution.build(tmap[greedy.task[rows]], vmap[greedy.volunteer[rows]], greedy.start[rows])
             share = max(0.2, budget * float(pairs_per[k]) / total_small)
@@ -1587,7 +1587,7 @@ def solve_auto_detailed(
                 sel = np.flatnonzero(mask[full.task])
                 if len(sel) > EXACT_PAIRS or time.perf_counter() >= exact_deadline:
                     break
-                trunc = sub_candidates(sub, tmap[full.task[sel]], vmap[full.volunteer[sel]], c)
+                trunc = sub_candidates(sub, tmap[full.task[sel]], vmap[full.volunteer[sel]])
                 rows = np.flatnonzero(mask[best.task])
                 hint = Solution.build(tmap[best.task[rows]], vmap[best.volunteer[rows]], best.start[rows])
                 r = solve_cpsat_detailed(
