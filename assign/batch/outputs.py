@@ -37,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..io.atomic import write_bytes_atomic
 from ..model import Problem, Schedule
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -244,33 +245,9 @@ def write_folder(folder: Path, files: Mapping[str, bytes]) -> dict[str, int]:
     return {"written": written, "unchanged": unchanged, "removed": removed}
 
 
-def _file_mode() -> int:
-    """The mode a plain ``open()`` would give a new file (0o666 less the umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
 def write_atomic(target: Path, data: bytes, mode: int | None = None) -> None:
-    """:func:`assign.io.atomic.write_bytes_atomic`, with the file mode of an
-    ordinary new file (readable by the dispatchers' group, not 0600)."""
-    import tempfile
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), _file_mode() if mode is None else mode)
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """:func:`assign.io.atomic.write_bytes_atomic` (ordinary file mode, not 0600)."""
+    write_bytes_atomic(target, data, mode)
 
 
 def _remove_temporaries(folder: Path) -> None:

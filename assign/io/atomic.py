@@ -8,8 +8,17 @@ import tempfile
 from pathlib import Path
 
 
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically."""
+def ordinary_file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (0o666 less the umask);
+    temporary files start at 0600, which would hide outputs from a dispatcher."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` atomically, with ``mode`` (default: that of an
+    ordinary new file)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -17,6 +26,7 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), ordinary_file_mode() if mode is None else mode)
             os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
