@@ -50,7 +50,8 @@ def _csr(lists: list[list[int]]) -> tuple[I64, I32]:
     return ptr, np.asarray(flat, dtype=np.int32)
 
 
-def _pair_keys(ptr: I64, values: I32, n_volunteers: int) -> I64:
+def pair_keys(ptr: I64, values: I32, n_volunteers: int) -> I64:
+    """Sorted membership keys ``row * n_volunteers + volunteer`` of a CSR list."""
     rows = np.repeat(np.arange(len(ptr) - 1, dtype=np.int64), np.diff(ptr))
     return np.unique(rows * n_volunteers + values.astype(np.int64))
 
@@ -327,8 +328,8 @@ def compile_problem(problem: Problem) -> Compiled:
         t_pin=t_pin,
         t_prev_ptr=t_prev_ptr,
         t_prev=t_prev,
-        excluded_keys=_pair_keys(r_excl_ptr, r_excl, n_vol),
-        preferred_keys=_pair_keys(r_pref_ptr, r_pref, n_vol),
-        pinned_keys=_pair_keys(t_pin_ptr, t_pin, n_vol),
-        previous_keys=_pair_keys(t_prev_ptr, t_prev, n_vol),
+        excluded_keys=pair_keys(r_excl_ptr, r_excl, n_vol),
+        preferred_keys=pair_keys(r_pref_ptr, r_pref, n_vol),
+        pinned_keys=pair_keys(t_pin_ptr, t_pin, n_vol),
+        previous_keys=pair_keys(t_prev_ptr, t_prev, n_vol),
     )

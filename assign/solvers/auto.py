@@ -107,7 +107,7 @@ from numpy.typing import NDArray
 
 from .. import rules
 from ..candidates import Candidates
-from ..compile import Compiled
+from ..compile import Compiled, pair_keys
 from ..solution import Solution
 
 I64 = NDArray[np.int64]
@@ -130,11 +130,6 @@ def _remap_csr(ptr: I64, values: NDArray[np.int32], rows: I64, vmap: I64) -> tup
     new_ptr[1:] = np.cumsum(counts)
     idx = np.repeat(ptr[rows], counts) + (np.arange(int(counts.sum())) - np.repeat(new_ptr[:-1], counts))
     return new_ptr, vmap[values[idx]].astype(np.int32)
-
-
-def _keys(ptr: I64, values: NDArray[np.int32], n_vol: int) -> I64:
-    rows = np.repeat(np.arange(len(ptr) - 1, dtype=np.int64), np.diff(ptr))
-    return np.unique(rows * n_vol + values.astype(np.int64))
 
 
 def subproblem(
@@ -238,10 +233,10 @@ def subproblem(
         t_pin=t_pin,
         t_prev_ptr=t_prev_ptr,
         t_prev=t_prev,
-        excluded_keys=_keys(r_excl_ptr, r_excl, n_all),
-        preferred_keys=_keys(r_pref_ptr, r_pref, n_all),
-        pinned_keys=_keys(t_pin_ptr, t_pin, n_all),
-        previous_keys=_keys(t_prev_ptr, t_prev, n_all),
+        excluded_keys=pair_keys(r_excl_ptr, r_excl, n_all),
+        preferred_keys=pair_keys(r_pref_ptr, r_pref, n_all),
+        pinned_keys=pair_keys(t_pin_ptr, t_pin, n_all),
+        previous_keys=pair_keys(t_prev_ptr, t_prev, n_all),
     )
     return Sub(sub, tasks, np.concatenate((vols, [-1])))
 
