@@ -109,6 +109,7 @@ from .. import rules
 from ..candidates import Candidates
 from ..compile import Compiled, pair_keys
 from ..solution import Solution
+from .fixedtime import add_visit_conflicts, fixed_time, solve_fixed_tiers
 
 I64 = NDArray[np.int64]
 
@@ -374,23 +375,6 @@ class Neighbourhoods:
         return _NeighbourhoodModel(self, sol, vols, free, rows, (d0, d1))
 
 
-def _sweep_cliques(start: I64, end: I64) -> list[I64]:
-    """Maximal sets of intervals ``[start, end)`` sharing a point (indexes)."""
-    order = np.lexsort((end, start))
-    s, e = start[order], end[order]
-    points = np.unique(s)
-    out: list[I64] = []
-    for j, m in enumerate(points.tolist()):
-        active = np.flatnonzero((s <= m) & (e > m))
-        if len(active) < 2:
-            continue
-        nxt = points[j + 1] if j + 1 < len(points) else None
-        if nxt is not None and int(e[active].min()) > nxt:
-            continue  # the next point's set contains this one
-        out.append(order[active])
-    return out
-
-
 class _NeighbourhoodModel:
     """The CP-SAT model of one neighbourhood (see :class:`Neighbourhoods`)."""
 
@@ -542,7 +526,6 @@ class _NeighbourhoodModel:
         self.model = m
         y = [m.new_bool_var("") for _ in range(n_y)]
         self.y = y
-        y_not = [v.Not() for v in y]
         y_tl = tloc[y_t]
         # coverage and teams
         by_task = np.argsort(y_tl, kind="stable")
@@ -591,35 +574,7 @@ class _NeighbourhoodModel:
             if len(idx) == 0:
                 self.load_expr.append(0)
                 continue
-            # the shortest travel from each option's home to another option's home
-            recs, r_of = np.unique(y_rec[idx], return_inverse=True)
-            ra, rb = np.meshgrid(recs, recs, indexing="ij")
-            tmat = rules.travel_between_recipients(c, ra.ravel(), rb.ravel()).reshape(len(recs), len(recs))
-            tasks_at = np.array([len(np.unique(y_tl[idx][r_of == r])) for r in range(len(recs))])
-            np.fill_diagonal(tmat, np.where(tasks_at > 1, 0, np.iinfo(np.int64).max // 4))
-            gmin = tmat.min(axis=1)[r_of] if len(recs) > 1 or tasks_at.max(initial=0) > 1 else np.zeros(len(idx), np.int64)
-            gmin = np.minimum(gmin, nb.max_travel)
-            ext_end = y_end[idx] + gmin
-            for clique in _sweep_cliques(y_start[idx], ext_end):
-                group = idx[clique]
-                if len(np.unique(y_tl[group])) > 1:
-                    m.add_at_most_one([y[k] for k in group])
-            # pairs that only travel beyond the shortest one separates
-            order = np.argsort(y_start[idx], kind="stable")
-            s_sorted = y_start[idx][order]
-            lo = np.searchsorted(s_sorted, ext_end, side="left")
-            hi_ = np.searchsorted(s_sorted, y_end[idx] + nb.max_travel, side="left")
-            cnt = np.maximum(hi_ - lo, 0)
-            if cnt.sum():
-                aa = np.repeat(np.arange(len(idx)), cnt)
-                within = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-                bb = order[np.repeat(lo, cnt) + within]
-                diff = y_tl[idx][aa] != y_tl[idx][bb]
-                aa, bb = aa[diff], bb[diff]
-                gap = tmat[r_of[aa], r_of[bb]]
-                clash = y_start[idx][bb] < y_end[idx][aa] + gap
-                for a, b in zip(idx[aa[clash]].tolist(), idx[bb[clash]].tolist(), strict=True):
-                    m.add_bool_or([y_not[a], y_not[b]])
+            add_visit_conflicts(m, y, idx, y_start, y_end, y_rec, y_tl, c, nb.max_travel)
             v = int(vols[j])
             expr = cp_model.LinearExpr.weighted_sum([y[k] for k in idx], loads[idx].tolist())
             self.load_expr.append(expr)
@@ -989,10 +944,20 @@ def _rigorous(
 ) -> float | None:
     """A lower bound of ``min cost.z`` over the LP, valid whatever the solver's
     tolerances: the Lagrangian value of its duals over the (finite) box."""
-    import math
 
     from scipy.optimize import linprog
 
+    if len(cost) > PDLP_COLUMNS:
+        duals = _pdlp_duals(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, time_limit)
+        if duals is None:
+            return None
+        y_ub, y_eq = duals
+        # PDLP's sign convention for rows is taken from its result; either sign
+        # gives a valid bound once the inequality multipliers are clipped
+        return max(
+            _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, y_ub, y_eq),
+            _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, -y_ub, -y_eq),
+        )
     options: dict[str, Any] = {"presolve": True}
     if time_limit is not None:
         options["time_limit"] = max(1e-3, float(time_limit))
@@ -1011,8 +976,30 @@ def _rigorous(
         return None
     if res.status != 0:
         return None
-    m_ub = np.minimum(np.asarray(res.ineqlin.marginals), 0.0) if a_ub.shape[0] else np.zeros(0)
+    m_ub = np.asarray(res.ineqlin.marginals) if a_ub.shape[0] else np.zeros(0)
     m_eq = np.asarray(res.eqlin.marginals) if a_eq.shape[0] else np.zeros(0)
+    return _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, m_ub, m_eq)
+
+
+def _dual_value(
+    cost: NDArray[np.float64],
+    a_ub: Any,
+    b_ub: NDArray[np.float64],
+    a_eq: Any,
+    b_eq: NDArray[np.float64],
+    lo: NDArray[np.float64],
+    hi: NDArray[np.float64],
+    m_ub: NDArray[np.float64],
+    m_eq: NDArray[np.float64],
+) -> float:
+    """Weak duality over the box: for any multipliers (those of ``<=`` rows
+    clipped to <= 0), ``b.m + sum min(r lo, r hi)`` with reduced costs
+    ``r = cost - A^T m`` is at most ``min cost.z``; the sum is taken exactly
+    (``math.fsum``) and lowered by a relative 1e-9 for the rounding of ``r``."""
+    import math
+
+    m_ub = np.minimum(np.asarray(m_ub, dtype=np.float64), 0.0) if a_ub.shape[0] else np.zeros(0)
+    m_eq = np.asarray(m_eq, dtype=np.float64) if a_eq.shape[0] else np.zeros(0)
     reduced = cost.astype(np.float64).copy()
     if a_ub.shape[0]:
         reduced -= a_ub.T @ m_ub
@@ -1022,6 +1009,49 @@ def _rigorous(
     terms = np.concatenate([m_ub * b_ub, m_eq * b_eq, box])
     value = math.fsum(terms.tolist())
     return value - 1e-9 * max(1.0, math.fsum(np.abs(terms).tolist()))
+
+
+def _pdlp_duals(
+    cost: NDArray[np.float64],
+    a_ub: Any,
+    b_ub: NDArray[np.float64],
+    a_eq: Any,
+    b_eq: NDArray[np.float64],
+    lo: NDArray[np.float64],
+    hi: NDArray[np.float64],
+    time_limit: float | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """Row multipliers of the LP from OR-Tools' PDLP (first-order, for LPs too
+    large for simplex in the time given), whatever its state at the time
+    limit: :func:`_dual_value` turns any multipliers into a valid bound, a
+    converged run into the LP's value."""
+    from ortools.pdlp import solvers_pb2
+    from ortools.pdlp.python import pdlp
+    from scipy import sparse
+
+    n_ub, n_eq = a_ub.shape[0], a_eq.shape[0]
+    qp = pdlp.QuadraticProgram()
+    qp.objective_vector = np.asarray(cost, dtype=np.float64)
+    qp.constraint_matrix = sparse.vstack([a_ub, a_eq], format="csc")
+    b = np.asarray(b_ub, dtype=np.float64)
+    b = np.where(np.abs(b) < 1e-12, 0.0, b)  # tiny right-hand sides only slow PDLP down
+    qp.constraint_lower_bounds = np.concatenate((np.full(n_ub, -np.inf), b_eq))
+    qp.constraint_upper_bounds = np.concatenate((b, b_eq))
+    qp.variable_lower_bounds = lo
+    qp.variable_upper_bounds = hi
+    prm = solvers_pb2.PrimalDualHybridGradientParams()
+    prm.num_threads = 1
+    prm.verbosity_level = 0
+    if time_limit is not None:
+        prm.termination_criteria.time_sec_limit = max(0.05, float(time_limit))
+    try:
+        res = pdlp.primal_dual_hybrid_gradient(qp, prm)
+    except (ValueError, RuntimeError):
+        return None
+    y = np.asarray(res.dual_solution, dtype=np.float64)
+    if len(y) != n_ub + n_eq or not np.all(np.isfinite(y)):
+        return None
+    return y[:n_ub], y[n_ub:]
 
 
 class Relaxation:
@@ -1042,7 +1072,7 @@ class Relaxation:
       of the interval's visits (n visits need n - 1 trips).
     """
 
-    def __init__(self, c: Compiled, cands: Candidates, task_mask: NDArray[np.bool_]):
+    def __init__(self, c: Compiled, cands: Candidates, task_mask: NDArray[np.bool_], *, fairness: bool = True):
         from scipy import sparse
 
         self.c = c
@@ -1064,7 +1094,7 @@ class Relaxation:
         ycol = np.full(c.n_tasks, -1, dtype=np.int64)
         ycol[cov_tasks] = n_p + np.arange(len(cov_tasks))
         n_y = len(cov_tasks)
-        fair_vols = np.unique(v) if w["fairness"] > 0 else np.zeros(0, dtype=np.int64)
+        fair_vols = np.unique(v) if w["fairness"] > 0 and fairness else np.zeros(0, dtype=np.int64)
         cap = (c.v_history_capacity + c.v_max_minutes).astype(np.float64)
         fair_vols = fair_vols[cap[fair_vols] > 0]
         pcol = n_p + n_y + np.arange(len(fair_vols))
@@ -1310,11 +1340,20 @@ DEFAULT_TIME_LIMIT = 60.0
 SMALL_PAIRS = 1500
 #: tier-truncated models of a large component are solved exactly up to this size
 EXACT_PAIRS = 2500
+#: fixed-time tier prefixes (:mod:`~assign.solvers.fixedtime`) are solved exactly up to this many pairs
+FIXED_PAIRS = 400_000
+#: share of the time left for them
+FIXED_SHARE = 0.4
+#: LPs with more columns are solved by PDLP (first-order) instead of HiGHS' simplex
+PDLP_COLUMNS = 150_000
 #: per-tier LP relaxations with more columns are skipped (time and memory)
-LP_MAX_COLUMNS = 300_000
+LP_MAX_COLUMNS = 2_500_000
+#: seconds per column to build a relaxation (measured on Shiquan's tier 2:
+#: 662,000 columns in 7 s); an LP that cannot be built in its share is skipped
+LP_BUILD_RATE = 1.2e-5
 #: shares of the time limit for the exact stages and the LP bounds of large components
 EXACT_SHARE = 0.2
-LP_SHARE = 0.2
+LP_SHARE = 0.35
 #: with workers=1 the LNS stops after this much work per second of time limit
 #: (CP-SAT deterministic time + WORK_PER_VARIABLE per model Boolean); a
 #: deterministic budget, calibrated to end before the deadline on the
@@ -1511,6 +1550,7 @@ def solve_auto_detailed(
     T = c.n_tiers
     comp_bounds: dict[int, ComponentBound] = {}
     exact_tiers: dict[int, int] = {}
+    fixed_tiers: dict[int, int] = {}
     lns_stats = LnsStats()
     global_bound: Bound | None = None
 
@@ -1560,6 +1600,58 @@ def solve_auto_detailed(
                 comp_bounds[k] = ComponentBound([float(x) for x in ub[:T]], float(soft), bool(r.optimal))
             mark("small components")
 
+        fixed = fixed_time(c)
+
+        def fixed_stage(
+            in_comp: NDArray[np.bool_], model: NDArray[np.bool_], budget: float
+        ) -> tuple[int, list[float], list[float]]:
+            """The exact 0-1 model of the component's most urgent tiers, all of
+            fixed-time tasks (:mod:`~assign.solvers.fixedtime`): solved without
+            pins (a relaxation, so its proven stages are bounds), then, when that
+            schedule breaks a pin, again with the kept pins forced and the other
+            pinned visits as obstacles. Returns the number of tiers proven (the
+            schedule's ``U_j`` in the component meets the bound), the
+            component's ``U_j`` of the best schedule, and the stage bounds (the
+            first unproven stage's included; 0 after it).
+
+            One CP-SAT worker: on Shiquan's tier 1 (31,000 pairs) one worker
+            proved the optimum in 18 s where two had not in 40 s."""
+            stop = time.perf_counter() + budget
+            rows = np.flatnonzero(model[best.task])
+            relaxed = solve_fixed_tiers(
+                c, full, model, time_limit=budget, seed=seed, workers=1,
+                hint=(best.task[rows], best.volunteer[rows]),
+            )
+            pinned_task = np.diff(c.t_pin_ptr) > 0
+            keep = model | ~in_comp | pinned_task
+
+            def compose(task: I64, volunteer: I64, start: I64) -> Solution:
+                conf = [x for x in best.conflicts if model[x[0]]]
+                base = _replace_tasks(best, model, task, volunteer, start, conf)
+                return ordered_greedy(c, cands, base, keep, order)
+
+            if not offer(compose(relaxed.task, relaxed.volunteer, relaxed.start)) and time.perf_counter() < stop:
+                kept = np.flatnonzero(model[best.task] & rules.is_pinned(c, best.task, best.volunteer))
+                obst = np.flatnonzero(in_comp[best.task] & ~model[best.task] & pinned_task[best.task])
+                restricted = solve_fixed_tiers(
+                    c, full, model, time_limit=max(0.1, stop - time.perf_counter()), seed=seed, workers=1,
+                    hint=(relaxed.task, relaxed.volunteer), pins=(best.task[kept], best.volunteer[kept]),
+                    obstacles=(best.task[obst], best.volunteer[obst], best.start[obst]),
+                )
+                offer(compose(restricted.task, restricted.volunteer, restricted.start))
+            cov = best.covered(c.n_tasks)
+            got = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov].sum()) for j in range(1, T + 1)]
+            upto = 0
+            bounds = [0.0] * T
+            for tier, _value, bound, proven in relaxed.stages:
+                # a stage's bound holds when the stages before it are proven and
+                # met by the schedule (they are then the problem's optimum)
+                bounds[tier - 1] = bound
+                if not proven or got[tier - 1] != bound:
+                    break
+                upto = tier
+            return upto, got, bounds
+
         # large components: a knapsack-ordered greedy, tier-truncated exact stages
         pinned = np.diff(c.t_pin_ptr) > 0
         order = ratio_order(c)
@@ -1577,7 +1669,19 @@ def solve_auto_detailed(
             vmap = np.full(c.n_volunteers, -1, dtype=np.int64)
             vmap[vols] = np.arange(len(vols))
             proven_upto = 0
+            k_fixed = 0
             for tier in range(1, T + 1):
+                if not bool(np.all(fixed[in_comp & (c.t_tier == tier)])):
+                    break
+                k_fixed = tier
+            model = in_comp & (c.t_tier <= k_fixed)
+            if k_fixed and int(np.count_nonzero(model[full.task])) <= FIXED_PAIRS and left() > 1.0:
+                proven_upto, got, stage_bounds = fixed_stage(in_comp, model, FIXED_SHARE * max(0.0, left()))
+                comp_bounds[k] = ComponentBound(got[:proven_upto] + stage_bounds[proven_upto:], -np.inf, False)
+                fixed_tiers[k] = k_fixed
+                mark(f"fixed-time tiers 1-{k_fixed}: proven up to {proven_upto}")
+                exact_deadline = max(exact_deadline, time.perf_counter() + EXACT_SHARE * max(0.0, left()))
+            for tier in range(proven_upto + 1, T + 1):
                 mask = in_comp & ((c.t_tier <= tier) | pinned)
                 sel = np.flatnonzero(mask[full.task])
                 if len(sel) > EXACT_PAIRS or time.perf_counter() >= exact_deadline:
@@ -1620,11 +1724,15 @@ def solve_auto_detailed(
                 # restricted by the more urgent tiers only when those are proven
                 prefix = all(ub[j - 1] == prim[j - 1] for j in range(1, tier))
                 mask = in_comp & ((c.t_tier <= tier) if prefix else (c.t_tier == tier))
-                if int(np.count_nonzero(mask[full.task])) > LP_MAX_COLUMNS:
+                if tier <= fixed_tiers.get(k, 0):
+                    continue  # the exact fixed-time model's bound (an LP's is weaker)
+                n_cols = int(np.count_nonzero(mask[full.task]))
+                if n_cols > LP_MAX_COLUMNS or LP_BUILD_RATE * n_cols > lp_deadline - time.perf_counter():
                     continue
-                relax = Relaxation(c, full, mask)
+                relax = Relaxation(c, full, mask, fairness=False)
                 limits = {j: ub[j - 1] for j in range(1, tier)} if prefix else {}
-                value = relax.tier_bound(tier, limits, max(0.05, lp_deadline - time.perf_counter()))
+                share = (lp_deadline - time.perf_counter()) / (T - tier + 1)  # the tiers left share the time
+                value = relax.tier_bound(tier, limits, max(0.05, share))
                 if value is not None:
                     ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
             comp_bounds[k] = ComponentBound(ub, -np.inf, False)

@@ -1,0 +1,103 @@
+"""Tests of the exact 0-1 model of fixed-time tasks (assign/solvers/fixedtime.py)
+and of its use by strategy "auto" on large components."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from assign.candidates import build_candidates
+from assign.check import violations
+from assign.compile import compile_problem
+from assign.model import Problem
+from assign.solution import Solution
+from assign.solvers import auto
+from assign.solvers.fixedtime import fixed_time, solve_fixed_tiers, sweep_cliques
+from tests.bruteforce import brute_force
+from tests.strategies import problems
+from tests.test_auto import _check
+
+
+def _fixed(problem: Problem, pins: bool) -> Problem:
+    """Every window shrunk to its visit (one possible start); pins dropped unless asked."""
+    tasks = []
+    for t in problem.tasks:
+        update: dict[str, object] = {"window_end": t.window_start + timedelta(minutes=t.duration_min)}
+        if not pins:
+            update["pinned"] = ()
+        tasks.append(t.model_copy(update=update))
+    return problem.model_copy(update={"tasks": tuple(tasks)})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5))
+def test_stages_equal_brute_force(problem: Problem) -> None:
+    """Without pins the model is exact: each proven stage value is the brute
+    force's lexicographic optimum of that tier, and its schedule is valid."""
+    p = _fixed(problem, pins=False)
+    c = compile_problem(p)
+    assert fixed_time(c).all()
+    cands = build_candidates(c)
+    r = solve_fixed_tiers(c, cands, np.ones(c.n_tasks, dtype=bool), time_limit=10.0)
+    best = brute_force(c)
+    sol = Solution.build(r.task, r.volunteer, r.start)
+    assert violations(c, sol) == []
+    for tier, value, bound, proven in r.stages:
+        assert proven
+        assert value == bound == best.key[tier - 1], (tier, value, bound, best.key)
+    covered = sol.covered(c.n_tasks)
+    for tier, value, _, _ in r.stages:
+        assert value == float(c.t_weight[(c.t_tier == tier) & ~covered].sum())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5))
+def test_restricted_model_keeps_pins_and_obstacles(problem: Problem) -> None:
+    """With pins forced and fixed visits as obstacles the schedule, joined to
+    the obstacles, breaks no rule 9-11, and keeps the forced pins."""
+    p = _fixed(problem, pins=False)
+    c = compile_problem(p)
+    cands = build_candidates(c)
+    n = c.n_tasks
+    if n < 2:
+        return
+    # the first task's best single assignment becomes an obstacle
+    first = cands.rows(0)
+    if first.stop == first.start or c.t_needed[0] != 1:
+        return
+    ot = np.array([0])
+    ov = np.array([int(cands.volunteer[first.start])])
+    os_ = np.array([int(c.t_window_start[0])])
+    rest = np.ones(n, dtype=bool)
+    rest[0] = False
+    r = solve_fixed_tiers(c, cands, rest, time_limit=10.0, obstacles=(ot, ov, os_))
+    sol = Solution.build(np.concatenate((ot, r.task)), np.concatenate((ov, r.volunteer)), np.concatenate((os_, r.start)))
+    assert violations(c, sol) == []
+    if len(r.task):
+        # forcing the pairs just found is feasible and keeps them
+        again = solve_fixed_tiers(c, cands, rest, time_limit=10.0, obstacles=(ot, ov, os_), pins=(r.task, r.volunteer))
+        got = set(zip(again.task.tolist(), again.volunteer.tolist(), strict=True))
+        assert set(zip(r.task.tolist(), r.volunteer.tolist(), strict=True)) <= got
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5))
+def test_auto_fixed_time_path(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every component large and every task fixed-time (pins kept): the
+    fixed-time stage runs; the schedule is valid and the bound below the
+    brute-force optimum."""
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "SMALL_PAIRS", 0)
+        result = _check(_fixed(problem, pins=True), max_work=0.3)
+    if result.n_large:
+        assert any(name.startswith("fixed-time tiers") for name, _ in result.log)
+
+
+def test_sweep_cliques() -> None:
+    start = np.array([0, 10, 20, 5, 40])
+    end = np.array([15, 30, 25, 12, 50])
+    cliques = sorted(sorted(x.tolist()) for x in sweep_cliques(start, end))
+    assert cliques == [[0, 1, 3], [1, 2]]
