@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from assign.candidates import build_candidates
 from assign.check import violations
@@ -265,3 +266,46 @@ def test_negative_soft_weights(problem: Problem, monkeypatch: pytest.MonkeyPatch
     with monkeypatch.context() as patch:
         patch.setattr(auto, "SMALL_PAIRS", 0)
         _check(problem, max_work=0.2)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5))
+def test_lp_bounds_by_pdlp(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The LP bounds taken from PDLP's multipliers (the path of LPs too large for
+    simplex) stay below the brute-force optimum."""
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "SMALL_PAIRS", 0)
+        patch.setattr(auto, "EXACT_PAIRS", 0)
+        patch.setattr(auto, "FIXED_PAIRS", 0)
+        patch.setattr(auto, "PDLP_COLUMNS", 0)
+        _check(problem, max_work=0.2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    scale=st.sampled_from([0.0, 0.1, 1.0, 10.0, 1000.0]),
+)
+def test_dual_value_is_a_lower_bound(seed: int, scale: float) -> None:
+    """Weak duality: any multipliers, however far from optimal, give a value
+    at most the LP's optimum (and the optimal ones give the optimum)."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    rng = np.random.default_rng(seed)
+    n, m_ub, m_eq = 6, 4, 2
+    cost = rng.normal(size=n)
+    a_ub = sparse.csr_matrix(rng.integers(-2, 4, size=(m_ub, n)).astype(float))
+    x0 = rng.random(n)
+    b_ub = a_ub @ x0 + rng.random(m_ub)
+    a_eq = sparse.csr_matrix(rng.integers(-1, 3, size=(m_eq, n)).astype(float))
+    b_eq = a_eq @ x0
+    lo, hi = np.zeros(n), np.ones(n)
+    res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=np.column_stack((lo, hi)), method="highs")
+    assert res.status == 0
+    y_ub = scale * rng.normal(size=m_ub)
+    y_eq = scale * rng.normal(size=m_eq)
+    value = auto._dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, y_ub, y_eq)
+    assert value <= res.fun + 1e-9
+    exact = auto._rigorous(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, None)
+    assert exact is not None and exact <= res.fun + 1e-9 and exact >= res.fun - 1e-6

@@ -23,7 +23,14 @@ Steps
    * **large** ones: (a) the greedy again in a knapsack order
      (:func:`ordered_greedy`, :func:`ratio_order`: tier, then weight per minute
      of volunteer time, since pledged minutes are what runs out first);
-     (b) *tier-truncated exact stages*: the exact model of the component's
+     (b) when the most urgent tiers hold only fixed-time tasks (window ==
+     duration, e.g. medical appointments), the exact 0-1 model of those tiers
+     (:mod:`~assign.solvers.fixedtime`, up to :data:`FIXED_PAIRS` pairs,
+     :data:`FIXED_SHARE` of the time): no start variables, so it scales to a
+     county's tier 1 (Shiquan: 31,000 pairs, proven in ~18 s); it is solved
+     without pins (a relaxation: its bound is the tier's bound) and, if that
+     schedule breaks a pin, again with the pins kept;
+     (b') *tier-truncated exact stages*: the exact model of the component's
      tier-1 tasks (plus every pinned task), then tiers 1-2, ... while the model
      has at most :data:`EXACT_PAIRS` pairs; when its bound meets its schedule
      the component's ``U_1..U_k`` are proven optimal (dropping the other tasks
@@ -63,13 +70,19 @@ Always from relaxations of the *same* problem over uncapped candidates, and
 valid both lexicographically and tier by tier for the optimal schedule
 (docs/readings.md, "Bounds"):
 
-* per component and tier: the exact truncated stage when proven; otherwise
+* per component and tier: the exact fixed-time stage (its CP-SAT bound, also
+  when not proven, for the first tier not proven) or the exact truncated stage
+  when proven; otherwise
   an LP (:class:`Relaxation`: every eligible free pair, teams, pledged
   minutes, daily limits, energy of availability intervals with travel, HiGHS,
-  made rigorous from its duals) restricted by the more urgent tiers' values
+  made rigorous from its duals — for LPs over :data:`PDLP_COLUMNS` columns the
+  multipliers come from OR-Tools' first-order PDLP, stopped at its share of
+  the time, and weak duality over the variable box turns whatever multipliers
+  it has into a valid bound) restricted by the more urgent tiers' values
   *only* when those are proven equal to the schedule's (then the optimal
   schedule satisfies the restriction), unrestricted (min ``U_t`` alone) when
-  not; LPs over more than :data:`LP_MAX_COLUMNS` columns are skipped;
+  not; LPs over more than :data:`LP_MAX_COLUMNS` columns, or that cannot be
+  built in their share of the time (:data:`LP_BUILD_RATE`), are skipped;
 * the soft part: the sum over components of their pair costs and fairness
   (exact model bound, or an LP with fairness tangents once every tier of the
   component is proven, or each term at its most favourable value), plus the
