@@ -25,7 +25,7 @@ Steps
      of volunteer time, since pledged minutes are what runs out first);
      (b) when the most urgent tiers hold only fixed-time tasks (window ==
      duration, e.g. medical appointments), the exact 0-1 model of those tiers
-     (:mod:`~assign.solvers.fixedtime`, up to :data:`FIXED_PAIRS` pairs,
+     (:mod:`~assign.solvers.timeindexed`, up to :data:`FIXED_PAIRS` pairs,
      :data:`FIXED_SHARE` of the time): no start variables, so it scales to a
      county's tier 1 (Shiquan: 31,000 pairs, proven in ~18 s); it is solved
      without pins (a relaxation: its bound is the tier's bound) and, if that
@@ -122,7 +122,7 @@ from .. import rules
 from ..candidates import Candidates
 from ..compile import Compiled, pair_keys
 from ..solution import Solution
-from .fixedtime import add_visit_conflicts, fixed_time, solve_fixed_tiers
+from .timeindexed import add_visit_conflicts, fixed_time, max_travel_minutes, solve_tiers
 
 I64 = NDArray[np.int64]
 
@@ -326,8 +326,7 @@ class Neighbourhoods:
         self.max_options = max_options
         self.day_ws = rules.day_of(c, c.t_window_start)
         self.max_dur = int(c.t_duration.max()) if c.n_tasks else 0
-        reach = 2.0 * float(c.v_radius.max()) + 1e-6 if c.n_volunteers else 0.0
-        self.max_travel = int(rules.travel_minutes(c, np.array([reach]))[0]) + 1
+        self.max_travel = max_travel_minutes(c)
         self.margin = self.max_dur + self.max_travel
         order = np.argsort(cands.volunteer, kind="stable")
         self.by_vol = order
@@ -587,7 +586,7 @@ class _NeighbourhoodModel:
             if len(idx) == 0:
                 self.load_expr.append(0)
                 continue
-            add_visit_conflicts(m, y, idx, y_start, y_end, y_rec, y_tl, c, nb.max_travel)
+            add_visit_conflicts(m, y, idx, y_start, y_start, y_end - y_start, y_rec, y_tl, c, nb.max_travel)
             v = int(vols[j])
             expr = cp_model.LinearExpr.weighted_sum([y[k] for k in idx], loads[idx].tolist())
             self.load_expr.append(expr)
@@ -1353,7 +1352,7 @@ DEFAULT_TIME_LIMIT = 60.0
 SMALL_PAIRS = 1500
 #: tier-truncated models of a large component are solved exactly up to this size
 EXACT_PAIRS = 2500
-#: fixed-time tier prefixes (:mod:`~assign.solvers.fixedtime`) are solved exactly up to this many pairs
+#: fixed-time tier prefixes (:mod:`~assign.solvers.timeindexed`) are solved exactly up to this many pairs
 FIXED_PAIRS = 400_000
 #: share of the time left for them
 FIXED_SHARE = 0.4
@@ -1619,7 +1618,7 @@ def solve_auto_detailed(
             in_comp: NDArray[np.bool_], model: NDArray[np.bool_], budget: float
         ) -> tuple[int, list[float], list[float]]:
             """The exact 0-1 model of the component's most urgent tiers, all of
-            fixed-time tasks (:mod:`~assign.solvers.fixedtime`): solved without
+            fixed-time tasks (:mod:`~assign.solvers.timeindexed`): solved without
             pins (a relaxation, so its proven stages are bounds), then, when that
             schedule breaks a pin, again with the kept pins forced and the other
             pinned visits as obstacles. Returns the number of tiers proven (the
@@ -1631,9 +1630,9 @@ def solve_auto_detailed(
             proved the optimum in 18 s where two had not in 40 s."""
             stop = time.perf_counter() + budget
             rows = np.flatnonzero(model[best.task])
-            relaxed = solve_fixed_tiers(
-                c, full, model, time_limit=budget, seed=seed, workers=1,
-                hint=(best.task[rows], best.volunteer[rows]),
+            relaxed = solve_tiers(
+                c, full, model, mode="relax", time_limit=budget, seed=seed, workers=1,
+                hint=(best.task[rows], best.volunteer[rows], best.start[rows]),
             )
             pinned_task = np.diff(c.t_pin_ptr) > 0
             keep = model | ~in_comp | pinned_task
@@ -1646,9 +1645,10 @@ def solve_auto_detailed(
             if not offer(compose(relaxed.task, relaxed.volunteer, relaxed.start)) and time.perf_counter() < stop:
                 kept = np.flatnonzero(model[best.task] & rules.is_pinned(c, best.task, best.volunteer))
                 obst = np.flatnonzero(in_comp[best.task] & ~model[best.task] & pinned_task[best.task])
-                restricted = solve_fixed_tiers(
-                    c, full, model, time_limit=max(0.1, stop - time.perf_counter()), seed=seed, workers=1,
-                    hint=(relaxed.task, relaxed.volunteer), pins=(best.task[kept], best.volunteer[kept]),
+                restricted = solve_tiers(
+                    c, full, model, mode="restrict", time_limit=max(0.1, stop - time.perf_counter()), seed=seed,
+                    workers=1, hint=(relaxed.task, relaxed.volunteer, relaxed.start),
+                    pins=(best.task[kept], best.volunteer[kept]),
                     obstacles=(best.task[obst], best.volunteer[obst], best.start[obst]),
                 )
                 offer(compose(restricted.task, restricted.volunteer, restricted.start))

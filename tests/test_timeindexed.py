@@ -1,5 +1,6 @@
-"""Tests of the exact 0-1 model of fixed-time tasks (assign/solvers/fixedtime.py)
-and of its use by strategy "auto" on large components."""
+"""Tests of the time-indexed models (assign/solvers/timeindexed.py): exact on
+fixed-time tasks, a relaxation (bounds) and a restriction (schedules) on
+windows; and of their use by strategy "auto" on large components."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from assign.candidates import build_candidates
 from assign.check import violations
@@ -15,7 +17,7 @@ from assign.compile import compile_problem
 from assign.model import Problem
 from assign.solution import Solution
 from assign.solvers import auto
-from assign.solvers.fixedtime import fixed_time, solve_fixed_tiers, sweep_cliques
+from assign.solvers.timeindexed import fixed_time, solve_tiers, sweep_cliques
 from tests.bruteforce import brute_force
 from tests.strategies import problems
 from tests.test_auto import _check
@@ -41,7 +43,7 @@ def test_stages_equal_brute_force(problem: Problem) -> None:
     c = compile_problem(p)
     assert fixed_time(c).all()
     cands = build_candidates(c)
-    r = solve_fixed_tiers(c, cands, np.ones(c.n_tasks, dtype=bool), time_limit=10.0)
+    r = solve_tiers(c, cands, np.ones(c.n_tasks, dtype=bool), time_limit=10.0)
     best = brute_force(c)
     sol = Solution.build(r.task, r.volunteer, r.start)
     assert violations(c, sol) == []
@@ -73,12 +75,14 @@ def test_restricted_model_keeps_pins_and_obstacles(problem: Problem) -> None:
     os_ = np.array([int(c.t_window_start[0])])
     rest = np.ones(n, dtype=bool)
     rest[0] = False
-    r = solve_fixed_tiers(c, cands, rest, time_limit=10.0, obstacles=(ot, ov, os_))
+    r = solve_tiers(c, cands, rest, mode="restrict", time_limit=10.0, obstacles=(ot, ov, os_))
     sol = Solution.build(np.concatenate((ot, r.task)), np.concatenate((ov, r.volunteer)), np.concatenate((os_, r.start)))
     assert violations(c, sol) == []
     if len(r.task):
         # forcing the pairs just found is feasible and keeps them
-        again = solve_fixed_tiers(c, cands, rest, time_limit=10.0, obstacles=(ot, ov, os_), pins=(r.task, r.volunteer))
+        again = solve_tiers(
+            c, cands, rest, mode="restrict", time_limit=10.0, obstacles=(ot, ov, os_), pins=(r.task, r.volunteer)
+        )
         got = set(zip(again.task.tolist(), again.volunteer.tolist(), strict=True))
         assert set(zip(r.task.tolist(), r.volunteer.tolist(), strict=True)) <= got
 
@@ -101,3 +105,33 @@ def test_sweep_cliques() -> None:
     end = np.array([15, 30, 25, 12, 50])
     cliques = sorted(sorted(x.tolist()) for x in sweep_cliques(start, end))
     assert cliques == [[0, 1, 3], [1, 2]]
+
+
+def _no_pins(problem: Problem) -> Problem:
+    return problem.model_copy(update={"tasks": tuple(t.model_copy(update={"pinned": ()}) for t in problem.tasks)})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5), step=st.sampled_from([1, 15, 60]))
+def test_relaxation_bounds_and_restriction_schedules(problem: Problem, step: int) -> None:
+    """On windows: the relaxation's stages never beat the brute-force optimum
+    (lexicographically), the restriction's schedule is valid and never better."""
+    p = _no_pins(problem)
+    c = compile_problem(p)
+    cands = build_candidates(c)
+    every = np.ones(c.n_tasks, dtype=bool)
+    best = brute_force(c).key[:-1]
+    relax = solve_tiers(c, cands, every, mode="relax", step=step, time_limit=10.0)
+    bounds = tuple(b for _, _, b, _ in relax.stages)
+    tiers = [tier for tier, _, _, _ in relax.stages]
+    assert bounds <= tuple(best[j - 1] for j in tiers), (bounds, best)
+    restrict = solve_tiers(c, cands, every, mode="restrict", step=step, time_limit=10.0)
+    sol = Solution.build(restrict.task, restrict.volunteer, restrict.start)
+    assert violations(c, sol) == []
+    values = tuple(val for _, val, _, _ in restrict.stages)
+    assert values >= tuple(best[j - 1] for j, _, _, _ in restrict.stages), (values, best)
+    # the restriction's proven stages are values of its schedule
+    covered = sol.covered(c.n_tasks)
+    for tier, value, _, proven in restrict.stages:
+        if proven:
+            assert value == float(c.t_weight[(c.t_tier == tier) & ~covered].sum())

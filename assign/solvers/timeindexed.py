@@ -1,0 +1,418 @@
+"""Time-indexed 0-1 models of whole tiers: a relaxation and a restriction.
+
+Each eligible free (task, volunteer) pair gets *options*: ranges of start
+minutes ``[lo, hi]``. One Boolean per option; the rows are the SPEC §4 rules
+stated so that they hold for every start inside the chosen ranges:
+
+* coverage per task (whole teams: ``sum = team * z``; one option per pair);
+* rule 9, *sure* conflicts only: two options of a volunteer conflict when no
+  starts in their ranges keep the visits apart, travel included
+  (``hi_b < lo_a + dur_a + travel_ab`` and ``hi_a < lo_b + dur_b + travel_ba``).
+  Options whose intervals ``[hi, lo + dur + g)`` share a point (``g`` the
+  shortest travel out of the option's home) conflict pairwise: one
+  at-most-one per maximal clique from a sweep; pairs that only a longer
+  travel separates get a clause;
+* rule 10: a knapsack row per volunteer (pledged minutes do not depend on
+  the start); rule 11: a count per volunteer and day, over the options whose
+  range lies inside that day.
+
+Two kinds of options make two models (:func:`solve_tiers`):
+
+* ``"relax"``: each pair's feasible starts (window ∩ availability) cut into
+  ranges of ``step`` minutes. Every valid schedule picks, per assignment, the
+  range holding its start, and satisfies every row (the rows only claim
+  conflicts that hold for all starts in the ranges; team members may even sit
+  in different ranges). So the model is a **relaxation**: its CP-SAT bound,
+  with the tasks of other tiers left out and pins ignored, is a bound of the
+  problem's ``U_j`` (tier by tier, as in :mod:`assign.solvers.auto`).
+* ``"restrict"``: one option per range, at its first feasible start
+  (``lo == hi``): conflicts are then exact and a team shares its start
+  (``z`` per task and start), so a solution is a valid schedule of these
+  tasks: a **restriction**, for schedules.
+
+A task whose window is as long as its visit (fixed-time, e.g. medical
+appointments) has one start: both models coincide and are exact. For such
+tasks no start variables are needed at all, which is what lets a county's
+tier 1 be solved exactly (Shiquan: 2,518 appointments, 35 medical
+volunteers, 31,000 pairs, proven optimal in ~18 s on one core).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .. import rules
+from ..candidates import Candidates
+from ..compile import Compiled
+
+I64 = NDArray[np.int64]
+Mode = Literal["relax", "restrict"]
+
+
+def fixed_time(c: Compiled) -> NDArray[np.bool_]:
+    """Tasks with exactly one possible start (window == duration)."""
+    return (c.t_window_end - c.t_window_start) == c.t_duration
+
+
+def sweep_cliques(start: I64, end: I64) -> list[I64]:
+    """Maximal sets of intervals ``[start, end)`` sharing a point (indexes);
+    empty intervals belong to none."""
+    real = np.flatnonzero(end > start)
+    order = real[np.lexsort((end[real], start[real]))]
+    s, e = start[order], end[order]
+    points = np.unique(s)
+    out: list[I64] = []
+    upto = np.searchsorted(s, points, side="right")  # active at m: s <= m < e, a prefix in s
+    for j, m in enumerate(points.tolist()):
+        head = np.arange(int(upto[j]))
+        active = head[e[head] > m]
+        if len(active) < 2:
+            continue
+        nxt = points[j + 1] if j + 1 < len(points) else None
+        if nxt is not None and int(e[active].min()) > nxt:
+            continue  # the next point's set contains this one
+        out.append(order[active])
+    return out
+
+
+def max_travel_minutes(c: Compiled) -> int:
+    """Travel minutes between two homes in one volunteer's radius, at most."""
+    reach = 2.0 * float(c.v_radius.max()) + 1e-6 if c.n_volunteers else 0.0
+    return int(rules.travel_minutes(c, np.array([reach]))[0]) + 1
+
+
+def add_visit_conflicts(
+    m: Any,
+    y: list[Any],
+    idx: I64,
+    lo: NDArray[Any],
+    hi: NDArray[Any],
+    duration: NDArray[Any],
+    recipient: NDArray[Any],
+    task: NDArray[Any],
+    c: Compiled,
+    max_travel: int,
+) -> int:
+    """Rule 9 among the options ``idx`` of one volunteer: every *sure*
+    conflict (see the module docstring), exactly when ``lo == hi``.
+
+    ``lo``, ``hi`` (start range), ``duration``, ``recipient``, ``task`` are
+    per option (indexed by ``idx``); options of one task never conflict here
+    (the task's coverage rows handle them). Returns the number of rows added.
+    """
+    n_rows = 0
+    a_lo, a_hi, dur, rec, tk = lo[idx], hi[idx], duration[idx], recipient[idx], task[idx]
+    if len(idx) < 2:
+        return 0
+    recs, r_of = np.unique(rec, return_inverse=True)
+    ra, rb = np.meshgrid(recs, recs, indexing="ij")
+    tmat = rules.travel_between_recipients(c, ra.ravel(), rb.ravel()).reshape(len(recs), len(recs))
+    pairs_rt = np.unique(np.stack((r_of, tk)), axis=1)
+    tasks_at = np.bincount(pairs_rt[0], minlength=len(recs))
+    big = np.iinfo(np.int64).max // 4
+    np.fill_diagonal(tmat, np.where(tasks_at > 1, 0, big))
+    gmin = np.minimum(tmat.min(axis=1)[r_of], max_travel)
+    end = a_lo + dur + gmin  # the clique interval is [hi, end)
+    for clique in sweep_cliques(a_hi, end):
+        if len(np.unique(tk[clique])) > 1:
+            m.add_at_most_one([y[k] for k in idx[clique]])
+            n_rows += 1
+    # pairs (a, b), hi_a <= hi_b, that a longer travel than g makes conflict
+    order = np.argsort(a_hi, kind="stable")
+    h_sorted = a_hi[order]
+    pos = np.empty(len(idx), dtype=np.int64)
+    pos[order] = np.arange(len(idx))
+    first = pos + 1
+    last = np.searchsorted(h_sorted, a_lo + dur + max_travel, side="left")
+    cnt = np.maximum(last - first, 0)
+    if cnt.sum():
+        aa = np.repeat(np.arange(len(idx)), cnt)
+        within = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        bb = order[np.repeat(first, cnt) + within]
+        keep = tk[aa] != tk[bb]
+        aa, bb = aa[keep], bb[keep]
+        in_clique = (a_hi[bb] < end[aa]) & (a_hi[aa] < end[bb])
+        sure = (a_hi[bb] < a_lo[aa] + dur[aa] + tmat[r_of[aa], r_of[bb]]) & (
+            a_hi[aa] < a_lo[bb] + dur[bb] + tmat[r_of[bb], r_of[aa]]
+        )
+        pick = sure & ~in_clique
+        for a, b in zip(idx[aa[pick]].tolist(), idx[bb[pick]].tolist(), strict=True):
+            m.add_bool_or([y[a].Not(), y[b].Not()])
+            n_rows += 1
+    return n_rows
+
+
+@dataclass(frozen=True)
+class Options:
+    """Options of the pairs of some tasks (parallel arrays)."""
+
+    task: I64
+    volunteer: I64
+    load: I64
+    lo: I64
+    hi: I64
+    pair: I64  # index of the option's pair (task, volunteer), 0..n_pairs-1
+
+
+def make_options(c: Compiled, cands: Candidates, tasks: NDArray[np.bool_], step: int, mode: Mode) -> Options:
+    """The options of every candidate pair of ``tasks`` (see the module docstring)."""
+    rows = np.flatnonzero(tasks[cands.task])
+    t = cands.task[rows].astype(np.int64)
+    v = cands.volunteer[rows].astype(np.int64)
+    load = cands.load[rows].astype(np.int64)
+    ok = (load <= c.v_max_minutes[v]) & (c.v_max_per_day[v] > 0)
+    t, v, load = t[ok], v[ok], load[ok]
+    dur = c.t_duration[t]
+    # feasible start ranges: window ∩ each availability interval of the volunteer
+    counts = c.av_ptr[v + 1] - c.av_ptr[v]
+    owner = np.repeat(np.arange(len(t), dtype=np.int64), counts)
+    within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    iv = np.repeat(c.av_ptr[v], counts) + within
+    tt = t[owner]
+    r_lo = np.maximum(c.t_window_start[tt], c.av_start[iv])
+    r_hi = np.minimum(c.t_window_end[tt], c.av_end[iv]) - dur[owner]
+    keep = r_lo <= r_hi
+    owner, r_lo, r_hi = owner[keep], r_lo[keep], r_hi[keep]
+    # cut each range into buckets of `step` minutes counted from the window start
+    step = max(1, int(step))
+    ws = c.t_window_start[t[owner]]
+    k0 = (r_lo - ws) // step
+    k1 = (r_hi - ws) // step
+    nb = k1 - k0 + 1
+    o_owner = np.repeat(owner, nb)
+    k = np.repeat(k0, nb) + (np.arange(int(nb.sum())) - np.repeat(np.cumsum(nb) - nb, nb))
+    o_ws = c.t_window_start[t[o_owner]]
+    o_lo = np.maximum(np.repeat(r_lo, nb), o_ws + k * step)
+    o_hi = np.minimum(np.repeat(r_hi, nb), o_ws + (k + 1) * step - 1)
+    if mode == "restrict":
+        o_hi = o_lo.copy()
+    # one option per (pair, bucket): ranges of one pair never share a bucket
+    # unless two availability intervals meet inside it (joined intervals do not)
+    key = o_owner * (1 << 20) + k
+    _, first = np.unique(key, return_index=True)
+    if len(first) != len(key):  # merge ranges of the same bucket (relaxation: their hull)
+        uk, inv = np.unique(key, return_inverse=True)
+        lo_m = np.full(len(uk), np.iinfo(np.int64).max)
+        hi_m = np.full(len(uk), np.iinfo(np.int64).min)
+        np.minimum.at(lo_m, inv, o_lo)
+        np.maximum.at(hi_m, inv, o_hi)
+        o_owner = o_owner[first]
+        o_lo, o_hi = lo_m, (lo_m if mode == "restrict" else hi_m)
+    return Options(task=t[o_owner], volunteer=v[o_owner], load=load[o_owner], lo=o_lo, hi=o_hi, pair=o_owner)
+
+
+@dataclass(frozen=True)
+class TierResult:
+    """Outcome of :func:`solve_tiers`: the chosen options (for ``"restrict"``,
+    and for fixed-time tasks, a schedule: start = ``lo``) and one stage per
+    tier attempted, most urgent first: (tier, value, bound, proven)."""
+
+    task: I64
+    volunteer: I64
+    start: I64
+    stages: tuple[tuple[int, float, float, bool], ...]
+    options: int
+    seconds: float
+    status: str
+
+
+def solve_tiers(
+    c: Compiled,
+    cands: Candidates,
+    tasks: NDArray[np.bool_],
+    *,
+    mode: Mode = "relax",
+    step: int = 15,
+    time_limit: float,
+    seed: int = 0,
+    workers: int = 1,
+    hint: tuple[I64, I64, I64] | None = None,
+    pins: tuple[I64, I64] | None = None,
+    obstacles: tuple[I64, I64, I64] | None = None,
+    tiers: tuple[int, ...] | None = None,
+    max_options: int | None = None,
+) -> TierResult:
+    """Minimise ``U_j`` over ``tasks``, tier by tier (each proven optimum fixed
+    before the next; stops at the first stage not proven).
+
+    ``cands`` must hold every eligible free pair of these tasks (complete
+    candidates). ``hint``: assignments (task, volunteer, start) of a known
+    schedule. ``pins``: (task, volunteer) pairs that must be kept, and
+    ``obstacles``: assignments (task, volunteer, start) that stay as they are
+    (their visits, minutes and daily counts taken into account) — both
+    restrictions, for schedules. In ``"relax"`` mode without pins and
+    obstacles every stage bound (``"relax"``: also of a stage not proven, when
+    the stages before it are proven) is a bound of the problem's ``U_j``.
+    ``tiers``: the tiers to minimise (default: every tier of ``tasks``).
+    ``max_options``: give up (status ``"too_large"``) above this many options.
+    """
+    from ortools.sat.python import cp_model
+
+    began = time.perf_counter()
+    deadline = began + max(0.0, float(time_limit))
+    opts = make_options(c, cands, tasks, step, mode)
+    t, v, load, lo, hi = opts.task, opts.volunteer, opts.load, opts.lo, opts.hi
+    dur = c.t_duration[t]
+    rec = c.t_recipient[t]
+    used = np.zeros(c.n_volunteers, dtype=np.int64)
+    day_used: dict[tuple[int, int], int] = {}
+    keep = np.ones(len(t), dtype=bool)
+    day_lo, day_hi = rules.day_of(c, lo), rules.day_of(c, hi)
+    if obstacles is not None and len(obstacles[0]):
+        ot, ov, os_ = (np.asarray(a, dtype=np.int64) for a in obstacles)
+        used = np.bincount(ov, weights=rules.assignment_load(c, ot, ov), minlength=c.n_volunteers).astype(np.int64)
+        keep &= used[v] + load <= c.v_max_minutes[v]
+        for vv, dd in zip(ov.tolist(), rules.day_of(c, os_).tolist(), strict=True):
+            day_used[(vv, dd)] = day_used.get((vv, dd), 0) + 1
+        single = day_lo == day_hi
+        dcount = np.array([day_used.get((a, b), 0) for a, b in zip(v.tolist(), day_lo.tolist(), strict=True)], dtype=np.int64)
+        keep &= ~single | (dcount < c.v_max_per_day[v])
+        # rule 9 against the obstacles of the same volunteer (options are
+        # dropped only when every start in them clashes: restrict has lo == hi)
+        by = np.argsort(ov, kind="stable")
+        optr = np.searchsorted(ov[by], np.arange(c.n_volunteers + 1))
+        n_obs = optr[v + 1] - optr[v]
+        jj = np.repeat(np.arange(len(t)), n_obs)
+        within = np.arange(int(n_obs.sum())) - np.repeat(np.cumsum(n_obs) - n_obs, n_obs)
+        o = by[np.repeat(optr[v], n_obs) + within]
+        o_end = os_[o] + c.t_duration[ot[o]]
+        after = hi[jj] >= o_end + rules.travel_between_recipients(c, c.t_recipient[ot[o]], rec[jj])
+        before = lo[jj] + dur[jj] + rules.travel_between_recipients(c, rec[jj], c.t_recipient[ot[o]]) <= os_[o]
+        clash = np.zeros(len(t), dtype=bool)
+        clash[jj[~(after | before)]] = True
+        keep &= ~clash
+    sel = np.flatnonzero(keep)
+    t, v, load, lo, hi, dur, rec = t[sel], v[sel], load[sel], lo[sel], hi[sel], dur[sel], rec[sel]
+    pair = opts.pair[sel]
+    day_lo, day_hi = day_lo[sel], day_hi[sel]
+    n: int = len(t)
+    want = sorted(np.unique(c.t_tier[tasks]).tolist()) if tiers is None else list(tiers)
+    if max_options is not None and n > max_options:
+        empty = np.zeros(0, dtype=np.int64)
+        return TierResult(empty, empty, empty, (), n, time.perf_counter() - began, "too_large")
+
+    m = cp_model.CpModel()
+    y = [m.new_bool_var("") for _ in range(n)]
+    cov: dict[int, Any] = {}
+    z_of: list[tuple[Any, I64]] = []
+    by_task = np.argsort(t, kind="stable")
+    uniq, first = np.unique(t[by_task], return_index=True)
+    ends = np.append(first, n).astype(np.int64)
+    for i, task in enumerate(uniq.tolist()):
+        idx = by_task[ends[i] : ends[i + 1]]
+        need = int(c.t_needed[task])
+        if len(np.unique(v[idx])) < need:
+            for j in idx.tolist():
+                m.add(y[j] == 0)
+            continue
+        if need == 1:
+            m.add_at_most_one([y[j] for j in idx.tolist()])
+            cov[task] = cp_model.LinearExpr.sum([y[j] for j in idx.tolist()])
+            continue
+        # a team: one option per member, the same start (restrict) or any ranges (relax)
+        for p in np.unique(pair[idx]).tolist():
+            mine = idx[pair[idx] == p]
+            if len(mine) > 1:
+                m.add_at_most_one([y[j] for j in mine.tolist()])
+        if mode == "restrict":
+            zs = []
+            for s in np.unique(lo[idx]).tolist():
+                at = idx[lo[idx] == s]
+                if len(np.unique(v[at])) < need:
+                    for j in at.tolist():
+                        m.add(y[j] == 0)
+                    continue
+                z = m.new_bool_var("")
+                m.add(cp_model.LinearExpr.sum([y[j] for j in at.tolist()]) == need * z)
+                zs.append(z)
+                z_of.append((z, at))
+            if zs:
+                m.add_at_most_one(zs)
+                cov[task] = cp_model.LinearExpr.sum(zs)
+        else:
+            z = m.new_bool_var("")
+            m.add(cp_model.LinearExpr.sum([y[j] for j in idx.tolist()]) == need * z)
+            cov[task] = z
+            z_of.append((z, idx))
+    if pins is not None and len(pins[0]) and n:
+        keys = np.unique(np.asarray(pins[0], dtype=np.int64) * c.n_volunteers + np.asarray(pins[1], dtype=np.int64))
+        ok_key = t * c.n_volunteers + v
+        for key in keys.tolist():
+            at = np.flatnonzero(ok_key == key)
+            if len(at):
+                m.add(cp_model.LinearExpr.sum([y[j] for j in at.tolist()]) == 1)
+    # per volunteer: rules 9, 10, 11
+    max_travel = max_travel_minutes(c)
+    by_vol = np.argsort(v, kind="stable")
+    vu, vfirst = np.unique(v[by_vol], return_index=True)
+    vb = np.append(vfirst, n).astype(np.int64)
+    for i, vol in enumerate(vu.tolist()):
+        idx = by_vol[vb[i] : vb[i + 1]]
+        add_visit_conflicts(m, y, idx, lo, hi, dur, rec, t, c, max_travel)
+        room = int(c.v_max_minutes[vol] - used[vol])
+        if int(load[idx].sum()) > room:
+            m.add(cp_model.LinearExpr.weighted_sum([y[k] for k in idx.tolist()], load[idx].tolist()) <= room)
+        lim = int(c.v_max_per_day[vol])
+        if lim < len(idx):
+            one_day = idx[day_lo[idx] == day_hi[idx]]
+            for d in np.unique(day_lo[one_day]).tolist():
+                on = one_day[day_lo[one_day] == d]
+                left = lim - day_used.get((vol, d), 0)
+                if len(np.unique(t[on])) > left:
+                    m.add(cp_model.LinearExpr.sum([y[k] for k in on.tolist()]) <= left)
+    if hint is not None and len(hint[0]):
+        ht, hv, hs = (np.asarray(a, dtype=np.int64) for a in hint)
+        hk = ht * c.n_volunteers + hv
+        order = np.argsort(hk)
+        hk, hs = hk[order], hs[order]
+        ok_key = t * c.n_volunteers + v
+        pos = np.minimum(np.searchsorted(hk, ok_key), len(hk) - 1)
+        on = (hk[pos] == ok_key) & (lo <= hs[pos]) & (hs[pos] <= hi)
+        if mode == "restrict":
+            on &= hs[pos] == lo
+        for var, val in zip(y, on.tolist(), strict=True):
+            m.add_hint(var, val)
+        for z, at in z_of:
+            m.add_hint(z, bool(on[at].any()))
+
+    stages: list[tuple[int, float, float, bool]] = []
+    chosen = np.zeros(n, dtype=bool)
+    status = "unknown"
+    for k, tier in enumerate(want):
+        mine = [task for task in cov if int(c.t_tier[task]) == tier]
+        total = float(c.t_weight[tasks & (c.t_tier == tier)].sum())
+        if not mine:
+            stages.append((tier, total, total, True))
+            continue
+        w = [int(c.t_weight[task]) for task in mine]
+        covered = cp_model.LinearExpr.weighted_sum([cov[task] for task in mine], w)
+        m.maximize(covered)
+        solver = cp_model.CpSolver()
+        prm = solver.parameters
+        prm.num_workers = max(1, int(workers))
+        prm.random_seed = (int(seed) + k) % (1 << 31)
+        prm.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
+        code = solver.solve(m)
+        status = solver.status_name(code)
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            break
+        value = int(round(solver.objective_value))
+        best = int(np.floor(solver.best_objective_bound + 1e-6))
+        chosen = np.array([solver.boolean_value(var) for var in y], dtype=bool)
+        proven = code == cp_model.OPTIMAL
+        stages.append((tier, total - value, total - best, proven))
+        if not proven:
+            break
+        m.add(covered >= value)
+        m.clear_hints()
+        for var, val in zip(y, chosen.tolist(), strict=True):
+            m.add_hint(var, val)
+    return TierResult(
+        task=t[chosen], volunteer=v[chosen], start=lo[chosen], stages=tuple(stages), options=n,
+        seconds=time.perf_counter() - began, status=status,
+    )
