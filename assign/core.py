@@ -39,7 +39,9 @@ bound valid for every schedule. Within a stage the full model runs first;
 when it does not prove the stage optimal in its share of the time, a
 large-neighbourhood search (fix every arc outside a group of related agents
 or items at the incumbent, re-solve the rest with CP-SAT, in parallel
-threads) improves the incumbent for the rest of the stage's time.
+threads; with the stage's LP solved, only each item's arcs of smallest LP
+reduced cost are freed) improves the incumbent for the rest of the stage's
+time.
 
 Why the bounds are valid lexicographic bounds even when a stage is not
 proven optimal: a bound ``B`` is valid when no feasible schedule ``S`` has
@@ -61,8 +63,8 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Literal
@@ -100,6 +102,7 @@ _LNS_SUB_LIMIT = 0.25  # seconds per neighbourhood
 _LNS_K0 = 3  # first size of agent neighbourhoods (agents)
 _LNS_ITEMS0 = 10  # first size of item neighbourhoods (items)
 _LNS_ITEM_PROB = 0.1  # share of item neighbourhoods
+_LNS_KEEP = 3  # per item, the arcs of the smallest LP reduced costs a neighbourhood may free
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
@@ -554,6 +557,7 @@ class _LP:
             shape=(nrow, self.n),
         )
         self.b_ub = np.asarray(rhs, dtype=np.float64)
+        self.reduced: F64 | None = None  # reduced costs of the last solved LP
 
     def bound(
         self,
@@ -570,6 +574,7 @@ class _LP:
                 [A_ub, sparse.csr_matrix(np.vstack([r for r, _ in extra]))], format="csr"
             )
             b_ub = np.concatenate([b_ub, np.asarray([b for _, b in extra], dtype=np.float64)])
+        self.reduced = None
         if self.n == 0:
             return 0.0
         options: dict[str, Any] = {"presolve": True}
@@ -599,6 +604,7 @@ class _LP:
             reduced -= A_ub.T @ m_ub
         if has_eq:
             reduced -= self.A_eq.T @ m_eq
+        self.reduced = reduced  # a guide for the search (no part of the bound)
         terms = np.concatenate([m_ub * b_ub, m_eq * self.b_eq, np.minimum(reduced, 0.0)])
         value = math.fsum(terms.tolist())
         scale = math.fsum(np.abs(terms).tolist())
@@ -759,6 +765,24 @@ class _Engine:
         self.active_agents = np.flatnonzero(np.diff(self.agent_ptr) > 0)
         self.active_items = np.flatnonzero(np.diff(self.item_ptr) > 0)
         self.lns_sizes: tuple[float, ...] = ()
+        self.near: Bools | None = None  # per usable arc: LP-near its item (see set_guide)
+
+    def set_guide(self, reduced: F64 | None) -> None:
+        """Mark, per item, the usable arcs whose LP reduced cost is among its
+        ``_LNS_KEEP`` smallest (ties included); neighbourhoods free only those
+        (and the incumbent's arcs). A heuristic filter: it never touches a bound."""
+        self.near = None
+        if reduced is None or len(reduced) != len(self.xs) or not len(self.xs):
+            return
+        order = np.lexsort((reduced, self.u_item))
+        items_s = self.u_item[order]
+        first = np.searchsorted(items_s, np.arange(self.p.n_items + 1))
+        last = np.minimum(first[:-1] + _LNS_KEEP, first[1:]) - 1  # the KEEP-th smallest
+        thr = np.full(self.p.n_items, np.inf)
+        has = first[1:] > first[:-1]
+        thr[has] = reduced[order[last[has]]]
+        cut = thr[self.u_item]
+        self.near = reduced <= cut + 1e-9 * (1.0 + np.abs(cut))
 
     # -- solutions ---------------------------------------------------------
 
@@ -862,78 +886,104 @@ class _Engine:
     ) -> tuple[Bools, int, int, int]:
         """Improve ``incumbent`` until ``deadline``: fix every x outside a
         neighbourhood at its incumbent value and solve the rest (one CP-SAT
-        worker per neighbourhood, ``workers`` neighbourhoods at a time, in
-        threads: CP-SAT releases the GIL). The size of each kind of
-        neighbourhood adapts: it grows after a quick proof and shrinks after a
-        timeout. Returns (incumbent, value, neighbourhoods solved, improvements)."""
+        worker per neighbourhood). ``workers`` threads (CP-SAT releases the
+        GIL) each loop on their own: take the current incumbent, solve one
+        neighbourhood, and install the result when it is strictly better (or
+        equal, as a sideways move, when nobody changed the incumbent meanwhile);
+        no thread waits for another. When the stage has an LP guide
+        (:meth:`set_guide`), a neighbourhood frees only each item's LP-nearest
+        arcs and its incumbent arcs, so larger groups fit in the time per
+        neighbourhood. The size of each kind of neighbourhood adapts: it grows
+        after a quick proof and shrinks after a timeout. With one worker the
+        search runs in the calling thread and is reproducible up to time
+        limits. Returns (incumbent, value, neighbourhoods solved, improvements)."""
         if len(self.active_agents) == 0:
             return incumbent, value, 0, 0
-        rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x1A5])
         n_par = max(1, int(workers))
         size = [
             float(min(_LNS_K0, len(self.active_agents))),
             float(min(_LNS_ITEMS0, len(self.active_items))),
         ]
         cap = [float(len(self.active_agents)), float(len(self.active_items))]
-        n_solved = n_improved = 0
         base = self.model  # has the stage objective and every earlier fixing
         all_pos = np.arange(len(self.xs))
+        lock = threading.Lock()
+        state: dict[str, Any] = {
+            "incumbent": incumbent,
+            "value": value,
+            "solved": 0,
+            "improved": 0,
+            "error": None,
+        }
 
-        def one(
-            job: tuple[cp_model.CpModel, float, int],
-        ) -> tuple[Any, NDArray[np.int64] | None, float]:
-            sub, limit, sub_seed = job
-            solver = cp_model.CpSolver()
-            _apply_params(solver.parameters, limit, 1, sub_seed, params)
-            t = perf_counter()
-            code = solver.solve(sub)
-            sol = None
-            if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                sol = np.asarray(solver.response_proto.solution, dtype=np.int64)
-            return code, sol, perf_counter() - t
-
-        with ThreadPoolExecutor(max_workers=n_par) as pool:
+        def worker(tid: int) -> None:
+            rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x1A5, tid])
             while True:
                 left = deadline - perf_counter()
                 if left < 0.02:
-                    break
+                    return
                 limit = min(_LNS_SUB_LIMIT, left)
-                jobs = []
-                kinds = []
-                for _ in range(n_par):
+                with lock:
+                    inc = state["incumbent"]
                     kind = int(rng.random() < _LNS_ITEM_PROB)
-                    free = self.neighbourhood(rng, kind, round(size[kind]), incumbent)
-                    fixed = np.setdiff1d(all_pos, free, assume_unique=True)
-                    sub = base.clone()
-                    variables = sub.proto.variables
-                    vals = incumbent[self.prep.usable[fixed]].astype(int).tolist()
-                    for idx, v in zip(self.x_index[fixed].tolist(), vals, strict=True):
-                        dom = variables[idx].domain
-                        dom[0] = v
-                        dom[1] = v
-                    self.hint(sub, incumbent, free)
-                    jobs.append((sub, limit, int(rng.integers(1 << 30))))
-                    kinds.append(kind)
-                results = list(pool.map(one, jobs))
-                best_mask, best_value = None, value
-                for kind, (code, sol, secs) in zip(kinds, results, strict=True):
-                    n_solved += 1
+                    k = round(size[kind])
+                free = self.neighbourhood(rng, kind, k, inc)
+                if self.near is not None:
+                    free = free[self.near[free] | inc[self.prep.usable[free]]]
+                fixed = np.setdiff1d(all_pos, free, assume_unique=True)
+                sub = base.clone()
+                variables = sub.proto.variables
+                vals = inc[self.prep.usable[fixed]].astype(int).tolist()
+                for idx, v in zip(self.x_index[fixed].tolist(), vals, strict=True):
+                    dom = variables[idx].domain
+                    dom[0] = v
+                    dom[1] = v
+                self.hint(sub, inc, free)
+                solver = cp_model.CpSolver()
+                _apply_params(solver.parameters, limit, 1, int(rng.integers(1 << 30)), params)
+                t = perf_counter()
+                code = solver.solve(sub)
+                secs = perf_counter() - t
+                sol = None
+                if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                    sol = np.asarray(solver.response_proto.solution, dtype=np.int64)
+                mask = v_new = None
+                if sol is not None:
+                    mask = self.mask_from(sol)
+                    v_new = self.stage_value(stage, mask)
+                with lock:
+                    state["solved"] += 1
                     if code in (cp_model.OPTIMAL, cp_model.INFEASIBLE) and secs < 0.5 * limit:
                         size[kind] = min(size[kind] * 1.15 + 0.2, cap[kind])
                     elif code not in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
                         size[kind] = max(2.0, size[kind] * 0.85)
-                    if sol is None:
+                    if mask is None or v_new is None:
                         continue
-                    mask = self.mask_from(sol)
-                    v = self.stage_value(stage, mask)
-                    if v < best_value or (best_mask is None and v == value):
-                        best_mask, best_value = mask, v
-                if best_mask is not None:
-                    if best_value < value:
-                        n_improved += 1
-                    incumbent, value = best_mask, best_value
+                    if v_new < state["value"]:
+                        state["improved"] += 1
+                        state["incumbent"], state["value"] = mask, v_new
+                    elif v_new == state["value"] and state["incumbent"] is inc:
+                        state["incumbent"] = mask  # a sideways move on the plateau
+
+        def guarded(tid: int) -> None:
+            try:
+                worker(tid)
+            except BaseException as exc:  # pragma: no cover - re-raised below
+                with lock:
+                    state["error"] = exc
+
+        if n_par == 1:
+            worker(0)
+        else:
+            threads = [threading.Thread(target=guarded, args=(t,)) for t in range(n_par)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            if state["error"] is not None:
+                raise state["error"]
         self.lns_sizes = tuple(size)  # diagnostics: the adapted sizes
-        return incumbent, value, n_solved, n_improved
+        return state["incumbent"], state["value"], state["solved"], state["improved"]
 
 
 def solve_arcs(
@@ -1044,6 +1094,7 @@ def solve_arcs(
         lp_value: float | None = None
         if lp_model is not None:
             lp_value = lp_model.bound(stage.lp_c, restrictions, 0.5 * (stage_deadline - ts))
+            eng.set_guide(None if lp_model.reduced is None else lp_model.reduced[: lp_model.nu])
         expr = cp_model.LinearExpr.weighted_sum(stage.vars, stage.coefs) + stage.offset
         model.minimize(expr)
         code = cp_model.UNKNOWN

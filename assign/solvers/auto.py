@@ -953,14 +953,16 @@ def _rigorous(
     lo: NDArray[np.float64],
     hi: NDArray[np.float64],
     time_limit: float | None,
+    primal: list[NDArray[np.float64]] | None = None,
 ) -> float | None:
     """A lower bound of ``min cost.z`` over the LP, valid whatever the solver's
-    tolerances: the Lagrangian value of its duals over the (finite) box."""
+    tolerances: the Lagrangian value of its duals over the (finite) box.
+    The solver's primal point, when there is one, is appended to ``primal``."""
 
     from scipy.optimize import linprog
 
     if len(cost) > PDLP_COLUMNS:
-        duals = _pdlp_duals(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, time_limit)
+        duals = _pdlp_duals(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, time_limit, primal)
         if duals is None:
             return None
         y_ub, y_eq = duals
@@ -988,6 +990,8 @@ def _rigorous(
         return None
     if res.status != 0:
         return None
+    if primal is not None:
+        primal.append(np.asarray(res.x, dtype=np.float64))
     m_ub = np.asarray(res.ineqlin.marginals) if a_ub.shape[0] else np.zeros(0)
     m_eq = np.asarray(res.eqlin.marginals) if a_eq.shape[0] else np.zeros(0)
     return _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, m_ub, m_eq)
@@ -1032,6 +1036,7 @@ def _pdlp_duals(
     lo: NDArray[np.float64],
     hi: NDArray[np.float64],
     time_limit: float | None,
+    primal: list[NDArray[np.float64]] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
     """Row multipliers of the LP from OR-Tools' PDLP (first-order, for LPs too
     large for simplex in the time given), whatever its state at the time
@@ -1063,6 +1068,8 @@ def _pdlp_duals(
     y = np.asarray(res.dual_solution, dtype=np.float64)
     if len(y) != n_ub + n_eq or not np.all(np.isfinite(y)):
         return None
+    if primal is not None:
+        primal.append(np.asarray(res.primal_solution, dtype=np.float64))
     return y[:n_ub], y[n_ub:]
 
 
@@ -1257,6 +1264,26 @@ class Relaxation:
         self.load = load
         self.task_mask = task_mask
         self.coverable = coverable
+        #: the LP's primal point of the last :meth:`tier_bound` (None: not solved)
+        self.point: NDArray[np.float64] | None = None
+
+    def guide(self, cands: Candidates) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+        """From the last LP point: the LP's coverage ``y`` per task (0 outside
+        the LP) and its ``x`` per row of ``cands`` (0 for pairs outside it)."""
+        if self.point is None or len(self.point) != self.n:
+            return None
+        c = self.c
+        x = np.clip(self.point[: self.n_p], 0.0, 1.0)
+        y = np.zeros(c.n_tasks)
+        y[self.cov_tasks] = np.clip(self.point[self.n_p : self.n_p + self.n_y], 0.0, 1.0)
+        keys = self.t * c.n_volunteers + self.v
+        order = np.argsort(keys)
+        keys, x = keys[order], x[order]
+        query = cands.task.astype(np.int64) * c.n_volunteers + cands.volunteer.astype(np.int64)
+        if not len(keys):
+            return y, np.zeros(len(query))
+        pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+        return y, np.where(keys[pos] == query, x[pos], 0.0)
 
     def forced(self) -> NDArray[np.float64]:
         """Per tier (index 0..T), the weight of the LP's tasks no schedule covers."""
@@ -1305,7 +1332,9 @@ class Relaxation:
         cost[self.n_p + mine] = -wi.astype(np.float64)
         offset = float(wi.sum())
         a_ub, b_ub = self._restrictions(limits)
-        value = _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, time_limit)
+        point: list[NDArray[np.float64]] = []
+        value = _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, time_limit, point)
+        self.point = point[0] if point else None
         if value is None:
             return None
         part = value + offset
@@ -1365,7 +1394,7 @@ LP_MAX_COLUMNS = 2_500_000
 LP_BUILD_RATE = 1.2e-5
 #: shares of the time limit for the exact stages and the LP bounds of large components
 EXACT_SHARE = 0.2
-LP_SHARE = 0.35
+LP_SHARE = 0.6
 #: with workers=1 the LNS stops after this much work per second of time limit
 #: (CP-SAT deterministic time + WORK_PER_VARIABLE per model Boolean); a
 #: deterministic budget, calibrated to end before the deadline on the
@@ -1618,22 +1647,19 @@ def solve_auto_detailed(
             in_comp: NDArray[np.bool_], model: NDArray[np.bool_], budget: float
         ) -> tuple[int, list[float], list[float]]:
             """The exact 0-1 model of the component's most urgent tiers, all of
-            fixed-time tasks (:mod:`~assign.solvers.timeindexed`): solved without
-            pins (a relaxation, so its proven stages are bounds), then, when that
-            schedule breaks a pin, again with the kept pins forced and the other
-            pinned visits as obstacles. Returns the number of tiers proven (the
-            schedule's ``U_j`` in the component meets the bound), the
-            component's ``U_j`` of the best schedule, and the stage bounds (the
-            first unproven stage's included; 0 after it).
+            fixed-time tasks (:mod:`~assign.solvers.timeindexed`). Solved with the
+            pins the incumbent keeps forced and the other pinned visits as
+            obstacles (a restriction: its schedule keeps rule 12), then without
+            pins nor obstacles (a relaxation, so its stages are bounds) hinted
+            by that schedule; without pins the two are one model, solved once.
+            Returns the number of tiers proven (the schedule's ``U_j`` in the
+            component meets the bound), the component's ``U_j`` of the best
+            schedule, and the stage bounds (the first unproven stage's
+            included; 0 after it).
 
             One CP-SAT worker: on Shiquan's tier 1 (31,000 pairs) one worker
-            proved the optimum in 18 s where two had not in 40 s."""
+            proved the optimum in 14-18 s where two had not in 40 s."""
             stop = time.perf_counter() + budget
-            rows = np.flatnonzero(model[best.task])
-            relaxed = solve_tiers(
-                c, full, model, mode="relax", time_limit=budget, seed=seed, workers=1,
-                hint=(best.task[rows], best.volunteer[rows], best.start[rows]),
-            )
             pinned_task = np.diff(c.t_pin_ptr) > 0
             keep = model | ~in_comp | pinned_task
 
@@ -1642,16 +1668,23 @@ def solve_auto_detailed(
                 base = _replace_tasks(best, model, task, volunteer, start, conf)
                 return ordered_greedy(c, cands, base, keep, order)
 
-            if not offer(compose(relaxed.task, relaxed.volunteer, relaxed.start)) and time.perf_counter() < stop:
-                kept = np.flatnonzero(model[best.task] & rules.is_pinned(c, best.task, best.volunteer))
-                obst = np.flatnonzero(in_comp[best.task] & ~model[best.task] & pinned_task[best.task])
+            rows = np.flatnonzero(model[best.task])
+            hint = (best.task[rows], best.volunteer[rows], best.start[rows])
+            kept = np.flatnonzero(model[best.task] & rules.is_pinned(c, best.task, best.volunteer))
+            obst = np.flatnonzero(in_comp[best.task] & ~model[best.task] & pinned_task[best.task])
+            if len(kept) or len(obst):
                 restricted = solve_tiers(
-                    c, full, model, mode="restrict", time_limit=max(0.1, stop - time.perf_counter()), seed=seed,
-                    workers=1, hint=(relaxed.task, relaxed.volunteer, relaxed.start),
+                    c, full, model, mode="restrict", time_limit=budget / 2, seed=seed, workers=1, hint=hint,
                     pins=(best.task[kept], best.volunteer[kept]),
                     obstacles=(best.task[obst], best.volunteer[obst], best.start[obst]),
                 )
                 offer(compose(restricted.task, restricted.volunteer, restricted.start))
+                hint = (restricted.task, restricted.volunteer, restricted.start)
+            relaxed = solve_tiers(
+                c, full, model, mode="relax", time_limit=max(0.1, stop - time.perf_counter()), seed=seed,
+                workers=1, hint=hint,
+            )
+            offer(compose(relaxed.task, relaxed.volunteer, relaxed.start))  # valid when it keeps the pins
             cov = best.covered(c.n_tasks)
             got = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov].sum()) for j in range(1, T + 1)]
             upto = 0
@@ -1744,8 +1777,27 @@ def solve_auto_detailed(
                     continue
                 relax = Relaxation(c, full, mask, fairness=False)
                 limits = {j: ub[j - 1] for j in range(1, tier)} if prefix else {}
-                share = (lp_deadline - time.perf_counter()) / (T - tier + 1)  # the tiers left share the time
+                # the tiers left that can still be built share the time
+                room = lp_deadline - time.perf_counter()
+                cols_later = [
+                    int(np.count_nonzero((in_comp & ((c.t_tier <= j) if prefix else (c.t_tier == j)))[full.task]))
+                    for j in range(tier + 1, T + 1)
+                ]
+                n_left = 1 + sum(1 for n_j in cols_later if LP_BUILD_RATE * n_j < room / 2)
+                share = room / n_left
                 value = relax.tier_bound(tier, limits, max(0.05, share))
+                guide = relax.guide(cands)
+                if guide is not None:
+                    # LP-guided greedy: the tier's tasks by LP coverage, each to
+                    # the volunteers the LP uses most; the more urgent tiers kept
+                    y_lp, x_lp = guide
+                    mine = np.flatnonzero(in_comp & (c.t_tier == tier))
+                    first = mine[np.lexsort((np.arange(len(mine)), -y_lp[mine]))]
+                    rest = order[~(in_comp[order] & (c.t_tier[order] == tier))]
+                    keep_lp = (in_comp & (c.t_tier < tier)) | ~in_comp | pinned
+                    if offer(ordered_greedy(c, cands, best, keep_lp, np.concatenate((first, rest)), x_lp)):
+                        cov_best = best.covered(c.n_tasks)
+                        prim = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov_best].sum()) for j in range(1, T + 1)]
                 if value is not None:
                     ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
             comp_bounds[k] = ComponentBound(ub, -np.inf, False)
@@ -1889,11 +1941,20 @@ _register()
 # ---------------------------------------------------------- ordered greedy
 
 
-def ordered_greedy(c: Compiled, cands: Candidates, base: Solution, keep: NDArray[np.bool_], order: I64) -> Solution:
+def ordered_greedy(
+    c: Compiled,
+    cands: Candidates,
+    base: Solution,
+    keep: NDArray[np.bool_],
+    order: I64,
+    prefer: NDArray[np.float64] | None = None,
+) -> Solution:
     """A greedy pass in a given task order, on top of ``base``'s assignments of
     the tasks in ``keep`` (e.g. the pinned ones, with ``base``'s dropped pins).
 
-    Each task takes its candidates by linear cost (ties by distance), the first
+    Each task takes its candidates by ``prefer`` (per candidate row, larger
+    first, e.g. an LP's value of the pair) when given, then by linear cost
+    (ties by distance), the first
     volunteer (or team with a common start) free given the bookings so far, at
     the earliest such start: the greedy's rules (:class:`~assign.solvers.greedy.Planner`)
     with another order.
@@ -1910,7 +1971,7 @@ def ordered_greedy(c: Compiled, cands: Candidates, base: Solution, keep: NDArray
         if plan.covered[t]:
             continue
         r = cands.rows(t)
-        sort = np.argsort(cands.cost[r], kind="stable")
+        sort = np.argsort(cands.cost[r], kind="stable") if prefer is None else np.lexsort((cands.cost[r], -prefer[r]))
         vols = cands.volunteer[r][sort].astype(np.int64)
         loads_t = cands.load[r][sort].astype(np.int64)
         static = cands.start[r][sort]
