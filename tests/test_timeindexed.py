@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from assign.candidates import build_candidates
@@ -19,7 +19,7 @@ from assign.solution import Solution
 from assign.solvers import auto
 from assign.solvers.timeindexed import fixed_time, solve_tiers, sweep_cliques
 from tests.bruteforce import brute_force
-from tests.strategies import problems
+from tests.strategies import SKILLS, problems
 from tests.test_auto import _check
 
 
@@ -135,3 +135,52 @@ def test_relaxation_bounds_and_restriction_schedules(problem: Problem, step: int
     for tier, value, _, proven in restrict.stages:
         if proven:
             assert value == float(c.t_weight[(c.t_tier == tier) & ~covered].sum())
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5), data=st.data())
+def test_surely_kept_pins_are_in_the_optimum(problem: Problem, data: st.DataObject) -> None:
+    """A pin flagged as surely kept is in the brute force's optimal schedule
+    (which honours rule 12), so forcing it keeps a relaxation valid."""
+    from assign.solvers.timeindexed import surely_kept_pins
+
+    # volunteers free and skilled enough to be candidates, and one-volunteer
+    # tasks pinned to a candidate (random pins rarely are one): the first such
+    # task always, the others with a coin flip
+    day = timedelta(days=1)
+    vols = tuple(
+        v.model_copy(update={
+            "skills": tuple(SKILLS),
+            "availability": tuple(
+                (problem.horizon.start + day * k, problem.horizon.start + day * k + timedelta(hours=h))
+                for k, h in enumerate(data.draw(st.lists(st.integers(2, 20), min_size=2, max_size=2)))
+            ),
+            "max_travel_km": None,
+        })
+        for v in problem.volunteers
+    )
+    problem = problem.model_copy(update={"volunteers": vols})
+    c0 = compile_problem(problem)
+    cands0 = build_candidates(c0)
+    tasks = []
+    flips = iter(data.draw(st.lists(st.booleans(), min_size=len(problem.tasks), max_size=len(problem.tasks))))
+    first = True
+    for i, t in enumerate(problem.tasks):
+        r = cands0.rows(i)
+        flip = next(flips)
+        pin: tuple[str, ...] = ()
+        if r.stop > r.start and t.volunteers_needed == 1 and (first or flip):
+            pin = (c0.volunteer_ids[int(cands0.volunteer[r.start])],)
+            first = False
+        tasks.append(t.model_copy(update={"pinned": pin}))
+    c = compile_problem(problem.model_copy(update={"tasks": tuple(tasks)}))
+    cands = build_candidates(c)
+    sure = surely_kept_pins(c, cands)
+    event("some pin surely kept" if sure.any() else "none surely kept")
+    if not sure.any():
+        return
+    best = brute_force(c, honour_pins=True)
+    pin_t = np.repeat(np.arange(c.n_tasks), np.diff(c.t_pin_ptr))
+    kept = set(zip(best.solution.task.tolist(), best.solution.volunteer.tolist(), strict=True))
+    for t, v in zip(pin_t[sure].tolist(), c.t_pin[sure].tolist(), strict=True):
+        assert (t, v) in kept, (t, v)

@@ -122,7 +122,13 @@ from .. import rules
 from ..candidates import Candidates
 from ..compile import Compiled, pair_keys
 from ..solution import Solution
-from .timeindexed import add_visit_conflicts, fixed_time, max_travel_minutes, solve_tiers
+from .timeindexed import (
+    add_visit_conflicts,
+    fixed_time,
+    max_travel_minutes,
+    solve_tiers,
+    surely_kept_pins,
+)
 
 I64 = NDArray[np.int64]
 
@@ -1384,7 +1390,7 @@ EXACT_PAIRS = 2500
 #: fixed-time tier prefixes (:mod:`~assign.solvers.timeindexed`) are solved exactly up to this many pairs
 FIXED_PAIRS = 400_000
 #: share of the time left for them
-FIXED_SHARE = 0.4
+FIXED_SHARE = 0.6
 #: LPs with more columns are solved by PDLP (first-order) instead of HiGHS' simplex
 PDLP_COLUMNS = 150_000
 #: per-tier LP relaxations with more columns are skipped (time and memory)
@@ -1657,34 +1663,67 @@ def solve_auto_detailed(
             schedule, and the stage bounds (the first unproven stage's
             included; 0 after it).
 
-            One CP-SAT worker: on Shiquan's tier 1 (31,000 pairs) one worker
-            proved the optimum in 14-18 s where two had not in 40 s."""
+            One CP-SAT worker per model: on Shiquan's tier 1 (31,000 pairs) one
+            worker proved the optimum in 14-18 s where two had not in 40 s.
+            With ``workers=1`` the models also stop on a deterministic-time
+            budget (:data:`WORK_RATE` per second), so runs repeat."""
             stop = time.perf_counter() + budget
             pinned_task = np.diff(c.t_pin_ptr) > 0
             keep = model | ~in_comp | pinned_task
 
-            def compose(task: I64, volunteer: I64, start: I64) -> Solution:
-                conf = [x for x in best.conflicts if model[x[0]]]
-                base = _replace_tasks(best, model, task, volunteer, start, conf)
-                return ordered_greedy(c, cands, base, keep, order)
+            def compose(tasks: NDArray[np.bool_], task: I64, volunteer: I64, start: I64) -> Solution:
+                conf = [x for x in best.conflicts if tasks[x[0]]]
+                base = _replace_tasks(best, tasks, task, volunteer, start, conf)
+                return ordered_greedy(c, cands, base, keep | tasks, order)
 
-            rows = np.flatnonzero(model[best.task])
+            tiers = tuple(range(1, k_fixed + 1))
+            # the restriction: the component's one-volunteer pinned tasks join
+            # the model with their kept pins forced (their starts chosen with
+            # the fixed-time visits), the other pinned visits are obstacles
+            kept = np.flatnonzero(in_comp[best.task] & rules.is_pinned(c, best.task, best.volunteer))
+            extra_r = np.zeros(c.n_tasks, dtype=bool)
+            extra_r[best.task[kept]] = True
+            extra_r &= ~model & (c.t_needed == 1)
+            model_r = model | extra_r
+            obst = np.flatnonzero(in_comp[best.task] & ~model_r[best.task] & pinned_task[best.task])
+            # the relaxation: the pins every valid schedule keeps, forced
+            sure = surely_kept_pins(c, full)
+            p_task = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
+            p_vol = c.t_pin.astype(np.int64)
+            sure &= in_comp[p_task]
+            extra_x = np.zeros(c.n_tasks, dtype=bool)
+            extra_x[p_task[sure]] = True
+            extra_x &= ~model
+            model_x = model | extra_x
+            rows = np.flatnonzero(model_r[best.task])
             hint = (best.task[rows], best.volunteer[rows], best.start[rows])
-            kept = np.flatnonzero(model[best.task] & rules.is_pinned(c, best.task, best.volunteer))
-            obst = np.flatnonzero(in_comp[best.task] & ~model[best.task] & pinned_task[best.task])
+            dtime = WORK_RATE * budget if n_workers == 1 else None
+            relax_kw: dict[str, Any] = {
+                "mode": "relax", "seed": seed, "workers": 1, "hint": hint, "tiers": tiers, "dtime": dtime,
+                "pins": (p_task[sure], p_vol[sure]), "pinned_only": extra_x,
+            }
+            restricted = None
             if len(kept) or len(obst):
-                restricted = solve_tiers(
-                    c, full, model, mode="restrict", time_limit=budget / 2, seed=seed, workers=1, hint=hint,
-                    pins=(best.task[kept], best.volunteer[kept]),
-                    obstacles=(best.task[obst], best.volunteer[obst], best.start[obst]),
+                restrict_kw: dict[str, Any] = {
+                    "mode": "restrict", "seed": seed, "workers": 1, "hint": hint, "tiers": tiers,
+                    "dtime": None if dtime is None else dtime / 2,
+                    "pins": (best.task[kept], best.volunteer[kept]), "pinned_only": extra_r,
+                    "obstacles": (best.task[obst], best.volunteer[obst], best.start[obst]),
+                }
+                if n_workers > 1:  # both at once, one core each (CP-SAT releases the GIL)
+                    with ThreadPoolExecutor(max_workers=2) as pool:
+                        fut_a = pool.submit(solve_tiers, c, full, model_r, time_limit=budget, **restrict_kw)
+                        fut_b = pool.submit(solve_tiers, c, full, model_x, time_limit=budget, **relax_kw)
+                        restricted, relaxed = fut_a.result(), fut_b.result()
+                else:
+                    restricted = solve_tiers(c, full, model_r, time_limit=budget / 2, **restrict_kw)
+                    relax_kw["hint"] = (restricted.task, restricted.volunteer, restricted.start)
+                offer(compose(model_r, restricted.task, restricted.volunteer, restricted.start))
+            if restricted is None or n_workers == 1:
+                relaxed = solve_tiers(
+                    c, full, model_x, time_limit=max(0.1, stop - time.perf_counter()), **relax_kw
                 )
-                offer(compose(restricted.task, restricted.volunteer, restricted.start))
-                hint = (restricted.task, restricted.volunteer, restricted.start)
-            relaxed = solve_tiers(
-                c, full, model, mode="relax", time_limit=max(0.1, stop - time.perf_counter()), seed=seed,
-                workers=1, hint=hint,
-            )
-            offer(compose(relaxed.task, relaxed.volunteer, relaxed.start))  # valid when it keeps the pins
+            offer(compose(model_x, relaxed.task, relaxed.volunteer, relaxed.start))  # valid when it keeps the pins
             cov = best.covered(c.n_tasks)
             got = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov].sum()) for j in range(1, T + 1)]
             upto = 0

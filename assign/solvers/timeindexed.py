@@ -159,11 +159,22 @@ class Options:
     pair: I64  # index of the option's pair (task, volunteer), 0..n_pairs-1
 
 
-def make_options(c: Compiled, cands: Candidates, tasks: NDArray[np.bool_], step: int, mode: Mode) -> Options:
-    """The options of every candidate pair of ``tasks`` (see the module docstring)."""
+def make_options(
+    c: Compiled,
+    cands: Candidates,
+    tasks: NDArray[np.bool_],
+    step: int,
+    mode: Mode,
+    pinned_only: NDArray[np.bool_] | None = None,
+) -> Options:
+    """The options of every candidate pair of ``tasks`` (see the module
+    docstring); for the tasks in ``pinned_only``, of their pinned pairs only."""
     rows = np.flatnonzero(tasks[cands.task])
     t = cands.task[rows].astype(np.int64)
     v = cands.volunteer[rows].astype(np.int64)
+    if pinned_only is not None:
+        keep_row = ~pinned_only[t] | rules.is_pinned(c, t, v)
+        rows, t, v = rows[keep_row], t[keep_row], v[keep_row]
     load = cands.load[rows].astype(np.int64)
     ok = (load <= c.v_max_minutes[v]) & (c.v_max_per_day[v] > 0)
     t, v, load = t[ok], v[ok], load[ok]
@@ -206,6 +217,65 @@ def make_options(c: Compiled, cands: Candidates, tasks: NDArray[np.bool_], step:
     return Options(task=t[o_owner], volunteer=v[o_owner], load=load[o_owner], lo=o_lo, hi=o_hi, pair=o_owner)
 
 
+def surely_kept_pins(c: Compiled, cands: Candidates) -> NDArray[np.bool_]:
+    """Per pin (rows of ``c.t_pin``), whether *every* valid schedule keeps it.
+
+    SPEC rule 12 lets a pin go only when alone it breaks a rule or it collides
+    with other pins. A pin surely stays when (conservatively): its task needs
+    one volunteer and the pair is eligible and free (a candidate) within the
+    volunteer's pledge and daily limit; all the volunteer's pins together fit
+    the pledge; on each day its window touches, the volunteer's pins whose
+    windows touch that day fit the daily limit; and no other pin of the
+    volunteer can come near it (their windows, widened by the longest travel,
+    stay apart). Then it collides with no set of other pins, so it is kept.
+    Used to strengthen relaxations without losing their validity.
+    """
+    n_pins = len(c.t_pin)
+    out = np.zeros(n_pins, dtype=bool)
+    if n_pins == 0:
+        return out
+    pt = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
+    pv = c.t_pin.astype(np.int64)
+    ok = c.t_needed[pt] == 1
+    keys = cands.task.astype(np.int64) * c.n_volunteers + cands.volunteer.astype(np.int64)
+    order = np.argsort(keys)
+    skeys = keys[order]
+    query = pt * c.n_volunteers + pv
+    pos = np.minimum(np.searchsorted(skeys, query), max(len(skeys) - 1, 0))
+    found = (skeys[pos] == query) if len(skeys) else np.zeros(n_pins, dtype=bool)
+    ok &= found
+    load = np.where(found, cands.load[order[pos]].astype(np.int64) if len(skeys) else 0, 0)
+    ok &= c.v_max_per_day[pv] > 0
+    # the volunteer's pins together: minutes (a pin outside the candidates is
+    # counted at its duration, at least what it would use)
+    use = np.where(found, load, c.t_duration[pt])
+    total = np.bincount(pv, weights=use, minlength=c.n_volunteers)
+    ok &= total[pv] <= c.v_max_minutes[pv]
+    ws, we = c.t_window_start[pt], c.t_window_end[pt]
+    d0, d1 = rules.day_of(c, ws), rules.day_of(c, we - 1)
+    margin = max_travel_minutes(c)
+    by = np.argsort(pv, kind="stable")
+    ptr = np.searchsorted(pv[by], np.arange(c.n_volunteers + 1))
+    for v in np.unique(pv[ok]).tolist():
+        mine = by[ptr[v] : ptr[v + 1]]
+        lim = int(c.v_max_per_day[v])
+        for i in mine.tolist():
+            if not ok[i]:
+                continue
+            others = mine[mine != i]
+            if len(others):
+                near = (ws[others] < we[i] + margin) & (ws[i] < we[others] + margin)
+                if near.any():
+                    ok[i] = False
+                    continue
+            if lim < (1 << 40):
+                for d in range(int(d0[i]), int(d1[i]) + 1):
+                    if int(np.count_nonzero((d0[mine] <= d) & (d1[mine] >= d))) > lim:
+                        ok[i] = False
+                        break
+    return ok
+
+
 @dataclass(frozen=True)
 class TierResult:
     """Outcome of :func:`solve_tiers`: the chosen options (for ``"restrict"``,
@@ -236,6 +306,9 @@ def solve_tiers(
     obstacles: tuple[I64, I64, I64] | None = None,
     tiers: tuple[int, ...] | None = None,
     max_options: int | None = None,
+    reserve: tuple[I64, I64, I64] | None = None,
+    pinned_only: NDArray[np.bool_] | None = None,
+    dtime: float | None = None,
 ) -> TierResult:
     """Minimise ``U_j`` over ``tasks``, tier by tier (each proven optimum fixed
     before the next; stops at the first stage not proven).
@@ -248,14 +321,23 @@ def solve_tiers(
     restrictions, for schedules. In ``"relax"`` mode without pins and
     obstacles every stage bound (``"relax"``: also of a stage not proven, when
     the stages before it are proven) is a bound of the problem's ``U_j``.
+    ``reserve``: visits (task, volunteer, start) every valid schedule has,
+    of tasks outside ``tasks`` (e.g. :func:`surely_kept_pins`): their minutes
+    count against the pledge and each counts on its start's day (give a start
+    only when the day is certain); their time is not blocked, so the model
+    stays a relaxation.
+    ``pinned_only``: tasks whose options are those of their pinned pairs
+    only (for one-volunteer tasks whose pin is forced, nothing is lost).
     ``tiers``: the tiers to minimise (default: every tier of ``tasks``).
+    ``dtime``: a CP-SAT deterministic-time budget over all stages (with one
+    worker, a limit that repeats exactly, unlike ``time_limit``).
     ``max_options``: give up (status ``"too_large"``) above this many options.
     """
     from ortools.sat.python import cp_model
 
     began = time.perf_counter()
     deadline = began + max(0.0, float(time_limit))
-    opts = make_options(c, cands, tasks, step, mode)
+    opts = make_options(c, cands, tasks, step, mode, pinned_only)
     t, v, load, lo, hi = opts.task, opts.volunteer, opts.load, opts.lo, opts.hi
     dur = c.t_duration[t]
     rec = c.t_recipient[t]
@@ -286,6 +368,15 @@ def solve_tiers(
         clash = np.zeros(len(t), dtype=bool)
         clash[jj[~(after | before)]] = True
         keep &= ~clash
+    if reserve is not None and len(reserve[0]):
+        rt, rv, rs = (np.asarray(a, dtype=np.int64) for a in reserve)
+        used = used + np.bincount(rv, weights=rules.assignment_load(c, rt, rv), minlength=c.n_volunteers).astype(np.int64)
+        keep &= used[v] + load <= c.v_max_minutes[v]
+        for vv, dd in zip(rv.tolist(), rules.day_of(c, rs).tolist(), strict=True):
+            day_used[(vv, dd)] = day_used.get((vv, dd), 0) + 1
+        single = day_lo == day_hi
+        dcount = np.array([day_used.get((a, b), 0) for a, b in zip(v.tolist(), day_lo.tolist(), strict=True)], dtype=np.int64)
+        keep &= ~single | (dcount < c.v_max_per_day[v])
     sel = np.flatnonzero(keep)
     t, v, load, lo, hi, dur, rec = t[sel], v[sel], load[sel], lo[sel], hi[sel], dur[sel], rec[sel]
     pair = opts.pair[sel]
@@ -383,6 +474,7 @@ def solve_tiers(
     stages: list[tuple[int, float, float, bool]] = []
     chosen = np.zeros(n, dtype=bool)
     status = "unknown"
+    spent = 0.0
     for k, tier in enumerate(want):
         mine = [task for task in cov if int(c.t_tier[task]) == tier]
         total = float(c.t_weight[tasks & (c.t_tier == tier)].sum())
@@ -397,7 +489,14 @@ def solve_tiers(
         prm.num_workers = max(1, int(workers))
         prm.random_seed = (int(seed) + k) % (1 << 31)
         prm.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
+        if dtime is not None:
+            prm.max_deterministic_time = max(0.01, float(dtime) - spent)
+        # measured on Shiquan's tier 1 with its pins (32,000 options, one
+        # worker): proven in 13 s (restriction) and 8.5 s (relaxation) with the
+        # full linear relaxation, 72 s and 31 s with the default level
+        prm.linearization_level = 2
         code = solver.solve(m)
+        spent += solver.deterministic_time
         status = solver.status_name(code)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             break
