@@ -219,6 +219,20 @@ def test_same_seed_same_schedule_with_lns(monkeypatch: pytest.MonkeyPatch) -> No
     _same(first, second)
 
 
+def test_same_seed_same_schedule_with_pdlp_and_exact_stages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one worker the PDLP bounds stop on an iteration budget and the
+    time-indexed models on deterministic time: the schedule repeats."""
+    monkeypatch.setattr(auto, "SMALL_PAIRS", 0)
+    monkeypatch.setattr(auto, "PDLP_COLUMNS", 0)
+    c = compile_problem(_two_towns(n_vol=6, n_task=16, seed=12))
+    cands = build_candidates(c)
+    first = auto.solve_auto_detailed(c, cands, 20.0, 4, 1, max_work=0.3)
+    second = auto.solve_auto_detailed(c, cands, 20.0, 4, 1, max_work=0.3)
+    assert any(name == "lp bounds" for name, _ in first.log)
+    _same(first, second)
+    assert first.bound == second.bound
+
+
 # ------------------------------------------------------------ registration
 
 

@@ -960,6 +960,7 @@ def _rigorous(
     hi: NDArray[np.float64],
     time_limit: float | None,
     primal: list[NDArray[np.float64]] | None = None,
+    deterministic: bool = False,
 ) -> float | None:
     """A lower bound of ``min cost.z`` over the LP, valid whatever the solver's
     tolerances: the Lagrangian value of its duals over the (finite) box.
@@ -968,7 +969,7 @@ def _rigorous(
     from scipy.optimize import linprog
 
     if len(cost) > PDLP_COLUMNS:
-        duals = _pdlp_duals(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, time_limit, primal)
+        duals = _pdlp_duals(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, time_limit, primal, deterministic)
         if duals is None:
             return None
         y_ub, y_eq = duals
@@ -1043,6 +1044,7 @@ def _pdlp_duals(
     hi: NDArray[np.float64],
     time_limit: float | None,
     primal: list[NDArray[np.float64]] | None = None,
+    deterministic: bool = False,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
     """Row multipliers of the LP from OR-Tools' PDLP (first-order, for LPs too
     large for simplex in the time given), whatever its state at the time
@@ -1067,6 +1069,12 @@ def _pdlp_duals(
     prm.verbosity_level = 0
     if time_limit is not None:
         prm.termination_criteria.time_sec_limit = max(0.05, float(time_limit))
+        if deterministic:
+            # an iteration budget instead, so that runs repeat; the clock (at
+            # twice the share) is only a safety net
+            nnz = max(1, int(qp.constraint_matrix.nnz))
+            prm.termination_criteria.iteration_limit = max(20, int(PDLP_RATE * float(time_limit) / nnz))
+            prm.termination_criteria.time_sec_limit = max(0.1, 2.0 * float(time_limit))
     try:
         res = pdlp.primal_dual_hybrid_gradient(qp, prm)
     except (ValueError, RuntimeError):
@@ -1323,7 +1331,9 @@ class Relaxation:
         extra = sparse.csr_matrix(np.vstack(rows))
         return sparse.vstack([self.a_ub, extra], format="csr"), np.concatenate((self.b_ub, rhs))
 
-    def tier_bound(self, tier: int, limits: dict[int, float], time_limit: float | None) -> float | None:
+    def tier_bound(
+        self, tier: int, limits: dict[int, float], time_limit: float | None, deterministic: bool = False
+    ) -> float | None:
         """A lower bound of ``U_tier`` over the LP's tasks under ``U_j <= limits[j]``
         (integral weights: rounded up), or None when the LP was not solved."""
         import math
@@ -1339,7 +1349,7 @@ class Relaxation:
         offset = float(wi.sum())
         a_ub, b_ub = self._restrictions(limits)
         point: list[NDArray[np.float64]] = []
-        value = _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, time_limit, point)
+        value = _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, time_limit, point, deterministic)
         self.point = point[0] if point else None
         if value is None:
             return None
@@ -1393,6 +1403,10 @@ FIXED_PAIRS = 400_000
 FIXED_SHARE = 0.6
 #: LPs with more columns are solved by PDLP (first-order) instead of HiGHS' simplex
 PDLP_COLUMNS = 150_000
+#: PDLP's speed in constraint-matrix nonzeros times iterations per second (measured:
+#: Shiquan's tier-2 LP, 2.5 M nonzeros, 35 iterations/s); with workers=1 PDLP stops
+#: after an iteration budget worth its time share at this rate
+PDLP_RATE = 8.0e7
 #: per-tier LP relaxations with more columns are skipped (time and memory)
 LP_MAX_COLUMNS = 2_500_000
 #: seconds per column to build a relaxation (measured on Shiquan's tier 2:
@@ -1824,7 +1838,7 @@ def solve_auto_detailed(
                 ]
                 n_left = 1 + sum(1 for n_j in cols_later if LP_BUILD_RATE * n_j < room / 2)
                 share = room / n_left
-                value = relax.tier_bound(tier, limits, max(0.05, share))
+                value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=n_workers == 1)
                 guide = relax.guide(cands)
                 if guide is not None:
                     # LP-guided greedy: the tier's tasks by LP coverage, each to
