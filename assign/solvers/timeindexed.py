@@ -306,7 +306,6 @@ def solve_tiers(
     obstacles: tuple[I64, I64, I64] | None = None,
     tiers: tuple[int, ...] | None = None,
     max_options: int | None = None,
-    reserve: tuple[I64, I64, I64] | None = None,
     pinned_only: NDArray[np.bool_] | None = None,
     dtime: float | None = None,
 ) -> TierResult:
@@ -321,11 +320,6 @@ def solve_tiers(
     restrictions, for schedules. In ``"relax"`` mode without pins and
     obstacles every stage bound (``"relax"``: also of a stage not proven, when
     the stages before it are proven) is a bound of the problem's ``U_j``.
-    ``reserve``: visits (task, volunteer, start) every valid schedule has,
-    of tasks outside ``tasks`` (e.g. :func:`surely_kept_pins`): their minutes
-    count against the pledge and each counts on its start's day (give a start
-    only when the day is certain); their time is not blocked, so the model
-    stays a relaxation.
     ``pinned_only``: tasks whose options are those of their pinned pairs
     only (for one-volunteer tasks whose pin is forced, nothing is lost).
     ``tiers``: the tiers to minimise (default: every tier of ``tasks``).
@@ -368,15 +362,6 @@ def solve_tiers(
         clash = np.zeros(len(t), dtype=bool)
         clash[jj[~(after | before)]] = True
         keep &= ~clash
-    if reserve is not None and len(reserve[0]):
-        rt, rv, rs = (np.asarray(a, dtype=np.int64) for a in reserve)
-        used = used + np.bincount(rv, weights=rules.assignment_load(c, rt, rv), minlength=c.n_volunteers).astype(np.int64)
-        keep &= used[v] + load <= c.v_max_minutes[v]
-        for vv, dd in zip(rv.tolist(), rules.day_of(c, rs).tolist(), strict=True):
-            day_used[(vv, dd)] = day_used.get((vv, dd), 0) + 1
-        single = day_lo == day_hi
-        dcount = np.array([day_used.get((a, b), 0) for a, b in zip(v.tolist(), day_lo.tolist(), strict=True)], dtype=np.int64)
-        keep &= ~single | (dcount < c.v_max_per_day[v])
     sel = np.flatnonzero(keep)
     t, v, load, lo, hi, dur, rec = t[sel], v[sel], load[sel], lo[sel], hi[sel], dur[sel], rec[sel]
     pair = opts.pair[sel]
