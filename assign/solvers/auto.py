@@ -36,7 +36,8 @@ Steps
      the component's ``U_1..U_k`` are proven optimal (dropping the other tasks
      of a valid schedule keeps it valid, so the truncated optimum is the true
      one) and the schedule, completed by the ordered greedy, is offered;
-     (c) LP bounds per tier (:class:`Relaxation`); (d) large-neighbourhood
+     (c) LP bounds per tier (:class:`Relaxation`), each LP's point guiding a
+     greedy pass (the tier's tasks by LP coverage, to the volunteers the LP uses); (d) large-neighbourhood
      search (:class:`Search`) for the rest of the time.
 
 Why this LNS (and not the ``assign.core`` route)
