@@ -27,9 +27,13 @@ Steps
      duration, e.g. medical appointments), the exact 0-1 model of those tiers
      (:mod:`~assign.solvers.timeindexed`, up to :data:`FIXED_PAIRS` pairs,
      :data:`FIXED_SHARE` of the time): no start variables, so it scales to a
-     county's tier 1 (Shiquan: 31,000 pairs, proven in ~18 s); it is solved
-     without pins (a relaxation: its bound is the tier's bound) and, if that
-     schedule breaks a pin, again with the pins kept;
+     county's tier 1 (Shiquan: 31,000 pairs, proven ~25 s into the minute).
+     Two models, side by side: a restriction for the schedule (the pins the
+     incumbent keeps forced, the one-volunteer pinned tasks in the model with
+     their starts chosen, other pinned visits as obstacles) and a relaxation
+     for the bound (only the pins every valid schedule keeps,
+     :func:`~assign.solvers.timeindexed.surely_kept_pins`); the tiers are
+     proven when the two meet;
      (b') *tier-truncated exact stages*: the exact model of the component's
      tier-1 tasks (plus every pinned task), then tiers 1-2, ... while the model
      has at most :data:`EXACT_PAIRS` pairs; when its bound meets its schedule
@@ -37,8 +41,9 @@ Steps
      of a valid schedule keeps it valid, so the truncated optimum is the true
      one) and the schedule, completed by the ordered greedy, is offered;
      (c) LP bounds per tier (:class:`Relaxation`), each LP's point guiding a
-     greedy pass (the tier's tasks by LP coverage, to the volunteers the LP uses); (d) large-neighbourhood
-     search (:class:`Search`) for the rest of the time.
+     greedy pass (the tier's tasks by LP coverage, to the volunteers the LP
+     uses); (d) large-neighbourhood search (:class:`Search`) for the rest of
+     the time.
 
 Why this LNS (and not the ``assign.core`` route)
 ------------------------------------------------
