@@ -34,52 +34,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import signal
 import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine  # noqa: E402
+
 DEFAULT_SCENARIOS = ("laocheng", "shiquan")
 DEFAULT_STRATEGIES = ("greedy", "cpsat", "auto")
 STATUS_ORDER = ("optimal", "feasible", "INVALID", "killed", "error")
-
-
-def machine() -> dict[str, str]:
-    """nproc, CPU model, RAM, Python, numpy and OR-Tools versions, date."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or "unknown"
-    ram = "unknown"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram = f"{int(line.split()[1]) / 1024**2:.1f} GiB"
-                break
-    except OSError:
-        pass
-    import numpy
-    import ortools
-
-    return {
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu,
-        "ram": ram,
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-        "ortools": ortools.__version__,
-        "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-    }
 
 
 # ------------------------------------------------------------------- worker
