@@ -97,6 +97,17 @@ def summary(problem: Problem, schedule: Schedule) -> str:
             + f"; soft {bound.soft:.2f}; gap "
             + (f"{gap:.2%}" if gap is not None else "n/a (uncovered part above the bound)")
         )
+        # the most urgent tiers whose uncovered weight meets the bound: proven optimal
+        proven = 0
+        for u, b in zip(schedule.score.uncovered if schedule.score else (), bound.uncovered, strict=False):
+            if u != b:
+                break
+            proven += 1
+        lines.append(
+            "proven optimal: "
+            + (f"tiers 1-{proven}" if proven > 1 else "tier 1" if proven == 1 else "no tier")
+            + (" and the soft part" if proven == len(bound.uncovered) and schedule.status == "optimal" else "")
+        )
     else:
         lines.append("bound: none")
     solver = schedule.solver

@@ -54,6 +54,7 @@ def test_solve_summary(solved: tuple[Path, str]) -> None:
     for fragment in (
         "problem tiny", "3 volunteers", "4 tasks", "U1=0", "tier 1: 1/1 tasks",
         "utilisation", "Gini", "idle", "team_too_small 1", "bound:", "gap", "strategy auto",
+        "proven optimal: tiers 1-4 and the soft part",
     ):
         assert fragment in stdout, fragment
 
@@ -145,3 +146,27 @@ def test_python_dash_m(tmp_path: Path) -> None:
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert result.returncode == EXIT_BAD_INPUT
+
+
+def test_summary_names_the_proven_tiers() -> None:
+    """The summary says which most urgent tiers meet their bound."""
+    from assign.cli import summary
+    from assign.io import load
+    from assign.model import Bound, Score
+
+    from assign.solve import solve
+
+    problem = load(TINY)
+    schedule = solve(problem, time_limit=5, seed=0)
+    terms = dict(schedule.score.terms)
+    partial = schedule.model_copy(
+        update={
+            "score": Score(uncovered=(0, 20, 3, 0), soft=schedule.score.soft, terms=terms),
+            "bound": Bound(uncovered=(0, 14, 0, 0), soft=0.0),
+            "status": "feasible",
+        }
+    )
+    assert "proven optimal: tier 1\n" in summary(problem, partial) + "\n"
+    none = partial.model_copy(update={"bound": Bound(uncovered=(0, 14, 0, 0), soft=0.0),
+                                      "score": Score(uncovered=(1, 20, 3, 0), soft=0.0, terms=terms)})
+    assert "proven optimal: no tier" in summary(problem, none)
