@@ -153,7 +153,6 @@ def test_summary_names_the_proven_tiers() -> None:
     from assign.cli import summary
     from assign.io import load
     from assign.model import Bound, Score
-
     from assign.solve import solve
 
     problem = load(TINY)
