@@ -1420,7 +1420,7 @@ LP_MAX_COLUMNS = 2_500_000
 LP_BUILD_RATE = 1.2e-5
 #: shares of the time limit for the exact stages and the LP bounds of large components
 EXACT_SHARE = 0.2
-LP_SHARE = 0.6
+LP_SHARE = 0.8
 #: with workers=1 the LNS stops after this much work per second of time limit
 #: (CP-SAT deterministic time + WORK_PER_VARIABLE per model Boolean); a
 #: deterministic budget, calibrated to end before the deadline on the
@@ -1762,8 +1762,11 @@ def solve_auto_detailed(
         # large components: a knapsack-ordered greedy, tier-truncated exact stages
         pinned = np.diff(c.t_pin_ptr) > 0
         order = ratio_order(c)
+        pass_seconds = 0.0  # what one greedy pass over the problem costs
         if large:
+            t_pass = time.perf_counter()
             offer(ordered_greedy(c, cands, best, pinned, order))
+            pass_seconds = time.perf_counter() - t_pass
             mark("ratio greedy")
         exact_deadline = time.perf_counter() + EXACT_SHARE * max(0.0, left())
         for k in large:
@@ -1845,10 +1848,10 @@ def solve_auto_detailed(
                     for j in range(tier + 1, T + 1)
                 ]
                 n_left = 1 + sum(1 for n_j in cols_later if LP_BUILD_RATE * n_j < room / 2)
-                share = room / n_left
+                share = (room - 2.0 * pass_seconds) / n_left  # two guided greedy passes follow
                 value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=n_workers == 1)
                 guide = relax.guide(cands)
-                if guide is not None:
+                if guide is not None and time.perf_counter() + 2.0 * pass_seconds <= deadline:
                     # LP-guided greedy: the tier's tasks by LP coverage, each to a
                     # volunteer the LP uses; the more urgent tiers kept
                     y_lp, x_lp = guide
