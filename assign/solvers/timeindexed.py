@@ -305,7 +305,6 @@ def solve_tiers(
     pins: tuple[I64, I64] | None = None,
     obstacles: tuple[I64, I64, I64] | None = None,
     tiers: tuple[int, ...] | None = None,
-    max_options: int | None = None,
     pinned_only: NDArray[np.bool_] | None = None,
     dtime: float | None = None,
 ) -> TierResult:
@@ -325,7 +324,6 @@ def solve_tiers(
     ``tiers``: the tiers to minimise (default: every tier of ``tasks``).
     ``dtime``: a CP-SAT deterministic-time budget over all stages (with one
     worker, a limit that repeats exactly, unlike ``time_limit``).
-    ``max_options``: give up (status ``"too_large"``) above this many options.
     """
     from ortools.sat.python import cp_model
 
@@ -336,18 +334,20 @@ def solve_tiers(
     dur = c.t_duration[t]
     rec = c.t_recipient[t]
     used = np.zeros(c.n_volunteers, dtype=np.int64)
-    day_used: dict[tuple[int, int], int] = {}
+    span_days = c.n_days + 2  # day keys: volunteer * span_days + day
+    day_used: dict[int, int] = {}  # obstacles per day key
     keep = np.ones(len(t), dtype=bool)
     day_lo, day_hi = rules.day_of(c, lo), rules.day_of(c, hi)
     if obstacles is not None and len(obstacles[0]):
         ot, ov, os_ = (np.asarray(a, dtype=np.int64) for a in obstacles)
         used = np.bincount(ov, weights=rules.assignment_load(c, ot, ov), minlength=c.n_volunteers).astype(np.int64)
         keep &= used[v] + load <= c.v_max_minutes[v]
-        for vv, dd in zip(ov.tolist(), rules.day_of(c, os_).tolist(), strict=True):
-            day_used[(vv, dd)] = day_used.get((vv, dd), 0) + 1
-        single = day_lo == day_hi
-        dcount = np.array([day_used.get((a, b), 0) for a, b in zip(v.tolist(), day_lo.tolist(), strict=True)], dtype=np.int64)
-        keep &= ~single | (dcount < c.v_max_per_day[v])
+        uk, uc = np.unique(ov * span_days + rules.day_of(c, os_), return_counts=True)
+        day_used = dict(zip(uk.tolist(), uc.tolist(), strict=True))
+        query = v * span_days + day_lo
+        pos = np.minimum(np.searchsorted(uk, query), len(uk) - 1)
+        dcount = np.where(uk[pos] == query, uc[pos], 0)
+        keep &= (day_lo != day_hi) | (dcount < c.v_max_per_day[v])
         # rule 9 against the obstacles of the same volunteer (options are
         # dropped only when every start in them clashes: restrict has lo == hi)
         by = np.argsort(ov, kind="stable")
@@ -368,9 +368,6 @@ def solve_tiers(
     day_lo, day_hi = day_lo[sel], day_hi[sel]
     n: int = len(t)
     want = sorted(np.unique(c.t_tier[tasks]).tolist()) if tiers is None else list(tiers)
-    if max_options is not None and n > max_options:
-        empty = np.zeros(0, dtype=np.int64)
-        return TierResult(empty, empty, empty, (), n, time.perf_counter() - began, "too_large")
 
     m = cp_model.CpModel()
     y = [m.new_bool_var("") for _ in range(n)]
@@ -416,12 +413,12 @@ def solve_tiers(
             cov[task] = z
             z_of.append((z, idx))
     if pins is not None and len(pins[0]) and n:
-        keys = np.unique(np.asarray(pins[0], dtype=np.int64) * c.n_volunteers + np.asarray(pins[1], dtype=np.int64))
+        keys = np.asarray(pins[0], dtype=np.int64) * c.n_volunteers + np.asarray(pins[1], dtype=np.int64)
         ok_key = t * c.n_volunteers + v
-        for key in keys.tolist():
-            at = np.flatnonzero(ok_key == key)
-            if len(at):
-                m.add(cp_model.LinearExpr.sum([y[j] for j in at.tolist()]) == 1)
+        pinned = np.flatnonzero(np.isin(ok_key, keys))
+        pinned = pinned[np.argsort(ok_key[pinned], kind="stable")]
+        for at in np.split(pinned, np.flatnonzero(np.diff(ok_key[pinned])) + 1) if len(pinned) else []:
+            m.add(cp_model.LinearExpr.sum([y[j] for j in at.tolist()]) == 1)  # the pair's options: one
     # per volunteer: rules 9, 10, 11
     max_travel = max_travel_minutes(c)
     by_vol = np.argsort(v, kind="stable")
@@ -438,7 +435,7 @@ def solve_tiers(
             one_day = idx[day_lo[idx] == day_hi[idx]]
             for d in np.unique(day_lo[one_day]).tolist():
                 on = one_day[day_lo[one_day] == d]
-                left = lim - day_used.get((vol, d), 0)
+                left = lim - day_used.get(vol * span_days + d, 0)
                 if len(np.unique(t[on])) > left:
                     m.add(cp_model.LinearExpr.sum([y[k] for k in on.tolist()]) <= left)
     if hint is not None and len(hint[0]):
