@@ -307,6 +307,7 @@ def solve_tiers(
     tiers: tuple[int, ...] | None = None,
     pinned_only: NDArray[np.bool_] | None = None,
     dtime: float | None = None,
+    params: dict[str, Any] | None = None,
 ) -> TierResult:
     """Minimise ``U_j`` over ``tasks``, tier by tier (each proven optimum fixed
     before the next; stops at the first stage not proven).
@@ -324,6 +325,8 @@ def solve_tiers(
     ``tiers``: the tiers to minimise (default: every tier of ``tasks``).
     ``dtime``: a CP-SAT deterministic-time budget over all stages (with one
     worker, a limit that repeats exactly, unlike ``time_limit``).
+    ``params``: CP-SAT parameters that replace the defaults set here (e.g.
+    ``{"linearization_level": 1}``; ``benchmarks/bounds.py fixed`` compares them).
     """
     from ortools.sat.python import cp_model
 
@@ -477,6 +480,8 @@ def solve_tiers(
         # worker): proven in 13 s (restriction) and 8.5 s (relaxation) with the
         # full linear relaxation, 72 s and 31 s with the default level
         prm.linearization_level = 2
+        for key, value in (params or {}).items():
+            setattr(prm, key, value)
         code = solver.solve(m)
         spent += solver.deterministic_time
         status = solver.status_name(code)
