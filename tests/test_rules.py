@@ -183,6 +183,25 @@ def test_travel_between_recipients_same_home_is_zero() -> None:
     assert rules.travel_between_recipients(c, np.array([0]), np.array([2]))[0] == math.ceil(60 * 2.2239 * 1.3 / 12)
 
 
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), min_size=2, max_size=30), st.data())
+@SETTINGS
+def test_shortest_travel_is_the_all_pairs_minimum(points: list[tuple[int, int]], data: st.DataObject) -> None:
+    # recipients on a coarse grid (~100 m steps, repeated homes likely)
+    raw = base_problem()
+    raw["recipients"] = [
+        {"id": f"r{i}", "community": "c1", "lat": 33.0 + 0.001 * a, "lon": 108.2 + 0.001 * b}
+        for i, (a, b) in enumerate(points)
+    ]
+    raw["tasks"][0]["recipient"] = "r0"
+    c = compiled(raw)
+    chosen = np.array(sorted(data.draw(st.sets(st.integers(0, len(points) - 1), min_size=2))))
+    ra, rb = np.meshgrid(chosen, chosen, indexing="ij")
+    off = ra != rb
+    expected = int(rules.travel_between_recipients(c, ra[off], rb[off]).min())
+    assert rules.shortest_travel(c, chosen) == expected
+    assert rules.shortest_travel(c, chosen[:1]) is None
+
+
 def test_assignment_load_pair() -> None:
     raw = base_problem()
     assert one(rules.assignment_load(compiled(raw), T0, V0)) == 60
