@@ -83,8 +83,9 @@ valid both lexicographically and tier by tier for the optimal schedule
   minutes, daily limits, energy of availability intervals with travel, HiGHS,
   made rigorous from its duals — for LPs over :data:`PDLP_COLUMNS` columns the
   multipliers come from OR-Tools' first-order PDLP, stopped at its share of
-  the time, and weak duality over the variable box turns whatever multipliers
-  it has into a valid bound) restricted by the more urgent tiers' values
+  the time and repaired by :mod:`~assign.solvers.lpdual`, and weak duality
+  over the variable box turns whatever multipliers it has into a valid bound)
+  restricted by the more urgent tiers' values
   *only* when those are proven equal to the schedule's (then the optimal
   schedule satisfies the restriction), unrestricted (min ``U_t`` alone) when
   not; LPs over more than :data:`LP_MAX_COLUMNS` columns, or that cannot be
@@ -975,16 +976,17 @@ def _rigorous(
     from scipy.optimize import linprog
 
     if len(cost) > PDLP_COLUMNS:
-        duals = _pdlp_duals(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, time_limit, primal, deterministic)
+        from .lpdual import pdlp_multipliers
+
+        iterations = None
+        if deterministic and time_limit is not None:
+            # an iteration budget instead of the clock, so that runs repeat
+            nnz = max(1, int(a_ub.nnz) + int(a_eq.nnz))
+            iterations = int(np.clip(PDLP_RATE * (float(time_limit) - PDLP_FIXED_SECONDS) / nnz, 20, PDLP_ITERATIONS))
+        duals = pdlp_multipliers(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, time_limit, iterations, primal)
         if duals is None:
             return None
-        y_ub, y_eq = duals
-        # PDLP's sign convention for rows is taken from its result; either sign
-        # gives a valid bound once the inequality multipliers are clipped
-        return max(
-            _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, y_ub, y_eq),
-            _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, -y_ub, -y_eq),
-        )
+        return _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *duals)
     options: dict[str, Any] = {"presolve": True}
     if time_limit is not None:
         options["time_limit"] = max(1e-3, float(time_limit))
@@ -1038,59 +1040,6 @@ def _dual_value(
     terms = np.concatenate([m_ub * b_ub, m_eq * b_eq, box])
     value = math.fsum(terms.tolist())
     return value - 1e-9 * max(1.0, math.fsum(np.abs(terms).tolist()))
-
-
-def _pdlp_duals(
-    cost: NDArray[np.float64],
-    a_ub: Any,
-    b_ub: NDArray[np.float64],
-    a_eq: Any,
-    b_eq: NDArray[np.float64],
-    lo: NDArray[np.float64],
-    hi: NDArray[np.float64],
-    time_limit: float | None,
-    primal: list[NDArray[np.float64]] | None = None,
-    deterministic: bool = False,
-) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
-    """Row multipliers of the LP from OR-Tools' PDLP (first-order, for LPs too
-    large for simplex in the time given), whatever its state at the time
-    limit: :func:`_dual_value` turns any multipliers into a valid bound, a
-    converged run into the LP's value."""
-    from ortools.pdlp import solvers_pb2
-    from ortools.pdlp.python import pdlp
-    from scipy import sparse
-
-    n_ub, n_eq = a_ub.shape[0], a_eq.shape[0]
-    qp = pdlp.QuadraticProgram()
-    qp.objective_vector = np.asarray(cost, dtype=np.float64)
-    qp.constraint_matrix = sparse.vstack([a_ub, a_eq], format="csc")
-    b = np.asarray(b_ub, dtype=np.float64)
-    b = np.where(np.abs(b) < 1e-12, 0.0, b)  # tiny right-hand sides only slow PDLP down
-    qp.constraint_lower_bounds = np.concatenate((np.full(n_ub, -np.inf), b_eq))
-    qp.constraint_upper_bounds = np.concatenate((b, b_eq))
-    qp.variable_lower_bounds = lo
-    qp.variable_upper_bounds = hi
-    prm = solvers_pb2.PrimalDualHybridGradientParams()
-    prm.num_threads = 1
-    prm.verbosity_level = 0
-    if time_limit is not None:
-        prm.termination_criteria.time_sec_limit = max(0.05, float(time_limit))
-        if deterministic:
-            # an iteration budget instead, so that runs repeat; the clock (at
-            # twice the share) is only a safety net
-            nnz = max(1, int(qp.constraint_matrix.nnz))
-            prm.termination_criteria.iteration_limit = max(20, int(PDLP_RATE * float(time_limit) / nnz))
-            prm.termination_criteria.time_sec_limit = max(0.1, 2.0 * float(time_limit))
-    try:
-        res = pdlp.primal_dual_hybrid_gradient(qp, prm)
-    except (ValueError, RuntimeError):
-        return None
-    y = np.asarray(res.dual_solution, dtype=np.float64)
-    if len(y) != n_ub + n_eq or not np.all(np.isfinite(y)):
-        return None
-    if primal is not None:
-        primal.append(np.asarray(res.primal_solution, dtype=np.float64))
-    return y[:n_ub], y[n_ub:]
 
 
 class Relaxation:
@@ -1403,10 +1352,16 @@ FIXED_PAIRS = 400_000
 FIXED_SHARE = 0.6
 #: LPs with more columns are solved by PDLP (first-order) instead of HiGHS' simplex
 PDLP_COLUMNS = 150_000
-#: PDLP's speed in constraint-matrix nonzeros times iterations per second (measured:
-#: Shiquan's tier-2 LP, 2.5 M nonzeros, 35 iterations/s); with workers=1 PDLP stops
-#: after an iteration budget worth its time share at this rate
-PDLP_RATE = 8.0e7
+#: PDLP's speed in constraint-matrix nonzeros times iterations per second, without
+#: restarts (measured: Shiquan's tier-2 LP, 2.7 M nonzeros, ~10 ms per iteration),
+#: its fixed cost in seconds (glop presolve, setup, the polish of
+#: :mod:`~assign.solvers.lpdual`) and the iterations after which its bound stops
+#: rising (500: within 0.2 % of the LP's optimum there). An LP solved by PDLP gets
+#: at most the time of that many iterations; with workers=1 PDLP stops after
+#: the iterations its time share is worth at this rate
+PDLP_RATE = 2.5e8
+PDLP_FIXED_SECONDS = 3.5
+PDLP_ITERATIONS = 500
 #: per-tier LP relaxations with more columns are skipped (time and memory)
 LP_MAX_COLUMNS = 2_500_000
 #: seconds per column to build a relaxation, with margin (measured on Shiquan:
@@ -1842,6 +1797,9 @@ def solve_auto_detailed(
                 # tier 2 by PDLP: 7 s -> 36, 10 s -> ~11,000, 30 s -> ~20,000), so
                 # splitting the time between tiers would lose both
                 share = lp_deadline - time.perf_counter() - 2.0 * pass_seconds
+                if relax.n > PDLP_COLUMNS:  # what PDLP can use; the LNS gets the rest
+                    nnz = int(relax.a_ub.nnz) + int(relax.a_eq.nnz)
+                    share = min(share, PDLP_FIXED_SECONDS + PDLP_ITERATIONS * nnz / PDLP_RATE)
                 value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=n_workers == 1)
                 guide = relax.guide(cands)
                 if guide is not None and time.perf_counter() + 2.0 * pass_seconds <= deadline:

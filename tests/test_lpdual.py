@@ -1,0 +1,182 @@
+"""Tests of assign/solvers/lpdual.py: the multipliers of large coverage LPs.
+
+The bound itself is made valid by weak duality (``auto._dual_value``); these
+tests check that the repair of step 2 is the exact best completion, that the
+whole recipe reaches the LP's optimum on small LPs, never passes it, and
+repeats under an iteration limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+from scipy.optimize import linprog
+
+from assign.candidates import build_candidates
+from assign.compile import compile_problem
+from assign.solvers import auto
+from assign.solvers.lpdual import CoverageShape, pdlp_multipliers
+from tests.strategies import problems
+
+
+def coverage_lp(seed: int, max_team: int = 2, x_cost: float = 0.0) -> dict[str, Any]:
+    """A random LP of the shape of a tier LP: pairs x (one per task and
+    volunteer), coverage rows ``sum x - k y = 0``, link rows ``x - y <= 0`` for
+    teams, a knapsack per volunteer; cost -weight on y (and ``x_cost`` * noise on x)."""
+    rng = np.random.default_rng(seed)
+    n_t, n_v = int(rng.integers(2, 9)), int(rng.integers(2, 6))
+    k = np.minimum(rng.integers(1, max_team + 1, size=n_t), n_v)
+    task, vol = [], []
+    for t in range(n_t):
+        n_p = int(rng.integers(k[t], n_v + 1))
+        for v in rng.choice(n_v, size=n_p, replace=False):
+            task.append(t)
+            vol.append(int(v))
+    task_a, vol_a = np.array(task), np.array(vol)
+    n_p = len(task_a)
+    n = n_p + n_t
+    cost = np.zeros(n)
+    cost[n_p:] = -rng.integers(1, 10, size=n_t).astype(float)
+    cost[:n_p] = x_cost * rng.random(n_p)
+    a_eq = sparse.csr_matrix(
+        (np.concatenate((np.ones(n_p), -k.astype(float))),
+         (np.concatenate((task_a, np.arange(n_t))), np.concatenate((np.arange(n_p), n_p + np.arange(n_t))))),
+        shape=(n_t, n),
+    )
+    team = np.flatnonzero(k[task_a] > 1)
+    rows = [
+        sparse.csr_matrix(
+            (np.concatenate((np.ones(len(team)), -np.ones(len(team)))),
+             (np.concatenate((np.arange(len(team)), np.arange(len(team)))), np.concatenate((team, n_p + task_a[team])))),
+            shape=(len(team), n),
+        )
+    ]
+    load = rng.integers(1, 5, size=n_p).astype(float)
+    rows.append(sparse.csr_matrix((load, (vol_a, np.arange(n_p))), shape=(n_v, n)))
+    b_ub = np.concatenate((np.zeros(len(team)), rng.integers(1, 8, size=n_v).astype(float)))
+    return {
+        "cost": cost, "a_ub": sparse.vstack(rows, format="csr"), "b_ub": b_ub,
+        "a_eq": a_eq, "b_eq": np.zeros(n_t), "lo": np.zeros(n), "hi": np.ones(n),
+    }
+
+
+def lp_optimum(lp: dict[str, Any]) -> Any:
+    res = linprog(
+        lp["cost"], A_ub=lp["a_ub"], b_ub=lp["b_ub"], A_eq=lp["a_eq"], b_eq=lp["b_eq"],
+        bounds=np.column_stack((lp["lo"], lp["hi"])), method="highs",
+    )
+    assert res.status == 0
+    return res
+
+
+def dual_value(lp: dict[str, Any], m_ub: Any, m_eq: Any) -> float:
+    return auto._dual_value(lp["cost"], lp["a_ub"], lp["b_ub"], lp["a_eq"], lp["b_eq"], lp["lo"], lp["hi"], m_ub, m_eq)
+
+
+def args(lp: dict[str, Any]) -> tuple[Any, ...]:
+    return lp["cost"], lp["a_ub"], lp["b_ub"], lp["a_eq"], lp["b_eq"], lp["lo"], lp["hi"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 100_000), max_team=st.sampled_from([1, 2, 3]), x_cost=st.sampled_from([0.0, 0.5]))
+def test_completion_is_the_best_completion(seed: int, max_team: int, x_cost: float) -> None:
+    """Given the other rows' multipliers, the closed-form completion is at least
+    as good as any other choice of the task and link multipliers — in
+    particular the LP's own — and with the LP's optimal multipliers of the other
+    rows it reaches the LP's optimum."""
+    lp = coverage_lp(seed, max_team, x_cost)
+    res = lp_optimum(lp)
+    shape = CoverageShape(*args(lp))
+    assert shape.ok
+    m_ub, m_eq = np.asarray(res.ineqlin.marginals), np.asarray(res.eqlin.marginals)
+    pi = np.maximum(-m_ub[shape.other], 0.0)
+    full = shape.complete(pi)
+    assert dual_value(lp, *full) >= dual_value(lp, m_ub, m_eq) - 1e-7
+    assert dual_value(lp, *full) <= res.fun + 1e-9
+    assert abs(dual_value(lp, *full) - res.fun) <= 1e-6 * max(1.0, abs(res.fun))
+    # arbitrary prices: still a lower bound, and no worse than zero task multipliers
+    rng = np.random.default_rng(seed)
+    pi = rng.random(len(shape.other)) * 3
+    naive_ub = np.zeros(lp["a_ub"].shape[0])
+    naive_ub[shape.other] = -pi
+    completed = dual_value(lp, *shape.complete(pi))
+    assert completed <= res.fun + 1e-9
+    assert completed >= dual_value(lp, naive_ub, np.zeros(lp["a_eq"].shape[0])) - 1e-9
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 100_000), max_team=st.sampled_from([1, 2]))
+def test_recipe_is_a_bound_and_converges_on_small_lps(seed: int, max_team: int) -> None:
+    lp = coverage_lp(seed, max_team)
+    res = lp_optimum(lp)
+    primal: list[Any] = []
+    duals = pdlp_multipliers(*args(lp), time_limit=20.0, iteration_limit=2000, primal=primal)
+    assert duals is not None
+    value = dual_value(lp, *duals)
+    assert value <= res.fun + 1e-9
+    assert value >= res.fun - 1e-3 * max(1.0, abs(res.fun))
+    assert len(primal) == 1 and len(primal[0]) == len(lp["cost"])
+
+
+def test_recipe_repeats_under_an_iteration_limit() -> None:
+    lp = coverage_lp(7, 2)
+    one = pdlp_multipliers(*args(lp), time_limit=20.0, iteration_limit=30)
+    two = pdlp_multipliers(*args(lp), time_limit=20.0, iteration_limit=30)
+    assert one is not None and two is not None
+    assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
+
+
+def test_other_shapes_fall_back_to_pdlp() -> None:
+    """An extra column outside the coverage rows (the fairness columns of the
+    soft LP, say): no completion, but PDLP's multipliers still give a bound."""
+    lp = coverage_lp(3, 2)
+    lp["cost"] = np.concatenate((lp["cost"], [1.0]))
+    lp["a_ub"] = sparse.hstack([lp["a_ub"], sparse.csr_matrix(np.ones((lp["a_ub"].shape[0], 1)))], format="csr")
+    lp["a_eq"] = sparse.hstack([lp["a_eq"], sparse.csr_matrix((lp["a_eq"].shape[0], 1))], format="csr")
+    lp["lo"], lp["hi"] = np.append(lp["lo"], 0.0), np.append(lp["hi"], 1.0)
+    assert not CoverageShape(*args(lp)).ok
+    duals = pdlp_multipliers(*args(lp), time_limit=20.0, iteration_limit=2000)
+    assert duals is not None
+    assert dual_value(lp, *duals) <= lp_optimum(lp).fun + 1e-9
+
+
+def test_smoothed_gradient_matches_finite_differences() -> None:
+    lp = coverage_lp(11, 2, 0.5)
+    shape = CoverageShape(*args(lp))
+    assert shape.ok and shape.smoothable
+    rng = np.random.default_rng(0)
+    pi = rng.random(len(shape.other))
+    tau = 0.05
+    f, grad = shape.smooth(pi, tau)
+    h = 1e-6
+    for i in range(len(pi)):
+        e = np.zeros(len(pi))
+        e[i] = h
+        numeric = (shape.smooth(pi + e, tau)[0] - shape.smooth(pi - e, tau)[0]) / (2 * h)
+        assert abs(numeric - grad[i]) <= 1e-4 * max(1.0, abs(numeric))
+
+
+@settings(max_examples=20, deadline=None)
+@given(problem=problems(max_volunteers=4, max_tasks=6))
+def test_tier_lps_have_the_coverage_shape(problem: Any) -> None:
+    """The tier LPs of auto.Relaxation are the ones the repair is written for
+    (when they have rows at all): the shape is recognised, and the recipe's
+    bound never passes HiGHS' value of the same LP."""
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    for tier in range(1, c.n_tiers + 1):
+        relax = auto.Relaxation(c, cands, c.t_tier == tier, fairness=False)
+        if relax.n_y == 0:
+            continue
+        mine = np.flatnonzero(c.t_tier[relax.cov_tasks] == tier)
+        cost = np.zeros(relax.n)
+        cost[relax.n_p + mine] = -c.t_weight[relax.cov_tasks[mine]].astype(float)
+        lp = {"cost": cost, "a_ub": relax.a_ub, "b_ub": relax.b_ub, "a_eq": relax.a_eq, "b_eq": relax.b_eq,
+              "lo": relax.lo, "hi": relax.hi}
+        assert CoverageShape(*args(lp)).ok
+        duals = pdlp_multipliers(*args(lp), time_limit=20.0, iteration_limit=500)
+        assert duals is not None
+        assert dual_value(lp, *duals) <= lp_optimum(lp).fun + 1e-9
