@@ -76,7 +76,7 @@ def dual_value(lp: dict[str, Any], m_ub: Any, m_eq: Any) -> float:
     return auto._dual_value(lp["cost"], lp["a_ub"], lp["b_ub"], lp["a_eq"], lp["b_eq"], lp["lo"], lp["hi"], m_ub, m_eq)
 
 
-def args(lp: dict[str, Any]) -> tuple[Any, ...]:
+def args(lp: dict[str, Any]) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
     return lp["cost"], lp["a_ub"], lp["b_ub"], lp["a_eq"], lp["b_eq"], lp["lo"], lp["hi"]
 
 
