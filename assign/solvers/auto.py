@@ -1793,8 +1793,7 @@ def solve_auto_detailed(
                 limits = {j: ub[j - 1] for j in range(1, tier)} if prefix else {}
                 # the most urgent tier left takes the time (two guided greedy passes
                 # follow); a later tier gets what an early-converged LP leaves. A
-                # first-order LP's bound is worth little when cut short (Shiquan
-                # tier 2 by PDLP: 7 s -> 36, 10 s -> ~11,000, 30 s -> ~20,000), so
+                # first-order LP's bound can be worth little when cut short, so
                 # splitting the time between tiers would lose both
                 share = lp_deadline - time.perf_counter() - 2.0 * pass_seconds
                 if relax.n > PDLP_COLUMNS:  # what PDLP can use; the LNS gets the rest
