@@ -41,7 +41,8 @@ large-neighbourhood search (fix every arc outside a group of related agents
 or items at the incumbent, re-solve the rest with CP-SAT, in parallel
 threads; with the stage's LP solved, only each item's arcs of smallest LP
 reduced cost are freed) improves the incumbent for the rest of the stage's
-time.
+time. Optionally (``final_share``) the full model runs once more at the end
+of the stage, from the search's incumbent, to prove or improve it.
 
 Why the bounds are valid lexicographic bounds even when a stage is not
 proven optimal: a bound ``B`` is valid when no feasible schedule ``S`` has
@@ -996,6 +997,7 @@ def solve_arcs(
     lp: bool = True,
     lns: bool = True,
     main_share: float = 0.3,
+    final_share: float = 0.0,
     cost_scale: float | None = None,
     params: Mapping[str, Any] | None = None,
     log: bool = False,
@@ -1008,7 +1010,11 @@ def solve_arcs(
     per stage. Within a stage, the full CP-SAT model runs first, for
     ``main_share`` of the stage's time when ``lns`` is on; if it did not prove
     the stage optimal, large-neighbourhood search (:meth:`_Engine.lns`) uses
-    the rest. The stage's bound comes from the full solve (and the LP).
+    the rest. With ``final_share > 0`` the search stops that share of the
+    stage's time early and the full model runs once more, hinted with the
+    search's incumbent and cut at its value, so it may still prove the stage
+    (a short ``main_share`` then keeps the proofs it would lose). The stage's
+    bound comes from the full solves (and the LP).
 
     ``workers`` (default ``os.cpu_count()``) CP-SAT workers, and as many LNS
     threads. ``seed`` with ``workers=1`` repeats a run exactly when every stage
@@ -1138,9 +1144,35 @@ def solve_arcs(
         n_lns = n_imp = 0
         if lns and not proven and stage.vars and stage_deadline - perf_counter() > 0.05:
             model.add(expr <= value)  # neighbourhoods only look for better selections
+            final = min(max(float(final_share), 0.0), 1.0) * (stage_deadline - ts)
+            lns_deadline = max(perf_counter(), stage_deadline - final)
             incumbent, value, n_lns, n_imp = eng.lns(
-                stage, incumbent, value, stage_deadline, workers, seed + k, params
+                stage, incumbent, value, lns_deadline, workers, seed + k, params
             )
+            if lns_deadline < stage_deadline and stage_deadline - perf_counter() >= min_budget:
+                # the full model once more, hinted with the search's incumbent and
+                # cut at its value: it may prove the stage or improve it. Its bound
+                # is a bound of the stage (the cut keeps every selection at least
+                # as good as the incumbent), so the better of the two bounds counts.
+                model.add(expr <= value)
+                eng.hint(model, incumbent)
+                solver = cp_model.CpSolver()
+                left = stage_deadline - perf_counter()
+                _apply_params(solver.parameters, left, workers, seed + 1, params)
+                solver.parameters.log_search_progress = bool(log)
+                code_f = solver.solve(model)
+                if code_f in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                    found = eng.mask_from(
+                        np.asarray(solver.response_proto.solution, dtype=np.int64)
+                    )
+                    found_value = eng.stage_value(stage, found)
+                    if found_value < value:
+                        incumbent, value = found, found_value
+                        n_imp += 1
+                    bound_f = float(math.ceil(solver.best_objective_bound - 1e-6))
+                    cp_bound = bound_f if cp_bound is None else max(cp_bound, bound_f)
+                    proven = code_f == cp_model.OPTIMAL and value <= bound_f
+                    status_name = solver.status_name(code_f)
         all_proven = all_proven and proven
         secs = perf_counter() - ts
         if stage.tier is not None:
