@@ -1362,6 +1362,9 @@ PDLP_COLUMNS = 150_000
 PDLP_RATE = 2.5e8
 PDLP_FIXED_SECONDS = 3.5
 PDLP_ITERATIONS = 500
+#: an LP for PDLP is built only when the time of this many iterations is left
+#: (150 iterations and the repair: within 1 % of the LP's optimum on Shiquan)
+PDLP_MIN_ITERATIONS = 150
 #: per-tier LP relaxations with more columns are skipped (time and memory)
 LP_MAX_COLUMNS = 2_500_000
 #: seconds per column to build a relaxation, with margin (measured on Shiquan:
@@ -1787,7 +1790,14 @@ def solve_auto_detailed(
                 if tier <= fixed_tiers.get(k, 0):
                     continue  # the exact fixed-time model's bound (an LP's is weaker)
                 n_cols = int(np.count_nonzero(mask[full.task]))
-                if n_cols > LP_MAX_COLUMNS or LP_BUILD_RATE * n_cols > lp_deadline - time.perf_counter():
+                # skipped when it could not be built and solved usefully in the time
+                # left (a first-order LP needs its fixed cost and some iterations;
+                # ~4 nonzeros per column), with the two guided greedy passes after it
+                useful = 0.05
+                if n_cols > PDLP_COLUMNS:
+                    useful = PDLP_FIXED_SECONDS + PDLP_MIN_ITERATIONS * 4.0 * n_cols / PDLP_RATE
+                room = lp_deadline - time.perf_counter() - LP_BUILD_RATE * n_cols - 2.0 * pass_seconds
+                if n_cols > LP_MAX_COLUMNS or room < useful:
                     continue
                 relax = Relaxation(c, full, mask, fairness=False)
                 limits = {j: ub[j - 1] for j in range(1, tier)} if prefix else {}
