@@ -1371,6 +1371,13 @@ LP_MAX_COLUMNS = 2_500_000
 #: tier 2 665,000 columns in 1.2 s, tier 3 1.77 M in 2.6 s, tier 4 3.7 M in
 #: 7.2 s); an LP that cannot be built in its share is skipped
 LP_BUILD_RATE = 3.0e-6
+#: the two LP-guided greedy passes after a tier LP run only when they cost at
+#: most this share of the time limit (else the LNS has the time), a pass
+#: estimated at GREEDY_PASS_RATE seconds per candidate pair (measured on
+#: Shiquan: 6.1 M pairs, 3.3 s a pass; small problems cost more per pair —
+#: laocheng, 97,000 pairs, 0.3 s — but their passes are cheap anyway)
+GUIDE_SHARE = 0.05
+GREEDY_PASS_RATE = 5.5e-7
 #: shares of the time limit for the exact stages and the LP bounds of large components
 EXACT_SHARE = 0.2
 LP_SHARE = 0.8
@@ -1775,6 +1782,9 @@ def solve_auto_detailed(
 
         # LP bounds of the large components, tier by tier
         lp_deadline = time.perf_counter() + LP_SHARE * max(0.0, left())
+        # LP-guided greedy passes, judged by the problem's size (not the clock,
+        # so that a run with one worker repeats)
+        guided = 2.0 * GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
         for k in large:
             in_comp = t_label == k
             have = comp_bounds.get(k)
@@ -1796,7 +1806,7 @@ def solve_auto_detailed(
                 useful = 0.05
                 if n_cols > PDLP_COLUMNS:
                     useful = PDLP_FIXED_SECONDS + PDLP_MIN_ITERATIONS * 4.0 * n_cols / PDLP_RATE
-                room = lp_deadline - time.perf_counter() - LP_BUILD_RATE * n_cols - 2.0 * pass_seconds
+                room = lp_deadline - time.perf_counter() - LP_BUILD_RATE * n_cols - (2.0 * pass_seconds if guided else 0.0)
                 if n_cols > LP_MAX_COLUMNS or room < useful:
                     continue
                 relax = Relaxation(c, full, mask, fairness=False)
@@ -1805,12 +1815,15 @@ def solve_auto_detailed(
                 # follow); a later tier gets what an early-converged LP leaves. A
                 # first-order LP's bound can be worth little when cut short, so
                 # splitting the time between tiers would lose both
-                share = lp_deadline - time.perf_counter() - 2.0 * pass_seconds
+                share = lp_deadline - time.perf_counter() - (2.0 * pass_seconds if guided else 0.0)
                 if relax.n > PDLP_COLUMNS:  # what PDLP can use; the LNS gets the rest
                     nnz = int(relax.a_ub.nnz) + int(relax.a_eq.nnz)
                     share = min(share, PDLP_FIXED_SECONDS + PDLP_ITERATIONS * nnz / PDLP_RATE)
                 value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=n_workers == 1)
-                guide = relax.guide(cands)
+                # the guided passes only when cheap next to the time limit: on
+                # Shiquan (3.3 s a pass) the LNS did better with those seconds in a
+                # 60 s run (U2 29,923 vs 29,973 and 28,250 vs 28,276, seeds 0 and 1)
+                guide = relax.guide(cands) if guided else None
                 if guide is not None and time.perf_counter() + 2.0 * pass_seconds <= deadline:
                     # LP-guided greedy: the tier's tasks by LP coverage, each to a
                     # volunteer the LP uses; the more urgent tiers kept
