@@ -1363,8 +1363,10 @@ PDLP_RATE = 2.5e8
 PDLP_FIXED_SECONDS = 3.5
 PDLP_ITERATIONS = 500
 #: an LP for PDLP is built only when the time of this many iterations is left
-#: (150 iterations and the repair: within 1 % of the LP's optimum on Shiquan)
-PDLP_MIN_ITERATIONS = 150
+#: (a cut-short bound is often worth little, and a tier-3 LP of Shiquan's
+#: size takes ~1 GB: measured with 150, U3's bound varied from 5,122 to 28,230
+#: while U2 lost the LNS time it took)
+PDLP_MIN_ITERATIONS = 500
 #: per-tier LP relaxations with more columns are skipped (time and memory)
 LP_MAX_COLUMNS = 2_500_000
 #: seconds per column to build a relaxation, with margin (measured on Shiquan:
@@ -1801,7 +1803,7 @@ def solve_auto_detailed(
                     continue  # the exact fixed-time model's bound (an LP's is weaker)
                 n_cols = int(np.count_nonzero(mask[full.task]))
                 # skipped when it could not be built and solved usefully in the time
-                # left (a first-order LP needs its fixed cost and some iterations;
+                # left (a first-order LP needs its fixed cost and its iterations;
                 # ~4 nonzeros per column), with the two guided greedy passes after it
                 useful = 0.05
                 if n_cols > PDLP_COLUMNS:
