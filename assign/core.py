@@ -987,6 +987,26 @@ class _Engine:
         return state["incumbent"], state["value"], state["solved"], state["improved"]
 
 
+def _full_solve(
+    eng: _Engine, model: Any, limit: float, workers: int, seed: int,
+    params: Mapping[str, Any] | None, log: bool,
+) -> tuple[Any, str, Bools | None, float | None]:
+    """One CP-SAT solve of the full stage model: (status code, status name,
+    the selection found or None, its objective bound rounded up or None)."""
+    from ortools.sat.python import cp_model
+
+    solver = cp_model.CpSolver()
+    _apply_params(solver.parameters, limit, workers, seed, params)
+    solver.parameters.log_search_progress = bool(log)
+    code = solver.solve(model)
+    if code == cp_model.MODEL_INVALID:
+        raise RuntimeError(f"CP-SAT rejected the model: {model.validate()}")
+    if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return code, solver.status_name(code), None, None
+    found = eng.mask_from(np.asarray(solver.response_proto.solution, dtype=np.int64))
+    return code, solver.status_name(code), found, float(math.ceil(solver.best_objective_bound - 1e-6))
+
+
 def solve_arcs(
     problem: ArcProblem,
     time_limit: float = 10.0,
@@ -1111,24 +1131,15 @@ def solve_arcs(
             now = perf_counter()
             share = main_share if (lns and attempts == 1) else 1.0
             limit = max(min_budget, share * (stage_deadline - now))
-            solver = cp_model.CpSolver()
-            _apply_params(solver.parameters, limit, workers, seed, params)
-            solver.parameters.log_search_progress = bool(log)
-            code = solver.solve(model)
-            if code == cp_model.MODEL_INVALID:
-                raise RuntimeError(f"CP-SAT rejected the model: {model.validate()}")
+            code, status_name, found, found_bound = _full_solve(eng, model, limit, workers, seed, params, log)
             if code == cp_model.INFEASIBLE:
                 if incumbent is None:  # only must-cover items can make the base model infeasible
                     return finish("infeasible", None, (inf,) * (n_t + 1), [], scale)
                 raise RuntimeError(f"{stage.name}: infeasible although the incumbent satisfies it")
-            if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                incumbent = eng.mask_from(
-                    np.asarray(solver.response_proto.solution, dtype=np.int64)
-                )
-                cp_bound = float(math.ceil(solver.best_objective_bound - 1e-6))
+            if found is not None:
+                incumbent, cp_bound = found, found_bound
             if incumbent is not None or stage_deadline - perf_counter() < min_budget:
                 break
-        status_name = solver.status_name(code)
         if incumbent is None:  # no solution at all (must-cover items, no time)
             if stage.tier is not None and lp_value is not None:
                 lb = prep.forced[stage.tier] + math.ceil(lp_value + stage.offset - 1e-6)
@@ -1156,23 +1167,16 @@ def solve_arcs(
                 # as good as the incumbent), so the better of the two bounds counts.
                 model.add(expr <= value)
                 eng.hint(model, incumbent)
-                solver = cp_model.CpSolver()
                 left = stage_deadline - perf_counter()
-                _apply_params(solver.parameters, left, workers, seed + 1, params)
-                solver.parameters.log_search_progress = bool(log)
-                code_f = solver.solve(model)
-                if code_f in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                    found = eng.mask_from(
-                        np.asarray(solver.response_proto.solution, dtype=np.int64)
-                    )
+                code_f, name_f, found, bound_f = _full_solve(eng, model, left, workers, seed + 1, params, log)
+                if found is not None and bound_f is not None:
                     found_value = eng.stage_value(stage, found)
                     if found_value < value:
                         incumbent, value = found, found_value
                         n_imp += 1
-                    bound_f = float(math.ceil(solver.best_objective_bound - 1e-6))
                     cp_bound = bound_f if cp_bound is None else max(cp_bound, bound_f)
                     proven = code_f == cp_model.OPTIMAL and value <= bound_f
-                    status_name = solver.status_name(code_f)
+                    status_name = name_f
         all_proven = all_proven and proven
         secs = perf_counter() - ts
         if stage.tier is not None:

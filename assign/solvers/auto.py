@@ -1029,15 +1029,9 @@ def _dual_value(
     (``math.fsum``) and lowered by a relative 1e-9 for the rounding of ``r``."""
     import math
 
-    m_ub = np.minimum(np.asarray(m_ub, dtype=np.float64), 0.0) if a_ub.shape[0] else np.zeros(0)
-    m_eq = np.asarray(m_eq, dtype=np.float64) if a_eq.shape[0] else np.zeros(0)
-    reduced = cost.astype(np.float64).copy()
-    if a_ub.shape[0]:
-        reduced -= a_ub.T @ m_ub
-    if a_eq.shape[0]:
-        reduced -= a_eq.T @ m_eq
-    box = np.minimum(reduced * lo, reduced * hi)
-    terms = np.concatenate([m_ub * b_ub, m_eq * b_eq, box])
+    from .lpdual import lagrangian_terms
+
+    terms = lagrangian_terms(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, m_ub, m_eq)
     value = math.fsum(terms.tolist())
     return value - 1e-9 * max(1.0, math.fsum(np.abs(terms).tolist()))
 
@@ -1362,11 +1356,16 @@ PDLP_COLUMNS = 150_000
 PDLP_RATE = 2.5e8
 PDLP_FIXED_SECONDS = 3.5
 PDLP_ITERATIONS = 500
-#: an LP for PDLP is built only when the time of this many iterations is left
-#: (a cut-short bound is often worth little, and a tier-3 LP of Shiquan's
-#: size takes ~1 GB: measured with 150, U3's bound varied from 5,122 to 28,230
-#: while U2 lost the LNS time it took)
-PDLP_MIN_ITERATIONS = 500
+
+
+def _pdlp_seconds(nnz: int) -> float:
+    """The time an LP of ``nnz`` nonzeros gets from PDLP: its fixed cost and
+    :data:`PDLP_ITERATIONS` iterations. An LP is started only when this much
+    is left (measured with the time of only 150 iterations: Shiquan's tier-3
+    bound varied from 5,122 to 28,230 while U2 lost the LNS time it took)."""
+    return PDLP_FIXED_SECONDS + PDLP_ITERATIONS * nnz / PDLP_RATE
+
+
 #: per-tier LP relaxations with more columns are skipped (time and memory)
 LP_MAX_COLUMNS = 2_500_000
 #: seconds per column to build a relaxation, with margin (measured on Shiquan:
@@ -1787,6 +1786,7 @@ def solve_auto_detailed(
         # LP-guided greedy passes, judged by the problem's size (not the clock,
         # so that a run with one worker repeats)
         guided = 2.0 * GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
+        passes = 2.0 * pass_seconds if guided else 0.0  # their time, reserved after each LP
         for k in large:
             in_comp = t_label == k
             have = comp_bounds.get(k)
@@ -1805,10 +1805,8 @@ def solve_auto_detailed(
                 # skipped when it could not be built and solved usefully in the time
                 # left (a first-order LP needs its fixed cost and its iterations;
                 # ~4 nonzeros per column), with the two guided greedy passes after it
-                useful = 0.05
-                if n_cols > PDLP_COLUMNS:
-                    useful = PDLP_FIXED_SECONDS + PDLP_MIN_ITERATIONS * 4.0 * n_cols / PDLP_RATE
-                room = lp_deadline - time.perf_counter() - LP_BUILD_RATE * n_cols - (2.0 * pass_seconds if guided else 0.0)
+                useful = _pdlp_seconds(4 * n_cols) if n_cols > PDLP_COLUMNS else 0.05
+                room = lp_deadline - time.perf_counter() - LP_BUILD_RATE * n_cols - passes
                 if n_cols > LP_MAX_COLUMNS or room < useful:
                     continue
                 relax = Relaxation(c, full, mask, fairness=False)
@@ -1817,10 +1815,9 @@ def solve_auto_detailed(
                 # follow); a later tier gets what an early-converged LP leaves. A
                 # first-order LP's bound can be worth little when cut short, so
                 # splitting the time between tiers would lose both
-                share = lp_deadline - time.perf_counter() - (2.0 * pass_seconds if guided else 0.0)
+                share = lp_deadline - time.perf_counter() - passes
                 if relax.n > PDLP_COLUMNS:  # what PDLP can use; the LNS gets the rest
-                    nnz = int(relax.a_ub.nnz) + int(relax.a_eq.nnz)
-                    share = min(share, PDLP_FIXED_SECONDS + PDLP_ITERATIONS * nnz / PDLP_RATE)
+                    share = min(share, _pdlp_seconds(int(relax.a_ub.nnz) + int(relax.a_eq.nnz)))
                 value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=n_workers == 1)
                 # the guided passes only when cheap next to the time limit: on
                 # Shiquan (3.3 s a pass) the LNS did better with those seconds in a

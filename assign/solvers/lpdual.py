@@ -64,14 +64,30 @@ NO_RESTART_MAX_SECONDS = 12.0
 NO_RESTART_MAX_ITERATIONS = 1000
 
 
+def lagrangian_terms(
+    cost: F64, a_ub: Any, b_ub: F64, a_eq: Any, b_eq: F64, lo: F64, hi: F64, m_ub: F64, m_eq: F64
+) -> F64:
+    """The terms of the Lagrangian over the box, ``b.m`` and ``min(r lo, r hi)``
+    per column with reduced costs ``r = cost - A^T m``, the multipliers of
+    ``<=`` rows clipped to <= 0: their sum is at most ``min cost.z`` (weak
+    duality). ``auto._dual_value`` sums them exactly for a bound;
+    :func:`box_value` in float64 to compare candidates."""
+    m_ub = np.minimum(np.asarray(m_ub, dtype=np.float64), 0.0) if a_ub.shape[0] else np.zeros(0)
+    m_eq = np.asarray(m_eq, dtype=np.float64) if a_eq.shape[0] else np.zeros(0)
+    reduced = np.asarray(cost, dtype=np.float64).copy()
+    if a_ub.shape[0]:
+        reduced -= a_ub.T @ m_ub
+    if a_eq.shape[0]:
+        reduced -= a_eq.T @ m_eq
+    box = np.minimum(reduced * lo, reduced * hi)
+    return np.concatenate([m_ub * b_ub, m_eq * b_eq, box])
+
+
 def box_value(
     cost: F64, a_ub: Any, b_ub: F64, a_eq: Any, b_eq: F64, lo: F64, hi: F64, m_ub: F64, m_eq: F64
 ) -> float:
-    """The float64 Lagrangian value of multipliers over the box (to compare
-    candidates only; the bound itself is ``auto._dual_value``)."""
-    m_ub = np.minimum(m_ub, 0.0)
-    r = cost - a_ub.T @ m_ub - a_eq.T @ m_eq
-    return float(m_ub @ b_ub + m_eq @ b_eq + np.minimum(r * lo, r * hi).sum())
+    """The float64 Lagrangian value of multipliers (to compare candidates only)."""
+    return float(lagrangian_terms(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, m_ub, m_eq).sum())
 
 
 class CoverageShape:
@@ -272,20 +288,16 @@ def pdlp_multipliers(
         primal.append(x)
     # PDLP's sign convention for rows is taken from its result: try both
     cands = [(s * y[:n_ub], s * y[n_ub:]) for s in (1.0, -1.0)]
+    vals = [box_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *cd) for cd in cands]
     shape = CoverageShape(cost, a_ub, b_ub, a_eq, b_eq, lo, hi)
     if shape.ok:
-        vals = [box_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *cd) for cd in cands]
         sign = 1.0 if vals[0] >= vals[1] else -1.0
         pi = np.maximum(-sign * y[:n_ub][shape.other], 0.0)
-        cands.append(shape.complete(pi))
-        cands.extend(_polish(shape, pi, cost, t0, time_limit, deterministic))
-    best: tuple[F64, F64] | None = None
-    best_val = -np.inf
-    for mu, me in cands:
-        v = box_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, mu, me)
-        if v > best_val:
-            best, best_val = (np.minimum(mu, 0.0), me), v
-    return best
+        more = [shape.complete(pi), *_polish(shape, pi, cost, t0, time_limit, deterministic)]
+        cands.extend(more)
+        vals.extend(box_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *cd) for cd in more)
+    mu, me = cands[int(np.argmax(vals))]
+    return np.minimum(mu, 0.0), me
 
 
 def _polish(
