@@ -76,6 +76,8 @@ from ortools.sat.python import cp_model
 from scipy import sparse
 from scipy.optimize import linprog
 
+from .knapsack import KnapsackLagrangian
+
 __all__ = [
     "ArcProblem",
     "ArcResult",
@@ -104,6 +106,9 @@ _LNS_K0 = 3  # first size of agent neighbourhoods (agents)
 _LNS_ITEMS0 = 10  # first size of item neighbourhoods (items)
 _LNS_ITEM_PROB = 0.1  # share of item neighbourhoods
 _LNS_KEEP = 3  # per item, the arcs of the smallest LP reduced costs a neighbourhood may free
+# knapsack Lagrangian bound (problems of the GAP shape, see _knapsacks)
+_KNAP_SHARE = 0.15  # at most this share of the stage's time
+_KNAP_ITERATIONS = 300  # subgradient steps at most
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
@@ -512,6 +517,7 @@ class _LP:
             shape=(len(cover), self.n),
         )
         self.b_eq = b_eq
+        self.cover_items = cover  # the item of each equality row
         rows: list[I64] = []
         cols: list[I64] = []
         vals: list[F64] = []
@@ -559,6 +565,7 @@ class _LP:
         )
         self.b_ub = np.asarray(rhs, dtype=np.float64)
         self.reduced: F64 | None = None  # reduced costs of the last solved LP
+        self.eq_duals: F64 | None = None  # and the multipliers of its equality rows
 
     def bound(
         self,
@@ -576,6 +583,7 @@ class _LP:
             )
             b_ub = np.concatenate([b_ub, np.asarray([b for _, b in extra], dtype=np.float64)])
         self.reduced = None
+        self.eq_duals = None
         if self.n == 0:
             return 0.0
         options: dict[str, Any] = {"presolve": True}
@@ -606,10 +614,31 @@ class _LP:
         if has_eq:
             reduced -= self.A_eq.T @ m_eq
         self.reduced = reduced  # a guide for the search (no part of the bound)
+        self.eq_duals = m_eq if has_eq else None
         terms = np.concatenate([m_ub * b_ub, m_eq * self.b_eq, np.minimum(reduced, 0.0)])
         value = math.fsum(terms.tolist())
         scale = math.fsum(np.abs(terms).tolist())
         return value - 1e-9 * max(1.0, scale)
+
+
+def _knapsacks(p: ArcProblem, prep: _Prep) -> KnapsackLagrangian | None:
+    """The knapsack Lagrangian (:mod:`assign.knapsack`) of a problem of the
+    generalized-assignment shape — every coverable item must be covered by one
+    arc, no cliques — when its dynamic programme is small enough; else None."""
+    if len(prep.optional) or not len(prep.must) or p.n_cliques:
+        return None
+    if np.any(p.item_team[prep.must] != 1):
+        return None
+    u = prep.usable
+    agents = p.arc_agent[u].astype(np.int64)
+    load = p.arc_load[u]
+    counts = np.bincount(agents, minlength=p.n_agents)
+    room = np.minimum(p.agent_capacity, np.bincount(agents, weights=load, minlength=p.n_agents))
+    if not KnapsackLagrangian.fits(int((counts > 0).sum()), int(counts.max()), int(room.max())):
+        return None
+    return KnapsackLagrangian(
+        p.n_items, p.arc_item[u].astype(np.int64), agents, p.arc_cost[u].astype(np.float64), load, p.agent_capacity
+    )
 
 
 def _amo_groups(p: ArcProblem, prep: _Prep) -> list[I64]:
@@ -884,6 +913,7 @@ class _Engine:
         workers: int,
         seed: int,
         params: Mapping[str, Any] | None,
+        floor: int | None = None,
     ) -> tuple[Bools, int, int, int]:
         """Improve ``incumbent`` until ``deadline``: fix every x outside a
         neighbourhood at its incumbent value and solve the rest (one CP-SAT
@@ -897,7 +927,9 @@ class _Engine:
         neighbourhood. The size of each kind of neighbourhood adapts: it grows
         after a quick proof and shrinks after a timeout. With one worker the
         search runs in the calling thread and is reproducible up to time
-        limits. Returns (incumbent, value, neighbourhoods solved, improvements)."""
+        limits. The search stops early once the incumbent's value is at most
+        ``floor`` (a proven bound: nothing better exists). Returns (incumbent,
+        value, neighbourhoods solved, improvements)."""
         if len(self.active_agents) == 0:
             return incumbent, value, 0, 0
         n_par = max(1, int(workers))
@@ -922,6 +954,8 @@ class _Engine:
             while True:
                 left = deadline - perf_counter()
                 if left < 0.02:
+                    return
+                if floor is not None and state["value"] <= floor:
                     return
                 limit = min(_LNS_SUB_LIMIT, left)
                 with lock:
@@ -1040,7 +1074,11 @@ def solve_arcs(
     threads. ``seed`` with ``workers=1`` repeats a run exactly when every stage
     is proven before its time runs out. ``hint`` (bool mask or arc indices)
     seeds the first stage and is the fallback solution when it is valid.
-    ``lp`` adds the HiGHS LP bound of each stage's model (its time counts).
+    ``lp`` adds the HiGHS LP bound of each stage's model (its time counts) and,
+    for problems of the generalized-assignment shape, the knapsack Lagrangian
+    bound (:mod:`assign.knapsack`, at most 15 % of the stage's time, from the
+    LP's duals); once the incumbent reaches that bound the stage is proven and
+    the search stops.
     ``params`` are extra CP-SAT parameters (``{"linearization_level": 2}``).
 
     ``status`` is ``"optimal"`` only when ``objective == bound`` (every stage
@@ -1095,6 +1133,7 @@ def solve_arcs(
     eng = _Engine(p, prep, icost)
     model, stages = eng.model, eng.stages
     lp_model = _LP(p, prep) if lp and stages else None
+    knap = _knapsacks(p, prep) if lp and stages else None
 
     incumbent: Bools | None = None
     hint_mask = None if hint is None else _as_mask(p, hint)
@@ -1152,15 +1191,32 @@ def solve_arcs(
             return finish("unknown", None, (*tier_bound, cost_bound), partial, scale)
         proven = code == cp_model.OPTIMAL
         value = eng.stage_value(stage, incumbent)
+        knap_value: float | None = None
+        floor: int | None = None  # a proven lower bound of the stage value (scaled units)
+        if knap is not None and stage.tier is None and not proven and stage_deadline - perf_counter() > 0.05:
+            # any start is valid: each item's cheapest arc (the trivial bound), or the LP's duals
+            lam0 = np.full(p.n_items, np.inf)
+            np.minimum.at(lam0, p.arc_item[prep.usable], p.arc_cost[prep.usable].astype(np.float64))
+            lam0[~np.isfinite(lam0)] = 0.0
+            if lp_model is not None and lp_model.eq_duals is not None:
+                lam0 = np.zeros(p.n_items)
+                lam0[lp_model.cover_items] = lp_model.eq_duals
+            until = min(stage_deadline, perf_counter() + _KNAP_SHARE * (stage_deadline - ts))
+            target = math.fsum(p.arc_cost[incumbent].tolist())
+            knap_value, _ = knap.improve(lam0, target, _KNAP_ITERATIONS, until)
+            if exact:  # every cost is a multiple of 1/scale
+                floor = math.ceil(knap_value * scale - 1e-6)
+                proven = value <= floor
         n_lns = n_imp = 0
         if lns and not proven and stage.vars and stage_deadline - perf_counter() > 0.05:
             model.add(expr <= value)  # neighbourhoods only look for better selections
             final = min(max(float(final_share), 0.0), 1.0) * (stage_deadline - ts)
             lns_deadline = max(perf_counter(), stage_deadline - final)
             incumbent, value, n_lns, n_imp = eng.lns(
-                stage, incumbent, value, lns_deadline, workers, seed + k, params
+                stage, incumbent, value, lns_deadline, workers, seed + k, params, floor
             )
-            if lns_deadline < stage_deadline and stage_deadline - perf_counter() >= min_budget:
+            proven = floor is not None and value <= floor
+            if not proven and lns_deadline < stage_deadline and stage_deadline - perf_counter() >= min_budget:
                 # the full model once more, hinted with the search's incumbent and
                 # cut at its value: it may prove the stage or improve it. Its bound
                 # is a bound of the stage (the cut keeps every selection at least
@@ -1175,7 +1231,9 @@ def solve_arcs(
                         incumbent, value = found, found_value
                         n_imp += 1
                     cp_bound = bound_f if cp_bound is None else max(cp_bound, bound_f)
-                    proven = code_f == cp_model.OPTIMAL and value <= bound_f
+                    proven = (code_f == cp_model.OPTIMAL and value <= bound_f) or (
+                        floor is not None and value <= floor
+                    )
                     status_name = name_f
         all_proven = all_proven and proven
         secs = perf_counter() - ts
@@ -1204,10 +1262,14 @@ def solve_arcs(
             restrictions.append((stage.lp_c, float(value - stage.offset)))
         else:
             cand_c = [prep.trivial_cost]
-            if cp_bound is not None:
-                cand_c.append((value if proven else cp_bound) / scale + rounding_slack)
+            if proven:
+                cand_c.append(value / scale + rounding_slack)
+            elif cp_bound is not None:
+                cand_c.append(cp_bound / scale + rounding_slack)
             if lp_value is not None:
                 cand_c.append(lp_value)
+            if knap_value is not None:
+                cand_c.append(knap_value)
             cb = max(cand_c)
             if exact:  # every cost is a multiple of 1/scale
                 cb = math.ceil(round(cb * scale, 6) - 1e-6) / scale

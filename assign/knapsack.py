@@ -1,0 +1,192 @@
+"""Lagrangian bound of assignment problems by one 0-1 knapsack per agent.
+
+For a problem in which every item must be served by exactly one arc and each
+agent's arcs share a capacity (the generalized assignment problem, and any
+:class:`assign.core.ArcProblem` of that shape), relaxing the "exactly one arc
+per item" rows with multipliers ``lam`` leaves one 0-1 knapsack per agent::
+
+    L(lam) = sum_j lam_j - sum_i z_i(lam),
+    z_i(lam) = max { sum_a (lam_item(a) - cost_a) x_a : sum_a load_a x_a <= cap_i }
+
+over agent ``i``'s arcs. ``L(lam) <= cost`` of every feasible selection, for
+every ``lam`` (weak duality); and since the knapsacks keep their integrality
+the best ``L`` is at least the LP bound (Geoffrion), often well above it on
+tight instances (OR-Library type D: 6,176 against the LP's ~6,150 on d20100).
+
+The knapsacks are solved exactly by dynamic programming over the capacity,
+vectorised over agents (one numpy step per arc slot), so the relaxation is
+used only when ``slots x agents x (capacity + 1)`` stays small
+(:data:`MAX_CELLS`). Multipliers are kept on a dyadic grid (multiples of
+``2**-GRID_BITS``): with integer costs and loads every sum in the dynamic
+programme is then exact in float64, and the value is a bound without any
+tolerance. Subgradient optimisation with Polyak steps towards a target (the
+incumbent's cost) improves the multipliers.
+"""
+
+from __future__ import annotations
+
+import math
+from time import perf_counter
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+#: largest dynamic programme per evaluation (arc slots x agents x capacity cells)
+MAX_CELLS = 12_000_000
+#: multipliers are multiples of 2**-GRID_BITS (exact sums for integer data)
+GRID_BITS = 10
+
+
+class KnapsackLagrangian:
+    """The Lagrangian relaxation of the coverage rows of an assignment problem.
+
+    ``item``, ``agent``, ``cost``, ``load``: one entry per arc that may be
+    chosen; ``capacity`` per agent. Every item must take exactly one arc."""
+
+    def __init__(
+        self,
+        n_items: int,
+        item: I64,
+        agent: I64,
+        cost: F64,
+        load: I64,
+        capacity: I64,
+    ) -> None:
+        self.n_items = int(n_items)
+        item = np.asarray(item, dtype=np.int64)
+        agent = np.asarray(agent, dtype=np.int64)
+        # only agents with arcs take part; arcs that cannot fit are dropped
+        cap_all = np.asarray(capacity, dtype=np.int64)
+        load = np.asarray(load, dtype=np.int64)
+        # the rows relaxed: items with an arc (one without any makes the problem
+        # infeasible; it is left out, which keeps every value a bound of the rest)
+        self.covered = np.zeros(self.n_items, dtype=bool)
+        self.covered[item] = True
+        fits = load <= cap_all[agent]
+        item, agent = item[fits], agent[fits]
+        cost = np.asarray(cost, dtype=np.float64)[fits]
+        load = load[fits]
+        agents, slot_agent = np.unique(agent, return_inverse=True)
+        m = len(agents)
+        order = np.argsort(slot_agent, kind="stable")
+        counts = np.bincount(slot_agent, minlength=m)
+        k = int(counts.max()) if m else 0
+        start = np.concatenate(([0], np.cumsum(counts)[:-1])) if m else np.zeros(0, np.int64)
+        pos = np.arange(len(order)) - np.repeat(start, counts)
+        cap = np.minimum(cap_all[agents], np.bincount(slot_agent, weights=load, minlength=m).astype(np.int64))
+        width = int(cap.max()) + 1 if m else 1
+        self.m, self.k, self.width = m, k, width
+        self.cap = cap
+        # padded (agent, slot) tables; padding never fits (weight = width)
+        self.slot_item = np.zeros((m, k), dtype=np.int64)
+        self.slot_cost = np.zeros((m, k))
+        self.slot_load = np.full((m, k), width, dtype=np.int64)
+        self.slot_real = np.zeros((m, k), dtype=bool)
+        rows, cols = slot_agent[order], pos
+        self.slot_item[rows, cols] = item[order]
+        self.slot_cost[rows, cols] = cost[order]
+        self.slot_load[rows, cols] = load[order]
+        self.slot_real[rows, cols] = True
+        self.integral = bool(np.all(cost == np.rint(cost)))
+        self._cols = np.arange(width, dtype=np.int64)
+        self.evaluations = 0
+
+    @property
+    def cells(self) -> int:
+        """Size of one evaluation's dynamic programme."""
+        return self.k * self.m * self.width
+
+    @staticmethod
+    def fits(n_agents: int, max_arcs_per_agent: int, max_capacity: int) -> bool:
+        return n_agents * max_arcs_per_agent * (max_capacity + 1) <= MAX_CELLS
+
+    def grid(self, lam: F64) -> F64:
+        """``lam`` rounded to the dyadic grid (exact arithmetic, see the module)."""
+        q = float(1 << GRID_BITS)
+        return np.rint(np.asarray(lam, dtype=np.float64) * q) / q
+
+    def evaluate(self, lam: F64) -> tuple[float, F64]:
+        """``(L(lam), subgradient)`` for ``lam`` on the grid. The subgradient of
+        item ``j`` is ``1 - (number of knapsacks that take it)``."""
+        self.evaluations += 1
+        m, k, width = self.m, self.k, self.width
+        profit = np.where(self.slot_real, lam[self.slot_item] - self.slot_cost, 0.0)
+        f = np.zeros((m, width))
+        take = np.zeros((k, m, width), dtype=bool)
+        for s in range(k):
+            w = self.slot_load[:, s]
+            p = profit[:, s]
+            rows = np.flatnonzero((p > 0) & (w < width))
+            if not len(rows):
+                continue
+            sub = f[rows]
+            idx = self._cols[None, :] - w[rows, None]
+            prev = np.take_along_axis(sub, np.maximum(idx, 0), axis=1) + p[rows, None]
+            better = (idx >= 0) & (prev > sub)
+            f[rows] = np.where(better, prev, sub)
+            take[s, rows] = better
+        z = f[np.arange(m), self.cap]
+        # which slots each knapsack takes (backtracking, all agents at once)
+        x = np.zeros((m, k), dtype=bool)
+        left = self.cap.copy()
+        ar = np.arange(m)
+        for s in range(k - 1, -1, -1):
+            t = take[s, ar, left]
+            x[:, s] = t
+            left = left - np.where(t, self.slot_load[:, s], 0)
+        used = np.bincount(self.slot_item[x], minlength=self.n_items)
+        g = (1.0 - used).astype(np.float64)
+        value = math.fsum(lam[self.covered].tolist()) - math.fsum(z.tolist())
+        return value, g
+
+    def bound(self, lam: F64) -> float:
+        """A lower bound from any multipliers: ``L(lam)`` on the grid, lowered by a
+        relative 1e-12 when costs are not integral (float sums)."""
+        value, _ = self.evaluate(self.grid(lam))
+        if not self.integral:
+            value -= 1e-12 * max(1.0, abs(value)) * (self.k + 1)
+        return value
+
+    def improve(
+        self,
+        lam0: F64,
+        target: float,
+        iterations: int,
+        deadline: float | None = None,
+    ) -> tuple[float, F64]:
+        """Subgradient optimisation from ``lam0`` (Polyak steps towards
+        ``target``, step factor halved after 10 evaluations without progress).
+        Stops after ``iterations`` evaluations or at ``deadline``
+        (``perf_counter``). Returns the best ``(bound, multipliers)`` seen."""
+        lam = self.grid(lam0)
+        best_lam = lam
+        best = -math.inf
+        theta = 1.0
+        stall = 0
+        for _ in range(max(1, int(iterations))):
+            value, g = self.evaluate(lam)
+            if not self.integral:
+                value -= 1e-12 * max(1.0, abs(value)) * (self.k + 1)
+            if value > best:
+                if value > best + 1e-9 * max(1.0, abs(best) if math.isfinite(best) else 1.0):
+                    stall = 0
+                best, best_lam = value, lam
+            else:
+                stall += 1
+                if stall >= 10:
+                    theta *= 0.5
+                    stall = 0
+                    lam = best_lam  # restart from the best point with the smaller step
+                    continue
+            g = np.where(self.covered, g, 0.0)
+            norm = float(g @ g)
+            if norm == 0.0 or theta < 1e-4:
+                break  # lam is optimal: the relaxed solution is a feasible assignment
+            step = theta * max(target - value, 1e-3 * max(1.0, abs(value))) / norm
+            lam = self.grid(lam + step * g)
+            if deadline is not None and perf_counter() >= deadline:
+                break
+        return best, best_lam

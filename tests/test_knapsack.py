@@ -1,0 +1,163 @@
+"""The knapsack Lagrangian bound (assign.knapsack) and its use in assign.core."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assign import core
+from assign.core import ArcProblem, check_arcs, lp_bound, solve_arcs
+from assign.knapsack import KnapsackLagrangian
+
+
+@st.composite
+def small_gaps(draw: st.DrawFn) -> tuple[ArcProblem, bool]:
+    """Sparse GAP-shaped problems (every item must be covered by one arc);
+    integer or float costs."""
+    m = draw(st.integers(1, 3))
+    n = draw(st.integers(1, 6))
+    floats = draw(st.booleans())
+    items, agents, costs, loads = [], [], [], []
+    for j in range(n):
+        for i in range(m):
+            if draw(st.integers(0, 3)) == 0:
+                continue  # no arc
+            items.append(j)
+            agents.append(i)
+            raw = draw(st.integers(-20, 40))
+            costs.append(raw / 7 if floats else raw)
+            loads.append(draw(st.integers(0, 6)))
+    caps = draw(st.lists(st.integers(0, 12), min_size=m, max_size=m))
+    p = ArcProblem(
+        n,
+        m,
+        np.asarray(items, dtype=np.int64),
+        np.asarray(agents, dtype=np.int64),
+        np.asarray(costs, dtype=np.float64 if floats else np.int64),
+        np.asarray(loads, dtype=np.int64),
+        caps,
+        must_cover=np.ones(n, dtype=bool),
+    )
+    return p, floats
+
+
+def relaxation(p: ArcProblem) -> KnapsackLagrangian:
+    return KnapsackLagrangian(p.n_items, p.arc_item, p.arc_agent, p.arc_cost.astype(float), p.arc_load, p.agent_capacity)
+
+
+def brute_optimum(p: ArcProblem) -> float | None:
+    arcs_of = [np.flatnonzero(p.arc_item == j).tolist() for j in range(p.n_items)]
+    best: float | None = None
+    for combo in itertools.product(*arcs_of):
+        load = np.bincount(p.arc_agent[list(combo)], weights=p.arc_load[list(combo)], minlength=p.n_agents)
+        if np.all(load <= p.agent_capacity):
+            v = math.fsum(float(p.arc_cost[a]) for a in combo)
+            best = v if best is None or v < best else best
+    return best
+
+
+def brute_lagrangian(p: ArcProblem, lam: np.ndarray) -> float:
+    """sum of lam over items with an arc, minus each agent's best knapsack, by enumeration."""
+    covered = np.zeros(p.n_items, dtype=bool)
+    covered[p.arc_item] = True
+    total = math.fsum(lam[covered].tolist())
+    for i in range(p.n_agents):
+        mine = np.flatnonzero(p.arc_agent == i)
+        best = 0.0
+        for k in range(1, len(mine) + 1):
+            for sub in itertools.combinations(mine.tolist(), k):
+                if p.arc_load[list(sub)].sum() <= p.agent_capacity[i]:
+                    best = max(best, math.fsum(lam[p.arc_item[a]] - float(p.arc_cost[a]) for a in sub))
+        total -= best
+    return total
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_gaps(), st.lists(st.integers(-40, 80), min_size=6, max_size=6), st.integers(0, 3))
+def test_value_is_the_exact_lagrangian(case: tuple[ArcProblem, bool], raw: list[int], shift: int) -> None:
+    p, floats = case
+    kl = relaxation(p)
+    lam = kl.grid(np.asarray(raw[: p.n_items], dtype=np.float64) / (1 << shift))
+    value, g = kl.evaluate(lam)
+    expected = brute_lagrangian(p, lam)
+    if floats:
+        assert math.isclose(value, expected, rel_tol=1e-9, abs_tol=1e-9)
+    else:
+        assert value == expected  # dyadic multipliers, integer data: exact
+    assert np.all(g <= 1.0)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_gaps(), st.lists(st.integers(-40, 80), min_size=6, max_size=6))
+def test_bounds_never_beat_the_optimum(case: tuple[ArcProblem, bool], raw: list[int]) -> None:
+    p, _ = case
+    opt = brute_optimum(p)
+    if opt is None:
+        return
+    kl = relaxation(p)
+    start = np.asarray(raw[: p.n_items], dtype=np.float64) / 3
+    assert kl.bound(start) <= opt + 1e-12
+    best, lam = kl.improve(start, opt + 5.0, 200)
+    assert best <= opt + 1e-12
+    assert kl.bound(lam) == best or math.isclose(kl.bound(lam), best, rel_tol=1e-12)
+    assert best >= kl.bound(start) - 1e-12  # never worse than where it started
+
+
+# an instance where the knapsacks' integrality matters: LP 42.8, optimum 51
+C = [[6, 16, 5, 8, 13, 11], [2, 1, 17, 15, 16, 11]]
+R = [[5, 5, 7, 9, 1, 2], [8, 9, 3, 3, 8, 4]]
+CAP = [15, 19]
+OPTIMAL = [(0, 0), (1, 1), (0, 2), (1, 3), (0, 4), (1, 5)]  # (agent, job)
+
+
+def test_lagrangian_is_stronger_than_the_lp() -> None:
+    p = ArcProblem.from_gap(C, R, CAP)
+    assert brute_optimum(p) == 51
+    lp = lp_bound(p)[-1]
+    assert lp <= 43  # 42.8, rounded up
+    best, _ = relaxation(p).improve(np.min(np.asarray(C, dtype=float), axis=0), 60.0, 300)
+    assert 50 < best <= 51
+
+
+def _optimal_mask(p: ArcProblem) -> np.ndarray:
+    mask = np.zeros(p.n_arcs, dtype=bool)
+    for agent, job in OPTIMAL:
+        mask[np.flatnonzero((p.arc_agent == agent) & (p.arc_item == job))] = True
+    return mask
+
+
+def test_core_proves_optimality_with_the_knapsack_bound() -> None:
+    # CP-SAT is told to stop at its first solution (the hinted optimum), so it
+    # proves nothing; the knapsack bound (51) meets the incumbent and proves it,
+    # and the neighbourhood search is not started
+    p = ArcProblem.from_gap(C, R, CAP)
+    hint = _optimal_mask(p)
+    assert check_arcs(p, hint) == []
+    params = {"stop_after_first_solution": True, "cp_model_presolve": False}
+    res = solve_arcs(p, time_limit=30.0, seed=0, workers=1, hint=hint, params=params)
+    assert res.cost == 51
+    assert res.bound[-1] == 51
+    assert res.status == "optimal"
+    assert res.stages[-1].lns_neighbourhoods == 0
+    # without the bounds (lp=False) the same run cannot prove it
+    plain = solve_arcs(p, time_limit=1.0, seed=0, workers=1, hint=hint, params=params, lp=False)
+    assert plain.status == "feasible"
+    assert plain.bound[-1] < 51
+
+
+def test_knapsacks_only_for_the_gap_shape_and_small_programmes() -> None:
+    p = ArcProblem.from_gap(C, R, CAP)
+    assert core._knapsacks(p, core._prepare(p)) is not None
+    # an optional item (uncovered at a penalty): not the GAP shape
+    opt = ArcProblem(2, 1, [0, 1], [0, 0], [1, 1], [1, 1], [5], must_cover=[True, False])
+    assert core._knapsacks(opt, core._prepare(opt)) is None
+    # a team of two: not the GAP shape
+    team = ArcProblem(1, 2, [0, 0], [0, 1], [1, 1], [1, 1], [5, 5], item_team=[2], must_cover=[True])
+    assert core._knapsacks(team, core._prepare(team)) is None
+    # capacities far too large for the dynamic programme
+    big = ArcProblem.from_gap(C, np.asarray(R) * 10**6, np.asarray(CAP) * 10**6)
+    assert core._knapsacks(big, core._prepare(big)) is None
