@@ -44,6 +44,18 @@ reduced cost are freed) improves the incumbent for the rest of the stage's
 time. Optionally (``final_share``) the full model runs once more at the end
 of the stage, from the search's incumbent, to prove or improve it.
 
+Problems of the generalized-assignment shape (every item must be covered by
+one arc, no cliques; :func:`_knapsacks`) get a stronger bound: the Lagrangian
+relaxation of the coverage rows, one exact 0-1 knapsack per agent
+(:mod:`assign.knapsack`), its multipliers started from the LP's duals. Its
+value is a bound of the stage; per arc, the same relaxation with the arc
+forced in bounds every selection that uses it, so arcs whose bound exceeds
+the incumbent are fixed out (reduced-cost fixing: only selections at least
+as good are cut off, never the incumbent). The search stops once the
+incumbent meets the bound, and the final solve becomes HiGHS' MIP on the
+arcs that could still take part in a strictly better selection: "infeasible"
+proves the incumbent optimal (OR-Library gapc#6: bound 2,391 = best known).
+
 Why the bounds are valid lexicographic bounds even when a stage is not
 proven optimal: a bound ``B`` is valid when no feasible schedule ``S`` has
 ``S <lex B``; position ``k`` only has to hold for schedules that tie ``B`` on
@@ -108,7 +120,7 @@ _LNS_ITEM_PROB = 0.1  # share of item neighbourhoods
 _LNS_KEEP = 3  # per item, the arcs of the smallest LP reduced costs a neighbourhood may free
 # knapsack Lagrangian bound (problems of the GAP shape, see _knapsacks)
 _KNAP_SHARE = 0.15  # at most this share of the stage's time
-_KNAP_ITERATIONS = 300  # subgradient steps at most
+_KNAP_ITERATIONS = 1000  # subgradient steps at most
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
@@ -1021,6 +1033,70 @@ class _Engine:
         return state["incumbent"], state["value"], state["solved"], state["improved"]
 
 
+def _fix_zero(model: Any, var_index: I64) -> None:
+    """Fix the model's variables of ``var_index`` at 0 (their domain becomes [0, 0])."""
+    variables = model.proto.variables
+    for idx in var_index.tolist():
+        dom = variables[idx].domain
+        dom.clear()
+        dom.extend([0, 0])
+
+
+def _reduced_mip(
+    p: ArcProblem, prep: _Prep, icost: I64, keep: I64, at_most: int, time_limit: float
+) -> tuple[str, Bools | None, float | None]:
+    """HiGHS' MIP (``scipy.optimize.milp``) on a problem of the GAP shape
+    (:func:`_knapsacks`) restricted to the usable arcs at positions ``keep`` and
+    to selections of scaled cost ``<= at_most``. Returns ``(status, selection
+    or None, bound or None)``: ``"infeasible"`` (no such selection among those
+    arcs), ``"optimal"`` (the selection is the best of them), ``"feasible"`` or
+    ``"unknown"``. Gap tolerance 0; the selection is returned only when it passes
+    :func:`check_arcs`. With the arcs fixed out by their knapsack bounds,
+    "infeasible" proves the incumbent optimal and "optimal" the selection.
+    The bound (a lower bound on the scaled cost of every selection of at most
+    ``at_most``) is given with a selection only."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    if time_limit <= 0.01:
+        return "unknown", None, None
+    arcs = prep.usable[keep]
+    n = len(arcs)
+    if n == 0:
+        return "infeasible", None, None
+    col = np.arange(n)
+    items = p.arc_item[arcs].astype(np.int64)
+    agents = p.arc_agent[arcs].astype(np.int64)
+    if np.any(np.bincount(items, minlength=p.n_items)[prep.must] == 0):
+        return "infeasible", None, None  # some item has no arc left
+    cost = icost[arcs].astype(np.float64)
+    cover = sparse.csr_matrix((np.ones(n), (items, col)), shape=(p.n_items, n))[prep.must]
+    load = sparse.csr_matrix((p.arc_load[arcs].astype(np.float64), (agents, col)), shape=(p.n_agents, n))
+    constraints = [
+        LinearConstraint(cover, 1.0, 1.0),
+        LinearConstraint(load, -np.inf, p.agent_capacity.astype(np.float64)),
+        LinearConstraint(cost[None, :], -np.inf, float(at_most)),
+    ]
+    res = milp(
+        cost,
+        constraints=constraints,
+        integrality=np.ones(n),
+        bounds=Bounds(0.0, 1.0),
+        options={"time_limit": float(time_limit), "mip_rel_gap": 0.0, "disp": False},
+    )
+    if res.status == 2:  # HiGHS: infeasible
+        return "infeasible", None, None
+    if res.x is None:
+        return "unknown", None, None
+    chosen = np.zeros(p.n_arcs, dtype=bool)
+    chosen[arcs[np.asarray(res.x) > 0.5]] = True
+    if check_arcs(p, chosen):
+        return "unknown", None, None
+    bound = getattr(res, "mip_dual_bound", None)
+    value = float(icost[chosen].sum())
+    bound_up = value if bound is None or not np.isfinite(bound) else min(value, math.ceil(float(bound) - 1e-6))
+    return ("optimal" if res.status == 0 else "feasible"), chosen, float(bound_up)
+
+
 def _full_solve(
     eng: _Engine, model: Any, limit: float, workers: int, seed: int,
     params: Mapping[str, Any] | None, log: bool,
@@ -1193,6 +1269,7 @@ def solve_arcs(
         value = eng.stage_value(stage, incumbent)
         knap_value: float | None = None
         floor: int | None = None  # a proven lower bound of the stage value (scaled units)
+        arc_floor: I64 | None = None  # per usable arc: the same for selections using it
         if knap is not None and stage.tier is None and not proven and stage_deadline - perf_counter() > 0.05:
             # any start is valid: each item's cheapest arc (the trivial bound), or the LP's duals
             lam0 = np.full(p.n_items, np.inf)
@@ -1203,10 +1280,17 @@ def solve_arcs(
                 lam0[lp_model.cover_items] = lp_model.eq_duals
             until = min(stage_deadline, perf_counter() + _KNAP_SHARE * (stage_deadline - ts))
             target = math.fsum(p.arc_cost[incumbent].tolist())
-            knap_value, _ = knap.improve(lam0, target, _KNAP_ITERATIONS, until)
+            knap_value, lam = knap.improve(lam0, target, _KNAP_ITERATIONS, until)
             if exact:  # every cost is a multiple of 1/scale
                 floor = math.ceil(knap_value * scale - 1e-6)
                 proven = value <= floor
+                per_arc = knap.arc_bounds(lam) * scale - 1e-6
+                arc_floor = np.where(
+                    np.isfinite(per_arc), np.ceil(np.minimum(per_arc, 2.0**62)), 2.0**62
+                ).astype(np.int64)
+                # reduced-cost fixing: an arc whose bound exceeds the incumbent is
+                # in no selection at least as good (the search only looks there)
+                _fix_zero(model, eng.x_index[arc_floor > value])
         n_lns = n_imp = 0
         if lns and not proven and stage.vars and stage_deadline - perf_counter() > 0.05:
             model.add(expr <= value)  # neighbourhoods only look for better selections
@@ -1221,20 +1305,34 @@ def solve_arcs(
                 # cut at its value: it may prove the stage or improve it. Its bound
                 # is a bound of the stage (the cut keeps every selection at least
                 # as good as the incumbent), so the better of the two bounds counts.
-                model.add(expr <= value)
-                eng.hint(model, incumbent)
-                left = stage_deadline - perf_counter()
-                code_f, name_f, found, bound_f = _full_solve(eng, model, left, workers, seed + 1, params, log)
-                if found is not None and bound_f is not None:
-                    found_value = eng.stage_value(stage, found)
-                    if found_value < value:
-                        incumbent, value = found, found_value
+                # With the knapsack bounds (last stage only) HiGHS' MIP solves
+                # the model instead, strictly below the incumbent and without
+                # every arc whose knapsack bound reaches it (see _reduced_mip):
+                # "infeasible" proves the incumbent, "optimal" what it found.
+                if arc_floor is not None and stage.tier is None:
+                    left = stage_deadline - perf_counter()
+                    keep = np.flatnonzero(arc_floor < value)
+                    code_m, found, bound_m = _reduced_mip(p, prep, icost, keep, value - 1, left)
+                    if found is not None:
+                        incumbent, value = found, eng.stage_value(stage, found)  # strictly better
                         n_imp += 1
-                    cp_bound = bound_f if cp_bound is None else max(cp_bound, bound_f)
-                    proven = (code_f == cp_model.OPTIMAL and value <= bound_f) or (
-                        floor is not None and value <= floor
-                    )
-                    status_name = name_f
+                    if bound_m is not None:
+                        cp_bound = bound_m if cp_bound is None else max(cp_bound, bound_m)
+                    if code_m in ("infeasible", "optimal") or (floor is not None and value <= floor):
+                        proven, status_name = True, "OPTIMAL"
+                else:
+                    model.add(expr <= value)
+                    eng.hint(model, incumbent)
+                    left = stage_deadline - perf_counter()
+                    code_f, name_f, found, bound_f = _full_solve(eng, model, left, workers, seed + 1, params, log)
+                    if found is not None and bound_f is not None:
+                        found_value = eng.stage_value(stage, found)
+                        if found_value < value:
+                            incumbent, value = found, found_value
+                            n_imp += 1
+                        cp_bound = bound_f if cp_bound is None else max(cp_bound, bound_f)
+                        proven = code_f == cp_model.OPTIMAL and value <= bound_f
+                        status_name = name_f
         all_proven = all_proven and proven
         secs = perf_counter() - ts
         if stage.tier is not None:

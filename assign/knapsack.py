@@ -86,6 +86,9 @@ class KnapsackLagrangian:
         self.slot_load = np.full((m, k), width, dtype=np.int64)
         self.slot_real = np.zeros((m, k), dtype=bool)
         rows, cols = slot_agent[order], pos
+        self.slot_arc = np.full((m, k), -1, dtype=np.int64)  # index into the arrays given
+        self.slot_arc[rows, cols] = np.flatnonzero(fits)[order]
+        self.n_arcs = len(fits)
         self.slot_item[rows, cols] = item[order]
         self.slot_cost[rows, cols] = cost[order]
         self.slot_load[rows, cols] = load[order]
@@ -142,6 +145,67 @@ class KnapsackLagrangian:
         value = math.fsum(lam[self.covered].tolist()) - math.fsum(z.tolist())
         return value, g
 
+    def _step(self, f: F64, s: int, profit: F64) -> F64:
+        """The table after offering slot ``s`` to ``f`` (best profit per capacity)."""
+        w = self.slot_load[:, s]
+        p = profit[:, s]
+        rows = np.flatnonzero((p > 0) & (w < self.width))
+        out = f.copy()
+        if len(rows):
+            sub = f[rows]
+            idx = self._cols[None, :] - w[rows, None]
+            prev = np.take_along_axis(sub, np.maximum(idx, 0), axis=1) + p[rows, None]
+            out[rows] = np.where((idx >= 0) & (prev > sub), prev, sub)
+        return out
+
+    def arc_bounds(self, lam: F64) -> F64:
+        """Per arc (in the order given): a lower bound of the cost of every
+        feasible selection that uses it — ``L(lam)`` with the arc forced in its
+        agent's knapsack and its item forced out of the others'. Arcs that can
+        never fit get ``inf``. An arc whose value exceeds a known cost ``V``
+        is in no selection of cost ``<= V`` (reduced-cost fixing)."""
+        lam = self.grid(lam)
+        m, k, width = self.m, self.k, self.width
+        profit = np.where(self.slot_real, lam[self.slot_item] - self.slot_cost, 0.0)
+        back = np.zeros((k + 1, m, width))  # back[s]: slots s.. only
+        for s in range(k - 1, -1, -1):
+            back[s] = self._step(back[s + 1], s, profit)
+        ar = np.arange(m)
+        z = back[0][ar, self.cap]
+        neg = -np.inf
+        z_in = np.full((m, k), neg)
+        z_out = np.zeros((m, k))
+        front = np.zeros((m, width))  # slots < s only
+        for s in range(k):
+            for room, dest in ((self.cap, z_out), (self.cap - self.slot_load[:, s], z_in)):
+                idx = room[:, None] - self._cols[None, :]
+                ok = idx >= 0
+                tail = np.take_along_axis(back[s + 1], np.clip(idx, 0, width - 1), axis=1)
+                best = np.where(ok, front + tail, neg).max(axis=1)
+                dest[:, s] = np.where(room >= 0, best, neg)
+            front = self._step(front, s, profit)
+        z_in = z_in + np.where(self.slot_real, profit, 0.0)
+        # value lost by agent i when slot s's item is kept out of its knapsack;
+        # several slots of one (agent, item) pair: any one is a valid (weaker) choice
+        real = self.slot_real
+        drop_out = np.where(real, z[:, None] - z_out, 0.0)
+        total_out = np.zeros(self.n_items)
+        ai, si = np.nonzero(real)
+        items = self.slot_item[ai, si]
+        key = ai * self.n_items + items
+        uk, first = np.unique(key, return_index=True)
+        pair_drop = drop_out[ai[first], si[first]]
+        np.add.at(total_out, uk % self.n_items, pair_drop)
+        own = pair_drop[np.searchsorted(uk, key)]
+        base = math.fsum(lam[self.covered].tolist()) - math.fsum(z.tolist())
+        value = base + (z[ai] - z_in[ai, si]) + (total_out[items] - own)
+        out = np.full(self.n_arcs, np.inf)
+        out[self.slot_arc[ai, si]] = value
+        if not self.integral:
+            fin = np.isfinite(out)
+            out[fin] -= 1e-12 * np.maximum(1.0, np.abs(out[fin])) * (self.k + 1)
+        return out
+
     def bound(self, lam: F64) -> float:
         """A lower bound from any multipliers: ``L(lam)`` on the grid, lowered by a
         relative 1e-12 when costs are not integral (float sums)."""
@@ -158,7 +222,7 @@ class KnapsackLagrangian:
         deadline: float | None = None,
     ) -> tuple[float, F64]:
         """Subgradient optimisation from ``lam0`` (Polyak steps towards
-        ``target``, step factor halved after 10 evaluations without progress).
+        ``target``, step factor times 0.7 after 20 evaluations without progress).
         Stops after ``iterations`` evaluations or at ``deadline``
         (``perf_counter``). Returns the best ``(bound, multipliers)`` seen."""
         lam = self.grid(lam0)
@@ -176,11 +240,9 @@ class KnapsackLagrangian:
                 best, best_lam = value, lam
             else:
                 stall += 1
-                if stall >= 10:
-                    theta *= 0.5
+                if stall >= 20:
+                    theta *= 0.7
                     stall = 0
-                    lam = best_lam  # restart from the best point with the smaller step
-                    continue
             g = np.where(self.covered, g, 0.0)
             norm = float(g @ g)
             if norm == 0.0 or theta < 1e-4:

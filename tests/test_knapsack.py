@@ -16,21 +16,20 @@ from assign.knapsack import KnapsackLagrangian
 
 @st.composite
 def small_gaps(draw: st.DrawFn) -> tuple[ArcProblem, bool]:
-    """Sparse GAP-shaped problems (every item must be covered by one arc);
-    integer or float costs."""
+    """Sparse GAP-shaped problems (every item must be covered by one arc;
+    an (item, agent) pair may have two arcs); integer or float costs."""
     m = draw(st.integers(1, 3))
     n = draw(st.integers(1, 6))
     floats = draw(st.booleans())
     items, agents, costs, loads = [], [], [], []
     for j in range(n):
         for i in range(m):
-            if draw(st.integers(0, 3)) == 0:
-                continue  # no arc
-            items.append(j)
-            agents.append(i)
-            raw = draw(st.integers(-20, 40))
-            costs.append(raw / 7 if floats else raw)
-            loads.append(draw(st.integers(0, 6)))
+            for _ in range(draw(st.sampled_from([0, 1, 1, 1, 2]))):  # no arc, one, or two of a pair
+                items.append(j)
+                agents.append(i)
+                raw = draw(st.integers(-20, 40))
+                costs.append(raw / 7 if floats else raw)
+                loads.append(draw(st.integers(0, 6)))
     caps = draw(st.lists(st.integers(0, 12), min_size=m, max_size=m))
     p = ArcProblem(
         n,
@@ -161,3 +160,88 @@ def test_knapsacks_only_for_the_gap_shape_and_small_programmes() -> None:
     # capacities far too large for the dynamic programme
     big = ArcProblem.from_gap(C, np.asarray(R) * 10**6, np.asarray(CAP) * 10**6)
     assert core._knapsacks(big, core._prepare(big)) is None
+
+
+def brute_with_arc(p: ArcProblem, arc: int) -> float | None:
+    """The cheapest feasible selection that uses ``arc``, by enumeration."""
+    arcs_of = [np.flatnonzero(p.arc_item == j).tolist() for j in range(p.n_items)]
+    arcs_of[int(p.arc_item[arc])] = [arc]
+    best: float | None = None
+    for combo in itertools.product(*arcs_of):
+        load = np.bincount(p.arc_agent[list(combo)], weights=p.arc_load[list(combo)], minlength=p.n_agents)
+        if np.all(load <= p.agent_capacity):
+            v = math.fsum(float(p.arc_cost[a]) for a in combo)
+            best = v if best is None or v < best else best
+    return best
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_gaps(), st.lists(st.integers(-40, 80), min_size=6, max_size=6), st.booleans())
+def test_arc_bounds_never_exceed_a_selection_with_the_arc(
+    case: tuple[ArcProblem, bool], raw: list[int], improve: bool
+) -> None:
+    p, _ = case
+    kl = relaxation(p)
+    lam = np.asarray(raw[: p.n_items], dtype=np.float64) / 2
+    if improve:
+        _, lam = kl.improve(lam, 50.0, 50)
+    per_arc = kl.arc_bounds(lam)
+    assert per_arc.shape == (p.n_arcs,)
+    whole = kl.bound(lam)
+    for a in range(p.n_arcs):
+        assert per_arc[a] >= whole - 1e-9  # forcing can only raise the bound
+        best = brute_with_arc(p, a)
+        if best is not None:
+            assert per_arc[a] <= best + 1e-9, (a, per_arc[a], best)
+        if p.arc_load[a] > p.agent_capacity[p.arc_agent[a]]:
+            assert per_arc[a] == np.inf
+
+
+def test_arc_bounds_fix_the_known_instance() -> None:
+    # at the optimum's value minus one no selection exists: every arc is fixed,
+    # and each arc of the optimum keeps a bound of at most 51
+    p = ArcProblem.from_gap(C, R, CAP)
+    kl = relaxation(p)
+    _, lam = kl.improve(np.min(np.asarray(C, dtype=float), axis=0), 60.0, 300)
+    per_arc = kl.arc_bounds(lam)
+    assert np.all(per_arc[_optimal_mask(p)] <= 51)
+    assert (per_arc > 50).sum() > p.n_arcs // 2
+
+
+def test_reduced_mip_on_the_known_instance() -> None:
+    p = ArcProblem.from_gap(C, R, CAP)
+    prep = core._prepare(p)
+    icost = p.arc_cost.astype(np.int64)
+    every = np.arange(len(prep.usable))
+    assert core._reduced_mip(p, prep, icost, every, 50, 30.0)[0] == "infeasible"
+    for at_most in (51, 70):
+        status, chosen, bound = core._reduced_mip(p, prep, icost, every, at_most, 30.0)
+        assert status == "optimal"
+        assert chosen is not None and check_arcs(p, chosen) == []
+        assert float(p.arc_cost[chosen].sum()) == 51 == bound
+    # no arc left for an item: infeasible without a solve
+    no_job0 = every[p.arc_item[prep.usable] != 0]
+    assert core._reduced_mip(p, prep, icost, no_job0, 70, 30.0)[0] == "infeasible"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_gaps(), st.lists(st.integers(-40, 80), min_size=6, max_size=6))
+def test_fixing_by_arc_bounds_keeps_an_optimum(case: tuple[ArcProblem, bool], raw: list[int]) -> None:
+    # the arcs whose knapsack bound is at most the optimum keep an optimal
+    # selection, and those below it none at all (what the core's final solve relies on)
+    p, floats = case
+    if floats:
+        return  # the core fixes arcs only when costs are integers after scaling
+    opt = brute_optimum(p)
+    if opt is None:
+        return
+    prep = core._prepare(p)
+    kl = core._knapsacks(p, prep)
+    assert kl is not None
+    _, lam = kl.improve(np.asarray(raw[: p.n_items], dtype=np.float64) / 2, opt + 3.0, 100)
+    floor = np.ceil(kl.arc_bounds(lam) - 1e-6)
+    icost = p.arc_cost.astype(np.int64)
+    status, chosen, _ = core._reduced_mip(p, prep, icost, np.flatnonzero(floor <= opt), int(opt), 30.0)
+    assert status == "optimal" and chosen is not None
+    assert float(p.arc_cost[chosen].sum()) == opt
+    assert core._reduced_mip(p, prep, icost, np.flatnonzero(floor <= opt - 1), int(opt) - 1, 30.0)[0] == "infeasible"
