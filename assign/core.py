@@ -121,6 +121,7 @@ _LNS_KEEP = 3  # per item, the arcs of the smallest LP reduced costs a neighbour
 # knapsack Lagrangian bound (problems of the GAP shape, see _knapsacks)
 _KNAP_SHARE = 0.15  # at most this share of the stage's time
 _KNAP_ITERATIONS = 1000  # subgradient steps at most
+_MIP_ARCS = 0.25  # the final MIP only when fixing left at most this share of the arcs
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
@@ -1305,13 +1306,16 @@ def solve_arcs(
                 # cut at its value: it may prove the stage or improve it. Its bound
                 # is a bound of the stage (the cut keeps every selection at least
                 # as good as the incumbent), so the better of the two bounds counts.
-                # With the knapsack bounds (last stage only) HiGHS' MIP solves
-                # the model instead, strictly below the incumbent and without
-                # every arc whose knapsack bound reaches it (see _reduced_mip):
-                # "infeasible" proves the incumbent, "optimal" what it found.
-                if arc_floor is not None and stage.tier is None:
+                # With the knapsack bounds (last stage only), when they leave at
+                # most a quarter of the arcs, HiGHS' MIP solves the model
+                # instead, strictly below the incumbent and without every arc
+                # whose knapsack bound reaches it (see _reduced_mip): "infeasible"
+                # proves the incumbent, "optimal" what it found. (On OR-Library
+                # type C it proves in seconds what CP-SAT does not; on type D,
+                # where the bound fixes little, neither MIP finds anything.)
+                keep = None if arc_floor is None else np.flatnonzero(arc_floor < value)
+                if keep is not None and arc_floor is not None and stage.tier is None and len(keep) <= _MIP_ARCS * len(arc_floor):
                     left = stage_deadline - perf_counter()
-                    keep = np.flatnonzero(arc_floor < value)
                     code_m, found, bound_m = _reduced_mip(p, prep, icost, keep, value - 1, left)
                     if found is not None:
                         incumbent, value = found, eng.stage_value(stage, found)  # strictly better

@@ -6,6 +6,7 @@ import itertools
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -245,3 +246,36 @@ def test_fixing_by_arc_bounds_keeps_an_optimum(case: tuple[ArcProblem, bool], ra
     assert status == "optimal" and chosen is not None
     assert float(p.arc_cost[chosen].sum()) == opt
     assert core._reduced_mip(p, prep, icost, np.flatnonzero(floor <= opt - 1), int(opt) - 1, 30.0)[0] == "infeasible"
+
+
+def test_final_mip_proves_what_the_search_cannot(monkeypatch: pytest.MonkeyPatch) -> None:
+    # CP-SAT stops at its first solution everywhere (the first solve and every
+    # neighbourhood start from the hint, a poor selection); the knapsack bound
+    # fixes arcs and the final MIP, strictly below the incumbent, finds and
+    # proves the optimum
+    p = ArcProblem.from_gap(C, R, CAP)
+    feasible = []
+    for agents in itertools.product(range(2), repeat=6):
+        mask = np.zeros(p.n_arcs, dtype=bool)
+        for job, agent in enumerate(agents):
+            mask[(p.arc_agent == agent) & (p.arc_item == job)] = True
+        if not check_arcs(p, mask):
+            feasible.append((float(p.arc_cost[mask].sum()), agents, mask))
+    worst = max(feasible, key=lambda f: f[0])
+    assert worst[0] > 51
+    calls: list[str] = []
+    real = core._reduced_mip
+
+    def spy(*args: object, **kwargs: object) -> tuple[str, object, object]:
+        out = real(*args, **kwargs)  # type: ignore[arg-type]
+        calls.append(out[0])
+        return out
+
+    monkeypatch.setattr(core, "_reduced_mip", spy)
+    monkeypatch.setattr(core, "_MIP_ARCS", 1.0)  # the MIP whatever the share of arcs fixed
+    params = {"stop_after_first_solution": True, "cp_model_presolve": False}
+    res = solve_arcs(p, time_limit=4.0, seed=0, workers=1, hint=worst[2], params=params, final_share=0.5)
+    assert res.status == "optimal"
+    assert res.cost == 51 == res.bound[-1]
+    assert check_arcs(p, res.chosen) == []
+    assert calls == ["optimal"]
