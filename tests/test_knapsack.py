@@ -49,8 +49,11 @@ def relaxation(p: ArcProblem) -> KnapsackLagrangian:
     return KnapsackLagrangian(p.n_items, p.arc_item, p.arc_agent, p.arc_cost.astype(float), p.arc_load, p.agent_capacity)
 
 
-def brute_optimum(p: ArcProblem) -> float | None:
+def brute_optimum(p: ArcProblem, arc: int | None = None) -> float | None:
+    """The cheapest feasible selection (that uses ``arc``, if given), by enumeration."""
     arcs_of = [np.flatnonzero(p.arc_item == j).tolist() for j in range(p.n_items)]
+    if arc is not None:
+        arcs_of[int(p.arc_item[arc])] = [arc]
     best: float | None = None
     for combo in itertools.product(*arcs_of):
         load = np.bincount(p.arc_agent[list(combo)], weights=p.arc_load[list(combo)], minlength=p.n_agents)
@@ -163,19 +166,6 @@ def test_knapsacks_only_for_the_gap_shape_and_small_programmes() -> None:
     assert core._knapsacks(big, core._prepare(big)) is None
 
 
-def brute_with_arc(p: ArcProblem, arc: int) -> float | None:
-    """The cheapest feasible selection that uses ``arc``, by enumeration."""
-    arcs_of = [np.flatnonzero(p.arc_item == j).tolist() for j in range(p.n_items)]
-    arcs_of[int(p.arc_item[arc])] = [arc]
-    best: float | None = None
-    for combo in itertools.product(*arcs_of):
-        load = np.bincount(p.arc_agent[list(combo)], weights=p.arc_load[list(combo)], minlength=p.n_agents)
-        if np.all(load <= p.agent_capacity):
-            v = math.fsum(float(p.arc_cost[a]) for a in combo)
-            best = v if best is None or v < best else best
-    return best
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_gaps(), st.lists(st.integers(-40, 80), min_size=6, max_size=6), st.booleans())
 def test_arc_bounds_never_exceed_a_selection_with_the_arc(
@@ -191,7 +181,7 @@ def test_arc_bounds_never_exceed_a_selection_with_the_arc(
     whole = kl.bound(lam)
     for a in range(p.n_arcs):
         assert per_arc[a] >= whole - 1e-9  # forcing can only raise the bound
-        best = brute_with_arc(p, a)
+        best = brute_optimum(p, a)
         if best is not None:
             assert per_arc[a] <= best + 1e-9, (a, per_arc[a], best)
         if p.arc_load[a] > p.agent_capacity[p.arc_agent[a]]:
