@@ -161,6 +161,21 @@ def test_components_of_two_towns() -> None:
         assert len(np.unique(vtowns[v_label == k])) == 1
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=5, max_tasks=8))
+def test_components_dense_and_sparse_agree(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The volunteer-graph route (dense) and the task-volunteer graph give the
+    same labels, pins included."""
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    dense = auto.components(c, cands)
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "DENSE_COMPONENTS_CELLS", -1)
+        sparse = auto.components(c, cands)
+    assert dense[2] == sparse[2]
+    assert np.array_equal(dense[0], sparse[0]) and np.array_equal(dense[1], sparse[1])
+
+
 def test_two_towns_are_solved_apart_and_combined() -> None:
     problem = _two_towns()
     c = compile_problem(problem)
@@ -323,3 +338,88 @@ def test_dual_value_is_a_lower_bound(seed: int, scale: float) -> None:
     assert value <= res.fun + 1e-9
     exact = auto._rigorous(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, None)
     assert exact is not None and exact <= res.fun + 1e-9 and exact >= res.fun - 1e-6
+
+
+# ------------------------------------------------- time budgets at scale
+
+
+def test_ratio_pass_skipped_when_it_cannot_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one worker, a problem whose two greedy passes are estimated (from
+    its size, not the clock) above the limit skips the knapsack-ordered pass;
+    the fixed-time stage and the LNS are skipped by their size estimates too.
+    The schedule stays valid and never worse than the greedy."""
+    monkeypatch.setattr(auto, "SMALL_PAIRS", 0)
+    c = compile_problem(_two_towns(n_vol=5, n_task=12))
+    cands = build_candidates(c)
+    ran = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1, max_work=0.2)
+    assert any(name == "ratio greedy" for name, _ in ran.log)
+    assert any(name == "lns" for name, _ in ran.log)
+    # every pass "costs" the whole limit, the LNS setup too
+    monkeypatch.setattr(auto, "GREEDY_PASS_RATE", LIMIT / len(cands))
+    monkeypatch.setattr(auto, "LNS_SETUP_RATE", LIMIT / len(cands))
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1, max_work=0.2)
+    names = [name for name, _ in result.log]
+    assert "ratio greedy" not in names and "lns" not in names
+    assert not any(name.startswith("fixed-time") for name in names)
+    assert violations(c, result.solution) == []
+    greedy = evaluate(c, solve_greedy(c, cands)).key()
+    assert _lex_at_most(result.key, greedy)
+
+
+def test_forked_pass_returns_the_pass() -> None:
+    """_forked runs a pass in a child process and hands back the same schedule."""
+    from assign.solvers.greedy import pinned_start
+
+    c = compile_problem(_two_towns(n_vol=5, n_task=12, seed=5))
+    cands = build_candidates(c)
+
+    def ratio_pass() -> auto.Solution:
+        base = pinned_start(c, cands)
+        return auto.ordered_greedy(c, cands, base, np.ones(c.n_tasks, dtype=bool), auto.ratio_order(c))
+
+    wait = auto._forked(ratio_pass)
+    if wait is None:
+        pytest.skip("no fork on this platform")
+    got = wait()
+    here = ratio_pass()
+    assert got is not None
+    for name in ("task", "volunteer", "start"):
+        assert np.array_equal(getattr(got, name), getattr(here, name))
+    assert got.conflicts == here.conflicts
+
+    def broken() -> auto.Solution:
+        raise RuntimeError("child failure")
+
+    failed = auto._forked(broken)
+    assert failed is not None and failed() is None
+
+    def endless() -> auto.Solution:
+        import time
+
+        time.sleep(600)
+        return here
+
+    late = auto._forked(endless)
+    assert late is not None and late(0.0) is None  # not done: killed, None
+
+
+def test_forked_ratio_pass_in_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With two workers and an expensive pass (by estimate), the ordered pass
+    runs beside the greedy; the result is valid and never worse than greedy."""
+    monkeypatch.setattr(auto, "SMALL_PAIRS", 0)
+    monkeypatch.setattr(auto, "PARALLEL_PASS_SECONDS", 0.0)
+    c = compile_problem(_two_towns(n_vol=5, n_task=12, seed=6))
+    cands = build_candidates(c)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 2, max_work=0.2)
+    names = [name for name, _ in result.log]
+    assert "ratio greedy (forked)" in names and "ratio greedy" not in names
+    assert violations(c, result.solution) == []
+    greedy = evaluate(c, solve_greedy(c, cands)).key()
+    assert _lex_at_most(result.key, greedy)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_stable_order_is_a_stable_argsort(seed: int) -> None:
+    values = np.random.default_rng(seed).integers(0, 7, size=500).astype(np.int32)
+    assert np.array_equal(auto._stable_order(values), np.argsort(values, kind="stable"))
+    assert len(auto._stable_order(values[:0])) == 0

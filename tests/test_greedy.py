@@ -223,3 +223,76 @@ def test_greedy_does_not_mutate_inputs() -> None:
     before = copy.deepcopy(p.model_dump())
     greedy(p)
     assert p.model_dump() == before
+
+
+# ------------------------------------------------------- maximal schedules
+
+
+def _same(a: Solution, b: Solution) -> bool:
+    return (
+        all(np.array_equal(getattr(a, k), getattr(b, k)) for k in ("task", "volunteer", "start"))
+        and a.conflicts == b.conflicts
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_volunteers=4, max_tasks=8, max_recipients=3))
+def test_fill_from_a_known_maximal_schedule_is_the_plain_fill(p: Problem) -> None:
+    """fill() of a schedule that differs from a recorded maximal one tries only
+    the tasks the difference can open; the result is the full fill's."""
+    from assign.solvers import greedy as g
+
+    c = compile_problem(p)
+    cands = build_candidates(c)
+    g._MAXIMAL.clear()
+    ref = solve_greedy(c, cands)  # recorded as maximal
+    assert fill(c, cands, ref) is ref
+    # drop every other covered task (whole teams), pinned ones kept
+    tasks = np.unique(ref.task)
+    drop = tasks[::2]
+    pinned = np.diff(c.t_pin_ptr) > 0
+    drop = drop[~pinned[drop]]
+    keep = ~np.isin(ref.task, drop)
+    part = Solution.build(ref.task[keep], ref.volunteer[keep], ref.start[keep], list(ref.conflicts))
+    fast = fill(c, cands, part)
+    g._MAXIMAL.clear()
+    plain = fill(c, cands, part)
+    assert _same(fast, plain)
+    assert violations(c, fast) == []
+
+
+def test_changed_rows_skip_what_cannot_open() -> None:
+    """A task no volunteer could take in the maximal schedule, whose volunteers
+    lost nothing, is not tried again; one whose volunteer lost a visit is,
+    with that volunteer's row."""
+    from assign.solvers.greedy import Planner, _changed_rows
+
+    # one volunteer for 9:00-10:00, three one-hour tasks in that hour, and a
+    # second volunteer without time for them
+    p = problem(
+        [{"availability": [[at("09:00"), at("10:00")]]}, {"availability": [[at("09:00"), at("09:30")]]}],
+        [{}, {}, {"recipient": "r2"}],
+    )
+    c = compile_problem(p)
+    cands = build_candidates(c)
+    ref = solve_greedy(c, cands)
+    assert len(ref) == 1
+    rows, todo = _changed_rows(c, cands, Planner(c), ref, ref)
+    assert not todo.any() and len(rows) == 0
+    empty = Solution.build([], [], [])
+    rows, todo = _changed_rows(c, cands, Planner(c), empty, ref)
+    assert todo.all()
+    assert set(rows.volunteer.tolist()) == {int(ref.volunteer[0])}
+
+
+def test_pinned_start_is_the_greedy_before_its_main_pass() -> None:
+    from assign.solvers.greedy import pinned_start
+
+    p = problem([{}, {}], [{"pinned": ["v1"]}, {"pinned": ["v1"]}, {}])
+    c = compile_problem(p)
+    cands = build_candidates(c)
+    pins = pinned_start(c, cands)
+    sol = solve_greedy(c, cands)
+    assert pins.conflicts == sol.conflicts
+    kept = set(zip(pins.task.tolist(), pins.volunteer.tolist(), pins.start.tolist(), strict=True))
+    assert kept and kept <= set(zip(sol.task.tolist(), sol.volunteer.tolist(), sol.start.tolist(), strict=True))

@@ -186,3 +186,18 @@ def test_surely_kept_pins_are_in_the_optimum(problem: Problem, data: st.DataObje
     kept = set(zip(best.solution.task.tolist(), best.solution.volunteer.tolist(), strict=True))
     for t, v in zip(pin_t[sure].tolist(), c.t_pin[sure].tolist(), strict=True):
         assert (t, v) in kept, (t, v)
+
+
+def test_model_building_stops_when_its_time_is_spent() -> None:
+    """A model that cannot be built in its time is not solved: no stages, no
+    assignments, status BUILD_TIMEOUT (a zero limit is always spent)."""
+    from assign.solvers.timeindexed import BUILD_TIMEOUT
+    from tests.test_auto import _two_towns
+
+    c = compile_problem(_two_towns(n_vol=4, n_task=8))
+    cands = build_candidates(c)
+    tasks = np.ones(c.n_tasks, dtype=bool)
+    done = solve_tiers(c, cands, tasks, mode="restrict", time_limit=10.0)
+    assert done.stages and done.status != BUILD_TIMEOUT
+    cut = solve_tiers(c, cands, tasks, mode="restrict", time_limit=0.0)
+    assert cut.status == BUILD_TIMEOUT and cut.stages == () and len(cut.task) == 0

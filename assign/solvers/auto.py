@@ -22,7 +22,13 @@ Steps
      component is solved by the exact model as a whole, equity included.
    * **large** ones: (a) the greedy again in a knapsack order
      (:func:`ordered_greedy`, :func:`ratio_order`: tier, then weight per minute
-     of volunteer time, since pledged minutes are what runs out first);
+     of volunteer time, since pledged minutes are what runs out first); when
+     one greedy pass is estimated (from the number of pairs,
+     :data:`GREEDY_PASS_RATE`) at :data:`PARALLEL_PASS_SECONDS` or more and
+     more than one worker is allowed, this pass runs in a forked process
+     beside the greedy (from the greedy's pins), and is dropped if not done
+     by the time the final steps need; with one worker it runs only when both
+     passes, the components and the final steps fit the limit by estimate;
      (b) when the most urgent tiers hold only fixed-time tasks (window ==
      duration, e.g. medical appointments), the exact 0-1 model of those tiers
      (:mod:`~assign.solvers.timeindexed`, up to :data:`FIXED_PAIRS` pairs,
@@ -33,7 +39,9 @@ Steps
      their starts chosen, other pinned visits as obstacles) and a relaxation
      for the bound (only the pins every valid schedule keeps,
      :func:`~assign.solvers.timeindexed.surely_kept_pins`); the tiers are
-     proven when the two meet;
+     proven when the two meet; started only when its share holds
+     :data:`FIXED_PASSES` estimated greedy passes (its schedules are composed
+     by greedy passes), and a model not built within its share is not solved;
      (b') *tier-truncated exact stages*: the exact model of the component's
      tier-1 tasks (plus every pinned task), then tiers 1-2, ... while the model
      has at most :data:`EXACT_PAIRS` pairs; when its bound meets its schedule
@@ -43,7 +51,8 @@ Steps
      (c) LP bounds per tier (:class:`Relaxation`), each LP's point guiding a
      greedy pass (the tier's tasks by LP coverage, to the volunteers the LP
      uses); (d) large-neighbourhood search (:class:`Search`) for the rest of
-     the time.
+     the time, when that holds its setup (:data:`LNS_SETUP_RATE`) and the
+     final steps (:data:`FINAL_RATE`, both estimated from the size).
 
 Why this LNS (and not the ``assign.core`` route)
 ------------------------------------------------
@@ -130,6 +139,7 @@ from ..candidates import Candidates
 from ..compile import Compiled, pair_keys
 from ..solution import Solution
 from .timeindexed import (
+    BUILD_TIMEOUT,
     add_visit_conflicts,
     fixed_time,
     max_travel_minutes,
@@ -310,6 +320,19 @@ class Move:
     n_vars: int
 
 
+def _stable_order(values: NDArray[np.int32]) -> I64:
+    """``np.argsort(values, kind="stable")`` for non-negative 32-bit values:
+    a plain sort of ``value << 32 | index`` (unique keys, so the same order;
+    measured on 64 M pairs: 2.8 s instead of 4.7 s)."""
+    n = len(values)
+    if n >= 1 << 32 or (n and int(values.min()) < 0):  # pragma: no cover - beyond any county
+        return np.argsort(values, kind="stable").astype(np.int64)
+    key = (values.astype(np.int64) << 32) | np.arange(n, dtype=np.int64)
+    key.sort()
+    key &= 0xFFFFFFFF
+    return key
+
+
 class Neighbourhoods:
     """Large-neighbourhood search on a time-indexed model of a few volunteers over one day.
 
@@ -341,8 +364,8 @@ class Neighbourhoods:
         self.max_dur = int(c.t_duration.max()) if c.n_tasks else 0
         self.max_travel = max_travel_minutes(c)
         self.margin = self.max_dur + self.max_travel
-        order = np.argsort(cands.volunteer, kind="stable")
-        self.by_vol = order
+        self.by_vol = _stable_order(cands.volunteer)
+        order = self.by_vol
         self.vol_ptr = np.searchsorted(cands.volunteer[order], np.arange(c.n_volunteers + 1)).astype(np.int64)
         cap = (c.v_history_capacity + c.v_max_minutes).astype(np.float64)
         self.fair_cap = cap
@@ -1389,6 +1412,83 @@ LP_SHARE = 0.8
 WORK_RATE = 1.2
 #: share of the time limit kept after the LNS for the soft bound and final checks
 SOFT_RESERVE = 0.05
+#: seconds per candidate pair of the steps that always run, estimated from the
+#: problem's size (measured on ankang, 64 M pairs, 2026-11-30, with margin:
+#: connected components 2.9-3.5 s; the final bound, the fill of what the LNS
+#: changed and the checks 5.8-6.9 s; the LNS's setup, mostly a sort of the
+#: pairs by volunteer, 3.8 s)
+COMPONENTS_RATE = 6.0e-8
+FINAL_RATE = 1.1e-7
+LNS_SETUP_RATE = 7.0e-8
+#: with more than one worker, the knapsack-ordered greedy pass runs in a forked
+#: process beside the greedy when one pass is estimated at this many seconds
+#: or more (ankang: ~35 s a pass, so the two in sequence overran a 60 s limit)
+PARALLEL_PASS_SECONDS = 10.0
+#: niceness added to that process (0: none). Raising it puts the greedy, on
+#: the critical path, first on a machine shared with other work, but there the
+#: pass may then not finish in time (measured on ankang with one other busy
+#: process on the 2 cores, 2026-11-30: with 5 the pass was not done at the
+#: deadline and was dropped, U1 293,574 instead of 282,391)
+FORK_NICE = 0
+#: from this LNS setup estimate (seconds) on, the LP bounds leave the LNS its
+#: setup, as much time again and the final steps' (not at county scale:
+#: Shiquan's setup is estimated at 0.4 s)
+LNS_RESERVE_FROM = 2.0
+#: the fixed-time stage builds its model and composes two schedules with
+#: greedy passes: it is started only when its share of the time is at least
+#: this many estimated greedy passes (ankang: ~70 s of passes for a ~10 s share)
+FIXED_PASSES = 2.0
+
+
+def _forked(fn: Any) -> Any:
+    """Start ``fn()`` (returning a :class:`Solution`) in a forked child process
+    (its CPU priority lowered by :data:`FORK_NICE`); returns a function
+    ``wait(timeout=None)`` that waits for it at most ``timeout`` seconds and
+    returns the solution, or None when the child failed or was not done (it
+    is then killed). None when the platform cannot fork."""
+    import multiprocessing as mp
+    import os
+
+    if "fork" not in mp.get_all_start_methods():
+        return None
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            if FORK_NICE:
+                try:
+                    os.nice(FORK_NICE)
+                except OSError:  # pragma: no cover - not allowed: run as is
+                    pass
+            sol = fn()
+            send.send((sol.task, sol.volunteer, sol.start, list(sol.conflicts)))
+        except BaseException:  # noqa: BLE001 - reported to the parent as a failure
+            send.send(None)
+        finally:
+            send.close()
+
+    proc = ctx.Process(target=child, daemon=True)
+    try:
+        proc.start()
+    except OSError:
+        return None
+    send.close()
+
+    def wait(timeout: float | None = None) -> Solution | None:
+        got = None
+        try:
+            if timeout is None or recv.poll(max(0.0, timeout)):
+                got = recv.recv()
+        except (EOFError, OSError):
+            got = None
+        if got is None and proc.is_alive():
+            proc.kill()
+        proc.join()
+        recv.close()
+        return None if got is None else Solution.build(*got)
+
+    return wait
 
 
 def restrict_candidates(c: Compiled, cands: Candidates, mask: NDArray[np.bool_]) -> Candidates:
@@ -1408,26 +1508,59 @@ def restrict_candidates(c: Compiled, cands: Candidates, mask: NDArray[np.bool_])
     )
 
 
+#: :func:`components` links volunteers in a dense volunteers x volunteers
+#: matrix (one byte a cell) up to this many cells: on ankang (20,000 volunteers,
+#: 64 M pairs) 3.4 s instead of 9.2 s for the task-volunteer graph
+DENSE_COMPONENTS_CELLS = 500_000_000
+
+
 def components(c: Compiled, cands: Candidates) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
     """Connected components of the bipartite task-volunteer graph of the
     candidate pairs and the pins: (label per task, label per volunteer, count).
-    Labels are numbered by their smallest task (then volunteer) index."""
-    from scipy.sparse import coo_matrix
+    Labels are numbered by their smallest task (then volunteer) index.
+
+    Up to :data:`DENSE_COMPONENTS_CELLS` volunteer pairs, the graph is taken
+    over the volunteers alone: each task links its volunteers (pairs, then
+    pins) to its first one, its *anchor*, and joins the anchor's component (a
+    task without any is a component of its own): the same partition, from a
+    far smaller graph."""
+    from scipy.sparse import coo_matrix, csr_matrix
     from scipy.sparse.csgraph import connected_components
 
-    n = c.n_tasks + c.n_volunteers
-    pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
-    rows = np.concatenate((cands.task.astype(np.int64), pin_t))
-    cols = c.n_tasks + np.concatenate((cands.volunteer.astype(np.int64), c.t_pin.astype(np.int64)))
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
-    count, label = connected_components(graph, directed=False)
+    n_t, n_v = c.n_tasks, c.n_volunteers
+    n = n_t + n_v
+    n_pin = np.diff(c.t_pin_ptr)
+    pin_t = np.repeat(np.arange(n_t, dtype=np.int64), n_pin)
+    if n_v * n_v <= DENSE_COMPONENTS_CELLS:
+        n_pair = np.diff(cands.ptr)
+        anchor = np.full(n_t, -1, dtype=np.int64)
+        has_pin = n_pin > 0
+        anchor[has_pin] = c.t_pin[c.t_pin_ptr[:-1][has_pin]]
+        has_pair = n_pair > 0
+        anchor[has_pair] = cands.volunteer[cands.ptr[:-1][has_pair]]
+        adj = np.zeros((n_v, n_v), dtype=bool)
+        adj[np.repeat(anchor, n_pair), cands.volunteer] = True
+        adj[anchor[pin_t], c.t_pin] = True
+        count_v, label_v = connected_components(csr_matrix(adj), directed=False)
+        del adj
+        label = np.empty(n, dtype=np.int64)
+        label[n_t:] = label_v
+        alone = anchor < 0
+        label[:n_t][~alone] = label_v[anchor[~alone]]
+        label[:n_t][alone] = count_v + np.arange(int(alone.sum()))
+        count = int(count_v) + int(alone.sum())
+    else:
+        rows = np.concatenate((cands.task.astype(np.int64), pin_t))
+        cols = n_t + np.concatenate((cands.volunteer.astype(np.int64), c.t_pin.astype(np.int64)))
+        graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+        count, label = connected_components(graph, directed=False)
     # renumber by first appearance so that labels do not depend on scipy's order
     first = np.full(count, n, dtype=np.int64)
     np.minimum.at(first, label, np.arange(n))
     rank = np.empty(count, dtype=np.int64)
     rank[np.argsort(first, kind="stable")] = np.arange(count)
     label = rank[label]
-    return label[: c.n_tasks].astype(np.int64), label[c.n_tasks :].astype(np.int64), int(count)
+    return label[:n_t].astype(np.int64), label[n_t:].astype(np.int64), int(count)
 
 
 @dataclass
@@ -1541,7 +1674,7 @@ def solve_auto_detailed(
     from ..score import evaluate
     from . import trivial_bound
     from .cpsat import solve_cpsat_detailed
-    from .greedy import fill, solve_greedy
+    from .greedy import fill, note_maximal, pinned_start, solve_greedy
 
     began = time.perf_counter()
     limit = DEFAULT_TIME_LIMIT if time_limit is None else max(0.0, float(time_limit))
@@ -1556,6 +1689,23 @@ def solve_auto_detailed(
         return deadline - time.perf_counter()
 
     full = cands if cands.complete else build_candidates(c)
+    # the knapsack-ordered greedy pass (see below): its cost is estimated from
+    # the number of pairs (deterministic); when one pass is expensive and more
+    # than one worker is allowed, it runs in a forked process beside the greedy
+    # (from the greedy's pins, the same pass otherwise); with one worker it
+    # runs after the greedy only when both passes, the components and the final
+    # steps fit the time limit by that estimate
+    pass_est = GREEDY_PASS_RATE * len(full)
+    final_est = max(SOFT_RESERVE * limit, FINAL_RATE * len(full))
+    ratio_wait = None
+    if n_workers > 1 and pass_est >= PARALLEL_PASS_SECONDS:
+
+        def ratio_pass() -> Solution:
+            base = pinned_start(c, cands)
+            return ordered_greedy(c, cands, base, np.ones(c.n_tasks, dtype=bool), ratio_order(c))
+
+        ratio_wait = _forked(ratio_pass)
+    ratio_seq = ratio_wait is None and 2.0 * pass_est + COMPONENTS_RATE * len(full) + final_est <= limit
     greedy = solve_greedy(c, cands, seed=seed)
     greedy_key = evaluate(c, greedy).key()
     best, best_key = greedy, greedy_key
@@ -1570,11 +1720,20 @@ def solve_auto_detailed(
         return False
 
     t_label, v_label, n_comp = components(c, full)
-    pairs_per = np.bincount(t_label[full.task], minlength=n_comp) if len(full) else np.zeros(n_comp, np.int64)
+    task_pairs = np.diff(full.ptr)  # pairs per task: counts of pairs in a task set without a pass over them
+    pairs_per = np.bincount(t_label, weights=task_pairs, minlength=n_comp).astype(np.int64)
     comps = [int(k) for k in np.flatnonzero(pairs_per > 0)]
     small = [k for k in comps if pairs_per[k] <= SMALL_PAIRS]
     large = [k for k in comps if pairs_per[k] > SMALL_PAIRS]
     mark("components")
+    if ratio_wait is not None:
+        # waited for until the final steps' time; not done by then: dropped
+        got_ratio = ratio_wait(left() - final_est)
+        if got_ratio is not None:
+            if cands.complete:
+                note_maximal(c, got_ratio)  # one pass over every task
+            offer(got_ratio)
+        mark("ratio greedy (forked)")
     T = c.n_tiers
     comp_bounds: dict[int, ComponentBound] = {}
     exact_tiers: dict[int, int] = {}
@@ -1701,12 +1860,14 @@ def solve_auto_detailed(
                 else:
                     restricted = solve_tiers(c, full, model_r, time_limit=0.75 * budget, **restrict_kw)
                     relax_kw["hint"] = (restricted.task, restricted.volunteer, restricted.start)
-                offer(compose(model_r, restricted.task, restricted.volunteer, restricted.start))
+                if restricted.status != BUILD_TIMEOUT:  # (its model could not be built in time)
+                    offer(compose(model_r, restricted.task, restricted.volunteer, restricted.start))
             if restricted is None or n_workers == 1:
                 relaxed = solve_tiers(
                     c, full, model_x, time_limit=max(0.1, stop - time.perf_counter()), **relax_kw
                 )
-            offer(compose(model_x, relaxed.task, relaxed.volunteer, relaxed.start))  # valid when it keeps the pins
+            if relaxed.status != BUILD_TIMEOUT:  # valid when it keeps the pins
+                offer(compose(model_x, relaxed.task, relaxed.volunteer, relaxed.start))
             cov = best.covered(c.n_tasks)
             got = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov].sum()) for j in range(1, T + 1)]
             upto = 0
@@ -1723,8 +1884,8 @@ def solve_auto_detailed(
         # large components: a knapsack-ordered greedy, tier-truncated exact stages
         pinned = np.diff(c.t_pin_ptr) > 0
         order = ratio_order(c)
-        pass_seconds = 0.0  # what one greedy pass over the problem costs
-        if large:
+        pass_seconds = pass_est  # what one greedy pass over the problem costs
+        if large and ratio_seq:
             t_pass = time.perf_counter()
             offer(ordered_greedy(c, cands, best, pinned, order))
             pass_seconds = time.perf_counter() - t_pass
@@ -1734,7 +1895,7 @@ def solve_auto_detailed(
             in_comp = t_label == k
             tasks = np.flatnonzero(in_comp)
             vols = np.flatnonzero(v_label == k)
-            sub = subproblem(c, tasks, vols)
+            lsub: Sub | None = None  # built when a truncated stage needs it
             tmap = np.full(c.n_tasks, -1, dtype=np.int64)
             tmap[tasks] = np.arange(len(tasks))
             vmap = np.full(c.n_volunteers, -1, dtype=np.int64)
@@ -1746,33 +1907,40 @@ def solve_auto_detailed(
                     break
                 k_fixed = tier
             model = in_comp & (c.t_tier <= k_fixed)
-            if k_fixed and int(np.count_nonzero(model[full.task])) <= FIXED_PAIRS and left() > 1.0:
-                proven_upto, got, stage_bounds = fixed_stage(in_comp, model, FIXED_SHARE * max(0.0, left()))
+            fixed_budget = FIXED_SHARE * max(0.0, left())
+            if (
+                k_fixed
+                and int(task_pairs[model].sum()) <= FIXED_PAIRS
+                and fixed_budget > max(1.0, FIXED_PASSES * pass_est)
+            ):
+                proven_upto, got, stage_bounds = fixed_stage(in_comp, model, fixed_budget)
                 comp_bounds[k] = ComponentBound(got[:proven_upto] + stage_bounds[proven_upto:], -np.inf, False)
                 fixed_tiers[k] = k_fixed
                 mark(f"fixed-time tiers 1-{k_fixed}: proven up to {proven_upto}")
                 exact_deadline = max(exact_deadline, time.perf_counter() + EXACT_SHARE * max(0.0, left()))
             for tier in range(proven_upto + 1, T + 1):
                 mask = in_comp & ((c.t_tier <= tier) | pinned)
-                sel = np.flatnonzero(mask[full.task])
-                if len(sel) > EXACT_PAIRS or time.perf_counter() >= exact_deadline:
+                if int(task_pairs[mask].sum()) > EXACT_PAIRS or time.perf_counter() >= exact_deadline:
                     break
-                trunc = sub_candidates(sub, tmap[full.task[sel]], vmap[full.volunteer[sel]])
+                sel = np.flatnonzero(mask[full.task])
+                if lsub is None:
+                    lsub = subproblem(c, tasks, vols)
+                trunc = sub_candidates(lsub, tmap[full.task[sel]], vmap[full.volunteer[sel]])
                 rows = np.flatnonzero(mask[best.task])
                 hint = Solution.build(tmap[best.task[rows]], vmap[best.volunteer[rows]], best.start[rows])
                 r = solve_cpsat_detailed(
-                    sub.c, trunc, time_limit=max(0.1, exact_deadline - time.perf_counter()), seed=seed,
+                    lsub.c, trunc, time_limit=max(0.1, exact_deadline - time.perf_counter()), seed=seed,
                     workers=n_workers, hint=hint,
                 )
                 rs = r.solution
-                conf = [(int(sub.tasks[t]), int(sub.volunteers[v]), rule) for t, v, rule in rs.conflicts]
-                cand = _replace_tasks(best, in_comp, sub.tasks[rs.task], sub.volunteers[rs.volunteer], rs.start, conf)
+                conf = [(int(lsub.tasks[t]), int(lsub.volunteers[v]), rule) for t, v, rule in rs.conflicts]
+                cand = _replace_tasks(best, in_comp, lsub.tasks[rs.task], lsub.volunteers[rs.volunteer], rs.start, conf)
                 offer(ordered_greedy(c, cands, cand, mask | ~in_comp, order))
                 # proven: the truncated model's bound (valid for this component's
                 # U_1..U_tier: the other tiers' tasks only compete for volunteers,
                 # pinned ones are in) meets its schedule on those tiers
-                cov = rs.covered(sub.c.n_tasks)
-                got = [float(sub.c.t_weight[(sub.c.t_tier == j) & ~cov].sum()) for j in range(1, tier + 1)]
+                cov = rs.covered(lsub.c.n_tasks)
+                got = [float(lsub.c.t_weight[(lsub.c.t_tier == j) & ~cov].sum()) for j in range(1, tier + 1)]
                 if r.bound is None or [float(x) for x in r.bound.uncovered[:tier]] != got:
                     break
                 proven_upto = tier
@@ -1782,7 +1950,14 @@ def solve_auto_detailed(
             mark("exact tiers")
 
         # LP bounds of the large components, tier by tier
-        lp_deadline = time.perf_counter() + LP_SHARE * max(0.0, left())
+        # at province scale the LNS's own setup takes seconds: the LPs leave it
+        # that and as much again to search, and the final steps their time (on
+        # ankang the LPs of a component's tier 1 gave nothing in 15 s where the
+        # LNS, in 10 s, took 411 off U1 of the greedy; Shiquan's setup is below
+        # LNS_RESERVE_FROM, its LPs keep their time)
+        lns_setup = LNS_SETUP_RATE * len(full)
+        lns_keep = final_est + 2.0 * lns_setup if lns_setup >= LNS_RESERVE_FROM else 0.0
+        lp_deadline = time.perf_counter() + LP_SHARE * max(0.0, left() - lns_keep)
         # LP-guided greedy passes, judged by the problem's size (not the clock,
         # so that a run with one worker repeats)
         guided = 2.0 * GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
@@ -1801,7 +1976,7 @@ def solve_auto_detailed(
                 mask = in_comp & ((c.t_tier <= tier) if prefix else (c.t_tier == tier))
                 if tier <= fixed_tiers.get(k, 0):
                     continue  # the exact fixed-time model's bound (an LP's is weaker)
-                n_cols = int(np.count_nonzero(mask[full.task]))
+                n_cols = int(task_pairs[mask].sum())
                 # skipped when it could not be built and solved usefully in the time
                 # left (a first-order LP needs its fixed cost and its iterations;
                 # ~4 nonzeros per column), with the two guided greedy passes after it
@@ -1847,8 +2022,10 @@ def solve_auto_detailed(
         if large:
             mark("lp bounds")
 
-    # LNS over the large components
-    if large:
+    # LNS over the large components, when the time left after the final steps
+    # holds its setup (estimated from the size) and some search
+    lns_end = deadline - final_est
+    if large and lns_end - time.perf_counter() > LNS_SETUP_RATE * len(full) + 1.0:
         focus = np.isin(t_label, large)
         floor_u = np.zeros(T)
         for k in large:
@@ -1861,7 +2038,7 @@ def solve_auto_detailed(
             work = WORK_RATE * limit if max_work is None else max_work
         elif max_work is not None:
             work = max_work
-        search.run(deadline - SOFT_RESERVE * limit, work, workers=n_workers)
+        search.run(lns_end, work, workers=n_workers)
         offer(search.sol)
         lns_stats = search.stats
         mark("lns")
@@ -1874,7 +2051,7 @@ def solve_auto_detailed(
         prim = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov_best].sum()) for j in range(1, T + 1)]
         proven = all(b.uncovered[j] == prim[j] for j in range(T))
         soft = _trivial_soft_part(c, full, in_comp, v_label == k)
-        if proven and int(np.count_nonzero(in_comp[full.task])) <= LP_MAX_COLUMNS and left() > 0.05:
+        if proven and int(task_pairs[in_comp].sum()) <= LP_MAX_COLUMNS and left() > 0.05:
             relax = Relaxation(c, full, in_comp)
             value = relax.soft_bound({j + 1: b.uncovered[j] for j in range(T)}, max(0.05, left()), v_label == k)
             if value is not None:
@@ -2036,7 +2213,12 @@ def ordered_greedy(
         for v in team:
             plan.book(t, v, start, load_of[v])
     t_, v_, s_ = plan.assignments()
-    return Solution.build(t_, v_, s_, list(base.conflicts))
+    out = Solution.build(t_, v_, s_, list(base.conflicts))
+    if cands.complete and len(order) == c.n_tasks:
+        from .greedy import note_maximal
+
+        note_maximal(c, out)  # a pass over every task: nothing left could be added
+    return out
 
 
 def ratio_order(c: Compiled) -> I64:

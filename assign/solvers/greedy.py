@@ -48,6 +48,7 @@ fetched for a block of volunteers in one vectorized call and cached.
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 
@@ -185,6 +186,7 @@ class Planner:
         self.slot_start[owner, column] = c.av_start
         self.slot_end[owner, column] = c.av_end
         self.n_slots: list[int] = counts.tolist()
+        self.slot_count = counts.astype(np.int64)  # the same, as an array (for the sieve)
 
     # ------------------------------------------------------------------ travel
 
@@ -295,12 +297,16 @@ class Planner:
         ws = self.window_start[t]
         we = self.window_end[t]
         dur = self.duration[t]
-        starts = self.slot_start[volunteers]
-        ends = self.slot_end[volunteers]
+        ok = np.zeros(len(volunteers), dtype=bool)
+        if len(volunteers) == 0:
+            return ok
+        # only the columns some of these volunteers use (the others are empty)
+        width = int(self.slot_count[volunteers].max())
+        starts = self.slot_start[volunteers, :width]
+        ends = self.slot_end[volunteers, :width]
         lo = np.maximum(starts, ws)
         hi = np.minimum(ends, we) - dur
         rows, cols = np.nonzero(lo <= hi)
-        ok = np.zeros(len(volunteers), dtype=bool)
         if len(rows) == 0:
             return ok
         owners = volunteers[rows]
@@ -311,14 +317,15 @@ class Planner:
         travel_out = np.zeros(len(rows), dtype=np.int64)
         has_prev = np.flatnonzero(prev >= 0)
         has_next = np.flatnonzero(after >= 0)
-        if len(has_prev):
-            travel_in[has_prev] = rules.travel_between_recipients(
-                self.c, prev[has_prev], np.full(len(has_prev), r, dtype=np.int64)
+        n_in = len(has_prev)
+        if n_in or len(has_next):
+            # one vectorized call for both directions (prev -> r, r -> next)
+            here = np.full(n_in + len(has_next), r, dtype=np.int64)
+            minutes = rules.travel_between_recipients(
+                self.c, np.concatenate((prev[has_prev], here[n_in:])), np.concatenate((here[:n_in], after[has_next]))
             )
-        if len(has_next):
-            travel_out[has_next] = rules.travel_between_recipients(
-                self.c, np.full(len(has_next), r, dtype=np.int64), after[has_next]
-            )
+            travel_in[has_prev] = minutes[:n_in]
+            travel_out[has_next] = minutes[n_in:]
         fits = np.maximum(lo[rows, cols], starts[rows, cols] + travel_in) <= np.minimum(
             hi[rows, cols], ends[rows, cols] - dur - travel_out
         )
@@ -368,6 +375,7 @@ class Planner:
             self.slot_prev[v, n:n_old] = -1
             self.slot_next[v, n:n_old] = -1
         self.n_slots[v] = n
+        self.slot_count[v] = n
 
     def _rebuild_slots(self, v: int) -> None:
         lo, hi = self.av_ptr[v], self.av_ptr[v + 1]
@@ -744,18 +752,126 @@ def solve_greedy(c: Compiled, cands: Candidates, seed: int = 0) -> Solution:
     conflicts, pending = _place_pins(c, plan, pin_view)
     conflicts += _complete_pin_teams(c, plan, pin_view, pending)
     _finish(c, plan, view, cands, _task_order(c))
+    out = _solution(plan, conflicts)
+    note_maximal(c, out)  # one pass over every task: nothing left could be added
+    return out
+
+
+def pinned_start(c: Compiled, cands: Candidates) -> Solution:
+    """The pins :func:`solve_greedy` keeps, with their teams completed (and the
+    dropped pins as conflicts): the greedy before its main pass."""
+    plan = Planner(c)
+    view = _CandidateView(c, cands)
+    if not cands.complete and len(c.t_pin):
+        pinned_tasks = np.flatnonzero(np.diff(c.t_pin_ptr))
+        view = _CandidateView(c, build_candidates(c, tasks=pinned_tasks))
+    conflicts, pending = _place_pins(c, plan, view)
+    conflicts += _complete_pin_teams(c, plan, view, pending)
     return _solution(plan, conflicts)
+
+
+# ------------------------------------------------------------ maximal schedules
+
+#: schedules known to be *maximal* (no uncovered task could be added as they
+#: stand), per problem: (problem, schedule) weak references, newest last
+_MAXIMAL: list[tuple[weakref.ref[Compiled], weakref.ref[Solution]]] = []
+#: how many are remembered
+MAXIMAL_KEPT = 4
+
+
+def note_maximal(c: Compiled, sol: Solution) -> None:
+    """Record that no uncovered task of ``c`` could be added to ``sol`` as it
+    stands (e.g. ``sol`` is the result of a greedy pass over every task with
+    complete candidates). :func:`fill` then returns ``sol`` itself, and fills
+    other schedules of ``c`` starting from what differs from it. Held by weak
+    reference: nothing is kept alive."""
+    _MAXIMAL[:] = [(rc, rs) for rc, rs in _MAXIMAL if rc() is not None and rs() is not None and rs() is not sol]
+    _MAXIMAL.append((weakref.ref(c), weakref.ref(sol)))
+    del _MAXIMAL[:-MAXIMAL_KEPT]
+
+
+def _maximal_of(c: Compiled) -> list[Solution]:
+    """The remembered maximal schedules of ``c``, newest first."""
+    out = []
+    for rc, rs in reversed(_MAXIMAL):
+        got = rs()
+        if rc() is c and got is not None:
+            out.append(got)
+    return out
+
+
+def _changed_rows(
+    c: Compiled, cands: Candidates, plan: Planner, sol: Solution, ref: Solution
+) -> tuple[Candidates, NDArray[np.bool_]]:
+    """What :func:`fill` must try on ``sol`` (booked in ``plan``), given a
+    maximal schedule ``ref`` of the same problem and complete candidates: the
+    candidate rows (a partial :class:`Candidates`) and the tasks.
+
+    Volunteers who lost an assignment from ``ref`` to ``sol`` are *loosened*;
+    every other volunteer has in ``sol`` every booking they have in ``ref``
+    (no more free time, minutes or daily room). A task uncovered in both
+    could not be added to ``ref``: alone, none of its volunteers was free, so
+    in ``sol`` only a loosened one can be (its rows: the loosened ones); a
+    team needs a loosened member (its rows: all). A task ``ref`` covers and
+    ``sol`` does not keeps all its rows. Rows whose volunteer has no minutes
+    left for them are dropped (minutes only run out). The greedy takes, per
+    task, the first free volunteer (or team) in its order, so trying these
+    rows gives exactly what trying all would."""
+    n_vol = c.n_volunteers
+    span = int(c.horizon_minutes) + 1
+
+    def keys(x: Solution) -> NDArray[np.int64]:
+        return (x.task.astype(np.int64) * n_vol + x.volunteer) * span + x.start
+
+    lost = ~np.isin(keys(ref), keys(sol))
+    loosened = np.zeros(n_vol, dtype=bool)
+    loosened[ref.volunteer[lost]] = True
+    cov = sol.covered(c.n_tasks)
+    every_row = ~cov & ref.covered(c.n_tasks)
+    hit = np.flatnonzero(loosened[cands.volunteer])
+    hit = hit[~cov[cands.task[hit]]]
+    team_hit = np.zeros(c.n_tasks, dtype=bool)
+    team_hit[cands.task[hit]] = True
+    every_row |= team_hit & (c.t_needed > 1)
+    rows = np.union1d(hit, np.flatnonzero(every_row[cands.task]))
+    vol = cands.volunteer[rows]
+    rows = rows[plan.used[vol] + cands.load[rows] <= c.v_max_minutes[vol]]
+    t = cands.task[rows]
+    sub = Candidates(
+        task=t, volunteer=cands.volunteer[rows], km=cands.km[rows], start=cands.start[rows],
+        load=cands.load[rows], cost=cands.cost[rows],
+        ptr=np.searchsorted(t, np.arange(c.n_tasks + 1)).astype(np.int64), cap=cands.cap, partial=True,
+    )
+    todo = ~cov & (np.diff(sub.ptr) >= c.t_needed)
+    return sub, todo
 
 
 def fill(c: Compiled, cands: Candidates, sol: Solution) -> Solution:
     """Extend a valid solution greedily: every uncovered task that can still be
     added (in the greedy's urgency order) is added. Keeps ``sol``'s assignments
-    and conflicts; the result has no uncovered task that could be added."""
+    and conflicts; the result has no uncovered task that could be added.
+
+    A schedule known to be maximal (:func:`note_maximal`) is returned as is;
+    with complete candidates and a maximal schedule of the same problem on
+    record, only the tasks and candidates :func:`_changed_rows` names are
+    tried (the same result, without re-proving that the others cannot be
+    added)."""
+    known = _maximal_of(c)
+    if any(x is sol for x in known):
+        return sol
     plan = Planner(c)
     if len(sol):
         loads = rules.assignment_load(c, sol.task, sol.volunteer).tolist()
         for t, v, s, load in zip(sol.task.tolist(), sol.volunteer.tolist(), sol.start.tolist(), loads, strict=True):
             plan.book(t, v, s, load)
-    view = _CandidateView(c, cands)
-    _finish(c, plan, view, cands, _task_order(c))
-    return _solution(plan, sol.conflicts)
+    order = _task_order(c)
+    if known and cands.complete:
+        rows, todo = _changed_rows(c, cands, plan, sol, known[0])
+        _main_pass(c, plan, _CandidateView(c, rows), order[todo[order]].tolist())
+    else:
+        _finish(c, plan, _CandidateView(c, cands), cands, order)
+    out = _solution(plan, sol.conflicts)
+    if len(out) == len(sol):  # nothing added: ``sol`` itself is maximal
+        note_maximal(c, sol)
+    note_maximal(c, out)
+    return out

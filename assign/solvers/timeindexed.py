@@ -291,6 +291,21 @@ class TierResult:
     status: str
 
 
+#: status of a :func:`solve_tiers` result whose model could not be built in its time
+BUILD_TIMEOUT = "BUILD_TIMEOUT"
+#: tasks added to the model between two looks at the clock
+BUILD_CHECK = 256
+
+
+def _unbuilt(n_options: int, began: float) -> TierResult:
+    """The result of a model whose building ran out of time: nothing chosen."""
+    empty = np.zeros(0, dtype=np.int64)
+    return TierResult(
+        task=empty, volunteer=empty, start=empty, stages=(), options=n_options,
+        seconds=time.perf_counter() - began, status=BUILD_TIMEOUT,
+    )
+
+
 def solve_tiers(
     c: Compiled,
     cands: Candidates,
@@ -327,6 +342,10 @@ def solve_tiers(
     worker, a limit that repeats exactly, unlike ``time_limit``).
     ``params``: CP-SAT parameters that replace the defaults set here (e.g.
     ``{"linearization_level": 1}``; ``benchmarks/bounds.py fixed`` compares them).
+
+    Building the model watches ``time_limit`` too: when it is spent before
+    the model is complete (a very large model), nothing is solved and the
+    result has no stages, no assignments and status :data:`BUILD_TIMEOUT`.
     """
     from ortools.sat.python import cp_model
 
@@ -380,6 +399,8 @@ def solve_tiers(
     uniq, first = np.unique(t[by_task], return_index=True)
     ends = np.append(first, n).astype(np.int64)
     for i, task in enumerate(uniq.tolist()):
+        if i % BUILD_CHECK == 0 and time.perf_counter() > deadline:
+            return _unbuilt(n, began)
         idx = by_task[ends[i] : ends[i + 1]]
         need = int(c.t_needed[task])
         if len(np.unique(v[idx])) < need:
@@ -428,6 +449,8 @@ def solve_tiers(
     vu, vfirst = np.unique(v[by_vol], return_index=True)
     vb = np.append(vfirst, n).astype(np.int64)
     for i, vol in enumerate(vu.tolist()):
+        if time.perf_counter() > deadline:  # a volunteer's rows can be many
+            return _unbuilt(n, began)
         idx = by_vol[vb[i] : vb[i + 1]]
         add_visit_conflicts(m, y, idx, lo, hi, dur, rec, t, c, max_travel)
         room = int(c.v_max_minutes[vol] - used[vol])
