@@ -52,9 +52,12 @@ value is a bound of the stage; per arc, the same relaxation with the arc
 forced in bounds every selection that uses it, so arcs whose bound exceeds
 the incumbent are fixed out (reduced-cost fixing: only selections at least
 as good are cut off, never the incumbent). The search stops once the
-incumbent meets the bound, and the final solve becomes HiGHS' MIP on the
-arcs that could still take part in a strictly better selection: "infeasible"
-proves the incumbent optimal (OR-Library gapc#6: bound 2,391 = best known).
+incumbent meets the bound. When the fixing leaves at most a quarter of the
+arcs, HiGHS' MIP looks for a selection strictly below the incumbent among
+the arcs left — beside the search, in a thread of its own, from the moment
+the fixing is that strong when two workers or more are allowed; else as the
+final solve: "infeasible" proves the incumbent optimal, "optimal" proves what
+it found (OR-Library gapc#6: 2,391, proven).
 
 Why the bounds are valid lexicographic bounds even when a stage is not
 proven optimal: a bound ``B`` is valid when no feasible schedule ``S`` has
@@ -927,6 +930,7 @@ class _Engine:
         seed: int,
         params: Mapping[str, Any] | None,
         floor: int | None = None,
+        stop: threading.Event | None = None,
     ) -> tuple[Bools, int, int, int]:
         """Improve ``incumbent`` until ``deadline``: fix every x outside a
         neighbourhood at its incumbent value and solve the rest (one CP-SAT
@@ -942,7 +946,8 @@ class _Engine:
         search runs in the calling thread and is reproducible up to time
         limits. The search stops early once the incumbent's value is at most
         ``floor`` (a proven bound: nothing better exists). Returns (incumbent,
-        value, neighbourhoods solved, improvements)."""
+        value, neighbourhoods solved, improvements). It also stops once
+        ``stop`` is set (another thread proved the stage)."""
         if len(self.active_agents) == 0:
             return incumbent, value, 0, 0
         n_par = max(1, int(workers))
@@ -969,6 +974,8 @@ class _Engine:
                 if left < 0.02:
                     return
                 if floor is not None and state["value"] <= floor:
+                    return
+                if stop is not None and stop.is_set():
                     return
                 limit = min(_LNS_SUB_LIMIT, left)
                 with lock:
@@ -1096,6 +1103,24 @@ def _reduced_mip(
     value = float(icost[chosen].sum())
     bound_up = value if bound is None or not np.isfinite(bound) else min(value, math.ceil(float(bound) - 1e-6))
     return ("optimal" if res.status == 0 else "feasible"), chosen, float(bound_up)
+
+
+def _mip_beside(
+    p: ArcProblem, prep: _Prep, icost: I64, keep: I64, at_most: int, deadline: float,
+    out: dict[str, Any], stop: threading.Event,
+) -> None:
+    """:func:`_reduced_mip` until ``deadline``, in a thread beside the search:
+    its result (or error) goes to ``out``; ``stop`` is set when it proves the
+    stage (or fails), so the search ends."""
+    try:
+        out["out"] = _reduced_mip(p, prep, icost, keep, at_most, deadline - perf_counter())
+        out["at_most"] = at_most
+    except BaseException as exc:  # pragma: no cover - re-raised by the caller
+        out["error"] = exc
+        stop.set()
+        return
+    if out["out"][0] in ("infeasible", "optimal"):
+        stop.set()
 
 
 def _full_solve(
@@ -1297,10 +1322,43 @@ def solve_arcs(
             model.add(expr <= value)  # neighbourhoods only look for better selections
             final = min(max(float(final_share), 0.0), 1.0) * (stage_deadline - ts)
             lns_deadline = max(perf_counter(), stage_deadline - final)
+            # with two workers or more and a strong fixing, HiGHS' MIP on the
+            # arcs left (see below) runs beside the search for the whole stage,
+            # in place of one search thread and of the final solve
+            mip: dict[str, Any] = {}
+            mip_thread: threading.Thread | None = None
+            stop = threading.Event()
+            if arc_floor is not None and stage.tier is None and workers >= 2:
+                keep = np.flatnonzero(arc_floor < value)
+                if len(keep) <= _MIP_ARCS * len(arc_floor):
+                    mip_thread = threading.Thread(
+                        target=_mip_beside,
+                        args=(p, prep, icost, keep, value - 1, stage_deadline, mip, stop),
+                        daemon=True,
+                    )
+                    mip_thread.start()
+                    lns_deadline = stage_deadline
             incumbent, value, n_lns, n_imp = eng.lns(
-                stage, incumbent, value, lns_deadline, workers, seed + k, params, floor
+                stage, incumbent, value, lns_deadline, workers - (mip_thread is not None), seed + k, params,
+                floor, stop,
             )
             proven = floor is not None and value <= floor
+            if mip_thread is not None:
+                mip_thread.join()
+                if "error" in mip:
+                    raise mip["error"]
+                code_m, found, bound_m = mip["out"]
+                if found is not None and eng.stage_value(stage, found) < value:
+                    incumbent, value = found, eng.stage_value(stage, found)
+                    n_imp += 1
+                if bound_m is not None:  # a bound below the MIP's cut: one of the stage
+                    cp_bound = bound_m if cp_bound is None else max(cp_bound, bound_m)
+                if code_m == "infeasible":  # nothing at or below the cut: the start value is optimal
+                    proven = proven or value <= mip["at_most"] + 1
+                elif code_m == "optimal":  # the best at or below the cut, taken above
+                    proven = True
+                if proven:
+                    status_name = "OPTIMAL"
             if not proven and lns_deadline < stage_deadline and stage_deadline - perf_counter() >= min_budget:
                 # the full model once more, hinted with the search's incumbent and
                 # cut at its value: it may prove the stage or improve it. Its bound
@@ -1313,10 +1371,10 @@ def solve_arcs(
                 # proves the incumbent, "optimal" what it found. (On OR-Library
                 # type C it proves in seconds what CP-SAT does not; on type D,
                 # where the bound fixes little, neither MIP finds anything.)
-                keep = None if arc_floor is None else np.flatnonzero(arc_floor < value)
-                if keep is not None and arc_floor is not None and stage.tier is None and len(keep) <= _MIP_ARCS * len(arc_floor):
+                kept = None if arc_floor is None else np.flatnonzero(arc_floor < value)
+                if kept is not None and arc_floor is not None and stage.tier is None and len(kept) <= _MIP_ARCS * len(arc_floor):
                     left = stage_deadline - perf_counter()
-                    code_m, found, bound_m = _reduced_mip(p, prep, icost, keep, value - 1, left)
+                    code_m, found, bound_m = _reduced_mip(p, prep, icost, kept, value - 1, left)
                     if found is not None:
                         incumbent, value = found, eng.stage_value(stage, found)  # strictly better
                         n_imp += 1

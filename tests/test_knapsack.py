@@ -238,11 +238,13 @@ def test_fixing_by_arc_bounds_keeps_an_optimum(case: tuple[ArcProblem, bool], ra
     assert core._reduced_mip(p, prep, icost, np.flatnonzero(floor <= opt - 1), int(opt) - 1, 30.0)[0] == "infeasible"
 
 
-def test_final_mip_proves_what_the_search_cannot(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_final_mip_proves_what_the_search_cannot(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     # CP-SAT stops at its first solution everywhere (the first solve and every
     # neighbourhood start from the hint, a poor selection); the knapsack bound
-    # fixes arcs and the final MIP, strictly below the incumbent, finds and
-    # proves the optimum
+    # fixes arcs and the MIP, strictly below the incumbent, finds and proves
+    # the optimum: at the end of the stage with one worker, beside the search
+    # with two
     p = ArcProblem.from_gap(C, R, CAP)
     feasible = []
     for agents in itertools.product(range(2), repeat=6):
@@ -264,7 +266,7 @@ def test_final_mip_proves_what_the_search_cannot(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(core, "_reduced_mip", spy)
     monkeypatch.setattr(core, "_MIP_ARCS", 1.0)  # the MIP whatever the share of arcs fixed
     params = {"stop_after_first_solution": True, "cp_model_presolve": False}
-    res = solve_arcs(p, time_limit=4.0, seed=0, workers=1, hint=worst[2], params=params, final_share=0.5)
+    res = solve_arcs(p, time_limit=4.0, seed=0, workers=workers, hint=worst[2], params=params, final_share=0.5)
     assert res.status == "optimal"
     assert res.cost == 51 == res.bound[-1]
     assert check_arcs(p, res.chosen) == []
