@@ -77,10 +77,11 @@ the worst rounding error the chosen arcs could have, so it stays a bound.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Literal
@@ -931,6 +932,8 @@ class _Engine:
         params: Mapping[str, Any] | None,
         floor: int | None = None,
         stop: threading.Event | None = None,
+        until: Callable[[int], bool] | None = None,
+        sizes: tuple[float, ...] = (),
     ) -> tuple[Bools, int, int, int]:
         """Improve ``incumbent`` until ``deadline``: fix every x outside a
         neighbourhood at its incumbent value and solve the rest (one CP-SAT
@@ -947,11 +950,13 @@ class _Engine:
         limits. The search stops early once the incumbent's value is at most
         ``floor`` (a proven bound: nothing better exists). Returns (incumbent,
         value, neighbourhoods solved, improvements). It also stops once
-        ``stop`` is set (another thread proved the stage)."""
+        ``stop`` is set (another thread proved the stage), or once ``until``
+        holds for the incumbent's value. ``sizes``: the neighbourhood sizes to
+        start from (those a previous call adapted, :attr:`lns_sizes`)."""
         if len(self.active_agents) == 0:
             return incumbent, value, 0, 0
         n_par = max(1, int(workers))
-        size = [
+        size = list(sizes) if len(sizes) == 2 else [
             float(min(_LNS_K0, len(self.active_agents))),
             float(min(_LNS_ITEMS0, len(self.active_items))),
         ]
@@ -976,6 +981,8 @@ class _Engine:
                 if floor is not None and state["value"] <= floor:
                     return
                 if stop is not None and stop.is_set():
+                    return
+                if until is not None and until(state["value"]):
                     return
                 limit = min(_LNS_SUB_LIMIT, left)
                 with lock:
@@ -1103,6 +1110,12 @@ def _reduced_mip(
     value = float(icost[chosen].sum())
     bound_up = value if bound is None or not np.isfinite(bound) else min(value, math.ceil(float(bound) - 1e-6))
     return ("optimal" if res.status == 0 else "feasible"), chosen, float(bound_up)
+
+
+def _strong_fixing(arc_floor: I64, value: int) -> bool:
+    """Whether the knapsack fixing at ``value`` (arcs whose bound reaches it
+    are out) leaves at most :data:`_MIP_ARCS` of the arcs, the MIP's share."""
+    return int((arc_floor < value).sum()) <= _MIP_ARCS * len(arc_floor)
 
 
 def _mip_beside(
@@ -1322,26 +1335,34 @@ def solve_arcs(
             model.add(expr <= value)  # neighbourhoods only look for better selections
             final = min(max(float(final_share), 0.0), 1.0) * (stage_deadline - ts)
             lns_deadline = max(perf_counter(), stage_deadline - final)
-            # with two workers or more and a strong fixing, HiGHS' MIP on the
-            # arcs left (see below) runs beside the search for the whole stage,
-            # in place of one search thread and of the final solve
+            # with two workers or more, once the fixing is strong (at the start
+            # or after the search improved enough), HiGHS' MIP on the arcs left
+            # (see below) runs beside the search for the rest of the stage, in
+            # place of one search thread and of the final solve
+            eng.lns_sizes = ()  # each stage's search starts from the first sizes
             mip: dict[str, Any] = {}
             mip_thread: threading.Thread | None = None
             stop = threading.Event()
-            if arc_floor is not None and stage.tier is None and workers >= 2:
-                keep = np.flatnonzero(arc_floor < value)
-                if len(keep) <= _MIP_ARCS * len(arc_floor):
+            beside = arc_floor is not None and stage.tier is None and workers >= 2
+            strong = functools.partial(_strong_fixing, arc_floor if arc_floor is not None else np.zeros(0, np.int64))
+            n_lns = n_imp = 0
+            while True:
+                if beside and mip_thread is None and strong(value) and stage_deadline - perf_counter() > 0.5:
+                    assert arc_floor is not None
                     mip_thread = threading.Thread(
                         target=_mip_beside,
-                        args=(p, prep, icost, keep, value - 1, stage_deadline, mip, stop),
+                        args=(p, prep, icost, np.flatnonzero(arc_floor < value), value - 1, stage_deadline, mip, stop),
                         daemon=True,
                     )
                     mip_thread.start()
                     lns_deadline = stage_deadline
-            incumbent, value, n_lns, n_imp = eng.lns(
-                stage, incumbent, value, lns_deadline, workers - (mip_thread is not None), seed + k, params,
-                floor, stop,
-            )
+                incumbent, value, solved, improved = eng.lns(
+                    stage, incumbent, value, lns_deadline, workers - (mip_thread is not None), seed + k, params,
+                    floor, stop, until=strong if beside and mip_thread is None else None, sizes=eng.lns_sizes,
+                )
+                n_lns, n_imp = n_lns + solved, n_imp + improved
+                if not (beside and mip_thread is None and strong(value)) or perf_counter() >= lns_deadline:
+                    break
             proven = floor is not None and value <= floor
             if mip_thread is not None:
                 mip_thread.join()
@@ -1372,7 +1393,7 @@ def solve_arcs(
                 # type C it proves in seconds what CP-SAT does not; on type D,
                 # where the bound fixes little, neither MIP finds anything.)
                 kept = None if arc_floor is None else np.flatnonzero(arc_floor < value)
-                if kept is not None and arc_floor is not None and stage.tier is None and len(kept) <= _MIP_ARCS * len(arc_floor):
+                if kept is not None and arc_floor is not None and stage.tier is None and _strong_fixing(arc_floor, value):
                     left = stage_deadline - perf_counter()
                     code_m, found, bound_m = _reduced_mip(p, prep, icost, kept, value - 1, left)
                     if found is not None:
