@@ -418,6 +418,34 @@ def test_forked_ratio_pass_in_auto(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _lex_at_most(result.key, greedy)
 
 
+def test_forked_pass_is_stopped_when_the_greedy_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error after the fork (here in the greedy) kills the forked pass
+    before it propagates: no child process is left running."""
+    import multiprocessing as mp
+
+    monkeypatch.setattr(auto, "PARALLEL_PASS_SECONDS", 0.0)
+
+    def slow_pass(*args: object, **kwargs: object) -> auto.Solution:
+        import time
+
+        time.sleep(60)  # only in the child: the parent must not wait for it
+        raise AssertionError("not reached")
+
+    def failing_greedy(*args: object, **kwargs: object) -> auto.Solution:
+        raise RuntimeError("greedy failure")
+
+    monkeypatch.setattr(auto, "ordered_greedy", slow_pass)
+    import assign.solvers.greedy as greedy_module
+
+    monkeypatch.setattr(greedy_module, "solve_greedy", failing_greedy)  # auto imports it when called
+    c = compile_problem(_two_towns(n_vol=5, n_task=12, seed=7))
+    cands = build_candidates(c)
+    before = {p.pid for p in mp.active_children()}
+    with pytest.raises(RuntimeError, match="greedy failure"):
+        auto.solve_auto_detailed(c, cands, LIMIT, 0, 2, max_work=0.2)
+    assert {p.pid for p in mp.active_children()} - before == set()
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_stable_order_is_a_stable_argsort(seed: int) -> None:
     values = np.random.default_rng(seed).integers(0, 7, size=500).astype(np.int32)

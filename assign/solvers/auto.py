@@ -1706,26 +1706,32 @@ def solve_auto_detailed(
 
         ratio_wait = _forked(ratio_pass)
     ratio_seq = ratio_wait is None and 2.0 * pass_est + COMPONENTS_RATE * len(full) + final_est <= limit
-    greedy = solve_greedy(c, cands, seed=seed)
-    greedy_key = evaluate(c, greedy).key()
-    best, best_key = greedy, greedy_key
-    mark("greedy")
 
-    def offer(sol: Solution) -> bool:
-        nonlocal best, best_key
-        key = evaluate(c, sol).key()
-        if key < best_key and not violations(c, sol):
-            best, best_key = sol, key
-            return True
-        return False
+    try:
+        greedy = solve_greedy(c, cands, seed=seed)
+        greedy_key = evaluate(c, greedy).key()
+        best, best_key = greedy, greedy_key
+        mark("greedy")
 
-    t_label, v_label, n_comp = components(c, full)
-    task_pairs = np.diff(full.ptr)  # pairs per task: counts of pairs in a task set without a pass over them
-    pairs_per = np.bincount(t_label, weights=task_pairs, minlength=n_comp).astype(np.int64)
-    comps = [int(k) for k in np.flatnonzero(pairs_per > 0)]
-    small = [k for k in comps if pairs_per[k] <= SMALL_PAIRS]
-    large = [k for k in comps if pairs_per[k] > SMALL_PAIRS]
-    mark("components")
+        def offer(sol: Solution) -> bool:
+            nonlocal best, best_key
+            key = evaluate(c, sol).key()
+            if key < best_key and not violations(c, sol):
+                best, best_key = sol, key
+                return True
+            return False
+
+        t_label, v_label, n_comp = components(c, full)
+        task_pairs = np.diff(full.ptr)  # pairs per task: counts of pairs in a task set without a pass over them
+        pairs_per = np.bincount(t_label, weights=task_pairs, minlength=n_comp).astype(np.int64)
+        comps = [int(k) for k in np.flatnonzero(pairs_per > 0)]
+        small = [k for k in comps if pairs_per[k] <= SMALL_PAIRS]
+        large = [k for k in comps if pairs_per[k] > SMALL_PAIRS]
+        mark("components")
+    except BaseException:
+        if ratio_wait is not None:
+            ratio_wait(0.0)  # the forked pass is not left running
+        raise
     if ratio_wait is not None:
         # waited for until the final steps' time; not done by then: dropped
         got_ratio = ratio_wait(left() - final_est)
