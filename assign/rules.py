@@ -26,10 +26,16 @@ FloatArray = NDArray[np.float64]
 def haversine_km(lat1: FloatArray, lon1: FloatArray, lat2: FloatArray, lon2: FloatArray) -> FloatArray:
     """Great-circle distance in km (Earth radius 6371.0 km), no detour factor."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi = p2 - p1
-    dlmb = np.radians(lon2) - np.radians(lon1)
-    h = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return _haversine_rad(p1, np.radians(lon1), np.cos(p1), p2, np.radians(lon2), np.cos(p2))
+
+
+def _haversine_rad(
+    p1: FloatArray, l1: FloatArray, cos1: FloatArray, p2: FloatArray, l2: FloatArray, cos2: FloatArray
+) -> FloatArray:
+    """:func:`haversine_km` from latitudes and longitudes in radians and the
+    latitudes' cosines (the one formula; callers may compute these once)."""
+    h = np.sin((p2 - p1) / 2) ** 2 + cos1 * cos2 * np.sin((l2 - l1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(np.maximum(h, 0.0), 1.0)))
 
 
 def distance_km(c: Compiled, t: IntArray, v: IntArray) -> FloatArray:
@@ -53,6 +59,24 @@ def travel_between_recipients(c: Compiled, ra: IntArray, rb: IntArray) -> NDArra
     """Travel minutes between two visits (0 at the same home)."""
     same = (c.r_lat[ra] == c.r_lat[rb]) & (c.r_lon[ra] == c.r_lon[rb])
     return np.where(same, 0, travel_minutes(c, recipient_distance_km(c, ra, rb)))
+
+
+class RecipientTravel:
+    """:func:`travel_between_recipients` for many calls: the recipients'
+    radians and cosines are computed once. The same minutes pair for pair; its
+    "same home" case needs no test here, since equal coordinates give 0 km
+    and ``ceil(-1e-9) = 0`` minutes."""
+
+    def __init__(self, c: Compiled) -> None:
+        self.c = c
+        self.lat = np.radians(np.asarray(c.r_lat, dtype=np.float64))
+        self.lon = np.radians(np.asarray(c.r_lon, dtype=np.float64))
+        self.cos = np.cos(self.lat)
+
+    def __call__(self, ra: IntArray, rb: IntArray) -> NDArray[np.int64]:
+        lat, lon, cos = self.lat, self.lon, self.cos
+        km = _haversine_rad(lat[ra], lon[ra], cos[ra], lat[rb], lon[rb], cos[rb]) * self.c.detour_factor
+        return travel_minutes(self.c, km)
 
 
 def shortest_travel(c: Compiled, recipients: IntArray) -> int | None:

@@ -4,6 +4,7 @@ or dropped for a reason, and maximal (no uncovered task could still be added).""
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -296,3 +297,21 @@ def test_pinned_start_is_the_greedy_before_its_main_pass() -> None:
     assert pins.conflicts == sol.conflicts
     kept = set(zip(pins.task.tolist(), pins.volunteer.tolist(), pins.start.tolist(), strict=True))
     assert kept and kept <= set(zip(sol.task.tolist(), sol.volunteer.tolist(), sol.start.tolist(), strict=True))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_planner_travel_is_the_rule_pair_for_pair(p: Problem) -> None:
+    """The planner's table-based travel (used by the sieve and the cache) gives
+    exactly :func:`rules.travel_between_recipients`, for every ordered pair of
+    recipients (same homes included) and at synthetic far-apart coordinates."""
+    from assign import rules
+    from assign.solvers.greedy import Planner
+
+    c = compile_problem(p)
+    n = c.n_recipients
+    ra, rb = (x.ravel().astype(np.int64) for x in np.meshgrid(np.arange(n), np.arange(n)))
+    assert np.array_equal(Planner(c)._travel_array(ra, rb), rules.travel_between_recipients(c, ra, rb))
+    rng = np.random.default_rng(n)
+    far = dataclasses.replace(c, r_lat=rng.uniform(-89.0, 89.0, n), r_lon=rng.uniform(-180.0, 180.0, n))
+    assert np.array_equal(Planner(far)._travel_array(ra, rb), rules.travel_between_recipients(far, ra, rb))

@@ -170,6 +170,8 @@ class Planner:
         self.max_travel = int(rules.travel_minutes(c, np.array([2.0 * max_radius + 1e-6]))[0]) + 1
         self.n_recipients = max(c.n_recipients, 1)
         self._travel: dict[int, int] = {}
+        # travel minutes between recipients (rule 9's travel, radians computed once)
+        self._travel_array = rules.RecipientTravel(c)
         self.covered = np.zeros(c.n_tasks, dtype=bool)
         # free slots: availability minus booked visits (travel ignored), one
         # row per volunteer, for the numpy sieve
@@ -190,6 +192,20 @@ class Planner:
 
     # ------------------------------------------------------------------ travel
 
+    def _fetch_keys(self, keys: list[int]) -> None:
+        """Fetch, in one vectorized call, the travel minutes of these cache keys
+        (``a * n_recipients + b`` for ``a -> b``) that are not cached yet."""
+        cache = self._travel
+        missing = [key for key in keys if key not in cache]
+        if not missing:
+            return
+        if len(cache) > TRAVEL_CACHE_MAX:
+            cache.clear()
+            missing = keys
+        k = np.array(missing, dtype=np.int64)
+        n = self.n_recipients
+        cache.update(zip(missing, self._travel_array(k // n, k % n).tolist(), strict=True))
+
     def _fetch(self, keys: list[int], pairs: list[tuple[int, int]]) -> None:
         cache = self._travel
         missing = [i for i, key in enumerate(keys) if key not in cache]
@@ -200,7 +216,7 @@ class Planner:
             missing = list(range(len(keys)))
         ra = np.array([pairs[i][0] for i in missing], dtype=np.int64)
         rb = np.array([pairs[i][1] for i in missing], dtype=np.int64)
-        for i, minutes in zip(missing, rules.travel_between_recipients(self.c, ra, rb).tolist(), strict=True):
+        for i, minutes in zip(missing, self._travel_array(ra, rb).tolist(), strict=True):
             cache[keys[i]] = minutes
 
     def _travel_many(self, pairs: list[tuple[int, int]]) -> list[int]:
@@ -227,8 +243,8 @@ class Planner:
         if others:
             r = self.recipient[t]
             n = self.n_recipients
-            pairs = [(r, x) for x in others] + [(x, r) for x in others]
-            self._fetch([a * n + b for a, b in pairs], pairs)
+            rn = r * n
+            self._fetch_keys([rn + x for x in others] + [x * n + r for x in others])
 
     # -------------------------------------------------------------- free test
 
@@ -262,15 +278,22 @@ class Planner:
             i1 = bisect_right(starts, ranges[-1][1] + dur + self.max_travel)
             if i0 < i1:
                 r = self.recipient[t]
+                n = self.n_recipients
+                rn = r * n
                 others = self.book_recipient[v][i0:i1]
-                travel = self._travel_many([(r, x) for x in others] + [(x, r) for x in others])
-                m = len(others)
+                cache = self._travel
+                try:  # (fetched by :meth:`prefetch`, as a rule)
+                    travel_to = [cache[rn + x] for x in others]
+                    travel_from = [cache[x * n + r] for x in others]
+                except KeyError:
+                    m = len(others)
+                    travel = self._travel_many([(r, x) for x in others] + [(x, r) for x in others])
+                    travel_to, travel_from = travel[:m], travel[m:]
                 ends = self.book_end[v]
-                for j in range(m):
-                    sb = starts[i0 + j]
+                for sb, eb, before, after in zip(starts[i0:i1], ends[i0:i1], travel_to, travel_from, strict=True):
                     # a visit starting at s conflicts with booking b unless it ends,
                     # travel included, by sb, or starts after b ends plus travel
-                    ranges = _subtract(ranges, sb - dur - travel[j] + 1, ends[i0 + j] + travel[m + j] - 1)
+                    ranges = _subtract(ranges, sb - dur - before + 1, eb + after - 1)
                     if not ranges:
                         return ranges
         if daily and self.limited[v]:
@@ -313,19 +336,18 @@ class Planner:
         prev = self.slot_prev[owners, cols]
         after = self.slot_next[owners, cols]
         r = self.recipient[t]
-        travel_in = np.zeros(len(rows), dtype=np.int64)
-        travel_out = np.zeros(len(rows), dtype=np.int64)
-        has_prev = np.flatnonzero(prev >= 0)
-        has_next = np.flatnonzero(after >= 0)
-        n_in = len(has_prev)
-        if n_in or len(has_next):
-            # one vectorized call for both directions (prev -> r, r -> next)
-            here = np.full(n_in + len(has_next), r, dtype=np.int64)
-            minutes = rules.travel_between_recipients(
-                self.c, np.concatenate((prev[has_prev], here[n_in:])), np.concatenate((here[:n_in], after[has_next]))
-            )
-            travel_in[has_prev] = minutes[:n_in]
-            travel_out[has_next] = minutes[n_in:]
+        m = len(rows)
+        # one vectorized call for both directions (prev -> r, r -> next); an
+        # edge of availability (-1) stands for r itself: travel r -> r is 0
+        ra = np.full(2 * m, r, dtype=np.int64)
+        rb = ra.copy()
+        ra[:m] = prev
+        rb[m:] = after
+        ra[ra < 0] = r
+        rb[rb < 0] = r
+        minutes = self._travel_array(ra, rb)
+        travel_in = minutes[:m]
+        travel_out = minutes[m:]
         fits = np.maximum(lo[rows, cols], starts[rows, cols] + travel_in) <= np.minimum(
             hi[rows, cols], ends[rows, cols] - dur - travel_out
         )
@@ -448,11 +470,21 @@ class Planner:
         """The first volunteer (in the given order) free for ``t``, at their
         earliest start. ``static_start[i]`` (earliest free start ignoring
         bookings) is used as is for a volunteer with no booking."""
+        n_booked = self.n_booked
         for lo in range(0, len(volunteers), BLOCK):
             block = volunteers[lo : lo + BLOCK]
-            self.prefetch(t, block)
+            if static_start is not None:
+                # the block is not tested past its first volunteer with no booking
+                for j, v in enumerate(block):
+                    if n_booked[v] == 0:
+                        self.prefetch(t, block[:j])
+                        break
+                else:
+                    self.prefetch(t, block)
+            else:
+                self.prefetch(t, block)
             for i, v in enumerate(block, start=lo):
-                if static_start is not None and self.n_booked[v] == 0:
+                if static_start is not None and n_booked[v] == 0:
                     return static_start[i], [v]
                 ranges = self.free_ranges(v, t)
                 if ranges:
@@ -703,6 +735,11 @@ def _main_pass(c: Compiled, plan: Planner, view: _CandidateView, tasks: Iterable
         if found is None:
             continue
         start, team = found
+        if needed == 1:
+            # (a task's candidate volunteers are distinct)
+            v = team[0]
+            plan.book(t, v, start, int(loads[vols == v][0]))
+            continue
         load_of = dict(zip(vols[ok].tolist(), loads[ok].tolist(), strict=True))
         for v in team:
             plan.book(t, v, start, load_of[v])
