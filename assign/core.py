@@ -1361,6 +1361,8 @@ def solve_arcs(
                     floor, stop, until=strong if beside and mip_thread is None else None, sizes=eng.lns_sizes,
                 )
                 n_lns, n_imp = n_lns + solved, n_imp + improved
+                if floor is not None and value <= floor:
+                    break  # proven by the knapsack bound
                 if not (beside and mip_thread is None and strong(value)) or perf_counter() >= lns_deadline:
                     break
             proven = floor is not None and value <= floor
