@@ -948,11 +948,11 @@ class _Engine:
         after a quick proof and shrinks after a timeout. With one worker the
         search runs in the calling thread and is reproducible up to time
         limits. The search stops early once the incumbent's value is at most
-        ``floor`` (a proven bound: nothing better exists). Returns (incumbent,
-        value, neighbourhoods solved, improvements). It also stops once
-        ``stop`` is set (another thread proved the stage), or once ``until``
-        holds for the incumbent's value. ``sizes``: the neighbourhood sizes to
-        start from (those a previous call adapted, :attr:`lns_sizes`)."""
+        ``floor`` (a proven bound: nothing better exists), once ``stop`` is set
+        (another thread proved the stage) or once ``until`` holds for the
+        incumbent's value. ``sizes``: the neighbourhood sizes to start from
+        (those a previous call adapted, :attr:`lns_sizes`). Returns (incumbent,
+        value, neighbourhoods solved, improvements)."""
         if len(self.active_agents) == 0:
             return incumbent, value, 0, 0
         n_par = max(1, int(workers))
@@ -1142,8 +1142,6 @@ def _full_solve(
 ) -> tuple[Any, str, Bools | None, float | None]:
     """One CP-SAT solve of the full stage model: (status code, status name,
     the selection found or None, its objective bound rounded up or None)."""
-    from ortools.sat.python import cp_model
-
     solver = cp_model.CpSolver()
     _apply_params(solver.parameters, limit, workers, seed, params)
     solver.parameters.log_search_progress = bool(log)
@@ -1310,13 +1308,14 @@ def solve_arcs(
         floor: int | None = None  # a proven lower bound of the stage value (scaled units)
         arc_floor: I64 | None = None  # per usable arc: the same for selections using it
         if knap is not None and stage.tier is None and not proven and stage_deadline - perf_counter() > 0.05:
-            # any start is valid: each item's cheapest arc (the trivial bound), or the LP's duals
-            lam0 = np.full(p.n_items, np.inf)
-            np.minimum.at(lam0, p.arc_item[prep.usable], p.arc_cost[prep.usable].astype(np.float64))
-            lam0[~np.isfinite(lam0)] = 0.0
+            # any start is valid: the LP's duals, else each item's cheapest arc (the trivial bound)
             if lp_model is not None and lp_model.eq_duals is not None:
                 lam0 = np.zeros(p.n_items)
                 lam0[lp_model.cover_items] = lp_model.eq_duals
+            else:
+                lam0 = np.full(p.n_items, np.inf)
+                np.minimum.at(lam0, p.arc_item[prep.usable], p.arc_cost[prep.usable].astype(np.float64))
+                lam0[~np.isfinite(lam0)] = 0.0
             until = min(stage_deadline, perf_counter() + _KNAP_SHARE * (stage_deadline - ts))
             target = math.fsum(p.arc_cost[incumbent].tolist())
             knap_value, lam = knap.improve(lam0, target, _KNAP_ITERATIONS, until)
@@ -1343,11 +1342,11 @@ def solve_arcs(
             mip: dict[str, Any] = {}
             mip_thread: threading.Thread | None = None
             stop = threading.Event()
-            beside = arc_floor is not None and stage.tier is None and workers >= 2
-            strong = functools.partial(_strong_fixing, arc_floor if arc_floor is not None else np.zeros(0, np.int64))
+            # (arc_floor is only set for the cost stage of the GAP shape)
+            strong = None if arc_floor is None or workers < 2 else functools.partial(_strong_fixing, arc_floor)
             n_lns = n_imp = 0
             while True:
-                if beside and mip_thread is None and strong(value) and stage_deadline - perf_counter() > 0.5:
+                if strong is not None and mip_thread is None and strong(value) and stage_deadline - perf_counter() > 0.5:
                     assert arc_floor is not None
                     mip_thread = threading.Thread(
                         target=_mip_beside,
@@ -1358,12 +1357,12 @@ def solve_arcs(
                     lns_deadline = stage_deadline
                 incumbent, value, solved, improved = eng.lns(
                     stage, incumbent, value, lns_deadline, workers - (mip_thread is not None), seed + k, params,
-                    floor, stop, until=strong if beside and mip_thread is None else None, sizes=eng.lns_sizes,
+                    floor, stop, until=strong if mip_thread is None else None, sizes=eng.lns_sizes,
                 )
                 n_lns, n_imp = n_lns + solved, n_imp + improved
                 if floor is not None and value <= floor:
                     break  # proven by the knapsack bound
-                if not (beside and mip_thread is None and strong(value)) or perf_counter() >= lns_deadline:
+                if strong is None or mip_thread is not None or not strong(value) or perf_counter() >= lns_deadline:
                     break
             proven = floor is not None and value <= floor
             if mip_thread is not None:
@@ -1387,16 +1386,16 @@ def solve_arcs(
                 # cut at its value: it may prove the stage or improve it. Its bound
                 # is a bound of the stage (the cut keeps every selection at least
                 # as good as the incumbent), so the better of the two bounds counts.
-                # With the knapsack bounds (last stage only), when they leave at
+                # With the knapsack bounds (the GAP shape's cost stage), when they leave at
                 # most a quarter of the arcs, HiGHS' MIP solves the model
                 # instead, strictly below the incumbent and without every arc
                 # whose knapsack bound reaches it (see _reduced_mip): "infeasible"
                 # proves the incumbent, "optimal" what it found. (On OR-Library
                 # type C it proves in seconds what CP-SAT does not; on type D,
                 # where the bound fixes little, neither MIP finds anything.)
-                kept = None if arc_floor is None else np.flatnonzero(arc_floor < value)
-                if kept is not None and arc_floor is not None and stage.tier is None and _strong_fixing(arc_floor, value):
+                if arc_floor is not None and _strong_fixing(arc_floor, value):
                     left = stage_deadline - perf_counter()
+                    kept = np.flatnonzero(arc_floor < value)
                     code_m, found, bound_m = _reduced_mip(p, prep, icost, kept, value - 1, left)
                     if found is not None:
                         incumbent, value = found, eng.stage_value(stage, found)  # strictly better

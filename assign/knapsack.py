@@ -95,12 +95,6 @@ class KnapsackLagrangian:
         self.slot_real[rows, cols] = True
         self.integral = bool(np.all(cost == np.rint(cost)))
         self._cols = np.arange(width, dtype=np.int64)
-        self.evaluations = 0
-
-    @property
-    def cells(self) -> int:
-        """Size of one evaluation's dynamic programme."""
-        return self.k * self.m * self.width
 
     @staticmethod
     def fits(n_agents: int, max_arcs_per_agent: int, max_capacity: int) -> bool:
@@ -111,26 +105,30 @@ class KnapsackLagrangian:
         q = float(1 << GRID_BITS)
         return np.rint(np.asarray(lam, dtype=np.float64) * q) / q
 
+    def _profit(self, lam: F64) -> F64:
+        """Per (agent, slot): the knapsack profit ``lam_item - cost`` (0 for padding)."""
+        return np.where(self.slot_real, lam[self.slot_item] - self.slot_cost, 0.0)
+
+    def _lowered(self, value: F64 | float) -> F64 | float:
+        """``value`` as a bound: lowered by a relative 1e-12 per summed slot when
+        costs are not integral (float sums; exact otherwise, see the module)."""
+        if self.integral:
+            return value
+        with np.errstate(invalid="ignore"):  # (infinite values stay as they are)
+            lowered = value - 1e-12 * np.maximum(1.0, np.abs(value)) * (self.k + 1)
+        return np.where(np.isfinite(value), lowered, value)
+
     def evaluate(self, lam: F64) -> tuple[float, F64]:
         """``(L(lam), subgradient)`` for ``lam`` on the grid. The subgradient of
         item ``j`` is ``1 - (number of knapsacks that take it)``."""
-        self.evaluations += 1
         m, k, width = self.m, self.k, self.width
-        profit = np.where(self.slot_real, lam[self.slot_item] - self.slot_cost, 0.0)
+        profit = self._profit(lam)
         f = np.zeros((m, width))
         take = np.zeros((k, m, width), dtype=bool)
         for s in range(k):
-            w = self.slot_load[:, s]
-            p = profit[:, s]
-            rows = np.flatnonzero((p > 0) & (w < width))
-            if not len(rows):
-                continue
-            sub = f[rows]
-            idx = self._cols[None, :] - w[rows, None]
-            prev = np.take_along_axis(sub, np.maximum(idx, 0), axis=1) + p[rows, None]
-            better = (idx >= 0) & (prev > sub)
-            f[rows] = np.where(better, prev, sub)
-            take[s, rows] = better
+            new = self._step(f, s, profit)
+            take[s] = new > f  # exactly where slot s was taken
+            f = new
         z = f[np.arange(m), self.cap]
         # which slots each knapsack takes (backtracking, all agents at once)
         x = np.zeros((m, k), dtype=bool)
@@ -166,7 +164,7 @@ class KnapsackLagrangian:
         is in no selection of cost ``<= V`` (reduced-cost fixing)."""
         lam = self.grid(lam)
         m, k, width = self.m, self.k, self.width
-        profit = np.where(self.slot_real, lam[self.slot_item] - self.slot_cost, 0.0)
+        profit = self._profit(lam)
         back = np.zeros((k + 1, m, width))  # back[s]: slots s.. only
         for s in range(k - 1, -1, -1):
             back[s] = self._step(back[s + 1], s, profit)
@@ -200,19 +198,14 @@ class KnapsackLagrangian:
         base = math.fsum(lam[self.covered].tolist()) - math.fsum(z.tolist())
         value = base + (z[ai] - z_in[ai, si]) + (total_out[items] - own)
         out = np.full(self.n_arcs, np.inf)
-        out[self.slot_arc[ai, si]] = value
-        if not self.integral:
-            fin = np.isfinite(out)
-            out[fin] -= 1e-12 * np.maximum(1.0, np.abs(out[fin])) * (self.k + 1)
+        out[self.slot_arc[ai, si]] = self._lowered(value)
         return out
 
     def bound(self, lam: F64) -> float:
         """A lower bound from any multipliers: ``L(lam)`` on the grid, lowered by a
         relative 1e-12 when costs are not integral (float sums)."""
         value, _ = self.evaluate(self.grid(lam))
-        if not self.integral:
-            value -= 1e-12 * max(1.0, abs(value)) * (self.k + 1)
-        return value
+        return float(self._lowered(value))
 
     def improve(
         self,
@@ -231,9 +224,8 @@ class KnapsackLagrangian:
         theta = 1.0
         stall = 0
         for _ in range(max(1, int(iterations))):
-            value, g = self.evaluate(lam)
-            if not self.integral:
-                value -= 1e-12 * max(1.0, abs(value)) * (self.k + 1)
+            raw, g = self.evaluate(lam)
+            value = float(self._lowered(raw))
             if value > best:
                 if value > best + 1e-9 * max(1.0, abs(best) if math.isfinite(best) else 1.0):
                     stall = 0

@@ -7,6 +7,7 @@ import importlib.util
 import itertools
 import math
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from assign.core import (
     ArcProblem,
+    ArcResult,
     check_arcs,
     cliques_csr,
     evaluate_arcs,
@@ -393,6 +395,20 @@ def _medium(seed: int) -> ArcProblem:
     )
 
 
+def _assert_valid_and_below(p: ArcProblem, runs: Sequence[ArcResult], tag: object = None) -> None:
+    """Every run's selection is valid and scored as reported, with one stage
+    per tier plus cost; every run's bound and the LP bound are
+    lexicographically below every run's objective."""
+    for r in runs:
+        assert r.status in ("optimal", "feasible")
+        assert check_arcs(p, r.chosen) == []
+        assert evaluate_arcs(p, r.chosen) == r.objective
+        assert len(r.stages) == len(r.tiers) + 1
+    for b in [r.bound for r in runs] + [lp_bound(p)]:
+        for r in runs:
+            assert lex_le(b, r.objective, 1e-9), (tag, b, r.objective)
+
+
 def test_bounds_under_time_pressure_stay_below_every_selection() -> None:
     # tiers, teams, cliques and a short time limit: stages may stop unproven
     # and the neighbourhood search runs; whatever the speed, every reported
@@ -400,15 +416,7 @@ def test_bounds_under_time_pressure_stay_below_every_selection() -> None:
     p = _medium(0)
     short = solve_arcs(p, time_limit=0.8, seed=1, workers=2)
     longer = solve_arcs(p, time_limit=4.0, seed=2, workers=2)
-    lp = lp_bound(p)
-    for r in (short, longer):
-        assert r.status in ("optimal", "feasible")
-        assert check_arcs(p, r.chosen) == []
-        assert evaluate_arcs(p, r.chosen) == r.objective
-        assert len(r.stages) == len(r.tiers) + 1
-    for b in (short.bound, longer.bound, lp):
-        for o in (short.objective, longer.objective):
-            assert lex_le(b, o, 1e-9), (b, o)
+    _assert_valid_and_below(p, [short, longer])
 
 
 def test_final_solve_bounds_stay_below_every_selection() -> None:
@@ -419,14 +427,6 @@ def test_final_solve_bounds_stay_below_every_selection() -> None:
         p = _medium(seed)
         final = solve_arcs(p, time_limit=1.5, seed=1, workers=2, main_share=0.01, final_share=0.5)
         plain = solve_arcs(p, time_limit=2.0, seed=2, workers=2)
-        lp = lp_bound(p)
-        for r in (final, plain):
-            assert r.status in ("optimal", "feasible")
-            assert check_arcs(p, r.chosen) == []
-            assert evaluate_arcs(p, r.chosen) == r.objective
-            assert len(r.stages) == len(r.tiers) + 1
-        for b in (final.bound, plain.bound, lp):
-            for o in (final.objective, plain.objective):
-                assert lex_le(b, o, 1e-9), (seed, b, o)
+        _assert_valid_and_below(p, [final, plain], seed)
         if final.status == "optimal":
             assert lex_le(final.objective, plain.objective, 1e-9)

@@ -206,24 +206,11 @@ class Planner:
         n = self.n_recipients
         cache.update(zip(missing, self._travel_array(k // n, k % n).tolist(), strict=True))
 
-    def _fetch(self, keys: list[int], pairs: list[tuple[int, int]]) -> None:
-        cache = self._travel
-        missing = [i for i, key in enumerate(keys) if key not in cache]
-        if not missing:
-            return
-        if len(cache) > TRAVEL_CACHE_MAX:
-            cache.clear()
-            missing = list(range(len(keys)))
-        ra = np.array([pairs[i][0] for i in missing], dtype=np.int64)
-        rb = np.array([pairs[i][1] for i in missing], dtype=np.int64)
-        for i, minutes in zip(missing, self._travel_array(ra, rb).tolist(), strict=True):
-            cache[keys[i]] = minutes
-
     def _travel_many(self, pairs: list[tuple[int, int]]) -> list[int]:
         """Travel minutes ``a -> b`` for each pair, cached."""
         n = self.n_recipients
         keys = [a * n + b for a, b in pairs]
-        self._fetch(keys, pairs)
+        self._fetch_keys(keys)
         cache = self._travel
         return [cache[key] for key in keys]
 
@@ -473,16 +460,10 @@ class Planner:
         n_booked = self.n_booked
         for lo in range(0, len(volunteers), BLOCK):
             block = volunteers[lo : lo + BLOCK]
-            if static_start is not None:
-                # the block is not tested past its first volunteer with no booking
-                for j, v in enumerate(block):
-                    if n_booked[v] == 0:
-                        self.prefetch(t, block[:j])
-                        break
-                else:
-                    self.prefetch(t, block)
-            else:
-                self.prefetch(t, block)
+            upto = len(block)
+            if static_start is not None:  # the block is not tested past its first volunteer with no booking
+                upto = next((j for j, v in enumerate(block) if n_booked[v] == 0), upto)
+            self.prefetch(t, block[:upto])
             for i, v in enumerate(block, start=lo):
                 if static_start is not None and n_booked[v] == 0:
                     return static_start[i], [v]
