@@ -5,6 +5,7 @@ Usage (from the repository root; seed 0 of the scenario)::
     python benchmarks/bounds.py lp shiquan --tier 2 --pdlp 10 30 60 [--highs-ipm 300]
     python benchmarks/bounds.py fixed shiquan --tier 1 --levels 1 2 --time-limit 120
     python benchmarks/bounds.py timeindexed laocheng --tiers 2 --mode relax --step 15 --time-limit 40
+    python benchmarks/bounds.py weeks laocheng --tier 2 --limit 1=3264 --time-limit 30
 
 * ``lp``: the pair LP of one tier (:class:`assign.solvers.auto.Relaxation`,
   unrestricted, no fairness rows) — the valid bound from PDLP's multipliers
@@ -15,6 +16,10 @@ Usage (from the repository root; seed 0 of the scenario)::
   ``linearization_level``: value, bound, proven, seconds.
 * ``timeindexed``: :func:`assign.solvers.timeindexed.solve_tiers` on the
   tiers up to ``--tiers``: stages (tier, value, bound, proven), options, seconds.
+* ``weeks``: the week bound of one tier (:class:`assign.solvers.weeks.WeekBound`;
+  tasks of that tier and of the tiers given ``--limit J=U``, i.e. ``U_J <= U``),
+  its size forecast, enumeration and column generation, beside the pair LP
+  (HiGHS) with the same tasks and limits.
 
 Each line printed is one measurement; nothing is cached.
 """
@@ -106,9 +111,32 @@ def fixed(c: Compiled, cands: object, tier: int, levels: list[int], limit: float
         print(f"  level {level} relaxation:  {x.stages} {x.options} options {x.seconds:.1f} s", flush=True)
 
 
+def weeks(c: Compiled, cands: object, tier: int, limits: dict[int, float], limit: float) -> None:
+    from assign.solvers.weeks import WeekBound, block_pairs
+
+    mask = (c.t_tier == tier) | np.isin(c.t_tier, list(limits))
+    print(f"  tasks {int(mask.sum())}, pairs {int(np.diff(cands.ptr)[mask].sum())}, "  # type: ignore[attr-defined]
+          f"two-visit sets forecast {block_pairs(c, cands, mask)}", flush=True)  # type: ignore[arg-type]
+    t0 = time.perf_counter()
+    relax = auto.Relaxation(c, cands, mask, fairness=False)  # type: ignore[arg-type]
+    value = relax.tier_bound(tier, limits, limit)
+    print(f"  pair LP: U{tier} >= {value} ({time.perf_counter() - t0:.1f} s)", flush=True)
+    t0 = time.perf_counter()
+    wb = WeekBound(c, cands, mask)  # type: ignore[arg-type]
+    built = time.perf_counter() - t0
+    if not wb.ok:
+        print(f"  week bound: enumeration too big ({built:.1f} s)")
+        return
+    print(f"  week bound: {wb.n_states} visit sets of {len(wb.vols)} volunteers enumerated in {built:.1f} s", flush=True)
+    t0 = time.perf_counter()
+    value = wb.tier_bound(tier, limits, limit)
+    print(f"  week bound: U{tier} >= {value} after {wb.iterations} pricing rounds, "
+          f"{len(wb.columns)} columns ({time.perf_counter() - t0:.1f} s)")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=("lp", "fixed", "timeindexed"))
+    ap.add_argument("what", choices=("lp", "fixed", "timeindexed", "weeks"))
     ap.add_argument("scenario")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tier", type=int, default=1)
@@ -119,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--mode", choices=("relax", "restrict"), default="relax")
     ap.add_argument("--step", type=int, default=15)
     ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--limit", nargs="*", default=[], help="weeks: J=U holds U_J <= U (more urgent tiers)")
     args = ap.parse_args(argv)
     info = machine()
     print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM; Python {info['python']}, "
@@ -129,6 +158,9 @@ def main(argv: list[str] | None = None) -> None:
         lp(c, cands, args.tier, args.pdlp, args.highs_ipm)
     elif args.what == "fixed":
         fixed(c, cands, args.tier, args.levels, args.time_limit)
+    elif args.what == "weeks":
+        limits = {int(a.split("=")[0]): float(a.split("=")[1]) for a in args.limit}
+        weeks(c, cands, args.tier, limits, args.time_limit)
     else:
         r = solve_tiers(c, cands, c.t_tier <= args.tiers, mode=args.mode, step=args.step,  # type: ignore[arg-type]
                         time_limit=args.time_limit)

@@ -52,7 +52,12 @@ Steps
      greedy pass (the tier's tasks by LP coverage, to the volunteers the LP
      uses); (d) large-neighbourhood search (:class:`Search`) for the rest of
      the time, when that holds its setup (:data:`LNS_SETUP_RATE`) and the
-     final steps (:data:`FINAL_RATE`, both estimated from the size).
+     final steps (:data:`FINAL_RATE`, both estimated from the size); (e) with
+     more than one worker, beside the LNS (which gives up a worker), a forked
+     child computes week bounds (:mod:`~assign.solvers.weeks`, column
+     generation over volunteers' weeks) of the open tiers whose visit sets
+     can be enumerated (:func:`_week_bounds`); what it has not finished by
+     the end of the LNS is dropped.
 
 Why this LNS (and not the ``assign.core`` route)
 ------------------------------------------------
@@ -1440,11 +1445,20 @@ LNS_RESERVE_FROM = 2.0
 FIXED_PASSES = 2.0
 
 
-def _forked(fn: Any) -> Any:
-    """Start ``fn()`` (returning a :class:`Solution`) in a forked child process
+def _send_solution(sol: Solution) -> Any:
+    return (sol.task, sol.volunteer, sol.start, list(sol.conflicts))
+
+
+def _receive_solution(got: Any) -> Solution:
+    return Solution.build(*got)
+
+
+def _forked(fn: Any, send_as: Any = _send_solution, receive_as: Any = _receive_solution) -> Any:
+    """Start ``fn()`` (returning a :class:`Solution`, or whatever ``send_as``
+    makes picklable and ``receive_as`` rebuilds) in a forked child process
     (its CPU priority lowered by :data:`FORK_NICE`); returns a function
     ``wait(timeout=None)`` that waits for it at most ``timeout`` seconds and
-    returns the solution, or None when the child failed or was not done (it
+    returns the result, or None when the child failed or was not done (it
     is then killed). None when the platform cannot fork."""
     import multiprocessing as mp
     import os
@@ -1461,8 +1475,7 @@ def _forked(fn: Any) -> Any:
                     os.nice(FORK_NICE)
                 except OSError:  # pragma: no cover - not allowed: run as is
                     pass
-            sol = fn()
-            send.send((sol.task, sol.volunteer, sol.start, list(sol.conflicts)))
+            send.send(send_as(fn()))
         except BaseException:  # noqa: BLE001 - reported to the parent as a failure
             send.send(None)
         finally:
@@ -1486,9 +1499,72 @@ def _forked(fn: Any) -> Any:
             proc.kill()
         proc.join()
         recv.close()
-        return None if got is None else Solution.build(*got)
+        return None if got is None else receive_as(got)
 
     return wait
+
+
+#: the week bounds' child starts only when it has this many seconds, and
+#: stops starting work this long before the LNS ends
+WEEK_MIN_SECONDS = 2.0
+WEEK_MARGIN = 0.5
+#: task sets with more candidate pairs, or whose blocks could hold more than
+#: WEEK_BLOCK_PAIRS two-visit sets (:func:`~assign.solvers.weeks.block_pairs`),
+#: get no week bound: their enumeration would not fit
+#: :data:`~assign.solvers.weeks.MAX_STATES` (Laocheng's tiers 1-2: 164,000 ->
+#: 3.9 M states; its tier 3 alone, 1.1 M, fits; tiers 1-3, 1.6 M, do not;
+#: Shiquan's tier 2: 96 M)
+WEEK_MAX_PAIRS = 200_000
+WEEK_BLOCK_PAIRS = 1_200_000
+
+
+def _week_mask(c: Compiled, cands: Candidates, mask: NDArray[np.bool_], task_pairs: I64) -> bool:
+    """Whether the week bound of ``mask``'s tasks is worth trying (size gates)."""
+    from .weeks import block_pairs
+
+    if int(task_pairs[mask].sum()) > WEEK_MAX_PAIRS:
+        return False
+    n = block_pairs(c, cands, mask)
+    return n is not None and n <= WEEK_BLOCK_PAIRS
+
+
+def _week_bounds(
+    c: Compiled,
+    cands: Candidates,
+    jobs: list[tuple[int, NDArray[np.bool_], list[float], list[float]]],
+    until: float,
+    task_pairs: I64,
+) -> dict[tuple[int, int], float]:
+    """Week bounds (:class:`~assign.solvers.weeks.WeekBound`) of the open tiers
+    of components ``(k, tasks, bound per tier, schedule's U per tier)``, most
+    urgent first, until ``until``: ``{(k, tier): bound}``. A tier is restricted
+    by the more urgent ones when those are proven (bound = schedule's U), as
+    the LP bounds are; one the week bound proves counts as proven for the next."""
+    import time
+
+    from .weeks import WeekBound
+
+    out: dict[tuple[int, int], float] = {}
+    for k, in_comp, ub_in, prim in jobs:
+        ub = list(ub_in)
+        for tier in range(1, c.n_tiers + 1):
+            if ub[tier - 1] == prim[tier - 1]:
+                continue
+            if until - time.perf_counter() < WEEK_MIN_SECONDS:
+                return out
+            prefix = all(ub[j - 1] == prim[j - 1] for j in range(1, tier))
+            mask = in_comp & ((c.t_tier <= tier) if prefix else (c.t_tier == tier))
+            if not _week_mask(c, cands, mask, task_pairs):
+                continue
+            wb = WeekBound(c, cands, mask, deadline=until)
+            if not wb.ok:
+                continue
+            limits = {j: ub[j - 1] for j in range(1, tier)} if prefix else {}
+            value = wb.tier_bound(tier, limits, until - time.perf_counter(), stop_at=prim[tier - 1])
+            if value is not None:
+                out[(k, tier)] = value
+                ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
+    return out
 
 
 def restrict_candidates(c: Compiled, cands: Candidates, mask: NDArray[np.bool_]) -> Candidates:
@@ -2028,9 +2104,33 @@ def solve_auto_detailed(
         if large:
             mark("lp bounds")
 
+    # week bounds (column generation over volunteers' weeks, :mod:`.weeks`) of
+    # the large components' open tiers: in a forked child beside the LNS, which
+    # gives up one of its workers; with one worker they are not computed
+    lns_end = deadline - final_est
+    week_wait = None
+    if large and n_workers > 1 and lns_end - time.perf_counter() > WEEK_MIN_SECONDS + WEEK_MARGIN:
+        cov_best = best.covered(c.n_tasks)
+        jobs = []
+        for k in large:
+            in_comp = t_label == k
+            prim = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov_best].sum()) for j in range(1, T + 1)]
+            ub = list(comp_bounds[k].uncovered)
+            open_tiers = [j for j in range(1, T + 1) if ub[j - 1] != prim[j - 1]]
+            # forked only when some open tier could get one (tier alone: the smaller mask)
+            if any(_week_mask(c, full, in_comp & (c.t_tier == j), task_pairs) for j in open_tiers):
+                jobs.append((k, in_comp, ub, prim))
+        week_until = lns_end - WEEK_MARGIN
+
+        def week_pass() -> dict[tuple[int, int], float]:
+            return _week_bounds(c, full, jobs, week_until, task_pairs)
+
+        if jobs:
+            week_wait = _forked(week_pass, send_as=dict, receive_as=dict)
+    lns_workers = n_workers - 1 if week_wait is not None else n_workers
+
     # LNS over the large components, when the time left after the final steps
     # holds its setup (estimated from the size) and some search
-    lns_end = deadline - final_est
     if large and lns_end - time.perf_counter() > LNS_SETUP_RATE * len(full) + 1.0:
         focus = np.isin(t_label, large)
         floor_u = np.zeros(T)
@@ -2044,10 +2144,21 @@ def solve_auto_detailed(
             work = WORK_RATE * limit if max_work is None else max_work
         elif max_work is not None:
             work = max_work
-        search.run(lns_end, work, workers=n_workers)
+        search.run(lns_end, work, workers=lns_workers)
         offer(search.sol)
         lns_stats = search.stats
         mark("lns")
+    if week_wait is not None:
+        weeks = week_wait(max(0.0, lns_end - time.perf_counter()))
+        cov_best = best.covered(c.n_tasks)
+        for (k, tier), value in (weeks or {}).items():
+            b = comp_bounds[k]
+            in_comp = t_label == k
+            prim_t = float(c.t_weight[in_comp & (c.t_tier == tier) & ~cov_best].sum())
+            ub = list(b.uncovered)
+            ub[tier - 1] = max(ub[tier - 1], min(value, prim_t))
+            comp_bounds[k] = ComponentBound(ub, b.soft, b.proven)
+        mark("week bounds" if weeks is not None else "week bounds (not done)")
 
     # the soft part of the large components' bounds (an LP, once every tier is proven)
     cov_best = best.covered(c.n_tasks)

@@ -1,0 +1,549 @@
+"""A bound of an urgency tier by column generation over volunteers' weeks.
+
+The pair LP of :class:`~assign.solvers.auto.Relaxation` lets a volunteer take
+fractions of visits that no order of visits could fit; on county problems
+with windows it is weak (laocheng's tier 2: 4,179 where schedules reach
+4,682). This module relaxes only what couples volunteers — that a task is
+covered by its team — and keeps each volunteer's own rules whole. With
+multipliers ``pi`` (one per task, from the restricted master LP) and ``mu``
+(one per more urgent tier held at its value), the Lagrangian
+
+    L(pi, mu) = W_k + sum_j mu_j (W_j - U_j)
+                + sum_t min(0, team_t pi_t - w_t [tier k] - mu_j w_t [tier j])
+                - sum_v P_v(pi)
+
+is at most ``U_k`` of every valid schedule with ``U_j <= limits[j]``, where
+``P_v(pi)`` is the most ``pi`` volunteer ``v`` can collect with one valid week
+of their own. ``P_v`` only needs to be an *upper* bound of that (a relaxation
+of the volunteer's rules still gives a bound); it is computed exactly over
+this relaxation of rules 3, 5, 9, 10 and 11:
+
+* a week is one set of visits per **block** (joined availability interval);
+  inside a block the visits follow one another with travel (rule 9 between
+  consecutive visits), each inside its window and the block (rules 3, 5);
+  rule 9 between blocks is dropped;
+* rule 10: the sets' minutes (``Candidates.load``) add up to at most the pledge;
+* rule 11: per calendar day at most ``max_tasks_per_day`` visits; blocks that
+  cross midnight do not count (dropped);
+* teams' common start (rule 2), pins (rule 12) and the task's being taken in
+  two blocks are dropped.
+
+Every feasible visit set of every block is enumerated once, level by level
+(sets of one visit, of two, ...) with numpy: a state is (set, last visit) with
+its earliest end, which is all that matters for what can follow. ``P_v`` is
+then, for each multiplier vector, a knapsack over the blocks (best set per
+block for each (minutes, visits) pair, a max-plus dynamic programme over
+minutes and the day's visits). A problem whose enumeration would exceed
+:data:`MAX_STATES` gets no bound from here (a partial enumeration would not
+be a bound).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .. import rules
+from ..candidates import Candidates
+from ..compile import Compiled
+
+I64 = NDArray[np.int64]
+
+#: the enumeration gives up (no bound) beyond this many (set, last visit) states
+MAX_STATES = 12_000_000
+#: and beyond this many visits in one set (a level)
+MAX_LEVEL = 12
+_NEG = -1e18
+#: Wentges smoothing of the multipliers priced (0: the master's duals alone)
+SMOOTHING = 0.5
+
+
+@dataclass
+class _Sets:
+    """Every feasible visit set of every block, grouped by block.
+
+    ``ptr``/``task`` give the sets' tasks (CSR), ``block`` their block,
+    ``minutes`` and ``size`` their rule-10 minutes and visits. Sets are sorted
+    by (block, minutes, size); ``gstart`` are the first rows of each
+    (block, minutes, size) group and ``gblock`` their blocks."""
+
+    ptr: I64
+    task: I64
+    block: I64
+    minutes: I64
+    size: I64
+    gstart: I64
+    gblock: I64
+    gminutes: I64
+    gsize: I64
+
+
+_MIX = np.array(
+    [0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93, 0xA0761D6478BD642F,
+     0xE7037ED1A0B428DB, 0x8EBC6AF09C88C6E3, 0x589965CC75374CC3, 0x1D8E4E27C47D124F, 0xC2B2AE3D27D4EB4F,
+     0x165667B19E3779F9, 0x27D4EB2F165667C5, 0x85EBCA77C2B2AE63],
+    dtype=np.uint64,
+)
+
+
+def _hash_rows(rows: NDArray[np.int64], extra: NDArray[np.int64] | None = None) -> NDArray[np.uint64]:
+    """A 64-bit mix of each row (and ``extra``): equal rows, equal hashes."""
+    h = np.zeros(len(rows), dtype=np.uint64)
+    cols = [rows[:, k] for k in range(rows.shape[1])] + ([] if extra is None else [extra])
+    for k, col in enumerate(cols):
+        h = (h + col.astype(np.uint64) + np.uint64(1)) * _MIX[k % len(_MIX)]
+        h ^= h >> np.uint64(31)
+    return h
+
+
+def _distinct_rows(rows: NDArray[np.int64]) -> NDArray[np.int64]:
+    """The rows without repeats (order by hash; a collision may keep a repeat)."""
+    o = np.argsort(_hash_rows(rows), kind="stable")
+    r = rows[o]
+    head = np.ones(len(r), dtype=bool)
+    head[1:] = np.any(r[1:] != r[:-1], axis=1)
+    return r[head]
+
+
+def _items(c: Compiled, t: I64, v: I64, max_items: int) -> tuple[I64, I64, I64, I64] | None:
+    """The visits of pairs ``(t, v)`` in blocks: (pair row, block, earliest
+    start, latest end) wherever the visit fits the block and the window;
+    None when the pairs have more than ``max_items`` (pair, interval) rows."""
+    reps = np.diff(c.av_ptr)[v]
+    if int(reps.sum()) > max_items:
+        return None
+    pair = np.repeat(np.arange(len(t)), reps)
+    blk = np.repeat(c.av_ptr[v], reps) + np.arange(len(pair)) - np.repeat(np.cumsum(reps) - reps, reps)
+    pt = t[pair]
+    lo = np.maximum(c.t_window_start[pt], c.av_start[blk])
+    lim = np.minimum(c.t_window_end[pt], c.av_end[blk])
+    fits = lo + c.t_duration[pt] <= lim
+    return pair[fits], blk[fits], lo[fits], lim[fits]
+
+
+def block_pairs(c: Compiled, cands: Candidates, task_mask: NDArray[np.bool_]) -> int | None:
+    """How many two-visit sets the blocks of the mask's tasks could hold at
+    most (sum over blocks of n (n - 1) / 2, n its visits): a cheap forecast
+    of the enumeration's size (Laocheng: tiers 1-2 164,000 -> 3.9 M states;
+    Shiquan's tier 2: 96 M). None beyond :data:`MAX_STATES` (pair, interval) rows."""
+    rows = np.flatnonzero(task_mask[cands.task])
+    got = _items(c, cands.task[rows].astype(np.int64), cands.volunteer[rows].astype(np.int64), MAX_STATES)
+    if got is None:
+        return None
+    n = np.bincount(got[1]).astype(np.int64)
+    return int((n * (n - 1) // 2).sum())
+
+
+def _enumerate(
+    c: Compiled, t: I64, v: I64, load: I64, max_states: int, deadline: float | None = None
+) -> tuple[_Sets, I64, I64, I64] | None:
+    """The blocks' visit sets of the pairs ``(t, v)``; None when too many, or
+    when ``deadline`` (``time.perf_counter()``) passes between two levels.
+
+    Returns the sets, each block's volunteer, its day (-1 across midnight) and
+    the sorted list of blocks used."""
+    got = _items(c, t, v, max_states)
+    if got is None:
+        return None
+    pair, blk, lo, lim = got
+    dur = c.t_duration[t[pair]]
+    latest = lim - dur
+    span = int(c.horizon_minutes) + 2
+    order = np.lexsort((latest, blk))
+    pair, blk, lo, lim, dur, latest = pair[order], blk[order], lo[order], lim[order], dur[order], latest[order]
+    n_items = len(pair)
+    item_task = t[pair]
+    item_rec = c.t_recipient[item_task].astype(np.int64)
+    item_load = load[pair]
+    item_key = blk * span + latest
+    n_blocks_all = len(c.av_start)
+    bstart = np.searchsorted(blk, np.arange(n_blocks_all + 1), side="left")
+
+    travel = rules.RecipientTravel(c)
+    set_rows: list[NDArray[np.int64]] = []  # per level: (n_sets, level) item indices
+    # level 1: every item alone, at its earliest
+    mem = np.arange(n_items, dtype=np.int64)[:, None]
+    last = np.arange(n_items, dtype=np.int64)
+    end = lo + dur
+    total = n_items
+    while len(last):
+        set_rows.append(_distinct_rows(mem) if mem.shape[1] > 1 else mem)
+        if mem.shape[1] >= MAX_LEVEL or (deadline is not None and time.perf_counter() > deadline):
+            return None
+        b = blk[last]
+        # candidates: items of the block whose latest start is not before this end
+        pos = np.searchsorted(item_key, b * span + end, side="left")
+        cnt = bstart[b + 1] - pos
+        n_new = int(cnt.sum())
+        if n_new == 0:
+            break
+        total += n_new
+        if total > max_states:
+            return None
+        src = np.repeat(np.arange(len(last)), cnt)
+        j = np.arange(n_new) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(pos, cnt)
+        ok = np.ones(n_new, dtype=bool)
+        for col in range(mem.shape[1]):
+            ok &= mem[src, col] != j
+        src, j = src[ok], j[ok]
+        trav = travel(item_rec[last[src]], item_rec[j])
+        s = np.maximum(np.maximum(end[src] + trav, lo[j]), c.av_start[blk[j]])
+        e = s + dur[j]
+        ok = e <= lim[j]
+        src, j, e = src[ok], j[ok], e[ok]
+        if not len(j):
+            break
+        new_mem = np.sort(np.column_stack((mem[src], j)), axis=1)
+        # keep the earliest end per (set, last): rows sorted by a hash of both,
+        # then by end; a row is dropped only when it equals the previous one
+        # (a hash collision can only keep a dominated duplicate, never lose one)
+        o = np.lexsort((e, _hash_rows(new_mem, j)))
+        new_mem, j, e = new_mem[o], j[o], e[o]
+        head = np.ones(len(j), dtype=bool)
+        head[1:] = (j[1:] != j[:-1]) | np.any(new_mem[1:] != new_mem[:-1], axis=1)
+        mem, last, end = new_mem[head], j[head], e[head]
+
+    # flatten the sets, sorted by (block, minutes, size)
+    sizes = np.concatenate([np.full(len(r), r.shape[1], dtype=np.int64) for r in set_rows])
+    items = np.concatenate([r.ravel() for r in set_rows])
+    ptr = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=ptr[1:])
+    first_item = items[ptr[:-1]]
+    sblock = blk[first_item]
+    minutes = np.add.reduceat(item_load[items], ptr[:-1]) if len(items) else np.zeros(0, dtype=np.int64)
+    o = np.lexsort((sizes, minutes, sblock))
+    sizes_o = sizes[o]
+    starts = ptr[:-1][o]
+    idx = np.repeat(starts, sizes_o) + np.arange(int(sizes_o.sum())) - np.repeat(np.cumsum(sizes_o) - sizes_o, sizes_o)
+    items_o = items[idx]
+    ptr_o = np.zeros(len(o) + 1, dtype=np.int64)
+    np.cumsum(sizes_o, out=ptr_o[1:])
+    sblock, minutes = sblock[o], minutes[o]
+    new = np.ones(len(o), dtype=bool)
+    new[1:] = (sblock[1:] != sblock[:-1]) | (minutes[1:] != minutes[:-1]) | (sizes_o[1:] != sizes_o[:-1])
+    gstart = np.flatnonzero(new)
+    sets = _Sets(ptr_o, item_task[items_o], sblock, minutes, sizes_o, gstart, sblock[gstart], minutes[gstart], sizes_o[gstart])
+    used = np.unique(sblock)
+    owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))
+    d0 = rules.day_of(c, c.av_start)
+    d1 = rules.day_of(c, c.av_end - 1)
+    day = np.where(d0 == d1, d0, -1)
+    return sets, owner, day, used
+
+
+class _Master:
+    """The restricted master LP, kept in GLOP between solves (columns are
+    only added, so each solve starts from the last basis):
+    ``min sum_t w_t (1 - y_t) + big * sum_j s_j`` over ``y`` in [0, 1] and
+    week columns ``lam >= 0`` with ``team_t y_t - sum lam [t in week] <= 0``,
+    ``sum lam of v <= 1`` and ``sum_{tier j} w y + s_j >= W_j - U_j``."""
+
+    def __init__(
+        self, team: NDArray[np.float64], w_obj: NDArray[np.float64], n_vols: int,
+        lim_w: list[NDArray[np.float64]], lim_rhs: list[float], big: float,
+    ) -> None:
+        from ortools.linear_solver import pywraplp
+
+        self.solver = s = pywraplp.Solver.CreateSolver("GLOP")
+        # columns are only added: primal simplex from the last basis, which
+        # presolve and scaling would throw away (laocheng's tier 2: 1.5 s of
+        # LP solves instead of 4.4 s)
+        s.SetSolverSpecificParametersAsString("use_preprocessing: false, use_scaling: false")
+        inf = s.infinity()
+        obj = s.Objective()
+        self.y = [s.NumVar(0.0, 1.0, "") for _ in range(len(team))]
+        self.cover = []
+        for i, y in enumerate(self.y):
+            row = s.Constraint(-inf, 0.0)
+            row.SetCoefficient(y, float(team[i]))
+            self.cover.append(row)
+            if w_obj[i]:
+                obj.SetCoefficient(y, -float(w_obj[i]))
+        self.conv = [s.Constraint(-inf, 1.0) for _ in range(n_vols)]
+        self.lim = []
+        for wj, rhs in zip(lim_w, lim_rhs, strict=True):
+            row = s.Constraint(float(rhs), inf)
+            for i in np.flatnonzero(wj).tolist():
+                row.SetCoefficient(self.y[i], float(wj[i]))
+            slack = s.NumVar(0.0, inf, "")
+            row.SetCoefficient(slack, 1.0)
+            obj.SetCoefficient(slack, float(big))
+            self.lim.append(row)
+        obj.SetMinimization()
+
+    def solve(self, cols: list[I64], vols: list[int]) -> tuple[NDArray[np.float64], NDArray[np.float64], float] | None:
+        """Add the week columns (task rows, volunteer row) and re-solve; the
+        duals ``(pi, mu)`` (signs for a bound: both >= 0), None on failure."""
+        from ortools.linear_solver import pywraplp
+
+        s = self.solver
+        inf = s.infinity()
+        for rows, x in zip(cols, vols, strict=True):
+            lam = s.NumVar(0.0, inf, "")
+            for r, n in zip(*np.unique(rows, return_counts=True), strict=True):
+                self.cover[int(r)].SetCoefficient(lam, -float(n))
+            self.conv[int(x)].SetCoefficient(lam, 1.0)
+        if s.Solve() != pywraplp.Solver.OPTIMAL:
+            return None
+        pi = np.array([-row.dual_value() for row in self.cover])
+        mu = np.array([row.dual_value() for row in self.lim])
+        return np.maximum(pi, 0.0), np.maximum(mu, 0.0), float(s.Objective().Value())
+
+
+class WeekBound:
+    """Lower bounds of one tier's uncovered weight by column generation over
+    volunteers' weeks (module docstring). Build once per task mask; ``ok`` is
+    False when the enumeration was too big or not done by ``deadline`` (then
+    :meth:`tier_bound` gives None)."""
+
+    def __init__(
+        self,
+        c: Compiled,
+        cands: Candidates,
+        task_mask: NDArray[np.bool_],
+        max_states: int = MAX_STATES,
+        deadline: float | None = None,
+    ) -> None:
+        self.c = c
+        rows = np.flatnonzero(task_mask[cands.task])
+        t = cands.task[rows].astype(np.int64)
+        v = cands.volunteer[rows].astype(np.int64)
+        load = cands.load[rows].astype(np.int64)
+        keep = load <= c.v_max_minutes[v]
+        t, v, load = t[keep], v[keep], load[keep]
+        self.task_mask = task_mask
+        self.tasks = np.flatnonzero(task_mask)
+        got = _enumerate(c, t, v, load, max_states, deadline) if len(t) else None
+        self.ok = got is not None
+        if got is None:
+            return
+        sets, owner, day, used = got
+        self.sets = sets
+        self.block_vol = owner
+        self.block_day = day
+        vols = np.unique(owner[used])
+        self.vols = vols
+        # per volunteer: its blocks in time order, the groups of each block
+        gb = sets.gblock
+        self.g_of_block = np.searchsorted(gb, np.arange(len(c.av_start) + 1), side="left")
+        self.vol_blocks = {int(x): used[owner[used] == x] for x in vols}
+        self.gcd = {}
+        self.cap = {}
+        for x in vols:
+            bl = self.vol_blocks[int(x)]
+            gs = np.concatenate([np.arange(self.g_of_block[b], self.g_of_block[b + 1]) for b in bl])
+            mins = sets.gminutes[gs]
+            pos = mins[mins > 0]
+            g = int(np.gcd.reduce(pos)) if len(pos) else 1
+            most = 0
+            for b in bl:
+                most += int(sets.gminutes[self.g_of_block[b] : self.g_of_block[b + 1]].max())
+            self.gcd[int(x)] = max(1, g)
+            self.cap[int(x)] = min(int(c.v_max_minutes[x]), most)
+        self.n_states = len(sets.size)
+        #: pricing rounds done by :meth:`tier_bound` so far
+        self.iterations = 0
+
+    # -------------------------------------------------------------- pricing
+
+    def price(self, pi_task: NDArray[np.float64]) -> tuple[NDArray[np.float64], list[I64]]:
+        """Per volunteer of :attr:`vols`: the most ``pi`` one relaxed week
+        collects, and the tasks of a week that collects it."""
+        s = self.sets
+        prof = np.add.reduceat(pi_task[s.task], s.ptr[:-1]) if len(s.task) else np.zeros(0)
+        gmax = np.maximum.reduceat(prof, s.gstart) if len(prof) else np.zeros(0)
+        # the first set of each group reaching its maximum
+        group_of = np.repeat(np.arange(len(s.gstart)), np.diff(np.append(s.gstart, len(prof))))
+        hit = np.flatnonzero(prof >= gmax[group_of])
+        first_hit = hit[np.r_[True, group_of[hit][1:] != group_of[hit][:-1]]] if len(hit) else hit
+        garg = np.full(len(s.gstart), -1, dtype=np.int64)
+        garg[group_of[first_hit]] = first_hit
+        values = np.zeros(len(self.vols))
+        weeks: list[I64] = []
+        c = self.c
+        for i, x in enumerate(self.vols.tolist()):
+            val, chosen = self._week(x, gmax, garg, int(c.v_max_per_day[x]))
+            values[i] = val
+            weeks.append(np.concatenate([s.task[s.ptr[k] : s.ptr[k + 1]] for k in chosen]) if chosen else np.zeros(0, np.int64))
+        return values, weeks
+
+    def _week(self, x: int, gmax: NDArray[np.float64], garg: I64, per_day: int) -> tuple[float, list[int]]:
+        s = self.sets
+        blocks = self.vol_blocks[x]
+        # fast path: the best set of every block fits the pledge and the days
+        total_m = 0
+        day_count: dict[int, int] = {}
+        picks: list[int] = []
+        value = 0.0
+        for b in blocks.tolist():
+            g0, g1 = int(self.g_of_block[b]), int(self.g_of_block[b + 1])
+            k = g0 + int(np.argmax(gmax[g0:g1]))
+            if gmax[k] <= 0:
+                continue
+            value += float(gmax[k])
+            picks.append(k)
+            total_m += int(s.gminutes[k])
+            d = int(self.block_day[b])
+            if d >= 0:
+                day_count[d] = day_count.get(d, 0) + int(s.gsize[k])
+        if total_m <= self.cap[x] and all(n <= per_day for n in day_count.values()):
+            return value, [int(garg[k]) for k in picks]
+        g = self.gcd[x]
+        nm = self.cap[x] // g + 1
+        most_day = max(int(s.gsize[self.g_of_block[b] : self.g_of_block[b + 1]].max()) for b in blocks.tolist())
+        L = max(0, min(per_day, most_day * len(blocks)))
+        F = np.full((nm, L + 1), _NEG)
+        F[0, 0] = 0.0
+        trace: list[tuple[Any, ...]] = []
+        day = None
+        for b in blocks.tolist():
+            d = int(self.block_day[b])
+            if d != -1 and d != day:
+                trace.append(("day", F))
+                F2 = np.full_like(F, _NEG)
+                F2[:, 0] = F.max(axis=1)
+                F, day = F2, d
+            g0, g1 = int(self.g_of_block[b]), int(self.g_of_block[b + 1])
+            NF = F.copy()
+            ch = np.full(F.shape, -1, dtype=np.int64)
+            for k in range(g0, g1):
+                if gmax[k] <= 0:
+                    continue
+                dm = int(s.gminutes[k]) // g
+                dc = int(s.gsize[k]) if d != -1 else 0
+                if dm >= nm or dc > L:
+                    continue
+                cand = F[: nm - dm, : L + 1 - dc] + float(gmax[k])
+                view = NF[dm:, dc:]
+                better = cand > view
+                view[better] = cand[better]
+                ch[dm:, dc:][better] = k
+            trace.append(("block", ch, b))
+            F = NF
+        value = float(F.max())
+        m, cc = (int(z) for z in np.unravel_index(int(np.argmax(F)), F.shape))
+        chosen: list[int] = []
+        for entry in reversed(trace):
+            if entry[0] == "day":
+                cc = int(np.argmax(entry[1][m, :]))
+                continue
+            _, ch, b = entry
+            k = int(ch[m, cc])
+            if k >= 0:
+                chosen.append(int(garg[k]))
+                m -= int(s.gminutes[k]) // g
+                cc -= int(s.gsize[k]) if int(self.block_day[b]) != -1 else 0
+        return value, chosen
+
+    # ------------------------------------------------------- the bound
+
+    def tier_bound(
+        self,
+        tier: int,
+        limits: dict[int, float],
+        time_limit: float | None,
+        max_iterations: int = 400,
+        stop_at: float | None = None,
+    ) -> float | None:
+        """A lower bound of ``U_tier`` over the mask's tasks, for every valid
+        schedule with ``U_j <= limits[j]`` over them (integral weights: rounded
+        up); None when nothing could be computed. Stops early once the
+        bound reaches ``stop_at`` (a schedule's ``U_tier``: proven)."""
+
+        if not self.ok:
+            return None
+        began = time.perf_counter()
+        c = self.c
+        T = self.tasks[(c.t_tier[self.tasks] == tier) | np.isin(c.t_tier[self.tasks], list(limits))]
+        if not np.any(c.t_tier[T] == tier):
+            return 0.0
+        nT = len(T)
+        tpos = np.full(c.n_tasks, -1, dtype=np.int64)
+        tpos[T] = np.arange(nT)
+        w = c.t_weight[T].astype(np.float64)
+        k = c.t_needed[T].astype(np.float64)
+        mine = c.t_tier[T] == tier
+        lim_tiers = sorted(j for j in limits if np.any(c.t_tier[T] == j))
+        lim_rows = [c.t_tier[T] == j for j in lim_tiers]
+        lim_rhs = [float(w[r].sum()) - float(limits[j]) for j, r in zip(lim_tiers, lim_rows, strict=True)]
+        Wk = float(w[mine].sum())
+        vols = self.vols
+        vrow = {int(x): i for i, x in enumerate(vols.tolist())}
+        nV = len(vols)
+        # columns: (volunteer, tasks)
+        col_rows: list[I64] = []
+        col_vol: list[int] = []
+        seen: set[tuple[int, bytes]] = set()
+        best = -math.inf
+        pi_full = np.zeros(c.n_tasks)
+        master = _Master(k, np.where(mine, w, 0.0), nV, [np.where(r, w, 0.0) for r in lim_rows], lim_rhs, Wk + 1.0)
+        wi = c.t_weight[T[mine]]
+        g = int(np.gcd.reduce(wi)) if np.any(wi) else 1
+
+        def rounded(x: float) -> float:
+            return float(max(0.0, math.ceil((x - 1e-6) / g) * g))
+
+        center = (np.where(mine, w / k, 0.0), np.zeros(len(lim_tiers)))
+        rmp: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+        rmp_value = math.inf
+        alpha = SMOOTHING
+        for _ in range(max_iterations):
+            # Wentges smoothing: price between the best multipliers so far and the master's
+            if rmp is None:
+                pi, mu = center
+            else:
+                pi = alpha * center[0] + (1.0 - alpha) * rmp[0]
+                mu = alpha * center[1] + (1.0 - alpha) * rmp[1]
+            pi_full[:] = 0.0
+            pi_full[T] = pi
+            values, weeks = self.price(pi_full)
+            coef = k * pi - w * mine
+            for mj, r in zip(mu, lim_rows, strict=True):
+                coef = coef - mj * w * r
+            terms = [Wk, -float(values.sum()), float(np.minimum(coef, 0.0).sum())]
+            terms += [float(mj * b) for mj, b in zip(mu, lim_rhs, strict=True)]
+            value = math.fsum(terms)
+            # rounding of the float sums: a relative 1e-9 of their size
+            size = math.fsum(abs(z) for z in terms) + float(np.abs(coef).sum()) + float(np.abs(values).sum())
+            value -= 1e-9 * max(1.0, size)
+            if value > best:
+                best, center = value, (pi, mu)
+            self.iterations += 1
+            if rounded(best) >= min(rmp_value, math.inf if stop_at is None else stop_at):
+                break
+            added = 0
+            for x, week in zip(vols.tolist(), weeks, strict=True):
+                if not len(week):
+                    continue
+                key = (x, np.sort(week).tobytes())
+                if key in seen:
+                    continue
+                seen.add(key)
+                col_rows.append(tpos[week])
+                col_vol.append(vrow[x])
+                added += 1
+            if time_limit is not None and time.perf_counter() - began >= time_limit:
+                break
+            if added == 0:
+                if rmp is None or alpha == 0.0:
+                    break  # the master is optimal: nothing prices out at its duals
+                alpha = 0.0  # a mispricing: price at the master's duals next
+                continue
+            alpha = SMOOTHING
+            got = master.solve(col_rows[-added:], col_vol[-added:])
+            if got is None:
+                break
+            rmp, obj = got[:2], got[2]
+            rmp_value = math.ceil(Wk + obj - 1e-6)
+            if time_limit is not None and time.perf_counter() - began >= time_limit:
+                break
+        #: the week columns generated: (volunteer, tasks) pairs
+        self.columns = [(int(vols[x]), T[r]) for x, r in zip(col_vol, col_rows, strict=True)]
+        if best == -math.inf:
+            return None
+        return rounded(best)
