@@ -37,11 +37,11 @@ def _lex_at_most(low: tuple[float, ...], high: tuple[float, ...]) -> bool:
     return low[-1] <= high[-1] + 1e-6 * max(1.0, abs(high[-1]))
 
 
-def _check(problem: Problem, **kwargs: object) -> auto.AutoResult:
+def _check(problem: Problem, workers: int = 1, **kwargs: object) -> auto.AutoResult:
     """Solve with auto; assert validity, never worse than greedy, bound <= optimum."""
     c = compile_problem(problem)
     cands = build_candidates(c)
-    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1, **kwargs)  # type: ignore[arg-type]
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, workers, **kwargs)  # type: ignore[arg-type]
     if auto.SMALL_PAIRS == 0:  # the large-component path was asked for
         assert result.n_small == 0 and result.n_large == result.n_components
     assert violations(c, result.solution) == []
@@ -83,6 +83,60 @@ def test_lp_bounds_only(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> No
         patch.setattr(auto, "SMALL_PAIRS", 0)
         patch.setattr(auto, "EXACT_PAIRS", 0)
         _check(problem, max_work=0.2)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5))
+def test_week_bounds_only(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers, no exact stage and no LP bound: the tiers' bounds come from
+    the week bounds of the forked child alone, and still never exceed the
+    brute-force optimum."""
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "SMALL_PAIRS", 0)
+        patch.setattr(auto, "EXACT_PAIRS", 0)
+        patch.setattr(auto, "FIXED_PAIRS", 0)
+        patch.setattr(auto.Relaxation, "tier_bound", lambda *a, **k: None)
+        result = _check(problem, workers=2, max_work=0.2)
+    names = [name for name, _ in result.log]
+    if result.n_large and "lns" in names:
+        assert "week bounds" in names, names
+
+
+def test_week_bounds_raise_auto_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a problem where travel keeps a volunteer from a third visit, the week
+    bound (from the child) is what auto reports, above the pair LP's."""
+    problem = _travel_bound_problem()
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    monkeypatch.setattr(auto, "SMALL_PAIRS", 0)
+    monkeypatch.setattr(auto, "EXACT_PAIRS", 0)
+    lp = auto.Relaxation(c, cands, c.t_tier == 1, fairness=False).tier_bound(1, {}, None)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 2, max_work=0.2)
+    assert result.bound is not None
+    assert lp == 0.0 and result.bound.uncovered[0] == 10.0 == result.key[0]
+
+
+def _travel_bound_problem() -> Problem:
+    """One volunteer free 08:00-11:00 and three 60-minute visits (weights 10,
+    14 and 13; windows the whole morning) at homes ~2.5 km apart (13 minutes
+    at 12 km/h with the detour): two visits fit, three need 180 + 26 minutes.
+    The pair LP writes energy rows only where the durations alone overflow
+    an interval (here they fill it exactly), so it covers all three: U >= 0;
+    the week bound knows only two fit: U >= 10, the optimum."""
+    homes = [(33.0, 108.0), (33.0, 108.0207), (33.0, 108.0414)]
+    return Problem.model_validate({
+        "format": "assign/problem@1",
+        "name": "travel",
+        "horizon": {"start": _iso(0), "end": _iso(1440)},
+        "policy": {"max_travel_km": 10.0},
+        "communities": [{"id": "c"}],
+        "volunteers": [{"id": "v", "community": "c", "lat": 33.0, "lon": 108.02, "skills": ["care"],
+                        "availability": [[_iso(480), _iso(660)]]}],
+        "recipients": [{"id": f"r{i}", "community": "c", "lat": la, "lon": lo, "groups": g}
+                       for i, ((la, lo), g) in enumerate(zip(homes, [[], ["solitary"], ["low_income"]], strict=True))],
+        "tasks": [{"id": f"t{i}", "recipient": f"r{i}", "service": "medical", "required_skills": ["care"],
+                   "window_start": _iso(480), "window_end": _iso(660), "duration_min": 60} for i in range(3)],
+    })
 
 
 # ------------------------------------------------------------------ fixtures
