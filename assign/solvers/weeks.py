@@ -173,7 +173,7 @@ def _enumerate(
     total = n_items
     while len(last):
         set_rows.append(_distinct_rows(mem) if mem.shape[1] > 1 else mem)
-        if mem.shape[1] >= MAX_LEVEL or (deadline is not None and time.perf_counter() > deadline):
+        if deadline is not None and time.perf_counter() > deadline:
             return None
         b = blk[last]
         # candidates: items of the block whose latest start is not before this end
@@ -198,6 +198,8 @@ def _enumerate(
         src, j, e = src[ok], j[ok], e[ok]
         if not len(j):
             break
+        if mem.shape[1] >= MAX_LEVEL:
+            return None  # a set of more than MAX_LEVEL visits exists
         new_mem = np.sort(np.column_stack((mem[src], j)), axis=1)
         # keep the earliest end per (set, last): rows sorted by a hash of both,
         # then by end; a row is dropped only when it equals the previous one
@@ -209,8 +211,9 @@ def _enumerate(
         mem, last, end = new_mem[head], j[head], e[head]
 
     # flatten the sets, sorted by (block, minutes, size)
-    sizes = np.concatenate([np.full(len(r), r.shape[1], dtype=np.int64) for r in set_rows])
-    items = np.concatenate([r.ravel() for r in set_rows])
+    empty = [np.zeros(0, dtype=np.int64)]
+    sizes = np.concatenate([np.full(len(r), r.shape[1], dtype=np.int64) for r in set_rows] or empty)
+    items = np.concatenate([r.ravel() for r in set_rows] or empty)
     ptr = np.zeros(len(sizes) + 1, dtype=np.int64)
     np.cumsum(sizes, out=ptr[1:])
     first_item = items[ptr[:-1]]
@@ -239,12 +242,13 @@ def _enumerate(
 class _Master:
     """The restricted master LP, kept in GLOP between solves (columns are
     only added, so each solve starts from the last basis):
-    ``min sum_t w_t (1 - y_t) + big * sum_j s_j`` over ``y`` in [0, 1] and
+    ``min sum_t w_t (1 - y_t) + big * sum_j s_j`` over ``y`` in [0, 1] (0 for
+    tasks without enough volunteers for their team) and
     week columns ``lam >= 0`` with ``team_t y_t - sum lam [t in week] <= 0``,
     ``sum lam of v <= 1`` and ``sum_{tier j} w y + s_j >= W_j - U_j``."""
 
     def __init__(
-        self, team: NDArray[np.float64], w_obj: NDArray[np.float64], n_vols: int,
+        self, team: NDArray[np.float64], w_obj: NDArray[np.float64], able: NDArray[np.bool_], n_vols: int,
         lim_w: list[NDArray[np.float64]], lim_rhs: list[float], big: float,
     ) -> None:
         from ortools.linear_solver import pywraplp
@@ -256,7 +260,7 @@ class _Master:
         s.SetSolverSpecificParametersAsString("use_preprocessing: false, use_scaling: false")
         inf = s.infinity()
         obj = s.Objective()
-        self.y = [s.NumVar(0.0, 1.0, "") for _ in range(len(team))]
+        self.y = [s.NumVar(0.0, 1.0 if ok else 0.0, "") for ok in able.tolist()]
         self.cover = []
         for i, y in enumerate(self.y):
             row = s.Constraint(-inf, 0.0)
@@ -318,7 +322,7 @@ class WeekBound:
         t, v, load = t[keep], v[keep], load[keep]
         self.task_mask = task_mask
         self.tasks = np.flatnonzero(task_mask)
-        got = _enumerate(c, t, v, load, max_states, deadline) if len(t) else None
+        got = _enumerate(c, t, v, load, max_states, deadline)
         self.ok = got is not None
         if got is None:
             return
@@ -346,6 +350,10 @@ class WeekBound:
             self.gcd[int(x)] = max(1, g)
             self.cap[int(x)] = min(int(c.v_max_minutes[x]), most)
         self.n_states = len(sets.size)
+        # tasks that have fewer volunteers with a set holding them than their
+        # team needs can never be covered (else a "half-covered" team would count)
+        tv = np.unique(sets.task * c.n_volunteers + owner[np.repeat(sets.block, sets.size)])
+        self.staffable = np.bincount(tv // c.n_volunteers, minlength=c.n_tasks) >= c.t_needed
         #: pricing rounds done by :meth:`tier_bound` so far
         self.iterations = 0
 
@@ -463,6 +471,7 @@ class WeekBound:
         if not np.any(c.t_tier[T] == tier):
             return 0.0
         nT = len(T)
+        able = self.staffable[T]  # y_t = 0 for the others
         tpos = np.full(c.n_tasks, -1, dtype=np.int64)
         tpos[T] = np.arange(nT)
         w = c.t_weight[T].astype(np.float64)
@@ -481,7 +490,7 @@ class WeekBound:
         seen: set[tuple[int, bytes]] = set()
         best = -math.inf
         pi_full = np.zeros(c.n_tasks)
-        master = _Master(k, np.where(mine, w, 0.0), nV, [np.where(r, w, 0.0) for r in lim_rows], lim_rhs, Wk + 1.0)
+        master = _Master(k, np.where(mine, w, 0.0), able, nV, [np.where(r, w, 0.0) for r in lim_rows], lim_rhs, Wk + 1.0)
         wi = c.t_weight[T[mine]]
         g = int(np.gcd.reduce(wi)) if np.any(wi) else 1
 
@@ -505,7 +514,7 @@ class WeekBound:
             coef = k * pi - w * mine
             for mj, r in zip(mu, lim_rows, strict=True):
                 coef = coef - mj * w * r
-            terms = [Wk, -float(values.sum()), float(np.minimum(coef, 0.0).sum())]
+            terms = [Wk, -float(values.sum()), float(np.minimum(coef, 0.0)[able].sum())]
             terms += [float(mj * b) for mj, b in zip(mu, lim_rhs, strict=True)]
             value = math.fsum(terms)
             # rounding of the float sums: a relative 1e-9 of their size

@@ -1,0 +1,768 @@
+"""Tests of assign/solvers/weeks.py: a tier's lower bound by column generation
+over volunteers' weeks.
+
+* validity: every bound (after any number of pricing rounds, with or without
+  the limits of the more urgent tiers, stopped early or not) is at most the
+  brute-force optimum's ``U_tier`` (pins honoured);
+* exactness: the pricing is the exact optimum of the relaxation the module
+  docstring defines, recomputed here in plain Python (blocks, sequences with
+  travel, pledge, days), and at least what any valid one-volunteer schedule
+  collects; the enumeration yields every sequenceable set of every block once
+  and nothing else; converged, the bound is the LP over *all* relaxed weeks;
+* limits: too many states (or visits in a set, or a spent deadline) gives no
+  bound; ``stop_at`` and ``time_limit`` cut the rounds without losing validity;
+  hand-made instances where the week bound beats the pair LP.
+
+Also: no usable pair gives the whole weight; ``MAX_LEVEL`` visits in a set
+are allowed, one more is not; a team task fewer volunteers can reach than it
+needs counts as uncovered.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from bisect import bisect_right
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+from scipy.optimize import linprog
+
+from assign import rules
+from assign.candidates import Candidates, build_candidates
+from assign.compile import Compiled, compile_problem
+from assign.model import Problem
+from assign.solvers import weeks
+from assign.solvers.auto import Relaxation
+from assign.solvers.weeks import WeekBound, _enumerate
+from tests.bruteforce import _Tiny, brute_force
+from tests.strategies import SERVICES, SKILLS, problems
+
+TZ = timezone(timedelta(hours=8))
+ORIGIN = datetime(2026, 11, 30, 0, 0, tzinfo=TZ)
+DAY = 1440
+
+
+def _settings(n: int) -> settings:
+    return settings(max_examples=n, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def _iso(minute: int) -> str:
+    return (ORIGIN + timedelta(minutes=minute)).isoformat()
+
+
+# ------------------------------------------------------------- strategies
+
+
+@st.composite
+def dense_problems(
+    draw: st.DrawFn, max_volunteers: int = 4, max_tasks: int = 5, pins: bool = True, long: bool = False
+) -> Problem:
+    """A small problem where the volunteers' own rules bind: every volunteer
+    can serve every recipient (all skills, within radius), availability of
+    1-6 hours (sometimes across midnight, sometimes touching intervals that
+    join), tasks whose windows fall in the availability, recipients close
+    enough for short travel (some at the same home), pledges and daily
+    limits, team tasks and pins. ``long``: blocks up to 10 hours (more visits per set)."""
+    horizon = 2 * DAY
+
+    def near() -> tuple[float, float]:
+        return (33.04 + draw(st.integers(-12, 12)) * 0.001, 108.25 + draw(st.integers(-12, 12)) * 0.001)
+
+    n_vol = draw(st.integers(1, max_volunteers))
+    volunteers = []
+    spans: list[tuple[int, int]] = []
+    for i in range(n_vol):
+        lat, lon = near()
+        intervals = []
+        for _ in range(draw(st.integers(1, 3))):
+            s = draw(st.integers(0, horizon // 15 - 4)) * 15
+            if draw(st.integers(0, 4)) == 0:  # across midnight
+                s = DAY - draw(st.integers(1, 8)) * 15
+            e = min(horizon, s + draw(st.integers(4, 40 if long else 24)) * 15)
+            intervals.append([s, e])
+            if draw(st.integers(0, 4)) == 0 and e < horizon:  # a touching one (joins)
+                e2 = min(horizon, e + draw(st.integers(2, 8)) * 15)
+                intervals.append([e, e2])
+                e = e2
+            spans.append((s, e))
+        vol: dict = {
+            "id": f"v{i}",
+            "community": "c0",
+            "lat": lat,
+            "lon": lon,
+            "skills": list(SKILLS),
+            "availability": [[_iso(s), _iso(e)] for s, e in intervals],
+        }
+        if draw(st.booleans()):
+            vol["max_minutes"] = draw(st.integers(0, 300))
+        if draw(st.integers(0, 2)) == 0:
+            vol["max_tasks_per_day"] = draw(st.integers(0, 3))
+        volunteers.append(vol)
+    vol_ids = [v["id"] for v in volunteers]
+    n_rec = draw(st.integers(1, 4))
+    homes = [near() for _ in range(draw(st.integers(1, n_rec)))]
+    recipients = []
+    for i in range(n_rec):
+        lat, lon = homes[draw(st.integers(0, len(homes) - 1))]  # some share a home
+        recipients.append(
+            {
+                "id": f"r{i}",
+                "community": "c0",
+                "lat": lat,
+                "lon": lon,
+                "groups": draw(st.lists(st.sampled_from(["solitary", "low_income", "left_behind"]), unique=True, max_size=2)),
+                "missed_visits": draw(st.integers(0, 2)),
+            }
+        )
+    tasks = []
+    prev_end: int | None = None
+    for i in range(draw(st.integers(1, max_tasks))):
+        duration = draw(st.sampled_from([15, 30, 45, 60, 90]))
+        s, e = spans[draw(st.integers(0, len(spans) - 1))]
+        ws = max(0, min(horizon - duration, s + draw(st.integers(-2, max(0, (e - s) // 15))) * 15))
+        if prev_end is not None and draw(st.integers(0, 2)) == 0:
+            # right after the previous window starts and ends: travel decides
+            ws = max(0, min(horizon - duration, prev_end + draw(st.sampled_from([0, 0, 5, 15]))))
+        prev_end = ws + duration
+        we = min(horizon, ws + duration + draw(st.sampled_from([0, 15, 45, 90, 180, 300])))
+        task: dict = {
+            "id": f"t{i}",
+            "recipient": f"r{draw(st.integers(0, n_rec - 1))}",
+            "service": draw(st.sampled_from(SERVICES)),
+            "tier": draw(st.integers(1, 3)),
+            "window_start": _iso(ws),
+            "window_end": _iso(we),
+            "duration_min": duration,
+            "volunteers_needed": draw(st.sampled_from([1, 1, 1, 2])),
+        }
+        if pins and draw(st.integers(0, 3)) == 0:
+            task["pinned"] = draw(st.lists(st.sampled_from(vol_ids), unique=True, min_size=1, max_size=2))
+        tasks.append(task)
+    raw = {
+        "format": "assign/problem@1",
+        "name": "dense",
+        "horizon": {
+            "start": _iso(0), "end": _iso(horizon),
+            # other calendars move midnight inside the blocks
+            "timezone": draw(st.sampled_from(["Asia/Shanghai", "Asia/Shanghai", "UTC", "Asia/Kolkata"])),
+        },
+        "policy": {
+            "max_travel_km": 8.0,
+            "count_travel_in_capacity": draw(st.booleans()),
+            "speed_kmh": draw(st.sampled_from([3.0, 6.0, 12.0, 30.0])),
+        },
+        "communities": [{"id": "c0"}],
+        "volunteers": volunteers,
+        "recipients": recipients,
+        "tasks": tasks,
+    }
+    return Problem.model_validate(raw)
+
+
+@st.composite
+def opened_problems(draw: st.DrawFn, max_tasks: int = 5) -> Problem:
+    """The shared random problems (radius, communities, exclusions, groups,
+    pins...) with each volunteer also free around the windows of some tasks
+    (and sometimes every skill): the shared strategy alone rarely has a pair."""
+    problem = draw(problems(max_volunteers=3, max_tasks=max_tasks))
+    end = problem.horizon.end
+    vols = []
+    for v in problem.volunteers:
+        extra = []
+        for t in problem.tasks:
+            if draw(st.integers(0, 2)):
+                before = timedelta(minutes=draw(st.sampled_from([0, 15, 60])))
+                after = timedelta(minutes=draw(st.sampled_from([0, 30, 120])))
+                extra.append((max(problem.horizon.start, t.window_start - before), min(end, t.window_end + after)))
+        update: dict[str, object] = {"availability": tuple(v.availability) + tuple(extra)}
+        if draw(st.integers(0, 3)):
+            update["skills"] = tuple(SKILLS)
+        vols.append(v.model_copy(update=update))
+    update = {"volunteers": tuple(vols)}
+    if draw(st.booleans()):
+        update["policy"] = problem.policy.model_copy(update={"max_travel_km": 8.0})
+    return problem.model_copy(update=update)
+
+
+def any_problem(max_tasks: int = 5) -> st.SearchStrategy[Problem]:
+    return st.one_of(opened_problems(max_tasks=max_tasks), dense_problems(max_tasks=max_tasks))
+
+
+def _compile(problem: Problem) -> tuple[Compiled, Candidates]:
+    c = compile_problem(problem)
+    return c, build_candidates(c)
+
+
+# ------------------------------------- the relaxation of the docstring, in plain Python
+
+
+def _day(c: Compiled, minute: int) -> int:
+    return bisect_right([int(x) for x in c.day_starts], minute) - 1
+
+
+def _travel(c: Compiled, ta: int, tb: int) -> int:
+    ra, rb = c.t_recipient[[ta]].astype(np.int64), c.t_recipient[[tb]].astype(np.int64)
+    return int(rules.travel_between_recipients(c, ra, rb)[0])
+
+
+def _blocks(c: Compiled, v: int) -> list[tuple[int, int, int, int]]:
+    """(index, start, end, day or -1 across midnight) of each joined interval of ``v``."""
+    out = []
+    for b in range(int(c.av_ptr[v]), int(c.av_ptr[v + 1])):
+        s, e = int(c.av_start[b]), int(c.av_end[b])
+        d0, d1 = _day(c, s), _day(c, e - 1)
+        out.append((b, s, e, d0 if d0 == d1 else -1))
+    return out
+
+
+def _items(c: Compiled, cands: Candidates, mask: np.ndarray, v: int) -> dict[int, int]:
+    """Task -> rule-10 minutes of the usable pairs of ``v`` (in the mask, within the pledge)."""
+    out = {}
+    for t, x, m in zip(cands.task.tolist(), cands.volunteer.tolist(), cands.load.tolist(), strict=True):
+        if x == v and mask[t] and m <= int(c.v_max_minutes[v]):
+            out[t] = m
+    return out
+
+
+def _block_sets(c: Compiled, tasks: list[int], start: int, end: int) -> set[frozenset[int]]:
+    """Every non-empty task set some order of which fits the block: each visit
+    at its earliest (window, block, previous visit's end plus travel)."""
+    found: set[frozenset[int]] = set()
+    seen: set[tuple[frozenset[int], int, int]] = set()
+
+    def go(done: frozenset[int], last: int | None, free_at: int) -> None:
+        for t in tasks:
+            if t in done:
+                continue
+            s = max(int(c.t_window_start[t]), start, free_at + (0 if last is None else _travel(c, last, t)))
+            e = s + int(c.t_duration[t])
+            if e <= min(int(c.t_window_end[t]), end):
+                now = done | {t}
+                found.add(now)
+                if (now, t, e) not in seen:
+                    seen.add((now, t, e))
+                    go(now, t, e)
+
+    go(frozenset(), None, start)
+    return found
+
+
+def _relaxed_weeks(c: Compiled, cands: Candidates, mask: np.ndarray, v: int) -> list[tuple[int, ...]]:
+    """Every relaxed week of ``v`` (sorted task tuples, a task repeated when in
+    two blocks, the empty week included): one set or none per block, minutes
+    within the pledge, visits of one-day blocks within the daily limit."""
+    items = _items(c, cands, mask, v)
+    per_day = int(c.v_max_per_day[v])
+    cap = int(c.v_max_minutes[v])
+    partial: list[tuple[tuple[int, ...], int, dict[int, int]]] = [((), 0, {})]
+    for _, s, e, d in _blocks(c, v):
+        options = _block_sets(c, sorted(items), s, e)
+        grown = list(partial)
+        for tasks, minutes, days in partial:
+            for S in options:
+                m = minutes + sum(items[t] for t in S)
+                if m > cap:
+                    continue
+                dd = dict(days)
+                if d >= 0:
+                    dd[d] = dd.get(d, 0) + len(S)
+                    if dd[d] > per_day:
+                        continue
+                grown.append((tuple(sorted(tasks + tuple(S))), m, dd))
+        partial = grown
+    return sorted({w for w, _, _ in partial})
+
+
+def _best_week(c: Compiled, cands: Candidates, mask: np.ndarray, v: int, pi: np.ndarray) -> float:
+    """The most ``pi`` one relaxed week of ``v`` collects (a DP over blocks on
+    (minutes, visits per day): same optimum as enumerating the weeks)."""
+    items = _items(c, cands, mask, v)
+    per_day = int(c.v_max_per_day[v])
+    cap = int(c.v_max_minutes[v])
+    states: dict[tuple[int, tuple[tuple[int, int], ...]], float] = {(0, ()): 0.0}
+    for _, s, e, d in _blocks(c, v):
+        options = _block_sets(c, sorted(items), s, e)
+        grown = dict(states)
+        for (minutes, days), value in states.items():
+            for S in options:
+                m = minutes + sum(items[t] for t in S)
+                if m > cap:
+                    continue
+                dd = dict(days)
+                if d >= 0:
+                    dd[d] = dd.get(d, 0) + len(S)
+                    if dd[d] > per_day:
+                        continue
+                key = (m, tuple(sorted(dd.items())))
+                got = value + math.fsum(float(pi[t]) for t in S)
+                if got > grown.get(key, -math.inf):
+                    grown[key] = got
+        states = grown
+    return max(states.values())
+
+
+def _best_schedule(c: Compiled, tiny: _Tiny, mask: np.ndarray, v: int, pi: np.ndarray) -> float:
+    """The most ``pi`` a valid one-volunteer schedule of ``v`` collects (SPEC §4
+    rules 3, 5, 9, 10, 11 for ``v`` alone; teams and pins ignored), by the
+    brute force's exact placement search."""
+    tasks = [t for t in range(c.n_tasks) if mask[t] and (t, v) in tiny.allowed]
+    best = 0.0
+    for r in range(1, len(tasks) + 1):
+        for subset in itertools.combinations(tasks, r):
+            if sum(tiny.load[(t, v)] for t in subset) > int(c.v_max_minutes[v]):
+                continue
+            choice = tuple((v,) if t in subset else None for t in range(c.n_tasks))
+            if tiny.place(choice) is not None:
+                best = max(best, math.fsum(float(pi[t]) for t in subset))
+    return best
+
+
+def _rounded(x: float, g: int) -> float:
+    return float(max(0.0, math.ceil((x - 1e-6) / g) * g))
+
+
+def _week_lp(
+    c: Compiled, cands: Candidates, mask: np.ndarray, tier: int, limits: dict[int, float]
+) -> tuple[float, int]:
+    """The LP the column generation converges to, with *every* relaxed week as
+    a column: min ``W_k - sum_{tier k} w y`` over ``y`` in [0, 1] and
+    ``lam >= 0`` with ``team_t y_t <= sum lam [t in week]`` (with multiplicity;
+    ``y_t = 0`` when fewer volunteers than ``team_t`` have a week with ``t``),
+    ``sum lam <= 1`` per volunteer and ``sum_{tier j} w y >= W_j - limits[j]``.
+    Returns its value and the gcd of the tier's weights."""
+    T = [t for t in range(c.n_tasks) if mask[t] and (int(c.t_tier[t]) == tier or int(c.t_tier[t]) in limits)]
+    pos = {t: i for i, t in enumerate(T)}
+    n_t = len(T)
+    w = np.array([float(c.t_weight[t]) for t in T])
+    mine = np.array([int(c.t_tier[t]) == tier for t in T])
+    cols: list[tuple[int, tuple[int, ...]]] = []
+    for v in range(c.n_volunteers):
+        for week in _relaxed_weeks(c, cands, mask, v):
+            rows = tuple(t for t in week if t in pos)
+            if rows:
+                cols.append((v, rows))
+    n = n_t + len(cols)
+    cost = np.zeros(n)
+    cost[:n_t] = -np.where(mine, w, 0.0)
+    r_i: list[int] = []
+    c_i: list[int] = []
+    val: list[float] = []
+    b: list[float] = []
+    for i, t in enumerate(T):  # team y - sum lam <= 0
+        r_i.append(i)
+        c_i.append(i)
+        val.append(float(c.t_needed[t]))
+        b.append(0.0)
+    for k, (_, rows) in enumerate(cols):
+        for t in rows:
+            r_i.append(pos[t])
+            c_i.append(n_t + k)
+            val.append(-1.0)
+    row = n_t
+    for v in range(c.n_volunteers):  # convexity
+        ks = [k for k, (x, _) in enumerate(cols) if x == v]
+        if ks:
+            for k in ks:
+                r_i.append(row)
+                c_i.append(n_t + k)
+                val.append(1.0)
+            b.append(1.0)
+            row += 1
+    for j, lim in limits.items():  # -sum_{tier j} w y <= lim - W_j
+        js = [i for i, t in enumerate(T) if int(c.t_tier[t]) == j]
+        if not js:
+            continue
+        for i in js:
+            r_i.append(row)
+            c_i.append(i)
+            val.append(-w[i])
+        b.append(float(lim) - float(w[js].sum()))
+        row += 1
+    a = sparse.csr_matrix((val, (r_i, c_i)), shape=(row, n))
+    # a task fewer volunteers have a week with than its team needs stays uncovered
+    reach = {t: len({x for x, rows in cols if t in rows}) for t in T}
+    bounds = [(0.0, 1.0 if reach[t] >= int(c.t_needed[t]) else 0.0) for t in T] + [(0.0, None)] * len(cols)
+    res = linprog(cost, A_ub=a, b_ub=np.array(b), bounds=bounds, method="highs")
+    assert res.status == 0, res.message
+    g = int(np.gcd.reduce([int(c.t_weight[t]) for t in T if int(c.t_tier[t]) == tier]))
+    return float(w[mine].sum()) + float(res.fun), g
+
+
+# ------------------------------------------------------------------ 1. validity
+
+
+@_settings(400)
+@given(problem=any_problem())
+def test_bounds_never_beat_the_brute_force_optimum(problem: Problem) -> None:
+    """For every tier j, after 1, 2 or all pricing rounds, the bound is at most
+    the optimum's U_j (pins honoured), a multiple of the gcd of the tier's
+    weights, and grows with the rounds; with the tasks of tiers <= j and the
+    optimum's U_i (i < j) as limits, with tier j's tasks alone and no limits,
+    and with every task in the mask (the less urgent ones priced at 0)."""
+    c, cands = _compile(problem)
+    best = brute_force(c, honour_pins=True).key
+    every = np.ones(c.n_tasks, dtype=bool)
+    for j in range(1, c.n_tiers + 1):
+        above = {i: float(best[i - 1]) for i in range(1, j)}
+        for mask, limits in ((c.t_tier <= j, above), (c.t_tier == j, {}), (every, above)):
+            wb = WeekBound(c, cands, mask)
+            assert wb.ok
+            got = [wb.tier_bound(j, limits, None, max_iterations=n) for n in (1, 2, 400)]
+            assert got == sorted(got), got  # later rounds keep the best multipliers
+            weights = c.t_weight[mask & (c.t_tier == j)]
+            for value in got:
+                assert value is not None and 0.0 <= value <= best[j - 1], (j, limits, value, best)
+                if len(weights):
+                    assert value % int(np.gcd.reduce(weights)) == 0
+                else:
+                    assert value == 0.0
+            if len(weights):
+                assert wb.iterations >= 3
+
+
+def _any_usable(c: Compiled, cands: Candidates, mask: np.ndarray) -> bool:
+    t, v = cands.task.astype(np.int64), cands.volunteer.astype(np.int64)
+    return bool(np.any(mask[t] & (cands.load.astype(np.int64) <= c.v_max_minutes[v])))
+
+
+@_settings(250)
+@given(problem=dense_problems(max_tasks=5, pins=False))
+def test_converged_bound_is_the_lp_over_all_weeks(problem: Problem) -> None:
+    """Run to convergence, the bound is the (rounded) LP over every relaxed
+    week, built here from an independent enumeration; and it is valid."""
+    c, cands = _compile(problem)
+    best = brute_force(c).key
+    for j in range(1, c.n_tiers + 1):
+        mask = c.t_tier <= j
+        if not np.any(mask & (c.t_tier == j)) or not _any_usable(c, cands, mask):
+            continue
+        limits = {i: float(best[i - 1]) for i in range(1, j)}
+        wb = WeekBound(c, cands, mask)
+        assert wb.ok
+        got = wb.tier_bound(j, limits, None)
+        lp, g = _week_lp(c, cands, mask, j, limits)
+        assert got == _rounded(lp, g), (j, got, lp)
+        assert got <= best[j - 1]
+
+
+# ------------------------------------------------------------------ 2. pricing
+
+
+@_settings(250)
+@given(problem=dense_problems(max_tasks=7, long=True), data=st.data())
+def test_pricing_is_the_exact_relaxed_week(problem: Problem, data: st.DataObject) -> None:
+    """Per volunteer, ``price`` is the exact optimum of the relaxation (plain
+    Python), at least the best valid one-volunteer schedule (up to 5 tasks: the
+    brute force's limit), and its week is a relaxed week (one sequenceable set
+    per block, pledge, days) collecting exactly that value."""
+    c, cands = _compile(problem)
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=c.n_tasks, max_size=c.n_tasks)), dtype=bool)
+    if data.draw(st.booleans()):
+        mask[:] = True
+    wb = WeekBound(c, cands, mask)
+    if not wb.ok:
+        assert not _any_usable(c, cands, mask)
+        return
+    tiny = _Tiny(c) if c.n_tasks <= 5 else None  # the brute force's size limit
+    price = st.one_of(st.sampled_from([0.0, 0.5, 1.0, 3.0, 10.0, 14.0]), st.floats(0.0, 40.0))
+    for _ in range(3):
+        pi = np.array(data.draw(st.lists(price, min_size=c.n_tasks, max_size=c.n_tasks)))
+        values, week_tasks = wb.price(pi)
+        assert len(values) == len(week_tasks) == len(wb.vols)
+        by_vol = dict(zip(wb.vols.tolist(), values.tolist(), strict=True))
+        for v in range(c.n_volunteers):
+            expected = _best_week(c, cands, mask, v, pi)
+            got = by_vol.get(v, 0.0)  # a volunteer without any set collects nothing
+            assert got == pytest.approx(expected, rel=1e-9, abs=1e-9), (v, got, expected)
+            if tiny is not None:
+                assert got >= _best_schedule(c, tiny, mask, v, pi) - 1e-9
+        for v, value, week in zip(wb.vols.tolist(), values.tolist(), week_tasks, strict=True):
+            items = _items(c, cands, mask, v)
+            assert all(int(t) in items for t in week)
+            assert math.fsum(float(pi[t]) for t in week) == pytest.approx(value, rel=1e-9, abs=1e-9)
+            assert sum(items[int(t)] for t in week) <= int(c.v_max_minutes[v])
+            assert tuple(sorted(int(t) for t in week)) in set(_relaxed_weeks(c, cands, mask, v))
+
+
+def test_pricing_respects_pledge_and_days_by_hand() -> None:
+    """One volunteer, two one-day blocks on day 0 and one on day 1, one task
+    per block: daily limit 1 keeps one visit of day 0; the pledge keeps two
+    visits in all."""
+    c, cands = _compile(_line_problem(
+        [(540, 660), (780, 900), (DAY + 540, DAY + 660)],
+        [(540, 600), (780, 840), (DAY + 540, DAY + 600)],
+        max_tasks_per_day=1, max_minutes=120,
+    ))
+    wb = WeekBound(c, cands, np.ones(c.n_tasks, dtype=bool))
+    assert wb.ok and wb.vols.tolist() == [0]
+    values, week = wb.price(np.array([5.0, 7.0, 6.0]))
+    assert values.tolist() == [13.0]  # t1 (day 0, the better one) + t2 (day 1)
+    assert sorted(week[0].tolist()) == [1, 2]
+    values, week = wb.price(np.array([5.0, 7.0, 0.0]))
+    assert values.tolist() == [7.0]
+    assert week[0].tolist() == [1]
+
+
+# ---------------------------------------------------------------- 3. enumeration
+
+
+@_settings(250)
+@given(problem=dense_problems(max_tasks=8, pins=False, long=True), data=st.data())
+def test_enumeration_is_complete_and_exact(problem: Problem, data: st.DataObject) -> None:
+    """``_enumerate`` gives, for every block, each task set that some order fits
+    into the block exactly once, and no other; minutes, sizes, groups, owners
+    and days as documented."""
+    c, cands = _compile(problem)
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=c.n_tasks, max_size=c.n_tasks)), dtype=bool)
+    if data.draw(st.booleans()):
+        mask[:] = True
+    t = cands.task.astype(np.int64)
+    v = cands.volunteer.astype(np.int64)
+    load = cands.load.astype(np.int64)
+    keep = mask[t] & (load <= c.v_max_minutes[v])
+    t, v, load = t[keep], v[keep], load[keep]
+    if not len(t):
+        return
+    got = _enumerate(c, t, v, load, weeks.MAX_STATES)
+    assert got is not None
+    sets, owner, day, used = got
+    n_blocks = len(c.av_start)
+    assert owner.tolist() == np.repeat(np.arange(c.n_volunteers), np.diff(c.av_ptr)).tolist()
+    expected: dict[int, set[frozenset[int]]] = {}
+    for x in range(c.n_volunteers):
+        items = _items(c, cands, mask, x)
+        for b, s, e, d in _blocks(c, x):
+            assert int(day[b]) == d
+            found = _block_sets(c, sorted(items), s, e)
+            if found:
+                expected[b] = found
+    assert used.tolist() == sorted(expected)
+    listed: dict[int, list[frozenset[int]]] = {}
+    n = len(sets.size)
+    assert len(sets.ptr) == n + 1 and len(sets.block) == len(sets.minutes) == n
+    for k in range(n):
+        tasks = sets.task[sets.ptr[k] : sets.ptr[k + 1]].tolist()
+        b = int(sets.block[k])
+        x = int(owner[b])
+        assert len(tasks) == len(set(tasks)) == int(sets.size[k])
+        items = _items(c, cands, mask, x)
+        assert int(sets.minutes[k]) == sum(items[q] for q in tasks)
+        listed.setdefault(b, []).append(frozenset(tasks))
+    for b, found in listed.items():
+        assert len(found) == len(set(found)), f"block {b}: a set listed twice"
+    assert {b: set(f) for b, f in listed.items()} == expected
+    # sorted by (block, minutes, size); groups start where the triple changes
+    triple = list(zip(sets.block.tolist(), sets.minutes.tolist(), sets.size.tolist(), strict=True))
+    assert triple == sorted(triple)
+    starts = [k for k in range(n) if k == 0 or triple[k] != triple[k - 1]]
+    assert sets.gstart.tolist() == starts
+    assert list(zip(sets.gblock.tolist(), sets.gminutes.tolist(), sets.gsize.tolist(), strict=True)) == [
+        triple[k] for k in starts
+    ]
+    assert n_blocks == len(day)
+    # the cheap forecast bounds the two-visit sets from above
+    forecast = weeks.block_pairs(c, cands, mask)
+    assert forecast is not None and forecast >= int(np.sum(sets.size == 2))
+
+
+def test_block_pairs_forecast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``block_pairs``: sum over blocks of n (n - 1) / 2 for n visits that fit
+    the block; None beyond ``MAX_STATES`` (pair, interval) rows."""
+    # 4 visits fit the first block, 2 the second (the others' windows miss it)
+    c, cands = _compile(_line_problem(
+        [(480, 720), (DAY + 480, DAY + 720)],
+        [(480, 720), (480, 720), (480, DAY + 720), (480, DAY + 720)], duration=30,
+    ))
+    mask = np.ones(c.n_tasks, dtype=bool)
+    assert weeks.block_pairs(c, cands, mask) == 4 * 3 // 2 + 2 * 1 // 2
+    assert weeks.block_pairs(c, cands, np.zeros(c.n_tasks, dtype=bool)) == 0
+    monkeypatch.setattr(weeks, "MAX_STATES", 7)  # 4 pairs x 2 intervals = 8 rows
+    assert weeks.block_pairs(c, cands, mask) is None
+
+
+# ---------------------------------------------------------------- 4. the state limit
+
+
+def _line_problem(
+    blocks: list[tuple[int, int]],
+    windows: list[tuple[int, int]],
+    *,
+    duration: int = 60,
+    step_deg: float = 0.0,
+    groups: list[list[str]] | None = None,
+    max_tasks_per_day: int | None = None,
+    max_minutes: int | None = None,
+) -> Problem:
+    """One volunteer with the availability ``blocks``; task ``i`` at recipient
+    ``i``, ``step_deg`` degrees of latitude apart along a line, in window ``i``."""
+    vol: dict = {
+        "id": "v0", "community": "c0", "lat": 33.04, "lon": 108.25, "skills": list(SKILLS),
+        "availability": [[_iso(s), _iso(e)] for s, e in blocks],
+    }
+    if max_tasks_per_day is not None:
+        vol["max_tasks_per_day"] = max_tasks_per_day
+    if max_minutes is not None:
+        vol["max_minutes"] = max_minutes
+    n = len(windows)
+    recipients = [
+        {"id": f"r{i}", "community": "c0", "lat": 33.04 + step_deg * (i - (n - 1) / 2), "lon": 108.25,
+         "groups": (groups[i] if groups else [])}
+        for i in range(n)
+    ]
+    tasks = [
+        {"id": f"t{i}", "recipient": f"r{i}", "service": "companionship", "window_start": _iso(ws),
+         "window_end": _iso(we), "duration_min": duration}
+        for i, (ws, we) in enumerate(windows)
+    ]
+    return Problem.model_validate({
+        "format": "assign/problem@1", "name": "line",
+        "horizon": {"start": _iso(0), "end": _iso(2 * DAY)},
+        "policy": {"max_travel_km": 10.0},
+        "communities": [{"id": "c0"}], "volunteers": [vol], "recipients": recipients, "tasks": tasks,
+    })
+
+
+def test_too_many_states_gives_no_bound() -> None:
+    """Four visits that can follow one another in any order: with a state
+    budget of one the enumeration gives up, ``ok`` is False and
+    ``tier_bound`` is None; with the default it succeeds."""
+    c, cands = _compile(_line_problem([(480, 1080)], [(480, 1080)] * 4, duration=30))
+    mask = np.ones(c.n_tasks, dtype=bool)
+    for tiny in (1, 4, 10):
+        wb = WeekBound(c, cands, mask, max_states=tiny)
+        assert not wb.ok
+        assert wb.tier_bound(4, {}, None) is None
+        assert wb.tier_bound(4, {}, None, max_iterations=1, stop_at=0.0) is None
+    wb = WeekBound(c, cands, mask)
+    assert wb.ok
+    assert wb.n_states == 2**4 - 1  # every non-empty subset of the four, once
+    assert wb.tier_bound(4, {}, None) == 0.0
+    t = cands.task.astype(np.int64)
+    assert _enumerate(c, t, cands.volunteer.astype(np.int64), cands.load.astype(np.int64), 3) is None
+
+
+def test_too_many_visits_in_one_set_gives_no_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A level of ``MAX_LEVEL`` visits stops the enumeration (no bound)."""
+    c, cands = _compile(_line_problem([(480, 1080)], [(480, 1080)] * 4, duration=30))
+    mask = np.ones(c.n_tasks, dtype=bool)
+    monkeypatch.setattr(weeks, "MAX_LEVEL", 3)
+    wb = WeekBound(c, cands, mask)
+    assert not wb.ok and wb.tier_bound(4, {}, None) is None
+
+
+def test_past_deadline_gives_no_bound() -> None:
+    """An enumeration not done by its deadline gives no bound; a far one does."""
+    c, cands = _compile(_line_problem([(480, 1080)], [(480, 1080)] * 3, duration=30))
+    mask = np.ones(c.n_tasks, dtype=bool)
+    late = WeekBound(c, cands, mask, deadline=time.perf_counter() - 1.0)
+    assert not late.ok and late.tier_bound(4, {}, None) is None
+    assert WeekBound(c, cands, mask, deadline=time.perf_counter() + 600.0).ok
+
+
+def test_max_level_visits_in_a_set_are_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three visits fit the block, none more: with ``MAX_LEVEL = 3`` no set has
+    *more* than ``MAX_LEVEL`` visits, so the enumeration should succeed."""
+    c, cands = _compile(_line_problem([(480, 1080)], [(480, 1080)] * 3, duration=30))
+    monkeypatch.setattr(weeks, "MAX_LEVEL", 3)
+    wb = WeekBound(c, cands, np.ones(c.n_tasks, dtype=bool))
+    assert wb.ok and wb.n_states == 7
+
+
+def test_no_usable_pair_gives_the_whole_weight() -> None:
+    """Nobody can do the tasks (the volunteer is free on the wrong day): every
+    schedule leaves the whole tier uncovered, and the docstring reserves
+    ``ok = False`` for an enumeration that was too big."""
+    c, cands = _compile(_line_problem([(DAY + 480, DAY + 600)], [(480, 600), (480, 600)]))
+    assert len(cands) == 0
+    wb = WeekBound(c, cands, np.ones(c.n_tasks, dtype=bool))
+    assert wb.ok
+    assert wb.tier_bound(4, {}, None) == float(c.t_weight.sum())
+
+
+# ------------------------------------------------------ 5. stronger than the pair LP
+
+
+@pytest.mark.parametrize(("block", "pair_lp"), [(180, 0.0), (170, 5.0)])
+def test_week_bound_beats_the_pair_lp(block: int, pair_lp: float) -> None:
+    """One volunteer free from 9:00 for ``block`` minutes, three 60-minute
+    visits in that window at homes 10 and 20 minutes apart (weights 10, 13,
+    14): two visits fit, never three, so the week bound is the exact 10.
+
+    * 180 minutes: only travel prevents the third visit. The pair LP sees the
+      durations fit (180 <= 180) and has no energy row: 0.
+    * 170 minutes: its energy row ``sum (60 + g) x <= 170 + g`` (g = 10, the
+      shortest travel) still covers the two heavy visits and 40/70 of the
+      third: 10 * 30/70 = 4.29, rounded up to 5."""
+    p = _line_problem(
+        [(540, 540 + block)], [(540, 540 + block)] * 3, step_deg=0.0138,
+        groups=[[], ["low_income"], ["solitary"]],
+    )
+    c, cands = _compile(p)
+    assert c.t_weight.tolist() == [10, 13, 14]
+    travel = [_travel(c, a, b) for a, b in itertools.combinations(range(3), 2)]
+    assert travel == [10, 20, 10], travel
+    mask = np.ones(c.n_tasks, dtype=bool)
+    assert brute_force(c).key[3] == 10
+    pair = Relaxation(c, cands, mask, fairness=False).tier_bound(4, {}, None)
+    assert pair == pair_lp
+    wb = WeekBound(c, cands, mask)
+    assert wb.ok
+    assert wb.tier_bound(4, {}, None) == 10.0
+    assert wb.tier_bound(4, {}, None, max_iterations=1) == 10.0  # w / team: the first prices suffice
+    # the relaxed week: any one or two of the three in the block, never all three
+    sets = {frozenset(wb.sets.task[wb.sets.ptr[k] : wb.sets.ptr[k + 1]].tolist()) for k in range(len(wb.sets.size))}
+    assert sets == {frozenset(s) for r in (1, 2) for s in itertools.combinations(range(3), r)}
+    values, week = wb.price(np.array([10.0, 13.0, 14.0]))
+    assert values.tolist() == [27.0]
+    assert sorted(week[0].tolist()) == [1, 2]
+
+
+# ------------------------------------------------------------------ 6. stop_at
+
+
+@_settings(150)
+@given(problem=any_problem())
+def test_stop_at(problem: Problem) -> None:
+    """``stop_at`` the value reached returns that value (no larger than the
+    brute force); ``stop_at`` 0 stops after the first round, as
+    ``max_iterations=1`` and a zero time limit do; a ``stop_at`` above the
+    value changes nothing."""
+    c, cands = _compile(problem)
+    best = brute_force(c, honour_pins=True).key
+    for j in range(1, c.n_tiers + 1):
+        mask = c.t_tier <= j
+        if not np.any(mask & (c.t_tier == j)) or not _any_usable(c, cands, mask):
+            continue
+        limits = {i: float(best[i - 1]) for i in range(1, j)}
+        wb = WeekBound(c, cands, mask)
+        value = wb.tier_bound(j, limits, None)
+        assert value is not None
+        assert wb.tier_bound(j, limits, None, stop_at=value) == value <= best[j - 1]
+        assert wb.tier_bound(j, limits, None, stop_at=value + 1000.0) == value
+        first = wb.tier_bound(j, limits, None, max_iterations=1)
+        assert wb.tier_bound(j, limits, None, stop_at=0.0) == first
+        assert wb.tier_bound(j, limits, 0.0) == first  # a spent time limit: one round
+        before = wb.iterations
+        wb.tier_bound(j, limits, None, stop_at=0.0)
+        assert wb.iterations == before + 1
+
+
+def test_team_without_enough_volunteers_stays_uncovered() -> None:
+    """A two-person task that only one volunteer can reach is never covered:
+    the bound is its whole weight, not half of it (the Lagrangian alone would
+    let one volunteer "cover" half the team)."""
+    base = _line_problem([(480, 720)], [(480, 720), (480, 720)], groups=[["solitary"], []]).model_dump(
+        mode="json", exclude_none=True
+    )
+    base["tasks"][0]["volunteers_needed"] = 2
+    c, cands = _compile(Problem.model_validate(base))
+    wb = WeekBound(c, cands, np.ones(c.n_tasks, dtype=bool))
+    assert wb.ok and not wb.staffable[0] and wb.staffable[1]
+    assert c.t_weight.tolist() == [14, 10]  # gcd 2: half of 14 would show
+    assert wb.tier_bound(4, {}, None) == 14.0 == brute_force(c).key[3]
