@@ -352,7 +352,9 @@ class WeekBound:
         self.n_states = len(sets.size)
         # tasks that have fewer volunteers with a set holding them than their
         # team needs can never be covered (else a "half-covered" team would count)
-        tv = np.unique(sets.task * c.n_volunteers + owner[np.repeat(sets.block, sets.size)])
+        set_block = np.repeat(sets.block, sets.size)
+        usable = (day[set_block] < 0) | (c.v_max_per_day[owner[set_block]] > 0)  # rule 11 with a limit of 0
+        tv = np.unique(sets.task[usable] * c.n_volunteers + owner[set_block[usable]])
         self.staffable = np.bincount(tv // c.n_volunteers, minlength=c.n_tasks) >= c.t_needed
         #: pricing rounds done by :meth:`tier_bound` so far
         self.iterations = 0
