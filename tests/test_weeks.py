@@ -24,6 +24,7 @@ import itertools
 import math
 import time
 from bisect import bisect_right
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -253,6 +254,22 @@ def _block_sets(c: Compiled, tasks: list[int], start: int, end: int) -> set[froz
     return found
 
 
+def _add_set(
+    items: dict[int, int], minutes: int, days: dict[int, int], S: tuple[int, ...], d: int, cap: int, per_day: int
+) -> tuple[int, dict[int, int]] | None:
+    """A week's minutes and visits per day with the block set ``S`` (block day
+    ``d``, -1 across midnight) added; None past the pledge or a day's limit."""
+    m = minutes + sum(items[t] for t in S)
+    if m > cap:
+        return None
+    dd = dict(days)
+    if d >= 0:
+        dd[d] = dd.get(d, 0) + len(S)
+        if dd[d] > per_day:
+            return None
+    return m, dd
+
+
 def _relaxed_weeks(c: Compiled, cands: Candidates, mask: np.ndarray, v: int) -> list[tuple[int, ...]]:
     """Every relaxed week of ``v`` (sorted task tuples, a task repeated when in
     two blocks, the empty week included): one set or none per block, minutes
@@ -266,15 +283,9 @@ def _relaxed_weeks(c: Compiled, cands: Candidates, mask: np.ndarray, v: int) -> 
         grown = list(partial)
         for tasks, minutes, days in partial:
             for S in options:
-                m = minutes + sum(items[t] for t in S)
-                if m > cap:
-                    continue
-                dd = dict(days)
-                if d >= 0:
-                    dd[d] = dd.get(d, 0) + len(S)
-                    if dd[d] > per_day:
-                        continue
-                grown.append((tuple(sorted(tasks + tuple(S))), m, dd))
+                step = _add_set(items, minutes, days, S, d, cap, per_day)
+                if step is not None:
+                    grown.append((tuple(sorted(tasks + tuple(S))), *step))
         partial = grown
     return sorted({w for w, _, _ in partial})
 
@@ -291,14 +302,10 @@ def _best_week(c: Compiled, cands: Candidates, mask: np.ndarray, v: int, pi: np.
         grown = dict(states)
         for (minutes, days), value in states.items():
             for S in options:
-                m = minutes + sum(items[t] for t in S)
-                if m > cap:
+                step = _add_set(items, minutes, dict(days), S, d, cap, per_day)
+                if step is None:
                     continue
-                dd = dict(days)
-                if d >= 0:
-                    dd[d] = dd.get(d, 0) + len(S)
-                    if dd[d] > per_day:
-                        continue
+                m, dd = step
                 key = (m, tuple(sorted(dd.items())))
                 got = value + math.fsum(float(pi[t]) for t in S)
                 if got > grown.get(key, -math.inf):
@@ -426,6 +433,17 @@ def test_bounds_never_beat_the_brute_force_optimum(problem: Problem) -> None:
                 assert wb.iterations >= 3
 
 
+def _prefix_cases(
+    c: Compiled, cands: Candidates, best: tuple[float, ...]
+) -> Iterator[tuple[int, np.ndarray, dict[int, float], WeekBound]]:
+    """Per tier j with a usable pair: tiers <= j, the optimum's U_i (i < j) as
+    limits, and the WeekBound of those tasks."""
+    for j in range(1, c.n_tiers + 1):
+        mask = c.t_tier <= j
+        if np.any(mask & (c.t_tier == j)) and _any_usable(c, cands, mask):
+            yield j, mask, {i: float(best[i - 1]) for i in range(1, j)}, WeekBound(c, cands, mask)
+
+
 def _any_usable(c: Compiled, cands: Candidates, mask: np.ndarray) -> bool:
     t, v = cands.task.astype(np.int64), cands.volunteer.astype(np.int64)
     return bool(np.any(mask[t] & (cands.load.astype(np.int64) <= c.v_max_minutes[v])))
@@ -438,12 +456,7 @@ def test_converged_bound_is_the_lp_over_all_weeks(problem: Problem) -> None:
     week, built here from an independent enumeration; and it is valid."""
     c, cands = _compile(problem)
     best = brute_force(c).key
-    for j in range(1, c.n_tiers + 1):
-        mask = c.t_tier <= j
-        if not np.any(mask & (c.t_tier == j)) or not _any_usable(c, cands, mask):
-            continue
-        limits = {i: float(best[i - 1]) for i in range(1, j)}
-        wb = WeekBound(c, cands, mask)
+    for j, mask, limits, wb in _prefix_cases(c, cands, best):
         assert wb.ok
         got = wb.tier_bound(j, limits, None)
         lp, g = _week_lp(c, cands, mask, j, limits)
@@ -735,12 +748,7 @@ def test_stop_at(problem: Problem) -> None:
     value changes nothing."""
     c, cands = _compile(problem)
     best = brute_force(c, honour_pins=True).key
-    for j in range(1, c.n_tiers + 1):
-        mask = c.t_tier <= j
-        if not np.any(mask & (c.t_tier == j)) or not _any_usable(c, cands, mask):
-            continue
-        limits = {i: float(best[i - 1]) for i in range(1, j)}
-        wb = WeekBound(c, cands, mask)
+    for j, _mask, limits, wb in _prefix_cases(c, cands, best):
         value = wb.tier_bound(j, limits, None)
         assert value is not None
         assert wb.tier_bound(j, limits, None, stop_at=value) == value <= best[j - 1]
