@@ -506,3 +506,34 @@ def test_stable_order_is_a_stable_argsort(seed: int) -> None:
     values = np.random.default_rng(seed).integers(0, 7, size=500).astype(np.int32)
     assert np.array_equal(auto._stable_order(values), np.argsort(values, kind="stable"))
     assert len(auto._stable_order(values[:0])) == 0
+
+
+def test_forked_ready_and_other_results() -> None:
+    """``wait.ready()`` turns true once the child has sent (without waiting or
+    killing it), and any picklable result travels with ``send_as``/``receive_as``."""
+    import time
+
+    wait = auto._forked(lambda: {(0, 2): 44.0}, send_as=dict, receive_as=dict)
+    if wait is None:
+        pytest.skip("no fork on this platform")
+    give_up = time.perf_counter() + 60.0
+    while not wait.ready() and time.perf_counter() < give_up:
+        time.sleep(0.01)
+    assert wait.ready()
+    assert wait(0.0) == {(0, 2): 44.0}
+    slow = auto._forked(lambda: time.sleep(60) or {}, send_as=dict, receive_as=dict)
+    assert slow is not None and not slow.ready()
+    assert slow(0.0) is None  # not done: killed
+
+
+def test_search_stop_and_resume() -> None:
+    """``Search.run(stop=...)`` returns before any neighbourhood when told to
+    stop, and a later call resumes the same search."""
+    c = compile_problem(_two_towns(n_vol=5, n_task=12, seed=3))
+    cands = build_candidates(c)
+    search = auto.Search(c, cands, solve_greedy(c, cands), 0)
+    search.run(float("inf"), 0.3, stop=lambda: True)
+    assert search.stats.neighbourhoods == 0
+    search.run(float("inf"), 0.3)
+    assert search.stats.neighbourhoods > 0
+    assert violations(c, search.sol) == []

@@ -876,8 +876,11 @@ class Search:
         extra = near[rng.choice(len(near), size=min(k - 1, len(near)), replace=False)] if len(near) else near
         return kind, np.sort(np.concatenate(([v], extra)).astype(np.int64)), day
 
-    def run(self, deadline: float, work_budget: float, workers: int = 1, sub_dtime: float = 1.0) -> Solution:
-        """Improve until the deadline or the work budget is spent."""
+    def run(
+        self, deadline: float, work_budget: float, workers: int = 1, sub_dtime: float = 1.0, stop: Any = None
+    ) -> Solution:
+        """Improve until the deadline or the work budget is spent (or, checked
+        between rounds, ``stop()`` is true); a later call resumes the search."""
         import time
         from concurrent.futures import ThreadPoolExecutor
 
@@ -890,6 +893,8 @@ class Search:
         pool = ThreadPoolExecutor(max_workers=n_par) if n_par > 1 else None
         try:
             while self.stats.work < work_budget and time.perf_counter() < deadline - 0.05:
+                if stop is not None and stop():
+                    break
                 jobs: list[tuple[int, _NeighbourhoodModel]] = []
                 for _ in range(n_par):
                     picked = self._pick()
@@ -1501,8 +1506,15 @@ def _forked(fn: Any, send_as: Any = _send_solution, receive_as: Any = _receive_s
         recv.close()
         return None if got is None else receive_as(got)
 
+    def ready() -> bool:
+        """Whether the child has sent its result (or died): ``wait`` will not block."""
+        return bool(recv.poll(0)) or not proc.is_alive()
+
+    wait.ready = ready  # type: ignore[attr-defined]
     return wait
 
+
+_NOT_FORKED = object()
 
 #: the week bounds' child starts only when it has this many seconds, and
 #: stops starting work this long before the LNS ends
@@ -2109,6 +2121,7 @@ def solve_auto_detailed(
     # gives up one of its workers; with one worker they are not computed
     lns_end = deadline - final_est
     week_wait = None
+    weeks: Any = _NOT_FORKED
     if large and n_workers > 1 and lns_end - time.perf_counter() > WEEK_MIN_SECONDS + WEEK_MARGIN:
         cov_best = best.covered(c.n_tasks)
         jobs = []
@@ -2144,12 +2157,19 @@ def solve_auto_detailed(
             work = WORK_RATE * limit if max_work is None else max_work
         elif max_work is not None:
             work = max_work
-        search.run(lns_end, work, workers=lns_workers)
+        if week_wait is not None:
+            # one worker fewer while the week bounds' child runs, all of them after
+            search.run(lns_end, work, workers=lns_workers, stop=week_wait.ready)
+            weeks = week_wait(max(0.0, lns_end - time.perf_counter()))
+            week_wait = None
+        search.run(lns_end, work, workers=n_workers)
         offer(search.sol)
         lns_stats = search.stats
         mark("lns")
-    if week_wait is not None:
+    if week_wait is not None:  # the LNS did not run
         weeks = week_wait(max(0.0, lns_end - time.perf_counter()))
+        week_wait = None
+    if weeks is not _NOT_FORKED:
         cov_best = best.covered(c.n_tasks)
         for (k, tier), value in (weeks or {}).items():
             b = comp_bounds[k]
