@@ -1522,7 +1522,7 @@ _NOT_FORKED = object()
 #: share of the time limit for the insertion with re-timing after the LNS,
 #: and the blocks it tries per second (with one worker its budget; measured
 #: on Shiquan: 102,000 blocks in 8 s)
-RETIME_SHARE = 0.05
+RETIME_SHARE = 0.03
 RETIME_TRIAL_RATE = 12_000.0
 
 #: the week bounds' child starts only when it has this many seconds, and
