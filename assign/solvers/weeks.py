@@ -335,7 +335,9 @@ class WeekBound:
         # per volunteer: its blocks in time order, the groups of each block
         gb = sets.gblock
         self.g_of_block = np.searchsorted(gb, np.arange(len(c.av_start) + 1), side="left")
-        self.vol_blocks = {int(x): used[owner[used] == x] for x in vols}
+        # blocks are numbered volunteer by volunteer: ``used`` splits by owner
+        cut = np.flatnonzero(np.diff(owner[used])) + 1
+        self.vol_blocks = dict(zip(vols.tolist(), np.split(used, cut), strict=True)) if len(vols) else {}
         self.gcd = {}
         self.cap = {}
         for x in vols:
@@ -531,11 +533,13 @@ class WeekBound:
             for x, week in zip(vols.tolist(), weeks, strict=True):
                 if not len(week):
                     continue
-                key = (x, np.sort(week).tobytes())
-                if key in seen:
+                rows = tpos[week]
+                rows = rows[rows >= 0]  # tasks of other tiers price at 0: not in the master
+                key = (x, np.sort(rows).tobytes())
+                if not len(rows) or key in seen:
                     continue
                 seen.add(key)
-                col_rows.append(tpos[week])
+                col_rows.append(rows)
                 col_vol.append(vrow[x])
                 added += 1
             if time_limit is not None and time.perf_counter() - began >= time_limit:
