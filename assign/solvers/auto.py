@@ -1517,8 +1517,6 @@ def _forked(fn: Any, send_as: Any = _send_solution, receive_as: Any = _receive_s
     return wait
 
 
-_NOT_FORKED = object()
-
 #: share of the time limit for the insertion with re-timing after the LNS,
 #: and the blocks it tries per second (with one worker its budget; measured
 #: on Shiquan: 102,000 blocks in 8 s)
@@ -1537,6 +1535,22 @@ WEEK_MARGIN = 0.5
 #: Shiquan's tier 2: 96 M)
 WEEK_MAX_PAIRS = 200_000
 WEEK_BLOCK_PAIRS = 1_200_000
+
+
+def _tier_u(c: Compiled, tasks: NDArray[np.bool_], covered: NDArray[np.bool_]) -> list[float]:
+    """``U_j`` for j = 1..T over ``tasks``: the weight of those left uncovered."""
+    return [float(c.t_weight[tasks & (c.t_tier == j) & ~covered].sum()) for j in range(1, c.n_tiers + 1)]
+
+
+def _tier_task_set(
+    c: Compiled, tasks: NDArray[np.bool_], tier: int, ub: list[float], prim: list[float]
+) -> tuple[NDArray[np.bool_], dict[int, float]]:
+    """The tasks and limits of a tier's bound (LP or week): restricted by the
+    more urgent tiers (their tasks in, ``U_j <= ub[j]``) only when those are
+    proven (bound ``ub`` = schedule's ``prim``), else the tier alone, unrestricted."""
+    if all(ub[j - 1] == prim[j - 1] for j in range(1, tier)):
+        return tasks & (c.t_tier <= tier), {j: ub[j - 1] for j in range(1, tier)}
+    return tasks & (c.t_tier == tier), {}
 
 
 def _week_mask(c: Compiled, cands: Candidates, mask: NDArray[np.bool_], task_pairs: I64) -> bool:
@@ -1573,14 +1587,12 @@ def _week_bounds(
                 continue
             if until - time.perf_counter() < WEEK_MIN_SECONDS:
                 return out
-            prefix = all(ub[j - 1] == prim[j - 1] for j in range(1, tier))
-            mask = in_comp & ((c.t_tier <= tier) if prefix else (c.t_tier == tier))
+            mask, limits = _tier_task_set(c, in_comp, tier, ub, prim)
             if not _week_mask(c, cands, mask, task_pairs):
                 continue
             wb = WeekBound(c, cands, mask, deadline=until)
             if not wb.ok:
                 continue
-            limits = {j: ub[j - 1] for j in range(1, tier)} if prefix else {}
             value = wb.tier_bound(tier, limits, until - time.perf_counter(), stop_at=prim[tier - 1])
             if value is not None:
                 out[(k, tier)] = value
@@ -1972,7 +1984,7 @@ def solve_auto_detailed(
             if relaxed.status != BUILD_TIMEOUT:  # valid when it keeps the pins
                 offer(compose(model_x, relaxed.task, relaxed.volunteer, relaxed.start))
             cov = best.covered(c.n_tasks)
-            got = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov].sum()) for j in range(1, T + 1)]
+            got = _tier_u(c, in_comp, cov)
             upto = 0
             bounds = [0.0] * T
             for tier, _value, bound, proven in relaxed.stages:
@@ -2070,13 +2082,12 @@ def solve_auto_detailed(
             have = comp_bounds.get(k)
             ub = list(have.uncovered) if have else [0.0] * T
             cov_best = best.covered(c.n_tasks)
-            prim = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov_best].sum()) for j in range(1, T + 1)]
+            prim = _tier_u(c, in_comp, cov_best)
             for tier in range(exact_tiers.get(k, 0) + 1, T + 1):
                 if lp_deadline - time.perf_counter() <= 0.05:
                     break
                 # restricted by the more urgent tiers only when those are proven
-                prefix = all(ub[j - 1] == prim[j - 1] for j in range(1, tier))
-                mask = in_comp & ((c.t_tier <= tier) if prefix else (c.t_tier == tier))
+                mask, limits = _tier_task_set(c, in_comp, tier, ub, prim)
                 if tier <= fixed_tiers.get(k, 0):
                     continue  # the exact fixed-time model's bound (an LP's is weaker)
                 n_cols = int(task_pairs[mask].sum())
@@ -2088,7 +2099,6 @@ def solve_auto_detailed(
                 if n_cols > LP_MAX_COLUMNS or room < useful:
                     continue
                 relax = Relaxation(c, full, mask, fairness=False)
-                limits = {j: ub[j - 1] for j in range(1, tier)} if prefix else {}
                 # the most urgent tier left takes the time (two guided greedy passes
                 # follow); a later tier gets what an early-converged LP leaves. A
                 # first-order LP's bound can be worth little when cut short, so
@@ -2118,27 +2128,26 @@ def solve_auto_detailed(
                     better = offer(ordered_greedy(c, cands, best, keep_lp, task_order, use)) or better
                     if better:
                         cov_best = best.covered(c.n_tasks)
-                        prim = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov_best].sum()) for j in range(1, T + 1)]
+                        prim = _tier_u(c, in_comp, cov_best)
                 if value is not None:
                     ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
             comp_bounds[k] = ComponentBound(ub, -np.inf, False)
         if large:
             mark("lp bounds")
 
-    # week bounds (column generation over volunteers' weeks, :mod:`.weeks`) of
-    # the large components' open tiers: in a forked child beside the LNS, which
-    # gives up one of its workers; with one worker they are not computed
     # the LNS leaves the insertion with re-timing its share
     retime_budget = RETIME_SHARE * limit if large else 0.0
     lns_end = deadline - final_est - retime_budget
+    # week bounds (column generation over volunteers' weeks, :mod:`.weeks`) of
+    # the large components' open tiers: in a forked child beside the LNS, which
+    # gives up one of its workers; with one worker they are not computed
     week_wait = None
-    weeks: Any = _NOT_FORKED
     if large and n_workers > 1 and lns_end - time.perf_counter() > WEEK_MIN_SECONDS + WEEK_MARGIN:
         cov_best = best.covered(c.n_tasks)
         jobs = []
         for k in large:
             in_comp = t_label == k
-            prim = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov_best].sum()) for j in range(1, T + 1)]
+            prim = _tier_u(c, in_comp, cov_best)
             ub = list(comp_bounds[k].uncovered)
             open_tiers = [j for j in range(1, T + 1) if ub[j - 1] != prim[j - 1]]
             # forked only when some open tier could get one (tier alone: the smaller mask)
@@ -2151,7 +2160,6 @@ def solve_auto_detailed(
 
         if jobs:
             week_wait = _forked(week_pass, send_as=dict, receive_as=dict)
-    lns_workers = n_workers - 1 if week_wait is not None else n_workers
 
     # LNS over the large components, when the time left after the final steps
     # holds its setup (estimated from the size) and some search
@@ -2170,24 +2178,19 @@ def solve_auto_detailed(
             work = max_work
         if week_wait is not None:
             # one worker fewer while the week bounds' child runs, all of them after
-            search.run(lns_end, work, workers=lns_workers, stop=week_wait.ready)
-            weeks = week_wait(max(0.0, lns_end - time.perf_counter()))
-            week_wait = None
+            search.run(lns_end, work, workers=n_workers - 1, stop=week_wait.ready)
         search.run(lns_end, work, workers=n_workers)
         offer(search.sol)
         lns_stats = search.stats
         mark("lns")
-    if week_wait is not None:  # the LNS did not run
+    if week_wait is not None:
         weeks = week_wait(max(0.0, lns_end - time.perf_counter()))
-        week_wait = None
-    if weeks is not _NOT_FORKED:
         cov_best = best.covered(c.n_tasks)
         for (k, tier), value in (weeks or {}).items():
             b = comp_bounds[k]
             in_comp = t_label == k
-            prim_t = float(c.t_weight[in_comp & (c.t_tier == tier) & ~cov_best].sum())
             ub = list(b.uncovered)
-            ub[tier - 1] = max(ub[tier - 1], min(value, prim_t))
+            ub[tier - 1] = max(ub[tier - 1], min(value, _tier_u(c, in_comp, cov_best)[tier - 1]))
             comp_bounds[k] = ComponentBound(ub, b.soft, b.proven)
         mark("week bounds" if weeks is not None else "week bounds (not done)")
 
@@ -2209,7 +2212,7 @@ def solve_auto_detailed(
     for k in large:
         in_comp = t_label == k
         b = comp_bounds[k]
-        prim = [float(c.t_weight[in_comp & (c.t_tier == j) & ~cov_best].sum()) for j in range(1, T + 1)]
+        prim = _tier_u(c, in_comp, cov_best)
         proven = all(b.uncovered[j] == prim[j] for j in range(T))
         soft = _trivial_soft_part(c, full, in_comp, v_label == k)
         if proven and int(task_pairs[in_comp].sum()) <= LP_MAX_COLUMNS and left() > 0.05:

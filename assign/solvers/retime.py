@@ -27,8 +27,10 @@ from .. import rules
 from ..candidates import Candidates
 from ..compile import Compiled
 from ..solution import Solution
+from .weeks import block_visits
 
 I64 = NDArray[np.int64]
+_NO_LIMIT = 1 << 62
 
 
 def insert_retimed(
@@ -50,15 +52,10 @@ def insert_retimed(
     load = rules.assignment_load(c, task, vol)
     used = np.bincount(vol, weights=load, minlength=c.n_volunteers).astype(np.int64)
     fixed_row = c.t_needed[task] > 1
-    # per volunteer: rows of sol, kept sorted by start
-    visits: dict[int, list[int]] = {}
-    for r in np.lexsort((start, vol)).tolist():
-        visits.setdefault(int(vol[r]), []).append(r)
-    new_t: list[int] = []
-    new_v: list[int] = []
-    new_s: list[int] = []
+    # per volunteer: rows of sol by start (``start`` is updated in place)
+    by_vol = np.lexsort((start, vol))
+    visits = {int(vol[g[0]]): g.tolist() for g in np.split(by_vol, np.flatnonzero(np.diff(vol[by_vol])) + 1) if len(g)}
     row_task = task.tolist()
-    row_start = start  # updated in place
     extra: dict[int, list[tuple[int, int]]] = {}  # volunteer -> [(task, start)] inserted here
     covered = sol.covered(c.n_tasks)
     # visits per (volunteer, day), for a quick test of rule 11 before any block
@@ -86,7 +83,7 @@ def insert_retimed(
             break
         if covered[t] or c.t_needed[t] != 1:
             continue
-        ws, we, du = int(ws_all[t]), int(we_all[t]), int(dur_all[t])
+        du = int(dur_all[t])
         rows = cands.rows(t)
         cv = cands.volunteer[rows].astype(np.int64)
         cl = cands.load[rows].astype(np.int64)
@@ -94,31 +91,24 @@ def insert_retimed(
         if t_day0[t] == t_day1[t] and 0 <= t_day0[t] < n_days:
             room &= day_count[cv, t_day0[t]] < c.v_max_per_day[cv]
         cv, cl = cv[room], cl[room]
-        # the candidates' blocks that hold the visit, are free for as long and
-        # lie within one day (re-timing must not move a visit to another day)
-        reps = c.av_ptr[cv + 1] - c.av_ptr[cv]
-        which = np.repeat(np.arange(len(cv)), reps)
-        blocks = np.repeat(c.av_ptr[cv], reps) + np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
-        good = (
-            (np.maximum(ws, c.av_start[blocks]) + du <= np.minimum(we, c.av_end[blocks]))
-            & (block_free[blocks] >= du)
-            & one_day[blocks]
-        )
+        # the candidates' blocks that hold the visit (window and block), have
+        # as many minutes free and lie within one day (re-timing must not
+        # move a visit to another day)
+        got = block_visits(c, np.full(len(cv), t, dtype=np.int64), cv, _NO_LIMIT)
+        assert got is not None  # no limit
+        which, blocks = got[0], got[1]
+        good = (block_free[blocks] >= du) & one_day[blocks]
         done = False
         for i, b in zip(which[good].tolist(), blocks[good].tolist(), strict=True):
             v, lv = int(cv[i]), int(cl[i])
             trials += 1
             A, B = int(c.av_start[b]), int(c.av_end[b])
             d0 = int(np.searchsorted(day_starts, A, side="right")) - 1
-            mine = [(row_task[r], int(row_start[r]), bool(fixed_row[r]), r) for r in visits.get(v, [])]
+            mine = [(row_task[r], int(start[r]), bool(fixed_row[r]), r) for r in visits.get(v, [])]
             mine += [(x, s, True, -1) for x, s in extra.get(v, [])]  # inserted ones: fixed
             mine.sort(key=lambda z: z[1])
             inside = [z for z in mine if A <= z[1] < B]
-            if du + sum(int(dur_all[z[0]]) for z in inside) > B - A:
-                continue  # the block is too full, whatever the order
-            per_day = int(c.v_max_per_day[v])
-            n_day = sum(1 for z in mine if day_starts[d0] <= z[1] < (day_starts[d0 + 1] if d0 + 1 < len(day_starts) else 1 << 62))
-            if n_day + 1 > per_day:
+            if day_count[v, d0] >= c.v_max_per_day[v]:
                 continue
             day_lo = int(day_starts[d0])
             day_hi = int(day_starts[d0 + 1]) if d0 + 1 < len(day_starts) else 1 << 62
@@ -170,11 +160,8 @@ def insert_retimed(
                 for i, s in zip(seq, starts, strict=True):
                     if i == i_new:
                         extra.setdefault(v, []).append((t, s))
-                        new_t.append(t)
-                        new_v.append(v)
-                        new_s.append(s)
                     elif inside[i][3] >= 0:
-                        row_start[inside[i][3]] = s
+                        start[inside[i][3]] = s
                 used[v] += lv
                 day_count[v, d0] += 1
                 block_free[b] -= du
@@ -183,11 +170,12 @@ def insert_retimed(
                 break
             if done:
                 break
-    if not new_t:
+    if not extra:
         return sol
+    added = np.array([(t, v, s) for v, got_v in extra.items() for t, s in got_v], dtype=np.int64)
     return Solution.build(
-        np.concatenate((task, np.asarray(new_t, dtype=np.int64))),
-        np.concatenate((vol, np.asarray(new_v, dtype=np.int64))),
-        np.concatenate((row_start, np.asarray(new_s, dtype=np.int64))),
+        np.concatenate((task, added[:, 0])),
+        np.concatenate((vol, added[:, 1])),
+        np.concatenate((start, added[:, 2])),
         list(sol.conflicts),
     )

@@ -110,7 +110,7 @@ def _distinct_rows(rows: NDArray[np.int64]) -> NDArray[np.int64]:
     return r[head]
 
 
-def _items(c: Compiled, t: I64, v: I64, max_items: int) -> tuple[I64, I64, I64, I64] | None:
+def block_visits(c: Compiled, t: I64, v: I64, max_items: int) -> tuple[I64, I64, I64, I64] | None:
     """The visits of pairs ``(t, v)`` in blocks: (pair row, block, earliest
     start, latest end) wherever the visit fits the block and the window;
     None when the pairs have more than ``max_items`` (pair, interval) rows."""
@@ -132,7 +132,7 @@ def block_pairs(c: Compiled, cands: Candidates, task_mask: NDArray[np.bool_]) ->
     of the enumeration's size (Laocheng: tiers 1-2 164,000 -> 3.9 M states;
     Shiquan's tier 2: 96 M). None beyond :data:`MAX_STATES` (pair, interval) rows."""
     rows = np.flatnonzero(task_mask[cands.task])
-    got = _items(c, cands.task[rows].astype(np.int64), cands.volunteer[rows].astype(np.int64), MAX_STATES)
+    got = block_visits(c, cands.task[rows].astype(np.int64), cands.volunteer[rows].astype(np.int64), MAX_STATES)
     if got is None:
         return None
     n = np.bincount(got[1]).astype(np.int64)
@@ -147,7 +147,7 @@ def _enumerate(
 
     Returns the sets, each block's volunteer, its day (-1 across midnight) and
     the sorted list of blocks used."""
-    got = _items(c, t, v, max_states)
+    got = block_visits(c, t, v, max_states)
     if got is None:
         return None
     pair, blk, lo, lim = got
@@ -320,7 +320,6 @@ class WeekBound:
         load = cands.load[rows].astype(np.int64)
         keep = load <= c.v_max_minutes[v]
         t, v, load = t[keep], v[keep], load[keep]
-        self.task_mask = task_mask
         self.tasks = np.flatnonzero(task_mask)
         got = _enumerate(c, t, v, load, max_states, deadline)
         self.ok = got is not None
@@ -328,7 +327,6 @@ class WeekBound:
             return
         sets, owner, day, used = got
         self.sets = sets
-        self.block_vol = owner
         self.block_day = day
         vols = np.unique(owner[used])
         self.vols = vols
@@ -351,6 +349,7 @@ class WeekBound:
                 most += int(sets.gminutes[self.g_of_block[b] : self.g_of_block[b + 1]].max())
             self.gcd[int(x)] = max(1, g)
             self.cap[int(x)] = min(int(c.v_max_minutes[x]), most)
+        #: visit sets enumerated
         self.n_states = len(sets.size)
         # tasks that have fewer volunteers with a set holding them than their
         # team needs can never be covered (else a "half-covered" team would count)
