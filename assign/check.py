@@ -62,6 +62,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
+from .arrays import ragged_ranges
 from .compile import Compiled, compile_problem
 from .model import RULE_NAMES, Problem, Schedule
 from .rules import (
@@ -409,9 +410,7 @@ def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[st
     # candidate starts: every boundary of every allowed range, and next to it
     people = np.concatenate((vi, mates))
     counts = c.av_ptr[people + 1] - c.av_ptr[people]
-    interval = np.repeat(c.av_ptr[people], counts) + (
-        np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    )
+    interval = ragged_ranges(c.av_ptr[people], counts)
     mine = np.isin(kept.volunteer, people)
     kt, ks = kept.task[mine], kept.start[mine]
     tk = np.full(len(kt), t, dtype=np.int64)

@@ -143,6 +143,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import rules
+from ..arrays import ragged_within
 from ..candidates import Candidates
 from ..compile import Compiled, pair_keys
 from ..solution import Solution
@@ -533,7 +534,7 @@ class _NeighbourhoodModel:
         pl_t = tloc[p_task]
         n_opt = opt_ptr[pl_t + 1] - opt_ptr[pl_t]
         y_pair = np.repeat(np.arange(len(rows)), n_opt)
-        within = np.arange(int(n_opt.sum())) - np.repeat(np.cumsum(n_opt) - n_opt, n_opt)
+        within = ragged_within(n_opt)
         y_start = o_s[np.repeat(opt_ptr[pl_t], n_opt) + within]
         y_t = p_task[y_pair]
         y_v = p_vol[y_pair]

@@ -120,6 +120,7 @@ from ortools.sat.python import cp_model
 from ortools.util.python.sorted_interval_list import Domain
 
 from .. import rules
+from ..arrays import ragged_within
 from ..candidates import Candidates, build_candidates
 from ..compile import UNLIMITED, Compiled
 from ..model import Bound
@@ -228,7 +229,7 @@ def _pairs(c: Compiled, task: I64, volunteer: I64) -> _Pairs:
 
     counts = c.av_ptr[v + 1] - c.av_ptr[v]
     owner = np.repeat(np.arange(n, dtype=np.int64), counts)
-    within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    within = ragged_within(counts)
     interval = np.repeat(c.av_ptr[v], counts) + within
     tt = t[owner]
     lo = np.maximum(c.t_window_start[tt], c.av_start[interval])

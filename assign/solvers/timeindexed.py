@@ -47,6 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import rules
+from ..arrays import ragged_ranges, ragged_within
 from ..candidates import Candidates
 from ..compile import Compiled
 
@@ -132,7 +133,7 @@ def add_visit_conflicts(
     cnt = np.maximum(last - first, 0)
     if cnt.sum():
         aa = np.repeat(np.arange(len(idx)), cnt)
-        within = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        within = ragged_within(cnt)
         bb = order[np.repeat(first, cnt) + within]
         keep = tk[aa] != tk[bb]
         aa, bb = aa[keep], bb[keep]
@@ -182,7 +183,7 @@ def make_options(
     # feasible start ranges: window ∩ each availability interval of the volunteer
     counts = c.av_ptr[v + 1] - c.av_ptr[v]
     owner = np.repeat(np.arange(len(t), dtype=np.int64), counts)
-    within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    within = ragged_within(counts)
     iv = np.repeat(c.av_ptr[v], counts) + within
     tt = t[owner]
     r_lo = np.maximum(c.t_window_start[tt], c.av_start[iv])
@@ -196,7 +197,7 @@ def make_options(
     k1 = (r_hi - ws) // step
     nb = k1 - k0 + 1
     o_owner = np.repeat(owner, nb)
-    k = np.repeat(k0, nb) + (np.arange(int(nb.sum())) - np.repeat(np.cumsum(nb) - nb, nb))
+    k = ragged_ranges(k0, nb)
     o_ws = c.t_window_start[t[o_owner]]
     o_lo = np.maximum(np.repeat(r_lo, nb), o_ws + k * step)
     o_hi = np.minimum(np.repeat(r_hi, nb), o_ws + (k + 1) * step - 1)
@@ -376,7 +377,7 @@ def solve_tiers(
         optr = np.searchsorted(ov[by], np.arange(c.n_volunteers + 1))
         n_obs = optr[v + 1] - optr[v]
         jj = np.repeat(np.arange(len(t)), n_obs)
-        within = np.arange(int(n_obs.sum())) - np.repeat(np.cumsum(n_obs) - n_obs, n_obs)
+        within = ragged_within(n_obs)
         o = by[np.repeat(optr[v], n_obs) + within]
         o_end = os_[o] + c.t_duration[ot[o]]
         after = hi[jj] >= o_end + rules.travel_between_recipients(c, c.t_recipient[ot[o]], rec[jj])

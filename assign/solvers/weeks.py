@@ -49,6 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import rules
+from ..arrays import ragged_ranges
 from ..candidates import Candidates
 from ..compile import Compiled
 
@@ -118,7 +119,7 @@ def block_visits(c: Compiled, t: I64, v: I64, max_items: int) -> tuple[I64, I64,
     if int(reps.sum()) > max_items:
         return None
     pair = np.repeat(np.arange(len(t)), reps)
-    blk = np.repeat(c.av_ptr[v], reps) + np.arange(len(pair)) - np.repeat(np.cumsum(reps) - reps, reps)
+    blk = ragged_ranges(c.av_ptr[v], reps)
     pt = t[pair]
     lo = np.maximum(c.t_window_start[pt], c.av_start[blk])
     lim = np.minimum(c.t_window_end[pt], c.av_end[blk])
@@ -186,7 +187,7 @@ def _enumerate(
         if total > max_states:
             return None
         src = np.repeat(np.arange(len(last)), cnt)
-        j = np.arange(n_new) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(pos, cnt)
+        j = ragged_ranges(pos, cnt)
         ok = np.ones(n_new, dtype=bool)
         for col in range(mem.shape[1]):
             ok &= mem[src, col] != j
@@ -222,7 +223,7 @@ def _enumerate(
     o = np.lexsort((sizes, minutes, sblock))
     sizes_o = sizes[o]
     starts = ptr[:-1][o]
-    idx = np.repeat(starts, sizes_o) + np.arange(int(sizes_o.sum())) - np.repeat(np.cumsum(sizes_o) - sizes_o, sizes_o)
+    idx = ragged_ranges(starts, sizes_o)
     items_o = items[idx]
     ptr_o = np.zeros(len(o) + 1, dtype=np.int64)
     np.cumsum(sizes_o, out=ptr_o[1:])
