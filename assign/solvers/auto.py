@@ -1982,7 +1982,15 @@ def solve_auto_detailed(
                 relaxed = solve_tiers(
                     c, full, model_x, time_limit=max(0.1, stop - time.perf_counter()), **relax_kw
                 )
-            if relaxed.status != BUILD_TIMEOUT:  # valid when it keeps the pins
+            # valid when it keeps the pins; not composed when the restriction's
+            # schedule has the same stage values (on Shiquan a 2.6 s greedy pass
+            # that never won, the LNS's time instead)
+            same = (
+                restricted is not None
+                and restricted.status != BUILD_TIMEOUT
+                and [v for _, v, _, _ in restricted.stages] == [v for _, v, _, _ in relaxed.stages]
+            )
+            if relaxed.status != BUILD_TIMEOUT and not same:
                 offer(compose(model_x, relaxed.task, relaxed.volunteer, relaxed.start))
             cov = best.covered(c.n_tasks)
             got = _tier_u(c, in_comp, cov)

@@ -13,9 +13,16 @@ Order of work:
    start that keeps the most of them (up to ``volunteers_needed``) at which
    enough other eligible volunteers are free - given the kept pins - to make the
    team whole; pins left out are dropped as ``whole_teams``, and all of them
-   when no such start exists. Teams that still need members are then completed,
-   most constrained first; one that cannot be (its mates went to other pinned
-   teams) loses its pins as ``whole_teams``.
+   when no such start exists. A one-volunteer pin that fits no free time of
+   its volunteer is kept when some order of that volunteer's kept
+   one-volunteer pins and it, each at its earliest start, fits (a pin fixes
+   who, not when). Teams that still need members are then completed, least
+   window slack first; a team whose start no longer has mates gets the first
+   start where its kept pins and enough mates are free, and one that cannot be
+   completed loses its pins as ``whole_teams``. Last, the dropped pins are seen
+   again: a one-volunteer pin that fits now (a dropped team freed its
+   volunteer) is kept, and one whose task the kept pins staff is named
+   ``whole_teams``.
 2. **Main pass.** Uncovered tasks by tier ascending, weight descending, window
    start, id. Each task takes its candidates in order of linear soft cost
    (:func:`assign.score.linear_pair_cost`: distance plus continuity, community,
@@ -624,6 +631,8 @@ def _place_pins(
                 conflicts.append((t, v, "pledged_minutes"))
                 continue
             ranges = plan.free_ranges(v, t)
+            if not ranges and needed == 1 and ptr[t + 1] - ptr[t] == 1 and _retime_pins(plan, v, t, load):
+                continue  # kept, with the volunteer's one-volunteer pins moved
             if not ranges:
                 rule = "daily_limit" if plan.free_ranges(v, t, daily=False) else "double_booking"
                 conflicts.append((t, v, rule))
@@ -661,7 +670,15 @@ def _complete_pin_teams(
     """Add mates to the pinned teams that need them, most constrained team first;
     a team that cannot be completed loses its pins (``whole_teams``)."""
     conflicts: list[tuple[int, int, str]] = []
-    pending = sorted(pending, key=lambda job: (len(view.rows(job[0])[0]), job[0]))
+    # least slack in the window first, then fewest candidates
+    pending = sorted(
+        pending,
+        key=lambda job: (
+            int(c.t_window_end[job[0]] - c.t_window_start[job[0]] - c.t_duration[job[0]]),
+            len(view.rows(job[0])[0]),
+            job[0],
+        ),
+    )
     for t, start, missing in pending:
         vols, loads, _ = view.rows(t)
         ok = plan.used[vols] + loads <= c.v_max_minutes[vols]
@@ -676,6 +693,13 @@ def _complete_pin_teams(
                 mates.append(v)
                 if len(mates) == missing:
                     break
+        if len(mates) < missing:
+            # another start for the whole team, the kept pins' and the mates'
+            # free times given the other bookings (pins placed after this team
+            # may have taken its first start)
+            moved = _restart_team(c, plan, t, sorted(members), [v for v in pool if v not in members], missing)
+            if moved is not None:
+                start, mates = moved
         if len(mates) == missing:
             for v in mates:
                 plan.book(t, v, start, load_of[v])
@@ -684,6 +708,98 @@ def _complete_pin_teams(
                 plan.unbook(t, v)
                 conflicts.append((t, v, "whole_teams"))
     return conflicts
+
+
+def _revisit_dropped(c: Compiled, plan: Planner, conflicts: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The pins dropped while placing, seen again once every pinned team is
+    complete or dropped (a dropped team frees its members): a one-volunteer
+    pin that now fits the kept pins and their teams' mates is kept after all;
+    a pin whose task the kept pins (not mates: those never justify a drop)
+    already staff is named ``whole_teams`` (the rule it would break now).
+    Only pins and pinned teams' mates are booked at this point."""
+    alone = {"skills", "availability", "window", "radius", "community", "exclusion"}
+    out: list[tuple[int, int, str]] = []
+    for t, v, rule in conflicts:
+        if rule not in alone and rule != "whole_teams":
+            pinned_here = set(c.t_pin[c.t_pin_ptr[t] : c.t_pin_ptr[t + 1]].tolist())
+            staffed = sum(u in pinned_here for u in plan.team(t)) >= plan.needed[t]
+            if staffed:
+                rule = "whole_teams"
+            elif plan.needed[t] == 1 and not plan.covered[t]:
+                load = int(rules.assignment_load(c, np.array([t]), np.array([v]))[0])
+                ranges = plan.free_ranges(v, t) if plan.minutes_left(v, load) else []
+                if ranges:
+                    plan.book(t, v, ranges[0][0], load)
+                    continue
+        out.append((t, v, rule))
+    return out
+
+
+#: at most this many visits of one volunteer are re-timed together to keep a pin
+RETIME_PINS = 6
+
+
+def _retime_pins(plan: Planner, v: int, t: int, load: int) -> bool:
+    """Keep pin ``(t, v)`` (one volunteer needed), which fits no free time of
+    ``v`` as booked, by moving ``v``'s kept one-volunteer pins: some order of
+    those visits and the new one, each at its earliest free start, fits them
+    all (SPEC §4 rule 12: a pin fixes who, not when; a set of visits of one
+    volunteer that fits at all fits in its start order at earliest starts).
+    Books and returns True when found; leaves everything as it was otherwise."""
+    from itertools import permutations
+
+    movable = [u for u in plan.book_task[v] if plan.needed[u] == 1]
+    if not movable or len(movable) + 1 > RETIME_PINS:
+        return False
+    old = {u: plan.book_start[v][plan.book_task[v].index(u)] for u in movable}
+    loads = {u: plan.load_of[(u, v)] for u in movable}
+    loads[t] = load
+    for u in movable:
+        plan.unbook(u, v)
+    for order in permutations([*movable, t]):
+        placed: list[int] = []
+        for u in order:
+            ranges = plan.free_ranges(v, u)
+            if not ranges:
+                break
+            plan.book(u, v, ranges[0][0], loads[u])
+            placed.append(u)
+        if len(placed) == len(order):
+            return True
+        for u in placed:
+            plan.unbook(u, v)
+    for u in movable:
+        plan.book(u, v, old[u], loads[u])
+    return False
+
+
+def _restart_team(
+    c: Compiled, plan: Planner, t: int, members: list[int], pool: list[int], missing: int
+) -> tuple[int, list[int]] | None:
+    """A new common start for pinned team ``t``: its kept ``members`` are
+    unbooked and re-booked at the first start where all of them and
+    ``missing`` volunteers of ``pool`` are free; returns (start, those mates),
+    or None with the members booked as before."""
+    old = {v: plan.book_start[v][plan.book_task[v].index(t)] for v in members}
+    loads = {v: plan.load_of[(t, v)] for v in members}
+    for v in members:
+        plan.unbook(t, v)
+    member_ranges = [plan.free_ranges(v, t) for v in members]
+    mate_ranges = {v: r for v in pool if (r := plan.free_ranges(v, t))}
+    if all(member_ranges):
+        common = member_ranges[0]
+        for r in member_ranges[1:]:
+            common = _intersect(common, r)
+        points = sorted({lo for lo, _ in common} | {lo for r in mate_ranges.values() for lo, _ in r if _contains(common, lo)})
+        for start in points:
+            mates = [v for v, r in mate_ranges.items() if _contains(r, start)][:missing]
+            if len(mates) == missing:
+                for v in members:
+                    plan.book(t, v, start, loads[v])
+                return start, mates
+    for v in members:
+        plan.book(t, v, old[v], loads[v])
+    return None
 
 
 def _main_pass(c: Compiled, plan: Planner, view: _CandidateView, tasks: Iterable[int]) -> None:
@@ -769,6 +885,7 @@ def solve_greedy(c: Compiled, cands: Candidates, seed: int = 0) -> Solution:
         pin_view = _CandidateView(c, build_candidates(c, tasks=pinned_tasks))
     conflicts, pending = _place_pins(c, plan, pin_view)
     conflicts += _complete_pin_teams(c, plan, pin_view, pending)
+    conflicts = _revisit_dropped(c, plan, conflicts)
     _finish(c, plan, view, cands, _task_order(c))
     out = _solution(plan, conflicts)
     note_maximal(c, out)  # one pass over every task: nothing left could be added
@@ -785,6 +902,7 @@ def pinned_start(c: Compiled, cands: Candidates) -> Solution:
         view = _CandidateView(c, build_candidates(c, tasks=pinned_tasks))
     conflicts, pending = _place_pins(c, plan, view)
     conflicts += _complete_pin_teams(c, plan, view, pending)
+    conflicts = _revisit_dropped(c, plan, conflicts)
     return _solution(plan, conflicts)
 
 

@@ -1,0 +1,300 @@
+"""Pins the greedy used to drop although they could be kept (SPEC §4 rule 12),
+found by fuzzing: each problem is tiny; the greedy's schedule must pass
+`assign.check` and keep as many pins as the brute force's optimum."""
+
+import numpy as np
+import pytest
+
+import assign
+from assign.compile import compile_problem
+from assign.model import Problem
+
+from .bruteforce import brute_force
+
+ALL = ["medical", "care", "meals", "driving"]
+Z_MOVED_SINGLE_PIN = "2026-11-30T{}:00+08:00"
+MOVED_SINGLE_PIN = {
+    "format": "assign/problem@1",
+    "name": "pin-retime-2",
+    "horizon": {"start": "2026-11-30T00:00:00+08:00", "end": "2026-12-02T00:00:00+08:00"},
+    "policy": {"speed_kmh": 5.0, "max_travel_km": 1.0},
+    "communities": [{"id": "laocheng"}],
+    "volunteers": [
+        {
+            "id": "v11",
+            "community": "laocheng",
+            "lat": 33.039172,
+            "lon": 108.249492,
+            "skills": ALL,
+            "availability": [
+                [Z_MOVED_SINGLE_PIN.format("18:00"), Z_MOVED_SINGLE_PIN.format("20:53")]
+            ],
+        },
+        {
+            "id": "v38",
+            "community": "laocheng",
+            "lat": 33.038981,
+            "lon": 108.250159,
+            "skills": ALL,
+            "availability": [
+                [Z_MOVED_SINGLE_PIN.format("18:07"), Z_MOVED_SINGLE_PIN.format("21:07")]
+            ],
+        },
+    ],
+    "recipients": [
+        {"id": "r10", "community": "laocheng", "lat": 33.037424, "lon": 108.24641},
+        {"id": "r12", "community": "laocheng", "lat": 33.033228, "lon": 108.251879},
+    ],
+    "tasks": [
+        {
+            "id": "t24",
+            "recipient": "r10",
+            "service": "companionship",
+            "window_start": Z_MOVED_SINGLE_PIN.format("18:30"),
+            "window_end": Z_MOVED_SINGLE_PIN.format("21:00"),
+            "duration_min": 45,
+            "pinned": ["v11"],
+        },
+        {
+            "id": "t25",
+            "recipient": "r12",
+            "service": "errands",
+            "window_start": Z_MOVED_SINGLE_PIN.format("19:00"),
+            "window_end": Z_MOVED_SINGLE_PIN.format("19:45"),
+            "duration_min": 45,
+            "pinned": ["v11"],
+        },
+    ],
+}
+
+Z_TEAM_RESTARTED = "2026-11-30T{}:00Z"
+TEAM_RESTARTED = {
+    "format": "assign/problem@1",
+    "name": "pin-vs-tier1",
+    "horizon": {"start": "2026-11-30T00:13:00Z", "end": "2026-12-02T00:13:00Z", "timezone": "UTC"},
+    "policy": {"speed_kmh": 30.0, "max_travel_km": 1.5},
+    "communities": [{"id": "c1"}],
+    "volunteers": [
+        {
+            "id": "v0",
+            "community": "c1",
+            "lat": 33.037,
+            "lon": 108.246,
+            "max_minutes": 30,
+            "availability": [[Z_TEAM_RESTARTED.format("07:42"), Z_TEAM_RESTARTED.format("11:57")]],
+        },
+        {
+            "id": "v1",
+            "community": "c1",
+            "lat": 33.04,
+            "lon": 108.254,
+            "max_minutes": 60,
+            "availability": [[Z_TEAM_RESTARTED.format("07:39"), Z_TEAM_RESTARTED.format("13:09")]],
+        },
+    ],
+    "recipients": [
+        {"id": "r0", "community": "c1", "lat": 33.036, "lon": 108.253},
+        {"id": "r4", "community": "c1", "lat": 33.039, "lon": 108.25},
+    ],
+    "tasks": [
+        # tier-1 visit, not pinned
+        {
+            "id": "t2",
+            "recipient": "r0",
+            "service": "household",
+            "tier": 1,
+            "window_start": Z_TEAM_RESTARTED.format("10:00"),
+            "window_end": Z_TEAM_RESTARTED.format("20:16"),
+            "duration_min": 16,
+        },
+        # team of two, pinned v0; only v1 can complete the team
+        {
+            "id": "t5",
+            "recipient": "r4",
+            "service": "companionship",
+            "window_start": Z_TEAM_RESTARTED.format("08:15"),
+            "window_end": Z_TEAM_RESTARTED.format("18:44"),
+            "duration_min": 29,
+            "volunteers_needed": 2,
+            "pinned": ["v0"],
+        },
+        # pinned v1
+        {
+            "id": "t7",
+            "recipient": "r0",
+            "service": "household",
+            "window_start": Z_TEAM_RESTARTED.format("08:44"),
+            "window_end": Z_TEAM_RESTARTED.format("09:15"),
+            "duration_min": 16,
+            "pinned": ["v1"],
+        },
+    ],
+}
+
+ALL = ["medical", "care", "meals", "driving"]
+Z_TIGHT_TEAM_FIRST = "2026-12-01T{}:00Z"
+TIGHT_TEAM_FIRST = {
+    "format": "assign/problem@1",
+    "name": "team-pin",
+    "horizon": {"start": "2026-11-30T00:13:00Z", "end": "2026-12-02T00:13:00Z", "timezone": "UTC"},
+    "policy": {"speed_kmh": 6.0},
+    "communities": [{"id": "c0"}, {"id": "c1"}],
+    "volunteers": [
+        {
+            "id": "v0",
+            "community": "c1",
+            "lat": 33.038,
+            "lon": 108.251,
+            "skills": ALL,
+            "availability": [
+                [Z_TIGHT_TEAM_FIRST.format("04:53"), Z_TIGHT_TEAM_FIRST.format("10:23")]
+            ],
+        },
+        {
+            "id": "v1",
+            "community": "c0",
+            "lat": 33.042,
+            "lon": 108.246,
+            "skills": ALL,
+            "availability": [
+                [Z_TIGHT_TEAM_FIRST.format("03:18"), Z_TIGHT_TEAM_FIRST.format("07:48")]
+            ],
+        },
+        {
+            "id": "v2",
+            "community": "c0",
+            "lat": 33.043,
+            "lon": 108.248,
+            "skills": ALL,
+            "availability": [
+                [Z_TIGHT_TEAM_FIRST.format("03:13"), Z_TIGHT_TEAM_FIRST.format("08:43")]
+            ],
+        },
+    ],
+    "recipients": [
+        {"id": "r0", "community": "c1", "lat": 33.042, "lon": 108.254},
+        {"id": "r1", "community": "c1", "lat": 33.04, "lon": 108.246},
+    ],
+    "tasks": [
+        {
+            "id": "t0",
+            "recipient": "r0",
+            "service": "meals",
+            "window_start": Z_TIGHT_TEAM_FIRST.format("05:03"),
+            "window_end": Z_TIGHT_TEAM_FIRST.format("07:33"),
+            "duration_min": 90,
+            "volunteers_needed": 2,
+            "pinned": ["v1"],
+        },
+        {
+            "id": "t3",
+            "recipient": "r1",
+            "service": "errands",
+            "window_start": Z_TIGHT_TEAM_FIRST.format("04:58"),
+            "window_end": Z_TIGHT_TEAM_FIRST.format("05:13"),
+            "duration_min": 15,
+            "volunteers_needed": 2,
+            "pinned": ["v0"],
+        },
+    ],
+}
+
+Z_DROPPED_TEAM_FREES_MEMBER = "2026-11-30T{}:00+08:00"
+DROPPED_TEAM_FREES_MEMBER = {
+    "format": "assign/problem@1",
+    "name": "pin-rule-name",
+    "horizon": {"start": "2026-11-29T21:00:00+08:00", "end": "2026-12-01T21:00:00+08:00"},
+    "policy": {"speed_kmh": 30.0, "max_travel_km": 3.0},
+    "communities": [{"id": "c1"}],
+    "volunteers": [
+        {
+            "id": "v0",
+            "community": "c1",
+            "lat": 33.04,
+            "lon": 108.254,
+            "availability": [
+                [
+                    Z_DROPPED_TEAM_FREES_MEMBER.format("15:31"),
+                    Z_DROPPED_TEAM_FREES_MEMBER.format("18:01"),
+                ]
+            ],
+        },
+        {
+            "id": "v1",
+            "community": "c1",
+            "lat": 33.043,
+            "lon": 108.255,
+            "availability": [
+                [
+                    Z_DROPPED_TEAM_FREES_MEMBER.format("15:13"),
+                    Z_DROPPED_TEAM_FREES_MEMBER.format("16:58"),
+                ]
+            ],
+        },
+        {
+            "id": "v2",
+            "community": "c1",
+            "lat": 33.045,
+            "lon": 108.251,
+            "availability": [
+                [
+                    Z_DROPPED_TEAM_FREES_MEMBER.format("15:49"),
+                    Z_DROPPED_TEAM_FREES_MEMBER.format("19:34"),
+                ]
+            ],
+        },
+    ],
+    "recipients": [{"id": "r0", "community": "c1", "lat": 33.04, "lon": 108.255}],
+    "tasks": [
+        {
+            "id": "t1",
+            "recipient": "r0",
+            "service": "errands",
+            "window_start": Z_DROPPED_TEAM_FREES_MEMBER.format("11:06"),
+            "window_end": Z_DROPPED_TEAM_FREES_MEMBER.format("22:11"),
+            "duration_min": 65,
+            "volunteers_needed": 3,
+            "pinned": ["v1"],
+        },
+        {
+            "id": "t2",
+            "recipient": "r0",
+            "service": "household",
+            "window_start": Z_DROPPED_TEAM_FREES_MEMBER.format("15:39"),
+            "window_end": Z_DROPPED_TEAM_FREES_MEMBER.format("16:24"),
+            "duration_min": 30,
+            "pinned": ["v1", "v2"],
+        },
+    ],
+}
+
+CASES = {
+    "moved_single_pin": MOVED_SINGLE_PIN,
+    "team_restarted": TEAM_RESTARTED,
+    "tight_team_first": TIGHT_TEAM_FIRST,
+    "dropped_team_frees_member": DROPPED_TEAM_FREES_MEMBER,
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_greedy_keeps_the_pins_that_can_be_kept(name: str) -> None:
+    p = Problem.model_validate(CASES[name])
+    best = brute_force(compile_problem(p), honour_pins=True)
+    kept_best = {
+        (int(t), int(v)) for t, v in zip(best.solution.task, best.solution.volunteer, strict=True)
+    }
+    s = assign.solve(p, strategy="greedy", seed=0, workers=1)
+    report = assign.check(p, s)
+    assert report.valid, [str(x) for x in report.violations]
+    c = compile_problem(p)
+    pin_pairs = set(
+        zip(
+            np.repeat(np.arange(c.n_tasks), np.diff(c.t_pin_ptr)).tolist(),
+            c.t_pin.tolist(),
+            strict=True,
+        )
+    )
+    pins = {(c.task_ids[t], c.volunteer_ids[v]) for t, v in kept_best & pin_pairs}
+    kept = {(a.task, a.volunteer) for a in s.assignments}
+    assert pins <= kept
+    assert len(s.conflicts) == len(c.t_pin) - len(pins)
