@@ -1821,6 +1821,10 @@ def solve_auto_detailed(
         greedy = solve_greedy(c, cands, seed=seed)
         greedy_key = evaluate(c, greedy).key()
         best, best_key = greedy, greedy_key
+        if violations(c, greedy):
+            # (a pin the greedy could not keep although it can be kept, rare):
+            # every valid schedule offered replaces it, whatever its score
+            best_key = (float("inf"),) * len(greedy_key)
         mark("greedy")
 
         def offer(sol: Solution) -> bool:
@@ -2233,7 +2237,7 @@ def solve_auto_detailed(
 
     final = fill(c, cands, best)
     offer(final)
-    if violations(c, best):  # never expected: every accepted schedule was checked
+    if violations(c, best):  # only when the greedy's schedule was invalid and nothing replaced it
         best, best_key = greedy, greedy_key
 
     bound = global_bound
