@@ -3,7 +3,7 @@ the greedy, bounds below the brute-force optimum, deterministic, components."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -621,7 +621,7 @@ def test_an_invalid_greedy_schedule_is_replaced_by_a_valid_one(
         [tid["t2"], tid["t7"]],
         [vid["v1"], vid["v1"]],
         [
-            int((datetime(2026, 11, 30, h, m, tzinfo=timezone.utc) - t0) / timedelta(minutes=1))
+            int((datetime(2026, 11, 30, h, m, tzinfo=UTC) - t0) / timedelta(minutes=1))
             for h, m in ((10, 0), (8, 44))
         ],
         [(tid["t5"], vid["v0"], "whole_teams")],
