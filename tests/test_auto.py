@@ -66,9 +66,7 @@ def test_random_problems_valid_and_bounded(problem: Problem) -> None:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problem=problems(max_volunteers=4, max_tasks=5))
-def test_large_component_path_valid_and_bounded(
-    problem: Problem, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_large_component_path_valid_and_bounded(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every component treated as large: ratio greedy, tier-truncated exact
     stages, LP bounds and the neighbourhood search, on problems small enough
     for the brute force."""
@@ -102,9 +100,7 @@ def test_week_bounds_only(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> 
     names = [name for name, _ in result.log]
     if result.n_large and "lns" in names and "week bounds" not in names:
         # no child only when no tier was open: every tier at its bound already
-        assert result.bound is not None and list(result.bound.uncovered) == list(result.key[:-1]), (
-            names
-        )
+        assert result.bound is not None and list(result.bound.uncovered) == list(result.key[:-1]), names
 
 
 def test_week_bounds_raise_auto_bound(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,51 +125,25 @@ def _travel_bound_problem() -> Problem:
     an interval (here they fill it exactly), so it covers all three: U >= 0;
     the week bound knows only two fit: U >= 10, the optimum."""
     homes = [(33.0, 108.0), (33.0, 108.0207), (33.0, 108.0414)]
-    return Problem.model_validate(
-        {
-            "format": "assign/problem@1",
-            "name": "travel",
-            "horizon": {"start": _iso(0), "end": _iso(1440)},
-            "policy": {"max_travel_km": 10.0},
-            "communities": [{"id": "c"}],
-            "volunteers": [
-                {
-                    "id": "v",
-                    "community": "c",
-                    "lat": 33.0,
-                    "lon": 108.02,
-                    "skills": ["care"],
-                    "availability": [[_iso(480), _iso(660)]],
-                }
-            ],
-            "recipients": [
-                {"id": f"r{i}", "community": "c", "lat": la, "lon": lo, "groups": g}
-                for i, ((la, lo), g) in enumerate(
-                    zip(homes, [[], ["solitary"], ["low_income"]], strict=True)
-                )
-            ],
-            "tasks": [
-                {
-                    "id": f"t{i}",
-                    "recipient": f"r{i}",
-                    "service": "medical",
-                    "required_skills": ["care"],
-                    "window_start": _iso(480),
-                    "window_end": _iso(660),
-                    "duration_min": 60,
-                }
-                for i in range(3)
-            ],
-        }
-    )
+    return Problem.model_validate({
+        "format": "assign/problem@1",
+        "name": "travel",
+        "horizon": {"start": _iso(0), "end": _iso(1440)},
+        "policy": {"max_travel_km": 10.0},
+        "communities": [{"id": "c"}],
+        "volunteers": [{"id": "v", "community": "c", "lat": 33.0, "lon": 108.02, "skills": ["care"],
+                        "availability": [[_iso(480), _iso(660)]]}],
+        "recipients": [{"id": f"r{i}", "community": "c", "lat": la, "lon": lo, "groups": g}
+                       for i, ((la, lo), g) in enumerate(zip(homes, [[], ["solitary"], ["low_income"]], strict=True))],
+        "tasks": [{"id": f"t{i}", "recipient": f"r{i}", "service": "medical", "required_skills": ["care"],
+                   "window_start": _iso(480), "window_end": _iso(660), "duration_min": 60} for i in range(3)],
+    })
 
 
 # ------------------------------------------------------------------ fixtures
 
 
-def _town(
-    prefix: str, lat: float, lon: float, n_vol: int, n_task: int, rng: np.random.Generator
-) -> dict:
+def _town(prefix: str, lat: float, lon: float, n_vol: int, n_task: int, rng: np.random.Generator) -> dict:
     vols = [
         {
             "id": f"{prefix}v{i}",
@@ -210,12 +180,7 @@ def _town(
                 "volunteers_needed": int(rng.choice([1, 1, 1, 2])),
             }
         )
-    return {
-        "communities": [{"id": f"{prefix}c"}],
-        "volunteers": vols,
-        "recipients": recs,
-        "tasks": tasks,
-    }
+    return {"communities": [{"id": f"{prefix}c"}], "volunteers": vols, "recipients": recs, "tasks": tasks}
 
 
 def _two_towns(n_vol: int = 4, n_task: int = 8, seed: int = 5) -> Problem:
@@ -253,9 +218,7 @@ def test_components_of_two_towns() -> None:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problem=problems(max_volunteers=5, max_tasks=8))
-def test_components_dense_and_sparse_agree(
-    problem: Problem, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_components_dense_and_sparse_agree(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
     """The volunteer-graph route (dense) and the task-volunteer graph give the
     same labels, pins included."""
     c = compile_problem(problem)
@@ -312,10 +275,7 @@ def _same(a: auto.AutoResult, b: auto.AutoResult) -> None:
 def test_same_seed_same_schedule() -> None:
     c = compile_problem(_two_towns(n_vol=5, n_task=12, seed=9))
     cands = build_candidates(c)
-    _same(
-        auto.solve_auto_detailed(c, cands, LIMIT, 3, 1),
-        auto.solve_auto_detailed(c, cands, LIMIT, 3, 1),
-    )
+    _same(auto.solve_auto_detailed(c, cands, LIMIT, 3, 1), auto.solve_auto_detailed(c, cands, LIMIT, 3, 1))
 
 
 def test_same_seed_same_schedule_with_lns(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -329,9 +289,7 @@ def test_same_seed_same_schedule_with_lns(monkeypatch: pytest.MonkeyPatch) -> No
     _same(first, second)
 
 
-def test_same_seed_same_schedule_with_pdlp_and_exact_stages(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_same_seed_same_schedule_with_pdlp_and_exact_stages(monkeypatch: pytest.MonkeyPatch) -> None:
     """With one worker the PDLP bounds stop on an iteration budget and the
     time-indexed models on deterministic time: the schedule repeats."""
     monkeypatch.setattr(auto, "SMALL_PAIRS", 0)
@@ -366,13 +324,7 @@ def test_no_tasks_and_no_candidates() -> None:
     result = auto.solve_auto_detailed(c, build_candidates(c), LIMIT, 0, 1)
     assert len(result.solution) == 0
     c2 = compile_problem(
-        problem.model_copy(
-            update={
-                "volunteers": tuple(
-                    v.model_copy(update={"availability": ()}) for v in problem.volunteers
-                )
-            }
-        )
+        problem.model_copy(update={"volunteers": tuple(v.model_copy(update={"availability": ()}) for v in problem.volunteers)})
     )
     result = auto.solve_auto_detailed(c2, build_candidates(c2), LIMIT, 0, 1)
     assert len(result.solution) == 0 and result.n_components == 0
@@ -433,15 +385,7 @@ def test_dual_value_is_a_lower_bound(seed: int, scale: float) -> None:
     a_eq = sparse.csr_matrix(rng.integers(-1, 3, size=(m_eq, n)).astype(float))
     b_eq = a_eq @ x0
     lo, hi = np.zeros(n), np.ones(n)
-    res = linprog(
-        cost,
-        A_ub=a_ub,
-        b_ub=b_ub,
-        A_eq=a_eq,
-        b_eq=b_eq,
-        bounds=np.column_stack((lo, hi)),
-        method="highs",
-    )
+    res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=np.column_stack((lo, hi)), method="highs")
     assert res.status == 0
     y_ub = scale * rng.normal(size=m_ub)
     y_eq = scale * rng.normal(size=m_eq)
@@ -486,9 +430,7 @@ def test_forked_pass_returns_the_pass() -> None:
 
     def ratio_pass() -> auto.Solution:
         base = pinned_start(c, cands)
-        return auto.ordered_greedy(
-            c, cands, base, np.ones(c.n_tasks, dtype=bool), auto.ratio_order(c)
-        )
+        return auto.ordered_greedy(c, cands, base, np.ones(c.n_tasks, dtype=bool), auto.ratio_order(c))
 
     wait = auto._forked(ratio_pass)
     if wait is None:
@@ -550,9 +492,7 @@ def test_forked_pass_is_stopped_when_the_greedy_fails(monkeypatch: pytest.Monkey
     monkeypatch.setattr(auto, "ordered_greedy", slow_pass)
     import assign.solvers.greedy as greedy_module
 
-    monkeypatch.setattr(
-        greedy_module, "solve_greedy", failing_greedy
-    )  # auto imports it when called
+    monkeypatch.setattr(greedy_module, "solve_greedy", failing_greedy)  # auto imports it when called
     c = compile_problem(_two_towns(n_vol=5, n_task=12, seed=7))
     cands = build_candidates(c)
     before = {p.pid for p in mp.active_children()}
