@@ -2,6 +2,9 @@
 found by fuzzing: each problem is tiny; the greedy's schedule must pass
 `assign.check` and keep as many pins as the brute force's optimum."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -268,7 +271,9 @@ DROPPED_TEAM_FREES_MEMBER = {
     ],
 }
 
-CASES = {
+MATE_PIN_MOVED = json.loads((Path(__file__).parent / "data" / "pin_mate_moved.json").read_text())
+
+CASES = {"mate_pin_moved": MATE_PIN_MOVED,
     "moved_single_pin": MOVED_SINGLE_PIN,
     "team_restarted": TEAM_RESTARTED,
     "tight_team_first": TIGHT_TEAM_FIRST,

@@ -700,10 +700,21 @@ def _complete_pin_teams(
             moved = _restart_team(c, plan, t, sorted(members), [v for v in pool if v not in members], missing)
             if moved is not None:
                 start, mates = moved
-        if len(mates) == missing:
+        retimed: list[int] = []  # mates booked by moving their one-volunteer pins
+        if len(mates) < missing:
+            for v in pool:
+                if v in members or v in mates:
+                    continue
+                if _retime_pins(plan, v, t, load_of[v], start):
+                    retimed.append(v)
+                    if len(mates) + len(retimed) == missing:
+                        break
+        if len(mates) + len(retimed) == missing:
             for v in mates:
                 plan.book(t, v, start, load_of[v])
         else:
+            for v in retimed:
+                plan.unbook(t, v)
             for v in sorted(members):
                 plan.unbook(t, v)
                 conflicts.append((t, v, "whole_teams"))
@@ -739,12 +750,13 @@ def _revisit_dropped(c: Compiled, plan: Planner, conflicts: list[tuple[int, int,
 RETIME_PINS = 6
 
 
-def _retime_pins(plan: Planner, v: int, t: int, load: int) -> bool:
-    """Keep pin ``(t, v)`` (one volunteer needed), which fits no free time of
-    ``v`` as booked, by moving ``v``'s kept one-volunteer pins: some order of
-    those visits and the new one, each at its earliest free start, fits them
-    all (SPEC §4 rule 12: a pin fixes who, not when; a set of visits of one
-    volunteer that fits at all fits in its start order at earliest starts).
+def _retime_pins(plan: Planner, v: int, t: int, load: int, at: int | None = None) -> bool:
+    """Book ``(t, v)``, which fits no free time of ``v`` as booked, by moving
+    ``v``'s kept one-volunteer pins: some order of those visits and the new
+    one, each at its earliest free start, fits them all (SPEC §4 rule 12: a pin
+    fixes who, not when; a set of visits of one volunteer that fits at all fits
+    in its start order at earliest starts). With ``at`` (a pinned team's
+    common start) ``(t, v)`` is booked there first and only the pins move.
     Books and returns True when found; leaves everything as it was otherwise."""
     from itertools import permutations
 
@@ -753,10 +765,19 @@ def _retime_pins(plan: Planner, v: int, t: int, load: int) -> bool:
         return False
     old = {u: plan.book_start[v][plan.book_task[v].index(u)] for u in movable}
     loads = {u: plan.load_of[(u, v)] for u in movable}
-    loads[t] = load
     for u in movable:
         plan.unbook(u, v)
-    for order in permutations([*movable, t]):
+    if at is not None:
+        if not plan.minutes_left(v, load) or not _contains(plan.free_ranges(v, t), at):
+            for u in movable:
+                plan.book(u, v, old[u], loads[u])
+            return False
+        plan.book(t, v, at, load)
+        to_place = movable
+    else:
+        loads[t] = load
+        to_place = [*movable, t]
+    for order in permutations(to_place):
         placed: list[int] = []
         for u in order:
             ranges = plan.free_ranges(v, u)
@@ -768,6 +789,8 @@ def _retime_pins(plan: Planner, v: int, t: int, load: int) -> bool:
             return True
         for u in placed:
             plan.unbook(u, v)
+    if at is not None:
+        plan.unbook(t, v)
     for u in movable:
         plan.book(u, v, old[u], loads[u])
     return False
