@@ -573,3 +573,21 @@ def test_an_invalid_greedy_schedule_is_replaced_by_a_valid_one(
     assert not violations(c, got.solution)
     assert evaluate(c, got.solution).key()[0] == 10
     assert got.bound is None or got.bound.uncovered[0] <= 10
+
+
+def test_bound_never_above_the_schedule_when_a_pin_could_only_be_kept_by_moving_a_team() -> None:
+    """Fuzz case small/305286: the greedy's schedule (valid for the validator)
+    drops a pin the exact stages keep, and so beats their bound; auto then
+    reports a bound that holds for its schedule (before: U3 bound 15 > 0)."""
+    import json
+    from pathlib import Path
+
+    import assign
+
+    raw = json.loads((Path(__file__).parent / "data" / "pin_bound_above_schedule.json").read_text())
+    p = Problem.model_validate(raw)
+    s = assign.solve(p, strategy="auto", time_limit=3, seed=0, workers=1)
+    assert assign.check(p, s).valid
+    assert s.bound is not None
+    key = s.score.key()
+    assert tuple(s.bound.uncovered) <= tuple(key[:-1])
