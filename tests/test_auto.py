@@ -591,3 +591,22 @@ def test_bound_never_above_the_schedule_when_a_pin_could_only_be_kept_by_moving_
     assert s.bound is not None
     key = s.score.key()
     assert tuple(s.bound.uncovered) <= tuple(key[:-1])
+
+
+def test_a_schedule_dropping_a_pin_another_keeps_is_not_taken() -> None:
+    """Fuzz case tiny/2713: the exact stage's schedule drops pin (t4, v3), which
+    moving the kept team visit t3 would keep; the greedy's keeps it. auto
+    returns no schedule scoring below the brute force's optimum (rule 12 read
+    with every timing allowed); before, it returned 595.05 against 596.16."""
+    import json
+    from pathlib import Path
+
+    import assign
+
+    raw = json.loads((Path(__file__).parent / "data" / "pin_team_moved.json").read_text())
+    p = Problem.model_validate(raw)
+    best = brute_force(compile_problem(p), honour_pins=True)
+    s = assign.solve(p, strategy="auto", time_limit=3, seed=0, workers=1)
+    assert assign.check(p, s).valid
+    assert s.score.key() >= best.key[:-1] + (best.key[-1] - 1e-6,)
+    assert s.bound is not None and s.bound.key() <= s.score.key()

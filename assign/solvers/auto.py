@@ -1827,11 +1827,26 @@ def solve_auto_detailed(
             best_key = (float("inf"),) * len(greedy_key)
         mark("greedy")
 
+        def kept_pins(sol: Solution) -> frozenset[tuple[int, int]]:
+            rows = np.flatnonzero(rules.is_pinned(c, sol.task, sol.volunteer))
+            return frozenset(zip(sol.task[rows].tolist(), sol.volunteer[rows].tolist(), strict=True))
+
+        # (an invalid greedy schedule's pins are no witness)
+        best_pins = kept_pins(greedy) if best_key == greedy_key else frozenset()
+
         def offer(sol: Solution) -> bool:
-            nonlocal best, best_key
+            # rule 12 read as the brute force reads it: a schedule whose kept pins
+            # are a strict subset of the incumbent's drops a pin that a valid
+            # schedule keeps together with all of its own (the incumbent): it is
+            # never taken, and one keeping a strict superset is taken whatever
+            # its score
+            nonlocal best, best_key, best_pins
+            pins = kept_pins(sol)
+            if pins < best_pins:
+                return False
             key = evaluate(c, sol).key()
-            if key < best_key and not violations(c, sol):
-                best, best_key = sol, key
+            if (key < best_key or pins > best_pins) and not violations(c, sol):
+                best, best_key, best_pins = sol, key, pins
                 return True
             return False
 

@@ -14,9 +14,9 @@ Order of work:
    enough other eligible volunteers are free - given the kept pins - to make the
    team whole; pins left out are dropped as ``whole_teams``, and all of them
    when no such start exists. A one-volunteer pin that fits no free time of
-   its volunteer is kept when some order of that volunteer's kept
-   one-volunteer pins and it, each at its earliest start, fits (a pin fixes
-   who, not when). Teams that still need members are then completed, least
+   its volunteer is kept when some order of that volunteer's kept visits
+   (one-volunteer ones, and complete teams moved whole) and it, each at its
+   earliest start, fits (a pin fixes who, not when). Teams that still need members are then completed, least
    window slack first; a team whose start no longer has mates gets the first
    start where its kept pins and enough mates are free, and one that cannot be
    completed loses its pins as ``whole_teams``. Last, the dropped pins are seen
@@ -752,47 +752,66 @@ RETIME_PINS = 6
 
 def _retime_pins(plan: Planner, v: int, t: int, load: int, at: int | None = None) -> bool:
     """Book ``(t, v)``, which fits no free time of ``v`` as booked, by moving
-    ``v``'s kept one-volunteer pins: some order of those visits and the new
-    one, each at its earliest free start, fits them all (SPEC §4 rule 12: a pin
-    fixes who, not when; a set of visits of one volunteer that fits at all fits
-    in its start order at earliest starts). With ``at`` (a pinned team's
-    common start) ``(t, v)`` is booked there first and only the pins move.
-    Books and returns True when found; leaves everything as it was otherwise."""
+    ``v``'s kept visits: its one-volunteer ones and its complete teams (all
+    members move, to a start where all are free). Some order of those visits
+    and the new one, each at its earliest start, fits them all (SPEC §4 rule
+    12: a pin fixes who, not when; a set of visits that fits at all fits in its
+    start order at earliest starts). With ``at`` (a pinned team's common
+    start) ``(t, v)`` is booked there first and only the others move. Books
+    and returns True when found; leaves everything as it was otherwise."""
     from itertools import permutations
 
-    movable = [u for u in plan.book_task[v] if plan.needed[u] == 1]
+    movable = [u for u in plan.book_task[v] if len(plan.team(u)) == plan.needed[u]]
     if not movable or len(movable) + 1 > RETIME_PINS:
         return False
-    old = {u: plan.book_start[v][plan.book_task[v].index(u)] for u in movable}
-    loads = {u: plan.load_of[(u, v)] for u in movable}
+    old: dict[int, list[tuple[int, int, int]]] = {}  # visit -> [(member, start, load)]
     for u in movable:
-        plan.unbook(u, v)
+        old[u] = [(m, plan.book_start[m][plan.book_task[m].index(u)], plan.load_of[(u, m)]) for m in plan.team(u)]
+    for u in movable:
+        for m, _, _ in old[u]:
+            plan.unbook(u, m)
+
+    def restore() -> None:
+        for u in movable:
+            for m, start, ld in old[u]:
+                plan.book(u, m, start, ld)
+
+    def place(u: int) -> bool:
+        members = old[u] if u in old else [(v, -1, load)]
+        ranges = plan.free_ranges(members[0][0], u)
+        for m, _, _ in members[1:]:
+            ranges = _intersect(ranges, plan.free_ranges(m, u))
+        if not ranges:
+            return False
+        for m, _, ld in members:
+            plan.book(u, m, ranges[0][0], ld)
+        return True
+
+    def unplace(u: int) -> None:
+        for m, _, _ in old[u] if u in old else [(v, -1, load)]:
+            plan.unbook(u, m)
+
     if at is not None:
         if not plan.minutes_left(v, load) or not _contains(plan.free_ranges(v, t), at):
-            for u in movable:
-                plan.book(u, v, old[u], loads[u])
+            restore()
             return False
         plan.book(t, v, at, load)
         to_place = movable
     else:
-        loads[t] = load
         to_place = [*movable, t]
     for order in permutations(to_place):
         placed: list[int] = []
         for u in order:
-            ranges = plan.free_ranges(v, u)
-            if not ranges:
+            if not place(u):
                 break
-            plan.book(u, v, ranges[0][0], loads[u])
             placed.append(u)
         if len(placed) == len(order):
             return True
         for u in placed:
-            plan.unbook(u, v)
+            unplace(u)
     if at is not None:
         plan.unbook(t, v)
-    for u in movable:
-        plan.book(u, v, old[u], loads[u])
+    restore()
     return False
 
 
