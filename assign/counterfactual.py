@@ -65,7 +65,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import rules
-from .arrays import ragged_within
+from .arrays import ragged_ranges
 from .candidates import pairs_in_radius
 from .compile import Compiled
 from .solution import Solution
@@ -708,8 +708,7 @@ def _prefetch_travel(c: Compiled, plan: Planner, search: _Search, ranked: dict[i
     v = np.concatenate(vols)
     count = n_booked[v]
     rows = np.repeat(np.arange(len(t)), count)
-    offset = ragged_within(count)
-    others = booked[book_ptr[v][rows] + offset]
+    others = booked[ragged_ranges(book_ptr[v], count)]
     search.travel.prefetch(c, c.t_recipient[t][rows].astype(np.int64), others)
 
 

@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import rules
-from .arrays import ragged_within
+from .arrays import ragged_ranges
 from .candidates import Candidates, build_candidates, pairs_in_radius
 from .compile import UNLIMITED, Compiled
 from .errors import AssignError
@@ -224,8 +224,7 @@ def _blocking(
     ):
         count = np.where(use, stop - start, 0)
         rep = np.repeat(np.arange(len(pair_t)), count)
-        offset = ragged_within(count)
-        rows = order[start[rep] + offset]
+        rows = order[ragged_ranges(start, count)]
         out_u.append(pair_t[rep])
         out_a.append(a_t[rows])
     return np.concatenate(out_u), np.concatenate(out_a)

@@ -42,7 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import rules
-from .arrays import ragged_within
+from .arrays import ragged_ranges
 from .candidates import Candidates
 from .compile import UNLIMITED, Compiled, _unit_xyz
 from .solution import Solution
@@ -411,8 +411,7 @@ def _recruit_candidates(sub: Compiled, v_group: I64) -> Candidates:
     ptr = np.searchsorted(v_group[order], np.arange(sub.n_communities + 1))
     count = ptr[task_group + 1] - ptr[task_group]
     t = np.repeat(np.arange(sub.n_tasks, dtype=np.int64), count)
-    offset = ragged_within(count)
-    v = order[ptr[task_group][t] + offset].astype(np.int64)
+    v = order[ragged_ranges(ptr[task_group], count)].astype(np.int64)
     km = rules.distance_km(sub, t, v)
     start = rules.earliest_free_start(sub, t, v)
     keep = rules.eligible(sub, t, v, km) & (start >= 0)

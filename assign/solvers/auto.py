@@ -143,7 +143,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import rules
-from ..arrays import ragged_within
+from ..arrays import ragged_ranges
 from ..candidates import Candidates
 from ..compile import Compiled, pair_keys
 from ..solution import Solution
@@ -534,8 +534,7 @@ class _NeighbourhoodModel:
         pl_t = tloc[p_task]
         n_opt = opt_ptr[pl_t + 1] - opt_ptr[pl_t]
         y_pair = np.repeat(np.arange(len(rows)), n_opt)
-        within = ragged_within(n_opt)
-        y_start = o_s[np.repeat(opt_ptr[pl_t], n_opt) + within]
+        y_start = o_s[ragged_ranges(opt_ptr[pl_t], n_opt)]
         y_t = p_task[y_pair]
         y_v = p_vol[y_pair]
         y_end = y_start + c.t_duration[y_t]
@@ -1821,7 +1820,8 @@ def solve_auto_detailed(
         greedy = solve_greedy(c, cands, seed=seed)
         greedy_key = evaluate(c, greedy).key()
         best, best_key = greedy, greedy_key
-        if violations(c, greedy):
+        greedy_valid = not violations(c, greedy)
+        if not greedy_valid:
             # (a pin the greedy could not keep although it can be kept, rare):
             # every valid schedule offered replaces it, whatever its score
             best_key = (float("inf"),) * len(greedy_key)
@@ -1832,7 +1832,7 @@ def solve_auto_detailed(
             return frozenset(zip(sol.task[rows].tolist(), sol.volunteer[rows].tolist(), strict=True))
 
         # (an invalid greedy schedule's pins are no witness)
-        best_pins = kept_pins(greedy) if best_key == greedy_key else frozenset()
+        best_pins = kept_pins(greedy) if greedy_valid else frozenset()
 
         def offer(sol: Solution) -> bool:
             # rule 12 read as the brute force reads it: a schedule whose kept pins
@@ -2274,10 +2274,10 @@ def solve_auto_detailed(
         tuple(bound.uncovered) > key_u
         or (tuple(bound.uncovered) == key_u and bound.soft > key_soft + 1e-6 * max(1.0, abs(key_soft)))
     ):
-        # the exact stages keep every pin that any timing keeps; a schedule the
-        # validator accepts may drop one that only moving a kept team visit
-        # would keep (docs/readings.md, Pins) and then beat them: their bound
-        # is no promise for it, the trivial one is
+        # the exact stages may keep a pin that the schedule drops where the
+        # validator allows it (kept pins at their starts, docs/readings.md,
+        # Pins): their bound is then no promise for this schedule, the
+        # trivial one is
         bound = triv
     mark("done")
     return AutoResult(

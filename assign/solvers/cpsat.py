@@ -120,7 +120,7 @@ from ortools.sat.python import cp_model
 from ortools.util.python.sorted_interval_list import Domain
 
 from .. import rules
-from ..arrays import ragged_within
+from ..arrays import ragged_ranges
 from ..candidates import Candidates, build_candidates
 from ..compile import UNLIMITED, Compiled
 from ..model import Bound
@@ -229,8 +229,7 @@ def _pairs(c: Compiled, task: I64, volunteer: I64) -> _Pairs:
 
     counts = c.av_ptr[v + 1] - c.av_ptr[v]
     owner = np.repeat(np.arange(n, dtype=np.int64), counts)
-    within = ragged_within(counts)
-    interval = np.repeat(c.av_ptr[v], counts) + within
+    interval = ragged_ranges(c.av_ptr[v], counts)
     tt = t[owner]
     lo = np.maximum(c.t_window_start[tt], c.av_start[interval])
     hi = np.minimum(c.t_window_end[tt], c.av_end[interval]) - c.t_duration[tt]

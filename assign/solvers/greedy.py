@@ -728,10 +728,11 @@ def _revisit_dropped(c: Compiled, plan: Planner, conflicts: list[tuple[int, int,
     a pin whose task the kept pins (not mates: those never justify a drop)
     already staff is named ``whole_teams`` (the rule it would break now).
     Only pins and pinned teams' mates are booked at this point."""
-    alone = {"skills", "availability", "window", "radius", "community", "exclusion"}
     out: list[tuple[int, int, str]] = []
     for t, v, rule in conflicts:
-        if rule not in alone and rule != "whole_teams":
+        # the rules a pin may break because of other bookings (one that breaks
+        # them alone fails the minutes and free-time tests below again)
+        if rule in ("double_booking", "daily_limit", "pledged_minutes"):
             pinned_here = set(c.t_pin[c.t_pin_ptr[t] : c.t_pin_ptr[t + 1]].tolist())
             staffed = sum(u in pinned_here for u in plan.team(t)) >= plan.needed[t]
             if staffed:

@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .. import rules
-from ..arrays import ragged_ranges, ragged_within
+from ..arrays import ragged_ranges
 from ..candidates import Candidates
 from ..compile import Compiled
 
@@ -133,8 +133,7 @@ def add_visit_conflicts(
     cnt = np.maximum(last - first, 0)
     if cnt.sum():
         aa = np.repeat(np.arange(len(idx)), cnt)
-        within = ragged_within(cnt)
-        bb = order[np.repeat(first, cnt) + within]
+        bb = order[ragged_ranges(first, cnt)]
         keep = tk[aa] != tk[bb]
         aa, bb = aa[keep], bb[keep]
         in_clique = (a_hi[bb] < end[aa]) & (a_hi[aa] < end[bb])
@@ -183,8 +182,7 @@ def make_options(
     # feasible start ranges: window ∩ each availability interval of the volunteer
     counts = c.av_ptr[v + 1] - c.av_ptr[v]
     owner = np.repeat(np.arange(len(t), dtype=np.int64), counts)
-    within = ragged_within(counts)
-    iv = np.repeat(c.av_ptr[v], counts) + within
+    iv = ragged_ranges(c.av_ptr[v], counts)
     tt = t[owner]
     r_lo = np.maximum(c.t_window_start[tt], c.av_start[iv])
     r_hi = np.minimum(c.t_window_end[tt], c.av_end[iv]) - dur[owner]
@@ -377,8 +375,7 @@ def solve_tiers(
         optr = np.searchsorted(ov[by], np.arange(c.n_volunteers + 1))
         n_obs = optr[v + 1] - optr[v]
         jj = np.repeat(np.arange(len(t)), n_obs)
-        within = ragged_within(n_obs)
-        o = by[np.repeat(optr[v], n_obs) + within]
+        o = by[ragged_ranges(optr[v], n_obs)]
         o_end = os_[o] + c.t_duration[ot[o]]
         after = hi[jj] >= o_end + rules.travel_between_recipients(c, c.t_recipient[ot[o]], rec[jj])
         before = lo[jj] + dur[jj] + rules.travel_between_recipients(c, rec[jj], c.t_recipient[ot[o]]) <= os_[o]
