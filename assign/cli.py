@@ -9,6 +9,7 @@ import argparse
 import csv
 import io
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -342,7 +343,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
     try:
-        return int(args.run(args, stdout))
+        with warnings.catch_warnings():  # restores the default display afterwards
+            warnings.showwarning = lambda message, *_: print(f"warning: {message}", file=stderr)
+            return int(args.run(args, stdout))
     except ProblemError as exc:
         print(f"error: the problem was rejected ({len(exc.issues)} issue(s)); nothing was written", file=stderr)
         for issue in exc.issues:

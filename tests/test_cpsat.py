@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -531,3 +533,66 @@ def test_pins_colliding_through_a_shared_mate() -> None:
     sol = solve_cpsat(c, time_limit=LIMIT, workers=1)[0]
     assert len(sol.conflicts) == 1 and sol.conflicts[0][2] == "whole_teams"
     assert len(sol) == 2
+
+
+# ------------------------------------------------------------------ scale guard
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(dense_problems())
+def test_near_pairs_counts_what_rule_9_looks_at(problem: Problem) -> None:
+    """The sweep's count equals the pairs of visits the model's rule-9 sieve
+    examines, listed one by one."""
+    from assign.candidates import build_candidates
+    from assign.solvers import cpsat
+
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    pairs = cpsat._pairs(c, cands.task, cands.volunteer)
+    reach = cpsat._reach(c)
+    dur = c.t_duration[pairs.task]
+    expected = 0
+    for a in range(len(pairs)):
+        for b in range(a + 1, len(pairs)):
+            v = pairs.volunteer[a]
+            if pairs.volunteer[b] != v:
+                continue
+            near = pairs.lo[b] < pairs.hi[a] + dur[a] + reach[v] and pairs.lo[a] < pairs.hi[b] + dur[b] + reach[v]
+            expected += int(near)
+    assert cpsat.near_pairs(c, pairs) == expected
+
+
+def test_a_model_too_large_is_not_built(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Above MAX_NEAR_PAIRS the result is the hint with the trivial bound, a
+    warning says why, and the command line prints it."""
+    import io
+    import json
+
+    from assign.candidates import build_candidates
+    from assign.cli import main
+    from assign.io import save
+    from assign.solvers import cpsat, trivial_bound
+    from assign.solvers.greedy import solve_greedy
+
+    problem = _busy_problem()
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    pairs = cpsat._pairs(c, cands.task, cands.volunteer)
+    assert cpsat.near_pairs(c, pairs) > 0
+    monkeypatch.setattr(cpsat, "MAX_NEAR_PAIRS", 0)
+    hint = solve_greedy(c, cands)
+    with pytest.warns(RuntimeWarning, match="not built"):
+        result = solve_cpsat_detailed(c, cands, time_limit=LIMIT, workers=1, hint=hint)
+    assert result.solution is hint and not result.optimal
+    assert result.bound == trivial_bound(c, cands)
+    assert [s.status for s in result.stages] == [cpsat.NOT_BUILT]
+    with pytest.warns(RuntimeWarning, match="not built"):
+        sol, _ = solve_cpsat(c, time_limit=LIMIT, workers=1)
+    assert violations(c, sol) == []
+
+    save(problem, tmp_path / "problem.json")
+    out, err = io.StringIO(), io.StringIO()
+    args = ["solve", str(tmp_path / "problem.json"), "--out", str(tmp_path / "out"), "--strategy", "cpsat"]
+    assert main(args, out, err) == 0
+    assert "warning: strategy 'cpsat': the exact model is not built" in err.getvalue()
+    assert json.loads((tmp_path / "out" / "schedule.json").read_text())["status"] == "feasible"

@@ -103,7 +103,11 @@ clause per two candidate tasks that could clash, so it grows with
 milliseconds to seconds; on a community-week (3,000 tasks, 100,000 pairs, five
 million clauses) building takes ~40 s, CP-SAT's presolve over a minute (so it
 is switched off above ``LARGE_MODEL_CONSTRAINTS``), and within minutes the
-search barely improves on the hint.
+search barely improves on the hint. Above :data:`MAX_NEAR_PAIRS` pairs of
+visits that could clash (counted by a sweep before anything is built) the
+model is not built at all: the result is the hint (the greedy schedule) with
+the trivial bound, a ``RuntimeWarning`` says why, and its one stage is
+``model``/``NOT_BUILT``.
 """
 
 from __future__ import annotations
@@ -143,11 +147,19 @@ MAX_CUTS_PER_VOLUNTEER = 2000
 #: above this many constraints CP-SAT's presolve alone can outlast minutes: skip it
 LARGE_MODEL_CONSTRAINTS = 1_000_000
 
+#: the exact model is not built when its volunteers have more pairs of
+#: candidate visits that could clash in time (:func:`near_pairs`, rule 9's
+#: sieve) than this: laocheng's 5.0 M took a minute and 6.5 GB to build and
+#: solve; Shiquan's 2.5 billion would need terabytes. ``cpsat`` then returns
+#: its starting schedule with the trivial bound and warns (use ``auto``).
+MAX_NEAR_PAIRS = 10_000_000
+
 #: names CP-SAT gives its statuses
 OPTIMAL = "OPTIMAL"
 FEASIBLE = "FEASIBLE"
 SKIPPED = "TRIVIAL"  # a stage proved without a solve
 NOT_RUN = "NOT_RUN"  # no time left
+NOT_BUILT = "NOT_BUILT"  # the model was too large to build (MAX_NEAR_PAIRS)
 
 
 @dataclass(frozen=True)
@@ -257,6 +269,32 @@ def _pairs(c: Compiled, task: I64, volunteer: I64) -> _Pairs:
     )
 
 
+def _reach(c: Compiled) -> I64:
+    """Per volunteer, minutes of travel between two recipients that can be
+    theirs: those lie within the radius of the volunteer's home, so at most two
+    radii apart (triangle inequality), plus one."""
+    return rules.travel_minutes(c, 2.0 * c.v_radius.astype(np.float64) + 1e-6).astype(np.int64) + 1
+
+
+def near_pairs(c: Compiled, pairs: _Pairs) -> int:
+    """How many two pairs of one volunteer could clash in time (allowed start
+    hulls closer than duration plus :func:`_reach`): the pairs rule 9 must
+    look at (:meth:`_Model._clashing_pairs`), counted by a sweep, without
+    listing them."""
+    if len(pairs) < 2:
+        return 0
+    v = pairs.volunteer
+    span = 4 * int(c.horizon_minutes) + 8  # lo lies in [-span/4, span/2]: keys do not mix volunteers
+    offset = span // 4
+    key = v * span + pairs.lo + offset
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    far = v[order] * span + pairs.hi[order] + c.t_duration[pairs.task[order]] + _reach(c)[v[order]] + offset
+    far = np.minimum(far, v[order] * span + span - 1)
+    later = np.searchsorted(sorted_key, far, side="left") - np.arange(len(order)) - 1
+    return int(np.maximum(later, 0).sum())
+
+
 def _merge(ranges: list[list[int]]) -> list[list[int]]:
     ranges = sorted(ranges)
     out: list[list[int]] = []
@@ -359,14 +397,12 @@ class _Model:
         goes first (``gap_a``) and ``start_a - start_b`` when b does."""
         P, c = self.pairs, self.c
         found: list[tuple[I64, I64, I64, I64]] = []
+        reach_of = _reach(c)
         for group in self._by_volunteer():
             if len(group) < 2:
                 continue
             glob = self.pair_idx[group]
-            v = int(P.volunteer[glob[0]])
-            # recipients lie within the radius of the volunteer's home, so two of
-            # them are at most 2 radii apart (triangle inequality): a cheap sieve
-            reach = int(rules.travel_minutes(c, np.array([2.0 * c.v_radius[v] + 1e-6]))[0]) + 1
+            reach = int(reach_of[P.volunteer[glob[0]]])  # a cheap sieve
             ia, ib = np.triu_indices(len(group), 1)
             pa, pb = glob[ia], glob[ib]
             ta, tb = P.task[pa], P.task[pb]
@@ -1227,6 +1263,10 @@ def solve_cpsat_detailed(
         np.concatenate((np.asarray(cands.volunteer, dtype=np.int64), c.t_pin.astype(np.int64))),
     )
 
+    near = near_pairs(c, pairs)
+    if near > MAX_NEAR_PAIRS:
+        return _not_built(c, cands, pairs, hint, seed, near, began)
+
     pins = _decide_pins(c, pairs, deadline, seed, n_workers)
     collided = len(pins.contested_tasks) > 0
     staffed = np.flatnonzero(np.diff(pairs.ptr) > 0)
@@ -1289,6 +1329,34 @@ def solve_cpsat_detailed(
         seconds=time.perf_counter() - began,
         n_pairs=len(pairs),
         scale=soft.scale,
+    )
+
+
+def _not_built(
+    c: Compiled, cands: Candidates, pairs: _Pairs, hint: Solution | None, seed: int, near: int, began: float
+) -> CpsatResult:
+    """The result when the model is too large to build (:data:`MAX_NEAR_PAIRS`):
+    the hint (else the greedy schedule) with the trivial bound, and a warning."""
+    import warnings
+
+    from . import trivial_bound
+    from .greedy import solve_greedy
+
+    warnings.warn(
+        f"strategy 'cpsat': the exact model is not built: {near:,} pairs of candidate visits could clash "
+        f"(more than {MAX_NEAR_PAIRS:,}); returning the {'given hint' if hint is not None else 'greedy schedule'} "
+        "with the trivial bound — strategy 'auto' solves problems of this size",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    solution = hint if hint is not None else solve_greedy(c, cands, seed=seed)
+    return CpsatResult(
+        solution=solution,
+        bound=trivial_bound(c, cands),
+        optimal=False,
+        stages=(StageInfo("model", NOT_BUILT, float(near), float(MAX_NEAR_PAIRS), time.perf_counter() - began),),
+        seconds=time.perf_counter() - began,
+        n_pairs=len(pairs),
     )
 
 
