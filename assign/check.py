@@ -37,7 +37,10 @@ Readings of the spec made here:
     pins on the task than ``volunteers_needed``, the same start as those kept
     pins, and enough other volunteers (eligible, free at that start, not
     colliding with their own kept pins, within their minutes and daily limit)
-    to complete the team. Non-pin assignments never justify dropping a pin;
+    to complete the team - and enough for every team at once: that team and
+    the kept pins' teams short of their size that share a possible mate with
+    it (or need its volunteer) all get distinct mates, free next to each
+    other's visits too (:func:`_teams_fit`). Non-pin assignments never justify dropping a pin;
     "of two colliding pins, one is kept" (SPEC §10) follows, since a pin that
     collides only with other dropped pins can be added to K. In particular
     more pins on a task than ``volunteers_needed`` justify ``whole_teams``
@@ -47,8 +50,9 @@ Readings of the spec made here:
     availability interval ("alone it breaks"), ``pledged_minutes`` when its
     load plus the kept pins' exceeds ``max_minutes``, or any of
     ``availability``, ``double_booking``, ``daily_limit``, ``whole_teams`` that
-    is broken at some start of the window. ``references`` and ``pins`` never
-    justify a drop.
+    is broken at some start of the window; ``whole_teams`` or
+    ``double_booking`` when the pin fits alone at some start but never with
+    mates for every team. ``references`` and ``pins`` never justify a drop.
 
   An unknown rule name or an unjustified one is a rule-12 violation.
 """
@@ -367,9 +371,11 @@ def _interval_points(lo: I64, hi: I64) -> I64:
     return np.concatenate((lo - 1, lo, hi, hi + 1))
 
 
-def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[str], int | None]:
-    """The rule names that block adding pin (t, v) to the kept pins, and a start
-    at which it could be added (None when it cannot; then the set is non-empty)."""
+def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[str], I64]:
+    """The rule names that block adding pin (t, v) to the kept pins, and the
+    starts at which it could be added counting each other volunteer as a
+    possible mate on its own (none: it cannot; then the set is non-empty).
+    Whether the mates are enough for every team at once is :func:`_teams_fit`'s."""
     dur = int(c.t_duration[t])
     first, last = int(c.t_window_start[t]), int(c.t_window_end[t]) - dur
     needed = int(c.t_needed[t])
@@ -424,6 +430,15 @@ def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[st
     ]
     if team_start is not None:
         points.append(np.array([team_start - 1, team_start, team_start + 1], dtype=np.int64))
+    # next to the kept teams that still need mates (:func:`_teams_fit` may need
+    # a mate of theirs, or ``v``, free around them)
+    short = np.flatnonzero((kept.per_task > 0) & (kept.per_task < c.t_needed))
+    if len(short):
+        ks2 = kept.first_start[short]
+        ts = np.full(len(short), t, dtype=np.int64)
+        into = travel_between_recipients(c, c.t_recipient[ts], c.t_recipient[short])
+        out_of = travel_between_recipients(c, c.t_recipient[short], c.t_recipient[ts])
+        points.append(_interval_points(ks2 + c.t_duration[short] + out_of, ks2 - dur - into))
     starts = np.unique(np.clip(np.concatenate(points), first, last))
 
     n = len(starts)
@@ -449,7 +464,7 @@ def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[st
     if always - {"whole_teams"}:
         blocked[:] = True
     if not blocked.all():
-        return set(), int(starts[np.argmin(blocked)])
+        return set(), starts[~blocked]
     names = set(always)
     for name, bad in (
         ("availability", avail_bad),
@@ -459,7 +474,127 @@ def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[st
     ):
         if bad.any():
             names.add(name)
-    return names, None
+    return names, np.zeros(0, dtype=np.int64)
+
+
+#: nodes of :func:`_teams_fit`'s search before it gives up (then the pin counts
+#: as keepable, the reading without teammates)
+TEAM_SEARCH_NODES = 20_000
+
+
+def _teams_fit(
+    c: Compiled, kept: _KeptPins, t: int, v: int, start: int, cache: dict[int, I64] | None = None
+) -> bool | None:
+    """Whether pin (t, v) at ``start`` and the kept pins can all have whole
+    teams at once: the task of (t, v) and every kept pin's task short of its
+    team get distinct other volunteers (eligible, available, not double-booked
+    with the kept pins, the new visit or each other, within their daily limits
+    and pledged minutes). Only the teams linked to the new visit through a
+    volunteer who could serve both are searched (the schedule itself staffs
+    the others). None when the search gave up (:data:`TEAM_SEARCH_NODES`).
+    ``cache`` keeps the kept teams' possible mates between calls on one schedule."""
+    needed = c.t_needed
+    short = np.flatnonzero((kept.per_task > 0) & (kept.per_task < needed))
+    short = short[short != t]
+    if np.any(kept.first_start[short] != kept.last_start[short]):
+        return None  # a kept team without one start: rule 2 is reported anyway
+    d_task = [t, *short.tolist()]
+    d_start = [start, *kept.first_start[short].tolist()]
+    d_need = [int(needed[t] - kept.per_task[t] - 1), *(needed[short] - kept.per_task[short]).tolist()]
+    everyone = np.arange(c.n_volunteers, dtype=np.int64)
+    new_load = float(assignment_load(c, np.array([t]), np.array([v]))[0])
+    cache = {} if cache is None else cache
+
+    def candidates(x: int, sx: int) -> I64:
+        """Who could join task x at sx next to the kept pins alone (the new
+        visit is :func:`fits`'s: a schedule's own mates are candidates here)."""
+        u = everyone[~np.isin(everyone, kept.volunteer[kept.task == x])]
+        if x == t:
+            u = u[u != v]
+        xs = np.full(len(u), x, dtype=np.int64)
+        ss = np.full(len(u), sx, dtype=np.int64)
+        ok = eligible(c, xs, u) & available(c, u, ss, ss + int(c.t_duration[x]))
+        ok &= ~kept.collides(c, x, u, ss)
+        ok &= kept.day_count(c, u, ss) + 1 <= c.v_max_per_day[u]
+        ok &= kept.load[u] + assignment_load(c, xs, u) <= c.v_max_minutes[u]
+        return u[ok]
+
+    cands: dict[int, I64] = {0: candidates(t, start)}
+    by_vol: dict[int, list[int]] = {}
+    for i in range(1, len(d_task)):
+        if d_task[i] not in cache:
+            cache[d_task[i]] = candidates(d_task[i], d_start[i])
+        cands[i] = cache[d_task[i]]
+        for u in cands[i].tolist():
+            by_vol.setdefault(u, []).append(i)
+    # the teams linked to the new visit (through v or a shared possible mate)
+    queue = [v, *(cands[0].tolist() if d_need[0] > 0 else [])]
+    seen = set(queue)
+    linked = [0]
+    taken = {0}
+    while queue:
+        for i in by_vol.get(queue.pop(), []):
+            if i in taken:
+                continue
+            taken.add(i)
+            linked.append(i)
+            fresh = [u for u in cands[i].tolist() if u not in seen]
+            seen.update(fresh)
+            queue.extend(fresh)
+    if len(linked) == 1 and d_need[0] <= 0:
+        return True
+    if any(len(cands[i]) < d_need[i] for i in linked):
+        return False
+    order = sorted(linked, key=lambda i: (len(cands[i]) - d_need[i], i))
+    added: dict[int, list[tuple[int, int]]] = {v: [(t, start)]}
+    extra_load: dict[int, float] = {v: new_load}
+    nodes = 0
+
+    def fits(u: int, x: int, sx: int) -> bool:
+        day = int(day_of(c, np.array([sx]))[0])
+        same_day = 0
+        for a, sa in added.get(u, []):
+            if sa <= sx:
+                ok = visits_apart(c, np.array([a]), np.array([sa]), np.array([x]), np.array([sx]))[0]
+            else:
+                ok = visits_apart(c, np.array([x]), np.array([sx]), np.array([a]), np.array([sa]))[0]
+            if not ok:
+                return False
+            same_day += int(day_of(c, np.array([sa]))[0] == day)
+        count = int(kept.day_count(c, np.array([u]), np.array([sx]))[0])
+        if count + same_day + 1 > int(c.v_max_per_day[u]):
+            return False
+        load = float(assignment_load(c, np.array([x]), np.array([u]))[0])
+        return float(kept.load[u]) + extra_load.get(u, 0.0) + load <= float(c.v_max_minutes[u])
+
+    def place(k: int, i: int, still: int, first: int) -> bool | None:
+        """Demand order[k] needs ``still`` more mates, from its candidates ``first``.. on."""
+        nonlocal nodes
+        if still == 0:
+            if k + 1 == len(order):
+                return True
+            nxt = order[k + 1]
+            return place(k + 1, nxt, d_need[nxt], 0)
+        x, sx = d_task[i], d_start[i]
+        gave_up = False
+        for j in range(first, len(cands[i])):
+            nodes += 1
+            if nodes > TEAM_SEARCH_NODES:
+                return None
+            u = int(cands[i][j])
+            if not fits(u, x, sx):
+                continue
+            added.setdefault(u, []).append((x, sx))
+            extra_load[u] = extra_load.get(u, 0.0) + float(assignment_load(c, np.array([x]), np.array([u]))[0])
+            got = place(k, i, still - 1, j + 1)
+            added[u].pop()
+            extra_load[u] -= float(assignment_load(c, np.array([x]), np.array([u]))[0])
+            if got:
+                return True
+            gave_up |= got is None
+        return None if gave_up else False
+
+    return place(0, order[0], d_need[order[0]], 0)
 
 
 def _pins(c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, str], ...]) -> list[Violation]:
@@ -475,6 +610,7 @@ def _pins(c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, 
         if 0 <= ct < c.n_tasks and 0 <= cv < n_vol:
             listed.setdefault(ct * n_vol + cv, []).append(rule)
     kept = _KeptPins.of(c, t, v, s)
+    mates_cache: dict[int, I64] = {}  # kept teams' possible mates (_teams_fit)
     out: list[Violation] = []
     for key in dropped:
         pt, pv = divmod(int(key), n_vol)
@@ -492,7 +628,16 @@ def _pins(c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, 
                 )
                 continue
             if obstacles is None:
-                obstacles, where = _pin_obstacles(c, kept, pt, pv)
+                obstacles, open_starts = _pin_obstacles(c, kept, pt, pv)
+                for start in open_starts.tolist():
+                    fit = _teams_fit(c, kept, pt, pv, int(start), mates_cache)
+                    if fit is None or fit:  # a search that gave up: keepable, as without teammates
+                        where = int(start)
+                        break
+                if len(open_starts) and where is None:
+                    # every start lacks mates for some team: adding it would leave a
+                    # kept team short, or double-book the volunteer a team needs
+                    obstacles |= {"whole_teams", "double_booking"}
             if where is not None:
                 out.append(
                     _violation(

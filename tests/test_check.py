@@ -5,6 +5,7 @@ single-rule mutations of valid schedules built by a simple greedy."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from datetime import timedelta
@@ -127,9 +128,57 @@ class RefChecker:
                 if len(mates) < task.volunteers_needed - len(members) - 1:
                     broken.add("whole_teams")
             if not broken:
-                return None
+                if self.teams_fit(tid, vid, s, kept):
+                    return None
+                broken = {"whole_teams", "double_booking"}
             names |= broken
         return names
+
+    def teams_fit(self, tid: str, vid: str, s: int, kept: list[tuple[str, str, int]]) -> bool:
+        """The pin (tid, vid) at s and the kept pins' teams it is linked to (by a
+        volunteer who could serve both, alone next to the kept pins) can all be
+        whole at once; a kept team with two starts counts as fitting."""
+        need = {t.id: t.volunteers_needed for t in self.p.tasks}
+        on: dict[str, set[str]] = {}
+        at: dict[str, set[int]] = {}
+        for t, u, x in kept:
+            on.setdefault(t, set()).add(u)
+            at.setdefault(t, set()).add(x)
+        demands = [(tid, s, need[tid] - len(on.get(tid, set())) - 1)]
+        for t in on:
+            if t != tid and len(on[t]) < need[t]:
+                if len(at[t]) > 1:
+                    return True
+                demands.append((t, next(iter(at[t])), need[t] - len(on[t])))
+
+        def candidates(t: str, x: int) -> list[str]:
+            return [
+                u.id for u in self.p.volunteers
+                if u.id not in on.get(t, set()) and not (t == tid and u.id == vid)
+                and not self.person_broken(t, u.id, x, kept)
+            ]
+
+        cands = [candidates(t, x) for t, x, _ in demands]
+        reach = {vid} | (set(cands[0]) if demands[0][2] > 0 else set())
+        linked, grown = [0], True
+        while grown:
+            grown = False
+            for i in range(1, len(demands)):
+                if i not in linked and reach & set(cands[i]):
+                    reach |= set(cands[i])
+                    linked.append(i)
+                    grown = True
+
+        def place(k: int, visits: list[tuple[str, str, int]]) -> bool:
+            if k == len(linked):
+                return True
+            t, x, n = demands[linked[k]]
+            free = [u for u in cands[linked[k]] if not self.person_broken(t, u, x, visits)]
+            return any(
+                place(k + 1, visits + [(t, u, x) for u in group]) for group in itertools.combinations(free, max(n, 0))
+            )
+
+        return place(0, [*kept, (tid, vid, s)])
 
     def violated(self, rows: list[tuple[str, str, int]], conflicts: list[tuple[str, str, str]]) -> set[int]:
         ref = self.ref
@@ -791,3 +840,45 @@ def test_tiny_schedule() -> None:
     assert violations(c, build([(0, 0, 540), (1, 1, 660)], [(3, 2, "availability")]))[0].rule == 12
     # v3 may do one task a day: t3 at 09:00 on day 2 would push the pin out
     assert rules_found(c, build([(0, 0, 540), (1, 1, 660), (3, 2, 1440 + 840), (2, 2, 1440 + 540)])) >= {2, 11}
+
+
+# ------------------------------------------- pins and the mates of kept teams
+
+
+def _mates_problem(n_vols: int, t2_needed: int = 2) -> Problem:
+    """t1 and t2 at 08:00 (15 min); t1 needs two and is pinned to v2, t2 needs
+    ``t2_needed`` and is pinned to v1; the other volunteers are free."""
+    from .test_cpsat import _problem
+
+    tasks = [
+        {"id": "t1", "window_start": 480, "window_end": 495, "duration_min": 15, "volunteers_needed": 2,
+         "pinned": ["v2"]},
+        {"id": "t2", "window_start": 480, "window_end": 495, "duration_min": 15, "volunteers_needed": t2_needed,
+         "pinned": ["v1"]},
+    ]
+    return _problem([{"id": f"v{i}"} for i in range(1, n_vols + 1)], tasks)
+
+
+def test_a_pin_needing_the_mate_a_kept_team_needs_may_go() -> None:
+    """Three volunteers: t1 (v2 + v3) is kept; t2's pin v1 would need v3 too,
+    so it cannot be added to the kept pins; with a fourth volunteer it can."""
+    c = compile_problem(_mates_problem(3))
+    sol = build([(0, 1, 480), (0, 2, 480)], [(1, 0, "whole_teams")])
+    assert violations(c, sol) == []
+    assert violations(c, build([(0, 1, 480), (0, 2, 480)], [(1, 0, "double_booking")])) == []
+    assert [v.rule for v in violations(c, build([(0, 1, 480), (0, 2, 480)], [(1, 0, "daily_limit")]))] == [12]
+    c = compile_problem(_mates_problem(4))
+    found = violations(c, build([(0, 1, 480), (0, 2, 480)], [(1, 0, "whole_teams")]))
+    assert [v.rule for v in found] == [12] and "can be kept" in found[0].message
+
+
+def test_a_pin_whose_volunteer_a_kept_team_needs_may_go() -> None:
+    """t2 is v1's alone; t1 (pinned to v2) can only be completed by v1 at the
+    same time: keeping both is impossible, one pin goes; a third volunteer
+    could complete t1, and then v1's pin must stay."""
+    c = compile_problem(_mates_problem(2, t2_needed=1))
+    sol = build([(0, 1, 480), (0, 0, 480)], [(1, 0, "double_booking")])
+    assert violations(c, sol) == []
+    c = compile_problem(_mates_problem(3, t2_needed=1))
+    found = violations(c, build([(0, 1, 480), (0, 0, 480)], [(1, 0, "double_booking")]))
+    assert [v.rule for v in found] == [12] and "can be kept" in found[0].message

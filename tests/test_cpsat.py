@@ -160,21 +160,6 @@ def _check_against_brute_force(problem: Problem, honour_pins: bool = False) -> N
     result = solve_cpsat_detailed(c, time_limit=LIMIT, seed=0, workers=1)
     best = brute_force(c, honour_pins=honour_pins)
     found = violations(c, result.solution)
-    if honour_pins:
-        # assign.check reads "can the pin be added to the kept pins" leniently: a
-        # mate counts as free unless they hold a kept pin, even when the kept
-        # pins' own teams need them. A drop it flags must be one the exact
-        # reading (the brute force) confirms: no schedule holds the kept pins and it.
-        sol = result.solution
-        kept = {(int(t), int(v)) for t, v in zip(sol.task, sol.volunteer, strict=True)}
-        kept &= set(zip(np.repeat(np.arange(c.n_tasks), np.diff(c.t_pin_ptr)).tolist(), c.t_pin.tolist(), strict=True))
-        lenient = []
-        for item in found:
-            if item.rule == 12 and "can be kept" in item.message:
-                pin = (c.task_ids.index(item.task), c.volunteer_ids.index(item.volunteer))
-                assert not best.can_add(kept, pin), item
-                lenient.append(item)
-        found = [item for item in found if item not in lenient]
     assert found == []
     score = evaluate(c, result.solution)
     assert result.bound is not None
@@ -519,8 +504,7 @@ def test_complete_hint_is_a_solution_of_the_model(problem: Problem) -> None:
 def test_pins_colliding_through_a_shared_mate() -> None:
     """Two team tasks at the same time, one pin each, three free volunteers:
     only one team can be formed, so one pin goes, although each alone fits
-    (the validator, which does not reserve the kept team's mate, disagrees:
-    see _check_against_brute_force)."""
+    (the validator agrees: it looks for mates for every team at once)."""
     tasks = [
         {"id": "t1", "window_start": 480, "window_end": 495, "duration_min": 15, "volunteers_needed": 2,
          "pinned": ["v2"]},
@@ -533,6 +517,7 @@ def test_pins_colliding_through_a_shared_mate() -> None:
     sol = solve_cpsat(c, time_limit=LIMIT, workers=1)[0]
     assert len(sol.conflicts) == 1 and sol.conflicts[0][2] == "whole_teams"
     assert len(sol) == 2
+    assert violations(c, sol) == []
 
 
 # ------------------------------------------------------------------ scale guard

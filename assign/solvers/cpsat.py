@@ -1182,8 +1182,8 @@ def _name_dropped_pins(c: Compiled, sol: Solution) -> Solution:
     Pins dropped alone already name their rule; colliding ones get
     :func:`_collision_rule`. A name the validator rejects is replaced by the
     next of :data:`_PIN_RULES` (a handful of validator runs at most); when none
-    is accepted (the validator reads "can be added" more leniently than this
-    module: it ignores that the kept pins' teams need their mates) the first
+    is accepted (the validator reads "can be added" with the kept pins at their
+    starts, more leniently than this module's any timing) the first
     name stays."""
     if not sol.conflicts:
         return sol
