@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assign.check import CheckReport, Violation, check, violations
@@ -882,3 +882,49 @@ def test_a_pin_whose_volunteer_a_kept_team_needs_may_go() -> None:
     c = compile_problem(_mates_problem(3, t2_needed=1))
     found = violations(c, build([(0, 1, 480), (0, 0, 480)], [(1, 0, "double_booking")]))
     assert [v.rule for v in found] == [12] and "can be kept" in found[0].message
+
+
+@st.composite
+def team_pin_cases(draw: st.DrawFn) -> tuple[Problem, Solution]:
+    """Two to four team tasks around 08:00 with pins, two to five volunteers,
+    some kept with mates (a random valid-looking choice), the others dropped
+    with a random rule: the cases where mates are shared."""
+    from .test_cpsat import _problem
+
+    n_vols = draw(st.integers(2, 5))
+    vols = [{"id": f"v{i}", "max_tasks_per_day": draw(st.sampled_from([None, 1, 2]))} for i in range(n_vols)]
+    for v in vols:
+        if v["max_tasks_per_day"] is None:
+            del v["max_tasks_per_day"]
+    tasks = []
+    for j in range(draw(st.integers(2, 4))):
+        start = 480 + 15 * draw(st.integers(0, 3))
+        pins = draw(st.lists(st.sampled_from([v["id"] for v in vols]), max_size=2, unique=True))
+        tasks.append({"id": f"t{j}", "window_start": start, "window_end": start + 15 * draw(st.integers(1, 3)),
+                      "duration_min": 15, "volunteers_needed": draw(st.integers(1, 3)), "pinned": pins})
+    problem = _problem(vols, tasks)
+    c = compile_problem(problem)
+    rows: list[Row] = []
+    conflicts: list[tuple[int, int, str]] = []
+    for t in range(c.n_tasks):
+        pins = [int(v) for v in c.t_pin[c.t_pin_ptr[t] : c.t_pin_ptr[t + 1]]]
+        s = int(c.t_window_start[t])
+        if pins and draw(st.booleans()):
+            others = [v for v in range(c.n_volunteers) if v not in pins]
+            mates = draw(st.permutations(others))[: max(0, int(c.t_needed[t]) - len(pins))]
+            rows += [(t, v, s) for v in pins[: int(c.t_needed[t])] + list(mates)]
+            pins = pins[int(c.t_needed[t]) :]
+        for v in pins:
+            conflicts.append((t, v, draw(st.sampled_from(["whole_teams", "double_booking", "daily_limit"]))))
+    return problem, build(rows, conflicts)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(team_pin_cases())
+def test_pins_sharing_mates_agree_with_the_reference(case: tuple[Problem, Solution]) -> None:
+    """Rule 12 with teams competing for mates: the validator's search and the
+    reference's enumeration find the same rules broken."""
+    problem, sol = case
+    c = compile_problem(problem)
+    expected = RefChecker(problem).violated(rows_of(c, sol), conflicts_of(c, sol))
+    assert rules_found(c, sol) == expected
