@@ -331,9 +331,10 @@ class _KeptPins:
             day_keys=np.sort(_day_keys(c, v, s)),
         )
 
-    def collides(self, c: Compiled, task: int, vols: I64, starts: I64) -> B:
-        """Would a visit of ``task`` by ``vols[i]`` at ``starts[i]`` double-book one
-        of that volunteer's kept pins? Neighbours by start suffice (rules.visits_apart)."""
+    def collides(self, c: Compiled, task: int | I64, vols: I64, starts: I64) -> B:
+        """Would a visit of ``task`` (one, or one per row) by ``vols[i]`` at
+        ``starts[i]`` double-book one of that volunteer's kept pins? Neighbours
+        by start suffice (rules.visits_apart)."""
         n = len(self.task)
         if n == 0 or len(vols) == 0:
             return np.zeros(len(vols), dtype=bool)
@@ -341,7 +342,7 @@ class _KeptPins:
         span = max(int(self.start.max()), int(starts.max())) - base + 1
         kept_keys = self.volunteer * span + (self.start - base)
         query = vols * span + (starts - base)
-        tasks = np.full(len(vols), task, dtype=np.int64)
+        tasks = np.broadcast_to(np.asarray(task, dtype=np.int64), (len(vols),))
         after = np.searchsorted(kept_keys, query, side="right")
         before = after - 1
         bad = np.zeros(len(vols), dtype=bool)
@@ -479,122 +480,253 @@ def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[st
 
 #: nodes of :func:`_teams_fit`'s search before it gives up (then the pin counts
 #: as keepable, the reading without teammates)
-TEAM_SEARCH_NODES = 20_000
+TEAM_SEARCH_NODES = 5_000
+#: the search runs over at most this many linked teams; beyond, only a witness
+#: is sought (:func:`_teams_witness`)
+TEAM_SEARCH_TEAMS = 12
 
 
-def _teams_fit(
-    c: Compiled, kept: _KeptPins, t: int, v: int, start: int, cache: dict[int, I64] | None = None
-) -> bool | None:
+@dataclass
+class _TeamContext:
+    """What :func:`_teams_fit` keeps between calls on one schedule: the kept
+    teams short of their size, the schedule's own mates of each task (tried
+    first: they staff the kept teams already) and each volunteer's roles as
+    such a mate, possible mates and teams met so far, travel times."""
+
+    mates_now: dict[int, list[int]]
+    ready: bool = False
+    short: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    roles: dict[int, list[int]] = field(default_factory=dict)
+    busy: set[int] = field(default_factory=set)
+    cands: dict[int, I64] = field(default_factory=dict)
+    demands_of: dict[int, list[int]] = field(default_factory=dict)
+    tries: dict[int, list[int]] = field(default_factory=dict)
+    load_of: dict[int, dict[int, float]] = field(default_factory=dict)
+    travel: dict[tuple[int, int], int] = field(default_factory=dict)
+    witness_ok: bool = False
+
+    def prepare(self, c: Compiled, kept: _KeptPins) -> None:
+        self.short = np.flatnonzero((kept.per_task > 0) & (kept.per_task < c.t_needed))
+        short_set = set(self.short.tolist())
+        for k, mates_k in self.mates_now.items():
+            if k in short_set:
+                for u in mates_k:
+                    self.roles.setdefault(u, []).append(k)
+        self.busy = set(self.roles)
+        self.witness_ok = self._roles_valid(c, kept)
+        self.ready = True
+
+    def _roles_valid(self, c: Compiled, kept: _KeptPins) -> bool:
+        """The schedule's own mates make every kept team short of its size
+        whole, each mate next to the kept pins and their other such roles
+        (only then can they stay as a witness, :func:`_teams_witness`)."""
+        k = np.asarray([k for u, ks in self.roles.items() for k in ks], dtype=np.int64)
+        u = np.asarray([u for u, ks in self.roles.items() for _ in ks], dtype=np.int64)
+        have = np.bincount(k, minlength=c.n_tasks)[self.short]
+        if np.any(have != c.t_needed[self.short] - kept.per_task[self.short]):
+            return False
+        if not len(k):
+            return True
+        sk = kept.first_start[k]
+        if not _could_join(c, kept, k, sk, u).all():
+            return False
+        order = np.lexsort((sk, u))
+        k, u, sk = k[order], u[order], sk[order]
+        same = u[1:] == u[:-1]
+        if not visits_apart(c, k[:-1][same], sk[:-1][same], k[1:][same], sk[1:][same]).all():
+            return False
+        dk = _day_keys(c, u, sk)
+        keys, first, counts = np.unique(dk, return_index=True, return_counts=True)
+        if np.any(kept.day_count(c, u[first], sk[first]) + counts > c.v_max_per_day[u[first]]):
+            return False
+        load = np.bincount(u, weights=assignment_load(c, k, u), minlength=c.n_volunteers)
+        return bool(np.all(kept.load + load <= c.v_max_minutes))
+
+
+def _could_join(c: Compiled, kept: _KeptPins, x: I64, sx: I64, u: I64) -> B:
+    """Row by row: could volunteer ``u`` join task ``x`` at ``sx`` next to the
+    kept pins alone (not pinned to it, eligible, available, not double-booking
+    a kept pin, within the day's limit and the pledged minutes)?"""
+    pinned_there = np.isin(x * c.n_volunteers + u, kept.task * c.n_volunteers + kept.volunteer)
+    ok = ~pinned_there & eligible(c, x, u) & available(c, u, sx, sx + c.t_duration[x])
+    ok &= ~kept.collides(c, x, u, sx)
+    ok &= kept.day_count(c, u, sx) + 1 <= c.v_max_per_day[u]
+    ok &= kept.load[u] + assignment_load(c, x, u) <= c.v_max_minutes[u]
+    return ok
+
+
+def _teams_fit(c: Compiled, kept: _KeptPins, t: int, v: int, start: int, ctx: _TeamContext) -> bool | None:
     """Whether pin (t, v) at ``start`` and the kept pins can all have whole
     teams at once: the task of (t, v) and every kept pin's task short of its
     team get distinct other volunteers (eligible, available, not double-booked
     with the kept pins, the new visit or each other, within their daily limits
     and pledged minutes). Only the teams linked to the new visit through a
     volunteer who could serve both are searched (the schedule itself staffs
-    the others). None when the search gave up (:data:`TEAM_SEARCH_NODES`).
-    ``cache`` keeps the kept teams' possible mates between calls on one schedule."""
+    the others), each trying the schedule's own mates first; when the
+    schedule's mates can simply stay (:func:`_teams_witness`) no search is
+    needed. None when undecided: more than :data:`TEAM_SEARCH_TEAMS` linked
+    teams, or :data:`TEAM_SEARCH_NODES` nodes searched."""
     needed = c.t_needed
-    short = np.flatnonzero((kept.per_task > 0) & (kept.per_task < needed))
-    short = short[short != t]
-    if np.any(kept.first_start[short] != kept.last_start[short]):
+    if not ctx.ready:
+        ctx.prepare(c, kept)
+    if np.any(kept.first_start[ctx.short] != kept.last_start[ctx.short]):
         return None  # a kept team without one start: rule 2 is reported anyway
-    d_task = [t, *short.tolist()]
-    d_start = [start, *kept.first_start[short].tolist()]
-    d_need = [int(needed[t] - kept.per_task[t] - 1), *(needed[short] - kept.per_task[short]).tolist()]
+    need0 = int(needed[t] - kept.per_task[t] - 1)
     everyone = np.arange(c.n_volunteers, dtype=np.int64)
-    new_load = float(assignment_load(c, np.array([t]), np.array([v]))[0])
-    cache = {} if cache is None else cache
+    others = everyone[everyone != v]
+    mates0 = others[_could_join(c, kept, np.full(len(others), t, dtype=np.int64), np.full(len(others), start), others)]
+    if len(mates0) < need0:
+        return False
+    if ctx.witness_ok and _teams_witness(c, kept, t, v, start, need0, mates0, ctx):
+        return True
 
-    def candidates(x: int, sx: int) -> I64:
-        """Who could join task x at sx next to the kept pins alone (the new
-        visit is :func:`fits`'s: a schedule's own mates are candidates here)."""
-        u = everyone[~np.isin(everyone, kept.volunteer[kept.task == x])]
-        if x == t:
-            u = u[u != v]
-        xs = np.full(len(u), x, dtype=np.int64)
-        ss = np.full(len(u), sx, dtype=np.int64)
-        ok = eligible(c, xs, u) & available(c, u, ss, ss + int(c.t_duration[x]))
-        ok &= ~kept.collides(c, x, u, ss)
-        ok &= kept.day_count(c, u, ss) + 1 <= c.v_max_per_day[u]
-        ok &= kept.load[u] + assignment_load(c, xs, u) <= c.v_max_minutes[u]
-        return u[ok]
+    def cands_of(k: int) -> I64:
+        if k not in ctx.cands:
+            ks = np.full(c.n_volunteers, k, dtype=np.int64)
+            ctx.cands[k] = everyone[_could_join(c, kept, ks, np.full(c.n_volunteers, int(kept.first_start[k])), everyone)]
+        return ctx.cands[k]
 
-    cands: dict[int, I64] = {0: candidates(t, start)}
-    by_vol: dict[int, list[int]] = {}
-    for i in range(1, len(d_task)):
-        if d_task[i] not in cache:
-            cache[d_task[i]] = candidates(d_task[i], d_start[i])
-        cands[i] = cache[d_task[i]]
-        for u in cands[i].tolist():
-            by_vol.setdefault(u, []).append(i)
-    # the teams linked to the new visit (through v or a shared possible mate)
-    queue = [v, *(cands[0].tolist() if d_need[0] > 0 else [])]
+    def demands_of(u: int) -> list[int]:
+        if u not in ctx.demands_of:
+            sh = ctx.short
+            us = np.full(len(sh), u, dtype=np.int64)
+            ctx.demands_of[u] = sh[_could_join(c, kept, sh, kept.first_start[sh], us)].tolist()
+        return ctx.demands_of[u]
+
+    # the kept teams linked to the new visit (through v or a shared possible mate)
+    d_task = [t]
+    d_start = [start]
+    d_need = [need0]
+    cands: dict[int, I64] = {0: mates0}
+    queue = [v, *(mates0.tolist() if need0 > 0 else [])]
     seen = set(queue)
-    linked = [0]
-    taken = {0}
     while queue:
-        for i in by_vol.get(queue.pop(), []):
-            if i in taken:
+        for k in demands_of(queue.pop()):
+            if k == t or k in d_task:
                 continue
-            taken.add(i)
-            linked.append(i)
-            fresh = [u for u in cands[i].tolist() if u not in seen]
+            if len(d_task) >= TEAM_SEARCH_TEAMS:
+                return None
+            d_task.append(k)
+            d_start.append(int(kept.first_start[k]))
+            d_need.append(int(needed[k] - kept.per_task[k]))
+            cands[len(d_task) - 1] = cands_of(k)
+            fresh = [u for u in cands_of(k).tolist() if u not in seen]
             seen.update(fresh)
             queue.extend(fresh)
-    if len(linked) == 1 and d_need[0] <= 0:
+    linked = list(range(len(d_task)))
+    if len(linked) == 1 and need0 <= 0:
         return True
     if any(len(cands[i]) < d_need[i] for i in linked):
         return False
-    order = sorted(linked, key=lambda i: (len(cands[i]) - d_need[i], i))
-    added: dict[int, list[tuple[int, int]]] = {v: [(t, start)]}
+    # each team tries its own mates of the schedule first, then volunteers who
+    # are nobody's mate there, then the others
+    tries: dict[int, list[int]] = {}
+    load_of: dict[int, dict[int, float]] = {}
+    for i in linked:
+        x = d_task[i]
+        if i == 0 or x not in ctx.tries:
+            own = set(ctx.mates_now.get(x, []))
+            tried = sorted(cands[i].tolist(), key=lambda u: (u not in own, u in ctx.busy, u))
+            loads = assignment_load(c, np.full(len(cands[i]), x), cands[i]).tolist()
+            got = (tried, dict(zip(cands[i].tolist(), loads, strict=True)))
+            if i == 0:
+                tries[i], load_of[i] = got
+                continue
+            ctx.tries[x], ctx.load_of[x] = got
+        tries[i], load_of[i] = ctx.tries[x], ctx.load_of[x]
+    order = [0, *sorted(linked[1:], key=lambda i: (len(cands[i]) - d_need[i], i))]
+    days = day_of(c, np.asarray([d_start[i] for i in linked], dtype=np.int64)).tolist()
+    day = dict(zip(linked, days, strict=True))
+    dur = {i: int(c.t_duration[d_task[i]]) for i in linked}
+    new_load = float(assignment_load(c, np.array([t]), np.array([v]))[0])
+    added: dict[int, list[tuple[int, int, int, int]]] = {v: [(t, start, int(c.t_duration[t]), day[0])]}
     extra_load: dict[int, float] = {v: new_load}
     nodes = 0
 
-    def fits(u: int, x: int, sx: int) -> bool:
-        day = int(day_of(c, np.array([sx]))[0])
+    def travel(a: int, b: int) -> int:
+        key = (a, b)
+        if key not in ctx.travel:
+            ra, rb = c.t_recipient[[a]], c.t_recipient[[b]]
+            ctx.travel[key] = int(travel_between_recipients(c, ra, rb)[0])
+        return ctx.travel[key]
+
+    def fits(u: int, i: int) -> bool:
+        x, sx, dx = d_task[i], d_start[i], dur[i]
         same_day = 0
-        for a, sa in added.get(u, []):
+        for a, sa, da, day_a in added.get(u, []):
+            same_day += day_a == day[i]
             if sa <= sx:
-                ok = visits_apart(c, np.array([a]), np.array([sa]), np.array([x]), np.array([sx]))[0]
-            else:
-                ok = visits_apart(c, np.array([x]), np.array([sx]), np.array([a]), np.array([sa]))[0]
-            if not ok:
+                if sx < sa + da + travel(a, x):
+                    return False
+            elif sa < sx + dx + travel(x, a):
                 return False
-            same_day += int(day_of(c, np.array([sa]))[0] == day)
         count = int(kept.day_count(c, np.array([u]), np.array([sx]))[0])
         if count + same_day + 1 > int(c.v_max_per_day[u]):
             return False
-        load = float(assignment_load(c, np.array([x]), np.array([u]))[0])
-        return float(kept.load[u]) + extra_load.get(u, 0.0) + load <= float(c.v_max_minutes[u])
+        return float(kept.load[u]) + extra_load.get(u, 0.0) + load_of[i][u] <= float(c.v_max_minutes[u])
 
-    def place(k: int, i: int, still: int, first: int) -> bool | None:
-        """Demand order[k] needs ``still`` more mates, from its candidates ``first``.. on."""
+    def place(k: int, still: int, first: int) -> bool | None:
+        """Team order[k] needs ``still`` more mates, from its tries ``first``.. on."""
         nonlocal nodes
+        i = order[k]
         if still == 0:
-            if k + 1 == len(order):
-                return True
-            nxt = order[k + 1]
-            return place(k + 1, nxt, d_need[nxt], 0)
-        x, sx = d_task[i], d_start[i]
+            return True if k + 1 == len(order) else place(k + 1, d_need[order[k + 1]], 0)
         gave_up = False
-        for j in range(first, len(cands[i])):
+        for j in range(first, len(tries[i])):
             nodes += 1
             if nodes > TEAM_SEARCH_NODES:
                 return None
-            u = int(cands[i][j])
-            if not fits(u, x, sx):
+            u = tries[i][j]
+            if not fits(u, i):
                 continue
-            added.setdefault(u, []).append((x, sx))
-            extra_load[u] = extra_load.get(u, 0.0) + float(assignment_load(c, np.array([x]), np.array([u]))[0])
-            got = place(k, i, still - 1, j + 1)
+            added.setdefault(u, []).append((d_task[i], d_start[i], dur[i], day[i]))
+            extra_load[u] = extra_load.get(u, 0.0) + load_of[i][u]
+            got = place(k, still - 1, j + 1)
             added[u].pop()
-            extra_load[u] -= float(assignment_load(c, np.array([x]), np.array([u]))[0])
+            extra_load[u] -= load_of[i][u]
             if got:
                 return True
             gave_up |= got is None
         return None if gave_up else False
 
-    return place(0, order[0], d_need[order[0]], 0)
+    return place(0, d_need[0], 0)
+
+
+def _teams_witness(
+    c: Compiled, kept: _KeptPins, t: int, v: int, start: int, need: int, mates: I64, ctx: _TeamContext
+) -> bool:
+    """True when the schedule's own mates of the kept teams short of their size
+    can stay as they are: ``v`` takes the new visit next to its roles there,
+    and ``need`` of ``mates`` each fit next to theirs (then every team is whole
+    at once). False says nothing: a search is needed."""
+    day = day_of(c, np.array([start]))
+    one_t = np.array([t], dtype=np.int64)
+    one_s = np.array([start], dtype=np.int64)
+
+    def fits_next_to_roles(u: int) -> bool:
+        roles = np.asarray([k for k in ctx.roles.get(u, []) if k != t], dtype=np.int64)  # its visit of t stays
+        sk = kept.first_start[roles]
+        before = sk <= start
+        ts = np.full(len(roles), t, dtype=np.int64)
+        ss = np.full(len(roles), start, dtype=np.int64)
+        apart = np.where(before, visits_apart(c, roles, sk, ts, ss), visits_apart(c, ts, ss, roles, sk))
+        if not apart.all():
+            return False
+        same_day = int((day_of(c, sk) == day[0]).sum())
+        if int(kept.day_count(c, np.array([u]), one_s)[0]) + same_day + 1 > int(c.v_max_per_day[u]):
+            return False
+        us = np.full(len(roles), u, dtype=np.int64)
+        load = float(assignment_load(c, roles, us).sum()) + float(assignment_load(c, one_t, np.array([u]))[0])
+        return float(kept.load[u]) + load <= float(c.v_max_minutes[u])
+
+    if not fits_next_to_roles(v):
+        return False
+    found = 0
+    for u in mates.tolist():
+        if found >= need:
+            break
+        found += fits_next_to_roles(int(u))
+    return found >= need
 
 
 def _pins(c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, str], ...]) -> list[Violation]:
@@ -610,7 +742,10 @@ def _pins(c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, 
         if 0 <= ct < c.n_tasks and 0 <= cv < n_vol:
             listed.setdefault(ct * n_vol + cv, []).append(rule)
     kept = _KeptPins.of(c, t, v, s)
-    mates_cache: dict[int, I64] = {}  # kept teams' possible mates (_teams_fit)
+    mates_now: dict[int, list[int]] = {}
+    for task, vol in zip(t[~is_pinned(c, t, v)].tolist(), v[~is_pinned(c, t, v)].tolist(), strict=True):
+        mates_now.setdefault(task, []).append(vol)
+    team_ctx = _TeamContext(mates_now)
     out: list[Violation] = []
     for key in dropped:
         pt, pv = divmod(int(key), n_vol)
@@ -630,7 +765,7 @@ def _pins(c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, 
             if obstacles is None:
                 obstacles, open_starts = _pin_obstacles(c, kept, pt, pv)
                 for start in open_starts.tolist():
-                    fit = _teams_fit(c, kept, pt, pv, int(start), mates_cache)
+                    fit = _teams_fit(c, kept, pt, pv, int(start), team_ctx)
                     if fit is None or fit:  # a search that gave up: keepable, as without teammates
                         where = int(start)
                         break

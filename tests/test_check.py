@@ -928,3 +928,38 @@ def test_pins_sharing_mates_agree_with_the_reference(case: tuple[Problem, Soluti
     c = compile_problem(problem)
     expected = RefChecker(problem).violated(rows_of(c, sol), conflicts_of(c, sol))
     assert rules_found(c, sol) == expected
+
+
+def test_dropped_pins_among_many_kept_teams() -> None:
+    """A county-like crowd of pinned teams (1,000 volunteers, 6,000 tasks):
+    pins dropped with their whole task could be kept, and each is flagged,
+    without searching all the kept teams the shared mates link (a search over
+    all of them recursed thousands deep)."""
+    from assign.candidates import build_candidates
+    from assign.rules import is_pinned
+    from assign.solvers.greedy import solve_greedy
+
+    from .test_cpsat import _problem
+
+    rng = np.random.default_rng(1)
+    n_vols, n_tasks = 1000, 6000
+    vols = [{"id": f"v{i}", "lat": 33.04 + int(rng.integers(-20, 20)) * 0.001,
+             "lon": 108.25 + int(rng.integers(-20, 20)) * 0.001} for i in range(n_vols)]
+    tasks = []
+    for j in range(n_tasks):
+        ws = 480 + 30 * int(rng.integers(0, 16)) + 1440 * int(rng.integers(0, 2))
+        need = int(rng.choice([1, 2, 2, 3]))
+        pins = [f"v{int(x)}" for x in rng.choice(n_vols, size=int(rng.integers(0, need + 1)), replace=False)]
+        tasks.append({"id": f"t{j}", "window_start": ws, "window_end": ws + 60, "duration_min": 30,
+                      "volunteers_needed": need, "pinned": pins})
+    c = compile_problem(_problem(vols, tasks))
+    sol = solve_greedy(c, build_candidates(c))
+    assert violations(c, sol) == []
+    rows = np.flatnonzero(is_pinned(c, sol.task, sol.volunteer) & (c.t_needed[sol.task] > 1))
+    drop = rng.choice(rows, size=20, replace=False)
+    gone = np.isin(sol.task, sol.task[drop])
+    listed = [(int(sol.task[r]), int(sol.volunteer[r]), "whole_teams") for r in drop]
+    found = violations(c, Solution.build(sol.task[~gone], sol.volunteer[~gone], sol.start[~gone],
+                                         [*sol.conflicts, *listed]))
+    flagged = {(v.task, v.volunteer) for v in found if v.rule == 12 and "can be kept" in v.message}
+    assert {(c.task_ids[t], c.volunteer_ids[v]) for t, v, _ in listed} <= flagged
