@@ -569,6 +569,8 @@ def _teams_fit(c: Compiled, kept: _KeptPins, t: int, v: int, start: int, ctx: _T
     needed = c.t_needed
     if not ctx.ready:
         ctx.prepare(c, kept)
+    if not np.any(ctx.short != t):
+        return True  # no kept team to complete: the per-mate test that found this start is exact
     if np.any(kept.first_start[ctx.short] != kept.last_start[ctx.short]):
         return None  # a kept team without one start: rule 2 is reported anyway
     need0 = int(needed[t] - kept.per_task[t] - 1)
