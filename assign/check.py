@@ -536,7 +536,7 @@ class _TeamContext:
         if not visits_apart(c, k[:-1][same], sk[:-1][same], k[1:][same], sk[1:][same]).all():
             return False
         dk = _day_keys(c, u, sk)
-        keys, first, counts = np.unique(dk, return_index=True, return_counts=True)
+        _, first, counts = np.unique(dk, return_index=True, return_counts=True)
         if np.any(kept.day_count(c, u[first], sk[first]) + counts > c.v_max_per_day[u[first]]):
             return False
         load = np.bincount(u, weights=assignment_load(c, k, u), minlength=c.n_volunteers)
