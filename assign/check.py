@@ -758,6 +758,7 @@ def _pins(c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, 
             continue
         obstacles: set[str] | None = None
         where: int | None = None
+        undecided = False
         for rule in dict.fromkeys(rules):
             if rule not in RULE_OF_NAME:
                 out.append(
@@ -770,6 +771,7 @@ def _pins(c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, 
                     fit = _teams_fit(c, kept, pt, pv, int(start), team_ctx)
                     if fit is None or fit:  # a search that gave up: keepable, as without teammates
                         where = int(start)
+                        undecided = fit is None
                         break
                 if len(open_starts) and where is None:
                     # every start lacks mates for some team: adding it would leave a
@@ -780,7 +782,9 @@ def _pins(c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, 
                     _violation(
                         12, task_id, vol_id,
                         f"pin dropped as a conflict with {rule}, but it can be kept "
-                        f"(e.g. starting {names.time(where)} alongside the kept pins)",
+                        f"(e.g. starting {names.time(where)} alongside the kept pins"
+                        + ("; whether the kept teams then still find mates was not searched: too many "
+                           "teams share them" if undecided else "") + ")",
                     )
                 )
             elif rule not in obstacles:

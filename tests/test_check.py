@@ -963,3 +963,15 @@ def test_dropped_pins_among_many_kept_teams() -> None:
                                          [*sol.conflicts, *listed]))
     flagged = {(v.task, v.volunteer) for v in found if v.rule == 12 and "can be kept" in v.message}
     assert {(c.task_ids[t], c.volunteer_ids[v]) for t, v, _ in listed} <= flagged
+
+
+def test_an_undecided_team_search_keeps_the_lenient_verdict_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the search's size, a pin that fits with mates counted one by one is
+    flagged as before, and the message says the teams were not searched."""
+    import sys
+
+    check_module = sys.modules["assign.check"]
+    monkeypatch.setattr(check_module, "TEAM_SEARCH_TEAMS", 1)
+    c = compile_problem(_mates_problem(3))
+    found = violations(c, build([(0, 1, 480), (0, 2, 480)], [(1, 0, "whole_teams")]))
+    assert [v.rule for v in found] == [12] and "not searched" in found[0].message
