@@ -491,18 +491,14 @@ class _TeamContext:
     """What :func:`_teams_fit` keeps between calls on one schedule: the kept
     teams short of their size, the schedule's own mates of each task (tried
     first: they staff the kept teams already) and each volunteer's roles as
-    such a mate, possible mates and teams met so far, travel times."""
+    such a mate, possible mates and teams met so far."""
 
     mates_now: dict[int, list[int]]
     ready: bool = False
     short: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     roles: dict[int, list[int]] = field(default_factory=dict)
-    busy: set[int] = field(default_factory=set)
     cands: dict[int, I64] = field(default_factory=dict)
     demands_of: dict[int, list[int]] = field(default_factory=dict)
-    tries: dict[int, list[int]] = field(default_factory=dict)
-    load_of: dict[int, dict[int, float]] = field(default_factory=dict)
-    travel: dict[tuple[int, int], int] = field(default_factory=dict)
     witness_ok: bool = False
 
     def prepare(self, c: Compiled, kept: _KeptPins) -> None:
@@ -512,7 +508,6 @@ class _TeamContext:
             if k in short_set:
                 for u in mates_k:
                     self.roles.setdefault(u, []).append(k)
-        self.busy = set(self.roles)
         self.witness_ok = self._roles_valid(c, kept)
         self.ready = True
 
@@ -625,42 +620,25 @@ def _teams_fit(c: Compiled, kept: _KeptPins, t: int, v: int, start: int, ctx: _T
     tries: dict[int, list[int]] = {}
     load_of: dict[int, dict[int, float]] = {}
     for i in linked:
-        x = d_task[i]
-        if i == 0 or x not in ctx.tries:
-            own = set(ctx.mates_now.get(x, []))
-            tried = sorted(cands[i].tolist(), key=lambda u: (u not in own, u in ctx.busy, u))
-            loads = assignment_load(c, np.full(len(cands[i]), x), cands[i]).tolist()
-            got = (tried, dict(zip(cands[i].tolist(), loads, strict=True)))
-            if i == 0:
-                tries[i], load_of[i] = got
-                continue
-            ctx.tries[x], ctx.load_of[x] = got
-        tries[i], load_of[i] = ctx.tries[x], ctx.load_of[x]
+        own = set(ctx.mates_now.get(d_task[i], []))
+        tries[i] = sorted(cands[i].tolist(), key=lambda u: (u not in own, u in ctx.roles, u))
+        loads = assignment_load(c, np.full(len(cands[i]), d_task[i]), cands[i]).tolist()
+        load_of[i] = dict(zip(cands[i].tolist(), loads, strict=True))
     order = [0, *sorted(linked[1:], key=lambda i: (len(cands[i]) - d_need[i], i))]
     days = day_of(c, np.asarray([d_start[i] for i in linked], dtype=np.int64)).tolist()
     day = dict(zip(linked, days, strict=True))
-    dur = {i: int(c.t_duration[d_task[i]]) for i in linked}
     new_load = float(assignment_load(c, np.array([t]), np.array([v]))[0])
-    added: dict[int, list[tuple[int, int, int, int]]] = {v: [(t, start, int(c.t_duration[t]), day[0])]}
+    added: dict[int, list[tuple[int, int, int]]] = {v: [(t, start, day[0])]}
     extra_load: dict[int, float] = {v: new_load}
     nodes = 0
 
-    def travel(a: int, b: int) -> int:
-        key = (a, b)
-        if key not in ctx.travel:
-            ra, rb = c.t_recipient[[a]], c.t_recipient[[b]]
-            ctx.travel[key] = int(travel_between_recipients(c, ra, rb)[0])
-        return ctx.travel[key]
-
     def fits(u: int, i: int) -> bool:
-        x, sx, dx = d_task[i], d_start[i], dur[i]
+        x, sx = d_task[i], d_start[i]
         same_day = 0
-        for a, sa, da, day_a in added.get(u, []):
+        for a, sa, day_a in added.get(u, []):
             same_day += day_a == day[i]
-            if sa <= sx:
-                if sx < sa + da + travel(a, x):
-                    return False
-            elif sa < sx + dx + travel(x, a):
+            first, then = ((a, sa), (x, sx)) if sa <= sx else ((x, sx), (a, sa))
+            if not visits_apart(c, np.array([first[0]]), np.array([first[1]]), np.array([then[0]]), np.array([then[1]]))[0]:
                 return False
         count = int(kept.day_count(c, np.array([u]), np.array([sx]))[0])
         if count + same_day + 1 > int(c.v_max_per_day[u]):
@@ -681,7 +659,7 @@ def _teams_fit(c: Compiled, kept: _KeptPins, t: int, v: int, start: int, ctx: _T
             u = tries[i][j]
             if not fits(u, i):
                 continue
-            added.setdefault(u, []).append((d_task[i], d_start[i], dur[i], day[i]))
+            added.setdefault(u, []).append((d_task[i], d_start[i], day[i]))
             extra_load[u] = extra_load.get(u, 0.0) + load_of[i][u]
             got = place(k, still - 1, j + 1)
             added[u].pop()
