@@ -92,6 +92,7 @@ from ortools.sat.python import cp_model
 from scipy import sparse
 from scipy.optimize import linprog
 
+from .forking import forked
 from .knapsack import KnapsackLagrangian
 
 __all__ = [
@@ -126,6 +127,9 @@ _LNS_KEEP = 3  # per item, the arcs of the smallest LP reduced costs a neighbour
 _KNAP_SHARE = 0.15  # at most this share of the stage's time
 _KNAP_ITERATIONS = 1000  # subgradient steps at most
 _MIP_ARCS = 0.25  # the final MIP only when fixing left at most this share of the arcs
+_DIVE_SHARE = 0.5  # Dantzig-Wolfe diving (assign.dive): this share of the search's time, then the search
+_DIVE_SHARE_BESIDE = 1.0  # the same with two workers or more: the dive in a child, the search beside it
+_DIVE_GRACE = 1.0  # seconds the dive's child may overrun its share (a residual solve) before it is dropped
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
@@ -1112,6 +1116,40 @@ def _reduced_mip(
     return ("optimal" if res.status == 0 else "feasible"), chosen, float(bound_up)
 
 
+def _dive_below(
+    p: ArcProblem, prep: _Prep, icost: I64, arc_floor: I64, lam: F64, incumbent: Bools, value: int,
+    deadline: float, seed: int,
+) -> Bools | None:
+    """:func:`assign.dive.dive` on a problem of the GAP shape (scaled integer
+    costs ``icost``, multipliers ``lam`` in the same units), over the usable
+    arcs whose knapsack bound ``arc_floor`` stays below ``value``: a valid
+    selection of scaled cost below ``value``, or None. Problems with two
+    usable arcs for one (item, agent) pair are left alone (a knapsack could
+    take both)."""
+    from .dive import dive
+
+    keep = np.flatnonzero(arc_floor < value)
+    arcs = prep.usable[keep]
+    items = p.arc_item[arcs].astype(np.int64)
+    agents = p.arc_agent[arcs].astype(np.int64)
+    if len(np.unique(items * max(p.n_agents, 1) + agents)) < len(arcs):
+        return None
+    if np.any(np.bincount(items, minlength=p.n_items)[prep.must] == 0):
+        return None  # an item without an arc left: nothing below value
+    kl = KnapsackLagrangian(p.n_items, items, agents, icost[arcs].astype(np.float64), p.arc_load[arcs], p.agent_capacity)
+    pos = np.full(p.n_arcs, -1, dtype=np.int64)
+    pos[arcs] = np.arange(len(arcs))
+    start = pos[np.flatnonzero(incumbent)]
+    found, _, _ = dive(kl, lam, start[start >= 0], float(value), deadline, seed)
+    if found is None:
+        return None
+    chosen = np.zeros(p.n_arcs, dtype=bool)
+    chosen[arcs[found]] = True
+    if check_arcs(p, chosen) or int(icost[chosen].sum()) >= value:
+        return None  # never expected
+    return chosen
+
+
 def _strong_fixing(arc_floor: I64, value: int) -> bool:
     """Whether the knapsack fixing at ``value`` (arcs whose bound reaches it
     are out) leaves at most :data:`_MIP_ARCS` of the arcs, the MIP's share."""
@@ -1305,6 +1343,7 @@ def solve_arcs(
         proven = code == cp_model.OPTIMAL
         value = eng.stage_value(stage, incumbent)
         knap_value: float | None = None
+        n_beside = n_dive = 0  # neighbourhoods solved beside the dive, improvements there and by it
         floor: int | None = None  # a proven lower bound of the stage value (scaled units)
         arc_floor: I64 | None = None  # per usable arc: the same for selections using it
         if knap is not None and stage.tier is None and not proven and stage_deadline - perf_counter() > 0.05:
@@ -1329,7 +1368,29 @@ def solve_arcs(
                 # reduced-cost fixing: an arc whose bound exceeds the incumbent is
                 # in no selection at least as good (the search only looks there)
                 _fix_zero(model, eng.x_index[arc_floor > value])
-        n_lns = n_imp = 0
+                share = _DIVE_SHARE_BESIDE if workers > 1 else _DIVE_SHARE
+                if lns and not proven and share > 0 and stage_deadline - perf_counter() > 0.5:
+                    # Dantzig-Wolfe diving (assign.dive): a selection strictly
+                    # below the incumbent, among the arcs the fixing leaves, for
+                    # the search to go on from. With two workers or more it runs
+                    # in a forked child while the search goes on beside it.
+                    search_end = stage_deadline - min(max(float(final_share), 0.0), 1.0) * (stage_deadline - ts)
+                    until = perf_counter() + share * max(0.0, search_end - perf_counter())
+                    args = (p, prep, icost, arc_floor, lam * scale, incumbent, value, until, seed + k)
+                    wait = forked(functools.partial(_dive_below, *args)) if workers > 1 else None
+                    if wait is None:
+                        found = _dive_below(*args)
+                    else:
+                        model.add(expr <= value)
+                        incumbent, value, n_beside, n_dive = eng.lns(
+                            stage, incumbent, value, until, workers - 1, seed + k, params, floor, sizes=eng.lns_sizes
+                        )
+                        found = wait(max(0.0, until - perf_counter()) + _DIVE_GRACE)
+                    if found is not None and eng.stage_value(stage, found) < value:
+                        incumbent, value = found, eng.stage_value(stage, found)
+                        n_dive += 1
+                    proven = value <= floor
+        n_lns, n_imp = n_beside, n_dive
         if lns and not proven and stage.vars and stage_deadline - perf_counter() > 0.05:
             model.add(expr <= value)  # neighbourhoods only look for better selections
             final = min(max(float(final_share), 0.0), 1.0) * (stage_deadline - ts)
@@ -1344,7 +1405,7 @@ def solve_arcs(
             stop = threading.Event()
             # (arc_floor is only set for the cost stage of the GAP shape)
             strong = None if arc_floor is None or workers < 2 else functools.partial(_strong_fixing, arc_floor)
-            n_lns = n_imp = 0
+            n_lns = n_beside
             while True:
                 if strong is not None and mip_thread is None and strong(value) and stage_deadline - perf_counter() > 0.5:
                     assert arc_floor is not None

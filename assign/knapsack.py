@@ -118,11 +118,16 @@ class KnapsackLagrangian:
             lowered = value - 1e-12 * np.maximum(1.0, np.abs(value)) * (self.k + 1)
         return np.where(np.isfinite(value), lowered, value)
 
-    def evaluate(self, lam: F64) -> tuple[float, F64]:
-        """``(L(lam), subgradient)`` for ``lam`` on the grid. The subgradient of
-        item ``j`` is ``1 - (number of knapsacks that take it)``."""
+    def knapsacks(self, lam: F64, agents: NDArray[np.bool_] | None = None) -> tuple[F64, NDArray[np.bool_]]:
+        """Every agent's best knapsack at multipliers ``lam``: its value
+        ``z`` (profit ``lam_item - cost`` summed; 0 for the empty knapsack) and
+        the slots it takes, ``(m, k)``. Items with ``lam = -inf`` are never
+        taken; with ``agents`` (per agent row) only those rows are solved (the
+        others take nothing)."""
         m, k, width = self.m, self.k, self.width
         profit = self._profit(lam)
+        if agents is not None:
+            profit = np.where(np.asarray(agents, dtype=bool)[:, None], profit, 0.0)
         f = np.zeros((m, width))
         take = np.zeros((k, m, width), dtype=bool)
         for s in range(k):
@@ -138,6 +143,12 @@ class KnapsackLagrangian:
             t = take[s, ar, left]
             x[:, s] = t
             left = left - np.where(t, self.slot_load[:, s], 0)
+        return z, x
+
+    def evaluate(self, lam: F64) -> tuple[float, F64]:
+        """``(L(lam), subgradient)`` for ``lam`` on the grid. The subgradient of
+        item ``j`` is ``1 - (number of knapsacks that take it)``."""
+        z, x = self.knapsacks(lam)
         used = np.bincount(self.slot_item[x], minlength=self.n_items)
         g = (1.0 - used).astype(np.float64)
         value = math.fsum(lam[self.covered].tolist()) - math.fsum(z.tolist())

@@ -270,6 +270,8 @@ def test_final_mip_proves_what_the_search_cannot(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(core, "_reduced_mip", spy)
     monkeypatch.setattr(core, "_MIP_ARCS", 1.0)  # the MIP whatever the share of arcs fixed
+    monkeypatch.setattr(core, "_DIVE_SHARE", 0.0)  # no dive (it would find the optimum first)
+    monkeypatch.setattr(core, "_DIVE_SHARE_BESIDE", 0.0)
     params = {"stop_after_first_solution": True, "cp_model_presolve": False}
     res = solve_arcs(p, time_limit=4.0, seed=0, workers=workers, hint=worst[2], params=params, final_share=0.5)
     assert res.status == "optimal"

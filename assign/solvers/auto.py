@@ -1462,59 +1462,11 @@ def _receive_solution(got: Any) -> Solution:
 
 
 def _forked(fn: Any, send_as: Any = _send_solution, receive_as: Any = _receive_solution) -> Any:
-    """Start ``fn()`` (returning a :class:`Solution`, or whatever ``send_as``
-    makes picklable and ``receive_as`` rebuilds) in a forked child process
-    (its CPU priority lowered by :data:`FORK_NICE`); returns a function
-    ``wait(timeout=None)`` that waits for it at most ``timeout`` seconds and
-    returns the result, or None when the child failed or was not done (it
-    is then killed). None when the platform cannot fork."""
-    import multiprocessing as mp
-    import os
+    """:func:`assign.forking.forked` with :class:`Solution` results and
+    :data:`FORK_NICE`."""
+    from ..forking import forked
 
-    if "fork" not in mp.get_all_start_methods():
-        return None
-    ctx = mp.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
-
-    def child() -> None:
-        try:
-            if FORK_NICE:
-                try:
-                    os.nice(FORK_NICE)
-                except OSError:  # pragma: no cover - not allowed: run as is
-                    pass
-            send.send(send_as(fn()))
-        except BaseException:  # noqa: BLE001 - reported to the parent as a failure
-            send.send(None)
-        finally:
-            send.close()
-
-    proc = ctx.Process(target=child, daemon=True)
-    try:
-        proc.start()
-    except OSError:
-        return None
-    send.close()
-
-    def wait(timeout: float | None = None) -> Solution | None:
-        got = None
-        try:
-            if timeout is None or recv.poll(max(0.0, timeout)):
-                got = recv.recv()
-        except (EOFError, OSError):
-            got = None
-        if got is None and proc.is_alive():
-            proc.kill()
-        proc.join()
-        recv.close()
-        return None if got is None else receive_as(got)
-
-    def ready() -> bool:
-        """Whether the child has sent its result (or died): ``wait`` will not block."""
-        return bool(recv.poll(0)) or not proc.is_alive()
-
-    wait.ready = ready  # type: ignore[attr-defined]
-    return wait
+    return forked(fn, send_as, receive_as, FORK_NICE)
 
 
 #: share of the time limit for the insertion with re-timing after the LNS,

@@ -1,0 +1,391 @@
+"""Dantzig-Wolfe diving for problems of the generalized-assignment shape.
+
+The knapsack Lagrangian of :mod:`assign.knapsack` is the dual of a master LP
+over *columns*, one feasible knapsack (a set of items one agent can hold)
+each::
+
+    min  sum_c cost_c x_c
+    s.t. sum_{c holds j} x_c = 1      for every item j
+         sum_{c of agent i} x_c <= 1  for every agent i,   x >= 0
+
+On tight instances (OR-Library type D) its value is within ~0.1 % of the
+optimum (d20100: 6,176 against 6,185), so its fractional solution is a good
+guide to an integer one. :func:`dive` solves it by column generation (the
+master in GLOP, kept between solves so that each starts from the last basis;
+pricing is one exact knapsack per agent, :meth:`KnapsackLagrangian.knapsacks`;
+Wentges smoothing towards the multipliers of the best Lagrangian value seen),
+then fixes the column of largest value (an agent's whole load), solves the
+master again on what is left, and so on; once at most
+:data:`RESIDUAL_ITEMS` items or :data:`RESIDUAL_AGENTS` agents are left, the
+rest is solved exactly by CP-SAT. Limited discrepancy search (Harvey and
+Ginsberg) re-runs the dive with up to 1, 2, ... :data:`MAX_DISCREPANCY`
+deviations from the best column (a column passed over is forbidden below),
+and every node whose master value reaches the best selection known is cut.
+
+It is a heuristic: it proves nothing (the bound stays the Lagrangian's), it
+only returns a selection strictly cheaper than the one it was given, or None.
+Every selection it returns satisfies the capacities and covers each item once
+(the caller checks it again). Measured in benchmarks/README.md ("GAP").
+"""
+
+from __future__ import annotations
+
+import math
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .knapsack import KnapsackLagrangian
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+Bools = NDArray[np.bool_]
+
+#: the rest is solved exactly once at most this many items ...
+RESIDUAL_ITEMS = 25
+#: ... or this many agents are left
+RESIDUAL_AGENTS = 3
+#: deviations from the best column allowed in the last dive
+MAX_DISCREPANCY = 3
+#: weight of the stability centre in the priced multipliers (Wentges)
+SMOOTHING = 0.5
+#: column generation at a node stops when the master is within this relative
+#: distance of the Lagrangian value (a guide, not a bound, is needed here) ...
+TAIL_TOLERANCE = 2e-4
+#: ... or when its value has not fallen for this many rounds (degenerate tails)
+STALL_ROUNDS = 10
+#: subgradient steps whose knapsacks seed the first master, and a child's
+WALK_STEPS = 100
+CHILD_WALK_STEPS = 20
+#: CP-SAT limits of one residual solve (seconds, deterministic units)
+RESIDUAL_SECONDS = 2.0
+#: column generation rounds at most per node
+MAX_ROUNDS = 1000
+#: columns a node's master starts with (those of smallest reduced cost at its
+#: parent's duals; the root takes the whole pool)
+NODE_COLUMNS = 600
+
+
+class _Master:
+    """The master LP of one node in GLOP: a row per open item (= 1, with an
+    artificial column of cost ``big`` so that it is always feasible) and per
+    free agent (<= 1). Columns are only added, so each solve after the first
+    starts from the last basis (GLOP reloads the model on any other change,
+    which is why every node gets a master of its own)."""
+
+    def __init__(self, items: I64, agents: I64, n_items: int, n_agents: int, big: float) -> None:
+        from ortools.linear_solver import pywraplp
+
+        self.solver = s = pywraplp.Solver.CreateSolver("GLOP")
+        # no presolve or scaling: they would throw the basis away between solves
+        s.SetSolverSpecificParametersAsString("use_preprocessing: false, use_scaling: false")
+        self.inf = s.infinity()
+        self.obj = s.Objective()
+        self.obj.SetMinimization()
+        self.item_ids, self.agent_ids = items, agents
+        self.item_row = np.full(n_items, -1, dtype=np.int64)
+        self.item_row[items] = np.arange(len(items))
+        self.agent_row = np.full(n_agents, -1, dtype=np.int64)
+        self.agent_row[agents] = np.arange(len(agents))
+        self.items = [s.Constraint(1.0, 1.0) for _ in range(len(items))]
+        self.agents = [s.Constraint(-self.inf, 1.0) for _ in range(len(agents))]
+        self.artificial = []
+        for row in self.items:
+            a = s.NumVar(0.0, self.inf, "")
+            row.SetCoefficient(a, 1.0)
+            self.obj.SetCoefficient(a, big)
+            self.artificial.append(a)
+        self.vars: list[Any] = []
+        self.cols: list[int] = []  # pool ids of the columns, in order
+
+    def add(self, col: int, items: I64, agent: int, cost: float) -> None:
+        v = self.solver.NumVar(0.0, self.inf, "")
+        for r in self.item_row[items].tolist():
+            self.items[r].SetCoefficient(v, 1.0)
+        self.agents[int(self.agent_row[agent])].SetCoefficient(v, 1.0)
+        self.obj.SetCoefficient(v, cost)
+        self.vars.append(v)
+        self.cols.append(col)
+
+    def solve(self, n_items: int, n_agents: int) -> tuple[float, F64, F64] | None:
+        """``(value, item duals, agent duals)`` (0 off the node's rows) or None."""
+        from ortools.linear_solver import pywraplp
+
+        if self.solver.Solve() != pywraplp.Solver.OPTIMAL:
+            return None
+        pi = np.zeros(n_items)
+        pi[self.item_ids] = [r.dual_value() for r in self.items]
+        mu = np.zeros(n_agents)
+        mu[self.agent_ids] = [r.dual_value() for r in self.agents]
+        return float(self.obj.Value()), pi, mu
+
+    def values(self) -> tuple[F64, float]:
+        """The columns' values and the artificial columns' total (last solve)."""
+        x = np.array([v.solution_value() for v in self.vars])
+        return x, math.fsum(a.solution_value() for a in self.artificial)
+
+
+class _Dive:
+    def __init__(self, kl: KnapsackLagrangian, best: float, deadline: float, seed: int) -> None:
+        self.kl = kl
+        self.best = best
+        self.found: I64 | None = None
+        self.deadline = deadline
+        self.seed = seed
+        real_cost = kl.slot_cost[kl.slot_real]
+        self.big = float(max(1.0, np.abs(real_cost).max() if len(real_cost) else 1.0) * 10.0 + 1.0)
+        # the column pool: agent row, slots, cost, items, and items as a bool matrix
+        self.col_agent: list[int] = []
+        self.col_slots: list[I64] = []
+        self.col_cost: list[float] = []
+        self.col_items: list[I64] = []
+        self.member = np.zeros((64, kl.n_items), dtype=bool)
+        self.seen: set[tuple[int, bytes]] = set()
+        self.master: _Master | None = None
+        self.centre: F64 | None = None  # the caller's multipliers: the root's first stability centre
+        self.nodes = 0
+
+    def add(self, agent: int, slots: I64) -> bool:
+        """A column into the pool (and the current master); False if known."""
+        key = (agent, slots.tobytes())
+        if len(slots) == 0 or key in self.seen:
+            return False
+        self.seen.add(key)
+        kl = self.kl
+        items = kl.slot_item[agent, slots]
+        cost = math.fsum(kl.slot_cost[agent, slots].tolist())
+        col = len(self.col_cost)
+        if col == len(self.member):
+            self.member = np.vstack((self.member, np.zeros_like(self.member)))
+        self.member[col, items] = True
+        self.col_agent.append(agent)
+        self.col_slots.append(slots)
+        self.col_cost.append(cost)
+        self.col_items.append(items)
+        if self.master is not None:
+            self.master.add(col, items, agent, cost)
+        return True
+
+    def add_knapsacks(self, x: Bools, rows: I64) -> int:
+        return sum(self.add(int(i), np.flatnonzero(x[i])) for i in rows.tolist())
+
+    def open_master(
+        self, covered: Bools, free_agents: Bools, forbidden: frozenset[int], duals: tuple[F64, F64] | None
+    ) -> None:
+        """A fresh master for the node: the pool's columns that fit it (free
+        agent, open items, not passed over), at most :data:`NODE_COLUMNS` of
+        them, those of smallest reduced cost at the parent's ``duals``."""
+        kl = self.kl
+        n = len(self.col_cost)
+        agent = np.asarray(self.col_agent, dtype=np.int64)
+        cost = np.asarray(self.col_cost)
+        member = self.member[:n]
+        fits = free_agents[agent] & ~member[:, covered].any(axis=1)
+        if forbidden:
+            fits[np.fromiter(forbidden, dtype=np.int64)] = False
+        cols = np.flatnonzero(fits)
+        if duals is not None and len(cols) > NODE_COLUMNS:
+            pi, mu = duals
+            rc = cost[cols] - member[cols] @ pi - mu[agent[cols]]
+            cols = cols[np.argsort(rc, kind="stable")[:NODE_COLUMNS]]
+        open_items = np.flatnonzero(~covered & kl.covered)
+        self.master = _Master(open_items, np.flatnonzero(free_agents), kl.n_items, kl.m, self.big)
+        for c in np.sort(cols).tolist():
+            self.master.add(c, self.col_items[c], self.col_agent[c], self.col_cost[c])
+
+    def walk(self, lam: F64, covered: Bools, free_agents: Bools, fixed_cost: float, steps: int) -> tuple[F64, float]:
+        """Subgradient steps on the node's Lagrangian from ``lam``; every
+        knapsack solved on the way joins the pool. Returns the best
+        multipliers met and their value."""
+        kl = self.kl
+        open_items = ~covered & kl.covered
+        lam = np.where(open_items, lam, 0.0)
+        best_lam, best_value = lam, -math.inf
+        rows = np.flatnonzero(free_agents)
+        for _ in range(steps):
+            if perf_counter() > self.deadline:
+                break
+            value, x = self.lagrangian(lam, covered, free_agents, fixed_cost)
+            self.add_knapsacks(x, rows)
+            if value > best_value:
+                best_lam, best_value = lam, value
+            g = np.where(open_items, 1.0 - np.bincount(kl.slot_item[x], minlength=kl.n_items), 0.0)
+            norm = float(g @ g)
+            if norm == 0.0:
+                break
+            lam = lam + 0.1 * max(1.0, 0.002 * abs(value)) / math.sqrt(norm) * g
+        return best_lam, best_value
+
+    def lagrangian(self, lam: F64, covered: Bools, free_agents: Bools, fixed_cost: float) -> tuple[float, Bools]:
+        """The Lagrangian value of the node at ``lam`` and the knapsacks priced."""
+        lam_n = np.where(covered, -np.inf, lam)
+        z, x = self.kl.knapsacks(lam_n, free_agents)
+        open_items = ~covered & self.kl.covered
+        value = fixed_cost + math.fsum(lam[open_items].tolist()) - math.fsum(np.maximum(z[free_agents], 0.0).tolist())
+        return value, x
+
+    def node_lp(
+        self, covered: Bools, free_agents: Bools, fixed_cost: float, centre: F64 | None
+    ) -> tuple[float, F64, F64] | None:
+        """Column generation at a node from the stability centre ``centre``
+        (the parent's duals; the caller's multipliers at the root): the
+        master's value and duals (None: infeasible)."""
+        assert self.master is not None
+        kl, master = self.kl, self.master
+        centre_value = -math.inf
+        if centre is not None:
+            centre_value, _ = self.lagrangian(centre, covered, free_agents, fixed_cost)
+        rows = np.flatnonzero(free_agents)
+        out = None
+        last = math.inf
+        stall = 0
+        for _ in range(MAX_ROUNDS):
+            out = master.solve(kl.n_items, kl.m)
+            if out is None:
+                return None
+            value, pi, mu = out
+            if centre is None:
+                centre = pi
+            added = 0
+            alpha = SMOOTHING
+            while True:
+                priced = alpha * centre + (1.0 - alpha) * pi
+                lv, x = self.lagrangian(priced, covered, free_agents, fixed_cost)
+                if lv > centre_value:
+                    centre, centre_value = priced, lv
+                # columns of negative reduced cost at the master's own duals
+                cost_x = np.where(x, kl.slot_cost, 0.0).sum(axis=1)
+                pi_x = np.where(x, pi[kl.slot_item], 0.0).sum(axis=1)
+                rc = cost_x - pi_x - mu
+                added = self.add_knapsacks(x, rows[rc[rows] < -1e-7])
+                if added or alpha == 0.0:
+                    break
+                alpha = 0.0  # mispricing: price at the master's duals
+            if added == 0:
+                return out
+            stall = stall + 1 if value >= last - 1e-9 * max(1.0, abs(value)) else 0
+            last = min(last, value)
+            if (
+                fixed_cost + value - centre_value <= max(1e-6, TAIL_TOLERANCE * abs(value))
+                or stall >= STALL_ROUNDS
+                or perf_counter() > self.deadline
+            ):
+                break
+        return master.solve(kl.n_items, kl.m)  # with the columns just added
+
+    def residual(self, covered: Bools, free_agents: Bools, fixed_cost: float) -> tuple[I64, float] | None:
+        """CP-SAT on the open items and free agents, strictly below the best."""
+        from ortools.sat.python import cp_model
+
+        kl = self.kl
+        open_items = ~covered & kl.covered
+        ok = kl.slot_real & free_agents[:, None] & open_items[kl.slot_item]
+        ai, si = np.nonzero(ok)
+        items = kl.slot_item[ai, si]
+        if np.any(np.bincount(items, minlength=kl.n_items)[open_items] == 0):
+            return None
+        mdl = cp_model.CpModel()
+        xs = [mdl.new_bool_var("") for _ in range(len(ai))]
+        order = np.argsort(items, kind="stable")
+        starts = np.searchsorted(items[order], np.flatnonzero(open_items))
+        ends = np.r_[starts[1:], len(order)]
+        for b, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            mdl.add_exactly_one([xs[k] for k in order[b:e].tolist()])
+        for agent in np.unique(ai).tolist():
+            ks = np.flatnonzero(ai == agent)
+            loads = kl.slot_load[agent, si[ks]]
+            if loads.sum() > kl.cap[agent]:
+                mdl.add(sum(int(w) * xs[k] for k, w in zip(ks.tolist(), loads.tolist(), strict=True)) <= int(kl.cap[agent]))
+        costs = kl.slot_cost[ai, si]
+        objective = sum(int(c) * x for c, x in zip(costs.tolist(), xs, strict=True))
+        if math.isfinite(self.best):
+            mdl.add(objective <= int(round(self.best - fixed_cost)) - 1)
+        mdl.minimize(objective)
+        solver = cp_model.CpSolver()
+        prm = solver.parameters
+        prm.num_workers = 1
+        prm.random_seed = int(self.seed) & 0x7FFFFFFF
+        prm.max_time_in_seconds = max(0.05, min(RESIDUAL_SECONDS, self.deadline - perf_counter()))
+        prm.max_deterministic_time = RESIDUAL_SECONDS
+        code = solver.solve(mdl)
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        on = np.array([solver.boolean_value(x) for x in xs], dtype=bool)
+        return kl.slot_arc[ai[on], si[on]], float(solver.objective_value)
+
+    def node(self, fixed: list[int], discrepancy: int, forbidden: frozenset[int], duals: tuple[F64, F64] | None) -> None:
+        """The dive below the columns ``fixed`` (pool ids), with at most
+        ``discrepancy`` deviations from the best column left; the columns
+        ``forbidden`` were passed over above."""
+        self.nodes += 1
+        if perf_counter() > self.deadline:
+            return
+        kl = self.kl
+        covered = np.zeros(kl.n_items, dtype=bool)
+        free_agents = np.ones(kl.m, dtype=bool)
+        for c in fixed:
+            covered[self.col_items[c]] = True
+            free_agents[self.col_agent[c]] = False
+        fixed_cost = math.fsum(self.col_cost[c] for c in fixed)
+        n_open = int((~covered & kl.covered).sum())
+        if n_open <= RESIDUAL_ITEMS or int(free_agents.sum()) <= RESIDUAL_AGENTS:
+            out = self.residual(covered, free_agents, fixed_cost)
+            if out is not None and fixed_cost + out[1] < self.best:
+                arcs = [kl.slot_arc[self.col_agent[c], self.col_slots[c]] for c in fixed]
+                self.found = np.concatenate([*arcs, out[0]]).astype(np.int64)
+                self.best = fixed_cost + out[1]
+            return
+        centre = self.centre
+        if duals is not None:  # a child: columns and a centre from a walk from the parent's duals
+            centre, _ = self.walk(duals[0], covered, free_agents, fixed_cost, CHILD_WALK_STEPS)
+        self.open_master(covered, free_agents, forbidden, duals)
+        got = self.node_lp(covered, free_agents, fixed_cost, centre)
+        if got is None:
+            return
+        assert self.master is not None
+        value, pi, mu = got
+        x, artificial = self.master.values()
+        if artificial > 1e-6 or math.ceil(fixed_cost + value - 1e-6) >= self.best:
+            return
+        local = np.argsort(-x, kind="stable")[: 1 + discrepancy]
+        cand = [self.master.cols[i] for i in local.tolist() if x[i] > 1e-6]
+        passed: list[int] = []
+        for rank, c in enumerate(cand):
+            self.node([*fixed, c], discrepancy - rank, forbidden.union(passed), (pi, mu))
+            passed.append(c)
+            if perf_counter() > self.deadline:
+                break
+
+
+def dive(
+    kl: KnapsackLagrangian,
+    lam: F64,
+    start: I64 | None,
+    best: float,
+    deadline: float,
+    seed: int = 0,
+) -> tuple[I64 | None, float, int]:
+    """Diving over the knapsack columns of ``kl`` (integral costs; at most one
+    slot per (agent, item)) until ``deadline`` (``perf_counter``), from the
+    multipliers ``lam`` (the Lagrangian's) and the selection ``start`` (arc
+    positions as given to ``kl``, or None), looking for a selection cheaper
+    than ``best``. Returns ``(arc positions or None, its cost, nodes)``."""
+    d = _Dive(kl, best, deadline, seed)
+    d.centre = np.where(kl.covered, np.asarray(lam, dtype=np.float64), 0.0)
+    if start is not None and len(start):
+        where = np.full(kl.n_arcs, -1, dtype=np.int64)
+        rows, cols = np.nonzero(kl.slot_arc >= 0)
+        where[kl.slot_arc[rows, cols]] = rows * kl.k + cols
+        pos = where[np.asarray(start, dtype=np.int64)]
+        pos = pos[pos >= 0]
+        for agent in np.unique(pos // kl.k).tolist():
+            d.add(int(agent), np.sort(pos[pos // kl.k == agent] % kl.k))
+    # a subgradient walk from lam: every knapsack it solves is a column
+    d.walk(d.centre, np.zeros(kl.n_items, dtype=bool), np.ones(kl.m, dtype=bool), 0.0, WALK_STEPS)
+    for discrepancy in range(MAX_DISCREPANCY + 1):
+        d.node([], discrepancy, frozenset(), None)
+        if perf_counter() > deadline:
+            break
+    return d.found, d.best, d.nodes
