@@ -290,7 +290,7 @@ class _Dive:
         xs = [mdl.new_bool_var("") for _ in range(len(ai))]
         order = np.argsort(items, kind="stable")
         starts = np.searchsorted(items[order], np.flatnonzero(open_items))
-        ends = np.r_[starts[1:], len(order)]
+        ends = np.append(starts[1:], len(order)) if len(starts) else starts
         for b, e in zip(starts.tolist(), ends.tolist(), strict=True):
             mdl.add_exactly_one([xs[k] for k in order[b:e].tolist()])
         for agent in np.unique(ai).tolist():

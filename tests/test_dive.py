@@ -1,0 +1,133 @@
+"""Dantzig-Wolfe diving (assign.dive) and its use in assign.core."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from time import perf_counter
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from assign import core, dive
+from assign.core import ArcProblem, check_arcs, solve_arcs
+from assign.knapsack import KnapsackLagrangian
+
+
+def gap(m: int, n: int, seed: int, tight: float = 0.8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A random instance of OR-Library type D's recipe (cost falls as the
+    resource rises; capacity ``tight`` x the mean load per agent)."""
+    rng = np.random.default_rng(seed)
+    r = rng.integers(1, 101, size=(m, n))
+    c = 111 - r + rng.integers(-10, 11, size=(m, n))
+    cap = np.maximum((tight * r.sum(axis=1) / m).astype(np.int64), r.max(axis=1))
+    return c, r, cap
+
+
+def knapsacks(c: np.ndarray, r: np.ndarray, cap: np.ndarray) -> KnapsackLagrangian:
+    m, n = c.shape
+    return KnapsackLagrangian(n, np.tile(np.arange(n), m), np.repeat(np.arange(m), n), c.ravel().astype(float), r.ravel(), cap)
+
+
+def brute(c: np.ndarray, r: np.ndarray, cap: np.ndarray) -> float:
+    m, n = c.shape
+    best = math.inf
+    for agents in itertools.product(range(m), repeat=n):
+        a = np.asarray(agents)
+        if np.all(np.bincount(a, weights=r[a, np.arange(n)], minlength=m) <= cap):
+            best = min(best, float(c[a, np.arange(n)].sum()))
+    return best
+
+
+def cost_of(c: np.ndarray, r: np.ndarray, cap: np.ndarray, arcs: np.ndarray) -> float:
+    """The selection's cost, after checking it covers every item once within the capacities."""
+    m, n = c.shape
+    chosen = np.zeros(m * n, dtype=bool)
+    chosen[arcs] = True
+    x = chosen.reshape(m, n)
+    assert np.all(x.sum(axis=0) == 1), "every item exactly once"
+    assert np.all((r * x).sum(axis=1) <= cap), "capacities"
+    return float((c * x).sum())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(m=st.integers(2, 3), n=st.integers(2, 7), seed=st.integers(0, 10_000), forced=st.booleans())
+def test_dive_finds_only_valid_cheaper_selections(m: int, n: int, seed: int, forced: bool) -> None:
+    # forced: the dive proper (column generation, fixing, discrepancies) down
+    # to one agent; else the exact residual solve at once (few items)
+    c, r, cap = gap(m, n, seed)
+    optimum = brute(c, r, cap)
+    kl = knapsacks(c, r, cap)
+    lam = c.min(axis=0).astype(float)
+    with pytest.MonkeyPatch.context() as patch:
+        if forced:
+            patch.setattr(dive, "RESIDUAL_ITEMS", 0)
+            patch.setattr(dive, "RESIDUAL_AGENTS", 1)
+        found, value, _ = dive.dive(kl, lam, None, math.inf, perf_counter() + 20.0)
+        if not math.isfinite(optimum):
+            assert found is None
+            return
+        if not forced:  # exact
+            assert found is not None and value == optimum
+        if found is not None:
+            assert cost_of(c, r, cap, found) == value >= optimum
+        # strictly below what it is given, or nothing
+        again, value2, _ = dive.dive(kl, lam, found, optimum, perf_counter() + 20.0)
+        assert again is None and value2 == optimum
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_one_dive_lands_near_the_bound(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    # 10 agents, 60 items: the dive proper runs (more than RESIDUAL_ITEMS
+    # items); one dive, no discrepancy, so what it finds does not depend on
+    # the machine's speed (~1 s here, the deadline is far)
+    monkeypatch.setattr(dive, "MAX_DISCREPANCY", 0)
+    c, r, cap = gap(10, 60, seed)
+    kl = knapsacks(c, r, cap)
+    lb, lam = kl.improve(c.min(axis=0).astype(float), float(c.max(axis=0).sum()), 300)
+    found, value, nodes = dive.dive(kl, lam, None, math.inf, perf_counter() + 120.0)
+    assert found is not None and nodes > 1
+    assert cost_of(c, r, cap, found) == value >= lb
+    # the knapsack bound is tight on this kind of instance: one dive lands
+    # within 1.3-1.5 % of it (each item to its cheapest agent with room, in
+    # order of cheapest cost, finds no feasible selection on these two)
+    assert value <= 1.025 * lb
+
+
+def test_dive_in_solve_arcs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """solve_arcs takes the dive's selection when it is better, with one
+    worker (before the search) and with two (in a forked child beside it)."""
+    c, r, cap = gap(8, 40, 3)
+    p = ArcProblem.from_gap(c, r, cap)
+    calls: list[float | None] = []
+    real = core._dive_below
+
+    def spy(*args: object) -> object:
+        out = real(*args)  # type: ignore[arg-type]
+        calls.append(None if out is None else float(p.arc_cost[out].sum()))
+        return out
+
+    monkeypatch.setattr(core, "_dive_below", spy)
+    # CP-SAT stops at its first solution, so that the dive has something to improve
+    params = {"stop_after_first_solution": True}
+    for workers in (1, 2):
+        calls.clear()
+        res = solve_arcs(p, time_limit=6.0, seed=0, workers=workers, params=params)
+        assert check_arcs(p, res.chosen) == []
+        assert res.bound[-1] <= res.cost
+        if workers == 1:  # (a forked child's calls are not seen here)
+            assert len(calls) == 1
+            if calls[0] is not None:
+                assert res.cost <= calls[0]
+
+
+def test_dive_skips_two_arcs_of_one_pair() -> None:
+    # a knapsack could take both arcs of one (item, agent) pair: no dive
+    p = ArcProblem(2, 1, [0, 0, 1], [0, 0, 0], [1, 2, 3], [1, 1, 1], [3], must_cover=[True, True])
+    prep = core._prepare(p)
+    icost = np.asarray([1, 2, 3], dtype=np.int64)
+    floor = np.zeros(3, dtype=np.int64)
+    chosen = np.array([True, False, True])
+    assert core._dive_below(p, prep, icost, floor, np.zeros(2), chosen, 10, perf_counter() + 5, 0) is None
