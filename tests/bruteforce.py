@@ -39,6 +39,17 @@ Method
 Pins (``honour_pins=True``) follow SPEC §4 rule 12 read exactly: a schedule is
 valid when its set K of kept pins is feasible and no other pin p that is
 feasible alone can be added (no valid set contains K ∪ {p}).
+
+``reading="lenient"`` reads "cannot be added to the pins the schedule keeps"
+as the validator does (:mod:`assign.check`, docs/readings.md, Pins): the kept
+pins stay at the starts the schedule gives them, and p can be added when some
+set holding K at those starts (their teams whole, with any mates) and p (its
+team whole) breaks no rule 1-11. A schedule is then valid when *some* timing
+of its kept pins (every start of each kept-pin task is tried) blocks every
+dropped pin feasible alone; its other tasks are placed around them. Every
+strictly valid schedule is leniently valid, so this optimum is at most the
+strict one. Keep the slack of the pinned tasks small: the kept pins' starts
+are enumerated.
 """
 
 from __future__ import annotations
@@ -131,15 +142,23 @@ class _Tiny:
                 used[v] += self.load[(t, v)]
         return all(u <= m for u, m in zip(used, self.max_minutes, strict=True))
 
-    def place(self, choice: Choice) -> dict[int, int] | None:
-        """Starts of the covered tasks making the set valid, or None."""
+    def common(self, t: int, team: Team) -> set[int]:
+        """The starts at which the whole team can do task ``t``."""
+        return set.intersection(*(self.allowed[(t, v)] for v in team))
+
+    def place(self, choice: Choice, fixed: dict[int, int] | None = None) -> dict[int, int] | None:
+        """Starts of the covered tasks making the set valid, or None; the
+        tasks in ``fixed`` only at the start it gives them (the others are
+        left-justified around them, so the argument above still holds)."""
         covered = [t for t, team in enumerate(choice) if team is not None]
         team_of = {t: choice[t] for t in covered}
         allowed: dict[int, set[int]] = {}
         for t in covered:
             team = team_of[t]
             assert team is not None
-            common = set.intersection(*(self.allowed[(t, v)] for v in team))
+            common = self.common(t, team)
+            if fixed is not None and t in fixed:
+                common = common & {fixed[t]}
             if not common:
                 return None
             allowed[t] = common
@@ -213,12 +232,15 @@ def _pins_of(c: Compiled, choice: Choice) -> frozenset[tuple[int, int]]:
     return frozenset(pins)
 
 
-def brute_force(c: Compiled, honour_pins: bool = False) -> BruteResult:
+def brute_force(c: Compiled, honour_pins: bool = False, reading: str = "strict") -> BruteResult:
     """The lexicographically smallest score over all valid schedules of ``c``.
 
     With ``honour_pins=False`` pins are ignored (use problems without pins, or
-    read the result as the optimum of the pin-free problem).
+    read the result as the optimum of the pin-free problem). ``reading``:
+    ``"strict"`` or ``"lenient"`` (rule 12, see the module docstring).
     """
+    if reading not in ("strict", "lenient"):
+        raise ValueError(f"unknown reading {reading!r}")
     tiny = _Tiny(c)
     choices: Iterable[Choice] = itertools.product(*(tiny.options(t) for t in range(c.n_tasks)))
     by_key: dict[tuple[int, ...], list[Choice]] = {}
@@ -245,6 +267,18 @@ def brute_force(c: Compiled, honour_pins: bool = False) -> BruteResult:
                     return False
             return True
 
+        if reading == "lenient":
+            lenient = _Lenient(c, tiny, alone_ok)
+            for key in sorted(by_key):
+                good = []
+                for choice in by_key[key]:
+                    starts = lenient.place(choice)
+                    if starts is not None:
+                        good.append((choice, starts))
+                if good:
+                    best = _best(c, good, len(good))
+                    return BruteResult(best.key, best.score, best.solution, best.n_valid, frozenset(achievable))
+            raise AssertionError("the empty schedule with every pin listed is always valid")
         good = [(ch, st) for ch, st in feasible if valid(_pins_of(c, ch))]
         best = _best(c, good, len(good))
         return BruteResult(best.key, best.score, best.solution, best.n_valid, frozenset(achievable))
@@ -258,6 +292,69 @@ def brute_force(c: Compiled, honour_pins: bool = False) -> BruteResult:
         if good:
             return _best(c, good, len(good))
     raise AssertionError("the empty schedule is always valid")
+
+
+class _Lenient:
+    """Rule 12 read with the kept pins at their starts (``reading="lenient"``)."""
+
+    def __init__(self, c: Compiled, tiny: _Tiny, alone_ok: set[tuple[int, int]]):
+        self.c, self.tiny, self.alone_ok = c, tiny, alone_ok
+        self.pins_of_task: dict[int, set[int]] = {}
+        for t in range(c.n_tasks):
+            self.pins_of_task[t] = set(c.t_pin[c.t_pin_ptr[t] : c.t_pin_ptr[t + 1]].tolist())
+        self.cache: dict[tuple[object, ...], bool] = {}
+
+    def place(self, choice: Choice) -> dict[int, int] | None:
+        """Starts making ``choice`` valid under the lenient reading, or None."""
+        kept = _pins_of(self.c, choice)
+        dropped = sorted(self.alone_ok - kept)
+        if not dropped:
+            return self.tiny.place(choice)
+        held: dict[int, tuple[int, ...]] = {}
+        for t, v in sorted(kept):
+            held[t] = (*held.get(t, ()), v)
+        k_tasks = sorted(held)
+        options = []
+        for t in k_tasks:
+            team = choice[t]
+            assert team is not None
+            options.append(sorted(self.tiny.common(t, team)))
+        for combo in itertools.product(*options):
+            at = dict(zip(k_tasks, combo, strict=True))
+            if any(self._addable(held, at, p) for p in dropped):
+                continue
+            starts = self.tiny.place(choice, at)
+            if starts is not None:
+                return starts
+        return None
+
+    def _addable(self, held: dict[int, tuple[int, ...]], at: dict[int, int], pin: tuple[int, int]) -> bool:
+        """Some set holding the kept pins ``held`` at the starts ``at`` (their
+        teams whole, any mates) and ``pin`` (its team whole) breaks no rule 1-11."""
+        key = (tuple(sorted(held.items())), tuple(sorted(at.items())), pin)
+        if key in self.cache:
+            return self.cache[key]
+        c, tiny = self.c, self.tiny
+        t, v = pin
+        need = dict(held)
+        need[t] = (*need.get(t, ()), v)
+        tasks = sorted(need)
+        per_task = []
+        for u in tasks:
+            must = set(need[u])
+            size = int(c.t_needed[u])
+            per_task.append([team for team in itertools.combinations(tiny.members[u], size) if must <= set(team)])
+        found = False
+        for teams in itertools.product(*per_task):
+            choice: list[Team | None] = [None] * c.n_tasks
+            for u, team in zip(tasks, teams, strict=True):
+                choice[u] = team
+            ch = tuple(choice)
+            if tiny.minutes_ok(ch) and tiny.place(ch, at) is not None:
+                found = True
+                break
+        self.cache[key] = found
+        return found
 
 
 def _best(c: Compiled, good: list[tuple[Choice, dict[int, int]]], n_valid: int) -> BruteResult:

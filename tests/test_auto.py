@@ -610,3 +610,53 @@ def test_a_schedule_dropping_a_pin_another_keeps_is_not_taken() -> None:
     assert assign.check(p, s).valid
     assert s.score.key() >= best.key[:-1] + (best.key[-1] - 1e-6,)
     assert s.bound is not None and s.bound.key() <= s.score.key()
+
+
+def _both_readings(p: Problem, **kwargs: object) -> None:
+    from tests.test_cpsat import check_both_readings
+
+    c = compile_problem(p)
+    result = auto.solve_auto_detailed(c, build_candidates(c), LIMIT, 0, 1, **kwargs)  # type: ignore[arg-type]
+    key = evaluate(c, result.solution).key()
+    optimal = result.bound is not None and result.bound.key() == key
+    check_both_readings(c, result.solution, result.bound, optimal)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=st.data())
+def test_bound_holds_under_both_readings_of_rule_12(problem: st.DataObject) -> None:
+    """auto's bound is below every schedule the lenient reading of rule 12
+    allows (kept pins at their starts), its schedule valid under the strict
+    one (tests/test_cpsat.py::pinned_problems)."""
+    from tests.test_cpsat import pinned_problems
+
+    _both_readings(problem.draw(pinned_problems()))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=st.data())
+def test_bound_holds_under_both_readings_on_the_large_path(
+    problem: st.DataObject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same with every component treated as large (fixed-time and
+    tier-truncated exact stages, LP bounds, the search)."""
+    from tests.test_cpsat import pinned_problems
+
+    p = problem.draw(pinned_problems())
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "SMALL_PAIRS", 0)
+        _both_readings(p, max_work=0.5)
+
+
+def test_a_kept_pin_placed_to_block_another_beats_no_bound_of_auto() -> None:
+    """Independent tester's repro_1 (tests/data/pin_retimed_blocks_pin.json):
+    before, auto called U1=10 optimal where a valid schedule has U1=0."""
+    from pathlib import Path
+
+    import assign
+
+    p = assign.load(Path(__file__).parent / "data" / "pin_retimed_blocks_pin.json")
+    s = assign.solve(p, strategy="auto", time_limit=3, seed=0, workers=1)
+    assert assign.check(p, s).valid
+    assert s.bound is not None and tuple(s.bound.uncovered) == (0, 0, 0, 10)
+    assert s.status == "feasible"

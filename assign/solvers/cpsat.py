@@ -85,10 +85,15 @@ pins are tried all together on a model of the pinned tasks only (the empty
 schedule is valid, so no other task matters). When they collide, a CP-SAT
 model keeps a largest compatible subset (hence a maximal one); each dropped pin
 is named with the rule it would break (checked with :func:`assign.check.violations`).
-When pins collided, other maximal subsets give other valid schedules, so the
-bound comes from a second lexicographic pass on a relaxation: pins are fixed
-only in the pinned-task components (tasks linked by a shared candidate
-volunteer) where all pins were kept — every maximal subset keeps those.
+The schedule's pins are chosen under the strict reading (a pin goes only
+when no timing of the kept pins lets it in), but its bound must hold for every
+valid schedule under either reading: when pins collided (other maximal subsets
+give other valid schedules), or when some kept pin is not *surely kept*
+(:func:`~assign.solvers.timeindexed.surely_kept_pins`; read leniently, a
+schedule may place its kept pins so that another no longer fits, and drop it),
+the bound comes from a second lexicographic pass on a relaxation where only
+the surely kept pins are forced and every other pin is free (kept or not, no
+maximality). ``optimal`` then needs the schedule's score to equal that bound.
 
 A ``hint`` that is a valid schedule holding the kept pins (checked with the
 validator) is the starting incumbent: the result is never worse than it, even
@@ -1124,6 +1129,19 @@ def _decide_pins(
     return decision
 
 
+def _surely_kept_pairs(c: Compiled, cands: Candidates, pairs: _Pairs) -> I64:
+    """Pair indexes of the pins that every valid schedule keeps, read either
+    way (:func:`~assign.solvers.timeindexed.surely_kept_pins`)."""
+    if len(c.t_pin) == 0:
+        return np.zeros(0, dtype=np.int64)
+    from .timeindexed import surely_kept_pins
+
+    sure = surely_kept_pins(c, cands)
+    pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
+    found = pairs.find(c.n_volunteers, pin_t[sure], c.t_pin.astype(np.int64)[sure])
+    return found[found >= 0]
+
+
 def _remember(decision: _PinDecision, mdl: _Model, inc: _Incumbent) -> None:
     for k in np.flatnonzero(inc.x):
         decision.incumbent_x[int(mdl.pair_idx[k])] = 1
@@ -1270,9 +1288,13 @@ def solve_cpsat_detailed(
     pins = _decide_pins(c, pairs, deadline, seed, n_workers)
     collided = len(pins.contested_tasks) > 0
     staffed = np.flatnonzero(np.diff(pairs.ptr) > 0)
+    # the kept pins every valid schedule keeps, under either reading of rule 12
+    # (the bound may force only those): the others make a relaxed bound pass
+    sure = _surely_kept_pairs(c, cands, pairs)
+    loose = not np.isin(pins.kept, sure).all()
 
     main_deadline = deadline
-    if collided and deadline is not None:
+    if (collided or loose) and deadline is not None:
         main_deadline = time.perf_counter() + 0.6 * max(0.0, deadline - time.perf_counter())
     mdl = _Model(c, pairs, staffed, pins.kept)
     soft = _soft_objective(mdl)
@@ -1300,10 +1322,12 @@ def solve_cpsat_detailed(
 
     bound_u, bound_soft, proved = lex.bound_u, lex.bound_soft, lex.proved
     bound_stages: list[StageInfo] = []
-    if collided:
-        # other maximal pin subsets give other valid schedules: bound them too
-        free_tasks = set(int(t) for t in pins.contested_tasks)
-        fixed = np.array([p for p in pins.kept if int(pairs.task[p]) not in free_tasks], dtype=np.int64)
+    if collided or loose:
+        # other pin subsets give other valid schedules (other maximal subsets
+        # when pins collided; read leniently, a schedule may also place its
+        # kept pins so that another pin no longer fits): bound them too, with
+        # only the surely kept pins forced
+        fixed = pins.kept[np.isin(pins.kept, sure)]
         relaxed = _Model(c, pairs, staffed, fixed)
         relaxed_soft = _soft_objective(relaxed)
         seed_inc = _Incumbent(x=inc.x.copy(), start=inc.start.copy())

@@ -221,13 +221,18 @@ def surely_kept_pins(c: Compiled, cands: Candidates) -> NDArray[np.bool_]:
 
     SPEC rule 12 lets a pin go only when alone it breaks a rule or it collides
     with other pins. A pin surely stays when (conservatively): its task needs
-    one volunteer and the pair is eligible and free (a candidate) within the
+    one volunteer and has no other pin, and the pair is eligible and free (a candidate) within the
     volunteer's pledge and daily limit; all the volunteer's pins together fit
     the pledge; on each day its window touches, the volunteer's pins whose
     windows touch that day fit the daily limit; and no other pin of the
     volunteer can come near it (their windows, widened by the longest travel,
-    stay apart). Then it collides with no set of other pins, so it is kept.
-    Used to strengthen relaxations without losing their validity.
+    stay apart). The volunteer's candidacy as a mate of a pinned team task
+    (more than one volunteer needed) counts as a pin of theirs here: a kept
+    pin's team may need them as its mate, and the pin may go when it keeps
+    them from that team (rule 12 read either way: with the kept pins
+    re-timed or at their starts). Then it collides with no set of other pins
+    (nor their teams), so it is kept. Used to strengthen relaxations without
+    losing their validity.
     """
     n_pins = len(c.t_pin)
     out = np.zeros(n_pins, dtype=bool)
@@ -235,7 +240,8 @@ def surely_kept_pins(c: Compiled, cands: Candidates) -> NDArray[np.bool_]:
         return out
     pt = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
     pv = c.t_pin.astype(np.int64)
-    ok = c.t_needed[pt] == 1
+    # one volunteer needed and pinned (of two pins on such a task, either may go)
+    ok = (c.t_needed[pt] == 1) & (np.diff(c.t_pin_ptr)[pt] == 1)
     keys = cands.task.astype(np.int64) * c.n_volunteers + cands.volunteer.astype(np.int64)
     order = np.argsort(keys)
     skeys = keys[order]
@@ -248,6 +254,20 @@ def surely_kept_pins(c: Compiled, cands: Candidates) -> NDArray[np.bool_]:
     # the volunteer's pins together: minutes (a pin outside the candidates is
     # counted at its duration, at least what it would use)
     use = np.where(found, load, c.t_duration[pt])
+    # ... and their candidacies as mates of pinned team tasks (each counted
+    # as a pin of theirs; their own pins of those tasks are counted already)
+    pinned_team = (np.diff(c.t_pin_ptr) > 0) & (c.t_needed > 1)
+    mate = pinned_team[cands.task]
+    if mate.any():
+        mt = cands.task[mate].astype(np.int64)
+        mv = cands.volunteer[mate].astype(np.int64)
+        own = np.isin(mt * c.n_volunteers + mv, query)
+        mt, mv = mt[~own], mv[~own]
+        ml = cands.load[mate][~own].astype(np.int64)
+        pt = np.concatenate((pt, mt))
+        pv = np.concatenate((pv, mv))
+        use = np.concatenate((use, ml))
+        ok = np.concatenate((ok, np.zeros(len(mt), dtype=bool)))
     total = np.bincount(pv, weights=use, minlength=c.n_volunteers)
     ok &= total[pv] <= c.v_max_minutes[pv]
     ws, we = c.t_window_start[pt], c.t_window_end[pt]
@@ -272,7 +292,7 @@ def surely_kept_pins(c: Compiled, cands: Candidates) -> NDArray[np.bool_]:
                     if int(np.count_nonzero((d0[mine] <= d) & (d1[mine] >= d))) > lim:
                         ok[i] = False
                         break
-    return ok
+    return ok[:n_pins]
 
 
 @dataclass(frozen=True)
