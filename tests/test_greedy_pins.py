@@ -273,7 +273,14 @@ DROPPED_TEAM_FREES_MEMBER = {
 
 MATE_PIN_MOVED = json.loads((Path(__file__).parent / "data" / "pin_mate_moved.json").read_text())
 
+#: independent tester's repro_3: pinned team t13 (v5 + one mate) has only v1
+#: as a mate, and v1's own pin t2, placed first at its earliest start, left no
+#: start for the team; the greedy dropped t13/v5 as whole_teams. t2 moved later
+#: keeps both (t13 {v1, v5} at its window start, t2 after it).
+TEAM_MATE_BEHIND_PIN = json.loads((Path(__file__).parent / "data" / "pin_team_mate_behind_pin.json").read_text())
+
 CASES = {"mate_pin_moved": MATE_PIN_MOVED,
+    "team_mate_behind_pin": TEAM_MATE_BEHIND_PIN,
     "moved_single_pin": MOVED_SINGLE_PIN,
     "team_restarted": TEAM_RESTARTED,
     "tight_team_first": TIGHT_TEAM_FIRST,

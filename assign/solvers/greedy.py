@@ -13,7 +13,10 @@ Order of work:
    start that keeps the most of them (up to ``volunteers_needed``) at which
    enough other eligible volunteers are free - given the kept pins - to make the
    team whole; pins left out are dropped as ``whole_teams``, and all of them
-   when no such start exists. A one-volunteer pin that fits no free time of
+   when no mates could ever make it whole. When mates exist but none is free
+   next to the kept pins, the pins take their own best start and the team is
+   completed below (a mate's one-volunteer pins may move out of its way).
+   A one-volunteer pin that fits no free time of
    its volunteer is kept when some order of that volunteer's kept visits
    (one-volunteer ones, and complete teams moved whole) and it, each at its
    earliest start, fits (a pin fixes who, not when). Teams that still need members are then completed, least
@@ -650,6 +653,12 @@ def _place_pins(
             ok = (plan.used[vols] + cand_loads <= c.v_max_minutes[vols]) & ~np.isin(vols, pin_vol[ptr[t] : ptr[t + 1]])
             mate_ranges = [r for r in (plan.free_ranges(v, t) for v in vols[ok].tolist()) if r]
             start = _best_pin_start(pin_ranges, mate_ranges, needed)
+            if start is None and int(ok.sum()) >= needed - min(len(pins), needed):
+                # no mate is free next to the kept pins as they stand: the pins
+                # take their own best start and the team is completed later,
+                # when a mate's one-volunteer pins may move out of its way
+                # (:func:`_complete_pin_teams`; a pin fixes who, not when)
+                start = _best_pin_start(pin_ranges, [], min(len(pins), needed))
         if start is None:
             conflicts.extend((t, v, "whole_teams") for v in pins)
             continue
