@@ -57,7 +57,15 @@ arcs, HiGHS' MIP looks for a selection strictly below the incumbent among
 the arcs left — beside the search, in a thread of its own, from the moment
 the fixing is that strong when two workers or more are allowed; else as the
 final solve: "infeasible" proves the incumbent optimal, "optimal" proves what
-it found (OR-Library gapc#6: 2,391, proven).
+it found (OR-Library gapc#6: 2,391, proven). On the same problems, before the
+search, Dantzig-Wolfe diving (:mod:`assign.dive`: column generation over the
+agents' knapsacks, fixing one agent's load at a time, limited discrepancy
+search) looks for a selection strictly below the incumbent among the arcs the
+fixing leaves — with two workers or more in a forked child, for the search's
+time, while the search goes on beside it on the other workers (the better of
+the two goes on); with one, for half of the search's time, then the search
+from it. On OR-Library type D, where the search stalls 0.5 % above the
+optimum on 20 agents, the dive lands within ~0.1 %.
 
 Why the bounds are valid lexicographic bounds even when a stage is not
 proven optimal: a bound ``B`` is valid when no feasible schedule ``S`` has
@@ -1229,7 +1237,9 @@ def solve_arcs(
     for problems of the generalized-assignment shape, the knapsack Lagrangian
     bound (:mod:`assign.knapsack`, at most 15 % of the stage's time, from the
     LP's duals); once the incumbent reaches that bound the stage is proven and
-    the search stops.
+    the search stops. With ``lns`` and that bound, Dantzig-Wolfe diving
+    (:mod:`assign.dive`) runs before the search (one worker: half of its time)
+    or beside it (more workers: a forked child, for the whole search time).
     ``params`` are extra CP-SAT parameters (``{"linearization_level": 2}``).
 
     ``status`` is ``"optimal"`` only when ``objective == bound`` (every stage
@@ -1369,23 +1379,31 @@ def solve_arcs(
                 # in no selection at least as good (the search only looks there)
                 _fix_zero(model, eng.x_index[arc_floor > value])
                 share = _DIVE_SHARE_BESIDE if workers > 1 else _DIVE_SHARE
-                if lns and not proven and share > 0 and stage_deadline - perf_counter() > 0.5:
+                weak = not _strong_fixing(arc_floor, value)
+                if lns and not proven and weak and share > 0 and stage_deadline - perf_counter() > 0.5:
                     # Dantzig-Wolfe diving (assign.dive): a selection strictly
                     # below the incumbent, among the arcs the fixing leaves, for
                     # the search to go on from. With two workers or more it runs
-                    # in a forked child while the search goes on beside it.
+                    # in a forked child while the search goes on beside it. Only
+                    # where the fixing is weak: where it is strong, HiGHS' MIP on
+                    # the arcs left (below) proves faster (OR-Library types B, C)
                     search_end = stage_deadline - min(max(float(final_share), 0.0), 1.0) * (stage_deadline - ts)
-                    until = perf_counter() + share * max(0.0, search_end - perf_counter())
-                    args = (p, prep, icost, arc_floor, lam * scale, incumbent, value, until, seed + k)
+                    dive_end = perf_counter() + share * max(0.0, search_end - perf_counter())
+                    args = (p, prep, icost, arc_floor, lam * scale, incumbent, value, dive_end, seed + k)
                     wait = forked(functools.partial(_dive_below, *args)) if workers > 1 else None
                     if wait is None:
                         found = _dive_below(*args)
                     else:
+                        # the search beside it stops early if its incumbent makes
+                        # the fixing strong: then the dive is dropped for the MIP
                         model.add(expr <= value)
+                        strong_now = functools.partial(_strong_fixing, arc_floor)
                         incumbent, value, n_beside, n_dive = eng.lns(
-                            stage, incumbent, value, until, workers - 1, seed + k, params, floor, sizes=eng.lns_sizes
+                            stage, incumbent, value, dive_end, workers - 1, seed + k, params, floor,
+                            until=strong_now, sizes=eng.lns_sizes,
                         )
-                        found = wait(max(0.0, until - perf_counter()) + _DIVE_GRACE)
+                        late = 0.0 if strong_now(value) else max(0.0, dive_end - perf_counter()) + _DIVE_GRACE
+                        found = wait(late)
                     if found is not None and eng.stage_value(stage, found) < value:
                         incumbent, value = found, eng.stage_value(stage, found)
                         n_dive += 1
