@@ -132,3 +132,21 @@ def test_bound_soft_is_tight_when_everything_is_free() -> None:
     assert schedule.bound.uncovered == schedule.score.uncovered
     assert schedule.bound.soft <= schedule.score.soft
     assert schedule.score.soft - schedule.bound.soft < 1.0
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "cpsat", "auto"])
+def test_of_two_colliding_pins_the_more_urgent_stays(strategy: str) -> None:
+    """One volunteer pinned to a household visit and to a medical one in the
+    same 40 minutes (found by an independent tester): either pin may stay
+    (rule 12), and the medical one should. Before, every strategy kept the
+    household visit (task order) and left U1 = 10 where U4 = 10 is valid."""
+    from assign.check import violations
+    from assign.io import load
+
+    problem = load(Path(__file__).parent / "data" / "pin_collision_urgent_first.json")
+    schedule = assign.solve(problem, strategy=strategy, time_limit=5, seed=0, workers=1)
+    c = compile_problem(problem)
+    sol = solution_from_schedule(c, schedule)
+    assert violations(c, sol) == []
+    assert evaluate(c, sol).uncovered == (0, 0, 0, 10)
+    assert [(a.task, a.volunteer) for a in schedule.assignments] == [("urgent", "a")]

@@ -1089,12 +1089,14 @@ def _decide_pins(
         _remember(decision, mdl, inc)
         return decision
 
-    # collisions: keep a largest compatible subset
+    # collisions: keep a compatible subset of the largest value (hence a
+    # maximal one), the value of a pin its task's weight, the tiers strict
+    # (SPEC §6: of two colliding pins, the more urgent need stays)
     mdl = _Model(c, pairs, tasks, np.zeros(0, np.int64))
     keep = [mdl.model.new_bool_var("") for _ in pins]
     for k, p in zip(keep, pins, strict=True):
         mdl.model.add_implication(k, mdl.x[mdl.local[p]])
-    mdl.model.maximize(sum(keep))
+    mdl.model.maximize(sum(int(v) * k for v, k in zip(_pin_values(c, pairs.task[pins]), keep, strict=True)))
     solver = _solver(remaining(), seed, workers)
     status = solver.solve(mdl.model)
     chosen = np.zeros(len(pins), dtype=bool)
@@ -1127,6 +1129,24 @@ def _decide_pins(
     decision.stage = StageInfo(stage.name, stage.status, stage.value, stage.bound, time.perf_counter() - began)
     _remember(decision, mdl, inc)
     return decision
+
+
+def _pin_values(c: Compiled, tasks: I64) -> I64:
+    """Per pin (its task given): a value whose sum over a set of pins orders
+    the sets by tiers strictly, then by weight — each tier's weights scaled
+    past the sum of every less urgent tier's. All ones (the number of pins)
+    when that would not fit 53 bits."""
+    tier = c.t_tier[tasks].astype(np.int64)
+    weight = np.maximum(c.t_weight[tasks].astype(np.int64), 1)
+    levels = np.unique(tier)[::-1]  # least urgent first
+    scale = np.ones(len(tasks), dtype=np.int64)
+    step = 1
+    for t in levels.tolist():
+        scale[tier == t] = step
+        step *= int(weight[tier == t].sum()) + 1  # more than the tier's whole sum
+        if step >= 2**53 // max(1, int(weight.max())):
+            return np.ones(len(tasks), dtype=np.int64)
+    return weight * scale
 
 
 def _surely_kept_pairs(c: Compiled, cands: Candidates, pairs: _Pairs) -> I64:
