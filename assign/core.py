@@ -1388,11 +1388,12 @@ def solve_arcs(
                     # where the fixing is weak: where it is strong, HiGHS' MIP on
                     # the arcs left (below) proves faster (OR-Library types B, C)
                     search_end = stage_deadline - min(max(float(final_share), 0.0), 1.0) * (stage_deadline - ts)
-                    dive_end = perf_counter() + share * max(0.0, search_end - perf_counter())
+                    room = max(0.0, search_end - perf_counter())
+                    dive_end = perf_counter() + share * room
                     args = (p, prep, icost, arc_floor, lam * scale, incumbent, value, dive_end, seed + k)
                     wait = forked(functools.partial(_dive_below, *args)) if workers > 1 else None
-                    if wait is None:
-                        found = _dive_below(*args)
+                    if wait is None:  # one worker, or no fork on this platform: first the dive
+                        found = _dive_below(*args[:7], perf_counter() + _DIVE_SHARE * room, seed + k)
                     else:
                         # the search beside it stops early if its incumbent makes
                         # the fixing strong: then the dive is dropped for the MIP

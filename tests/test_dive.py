@@ -121,6 +121,22 @@ def test_dive_in_solve_arcs(monkeypatch: pytest.MonkeyPatch) -> None:
             assert len(calls) == 1
             if calls[0] is not None:
                 assert res.cost <= calls[0]
+    # no fork on the platform: the dive first, for half of the search's time
+    # (not all of it, which the search beside it would have had)
+    monkeypatch.setattr(core, "forked", lambda *args, **kwargs: None)
+    seen: list[tuple[float, float]] = []
+
+    def timed(*args: object) -> object:
+        seen.append((perf_counter(), float(args[7])))  # type: ignore[arg-type]
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(core, "_dive_below", timed)
+    began = perf_counter()
+    res = solve_arcs(p, time_limit=6.0, seed=0, workers=2, params=params)
+    assert check_arcs(p, res.chosen) == [] and len(seen) == 1
+    called, dive_end = seen[0]
+    search_end = began + 6.0  # (final_share 0)
+    assert dive_end - called <= 0.5 * (search_end - called) + 0.01
 
 
 def test_dive_skips_two_arcs_of_one_pair() -> None:
