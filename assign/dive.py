@@ -313,7 +313,9 @@ class _Dive:
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         on = np.array([solver.boolean_value(x) for x in xs], dtype=bool)
-        return kl.slot_arc[ai[on], si[on]], float(solver.objective_value)
+        # the cost summed exactly (CP-SAT's objective value is a double that
+        # may miss an integral sum by an ulp)
+        return kl.slot_arc[ai[on], si[on]], math.fsum(costs[on].tolist())
 
     def node(self, fixed: list[int], discrepancy: int, forbidden: frozenset[int], duals: tuple[F64, F64] | None) -> None:
         """The dive below the columns ``fixed`` (pool ids), with at most
