@@ -619,11 +619,7 @@ def _place_pins(
     alone = _alone_rules(c, pin_task, pin_vol)
     pin_load = rules.assignment_load(c, pin_task, pin_vol).tolist()
     ptr = c.t_pin_ptr.tolist()
-    # the most urgent pinned tasks first (tier, then weight): of two colliding
-    # pins the more urgent need stays
-    pinned = np.flatnonzero(counts)
-    pinned = pinned[np.lexsort((pinned, -c.t_weight[pinned], c.t_tier[pinned]))]
-    for t in pinned.tolist():
+    for t in np.flatnonzero(counts).tolist():
         needed = plan.needed[t]
         pins: list[int] = []
         pin_ranges: list[Ranges] = []
