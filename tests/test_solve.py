@@ -152,3 +152,20 @@ def test_of_two_colliding_pins_the_more_urgent_stays(strategy: str) -> None:
     assert violations(c, sol) == []
     assert evaluate(c, sol).uncovered == (0, 0, 0, 10)
     assert [(a.task, a.volunteer) for a in schedule.assignments] == [("urgent", "a")]
+
+
+@pytest.mark.parametrize("strategy", ["cpsat", "auto"])
+def test_a_team_task_pins_weigh_once(strategy: str) -> None:
+    """A two-person tier-1 task pinned to both volunteers collides with a
+    heavier one-person tier-1 task pinned to one of them (an independent
+    tester's case): keeping the single task leaves U1 = 10, keeping the team
+    U1 = 14. cpsat counted the team task's weight once per pin and kept it."""
+    from assign.check import violations
+    from assign.io import load
+
+    problem = load(Path(__file__).parent / "data" / "pin_team_vs_single_collision.json")
+    schedule = assign.solve(problem, strategy=strategy, time_limit=5, seed=0, workers=1)
+    c = compile_problem(problem)
+    sol = solution_from_schedule(c, schedule)
+    assert violations(c, sol) == []
+    assert evaluate(c, sol).uncovered[0] == 10

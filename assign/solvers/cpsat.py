@@ -1134,10 +1134,15 @@ def _decide_pins(
 def _pin_values(c: Compiled, tasks: I64) -> I64:
     """Per pin (its task given): a value whose sum over a set of pins orders
     the sets by tiers strictly, then by weight — each tier's weights scaled
-    past the sum of every less urgent tier's. All ones (the number of pins)
-    when that would not fit 53 bits."""
+    past the sum of every less urgent tier's; a task's weight is shared by
+    its pins (a team task weighs what a single one does, SPEC §5). All ones
+    (the number of pins) when that would not fit 53 bits."""
+    tasks = np.asarray(tasks, dtype=np.int64)
+    _, inverse, count = np.unique(tasks, return_inverse=True, return_counts=True)
+    share = count[inverse]  # pins of the pin's task
+    common = int(np.lcm.reduce(np.unique(share))) if len(share) else 1
     tier = c.t_tier[tasks].astype(np.int64)
-    weight = np.maximum(c.t_weight[tasks].astype(np.int64), 1)
+    weight = np.maximum(c.t_weight[tasks].astype(np.int64), 1) * (common // share)
     levels = np.unique(tier)[::-1]  # least urgent first
     scale = np.ones(len(tasks), dtype=np.int64)
     step = 1
