@@ -709,7 +709,10 @@ def _teams_witness(
     return found >= need
 
 
-def _pins(c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, str], ...]) -> list[Violation]:
+def _pins(
+    c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, str], ...],
+    keepable: list[tuple[int, int, int]] | None = None,
+) -> list[Violation]:
     names = _Names(c)
     n_vol = c.n_volunteers
     pin_task = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
@@ -773,6 +776,17 @@ def _pins(c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, 
                         f"(blocked by: {', '.join(sorted(obstacles))})",
                     )
                 )
+        if keepable is not None and where is not None:
+            keepable.append((pt, pv, where))
+    return out
+
+
+def keepable_pins(c: Compiled, sol: Solution) -> list[tuple[int, int, int]]:
+    """The pins ``sol`` drops that the validator calls keepable (rule 12): per
+    pin ``(task, volunteer, start)``, a start where it fits alongside the
+    kept pins. Only the pins are looked at (cheap when few are dropped)."""
+    out: list[tuple[int, int, int]] = []
+    _pins(c, sol.task, sol.volunteer, sol.start, sol.conflicts, keepable=out)
     return out
 
 

@@ -279,6 +279,14 @@ MATE_PIN_MOVED = json.loads((Path(__file__).parent / "data" / "pin_mate_moved.js
 #: keeps both (t13 {v1, v5} at its window start, t2 after it).
 TEAM_MATE_BEHIND_PIN = json.loads((Path(__file__).parent / "data" / "pin_team_mate_behind_pin.json").read_text())
 
+#: second independent tester's repro_2: the greedy took v3 as the mate of a
+#: pinned team at the time v3's own one-volunteer pin t2 needed, and dropped
+#: t2/v3 as double_booking (the validator: keepable at 09:09); the repair
+#: after the greedy hands the team's mate slot to another candidate (the
+#: greedy still keeps fewer pins than the strict brute force here:
+#: test_greedy_repairs_a_pin_lost_to_a_mate_slot, not CASES)
+VOLUNTEER_TAKEN_AS_MATE = json.loads((Path(__file__).parent / "data" / "pin_volunteer_taken_as_mate.json").read_text())
+
 CASES = {"mate_pin_moved": MATE_PIN_MOVED,
     "team_mate_behind_pin": TEAM_MATE_BEHIND_PIN,
     "moved_single_pin": MOVED_SINGLE_PIN,
@@ -310,3 +318,16 @@ def test_greedy_keeps_the_pins_that_can_be_kept(name: str) -> None:
     kept = {(a.task, a.volunteer) for a in s.assignments}
     assert pins <= kept
     assert len(s.conflicts) == len(c.t_pin) - len(pins)
+
+
+def test_greedy_repairs_a_pin_lost_to_a_mate_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    p = Problem.model_validate(VOLUNTEER_TAKEN_AS_MATE)
+    s = assign.solve(p, strategy="greedy", seed=0, workers=1)
+    assert assign.check(p, s).valid
+    assert ("t2", "v3") in {(a.task, a.volunteer) for a in s.assignments}
+    # without the repair the validator rejects the greedy's schedule
+    from assign.solvers import greedy
+
+    monkeypatch.setattr(greedy, "_repair_kept_pins", lambda c, cands, sol: sol)
+    before = assign.solve(p, strategy="greedy", seed=0, workers=1)
+    assert not assign.check(p, before).valid

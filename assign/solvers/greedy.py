@@ -940,8 +940,71 @@ def solve_greedy(c: Compiled, cands: Candidates, seed: int = 0) -> Solution:
     conflicts = _revisit_dropped(c, plan, conflicts)
     _finish(c, plan, view, cands, _task_order(c))
     out = _solution(plan, conflicts)
+    if conflicts:
+        out = _repair_kept_pins(c, cands, out)
     note_maximal(c, out)  # one pass over every task: nothing left could be added
     return out
+
+
+#: rounds of :func:`_repair_kept_pins` at most
+REPAIR_ROUNDS = 3
+
+
+def _fits_at(plan: Planner, t: int, v: int, start: int, load: int) -> bool:
+    """Whether ``v`` can take ``t`` at ``start`` next to the bookings (rules 3, 5, 9-11)."""
+    return plan.minutes_left(v, load) and any(a <= start <= b for a, b in plan.free_ranges(v, t))
+
+
+def _repair_kept_pins(c: Compiled, cands: Candidates, sol: Solution) -> Solution:
+    """A safety net for rule 12, after the greedy: a one-volunteer pin that
+    ``sol`` drops although the validator finds a start for it alongside the
+    kept pins (:func:`assign.check.keepable_pins`; rare, found by fuzzing,
+    e.g. its volunteer taken as the mate of another pinned team) is put in at
+    that start: whoever covers its task now and its volunteer's non-pinned
+    visits give way — a visit in a team holding a kept pin is handed to
+    another candidate free at that team's start, other tasks are given up
+    whole — and the schedule is filled again (:func:`fill`). Taken only when
+    the validator finds fewer violations after it."""
+    from ..check import keepable_pins, violations
+
+    view = _CandidateView(c, cands)
+    for _ in range(REPAIR_ROUNDS):
+        found = [(t, v, st) for t, v, st in keepable_pins(c, sol) if c.t_needed[t] == 1]
+        if not found:
+            return sol
+        plan = Planner(c)
+        loads = rules.assignment_load(c, sol.task, sol.volunteer).tolist()
+        for t, v, s, load in zip(sol.task.tolist(), sol.volunteer.tolist(), sol.start.tolist(), loads, strict=True):
+            plan.book(t, v, s, load)
+        pinned = rules.is_pinned(c, sol.task, sol.volunteer)
+        kept = set(zip(sol.task[pinned].tolist(), sol.volunteer[pinned].tolist(), strict=True))
+        conflicts = list(sol.conflicts)
+        for t, v, st in found:
+            for u in plan.team(t):  # (no kept pin: the task needs one volunteer)
+                plan.unbook(t, u)
+            for x, start_x in list(zip(plan.book_task[v], plan.book_start[v], strict=True)):
+                if (x, v) in kept:
+                    continue
+                team = plan.team(x)
+                if not any((x, u) in kept for u in team):
+                    for u in team:
+                        plan.unbook(x, u)
+                    continue
+                vols, cand_loads, _ = view.rows(x)
+                for u, load in zip(vols.tolist(), cand_loads.tolist(), strict=True):
+                    if u != v and u not in team and _fits_at(plan, x, u, start_x, load):
+                        plan.unbook(x, v)
+                        plan.book(x, u, start_x, load)
+                        break
+            load_tv = int(rules.assignment_load(c, np.array([t]), np.array([v]))[0])
+            if _fits_at(plan, t, v, st, load_tv):
+                plan.book(t, v, st, load_tv)
+                conflicts = [x for x in conflicts if (x[0], x[1]) != (t, v)]
+        new = fill(c, cands, _solution(plan, conflicts))
+        if len(violations(c, new)) >= len(violations(c, sol)):
+            return sol
+        sol = new
+    return sol
 
 
 def pinned_start(c: Compiled, cands: Candidates) -> Solution:
