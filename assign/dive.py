@@ -374,6 +374,8 @@ def dive(
     multipliers ``lam`` (the Lagrangian's) and the selection ``start`` (arc
     positions as given to ``kl``, or None), looking for a selection cheaper
     than ``best``. Returns ``(arc positions or None, its cost, nodes)``."""
+    if not kl.covered.all():
+        return None, best, 0  # an item without an arc: no selection covers every item
     d = _Dive(kl, best, deadline, seed)
     d.centre = np.where(kl.covered, np.asarray(lam, dtype=np.float64), 0.0)
     if start is not None and len(start):

@@ -147,3 +147,11 @@ def test_dive_skips_two_arcs_of_one_pair() -> None:
     floor = np.zeros(3, dtype=np.int64)
     chosen = np.array([True, False, True])
     assert core._dive_below(p, prep, icost, floor, np.zeros(2), chosen, 10, perf_counter() + 5, 0) is None
+
+
+def test_no_dive_when_an_item_has_no_arc() -> None:
+    # item 1 has no arc: nothing covers every item (an independent tester's
+    # case: the dive returned a selection without it)
+    kl = KnapsackLagrangian(2, np.array([0, 0]), np.array([0, 1]), np.array([3.0, 4.0]), np.array([1, 1]), np.array([5, 5]))
+    found, value, nodes = dive.dive(kl, np.zeros(2), None, math.inf, perf_counter() + 5.0)
+    assert found is None and value == math.inf and nodes == 0
