@@ -1424,7 +1424,6 @@ def solve_arcs(
             stop = threading.Event()
             # (arc_floor is only set for the cost stage of the GAP shape)
             strong = None if arc_floor is None or workers < 2 else functools.partial(_strong_fixing, arc_floor)
-            n_lns = n_beside
             while True:
                 if strong is not None and mip_thread is None and strong(value) and stage_deadline - perf_counter() > 0.5:
                     assert arc_floor is not None

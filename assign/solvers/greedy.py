@@ -950,6 +950,16 @@ def solve_greedy(c: Compiled, cands: Candidates, seed: int = 0) -> Solution:
 REPAIR_ROUNDS = 3
 
 
+def _planner_of(c: Compiled, sol: Solution) -> Planner:
+    """A planner with every assignment of ``sol`` booked."""
+    plan = Planner(c)
+    if len(sol):
+        loads = rules.assignment_load(c, sol.task, sol.volunteer).tolist()
+        for t, v, s, load in zip(sol.task.tolist(), sol.volunteer.tolist(), sol.start.tolist(), loads, strict=True):
+            plan.book(t, v, s, load)
+    return plan
+
+
 def _fits_at(plan: Planner, t: int, v: int, start: int, load: int) -> bool:
     """Whether ``v`` can take ``t`` at ``start`` next to the bookings (rules 3, 5, 9-11)."""
     return plan.minutes_left(v, load) and any(a <= start <= b for a, b in plan.free_ranges(v, t))
@@ -968,14 +978,12 @@ def _repair_kept_pins(c: Compiled, cands: Candidates, sol: Solution) -> Solution
     from ..check import keepable_pins, violations
 
     view = _CandidateView(c, cands)
+    broken: int | None = None  # violations of ``sol``, counted once
     for _ in range(REPAIR_ROUNDS):
         found = [(t, v, st) for t, v, st in keepable_pins(c, sol) if c.t_needed[t] == 1]
         if not found:
             return sol
-        plan = Planner(c)
-        loads = rules.assignment_load(c, sol.task, sol.volunteer).tolist()
-        for t, v, s, load in zip(sol.task.tolist(), sol.volunteer.tolist(), sol.start.tolist(), loads, strict=True):
-            plan.book(t, v, s, load)
+        plan = _planner_of(c, sol)
         pinned = rules.is_pinned(c, sol.task, sol.volunteer)
         kept = set(zip(sol.task[pinned].tolist(), sol.volunteer[pinned].tolist(), strict=True))
         conflicts = list(sol.conflicts)
@@ -1001,9 +1009,11 @@ def _repair_kept_pins(c: Compiled, cands: Candidates, sol: Solution) -> Solution
                 plan.book(t, v, st, load_tv)
                 conflicts = [x for x in conflicts if (x[0], x[1]) != (t, v)]
         new = fill(c, cands, _solution(plan, conflicts))
-        if len(violations(c, new)) >= len(violations(c, sol)):
+        broken = len(violations(c, sol)) if broken is None else broken
+        after = len(violations(c, new))
+        if after >= broken:
             return sol
-        sol = new
+        sol, broken = new, after
     return sol
 
 
@@ -1110,11 +1120,7 @@ def fill(c: Compiled, cands: Candidates, sol: Solution) -> Solution:
     known = _maximal_of(c)
     if any(x is sol for x in known):
         return sol
-    plan = Planner(c)
-    if len(sol):
-        loads = rules.assignment_load(c, sol.task, sol.volunteer).tolist()
-        for t, v, s, load in zip(sol.task.tolist(), sol.volunteer.tolist(), sol.start.tolist(), loads, strict=True):
-            plan.book(t, v, s, load)
+    plan = _planner_of(c, sol)
     order = _task_order(c)
     if known and cands.complete:
         rows, todo = _changed_rows(c, cands, plan, sol, known[0])
