@@ -712,6 +712,7 @@ def _teams_witness(
 def _pins(
     c: Compiled, t: I64, v: I64, s: I64, conflicts: tuple[tuple[int, int, str], ...],
     keepable: list[tuple[int, int, int]] | None = None,
+    misnamed: dict[tuple[int, int], list[str]] | None = None,
 ) -> list[Violation]:
     names = _Names(c)
     n_vol = c.n_volunteers
@@ -769,6 +770,8 @@ def _pins(
                     )
                 )
             elif rule not in obstacles:
+                if misnamed is not None:
+                    misnamed[(pt, pv)] = sorted(obstacles)
                 out.append(
                     _violation(
                         12, task_id, vol_id,
@@ -787,6 +790,15 @@ def keepable_pins(c: Compiled, sol: Solution) -> list[tuple[int, int, int]]:
     kept pins. Only the pins are looked at (cheap when few are dropped)."""
     out: list[tuple[int, int, int]] = []
     _pins(c, sol.task, sol.volunteer, sol.start, sol.conflicts, keepable=out)
+    return out
+
+
+def misnamed_pins(c: Compiled, sol: Solution) -> dict[tuple[int, int], list[str]]:
+    """The pins ``sol`` drops that cannot be kept but are listed in
+    ``conflicts`` with a rule that does not block them (rule 12): per pin
+    ``(task, volunteer)``, the names of the rules that do, sorted."""
+    out: dict[tuple[int, int], list[str]] = {}
+    _pins(c, sol.task, sol.volunteer, sol.start, sol.conflicts, misnamed=out)
     return out
 
 

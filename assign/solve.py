@@ -123,7 +123,7 @@ def solve(
     from .compile import compile_problem
     from .explain import reasons
     from .solvers import get_strategy
-    from .solvers.greedy import fill
+    from .solvers.greedy import fill, rename_conflicts
     from .validate import validate_problem
 
     run = get_strategy(strategy)
@@ -133,7 +133,8 @@ def solve(
     cands = build_candidates(c, k=k)
     sol, bound = run(c, cands, time_limit, seed, workers)
     if strategy != "greedy":
-        sol = fill(c, cands, sol)
+        # (the greedy does both itself)
+        sol = rename_conflicts(c, fill(c, cands, sol))
     why = reasons(c, sol, cands)
     seconds = time.perf_counter() - clock
     return build_schedule(

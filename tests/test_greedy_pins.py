@@ -331,3 +331,56 @@ def test_greedy_repairs_a_pin_lost_to_a_mate_slot(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(greedy, "_repair_kept_pins", lambda c, cands, sol: sol)
     before = assign.solve(p, strategy="greedy", seed=0, workers=1)
     assert not assign.check(p, before).valid
+
+
+#: a second independent fuzz (2026-11-30): greedy schedules the validator
+#: rejected around pinned *teams*, each with the pin it called keepable:
+#: a team pin whose mate is the mate of a kept team that another volunteer
+#: could take after giving up a visit (t7/v4); a team pin whose candidate
+#: mates hold kept teams' mate slots others can take (t11/v3); a team pin
+#: whose volunteer was busy with a non-pinned visit while a non-pinned mate
+#: had its place next to the kept pin (t5/v1)
+TEAM_PIN_CASES = {
+    "pin_team_mate_handed_over": ("t7", "v4"),
+    "pin_team_completed_by_freed_mates": ("t11", "v3"),
+    "pin_team_mate_replaced_by_pin": ("t5", "v1"),
+}
+
+
+def _data(name: str) -> Problem:
+    return Problem.model_validate(json.loads((Path(__file__).parent / "data" / f"{name}.json").read_text()))
+
+
+@pytest.mark.parametrize("name", sorted(TEAM_PIN_CASES))
+def test_greedy_puts_back_a_keepable_team_pin(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = _data(name)
+    s = assign.solve(p, strategy="greedy", seed=0, workers=1)
+    report = assign.check(p, s)
+    assert report.valid, [str(x) for x in report.violations]
+    assert TEAM_PIN_CASES[name] in {(a.task, a.volunteer) for a in s.assignments}
+    from assign.solvers import greedy
+
+    monkeypatch.setattr(greedy, "_repair_kept_pins", lambda c, cands, sol: sol)
+    before = assign.solve(p, strategy="greedy", seed=0, workers=1)
+    assert not assign.check(p, before).valid
+
+
+def test_a_dropped_pin_names_a_rule_that_blocks_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # before its repair the greedy dropped t11/v7 (a team pin) as whole_teams
+    # where v7 is blocked by its availability, the kept pins and its pledged
+    # minutes; renamed, only the keepable t11/v3 is left to the repair
+    from assign.candidates import build_candidates
+    from assign.check import violations
+    from assign.solvers import greedy
+
+    c = compile_problem(_data("pin_team_misnamed_conflict"))
+    monkeypatch.setattr(greedy, "_repair_kept_pins", lambda c, cands, sol: sol)
+    sol = greedy.solve_greedy(c, build_candidates(c))
+    t11, v7 = c.task_ids.index("t11"), c.volunteer_ids.index("v7")
+    assert (t11, v7, "whole_teams") in sol.conflicts
+    assert any("whole_teams does not block it" in str(x) for x in violations(c, sol))
+    renamed = greedy.rename_conflicts(c, sol)
+    rules_of_v7 = {r for t, v, r in renamed.conflicts if (t, v) == (t11, v7)}
+    assert rules_of_v7 == {"availability"}  # the first blocking rule by preference
+    left = [str(x) for x in violations(c, renamed)]
+    assert len(left) == 1 and "t11, volunteer v3" in left[0] and "can be kept" in left[0]

@@ -946,8 +946,17 @@ def solve_greedy(c: Compiled, cands: Candidates, seed: int = 0) -> Solution:
     return out
 
 
-#: rounds of :func:`_repair_kept_pins` at most
-REPAIR_ROUNDS = 3
+#: rounds of :func:`_repair_kept_pins` at most (one pin put back per round)
+REPAIR_ROUNDS = 4
+#: and the pins tried per round at most
+REPAIR_TRIES = 8
+
+#: which blocking rule a relabelled conflict names first (:func:`rename_conflicts`):
+#: the pin's own rules before its collisions with other pins
+_RULE_PREFERENCE = (
+    "skills", "radius", "community", "exclusion", "window", "availability",
+    "pledged_minutes", "daily_limit", "double_booking", "whole_teams",
+)
 
 
 def _planner_of(c: Compiled, sol: Solution) -> Planner:
@@ -966,55 +975,152 @@ def _fits_at(plan: Planner, t: int, v: int, start: int, load: int) -> bool:
 
 
 def _repair_kept_pins(c: Compiled, cands: Candidates, sol: Solution) -> Solution:
-    """A safety net for rule 12, after the greedy: a one-volunteer pin that
-    ``sol`` drops although the validator finds a start for it alongside the
-    kept pins (:func:`assign.check.keepable_pins`; rare, found by fuzzing,
-    e.g. its volunteer taken as the mate of another pinned team) is put in at
-    that start: whoever covers its task now and its volunteer's non-pinned
-    visits give way — a visit in a team holding a kept pin is handed to
-    another candidate free at that team's start, other tasks are given up
-    whole — and the schedule is filled again (:func:`fill`). Taken only when
-    the validator finds fewer violations after it."""
+    """A safety net for rule 12, after the greedy: a pin that ``sol`` drops
+    although the validator finds a start for it alongside the kept pins
+    (:func:`assign.check.keepable_pins`; rare, found by fuzzing, e.g. its
+    volunteer taken as the mate of another pinned team) is put in at that
+    start (:func:`_put_pin_back`) and the schedule is filled again
+    (:func:`fill`). One pin per round, the first whose schedule the
+    validator finds fewer violations in; none such: ``sol`` as it is."""
     from ..check import keepable_pins, violations
 
-    view = _CandidateView(c, cands)
     broken: int | None = None  # violations of ``sol``, counted once
+    sol = rename_conflicts(c, sol)
     for _ in range(REPAIR_ROUNDS):
-        found = [(t, v, st) for t, v, st in keepable_pins(c, sol) if c.t_needed[t] == 1]
+        found = keepable_pins(c, sol)
         if not found:
             return sol
-        plan = _planner_of(c, sol)
-        pinned = rules.is_pinned(c, sol.task, sol.volunteer)
-        kept = set(zip(sol.task[pinned].tolist(), sol.volunteer[pinned].tolist(), strict=True))
-        conflicts = list(sol.conflicts)
-        for t, v, st in found:
-            for u in plan.team(t):  # (no kept pin: the task needs one volunteer)
-                plan.unbook(t, u)
-            for x, start_x in list(zip(plan.book_task[v], plan.book_start[v], strict=True)):
-                if (x, v) in kept:
-                    continue
-                team = plan.team(x)
-                if not any((x, u) in kept for u in team):
-                    for u in team:
-                        plan.unbook(x, u)
-                    continue
-                vols, cand_loads, _ = view.rows(x)
-                for u, load in zip(vols.tolist(), cand_loads.tolist(), strict=True):
-                    if u != v and u not in team and _fits_at(plan, x, u, start_x, load):
-                        plan.unbook(x, v)
-                        plan.book(x, u, start_x, load)
-                        break
-            load_tv = int(rules.assignment_load(c, np.array([t]), np.array([v]))[0])
-            if _fits_at(plan, t, v, st, load_tv):
-                plan.book(t, v, st, load_tv)
-                conflicts = [x for x in conflicts if (x[0], x[1]) != (t, v)]
-        new = fill(c, cands, _solution(plan, conflicts))
         broken = len(violations(c, sol)) if broken is None else broken
-        after = len(violations(c, new))
-        if after >= broken:
+        for t, v, st in found[:REPAIR_TRIES]:
+            new = _put_pin_back(c, cands, sol, t, v, st)
+            if new is None:
+                continue
+            new = rename_conflicts(c, fill(c, cands, new))
+            after = len(violations(c, new))
+            if after < broken:
+                sol, broken = new, after
+                break
+        else:
             return sol
-        sol, broken = new, after
     return sol
+
+
+def _put_pin_back(c: Compiled, cands: Candidates, sol: Solution, t: int, v: int, st: int) -> Solution | None:
+    """``sol`` with pin ``(t, v)`` at ``st``: the non-pinned members of ``t``'s
+    team leave; ``v``'s non-pinned visits give way (a visit in a team holding
+    a kept pin is handed to another candidate free at that team's start, other
+    tasks are given up whole); a team task is completed by candidates free at
+    ``st``, or freed there the same way (their non-pinned visits outside
+    teams with kept pins given up). None when the pin or its team does not
+    fit after all."""
+    plan = _planner_of(c, sol)
+    views: dict[int, _CandidateView] = {}
+
+    def rows_of(x: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        # every eligible volunteer of ``x`` (capped candidates may miss the free one)
+        if x not in views:
+            views[x] = _CandidateView(c, cands if cands.complete else build_candidates(c, tasks=np.array([x])))
+        return views[x].rows(x)
+
+    pinned = rules.is_pinned(c, sol.task, sol.volunteer)
+    kept = set(zip(sol.task[pinned].tolist(), sol.volunteer[pinned].tolist(), strict=True))
+
+    def in_kept_team(x: int) -> bool:
+        return any((x, u) in kept for u in plan.team(x))
+
+    Undo = list[tuple[int, list[int], list[int], list[int]]]
+
+    def restore(undo: Undo) -> None:
+        for x, team, starts, team_loads in undo:
+            for w, sx, lx in zip(team, starts, team_loads, strict=True):
+                plan.book(x, w, sx, lx)
+
+    def clear(u: int, depth: int = 1) -> Undo:
+        """Give up ``u``'s non-pinned visits: those in teams with kept pins
+        handed over to another candidate free then (or, ``depth`` > 0, freed
+        the same way), where one is, the others given up whole; what was
+        given up, to undo (a visit handed over stays so)."""
+        undo: Undo = []
+        for x, start_x in list(zip(plan.book_task[u], plan.book_start[u], strict=True)):
+            if (x, u) in kept or x == t:
+                continue
+            team = plan.team(x)
+            if not in_kept_team(x):
+                loads = [plan.load_of[(x, w)] for w in team]
+                for w in team:
+                    plan.unbook(x, w)
+                undo.append((x, list(team), [start_x] * len(team), loads))
+                continue
+            vols, cand_loads, _ = rows_of(x)
+            options = [(w, load) for w, load in zip(vols.tolist(), cand_loads.tolist(), strict=True)
+                       if w != u and w not in team]
+            taker = next((w for w, load in options if _fits_at(plan, x, w, start_x, load)), None)
+            if taker is None and depth > 0:
+                for w, load in options:
+                    freed = clear(w, depth - 1)
+                    if _fits_at(plan, x, w, start_x, load):
+                        taker = w
+                        undo.extend(freed)
+                        break
+                    restore(freed)
+            if taker is not None:
+                plan.unbook(x, u)
+                plan.book(x, taker, start_x, int(cand_loads[vols.tolist().index(taker)]))
+        return undo
+
+    for u in list(plan.team(t)):
+        if (t, u) not in kept:
+            plan.unbook(t, u)
+    clear(v)
+    load_tv = int(rules.assignment_load(c, np.array([t]), np.array([v]))[0])
+    if not _fits_at(plan, t, v, st, load_tv):
+        return None
+    plan.book(t, v, st, load_tv)
+    need = int(c.t_needed[t]) - len(plan.team(t))
+    if need > 0:
+        vols, loads, _ = rows_of(t)
+        rows = list(zip(vols.tolist(), loads.tolist(), strict=True))
+        for u, load in rows:
+            if need and u not in plan.team(t) and _fits_at(plan, t, u, st, load):
+                plan.book(t, u, st, load)
+                need -= 1
+        for u, load in rows:
+            if not need:
+                break
+            if u in plan.team(t):
+                continue
+            undo = clear(u)
+            if _fits_at(plan, t, u, st, load):
+                plan.book(t, u, st, load)
+                need -= 1
+                continue
+            restore(undo)
+        if need:
+            return None
+    conflicts = [x for x in sol.conflicts if (x[0], x[1]) != (t, v)]
+    return _solution(plan, conflicts)
+
+
+def rename_conflicts(c: Compiled, sol: Solution) -> Solution:
+    """``sol`` with each dropped pin that cannot be kept listed under a rule
+    that blocks it (the validator's, :func:`assign.check.misnamed_pins`;
+    the first in :data:`_RULE_PREFERENCE`) where the greedy named one that
+    does not (e.g. ``whole_teams`` for a team pin whose volunteer is busy
+    with the kept pins: ``double_booking``)."""
+    from ..check import misnamed_pins
+
+    wrong = misnamed_pins(c, sol)
+    if not wrong:
+        return sol
+    out: list[tuple[int, int, str]] = []
+    for t, v, rule in sol.conflicts:
+        blocking = wrong.get((t, v))
+        if blocking is not None and rule not in blocking:
+            named = [r for r in _RULE_PREFERENCE if r in blocking]
+            rule = named[0] if named else blocking[0]
+        if (t, v, rule) not in out:
+            out.append((t, v, rule))
+    return Solution(sol.task, sol.volunteer, sol.start, tuple(sorted(out)))
 
 
 def pinned_start(c: Compiled, cands: Candidates) -> Solution:
