@@ -702,3 +702,53 @@ def test_a_kept_pin_placed_to_block_another_beats_no_bound() -> None:
     assert evaluate(c, result.solution).uncovered == (10, 0, 0, 0)
     assert result.bound is not None and tuple(result.bound.uncovered) == (0, 0, 0, 10)
     assert not result.optimal
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(pinned_problems())
+def test_cpsat_reaches_the_strict_optimum_with_pins(problem: Problem) -> None:
+    """Over every valid schedule (every maximal set of kept pins, rule 12
+    read strictly), not only those of the largest-value set of pins."""
+    c = compile_problem(problem)
+    result = solve_cpsat_detailed(c, time_limit=20.0, seed=0, workers=1)
+    strict = brute_force(c, honour_pins=True)
+    key = evaluate(c, result.solution).key()
+    assert tuple(key[:-1]) == tuple(strict.key[:-1]) and _close(key[-1], strict.key[-1]), (key, strict.key)
+
+
+@pytest.mark.parametrize("strategy", ["cpsat", "auto"])
+def test_another_maximal_set_of_pins_covers_all(strategy: str) -> None:
+    """An independent tester's case (2 volunteers, 4 tasks): the pins of the
+    largest value fit together but leave a tier-3 task uncovered (U3 = 10);
+    another maximal set, of lower value, lets every task be covered. Before,
+    cpsat stopped at U3 = 10 and auto returned the greedy's U4 = 10, whose
+    dropped pin t3/v0 could join its kept pins at other starts."""
+    import assign
+    from assign.io import load
+    from assign.solution import solution_from_schedule
+
+    problem = load(Path(__file__).parent / "data" / "pin_set_of_lower_value_covers_all.json")
+    c = compile_problem(problem)
+    schedule = assign.solve(problem, strategy=strategy, time_limit=5, seed=0, workers=1)
+    sol = solution_from_schedule(c, schedule)
+    strict = brute_force(c, honour_pins=True)
+    lenient, strict_key = check_both_readings(c, sol, schedule.bound, schedule.status == "optimal")
+    assert evaluate(c, sol).uncovered == (0, 0, 0, 0) == tuple(strict_key[:-1])
+    assert schedule.status == "optimal"
+    del strict, lenient
+
+
+def test_auto_takes_no_schedule_a_dropped_pin_could_join() -> None:
+    """An independent tester's case: the greedy's schedule drops t2/v3 as
+    double_booking, which the validator accepts (t2/v3 fits nowhere next to
+    the kept pins at their starts) but another timing of those pins lets it
+    in; its soft score beat the strict optimum and auto returned it."""
+    import assign
+    from assign.io import load
+    from assign.solution import solution_from_schedule
+
+    problem = load(Path(__file__).parent / "data" / "pin_greedy_set_not_maximal.json")
+    c = compile_problem(problem)
+    schedule = assign.solve(problem, strategy="auto", time_limit=5, seed=0, workers=1)
+    sol = solution_from_schedule(c, schedule)
+    check_both_readings(c, sol, schedule.bound, schedule.status == "optimal")

@@ -1734,7 +1734,7 @@ def solve_auto_detailed(
     from ..model import Bound
     from ..score import evaluate
     from . import trivial_bound
-    from .cpsat import solve_cpsat_detailed
+    from .cpsat import pins_maximal, solve_cpsat_detailed
     from .greedy import fill, note_maximal, pinned_start, solve_greedy
 
     began = time.perf_counter()
@@ -1785,6 +1785,17 @@ def solve_auto_detailed(
 
         # (an invalid greedy schedule's pins are no witness)
         best_pins = kept_pins(greedy) if greedy_valid else frozenset()
+        # on small problems with pins, rule 12 is also read strictly (as the
+        # exact model and the brute force read it): a schedule whose dropped
+        # pin could join its kept pins at other starts is not taken (the
+        # validator, reading the kept pins at their starts, accepts it)
+        strict_pins = len(c.t_pin) > 0 and len(full) <= SMALL_PAIRS
+
+        def strictly_valid(sol: Solution) -> bool:
+            return not strict_pins or pins_maximal(c, full, sol, time_limit=max(0.05, 0.05 * limit), seed=seed) is not False
+
+        if greedy_valid and not strictly_valid(greedy):
+            best_key = (float("inf"),) * len(greedy_key)
 
         def offer(sol: Solution) -> bool:
             # rule 12 read as the brute force reads it: a schedule whose kept pins
@@ -1797,7 +1808,7 @@ def solve_auto_detailed(
             if pins < best_pins:
                 return False
             key = evaluate(c, sol).key()
-            if (key < best_key or pins > best_pins) and not violations(c, sol):
+            if (key < best_key or pins > best_pins) and not violations(c, sol) and strictly_valid(sol):
                 best, best_key, best_pins = sol, key, pins
                 return True
             return False

@@ -1019,6 +1019,8 @@ class _PinDecision:
     kept: I64  # pair indexes of kept pins
     dropped: list[tuple[int, int, str]]  # (task, volunteer, rule guess)
     contested_tasks: I64  # pinned tasks of components where pins were dropped for collisions
+    #: pair indexes of the pins that break no rule alone (kept or dropped for collisions)
+    possible: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     incumbent_x: dict[int, int] = field(default_factory=dict)  # pair -> 1 for the pin solution
     incumbent_start: dict[int, int] = field(default_factory=dict)  # task -> start
     stage: StageInfo | None = None
@@ -1084,7 +1086,7 @@ def _decide_pins(
     status = solver.solve(mdl.model)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         inc = _read(mdl, solver)
-        decision = _PinDecision(pins, dropped, np.zeros(0, np.int64))
+        decision = _PinDecision(pins, dropped, np.zeros(0, np.int64), possible=pins)
         decision.stage = StageInfo("pins", solver.status_name(status), len(pins), len(pins), time.perf_counter() - began)
         _remember(decision, mdl, inc)
         return decision
@@ -1125,7 +1127,7 @@ def _decide_pins(
     lost_tasks = np.unique(pairs.task[pins[~chosen]])
     lost_labels = np.unique(label[np.searchsorted(tasks, lost_tasks)])
     contested = tasks[np.isin(label, lost_labels)]
-    decision = _PinDecision(kept, dropped, contested)
+    decision = _PinDecision(kept, dropped, contested, possible=pins)
     decision.stage = StageInfo(stage.name, stage.status, stage.value, stage.bound, time.perf_counter() - began)
     _remember(decision, mdl, inc)
     return decision
@@ -1273,6 +1275,169 @@ def _from_hint(c: Compiled, pairs: _Pairs, mdl: _Model, hint: Solution, pins: _P
     return guess, all(item.rule == 12 for item in violations(c, plain))
 
 
+#: schedules of other pin sets :func:`_other_pin_sets` tries at most
+PIN_SET_ROUNDS = 20
+
+
+def _solution_of(
+    c: Compiled, pairs: _Pairs, mdl: _Model, inc: _Incumbent, pins: _PinDecision
+) -> tuple[Solution, I64]:
+    """The schedule of ``inc`` with the pins it drops as conflicts (their
+    static rule, else a collision, named by :func:`_name_dropped_pins`), and
+    the pair indexes of the possible pins it keeps."""
+    glob = mdl.pair_idx[np.flatnonzero(inc.x)]
+    task, volunteer = pairs.task[glob], pairs.volunteer[glob]
+    held = set(zip(task.tolist(), volunteer.tolist(), strict=True))
+    conflicts = [(t, v, rule) for t, v, rule in pins.dropped if rule != COLLISION and (t, v) not in held]
+    kept = pins.possible[np.isin(pins.possible, glob)]
+    for p in pins.possible[~np.isin(pins.possible, glob)].tolist():
+        conflicts.append((int(pairs.task[p]), int(pairs.volunteer[p]), COLLISION))
+    sol = Solution.build(task, volunteer, inc.start[mdl.task_local[task]], conflicts)
+    return _name_dropped_pins(c, sol), kept
+
+
+def _fits_together(
+    c: Compiled, pairs: _Pairs, possible: I64, pins: I64, deadline: float | None, seed: int, workers: int
+) -> bool | None:
+    """Whether ``pins`` can all be kept together (at any starts, teams whole:
+    the pin model of :func:`_decide_pins`); None when out of time."""
+    remaining = None if deadline is None else deadline - time.perf_counter()
+    if remaining is not None and remaining <= 0:
+        return None
+    test = _Model(c, pairs, np.unique(pairs.task[possible]), pins)
+    status = _solver(remaining, seed, workers).solve(test.model)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return True
+    return False if status == cp_model.INFEASIBLE else None
+
+
+def _addable_pin(
+    c: Compiled, pairs: _Pairs, possible: I64, kept: I64, deadline: float | None, seed: int, workers: int
+) -> bool | None:
+    """Whether some possible pin outside ``kept`` fits together with them;
+    None when a test ran out of time."""
+    for p in possible[~np.isin(possible, kept)].tolist():
+        fits = _fits_together(c, pairs, possible, np.append(kept, p), deadline, seed, workers)
+        if fits is None or fits:
+            return fits
+    return False
+
+
+def _maximal_superset(
+    c: Compiled, pairs: _Pairs, possible: I64, kept: I64, deadline: float | None, seed: int, workers: int
+) -> I64 | None:
+    """A maximal set of pins that fit together holding ``kept`` (which must
+    fit together): the others tried one by one, most valuable first; None
+    when out of time."""
+    values = _pin_values(c, pairs.task[possible])
+    out = np.asarray(kept, dtype=np.int64)
+    for i in np.argsort(-values, kind="stable").tolist():
+        p = int(possible[i])
+        if p in out:
+            continue
+        fits = _fits_together(c, pairs, possible, np.append(out, p), deadline, seed, workers)
+        if fits is None:
+            return None
+        if fits:
+            out = np.append(out, p)
+    return out
+
+
+def pins_maximal(c: Compiled, cands: Candidates, sol: Solution, time_limit: float | None = None, seed: int = 0) -> bool | None:
+    """Whether no pin that ``sol`` drops and that breaks no rule alone could
+    be kept together with the pins ``sol`` keeps, at any starts (rule 12 read
+    strictly, as :func:`_decide_pins` and ``tests/bruteforce.py`` read it);
+    None when undecided in ``time_limit``. One CP-SAT model per such pin:
+    meant for small problems."""
+    deadline = None if time_limit is None else time.perf_counter() + float(time_limit)
+    pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
+    pin_v = c.t_pin.astype(np.int64)
+    if len(pin_t) == 0:
+        return True
+    pairs = _pairs(
+        c,
+        np.concatenate((np.asarray(cands.task, dtype=np.int64), pin_t)),
+        np.concatenate((np.asarray(cands.volunteer, dtype=np.int64), pin_v)),
+    )
+    static = _static_pin_rule(c, pin_t, pin_v, np.diff(pairs.ptr) > 0)
+    found = pairs.find(c.n_volunteers, pin_t, pin_v)
+    possible = np.asarray([p for p, rule in zip(found.tolist(), static, strict=True) if rule is None and p >= 0], dtype=np.int64)
+    held = pairs.find(c.n_volunteers, sol.task, sol.volunteer)
+    kept = possible[np.isin(possible, held)]
+    if len(kept) == len(possible):
+        return True
+    addable = _addable_pin(c, pairs, possible, kept, deadline, seed, 1)
+    return None if addable is None else not addable
+
+
+def _other_pin_sets(
+    c: Compiled, pairs: _Pairs, staffed: I64, fixed: I64, pins: _PinDecision,
+    relaxed: _Model, inc: _Incumbent, solution: Solution,
+    deadline: float | None, seed: int, workers: int,
+) -> Solution:
+    """The schedule of the chosen pins (``solution``) or a better one keeping
+    another maximal set of pins. The chosen set is the one of the largest
+    value (:func:`_decide_pins`), but rule 12 asks only that no dropped pin
+    fits with the kept ones: another maximal set may let more be covered (an
+    independent tester's case: U3 10 where a valid schedule covers all).
+
+    The relaxation (only the surely kept pins ``fixed`` forced) is solved
+    again while its schedule beats the best valid one. When the pins it
+    keeps are a maximal set, it is valid: done. Else they are extended to a
+    maximal set M, the schedule keeping M (and dropping the rest) is solved
+    and kept when better, and a cut removes the proper subsets of M from the
+    relaxation (one pin outside M, or all of M); the chosen set's cut comes
+    first. The cuts follow rule 12 read strictly, so they leave the bound to
+    the first relaxation (read leniently, a schedule may keep a set a pin
+    could join at other starts)."""
+    from ..score import evaluate
+
+    possible = pins.possible
+    best, best_key = solution, evaluate(c, solution).key()
+    cuts: list[I64] = [pins.kept[np.isin(pins.kept, possible)]]
+    mdl = relaxed
+
+    def cut_model(forced: I64) -> _Model:
+        m = _Model(c, pairs, staffed, forced)
+        for M in cuts:
+            outside = [m.x[m.local[p]] for p in possible[~np.isin(possible, M)].tolist()]
+            inside = [m.x[m.local[p]] for p in M.tolist()]
+            m.model.add(len(M) * sum(outside) + sum(inside) >= len(M))
+        return m
+
+    def solve(m: _Model) -> _Incumbent | None:
+        try:
+            return _lexicographic(m, _soft_objective(m), _empty_incumbent(m), deadline, seed, workers).incumbent
+        except RuntimeError:  # infeasible: nothing of that kind left
+            return None
+
+    for _ in range(PIN_SET_ROUNDS):
+        cand, kept = _solution_of(c, pairs, mdl, inc, pins)
+        if evaluate(c, cand).key() >= best_key:
+            return best
+        M = _maximal_superset(c, pairs, possible, kept, deadline, seed, workers)
+        if M is None:
+            return best
+        if len(M) == len(kept):
+            return cand  # kept is maximal: the relaxation's schedule is valid and better
+        with_m = _Model(c, pairs, staffed, M)
+        got = solve(with_m)
+        if got is not None:
+            sol_m, _ = _solution_of(c, pairs, with_m, got, pins)
+            key_m = evaluate(c, sol_m).key()
+            if key_m < best_key:
+                best, best_key = sol_m, key_m
+        cuts.append(M)
+        if deadline is not None and deadline - time.perf_counter() <= 0:
+            return best
+        mdl = cut_model(fixed)
+        got = solve(mdl)
+        if got is None:
+            return best
+        inc = got
+    return best
+
+
 # ------------------------------------------------------------------ entry points
 
 
@@ -1359,14 +1524,17 @@ def solve_cpsat_detailed(
         rlex = _lexicographic(relaxed, relaxed_soft, seed_inc, deadline, seed, n_workers)
         bound_stages = rlex.stages
         bound_u, bound_soft = rlex.bound_u, rlex.bound_soft
-        proved = proved and rlex.proved
-        if proved:
-            from ..score import evaluate
+        # the relaxation's schedule is a valid one when no pin it drops could
+        # join the pins it keeps (a maximal set, read strictly): then it may
+        # beat the schedule of the chosen pins; else, cut that set off and
+        # solve again (a cut keeps one more pin outside it)
+        solution = _other_pin_sets(c, pairs, staffed, fixed, pins, relaxed, rlex.incumbent, solution, deadline, seed, n_workers)
+        from ..score import evaluate
 
-            score = evaluate(c, solution)
-            proved = tuple(score.uncovered) == tuple(bound_u) and score.soft - bound_soft <= 1e-6 * max(
-                1.0, abs(score.soft)
-            )
+        score = evaluate(c, solution)
+        proved = rlex.proved and tuple(score.uncovered) == tuple(bound_u) and score.soft - bound_soft <= 1e-6 * max(
+            1.0, abs(score.soft)
+        )
     stages = ([pins.stage] if pins.stage is not None else []) + lex.stages
     bound = Bound(uncovered=tuple(int(x) for x in bound_u), soft=float(bound_soft))
     return CpsatResult(
