@@ -752,3 +752,19 @@ def test_auto_takes_no_schedule_a_dropped_pin_could_join() -> None:
     schedule = assign.solve(problem, strategy="auto", time_limit=5, seed=0, workers=1)
     sol = solution_from_schedule(c, schedule)
     check_both_readings(c, sol, schedule.bound, schedule.status == "optimal")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(pinned_problems())
+def test_greedy_is_valid_under_the_strict_reading(problem: Problem) -> None:
+    """The greedy's dropped pins could not join its kept pins at any starts
+    (on small problems it checks that with CP-SAT and starts again from a
+    maximal set of pins when one could: before, an independent tester found
+    55 of 1,782 pin-heavy schedules where one could)."""
+    from assign.candidates import build_candidates
+    from assign.solvers.greedy import solve_greedy
+
+    c = compile_problem(problem)
+    sol = solve_greedy(c, build_candidates(c))
+    assert violations(c, sol) == []
+    assert _strictly_valid(c, sol, brute_force(c, honour_pins=True))

@@ -1734,7 +1734,7 @@ def solve_auto_detailed(
     from ..model import Bound
     from ..score import evaluate
     from . import trivial_bound
-    from .cpsat import pins_maximal, solve_cpsat_detailed
+    from .cpsat import STRICT_PIN_PAIRS, pins_maximal, solve_cpsat_detailed
     from .greedy import fill, note_maximal, pinned_start, solve_greedy
 
     began = time.perf_counter()
@@ -1789,7 +1789,7 @@ def solve_auto_detailed(
         # exact model and the brute force read it): a schedule whose dropped
         # pin could join its kept pins at other starts is not taken (the
         # validator, reading the kept pins at their starts, accepts it)
-        strict_pins = len(c.t_pin) > 0 and len(full) <= SMALL_PAIRS
+        strict_pins = len(c.t_pin) > 0 and len(full) <= STRICT_PIN_PAIRS
 
         def strictly_valid(sol: Solution) -> bool:
             return not strict_pins or pins_maximal(c, full, sol, time_limit=max(0.05, 0.05 * limit), seed=seed) is not False

@@ -1343,17 +1343,18 @@ def _maximal_superset(
     return out
 
 
-def pins_maximal(c: Compiled, cands: Candidates, sol: Solution, time_limit: float | None = None, seed: int = 0) -> bool | None:
-    """Whether no pin that ``sol`` drops and that breaks no rule alone could
-    be kept together with the pins ``sol`` keeps, at any starts (rule 12 read
-    strictly, as :func:`_decide_pins` and ``tests/bruteforce.py`` read it);
-    None when undecided in ``time_limit``. One CP-SAT model per such pin:
-    meant for small problems."""
-    deadline = None if time_limit is None else time.perf_counter() + float(time_limit)
+#: problems of at most this many candidate pairs have their pins checked
+#: under the strict reading of rule 12 by ``auto`` and the greedy
+#: (:func:`pins_maximal`, :func:`maximal_pins_schedule`)
+STRICT_PIN_PAIRS = 1500
+
+
+def _possible_pins(c: Compiled, cands: Candidates) -> tuple[_Pairs, _PinDecision]:
+    """The pairs of ``cands`` and the pins, and a pin decision holding the
+    pins that break a rule alone (``dropped``, with it) and the others
+    (``possible``), nothing decided about those."""
     pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
     pin_v = c.t_pin.astype(np.int64)
-    if len(pin_t) == 0:
-        return True
     pairs = _pairs(
         c,
         np.concatenate((np.asarray(cands.task, dtype=np.int64), pin_t)),
@@ -1361,13 +1362,49 @@ def pins_maximal(c: Compiled, cands: Candidates, sol: Solution, time_limit: floa
     )
     static = _static_pin_rule(c, pin_t, pin_v, np.diff(pairs.ptr) > 0)
     found = pairs.find(c.n_volunteers, pin_t, pin_v)
+    dropped = [(int(t), int(v), rule) for t, v, rule in zip(pin_t, pin_v, static, strict=True) if rule is not None]
     possible = np.asarray([p for p, rule in zip(found.tolist(), static, strict=True) if rule is None and p >= 0], dtype=np.int64)
-    held = pairs.find(c.n_volunteers, sol.task, sol.volunteer)
-    kept = possible[np.isin(possible, held)]
-    if len(kept) == len(possible):
+    return pairs, _PinDecision(possible, dropped, np.zeros(0, np.int64), possible=possible)
+
+
+def pins_maximal(c: Compiled, cands: Candidates, sol: Solution, time_limit: float | None = None, seed: int = 0) -> bool | None:
+    """Whether no pin that ``sol`` drops and that breaks no rule alone could
+    be kept together with the pins ``sol`` keeps, at any starts (rule 12 read
+    strictly, as :func:`_decide_pins` and ``tests/bruteforce.py`` read it);
+    None when undecided in ``time_limit``. One CP-SAT model per such pin:
+    meant for small problems."""
+    if len(c.t_pin) == 0:
         return True
-    addable = _addable_pin(c, pairs, possible, kept, deadline, seed, 1)
+    deadline = None if time_limit is None else time.perf_counter() + float(time_limit)
+    pairs, pins = _possible_pins(c, cands)
+    kept = pins.possible[np.isin(pins.possible, pairs.find(c.n_volunteers, sol.task, sol.volunteer))]
+    if len(kept) == len(pins.possible):
+        return True
+    addable = _addable_pin(c, pairs, pins.possible, kept, deadline, seed, 1)
     return None if addable is None else not addable
+
+
+def maximal_pins_schedule(
+    c: Compiled, cands: Candidates, sol: Solution, time_limit: float | None = None, seed: int = 0
+) -> Solution | None:
+    """A schedule of the pinned tasks alone keeping a maximal set of pins
+    (read strictly) that holds the pins ``sol`` keeps, the others listed as
+    conflicts with a rule; None when out of time or when ``sol``'s kept
+    pins do not fit together. For small problems (CP-SAT models of the
+    pinned tasks, one per pin)."""
+    deadline = None if time_limit is None else time.perf_counter() + float(time_limit)
+    pairs, pins = _possible_pins(c, cands)
+    kept = pins.possible[np.isin(pins.possible, pairs.find(c.n_volunteers, sol.task, sol.volunteer))]
+    M = _maximal_superset(c, pairs, pins.possible, kept, deadline, seed, 1)
+    if M is None:
+        return None
+    mdl = _Model(c, pairs, np.unique(pairs.task[pins.possible]), M)
+    remaining = None if deadline is None else max(0.05, deadline - time.perf_counter())
+    solver = _solver(remaining, seed, 1)
+    if solver.solve(mdl.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    out, _ = _solution_of(c, pairs, mdl, _read(mdl, solver), pins)
+    return out
 
 
 def _other_pin_sets(

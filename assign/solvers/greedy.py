@@ -942,6 +942,7 @@ def solve_greedy(c: Compiled, cands: Candidates, seed: int = 0) -> Solution:
     out = _solution(plan, conflicts)
     if conflicts:
         out = _repair_kept_pins(c, cands, out)
+        out = _strict_pins(c, cands, out)
     note_maximal(c, out)  # one pass over every task: nothing left could be added
     return out
 
@@ -1121,6 +1122,33 @@ def rename_conflicts(c: Compiled, sol: Solution) -> Solution:
         if (t, v, rule) not in out:
             out.append((t, v, rule))
     return Solution(sol.task, sol.volunteer, sol.start, tuple(sorted(out)))
+
+
+#: seconds each CP-SAT check of :func:`_strict_pins` may take (tiny models)
+STRICT_PIN_SECONDS = 5.0
+
+
+def _strict_pins(c: Compiled, cands: Candidates, sol: Solution) -> Solution:
+    """On small problems (:data:`~assign.solvers.cpsat.STRICT_PIN_PAIRS`),
+    rule 12 read strictly: when a pin ``sol`` drops could join its kept pins
+    at other starts (:func:`~assign.solvers.cpsat.pins_maximal`, which the
+    validator, reading the kept pins at their starts, does not ask), the
+    schedule starts again from a maximal set of pins holding the kept ones
+    (:func:`~assign.solvers.cpsat.maximal_pins_schedule`) and is filled;
+    taken when valid."""
+    from ..check import violations
+    from .cpsat import STRICT_PIN_PAIRS, maximal_pins_schedule, pins_maximal
+
+    if len(c.t_pin) == 0 or len(cands) > STRICT_PIN_PAIRS:
+        return sol
+    full = cands if cands.complete else build_candidates(c)
+    if pins_maximal(c, full, sol, time_limit=STRICT_PIN_SECONDS) is not False:
+        return sol
+    base = maximal_pins_schedule(c, full, sol, time_limit=STRICT_PIN_SECONDS)
+    if base is None:
+        return sol
+    new = rename_conflicts(c, fill(c, cands, base))
+    return sol if violations(c, new) else new
 
 
 def pinned_start(c: Compiled, cands: Candidates) -> Solution:
