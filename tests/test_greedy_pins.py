@@ -329,6 +329,7 @@ def test_greedy_repairs_a_pin_lost_to_a_mate_slot(monkeypatch: pytest.MonkeyPatc
     from assign.solvers import greedy
 
     monkeypatch.setattr(greedy, "_repair_kept_pins", lambda c, cands, sol: sol)
+    monkeypatch.setattr(greedy, "_strict_pins", lambda c, cands, sol: sol)  # (the strict reading's restart)
     before = assign.solve(p, strategy="greedy", seed=0, workers=1)
     assert not assign.check(p, before).valid
 
@@ -361,6 +362,7 @@ def test_greedy_puts_back_a_keepable_team_pin(name: str, monkeypatch: pytest.Mon
     from assign.solvers import greedy
 
     monkeypatch.setattr(greedy, "_repair_kept_pins", lambda c, cands, sol: sol)
+    monkeypatch.setattr(greedy, "_strict_pins", lambda c, cands, sol: sol)  # (the strict reading's restart)
     before = assign.solve(p, strategy="greedy", seed=0, workers=1)
     assert not assign.check(p, before).valid
 
@@ -375,6 +377,7 @@ def test_a_dropped_pin_names_a_rule_that_blocks_it(monkeypatch: pytest.MonkeyPat
 
     c = compile_problem(_data("pin_team_misnamed_conflict"))
     monkeypatch.setattr(greedy, "_repair_kept_pins", lambda c, cands, sol: sol)
+    monkeypatch.setattr(greedy, "_strict_pins", lambda c, cands, sol: sol)
     sol = greedy.solve_greedy(c, build_candidates(c))
     t11, v7 = c.task_ids.index("t11"), c.volunteer_ids.index("v7")
     assert (t11, v7, "whole_teams") in sol.conflicts
