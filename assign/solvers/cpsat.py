@@ -1457,6 +1457,8 @@ def _other_pin_sets(
             return best
         if len(M) == len(kept):
             return cand  # kept is maximal: the relaxation's schedule is valid and better
+        if deadline is not None and deadline - time.perf_counter() <= 0:
+            return best
         with_m = _Model(c, pairs, staffed, M)
         got = solve(with_m)
         if got is not None:
