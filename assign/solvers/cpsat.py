@@ -1055,23 +1055,9 @@ def _decide_pins(
 ) -> _PinDecision:
     """Which pins are kept (SPEC §4 rule 12): all that break no rule alone when
     they fit together, else a largest compatible subset."""
-    pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
-    pin_v = c.t_pin.astype(np.int64)
-    if len(pin_t) == 0:
+    if len(c.t_pin) == 0:
         return _PinDecision(np.zeros(0, np.int64), [], np.zeros(0, np.int64))
-    staffed = np.diff(pairs.ptr) > 0
-    static = _static_pin_rule(c, pin_t, pin_v, staffed)
-    dropped: list[tuple[int, int, str]] = []
-    ok_pairs: list[int] = []
-    found = pairs.find(c.n_volunteers, pin_t, pin_v)
-    for t, v, rule, p in zip(pin_t, pin_v, static, found, strict=True):
-        if rule is not None:
-            dropped.append((int(t), int(v), rule))
-        elif p < 0:  # cannot happen: a pair that passes every static test is a pair
-            dropped.append((int(t), int(v), "availability"))
-        else:
-            ok_pairs.append(int(p))
-    pins = np.asarray(ok_pairs, dtype=np.int64)
+    dropped, pins = _alone(c, pairs)
     if len(pins) == 0:
         return _PinDecision(pins, dropped, np.zeros(0, np.int64))
     tasks = np.unique(pairs.task[pins])
@@ -1349,21 +1335,41 @@ def _maximal_superset(
 STRICT_PIN_PAIRS = 1500
 
 
+def _pairs_with_pins(c: Compiled, cands: Candidates) -> _Pairs:
+    """The pairs of ``cands`` and of every pin (a pin need not be a candidate)."""
+    pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
+    return _pairs(
+        c,
+        np.concatenate((np.asarray(cands.task, dtype=np.int64), pin_t)),
+        np.concatenate((np.asarray(cands.volunteer, dtype=np.int64), c.t_pin.astype(np.int64))),
+    )
+
+
+def _alone(c: Compiled, pairs: _Pairs) -> tuple[list[tuple[int, int, str]], I64]:
+    """The pins that break a rule alone, with it, and the pair indexes of
+    the others."""
+    pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
+    pin_v = c.t_pin.astype(np.int64)
+    static = _static_pin_rule(c, pin_t, pin_v, np.diff(pairs.ptr) > 0)
+    dropped: list[tuple[int, int, str]] = []
+    ok_pairs: list[int] = []
+    found = pairs.find(c.n_volunteers, pin_t, pin_v)
+    for t, v, rule, p in zip(pin_t, pin_v, static, found, strict=True):
+        if rule is not None:
+            dropped.append((int(t), int(v), rule))
+        elif p < 0:  # cannot happen: a pair that passes every static test is a pair
+            dropped.append((int(t), int(v), "availability"))
+        else:
+            ok_pairs.append(int(p))
+    return dropped, np.asarray(ok_pairs, dtype=np.int64)
+
+
 def _possible_pins(c: Compiled, cands: Candidates) -> tuple[_Pairs, _PinDecision]:
     """The pairs of ``cands`` and the pins, and a pin decision holding the
     pins that break a rule alone (``dropped``, with it) and the others
     (``possible``), nothing decided about those."""
-    pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
-    pin_v = c.t_pin.astype(np.int64)
-    pairs = _pairs(
-        c,
-        np.concatenate((np.asarray(cands.task, dtype=np.int64), pin_t)),
-        np.concatenate((np.asarray(cands.volunteer, dtype=np.int64), pin_v)),
-    )
-    static = _static_pin_rule(c, pin_t, pin_v, np.diff(pairs.ptr) > 0)
-    found = pairs.find(c.n_volunteers, pin_t, pin_v)
-    dropped = [(int(t), int(v), rule) for t, v, rule in zip(pin_t, pin_v, static, strict=True) if rule is not None]
-    possible = np.asarray([p for p, rule in zip(found.tolist(), static, strict=True) if rule is None and p >= 0], dtype=np.int64)
+    pairs = _pairs_with_pins(c, cands)
+    dropped, possible = _alone(c, pairs)
     return pairs, _PinDecision(possible, dropped, np.zeros(0, np.int64), possible=possible)
 
 
@@ -1503,12 +1509,7 @@ def solve_cpsat_detailed(
         # the model is exact only over every eligible free pair (a nearest-k cap
         # would make its bounds bounds of another problem)
         cands = build_candidates(c)
-    pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
-    pairs = _pairs(
-        c,
-        np.concatenate((np.asarray(cands.task, dtype=np.int64), pin_t)),
-        np.concatenate((np.asarray(cands.volunteer, dtype=np.int64), c.t_pin.astype(np.int64))),
-    )
+    pairs = _pairs_with_pins(c, cands)
 
     near = near_pairs(c, pairs)
     if near > MAX_NEAR_PAIRS:
