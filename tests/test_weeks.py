@@ -774,3 +774,48 @@ def test_team_without_enough_volunteers_stays_uncovered() -> None:
     assert wb.ok and not wb.staffable[0] and wb.staffable[1]
     assert c.t_weight.tolist() == [14, 10]  # gcd 2: half of 14 would show
     assert wb.tier_bound(4, {}, None) == 14.0 == brute_force(c).key[3]
+
+
+# ------------------------------------------------------------------ the dive
+
+
+@_settings(80)
+@given(problem=dense_problems(max_tasks=5))
+def test_dive_gives_relaxed_weeks_and_a_valid_schedule(problem: Problem) -> None:
+    """After a tier's bound, the dive fixes at most one week per volunteer,
+    each one of the volunteer's relaxed weeks (the independent enumeration);
+    booked after the greedy's pins and filled, the schedule is valid."""
+    from assign.check import violations
+    from assign.solvers.greedy import book_weeks, fill, pinned_start
+
+    c, cands = _compile(problem)
+    best = brute_force(c).key
+    for j, mask, limits, wb in _prefix_cases(c, cands, best):
+        if wb.tier_bound(j, limits, None) is None:
+            continue
+        weeks = wb.dive(time.perf_counter() + 30.0)
+        if weeks is None:  # no master LP was solved (nothing to price)
+            continue
+        vols = [v for v, _ in weeks]
+        assert len(vols) == len(set(vols))
+        for v, tasks in weeks:
+            assert tuple(sorted(tasks.tolist())) in set(_relaxed_weeks(c, cands, mask, v)), (v, tasks)
+        sol = fill(c, cands, book_weeks(c, pinned_start(c, cands), weeks))
+        assert violations(c, sol) == []
+
+
+def test_no_dive_before_a_bound() -> None:
+    problem = Problem.model_validate(
+        {
+            "format": "assign/problem@1",
+            "name": "empty",
+            "horizon": {"start": _iso(0), "end": _iso(1440)},
+            "communities": [{"id": "c0"}],
+            "volunteers": [],
+            "recipients": [],
+            "tasks": [],
+        }
+    )
+    c, cands = _compile(problem)
+    wb = WeekBound(c, cands, np.zeros(c.n_tasks, dtype=bool))
+    assert wb.dive(time.perf_counter() + 1.0) is None

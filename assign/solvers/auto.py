@@ -1487,6 +1487,11 @@ WEEK_MARGIN = 0.5
 #: Shiquan's tier 2: 96 M)
 WEEK_MAX_PAIRS = 200_000
 WEEK_BLOCK_PAIRS = 1_200_000
+#: the week dive (:func:`_week_bounds`) ends this share of the search's time
+#: before the search does, and a search from its schedule takes this share of
+#: what is left then; it starts only with DIVE_MIN_SECONDS to go
+DIVE_POLISH_SHARE = 0.4
+DIVE_MIN_SECONDS = 1.0
 
 
 def _tier_u(c: Compiled, tasks: NDArray[np.bool_], covered: NDArray[np.bool_]) -> list[float]:
@@ -1518,38 +1523,73 @@ def _week_mask(c: Compiled, cands: Candidates, mask: NDArray[np.bool_], task_pai
 def _week_bounds(
     c: Compiled,
     cands: Candidates,
-    jobs: list[tuple[int, NDArray[np.bool_], list[float], list[float]]],
+    jobs: list[tuple[int, NDArray[np.bool_], list[float], list[float], int]],
     until: float,
     task_pairs: I64,
-) -> dict[tuple[int, int], float]:
+    dive_until: float | None = None,
+) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
     """Week bounds (:class:`~assign.solvers.weeks.WeekBound`) of the open tiers
-    of components ``(k, tasks, bound per tier, schedule's U per tier)``, most
-    urgent first, until ``until``: ``{(k, tier): bound}``. A tier is restricted
+    of components ``(k, tasks, bound per tier, schedule's U per tier, first
+    tier to look at)``, most urgent first, until ``until``: ``{(k, tier):
+    bound}``. A tier is restricted
     by the more urgent ones when those are proven (bound = schedule's U), as
-    the LP bounds are; one the week bound proves counts as proven for the next."""
+    the LP bounds are; one the week bound proves counts as proven for the next.
+
+    Until ``dive_until``, the first tier of a component left open whose more
+    urgent tiers are proven also gets a dive in its master LP
+    (:meth:`~assign.solvers.weeks.WeekBound.dive`), its weeks booked after the
+    greedy's pins (:func:`~assign.solvers.greedy.book_weeks`): per component,
+    the assignments and dropped pins of its tasks, ``{k: (task, volunteer,
+    start, conflicts)}`` (the rest of the component still to be filled).
+    After a dive it returns at once, with the jobs left (the parent wants the
+    dive's schedule while its search runs)."""
     import time
 
+    from .greedy import book_weeks, pinned_start
     from .weeks import WeekBound
 
     out: dict[tuple[int, int], float] = {}
-    for k, in_comp, ub_in, prim in jobs:
+    dives: dict[int, Any] = {}
+    base: Solution | None = None
+    for n_job, (k, in_comp, ub_in, prim, first) in enumerate(jobs):
         ub = list(ub_in)
-        for tier in range(1, c.n_tiers + 1):
+        dove = first > 1
+        for tier in range(first, c.n_tiers + 1):
             if ub[tier - 1] == prim[tier - 1]:
                 continue
             if until - time.perf_counter() < WEEK_MIN_SECONDS:
-                return out
+                return out, dives, []
             mask, limits = _tier_task_set(c, in_comp, tier, ub, prim)
             if not _week_mask(c, cands, mask, task_pairs):
+                dove = True  # (a later tier's dive would not hold this one)
                 continue
             wb = WeekBound(c, cands, mask, deadline=until)
             if not wb.ok:
+                dove = True
                 continue
             value = wb.tier_bound(tier, limits, until - time.perf_counter(), stop_at=prim[tier - 1])
             if value is not None:
                 out[(k, tier)] = value
                 ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
-    return out
+            if (
+                not dove
+                and dive_until is not None
+                and (tier == 1 or limits)
+                and ub[tier - 1] < prim[tier - 1]
+                and dive_until - time.perf_counter() > DIVE_MIN_SECONDS
+            ):
+                dove = True
+                weeks = wb.dive(dive_until)
+                if weeks:
+                    if base is None:
+                        base = pinned_start(c, cands)
+                    sol = book_weeks(c, base, weeks)
+                    rows = np.flatnonzero(in_comp[sol.task])
+                    conf = [x for x in sol.conflicts if in_comp[x[0]]]
+                    dives[k] = (sol.task[rows], sol.volunteer[rows], sol.start[rows], conf)
+                left = [(k, in_comp, ub, prim, tier + 1)] if tier < c.n_tiers else []
+                return out, dives, left + list(jobs[n_job + 1 :])
+    return out, dives, []
 
 
 def restrict_candidates(c: Compiled, cands: Candidates, mask: NDArray[np.bool_]) -> Candidates:
@@ -2133,6 +2173,8 @@ def solve_auto_detailed(
     # the large components' open tiers: in a forked child beside the LNS, which
     # gives up one of its workers; with one worker they are not computed
     week_wait = None
+    week_got: Any = None
+    week_found: dict[tuple[int, int], float] = {}
     if large and n_workers > 1 and lns_end - time.perf_counter() > WEEK_MIN_SECONDS + WEEK_MARGIN:
         cov_best = best.covered(c.n_tasks)
         jobs = []
@@ -2143,14 +2185,16 @@ def solve_auto_detailed(
             open_tiers = [j for j in range(1, T + 1) if ub[j - 1] != prim[j - 1]]
             # forked only when some open tier could get one (tier alone: the smaller mask)
             if any(_week_mask(c, full, in_comp & (c.t_tier == j), task_pairs) for j in open_tiers):
-                jobs.append((k, in_comp, ub, prim))
+                jobs.append((k, in_comp, ub, prim, 1))
         week_until = lns_end - WEEK_MARGIN
+        # the dive leaves the search a share of its time to polish what it gives
+        dive_until = lns_end - DIVE_POLISH_SHARE * max(0.0, lns_end - time.perf_counter())
 
-        def week_pass() -> dict[tuple[int, int], float]:
-            return _week_bounds(c, full, jobs, week_until, task_pairs)
+        def week_pass() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
+            return _week_bounds(c, full, jobs, week_until, task_pairs, dive_until)
 
         if jobs:
-            week_wait = _forked(week_pass, send_as=dict, receive_as=dict)
+            week_wait = _forked(week_pass, send_as=tuple, receive_as=tuple)
 
     # LNS over the large components, when the time left after the final steps
     # holds its setup (estimated from the size) and some search
@@ -2167,23 +2211,55 @@ def solve_auto_detailed(
             work = WORK_RATE * limit if max_work is None else max_work
         elif max_work is not None:
             work = max_work
-        if week_wait is not None:
+        while week_wait is not None:
             # one worker fewer while the week bounds' child runs, all of them after
             search.run(lns_end, work, workers=n_workers - 1, stop=week_wait.ready)
+            if not week_wait.ready():
+                break
+            week_got = week_wait(0.0)
+            week_wait = None
+            if week_got is None:
+                break
+            week_found.update(week_got[0])
+            dives, rest = week_got[1], week_got[2]
+            if rest and lns_end - time.perf_counter() > WEEK_MIN_SECONDS + WEEK_MARGIN:
+                # the tiers after the dive's, in a new child
+                def rest_pass(rest: list[Any] = rest) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
+                    return _week_bounds(c, full, rest, week_until, task_pairs, None)
+
+                week_wait = _forked(rest_pass, send_as=tuple, receive_as=tuple)
+            if dives:
+                offer(search.sol)
+                for k, (dt, dv, ds, dconf) in dives.items():
+                    # the dive's schedule of the component, filled; when it is
+                    # not better as it stands (a relaxed week may lose a visit
+                    # of a more urgent tier), a search of its own polishes it
+                    # for a share of the time left
+                    dived = fill(c, cands, _replace_tasks(best, t_label == k, dt, dv, ds, dconf))
+                    if not offer(dived) and lns_end - time.perf_counter() > 1.0:
+                        polish = Search(c, cands, dived, seed, tier_floor=search.tier_floor, focus=focus)
+                        share = DIVE_POLISH_SHARE * (lns_end - time.perf_counter())
+                        polish.run(time.perf_counter() + share, work, workers=n_workers - (week_wait is not None))
+                        offer(polish.sol)
+                search.sol, search.key = best, best_key
+                mark("week dive")
         search.run(lns_end, work, workers=n_workers)
         offer(search.sol)
         lns_stats = search.stats
         mark("lns")
-    if week_wait is not None:
-        weeks = week_wait(max(0.0, lns_end - time.perf_counter()))
+    if week_wait is not None or week_got is not None:
+        if week_wait is not None:
+            week_got = week_wait(max(0.0, lns_end - time.perf_counter()))
+            if week_got is not None:
+                week_found.update(week_got[0])
         cov_best = best.covered(c.n_tasks)
-        for (k, tier), value in (weeks or {}).items():
+        for (k, tier), value in week_found.items():
             b = comp_bounds[k]
             in_comp = t_label == k
             ub = list(b.uncovered)
             ub[tier - 1] = max(ub[tier - 1], min(value, _tier_u(c, in_comp, cov_best)[tier - 1]))
             comp_bounds[k] = ComponentBound(ub, b.soft, b.proven)
-        mark("week bounds" if weeks is not None else "week bounds (not done)")
+        mark("week bounds" if week_got is not None else "week bounds (not done)")
 
     # insertion with re-timing (:mod:`.retime`): uncovered visits that fit once
     # one block of one volunteer is re-timed; with one worker a budget of
