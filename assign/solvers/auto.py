@@ -57,7 +57,14 @@ Steps
      child computes week bounds (:mod:`~assign.solvers.weeks`, column
      generation over volunteers' weeks) of the open tiers whose visit sets
      can be enumerated (:func:`_week_bounds`); what it has not finished by
-     the end of the LNS is dropped; (f) insertion with re-timing
+     the end of the LNS is dropped. For the first tier a component leaves
+     open after the more urgent ones are proven, the child then dives in the
+     week LP (:meth:`~assign.solvers.weeks.WeekBound.dive`) and returns the
+     weeks booked into a schedule at once; the LNS's parent fills it, polishes
+     it with a search of its own when it is not better as it stands (a week
+     of the relaxation may lose a visit of a more urgent tier), and goes on
+     from the better of the two (laocheng's tier 2: the LNS alone stalls
+     ~300 above the week bound); (f) insertion with re-timing
      (:mod:`~assign.solvers.retime`, :data:`RETIME_SHARE` of the limit, taken
      from the LNS): uncovered one-volunteer visits that fit once one block of
      one volunteer is re-timed.

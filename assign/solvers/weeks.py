@@ -36,6 +36,12 @@ block for each (minutes, visits) pair, a max-plus dynamic programme over
 minutes and the day's visits). A problem whose enumeration would exceed
 :data:`MAX_STATES` gets no bound from here (a partial enumeration would not
 be a bound).
+
+The master LP of the last bound is also a start for schedules
+(:meth:`WeekBound.dive`): fixing its largest columns at 1 and pricing again,
+until every volunteer it uses has a week. Those weeks are weeks of the
+relaxation (the visits of one volunteer, in blocks), booked into a schedule
+by :func:`~assign.solvers.greedy.book_weeks`.
 """
 
 from __future__ import annotations
