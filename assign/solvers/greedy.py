@@ -1154,29 +1154,23 @@ def _strict_pins(c: Compiled, cands: Candidates, sol: Solution) -> Solution:
 def book_weeks(c: Compiled, base: Solution, weeks: Sequence[tuple[int, NDArray[np.int64]]]) -> Solution:
     """``base`` with each volunteer's week of visits booked (a dive's weeks,
     :meth:`~assign.solvers.weeks.WeekBound.dive`): the one-volunteer tasks
-    not yet covered, the most urgent tier first (in every week), then in
-    window order, each at the volunteer's earliest free start next to the
-    bookings (rules 3, 5, 9-11); a visit that does not fit is left out (team
-    tasks are left to :func:`fill`). Tier first: on laocheng a week of the
-    relaxation lost 35 of tier 1 in window order, 3 so (ad hoc)."""
+    not yet covered, in window order, each at the volunteer's earliest free
+    start next to the bookings (rules 3, 5, 9-11); a visit that does not fit
+    is left out (team tasks are left to :func:`fill`)."""
     plan = _planner_of(c, base)
     covered = base.covered(c.n_tasks).copy()
-    for tier in range(1, c.n_tiers + 1):
-        for v, tasks in weeks:
-            todo = [
-                t for t in np.unique(tasks).tolist()
-                if not covered[t] and c.t_needed[t] == 1 and c.t_tier[t] == tier
-            ]
-            if not todo:
-                continue
-            todo.sort(key=lambda t: (int(c.t_window_start[t]), t))
-            loads = rules.assignment_load(c, np.asarray(todo, dtype=np.int64), np.full(len(todo), v, dtype=np.int64))
-            for t, load in zip(todo, loads.tolist(), strict=True):
-                if plan.minutes_left(v, int(load)):
-                    ranges = plan.free_ranges(v, t)
-                    if ranges:
-                        plan.book(t, v, ranges[0][0], int(load))
-                        covered[t] = True
+    for v, tasks in weeks:
+        todo = [t for t in np.unique(tasks).tolist() if not covered[t] and c.t_needed[t] == 1]
+        if not todo:
+            continue
+        todo.sort(key=lambda t: (int(c.t_window_start[t]), t))
+        loads = rules.assignment_load(c, np.asarray(todo, dtype=np.int64), np.full(len(todo), v, dtype=np.int64))
+        for t, load in zip(todo, loads.tolist(), strict=True):
+            if plan.minutes_left(v, int(load)):
+                ranges = plan.free_ranges(v, t)
+                if ranges:
+                    plan.book(t, v, ranges[0][0], int(load))
+                    covered[t] = True
     return _solution(plan, list(base.conflicts))
 
 
