@@ -387,3 +387,16 @@ def test_a_dropped_pin_names_a_rule_that_blocks_it(monkeypatch: pytest.MonkeyPat
     assert rules_of_v7 == {"availability"}  # the first blocking rule by preference
     left = [str(x) for x in violations(c, renamed)]
     assert len(left) == 1 and "t11, volunteer v3" in left[0] and "can be kept" in left[0]
+
+
+def test_a_pin_that_breaks_a_rule_alone_is_named_by_it() -> None:
+    """An independent tester's warning: the pin t1/v0 (a visit longer than
+    v0's pledge) was listed as whole_teams, which SPEC §4 allows (it cannot
+    be added to anything) but tells the community nothing; now pledged_minutes,
+    in every strategy."""
+    for strategy in ("greedy", "auto", "cpsat"):
+        p = _data("pin_alone_breaks_pledge")
+        s = assign.solve(p, strategy=strategy, time_limit=5, seed=0, workers=1)
+        assert assign.check(p, s).valid
+        named = {(x.task, x.volunteer): x.rule for x in s.conflicts}
+        assert named[("t1", "v0")] == "pledged_minutes", (strategy, named)

@@ -1103,25 +1103,36 @@ def _put_pin_back(c: Compiled, cands: Candidates, sol: Solution, t: int, v: int,
 
 
 def rename_conflicts(c: Compiled, sol: Solution) -> Solution:
-    """``sol`` with each dropped pin that cannot be kept listed under a rule
-    that blocks it (the validator's, :func:`assign.check.misnamed_pins`;
-    the first in :data:`_RULE_PREFERENCE`) where the greedy named one that
-    does not (e.g. ``whole_teams`` for a team pin whose volunteer is busy
-    with the kept pins: ``double_booking``)."""
+    """``sol`` with each dropped pin listed under the most telling rule that
+    blocks it: the rule it breaks alone, if any (e.g. ``pledged_minutes``
+    for a visit longer than the pledge, where ``whole_teams`` was named);
+    else, where the named rule does not block it, a rule that does (the
+    validator's, :func:`assign.check.misnamed_pins`; the first in
+    :data:`_RULE_PREFERENCE`; e.g. ``whole_teams`` for a team pin whose
+    volunteer is busy with the kept pins: ``double_booking``)."""
     from ..check import misnamed_pins
+    from .cpsat import _static_pin_rule
 
+    if not sol.conflicts:
+        return sol
+    ct = np.asarray([x[0] for x in sol.conflicts], dtype=np.int64)
+    cv = np.asarray([x[1] for x in sol.conflicts], dtype=np.int64)
+    alone = _static_pin_rule(c, ct, cv, np.ones(c.n_tasks, dtype=bool))
     wrong = misnamed_pins(c, sol)
-    if not wrong:
+    if not wrong and all(a is None or a == x[2] for a, x in zip(alone, sol.conflicts, strict=True)):
         return sol
     out: list[tuple[int, int, str]] = []
-    for t, v, rule in sol.conflicts:
+    for (t, v, rule), own in zip(sol.conflicts, alone, strict=True):
         blocking = wrong.get((t, v))
-        if blocking is not None and rule not in blocking:
+        if own is not None:
+            rule = own
+        elif blocking is not None and rule not in blocking:
             named = [r for r in _RULE_PREFERENCE if r in blocking]
             rule = named[0] if named else blocking[0]
         if (t, v, rule) not in out:
             out.append((t, v, rule))
-    return Solution(sol.task, sol.volunteer, sol.start, tuple(sorted(out)))
+    renamed = Solution(sol.task, sol.volunteer, sol.start, tuple(sorted(out)))
+    return renamed if len(misnamed_pins(c, renamed)) <= len(wrong) else sol
 
 
 #: seconds each CP-SAT check of :func:`_strict_pins` may take (tiny models)
