@@ -69,12 +69,12 @@ _NEG = -1e18
 #: Wentges smoothing of the multipliers priced (0: the master's duals alone)
 SMOOTHING = 0.5
 #: the dive (:meth:`WeekBound.dive`) fixes the columns of at least this value
-#: at each node, or the DIVE_MIN_FIX largest, then prices DIVE_ROUNDS times
-#: (measured ad hoc on Laocheng's tiers 1-2: 0.5/10/4 dove in 2.8 s to a
-#: schedule whose U2 an LNS of 10 s took to 4,109 where the LNS alone, from
-#: the greedy, stalls near 4,200; 0.5/5/8 took 10 s, 4,103)
+#: at each node, or the DIVE_MIN_FIX largest (doubled when behind the clock),
+#: then prices DIVE_ROUNDS times. In auto on laocheng at 60 s (medians of 3,
+#: benchmarks/README.md): U2 4,584 with 2 (adaptive), 4,662 with 1, 4,625
+#: with 5 (fixed); the LNS alone 4,739
 DIVE_THRESHOLD = 0.5
-DIVE_MIN_FIX = 5
+DIVE_MIN_FIX = 2
 DIVE_ROUNDS = 8
 
 
@@ -595,7 +595,9 @@ class WeekBound:
         :meth:`tier_bound`: its columns of value at least ``threshold`` (or
         the ``min_fix`` largest) are fixed at 1, a few pricing rounds
         (``rounds``) follow, until no volunteer has a column of positive
-        value left or the ``deadline``. Returns the fixed weeks as
+        value left or the ``deadline``; when the share of the time spent
+        passes the share of the root's volunteers fixed, ``min_fix`` doubles
+        (so that the dive ends). Returns the fixed weeks as
         (volunteer, tasks): one relaxed week each (module docstring: travel
         between blocks, teams' common starts and pins are not in it), to be
         booked into a schedule; None without a master to dive in."""
@@ -635,6 +637,8 @@ class WeekBound:
                     return False
             return True
 
+        began = time.perf_counter()
+        in_use: int | None = None  # volunteers with a column of positive value at the root
         while time.perf_counter() < deadline:
             lam = np.array([v.solution_value() for v in master.lams])
             owner = np.asarray(lp.col_vol, dtype=np.int64)
@@ -643,6 +647,10 @@ class WeekBound:
             open_cols = np.flatnonzero((lam > 1e-6) & free[owner])
             if not len(open_cols):
                 break
+            if in_use is None:
+                in_use = len(np.unique(owner[open_cols]))
+            elif (time.perf_counter() - began) / max(1e-9, deadline - began) > len(fixed) / max(1, in_use):
+                min_fix *= 2  # behind the clock: fix more at once, so that the dive ends
             order = open_cols[np.argsort(-lam[open_cols], kind="stable")]
             pick = order[lam[order] >= threshold]
             if len(pick) < min_fix:
