@@ -2244,7 +2244,8 @@ def solve_auto_detailed(
                     # for a share of the time left
                     dived = fill(c, cands, _replace_tasks(best, t_label == k, dt, dv, ds, dconf))
                     if not offer(dived) and lns_end - time.perf_counter() > 1.0:
-                        polish = Search(c, cands, dived, seed, tier_floor=search.tier_floor, focus=focus)
+                        # (on the component alone: elsewhere the two schedules agree)
+                        polish = Search(c, cands, dived, seed, tier_floor=search.tier_floor, focus=t_label == k)
                         share = DIVE_POLISH_SHARE * (lns_end - time.perf_counter())
                         polish.run(time.perf_counter() + share, work, workers=n_workers - (week_wait is not None))
                         offer(polish.sol)
