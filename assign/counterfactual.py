@@ -69,7 +69,7 @@ from .arrays import ragged_ranges
 from .candidates import pairs_in_radius
 from .compile import Compiled
 from .solution import Solution
-from .solvers.greedy import Planner, Ranges, _contains, _intersect, _subtract
+from .solvers.greedy import Planner, Ranges, _contains, _intersect, _subtract, planner_of
 
 KINDS: tuple[str, ...] = ("availability", "radius", "pledge")
 AVAILABILITY, RADIUS, PLEDGE = range(3)
@@ -254,16 +254,6 @@ def urgency_order(c: Compiled, tasks: I64) -> I64:
     id_rank[np.argsort(ids, kind="stable")] = np.arange(len(tasks))
     order = np.lexsort((id_rank, c.t_window_start[tasks], -c.t_weight[tasks], c.t_tier[tasks]))
     return tasks[order]
-
-
-def planner_of(c: Compiled, sol: Solution) -> Planner:
-    """The greedy's booking state with every assignment of ``sol`` booked."""
-    plan = Planner(c)
-    if len(sol):
-        loads = rules.assignment_load(c, sol.task, sol.volunteer).tolist()
-        for t, v, s, load in zip(sol.task.tolist(), sol.volunteer.tolist(), sol.start.tolist(), loads, strict=True):
-            plan.book(t, v, s, load)
-    return plan
 
 
 class TravelCache:

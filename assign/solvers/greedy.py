@@ -960,8 +960,9 @@ _RULE_PREFERENCE = (
 )
 
 
-def _planner_of(c: Compiled, sol: Solution) -> Planner:
-    """A planner with every assignment of ``sol`` booked."""
+def planner_of(c: Compiled, sol: Solution) -> Planner:
+    """A planner with every assignment of ``sol`` booked (the greedy's
+    booking state of a schedule)."""
     plan = Planner(c)
     if len(sol):
         loads = rules.assignment_load(c, sol.task, sol.volunteer).tolist()
@@ -1014,7 +1015,7 @@ def _put_pin_back(c: Compiled, cands: Candidates, sol: Solution, t: int, v: int,
     ``st``, or freed there the same way (their non-pinned visits outside
     teams with kept pins given up). None when the pin or its team does not
     fit after all."""
-    plan = _planner_of(c, sol)
+    plan = planner_of(c, sol)
     views: dict[int, _CandidateView] = {}
 
     def rows_of(x: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
@@ -1168,7 +1169,7 @@ def book_weeks(c: Compiled, base: Solution, weeks: Sequence[tuple[int, NDArray[n
     not yet covered, in window order, each at the volunteer's earliest free
     start next to the bookings (rules 3, 5, 9-11); a visit that does not fit
     is left out (team tasks are left to :func:`fill`)."""
-    plan = _planner_of(c, base)
+    plan = planner_of(c, base)
     covered = base.covered(c.n_tasks).copy()
     for v, tasks in weeks:
         todo = [t for t in np.unique(tasks).tolist() if not covered[t] and c.t_needed[t] == 1]
@@ -1288,7 +1289,7 @@ def fill(c: Compiled, cands: Candidates, sol: Solution) -> Solution:
     known = _maximal_of(c)
     if any(x is sol for x in known):
         return sol
-    plan = _planner_of(c, sol)
+    plan = planner_of(c, sol)
     order = _task_order(c)
     if known and cands.complete:
         rows, todo = _changed_rows(c, cands, plan, sol, known[0])
