@@ -1885,6 +1885,12 @@ def solve_auto_detailed(
     fixed_tiers: dict[int, int] = {}
     lns_stats = LnsStats()
     global_bound: Bound | None = None
+    # the week bounds' forked child (started after the exact stages), what it found
+    week_wait: Any = None
+    week_got: Any = None
+    week_found: dict[tuple[int, int], float] = {}
+    retime_budget = RETIME_SHARE * limit if large else 0.0
+    lns_end = deadline - final_est - retime_budget
 
     if len(comps) == 1 and small:
         # one small component: the exact model of the whole problem
@@ -2102,6 +2108,31 @@ def solve_auto_detailed(
         if large:
             mark("exact tiers")
 
+        # week bounds (column generation over volunteers' weeks, :mod:`.weeks`) of
+        # the large components' open tiers: in a forked child beside the LNS, which
+        # gives up one of its workers; with one worker they are not computed
+        if large and n_workers > 1 and lns_end - time.perf_counter() > WEEK_MIN_SECONDS + WEEK_MARGIN:
+            cov_best = best.covered(c.n_tasks)
+            jobs = []
+            for k in large:
+                in_comp = t_label == k
+                prim = _tier_u(c, in_comp, cov_best)
+                have = comp_bounds.get(k)
+                ub = list(have.uncovered) if have else [0.0] * T
+                open_tiers = [j for j in range(1, T + 1) if ub[j - 1] != prim[j - 1]]
+                # forked only when some open tier could get one (tier alone: the smaller mask)
+                if any(_week_mask(c, full, in_comp & (c.t_tier == j), task_pairs) for j in open_tiers):
+                    jobs.append((k, in_comp, ub, prim, 1))
+            week_until = lns_end - WEEK_MARGIN
+            # the dive leaves the search a share of its time to polish what it gives
+            dive_until = lns_end - DIVE_POLISH_SHARE * max(0.0, lns_end - time.perf_counter())
+
+            def week_pass() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
+                return _week_bounds(c, full, jobs, week_until, task_pairs, dive_until)
+
+            if jobs:
+                week_wait = _forked(week_pass, send_as=tuple, receive_as=tuple)
+
         # LP bounds of the large components, tier by tier
         # at province scale the LNS's own setup takes seconds: the LPs leave it
         # that and as much again to search, and the final steps their time (on
@@ -2172,36 +2203,6 @@ def solve_auto_detailed(
             comp_bounds[k] = ComponentBound(ub, -np.inf, False)
         if large:
             mark("lp bounds")
-
-    # the LNS leaves the insertion with re-timing its share
-    retime_budget = RETIME_SHARE * limit if large else 0.0
-    lns_end = deadline - final_est - retime_budget
-    # week bounds (column generation over volunteers' weeks, :mod:`.weeks`) of
-    # the large components' open tiers: in a forked child beside the LNS, which
-    # gives up one of its workers; with one worker they are not computed
-    week_wait = None
-    week_got: Any = None
-    week_found: dict[tuple[int, int], float] = {}
-    if large and n_workers > 1 and lns_end - time.perf_counter() > WEEK_MIN_SECONDS + WEEK_MARGIN:
-        cov_best = best.covered(c.n_tasks)
-        jobs = []
-        for k in large:
-            in_comp = t_label == k
-            prim = _tier_u(c, in_comp, cov_best)
-            ub = list(comp_bounds[k].uncovered)
-            open_tiers = [j for j in range(1, T + 1) if ub[j - 1] != prim[j - 1]]
-            # forked only when some open tier could get one (tier alone: the smaller mask)
-            if any(_week_mask(c, full, in_comp & (c.t_tier == j), task_pairs) for j in open_tiers):
-                jobs.append((k, in_comp, ub, prim, 1))
-        week_until = lns_end - WEEK_MARGIN
-        # the dive leaves the search a share of its time to polish what it gives
-        dive_until = lns_end - DIVE_POLISH_SHARE * max(0.0, lns_end - time.perf_counter())
-
-        def week_pass() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
-            return _week_bounds(c, full, jobs, week_until, task_pairs, dive_until)
-
-        if jobs:
-            week_wait = _forked(week_pass, send_as=tuple, receive_as=tuple)
 
     # LNS over the large components, when the time left after the final steps
     # holds its setup (estimated from the size) and some search
