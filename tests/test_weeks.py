@@ -804,6 +804,56 @@ def test_dive_gives_relaxed_weeks_and_a_valid_schedule(problem: Problem) -> None
         assert violations(c, sol) == []
 
 
+@_settings(60)
+@given(problem=dense_problems(max_tasks=5))
+def test_dive_cut_short_gives_every_volunteer_of_the_lp_a_week(problem: Problem) -> None:
+    """A dive whose deadline has passed fixes nothing in the LP but gives each
+    volunteer with a column of positive value its largest column: relaxed
+    weeks, one per volunteer."""
+    c, cands = _compile(problem)
+    best = brute_force(c).key
+    for j, mask, limits, wb in _prefix_cases(c, cands, best):
+        if wb.tier_bound(j, limits, None) is None or wb._lp is None or wb._lp.master.duals is None:
+            continue
+        lam = np.array([v.solution_value() for v in wb._lp.master.lams])
+        owner = np.asarray(wb._lp.col_vol, dtype=np.int64)
+        using = {int(wb.vols[i]) for i in np.unique(owner[lam > 1e-6]).tolist()}
+        weeks = wb.dive(time.perf_counter() - 1.0)
+        assert weeks is not None
+        vols = [v for v, _ in weeks]
+        assert len(vols) == len(set(vols)) and set(vols) == using
+        for v, tasks in weeks:
+            assert tuple(sorted(tasks.tolist())) in set(_relaxed_weeks(c, cands, mask, v)), (v, tasks)
+
+
+@_settings(100)
+@given(problem=dense_problems(max_tasks=14))
+def test_week_dive_booked_around_the_incumbent_keeps_the_urgent_tiers(problem: Problem) -> None:
+    """auto's week child, tier 1 taken as proven at the incumbent's U1 (the
+    bound then holds for schedules at least as good there): the dive's weeks
+    of tier 2 are booked around the incumbent's visits of tier 1 and of
+    pinned tasks, so the schedule (filled) is valid and keeps the
+    incumbent's U1."""
+    from assign.check import violations
+    from assign.score import evaluate
+    from assign.solvers import auto
+    from assign.solvers.greedy import fill, solve_greedy
+
+    c, cands = _compile(problem)
+    inc = solve_greedy(c, cands)
+    if violations(c, inc) or c.n_tiers < 2:
+        return
+    everything = np.ones(c.n_tasks, dtype=bool)
+    prim = [float(c.t_weight[(c.t_tier == j) & ~inc.covered(c.n_tasks)].sum()) for j in range(1, c.n_tiers + 1)]
+    ub = [prim[0]] + [0.0] * (c.n_tiers - 1)
+    now = time.perf_counter()
+    _, dives, _ = auto._week_bounds(c, cands, [(0, everything, ub, prim, 1)], now + 30.0, np.diff(cands.ptr), now + 30.0, inc)
+    for dt, dv, ds, dconf in dives.values():
+        sol = fill(c, cands, auto._replace_tasks(inc, everything, dt, dv, ds, dconf))
+        assert violations(c, sol) == []
+        assert evaluate(c, sol).uncovered[0] == prim[0]
+
+
 def test_no_dive_before_a_bound() -> None:
     problem = Problem.model_validate(
         {

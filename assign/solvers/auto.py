@@ -1497,8 +1497,8 @@ WEEK_BLOCK_PAIRS = 1_200_000
 #: the week dive (:func:`_week_bounds`) ends this share of the search's time
 #: before the search does, and a search from its schedule takes this share of
 #: what is left then; it starts only with DIVE_MIN_SECONDS to go
-DIVE_POLISH_SHARE = 0.4
-DIVE_MIN_SECONDS = 1.0
+DIVE_POLISH_SHARE = 0.3
+DIVE_MIN_SECONDS = 0.5
 
 
 def _tier_u(c: Compiled, tasks: NDArray[np.bool_], covered: NDArray[np.bool_]) -> list[float]:
@@ -1534,6 +1534,7 @@ def _week_bounds(
     until: float,
     task_pairs: I64,
     dive_until: float | None = None,
+    incumbent: Solution | None = None,
 ) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
     """Week bounds (:class:`~assign.solvers.weeks.WeekBound`) of the open tiers
     of components ``(k, tasks, bound per tier, schedule's U per tier, first
@@ -1548,6 +1549,11 @@ def _week_bounds(
     greedy's pins (:func:`~assign.solvers.greedy.book_weeks`): per component,
     the assignments and dropped pins of its tasks, ``{k: (task, volunteer,
     start, conflicts)}`` (the rest of the component still to be filled).
+    The weeks are booked around ``incumbent``'s visits of the more urgent
+    tiers and of pinned tasks (when given: the more urgent tiers are proven,
+    so its visits there are optimal; a relaxed week may not fit between
+    blocks, and booking around them keeps those tiers at their optimum),
+    else around the greedy's pins.
     After a dive it returns at once, with the jobs left (the parent wants the
     dive's schedule while its search runs)."""
     import time
@@ -1588,7 +1594,12 @@ def _week_bounds(
                 dove = True
                 weeks = wb.dive(dive_until)
                 if weeks:
-                    if base is None:
+                    if incumbent is not None:
+                        keep = (c.t_tier[incumbent.task] < tier) | (np.diff(c.t_pin_ptr)[incumbent.task] > 0)
+                        base = Solution.build(
+                            incumbent.task[keep], incumbent.volunteer[keep], incumbent.start[keep], incumbent.conflicts
+                        )
+                    elif base is None:
                         base = pinned_start(c, cands)
                     sol = book_weeks(c, base, weeks)
                     rows = np.flatnonzero(in_comp[sol.task])
@@ -2128,7 +2139,7 @@ def solve_auto_detailed(
             dive_until = lns_end - DIVE_POLISH_SHARE * max(0.0, lns_end - time.perf_counter())
 
             def week_pass() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
-                return _week_bounds(c, full, jobs, week_until, task_pairs, dive_until)
+                return _week_bounds(c, full, jobs, week_until, task_pairs, dive_until, best)
 
             if jobs:
                 week_wait = _forked(week_pass, send_as=tuple, receive_as=tuple)
