@@ -660,3 +660,18 @@ def test_a_kept_pin_placed_to_block_another_beats_no_bound_of_auto() -> None:
     assert assign.check(p, s).valid
     assert s.bound is not None and tuple(s.bound.uncovered) == (0, 0, 0, 10)
     assert s.status == "feasible"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=dense_problems(pins=True))
+def test_restricted_week_dive_path(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Components too dense for week bounds (here: every one) get a week dive
+    over restricted pairs in a forked child beside the search: the schedule
+    stays valid, never worse than the greedy, and the bound (no week bound
+    comes from it) below the brute-force optimum."""
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "SMALL_PAIRS", 0)
+        patch.setattr(auto, "WEEK_MAX_PAIRS", 0)
+        patch.setattr(auto, "EXACT_PAIRS", 0)
+        patch.setattr(auto, "FIXED_PAIRS", 0)
+        _check(problem, workers=2, max_work=0.3)

@@ -869,3 +869,39 @@ def test_no_dive_before_a_bound() -> None:
     c, cands = _compile(problem)
     wb = WeekBound(c, cands, np.zeros(c.n_tasks, dtype=bool))
     assert wb.dive(time.perf_counter() + 1.0) is None
+
+
+@_settings(80)
+@given(problem=dense_problems(max_tasks=14))
+def test_restricted_dive_keeps_the_urgent_tiers_and_is_valid(problem: Problem) -> None:
+    """The week dive over restricted pairs (auto's move for blocks too dense
+    to list): its pairs hold every pair the incumbent uses in the tiers up to
+    the open one and at most RESTRICTED_PER_BLOCK more per block; its weeks,
+    booked around the incumbent's tier-1 and pinned visits and filled, give a
+    valid schedule with the incumbent's U1."""
+    from assign.check import violations
+    from assign.score import evaluate
+    from assign.solvers import auto
+    from assign.solvers.greedy import fill, solve_greedy
+
+    c, cands = _compile(problem)
+    inc = solve_greedy(c, cands)
+    if violations(c, inc) or c.n_tiers < 2:
+        return
+    everything = np.ones(c.n_tasks, dtype=bool)
+    sub = auto._restricted_pairs(c, cands, everything, 2, inc)
+    assert sub is not None
+    keys = set((sub.task.astype(np.int64) * c.n_volunteers + sub.volunteer).tolist())
+    for t, v in zip(inc.task.tolist(), inc.volunteer.tolist(), strict=True):
+        if c.t_tier[t] <= 2:
+            assert t * c.n_volunteers + v in keys
+    used = set((inc.task * c.n_volunteers + inc.volunteer).tolist())
+    extra = [k for k in keys if k not in used]
+    assert all(c.t_tier[k // c.n_volunteers] == 2 for k in extra)
+    assert len(extra) <= auto.RESTRICTED_PER_BLOCK * len(c.av_start)
+    u1 = float(c.t_weight[(c.t_tier == 1) & ~inc.covered(c.n_tasks)].sum())
+    _, dives, _ = auto._restricted_dive(c, cands, 0, everything, 2, {1: u1}, inc, time.perf_counter() + 30.0)
+    for dt, dv, ds, dconf in dives.values():
+        sol = fill(c, cands, auto._replace_tasks(inc, everything, dt, dv, ds, dconf))
+        assert violations(c, sol) == []
+        assert evaluate(c, sol).uncovered[0] == u1

@@ -53,18 +53,22 @@ Steps
      uses); (d) large-neighbourhood search (:class:`Search`) for the rest of
      the time, when that holds its setup (:data:`LNS_SETUP_RATE`) and the
      final steps (:data:`FINAL_RATE`, both estimated from the size); (e) with
-     more than one worker, beside the LNS (which gives up a worker), a forked
-     child computes week bounds (:mod:`~assign.solvers.weeks`, column
-     generation over volunteers' weeks) of the open tiers whose visit sets
-     can be enumerated (:func:`_week_bounds`); what it has not finished by
-     the end of the LNS is dropped. For the first tier a component leaves
-     open after the more urgent ones are proven, the child then dives in the
-     week LP (:meth:`~assign.solvers.weeks.WeekBound.dive`) and returns the
-     weeks booked into a schedule at once; the LNS's parent fills it, polishes
-     it with a search of its own when it is not better as it stands (a week
-     of the relaxation may lose a visit of a more urgent tier), and goes on
-     from the better of the two (laocheng's tier 2: the LNS alone stalls
-     ~300 above the week bound); (f) insertion with re-timing
+     more than one worker, from the end of the exact stages (beside the LP
+     bounds, then beside the LNS, which gives up a worker), a forked child
+     computes week bounds (:mod:`~assign.solvers.weeks`, column generation
+     over volunteers' weeks) of the open tiers whose visit sets can be
+     enumerated (:func:`_week_bounds`); what it has not finished by the end
+     of the LNS is dropped. For the first tier a component leaves open after
+     the more urgent ones are proven, the child then dives in the week LP
+     (:meth:`~assign.solvers.weeks.WeekBound.dive`) and returns at once the
+     weeks booked around the incumbent's visits of the proven tiers and of
+     pinned tasks; the LNS's parent fills that schedule, polishes it with a
+     search of its own when it is not better as it stands, and goes on from
+     the better of the two (laocheng's tier 2: the LNS alone stalls ~300
+     above the week bound). A component whose blocks are too dense to list
+     (Shiquan) gets the same dive over restricted pairs instead, the
+     incumbent's and the likeliest others per block, as a search move
+     (:func:`_restricted_dive`: no bound from it); (f) insertion with re-timing
      (:mod:`~assign.solvers.retime`, :data:`RETIME_SHARE` of the limit, taken
      from the LNS): uncovered one-volunteer visits that fit once one block of
      one volunteer is re-timed.
@@ -1610,6 +1614,109 @@ def _week_bounds(
     return out, dives, []
 
 
+#: the restricted week dive (:func:`_restricted_dive`) keeps, per availability
+#: block, this many visits of the open tier besides the incumbent's (measured
+#: on Shiquan's tier 2 from a 60 s schedule, U2 29,885, ad hoc: 6 per block
+#: gave 29,775 in 6.7 s, 10 gave 29,785 in 12.4 s)
+RESTRICTED_PER_BLOCK = 6
+#: and is tried on components of at most this many candidate pairs (Shiquan:
+#: 6.1 M; at province scale its listing alone would take the search's time)
+RESTRICTED_MAX_PAIRS = 10_000_000
+
+
+def _restricted_pairs(
+    c: Compiled, cands: Candidates, in_comp: NDArray[np.bool_], tier: int, incumbent: Solution
+) -> Candidates | None:
+    """The component's pairs of tiers up to ``tier`` that ``incumbent`` uses,
+    and per availability block the :data:`RESTRICTED_PER_BLOCK` visits of
+    ``tier`` of most weight per minute (None when the blocks' visits are too
+    many to list)."""
+    from .weeks import MAX_STATES, block_visits
+
+    ct = cands.task.astype(np.int64)
+    cv = cands.volunteer.astype(np.int64)
+    mine = in_comp[ct] & (c.t_tier[ct] <= tier)
+    used = np.unique(incumbent.task * c.n_volunteers + incumbent.volunteer)
+    keep = mine & np.isin(ct * c.n_volunteers + cv, used)
+    open_rows = np.flatnonzero(mine & (c.t_tier[ct] == tier) & (cands.load.astype(np.int64) <= c.v_max_minutes[cv]))
+    got = block_visits(c, ct[open_rows], cv[open_rows], MAX_STATES)
+    if got is None:
+        return None
+    pair, blk = got[0], got[1]
+    tt = ct[open_rows][pair]
+    ratio = c.t_weight[tt].astype(np.float64) / np.maximum(1, c.t_duration[tt])
+    order = np.lexsort((tt, -ratio, blk))
+    b = blk[order]
+    rank = np.arange(len(order)) - np.searchsorted(b, b, side="left")
+    keep[open_rows[pair[order[rank < RESTRICTED_PER_BLOCK]]]] = True
+    rows = np.flatnonzero(keep)
+    t = cands.task[rows]
+    return Candidates(
+        task=t,
+        volunteer=cands.volunteer[rows],
+        km=cands.km[rows],
+        start=cands.start[rows],
+        load=cands.load[rows],
+        cost=cands.cost[rows],
+        ptr=np.searchsorted(t, np.arange(c.n_tasks + 1)).astype(np.int64),
+        cap=cands.cap,
+        partial=True,
+    )
+
+
+def _restricted_dive(
+    c: Compiled,
+    cands: Candidates,
+    k: int,
+    in_comp: NDArray[np.bool_],
+    tier: int,
+    limits: dict[int, float],
+    incumbent: Solution,
+    until: float,
+) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
+    """A week dive (:meth:`~assign.solvers.weeks.WeekBound.dive`) for a
+    component whose blocks are too dense to list every visit set (Shiquan's
+    tier 2: 96 M two-visit sets): over :func:`_restricted_pairs` only, so the
+    master's value is no bound (none is returned) and the dive is a search
+    move over every volunteer at once, from the incumbent's weeks and their
+    likeliest alternatives. Returns what :func:`_week_bounds` does:
+    ``({}, {k: (task, volunteer, start, conflicts)}, [])``, the dive's weeks
+    booked around the incumbent's visits of the more urgent tiers and of
+    pinned tasks (empty when it could not be done by ``until``)."""
+    import time
+
+    from .greedy import book_weeks
+    from .weeks import WeekBound
+
+    sub = _restricted_pairs(c, cands, in_comp, tier, incumbent)
+    if sub is None:
+        return {}, {}, []
+    mask = in_comp & (c.t_tier <= tier)
+    wb = WeekBound(c, sub, mask, deadline=until)
+    if not wb.ok or wb.tier_bound(tier, limits, 0.6 * (until - time.perf_counter())) is None:
+        return {}, {}, []
+    weeks = wb.dive(until)
+    if not weeks:
+        return {}, {}, []
+    keep = (c.t_tier[incumbent.task] < tier) | (np.diff(c.t_pin_ptr)[incumbent.task] > 0)
+    base = Solution.build(incumbent.task[keep], incumbent.volunteer[keep], incumbent.start[keep], incumbent.conflicts)
+    sol = book_weeks(c, base, weeks)
+    rows = np.flatnonzero(in_comp[sol.task])
+    conf = [x for x in sol.conflicts if in_comp[x[0]]]
+    return {}, {k: (sol.task[rows], sol.volunteer[rows], sol.start[rows], conf)}, []
+
+
+def _restricted_pass(c: Compiled, cands: Candidates, job: Any, incumbent: Solution, until: float) -> Any:
+    """``_restricted_dive`` of ``job`` = (component, its tasks, tier, limits) as a
+    function for :func:`_forked`."""
+
+    def run() -> Any:
+        k, in_comp, tier, limits = job
+        return _restricted_dive(c, cands, k, in_comp, tier, limits, incumbent, until)
+
+    return run
+
+
 def restrict_candidates(c: Compiled, cands: Candidates, mask: NDArray[np.bool_]) -> Candidates:
     """The candidate rows whose task is in ``mask`` (marked partial)."""
     keep = mask[cands.task]
@@ -2125,6 +2232,7 @@ def solve_auto_detailed(
         if large and n_workers > 1 and lns_end - time.perf_counter() > WEEK_MIN_SECONDS + WEEK_MARGIN:
             cov_best = best.covered(c.n_tasks)
             jobs = []
+            restricted: tuple[int, NDArray[np.bool_], int, dict[int, float]] | None = None
             for k in large:
                 in_comp = t_label == k
                 prim = _tier_u(c, in_comp, cov_best)
@@ -2134,9 +2242,16 @@ def solve_auto_detailed(
                 # forked only when some open tier could get one (tier alone: the smaller mask)
                 if any(_week_mask(c, full, in_comp & (c.t_tier == j), task_pairs) for j in open_tiers):
                     jobs.append((k, in_comp, ub, prim, 1))
+                elif open_tiers and restricted is None and pairs_per[k] <= RESTRICTED_MAX_PAIRS:
+                    # too dense for week bounds: a dive over restricted pairs
+                    # in the first open tier, when the more urgent ones are proven
+                    restricted = (k, in_comp, open_tiers[0], {j: ub[j - 1] for j in range(1, open_tiers[0])})
             week_until = lns_end - WEEK_MARGIN
             # the dive leaves the search a share of its time to polish what it gives
             dive_until = lns_end - DIVE_POLISH_SHARE * max(0.0, lns_end - time.perf_counter())
+            if not jobs and restricted is not None and RESTRICTED_PER_BLOCK > 0:
+
+                week_wait = _forked(_restricted_pass(c, full, restricted, best, dive_until), send_as=tuple, receive_as=tuple)
 
             def week_pass() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
                 return _week_bounds(c, full, jobs, week_until, task_pairs, dive_until, best)
