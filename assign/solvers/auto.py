@@ -1615,9 +1615,12 @@ def _week_bounds(
 
 
 #: the restricted week dive (:func:`_restricted_dive`) keeps, per availability
-#: block, this many visits of the open tier besides the incumbent's (measured
+#: block, this many visits of the open tier besides the incumbent's, those of
+#: most weight per minute over the square root of the task's pairs (measured
 #: on Shiquan's tier 2 from a 60 s schedule, U2 29,885, ad hoc: 6 per block
-#: gave 29,775 in 6.7 s, 10 gave 29,785 in 12.4 s)
+#: gave 29,683 in 6 s, 8 gave 29,776; by weight per minute alone 6 gave
+#: 29,775, 4 29,840, 8 29,708, 10 29,785; seed 1 from 28,263: 28,186 and,
+#: by weight per minute, 28,235)
 RESTRICTED_PER_BLOCK = 6
 #: and is tried on components of at most this many candidate pairs (Shiquan:
 #: 6.1 M; at province scale its listing alone would take the search's time)
@@ -1629,8 +1632,8 @@ def _restricted_pairs(
 ) -> Candidates | None:
     """The component's pairs of tiers up to ``tier`` that ``incumbent`` uses,
     and per availability block the :data:`RESTRICTED_PER_BLOCK` visits of
-    ``tier`` of most weight per minute (None when the blocks' visits are too
-    many to list)."""
+    ``tier`` of most weight per minute, scarce tasks first (None when the
+    blocks' visits are too many to list)."""
     from .weeks import MAX_STATES, block_visits
 
     ct = cands.task.astype(np.int64)
@@ -1644,7 +1647,9 @@ def _restricted_pairs(
         return None
     pair, blk = got[0], got[1]
     tt = ct[open_rows][pair]
-    ratio = c.t_weight[tt].astype(np.float64) / np.maximum(1, c.t_duration[tt])
+    # weight per minute, scarce tasks first (per the square root of their pairs)
+    n_pairs = np.bincount(ct[open_rows], minlength=c.n_tasks)[tt]
+    ratio = c.t_weight[tt].astype(np.float64) / np.maximum(1, c.t_duration[tt]) / np.sqrt(np.maximum(1, n_pairs))
     order = np.lexsort((tt, -ratio, blk))
     b = blk[order]
     rank = np.arange(len(order)) - np.searchsorted(b, b, side="left")
