@@ -86,6 +86,21 @@ class Candidates:
         """Number of candidate volunteers of every task."""
         return np.diff(self.ptr)
 
+    def subset(self, rows: NDArray[np.int64]) -> Candidates:
+        """These rows only (ascending, so still sorted by task), marked partial."""
+        t = self.task[rows]
+        return Candidates(
+            task=t,
+            volunteer=self.volunteer[rows],
+            km=self.km[rows],
+            start=self.start[rows],
+            load=self.load[rows],
+            cost=self.cost[rows],
+            ptr=np.searchsorted(t, np.arange(len(self.ptr))).astype(np.int64),
+            cap=self.cap,
+            partial=True,
+        )
+
     @property
     def nbytes(self) -> int:
         """Memory held by the columns, in bytes."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from assign import rules
 from assign.candidates import build_candidates
@@ -70,6 +71,22 @@ def test_subset_of_tasks_and_compact_dtypes() -> None:
     assert len(full.ptr) == c.n_tasks + 1
     assert full.task.dtype == np.int32 and full.volunteer.dtype == np.int32
     assert full.km.dtype == np.float32 and full.load.dtype == np.int32
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems(max_volunteers=5, max_tasks=6), st.data())
+def test_row_subset_keeps_its_rows_and_pointer(problem: Problem, data: st.DataObject) -> None:
+    c = compile_problem(problem)
+    full = build_candidates(c)
+    keep = np.array(data.draw(st.lists(st.booleans(), min_size=len(full), max_size=len(full))), dtype=bool)
+    rows = np.flatnonzero(keep)
+    sub = full.subset(rows)
+    assert sub.partial and not sub.complete and len(sub.ptr) == c.n_tasks + 1
+    for col in ("task", "volunteer", "km", "start", "load", "cost"):
+        np.testing.assert_array_equal(getattr(sub, col), getattr(full, col)[rows])
+    for task in range(c.n_tasks):
+        assert np.all(sub.task[sub.rows(task)] == task)
+        assert sub.counts()[task] == int(keep[full.rows(task)].sum())
 
 
 def test_tiny_candidates() -> None:

@@ -1654,19 +1654,7 @@ def _restricted_pairs(
     b = blk[order]
     rank = np.arange(len(order)) - np.searchsorted(b, b, side="left")
     keep[open_rows[pair[order[rank < RESTRICTED_PER_BLOCK]]]] = True
-    rows = np.flatnonzero(keep)
-    t = cands.task[rows]
-    return Candidates(
-        task=t,
-        volunteer=cands.volunteer[rows],
-        km=cands.km[rows],
-        start=cands.start[rows],
-        load=cands.load[rows],
-        cost=cands.cost[rows],
-        ptr=np.searchsorted(t, np.arange(c.n_tasks + 1)).astype(np.int64),
-        cap=cands.cap,
-        partial=True,
-    )
+    return cands.subset(np.flatnonzero(keep))
 
 
 def _restricted_dive(
@@ -1724,19 +1712,7 @@ def _restricted_pass(c: Compiled, cands: Candidates, job: Any, incumbent: Soluti
 
 def restrict_candidates(c: Compiled, cands: Candidates, mask: NDArray[np.bool_]) -> Candidates:
     """The candidate rows whose task is in ``mask`` (marked partial)."""
-    keep = mask[cands.task]
-    t = cands.task[keep]
-    return Candidates(
-        task=t,
-        volunteer=cands.volunteer[keep],
-        km=cands.km[keep],
-        start=cands.start[keep],
-        load=cands.load[keep],
-        cost=cands.cost[keep],
-        ptr=np.searchsorted(t, np.arange(c.n_tasks + 1)).astype(np.int64),
-        cap=cands.cap,
-        partial=True,
-    )
+    return cands.subset(np.flatnonzero(mask[cands.task]))
 
 
 #: :func:`components` links volunteers in a dense volunteers x volunteers

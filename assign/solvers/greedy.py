@@ -1266,12 +1266,7 @@ def _changed_rows(
     rows = np.union1d(hit, np.flatnonzero(every_row[cands.task]))
     vol = cands.volunteer[rows]
     rows = rows[plan.used[vol] + cands.load[rows] <= c.v_max_minutes[vol]]
-    t = cands.task[rows]
-    sub = Candidates(
-        task=t, volunteer=cands.volunteer[rows], km=cands.km[rows], start=cands.start[rows],
-        load=cands.load[rows], cost=cands.cost[rows],
-        ptr=np.searchsorted(t, np.arange(c.n_tasks + 1)).astype(np.int64), cap=cands.cap, partial=True,
-    )
+    sub = cands.subset(rows)
     todo = ~cov & (np.diff(sub.ptr) >= c.t_needed)
     return sub, todo
 
