@@ -2208,8 +2208,9 @@ def solve_auto_detailed(
             mark("exact tiers")
 
         # week bounds (column generation over volunteers' weeks, :mod:`.weeks`) of
-        # the large components' open tiers: in a forked child beside the LNS, which
-        # gives up one of its workers; with one worker they are not computed
+        # the large components' open tiers: in a forked child beside the LP bounds,
+        # then beside the LNS, which gives up one of its workers; with one worker
+        # they are not computed
         if large and n_workers > 1 and lns_end - time.perf_counter() > WEEK_MIN_SECONDS + WEEK_MARGIN:
             cov_best = best.covered(c.n_tasks)
             jobs = []
@@ -2231,7 +2232,6 @@ def solve_auto_detailed(
             # the dive leaves the search a share of its time to polish what it gives
             dive_until = lns_end - DIVE_POLISH_SHARE * max(0.0, lns_end - time.perf_counter())
             if not jobs and restricted is not None and RESTRICTED_PER_BLOCK > 0:
-
                 week_wait = _forked(_restricted_pass(c, full, restricted, best, dive_until), send_as=tuple, receive_as=tuple)
 
             def week_pass() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
