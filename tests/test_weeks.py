@@ -847,7 +847,7 @@ def test_week_dive_booked_around_the_incumbent_keeps_the_urgent_tiers(problem: P
     prim = [float(c.t_weight[(c.t_tier == j) & ~inc.covered(c.n_tasks)].sum()) for j in range(1, c.n_tiers + 1)]
     ub = [prim[0]] + [0.0] * (c.n_tiers - 1)
     now = time.perf_counter()
-    _, dives, _ = auto._week_bounds(c, cands, [(0, everything, ub, prim, 1)], now + 30.0, np.diff(cands.ptr), now + 30.0, inc)
+    _, dives, _ = auto._week_bounds(c, cands, [(0, everything, ub, prim, 1)], now + 30.0, np.diff(cands.ptr), (now + 30.0, inc))
     for dt, dv, ds, dconf in dives.values():
         sol = fill(c, cands, auto._replace_tasks(inc, everything, dt, dv, ds, dconf))
         assert violations(c, sol) == []

@@ -1537,8 +1537,7 @@ def _week_bounds(
     jobs: list[tuple[int, NDArray[np.bool_], list[float], list[float], int]],
     until: float,
     task_pairs: I64,
-    dive_until: float | None = None,
-    incumbent: Solution | None = None,
+    dive: tuple[float, Solution] | None = None,
 ) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
     """Week bounds (:class:`~assign.solvers.weeks.WeekBound`) of the open tiers
     of components ``(k, tasks, bound per tier, schedule's U per tier, first
@@ -1547,27 +1546,20 @@ def _week_bounds(
     by the more urgent ones when those are proven (bound = schedule's U), as
     the LP bounds are; one the week bound proves counts as proven for the next.
 
-    Until ``dive_until``, the first tier of a component left open whose more
-    urgent tiers are proven also gets a dive in its master LP
-    (:meth:`~assign.solvers.weeks.WeekBound.dive`), its weeks booked after the
-    greedy's pins (:func:`~assign.solvers.greedy.book_weeks`): per component,
-    the assignments and dropped pins of its tasks, ``{k: (task, volunteer,
+    With ``dive = (until, incumbent)``, the first tier of a component left
+    open whose more urgent tiers are proven also gets a dive in its master LP
+    (:meth:`~assign.solvers.weeks.WeekBound.dive`) until then, its weeks
+    booked around the incumbent (:func:`_book_dive`): per component, the
+    assignments and dropped pins of its tasks, ``{k: (task, volunteer,
     start, conflicts)}`` (the rest of the component still to be filled).
-    The weeks are booked around ``incumbent``'s visits of the more urgent
-    tiers and of pinned tasks (when given: the more urgent tiers are proven,
-    so its visits there are optimal; a relaxed week may not fit between
-    blocks, and booking around them keeps those tiers at their optimum),
-    else around the greedy's pins.
     After a dive it returns at once, with the jobs left (the parent wants the
     dive's schedule while its search runs)."""
     import time
 
-    from .greedy import book_weeks, pinned_start
     from .weeks import WeekBound
 
     out: dict[tuple[int, int], float] = {}
     dives: dict[int, Any] = {}
-    base: Solution | None = None
     for n_job, (k, in_comp, ub_in, prim, first) in enumerate(jobs):
         ub = list(ub_in)
         dove = first > 1
@@ -1590,28 +1582,35 @@ def _week_bounds(
                 ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
             if (
                 not dove
-                and dive_until is not None
+                and dive is not None
                 and (tier == 1 or limits)
                 and ub[tier - 1] < prim[tier - 1]
-                and dive_until - time.perf_counter() > DIVE_MIN_SECONDS
+                and dive[0] - time.perf_counter() > DIVE_MIN_SECONDS
             ):
                 dove = True
-                weeks = wb.dive(dive_until)
+                weeks = wb.dive(dive[0])
                 if weeks:
-                    if incumbent is not None:
-                        keep = (c.t_tier[incumbent.task] < tier) | (np.diff(c.t_pin_ptr)[incumbent.task] > 0)
-                        base = Solution.build(
-                            incumbent.task[keep], incumbent.volunteer[keep], incumbent.start[keep], incumbent.conflicts
-                        )
-                    elif base is None:
-                        base = pinned_start(c, cands)
-                    sol = book_weeks(c, base, weeks)
-                    rows = np.flatnonzero(in_comp[sol.task])
-                    conf = [x for x in sol.conflicts if in_comp[x[0]]]
-                    dives[k] = (sol.task[rows], sol.volunteer[rows], sol.start[rows], conf)
+                    dives[k] = _book_dive(c, weeks, dive[1], tier, in_comp)
                 left = [(k, in_comp, ub, prim, tier + 1)] if tier < c.n_tiers else []
                 return out, dives, left + list(jobs[n_job + 1 :])
     return out, dives, []
+
+
+def _book_dive(
+    c: Compiled, weeks: list[tuple[int, I64]], incumbent: Solution, tier: int, in_comp: NDArray[np.bool_]
+) -> tuple[I64, I64, I64, list[tuple[int, int, str]]]:
+    """A dive's weeks of ``tier`` booked (:func:`~assign.solvers.greedy.book_weeks`)
+    around ``incumbent``'s visits of the more urgent tiers and of pinned tasks
+    (proven tiers: its visits there are optimal, and a relaxed week may not
+    fit between blocks); the component's assignments and dropped pins."""
+    from .greedy import book_weeks
+
+    keep = (c.t_tier[incumbent.task] < tier) | (np.diff(c.t_pin_ptr)[incumbent.task] > 0)
+    base = Solution.build(incumbent.task[keep], incumbent.volunteer[keep], incumbent.start[keep], incumbent.conflicts)
+    sol = book_weeks(c, base, weeks)
+    rows = np.flatnonzero(in_comp[sol.task])
+    conf = [x for x in sol.conflicts if in_comp[x[0]]]
+    return sol.task[rows], sol.volunteer[rows], sol.start[rows], conf
 
 
 #: the restricted week dive (:func:`_restricted_dive`) keeps, per availability
@@ -1674,11 +1673,10 @@ def _restricted_dive(
     move over every volunteer at once, from the incumbent's weeks and their
     likeliest alternatives. Returns what :func:`_week_bounds` does:
     ``({}, {k: (task, volunteer, start, conflicts)}, [])``, the dive's weeks
-    booked around the incumbent's visits of the more urgent tiers and of
-    pinned tasks (empty when it could not be done by ``until``)."""
+    booked around the incumbent (:func:`_book_dive`; empty when it could not
+    be done by ``until``)."""
     import time
 
-    from .greedy import book_weeks
     from .weeks import WeekBound
 
     sub = _restricted_pairs(c, cands, in_comp, tier, incumbent)
@@ -1691,12 +1689,7 @@ def _restricted_dive(
     weeks = wb.dive(until)
     if not weeks:
         return {}, {}, []
-    keep = (c.t_tier[incumbent.task] < tier) | (np.diff(c.t_pin_ptr)[incumbent.task] > 0)
-    base = Solution.build(incumbent.task[keep], incumbent.volunteer[keep], incumbent.start[keep], incumbent.conflicts)
-    sol = book_weeks(c, base, weeks)
-    rows = np.flatnonzero(in_comp[sol.task])
-    conf = [x for x in sol.conflicts if in_comp[x[0]]]
-    return {}, {k: (sol.task[rows], sol.volunteer[rows], sol.start[rows], conf)}, []
+    return {}, {k: _book_dive(c, weeks, incumbent, tier, in_comp)}, []
 
 
 def _restricted_pass(c: Compiled, cands: Candidates, job: Any, incumbent: Solution, until: float) -> Any:
@@ -2235,7 +2228,7 @@ def solve_auto_detailed(
                 week_wait = _forked(_restricted_pass(c, full, restricted, best, dive_until), send_as=tuple, receive_as=tuple)
 
             def week_pass() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
-                return _week_bounds(c, full, jobs, week_until, task_pairs, dive_until, best)
+                return _week_bounds(c, full, jobs, week_until, task_pairs, (dive_until, best))
 
             if jobs:
                 week_wait = _forked(week_pass, send_as=tuple, receive_as=tuple)

@@ -319,7 +319,7 @@ class _Master:
         pi = np.array([-row.dual_value() for row in self.cover])
         mu = np.array([row.dual_value() for row in self.lim])
         self.duals = np.maximum(pi, 0.0)
-        return np.maximum(pi, 0.0), np.maximum(mu, 0.0), float(s.Objective().Value())
+        return self.duals, np.maximum(mu, 0.0), float(s.Objective().Value())
 
 
 class WeekBound:
