@@ -905,3 +905,18 @@ def test_restricted_dive_keeps_the_urgent_tiers_and_is_valid(problem: Problem) -
         sol = fill(c, cands, auto._replace_tasks(inc, everything, dt, dv, ds, dconf))
         assert violations(c, sol) == []
         assert evaluate(c, sol).uncovered[0] == u1
+
+
+@given(problem=dense_problems(max_tasks=8, long=True), data=st.data())
+def test_item_travel_table_is_the_rule(problem: Problem, data: st.DataObject) -> None:
+    """The enumeration's travel (a table of the items' distinct recipients,
+    or pair by pair beyond ``TRAVEL_TABLE_CELLS``) is rule 9's travel."""
+    c, _ = _compile(problem)
+    item_rec = np.array(data.draw(st.lists(st.integers(0, len(c.r_lat) - 1), min_size=1, max_size=12)), dtype=np.int64)
+    a = np.array(data.draw(st.lists(st.integers(0, len(item_rec) - 1), min_size=1, max_size=20)), dtype=np.int64)
+    b = np.array(data.draw(st.lists(st.integers(0, len(item_rec) - 1), min_size=len(a), max_size=len(a))), dtype=np.int64)
+    expected = [int(rules.travel_between_recipients(c, item_rec[[x]], item_rec[[y]])[0]) for x, y in zip(a, b, strict=True)]
+    assert weeks._item_travel(c, item_rec)(a, b).tolist() == expected
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(weeks, "TRAVEL_TABLE_CELLS", 0)
+        assert weeks._item_travel(c, item_rec)(a, b).tolist() == expected

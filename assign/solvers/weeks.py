@@ -120,7 +120,7 @@ def _hash_rows(rows: NDArray[np.int64], extra: NDArray[np.int64] | None = None) 
 
 def _distinct_rows(rows: NDArray[np.int64]) -> NDArray[np.int64]:
     """The rows without repeats (order by hash; a collision may keep a repeat)."""
-    o = np.argsort(_hash_rows(rows), kind="stable")
+    o = np.argsort(_hash_rows(rows))
     r = rows[o]
     head = np.ones(len(r), dtype=bool)
     head[1:] = np.any(r[1:] != r[:-1], axis=1)
@@ -156,6 +156,25 @@ def block_pairs(c: Compiled, cands: Candidates, task_mask: NDArray[np.bool_]) ->
     return int((n * (n - 1) // 2).sum())
 
 
+#: the enumeration times travel from a table of the items' distinct
+#: recipients when it has at most this many cells (else pair by pair)
+TRAVEL_TABLE_CELLS = 4_000_000
+
+
+def _item_travel(c: Compiled, item_rec: I64) -> Any:
+    """``f(a, b)``: travel minutes from item ``a``'s recipient to item ``b``'s
+    (:class:`~assign.rules.RecipientTravel`), from a table of the distinct
+    recipients when small enough (the enumeration asks millions of times)."""
+    travel = rules.RecipientTravel(c)
+    rec, inv = np.unique(item_rec, return_inverse=True)
+    n = len(rec)
+    if n * n > TRAVEL_TABLE_CELLS:
+        return lambda a, b: travel(item_rec[a], item_rec[b])
+    table = travel(np.repeat(rec, n), np.tile(rec, n)).reshape(n, n).astype(np.int32)
+    inv = inv.reshape(-1)
+    return lambda a, b: table[inv[a], inv[b]].astype(np.int64)
+
+
 def _enumerate(
     c: Compiled, t: I64, v: I64, load: I64, max_states: int, deadline: float | None = None
 ) -> tuple[_Sets, I64, I64, I64] | None:
@@ -181,7 +200,7 @@ def _enumerate(
     n_blocks_all = len(c.av_start)
     bstart = np.searchsorted(blk, np.arange(n_blocks_all + 1), side="left")
 
-    travel = rules.RecipientTravel(c)
+    travel = _item_travel(c, item_rec)
     set_rows: list[NDArray[np.int64]] = []  # per level: (n_sets, level) item indices
     # level 1: every item alone, at its earliest
     mem = np.arange(n_items, dtype=np.int64)[:, None]
@@ -208,7 +227,7 @@ def _enumerate(
         for col in range(mem.shape[1]):
             ok &= mem[src, col] != j
         src, j = src[ok], j[ok]
-        trav = travel(item_rec[last[src]], item_rec[j])
+        trav = travel(last[src], j)
         s = np.maximum(np.maximum(end[src] + trav, lo[j]), c.av_start[blk[j]])
         e = s + dur[j]
         ok = e <= lim[j]
@@ -218,10 +237,13 @@ def _enumerate(
         if mem.shape[1] >= MAX_LEVEL:
             return None  # a set of more than MAX_LEVEL visits exists
         new_mem = np.sort(np.column_stack((mem[src], j)), axis=1)
-        # keep the earliest end per (set, last): rows sorted by a hash of both,
-        # then by end; a row is dropped only when it equals the previous one
-        # (a hash collision can only keep a dominated duplicate, never lose one)
-        o = np.lexsort((e, _hash_rows(new_mem, j)))
+        # keep the earliest end per (set, last): rows sorted by a hash of both
+        # (its high bits), then by end (the low bits); a row is dropped only
+        # when it equals the previous one (a hash collision can only keep a
+        # dominated duplicate, never lose one)
+        e_off = (e - e.min()).astype(np.uint64)
+        e_bits = np.uint64(int(e_off.max()).bit_length())
+        o = np.argsort((_hash_rows(new_mem, j) >> e_bits << e_bits) | e_off)
         new_mem, j, e = new_mem[o], j[o], e[o]
         head = np.ones(len(j), dtype=bool)
         head[1:] = (j[1:] != j[:-1]) | np.any(new_mem[1:] != new_mem[:-1], axis=1)
