@@ -920,3 +920,34 @@ def test_item_travel_table_is_the_rule(problem: Problem, data: st.DataObject) ->
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(weeks, "TRAVEL_TABLE_CELLS", 0)
         assert weeks._item_travel(c, item_rec)(a, b).tolist() == expected
+
+
+@_settings(60)
+@given(problem=dense_problems(max_tasks=5), ticks=st.integers(0, 6))
+def test_tier_bound_stopped_by_its_time_keeps_its_columns_in_the_master(problem: Problem, ticks: int) -> None:
+    """Column generation stopped by its time limit at any round: every column
+    it lists is in the master LP (a column priced but not yet solved once
+    broke the dive after it), and the dive then gives relaxed weeks."""
+
+    class Clock:  # one "second" per reading
+        now = 0.0
+
+        def perf_counter(self) -> float:
+            self.now += 1.0
+            return self.now
+
+    c, cands = _compile(problem)
+    best = brute_force(c).key
+    for j, mask, limits, wb in _prefix_cases(c, cands, best):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(weeks, "time", Clock())
+            value = wb.tier_bound(j, limits, ticks + 0.5)
+        lp = wb._lp
+        if value is None or lp is None:
+            continue
+        assert len(lp.col_rows) == len(lp.col_vol) == len(lp.master.lams)
+        got = wb.dive(time.perf_counter() + 30.0)
+        if got is None:
+            continue
+        for v, tasks in got:
+            assert tuple(sorted(tasks.tolist())) in set(_relaxed_weeks(c, cands, mask, v)), (v, tasks)

@@ -574,6 +574,8 @@ class WeekBound:
             self.iterations += 1
             if rounded(best) >= min(rmp_value, math.inf if stop_at is None else stop_at):
                 break
+            if time_limit is not None and time.perf_counter() - began >= time_limit:
+                break  # (before adding columns: every column kept is in the master)
             added = 0
             for x, week in zip(vols.tolist(), weeks, strict=True):
                 if not len(week):
@@ -587,8 +589,6 @@ class WeekBound:
                 col_rows.append(rows)
                 col_vol.append(vrow[x])
                 added += 1
-            if time_limit is not None and time.perf_counter() - began >= time_limit:
-                break
             if added == 0:
                 if rmp is None or alpha == 0.0:
                     break  # the master is optimal: nothing prices out at its duals
