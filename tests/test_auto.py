@@ -3,6 +3,7 @@ the greedy, bounds below the brute-force optimum, deterministic, components."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
@@ -19,6 +20,7 @@ from assign.solvers import auto, get_strategy
 from assign.solvers.greedy import solve_greedy
 from tests.bruteforce import brute_force
 from tests.strategies import problems
+from tests.test_weeks import dense_problems as week_problems
 
 TZ = timezone(timedelta(hours=8))
 ORIGIN = datetime(2026, 11, 30, 0, 0, tzinfo=TZ)
@@ -117,26 +119,81 @@ def test_week_bounds_raise_auto_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     assert lp == 0.0 and result.bound.uncovered[0] == 10.0 == result.key[0]
 
 
-def _travel_bound_problem() -> Problem:
+def _weak_exact_models(patch: pytest.MonkeyPatch) -> None:
+    """The exact model's results with only the trivial bound and "not optimal",
+    as when its time runs out before any proof."""
+    from assign.solvers import cpsat, trivial_bound
+
+    real = cpsat.solve_cpsat_detailed
+
+    def weak(c, cands, *args, **kwargs):  # type: ignore[no-untyped-def]
+        r = real(c, cands, *args, **kwargs)
+        return dataclasses.replace(r, bound=trivial_bound(c, cands), optimal=False)
+
+    patch.setattr(cpsat, "solve_cpsat_detailed", weak)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=st.one_of(problems(max_volunteers=4, max_tasks=5), week_problems(max_tasks=5)))
+def test_small_components_week_bounds_hold(problem: Problem) -> None:
+    """Small components whose exact models prove nothing: the week bounds of
+    their open tiers (computed after them) never exceed the brute-force
+    optimum, tier by tier."""
+    with pytest.MonkeyPatch.context() as patch:
+        _weak_exact_models(patch)
+        _check(problem)
+
+
+@pytest.mark.parametrize("two", [False, True])
+def test_small_components_week_bounds_raise_the_bound(two: bool) -> None:
+    """One small component (the whole problem) or several (two towns): where
+    the exact model proves nothing, the week bound is what auto reports
+    (the travel problem, once or twice 50 km apart: U1 >= 10 each, the optimum)."""
+    problem = _travel_bound_problem(2 if two else 1)
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    with pytest.MonkeyPatch.context() as patch:
+        _weak_exact_models(patch)
+        weak = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
+        patch.setattr(auto, "SMALL_WEEK_SHARE", 0.0)
+        patch.setattr(auto, "SMALL_WEEK_MIN_SECONDS", 1e9)
+        none = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
+    names = [name for name, _ in weak.log]
+    assert "week bounds (small)" in names
+    assert weak.bound is not None and none.bound is not None
+    assert weak.n_large == 0 and (weak.n_small >= 2) == two
+    assert all(a >= b for a, b in zip(weak.bound.uncovered, none.bound.uncovered, strict=True))
+    assert weak.bound.uncovered > none.bound.uncovered
+    assert weak.bound.uncovered[0] == (20 if two else 10) == weak.key[0]
+    if not two:  # (twice: each town's optimum is this one's)
+        best = brute_force(c, honour_pins=True)
+        assert all(b <= u for b, u in zip(weak.bound.uncovered, best.key[:-1], strict=True))
+
+
+def _travel_bound_problem(copies: int = 1) -> Problem:
     """One volunteer free 08:00-11:00 and three 60-minute visits (weights 10,
     14 and 13; windows the whole morning) at homes ~2.5 km apart (13 minutes
     at 12 km/h with the detour): two visits fit, three need 180 + 26 minutes.
     The pair LP writes energy rows only where the durations alone overflow
     an interval (here they fill it exactly), so it covers all three: U >= 0;
-    the week bound knows only two fit: U >= 10, the optimum."""
-    homes = [(33.0, 108.0), (33.0, 108.0207), (33.0, 108.0414)]
+    the week bound knows only two fit: U >= 10, the optimum. ``copies``
+    towns of it, 50 km apart (components of their own)."""
+    homes = [(0.0, 108.0), (0.0, 108.0207), (0.0, 108.0414)]
+    groups = [[], ["solitary"], ["low_income"]]
+    towns = [(f"{k}" if k else "", 33.0 + 0.45 * k) for k in range(copies)]
     return Problem.model_validate({
         "format": "assign/problem@1",
         "name": "travel",
         "horizon": {"start": _iso(0), "end": _iso(1440)},
         "policy": {"max_travel_km": 10.0},
         "communities": [{"id": "c"}],
-        "volunteers": [{"id": "v", "community": "c", "lat": 33.0, "lon": 108.02, "skills": ["care"],
-                        "availability": [[_iso(480), _iso(660)]]}],
-        "recipients": [{"id": f"r{i}", "community": "c", "lat": la, "lon": lo, "groups": g}
-                       for i, ((la, lo), g) in enumerate(zip(homes, [[], ["solitary"], ["low_income"]], strict=True))],
-        "tasks": [{"id": f"t{i}", "recipient": f"r{i}", "service": "medical", "required_skills": ["care"],
-                   "window_start": _iso(480), "window_end": _iso(660), "duration_min": 60} for i in range(3)],
+        "volunteers": [{"id": f"v{p}", "community": "c", "lat": lat, "lon": 108.02, "skills": ["care"],
+                        "availability": [[_iso(480), _iso(660)]]} for p, lat in towns],
+        "recipients": [{"id": f"r{p}{i}", "community": "c", "lat": lat + la, "lon": lo, "groups": g}
+                       for p, lat in towns for i, ((la, lo), g) in enumerate(zip(homes, groups, strict=True))],
+        "tasks": [{"id": f"t{p}{i}", "recipient": f"r{p}{i}", "service": "medical", "required_skills": ["care"],
+                   "window_start": _iso(480), "window_end": _iso(660), "duration_min": 60}
+                  for p, _ in towns for i in range(3)],
     })
 
 

@@ -20,6 +20,11 @@ Steps
      there are several components, equity being bounded apart, see below), in
      a thread pool (CP-SAT releases the GIL). A problem that is a single small
      component is solved by the exact model as a whole, equity included.
+     Without large components, the exact models leave
+     :data:`SMALL_WEEK_SHARE` of the time to week bounds
+     (:func:`_small_week_bounds`) of the tiers they do not prove (CP-SAT's
+     own bound of a tier it could not finish is often far below: a
+     community's week of 300 tasks, tier 3, 410 against the week LP's 693).
    * **large** ones: (a) the greedy again in a knapsack order
      (:func:`ordered_greedy`, :func:`ratio_order`: tier, then weight per minute
      of volunteer time, since pledged minutes are what runs out first); when
@@ -104,7 +109,10 @@ Always from relaxations of the *same* problem over uncapped candidates, and
 valid both lexicographically and tier by tier for the optimal schedule
 (docs/readings.md, "Bounds"):
 
-* per component and tier: the exact fixed-time stage (its CP-SAT bound, also
+* small components: the exact model's bound, per tier raised to the week
+  bound where one was computed (restricted by the more urgent tiers only when
+  those are proven, so each tier's bound holds for the optimal schedule);
+* per large component and tier: the exact fixed-time stage (its CP-SAT bound, also
   when not proven, for the first tier not proven) or the exact truncated stage
   when proven; otherwise
   an LP (:class:`Relaxation`: every eligible free pair, teams, pledged
@@ -1503,6 +1511,12 @@ WEEK_BLOCK_PAIRS = 1_200_000
 #: what is left then; it starts only with DIVE_MIN_SECONDS to go
 DIVE_POLISH_SHARE = 0.3
 DIVE_MIN_SECONDS = 0.5
+#: problems of small components only: the share of the time the exact models
+#: leave to week bounds of the tiers they do not prove (a community's week,
+#: 300 tasks, 60 s: tier 3's bound 410 from CP-SAT, 693 from the week LP in
+#: 0.4 s); their enumerations are small, so each starts with SMALL_WEEK_MIN_SECONDS left
+SMALL_WEEK_SHARE = 0.05
+SMALL_WEEK_MIN_SECONDS = 0.2
 
 
 def _tier_u(c: Compiled, tasks: NDArray[np.bool_], covered: NDArray[np.bool_]) -> list[float]:
@@ -1538,6 +1552,7 @@ def _week_bounds(
     until: float,
     task_pairs: I64,
     dive: tuple[float, Solution] | None = None,
+    min_seconds: float = WEEK_MIN_SECONDS,
 ) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
     """Week bounds (:class:`~assign.solvers.weeks.WeekBound`) of the open tiers
     of components ``(k, tasks, bound per tier, schedule's U per tier, first
@@ -1566,7 +1581,7 @@ def _week_bounds(
         for tier in range(first, c.n_tiers + 1):
             if ub[tier - 1] == prim[tier - 1]:
                 continue
-            if until - time.perf_counter() < WEEK_MIN_SECONDS:
+            if until - time.perf_counter() < min_seconds:
                 return out, dives, []
             mask, limits = _tier_task_set(c, in_comp, tier, ub, prim)
             if not _week_mask(c, cands, mask, task_pairs):
@@ -1594,6 +1609,41 @@ def _week_bounds(
                 left = [(k, in_comp, ub, prim, tier + 1)] if tier < c.n_tiers else []
                 return out, dives, left + list(jobs[n_job + 1 :])
     return out, dives, []
+
+
+def _small_week_bounds(
+    c: Compiled,
+    cands: Candidates,
+    masks: dict[int, NDArray[np.bool_]],
+    bounds: dict[int, list[float]],
+    best: Solution,
+    until: float,
+    task_pairs: I64,
+) -> dict[int, list[float]]:
+    """Week bounds (in this process) of the tiers the exact models of small
+    components (``masks``: tasks; ``bounds``: their bound per tier) leave
+    open, most urgent first, until ``until``: ``{k: raised bound per tier}``
+    for the components some tier of which rose. A tier's week bound is
+    restricted by the more urgent tiers only when those are proven (as in
+    :func:`_week_bounds`), so each tier's bound holds for the optimal
+    schedule, and never exceeds ``best``'s U (the schedule proves that much)."""
+    cov = best.covered(c.n_tasks)
+    jobs = []
+    prims = {}
+    for k, in_comp in masks.items():
+        prim = _tier_u(c, in_comp, cov)
+        ub = [float(x) for x in bounds[k]]
+        if any(u < p for u, p in zip(ub, prim, strict=True)):
+            jobs.append((k, in_comp, ub, prim, 1))
+            prims[k] = prim
+    if not jobs:
+        return {}
+    found, _, _ = _week_bounds(c, cands, jobs, until, task_pairs, None, min_seconds=SMALL_WEEK_MIN_SECONDS)
+    out: dict[int, list[float]] = {}
+    for (k, tier), value in sorted(found.items()):
+        ub = out.setdefault(k, [float(x) for x in bounds[k]])
+        ub[tier - 1] = max(ub[tier - 1], min(float(value), prims[k][tier - 1]))
+    return {k: ub for k, ub in out.items() if ub != [float(x) for x in bounds[k]]}
 
 
 def _book_dive(
@@ -1983,18 +2033,27 @@ def solve_auto_detailed(
     week_found: dict[tuple[int, int], float] = {}
     retime_budget = RETIME_SHARE * limit if large else 0.0
     lns_end = deadline - final_est - retime_budget
+    final_small = FINAL_RATE * len(full) + 0.05  # the final steps of a problem of small components
 
     if len(comps) == 1 and small:
-        # one small component: the exact model of the whole problem
-        r = solve_cpsat_detailed(c, full, time_limit=max(0.05, left()), seed=seed, workers=n_workers, hint=best)
+        # one small component: the exact model of the whole problem, then week
+        # bounds of the tiers it leaves open in the share of the time kept
+        reserve = SMALL_WEEK_SHARE * max(0.0, left())
+        r = solve_cpsat_detailed(c, full, time_limit=max(0.05, left() - reserve), seed=seed, workers=n_workers, hint=best)
         offer(r.solution)
         global_bound = r.bound
         mark("exact")
+        if global_bound is not None and not r.optimal:
+            everything = np.ones(c.n_tasks, dtype=bool)
+            raised = _small_week_bounds(c, full, {0: everything}, {0: list(global_bound.uncovered)}, best, deadline - final_small, task_pairs)
+            if 0 in raised:
+                global_bound = Bound(uncovered=tuple(int(x) for x in raised[0]), soft=global_bound.soft)
+                mark("week bounds (small)")
     else:
         # small components apart, exactly, each with its own pair costs and fairness
         w_sub = dict(c.weights)
         w_sub["equity"] = 0.0
-        budget = EXACT_SHARE * max(0.0, left()) if large else 0.9 * max(0.0, left())
+        budget = EXACT_SHARE * max(0.0, left()) if large else (0.9 - SMALL_WEEK_SHARE) * max(0.0, left())
         total_small = float(sum(pairs_per[k] for k in small)) or 1.0
 
         def solve_small(k: int) -> tuple[int, Sub, Any]:
@@ -2029,6 +2088,17 @@ def solve_auto_detailed(
                 # the sub-problem's tier list may be shorter; its proven flag is its own
                 comp_bounds[k] = ComponentBound([float(x) for x in ub[:T]], float(soft), bool(r.optimal))
             mark("small components")
+            if not large:
+                open_small = [k for k, _, r in results if not r.optimal]
+                raised = _small_week_bounds(
+                    c, full, {k: t_label == k for k in open_small}, {k: list(comp_bounds[k].uncovered) for k in open_small},
+                    best, deadline - final_small, task_pairs,
+                )
+                for k, ub in raised.items():
+                    b = comp_bounds[k]
+                    comp_bounds[k] = ComponentBound(ub, b.soft, b.proven)
+                if raised:
+                    mark("week bounds (small)")
 
         fixed = fixed_time(c)
 
