@@ -23,8 +23,8 @@ Steps
      Without large components, the exact models leave
      :data:`SMALL_WEEK_SHARE` of the time to week bounds
      (:func:`_small_week_bounds`) of the tiers they do not prove (CP-SAT's
-     own bound of a tier it could not finish is often far below: a
-     community's week of 300 tasks, tier 3, 410 against the week LP's 693).
+     own bound of a tier it could not finish is often far below:
+     laocheng-grid, 300 tasks, tier 3: 410 against the week LP's 693).
    * **large** ones: (a) the greedy again in a knapsack order
      (:func:`ordered_greedy`, :func:`ratio_order`: tier, then weight per minute
      of volunteer time, since pledged minutes are what runs out first); when
@@ -1512,10 +1512,10 @@ WEEK_BLOCK_PAIRS = 1_200_000
 DIVE_POLISH_SHARE = 0.3
 DIVE_MIN_SECONDS = 0.5
 #: problems of small components only: the share of the time the exact models
-#: leave to week bounds of the tiers they do not prove (a community's week,
-#: 300 tasks, 60 s: tier 3's bound 410 from CP-SAT, 693 from the week LP in
+#: leave to week bounds of the tiers they do not prove (a grid of a community,
+#: laocheng-grid, 60 s: tier 3's bound 410 from CP-SAT, 693 from the week LP in
 #: 0.4 s); their enumerations are small, so each starts with SMALL_WEEK_MIN_SECONDS left
-SMALL_WEEK_SHARE = 0.05
+SMALL_WEEK_SHARE = 0.03
 SMALL_WEEK_MIN_SECONDS = 0.2
 
 
