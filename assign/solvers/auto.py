@@ -148,8 +148,10 @@ so the same input, seed and ``workers=1`` give the same schedule, as long as
 wall-clock shares (they are small by construction) and (ii) the wall-clock
 deadline, a safety net, is not reached first (on a machine much slower than
 the benchmark machine, or on problems whose greedy and LPs take most of the
-time limit). With ``workers > 1`` neighbourhoods are solved in parallel and
-the LNS runs until the deadline: not deterministic.
+time limit). Neither holds often (docs/readings.md, "Time limit and
+workers": an audit found other schedules on a second run for 8 of 31
+mid-size problems). With ``workers > 1`` neighbourhoods are solved in
+parallel and the LNS runs until the deadline: not deterministic.
 """
 
 from __future__ import annotations
