@@ -2313,6 +2313,9 @@ def solve_auto_detailed(
         # LNS_RESERVE_FROM, its LPs keep their time)
         lns_setup = LNS_SETUP_RATE * len(full)
         lns_keep = final_est + 2.0 * lns_setup if lns_setup >= LNS_RESERVE_FROM else 0.0
+        # (never the final steps' and the re-timing's time: on a slower machine
+        # Shiquan's LPs ran into it and the solve overran its limit)
+        lns_keep = max(lns_keep, deadline - lns_end)
         lp_deadline = time.perf_counter() + LP_SHARE * max(0.0, left() - lns_keep)
         # LP-guided greedy passes, judged by the problem's size (not the clock,
         # so that a run with one worker repeats)
