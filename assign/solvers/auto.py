@@ -1513,6 +1513,10 @@ WEEK_BLOCK_PAIRS = 1_200_000
 #: what is left then; it starts only with DIVE_MIN_SECONDS to go
 DIVE_POLISH_SHARE = 0.3
 DIVE_MIN_SECONDS = 0.5
+#: and ends at least this many greedy passes before the search does (the
+#: fill of a dived schedule: 12.4 s on Shiquan on a 2-CPU Intel Xeon, where
+#: a pass took 4.9 s)
+DIVE_FILL_PASSES = 2.5
 #: problems of small components only: the share of the time the exact models
 #: leave to week bounds of the tiers they do not prove (a grid of a community,
 #: laocheng-grid, 60 s: tier 3's bound 410 from CP-SAT, 693 from the week LP in
@@ -1948,6 +1952,7 @@ def solve_auto_detailed(
     # runs after the greedy only when both passes, the components and the final
     # steps fit the time limit by that estimate
     pass_est = GREEDY_PASS_RATE * len(full)
+    pass_seconds = pass_est  # what one greedy pass costs (measured below where one runs alone)
     final_est = max(SOFT_RESERVE * limit, FINAL_RATE * len(full))
     ratio_wait = None
     if n_workers > 1 and pass_est >= PARALLEL_PASS_SECONDS:
@@ -2207,7 +2212,6 @@ def solve_auto_detailed(
         # large components: a knapsack-ordered greedy, tier-truncated exact stages
         pinned = np.diff(c.t_pin_ptr) > 0
         order = ratio_order(c)
-        pass_seconds = pass_est  # what one greedy pass over the problem costs
         if large and ratio_seq:
             t_pass = time.perf_counter()
             offer(ordered_greedy(c, cands, best, pinned, order))
@@ -2236,7 +2240,11 @@ def solve_auto_detailed(
                 and int(task_pairs[model].sum()) <= FIXED_PAIRS
                 and fixed_budget > max(1.0, FIXED_PASSES * pass_est)
             ):
-                proven_upto, got, stage_bounds = fixed_stage(in_comp, model, fixed_budget)
+                # its models leave the share's end to the two greedy passes
+                # that compose their schedules (on a slower machine they ran
+                # the stage 10 s past its share)
+                models_budget = max(0.5 * fixed_budget, fixed_budget - 2.0 * pass_seconds)
+                proven_upto, got, stage_bounds = fixed_stage(in_comp, model, models_budget)
                 comp_bounds[k] = ComponentBound(got[:proven_upto] + stage_bounds[proven_upto:], -np.inf, False)
                 fixed_tiers[k] = k_fixed
                 mark(f"fixed-time tiers 1-{k_fixed}: proven up to {proven_upto}")
@@ -2295,8 +2303,17 @@ def solve_auto_detailed(
                     restricted = (k, in_comp, open_tiers[0], {j: ub[j - 1] for j in range(1, open_tiers[0])})
             week_until = lns_end - WEEK_MARGIN
             # the dive leaves the search a share of its time to polish what it gives
-            dive_until = lns_end - DIVE_POLISH_SHARE * max(0.0, lns_end - time.perf_counter())
-            if not jobs and restricted is not None and RESTRICTED_PER_BLOCK > 0:
+            # and its fill (a dived schedule's fill took ~2.5 greedy passes on
+            # Shiquan) time before the search ends
+            dive_until = lns_end - max(
+                DIVE_POLISH_SHARE * max(0.0, lns_end - time.perf_counter()), DIVE_FILL_PASSES * pass_seconds
+            )
+            if (
+                not jobs
+                and restricted is not None
+                and RESTRICTED_PER_BLOCK > 0
+                and dive_until - time.perf_counter() > DIVE_MIN_SECONDS
+            ):
                 week_wait = _forked(_restricted_pass(c, full, restricted, best, dive_until), send_as=tuple, receive_as=tuple)
 
             def week_pass() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
@@ -2411,7 +2428,10 @@ def solve_auto_detailed(
                     return _week_bounds(c, full, rest, week_until, task_pairs, None)
 
                 week_wait = _forked(rest_pass, send_as=tuple, receive_as=tuple)
-            if dives:
+            if dives and lns_end - time.perf_counter() > 0.8 * DIVE_FILL_PASSES * pass_seconds:
+                # (a dive back too late for its fill is dropped: on a slower
+                # machine Shiquan's restricted dive came back at 49.8 s of 60
+                # and its fill ran to 62.3 s)
                 offer(search.sol)
                 for k, (dt, dv, ds, dconf) in dives.items():
                     # the dive's schedule of the component, filled; when it is
