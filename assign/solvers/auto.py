@@ -2240,11 +2240,7 @@ def solve_auto_detailed(
                 and int(task_pairs[model].sum()) <= FIXED_PAIRS
                 and fixed_budget > max(1.0, FIXED_PASSES * pass_est)
             ):
-                # its models leave the share's end to the two greedy passes
-                # that compose their schedules (on a slower machine they ran
-                # the stage 10 s past its share)
-                models_budget = max(0.5 * fixed_budget, fixed_budget - 2.0 * pass_seconds)
-                proven_upto, got, stage_bounds = fixed_stage(in_comp, model, models_budget)
+                proven_upto, got, stage_bounds = fixed_stage(in_comp, model, fixed_budget)
                 comp_bounds[k] = ComponentBound(got[:proven_upto] + stage_bounds[proven_upto:], -np.inf, False)
                 fixed_tiers[k] = k_fixed
                 mark(f"fixed-time tiers 1-{k_fixed}: proven up to {proven_upto}")
