@@ -78,6 +78,12 @@ class RecipientTravel:
         km = _haversine_rad(lat[ra], lon[ra], cos[ra], lat[rb], lon[rb], cos[rb]) * self.c.detour_factor
         return travel_minutes(self.c, km)
 
+    def table(self, recipients: IntArray) -> NDArray[np.int64]:
+        """The ``(n, n)`` minutes between every two of ``recipients`` (row: from)."""
+        r = np.asarray(recipients, dtype=np.int64)
+        n = len(r)
+        return self(np.repeat(r, n), np.tile(r, n)).reshape(n, n)
+
 
 def shortest_travel(c: Compiled, recipients: IntArray) -> int | None:
     """The shortest travel between two distinct entries of ``recipients``

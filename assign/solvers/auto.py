@@ -1515,12 +1515,12 @@ DIVE_POLISH_SHARE = 0.3
 DIVE_MIN_SECONDS = 0.5
 #: and ends at least this many greedy passes before the search does (the
 #: fill of a dived schedule: 12.4 s on Shiquan on a 2-CPU Intel Xeon, where
-#: a pass took 4.9 s)
+#: a pass took 4.9 s; an ad-hoc step log, benchmarks/README.md)
 DIVE_FILL_PASSES = 2.5
 #: problems of small components only: the share of the time the exact models
 #: leave to week bounds of the tiers they do not prove (a grid of a community,
 #: laocheng-grid, 60 s: tier 3's bound 410 from CP-SAT, 693 from the week LP in
-#: 0.4 s); their enumerations are small, so each starts with SMALL_WEEK_MIN_SECONDS left
+#: 0.3 s, ``benchmarks/bounds.py weeks``); their enumerations are small, so each starts with SMALL_WEEK_MIN_SECONDS left
 SMALL_WEEK_SHARE = 0.03
 SMALL_WEEK_MIN_SECONDS = 0.2
 
@@ -2425,9 +2425,10 @@ def solve_auto_detailed(
 
                 week_wait = _forked(rest_pass, send_as=tuple, receive_as=tuple)
             if dives and lns_end - time.perf_counter() > 0.8 * DIVE_FILL_PASSES * pass_seconds:
-                # (a dive back too late for its fill is dropped: on a slower
-                # machine Shiquan's restricted dive came back at 49.8 s of 60
-                # and its fill ran to 62.3 s)
+                # (a dive back on time has DIVE_FILL_PASSES passes left, one a
+                # little late most of them; one back later is dropped: on a
+                # slower machine Shiquan's restricted dive came back at 49.8 s
+                # of 60 and its fill ran to 62.3 s)
                 offer(search.sol)
                 for k, (dt, dv, ds, dconf) in dives.items():
                     # the dive's schedule of the component, filled; when it is

@@ -119,7 +119,7 @@ def insert_retimed(
             group = [z[0] for z in inside] + [t] + [z[0] for z in before] + [z[0] for z in after]
             recs = c.t_recipient[np.asarray(group, dtype=np.int64)].astype(np.int64)
             m = len(recs)
-            tm = travel(np.repeat(recs, m), np.tile(recs, m)).reshape(m, m).tolist()
+            tm = travel.table(recs).tolist()
             n_in = len(inside)
             i_new = n_in
             i_before = range(n_in + 1, n_in + 1 + len(before))

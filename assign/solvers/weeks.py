@@ -170,7 +170,7 @@ def _item_travel(c: Compiled, item_rec: I64) -> Any:
     n = len(rec)
     if n * n > TRAVEL_TABLE_CELLS:
         return lambda a, b: travel(item_rec[a], item_rec[b])
-    table = travel(np.repeat(rec, n), np.tile(rec, n)).reshape(n, n).astype(np.int32)
+    table = travel.table(rec).astype(np.int32)
     inv = inv.reshape(-1)
     return lambda a, b: table[inv[a], inv[b]].astype(np.int64)
 
