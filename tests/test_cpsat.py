@@ -496,7 +496,8 @@ def test_complete_hint_is_a_solution_of_the_model(problem: Problem) -> None:
     guess.x[mdl.local[found]] = 1
     guess.start[mdl.task_local[pairs.task[found]]] = sol.start
     cpsat._set_hint(mdl.model, *guess.hint(mdl))
-    solver = cpsat._solver(LIMIT, 0, 1)
+    solver = cpsat._solver(0, 1)
+    solver.parameters.max_time_in_seconds = LIMIT
     solver.parameters.fix_variables_to_their_hinted_value = True
     assert solver.solve(mdl.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 

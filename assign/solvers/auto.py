@@ -139,19 +139,23 @@ valid both lexicographically and tier by tier for the optimal schedule
 
 Determinism
 -----------
-Every CP-SAT call uses ``random_seed = seed`` (plus a counter) and one worker
-per model. With ``workers=1`` the LNS stops after a work budget of
-:data:`WORK_RATE` units per second of time limit (CP-SAT deterministic time
-plus fixed charges per neighbourhood and per Boolean), not on the wall clock,
-so the same input, seed and ``workers=1`` give the same schedule, as long as
-(i) the exact models (small components, truncated stages) finish within their
-wall-clock shares (they are small by construction) and (ii) the wall-clock
-deadline, a safety net, is not reached first (on a machine much slower than
-the benchmark machine, or on problems whose greedy and LPs take most of the
-time limit). Neither holds often (docs/readings.md, "Time limit and
-workers": an audit found other schedules on a second run for 8 of 31
-mid-size problems). With ``workers > 1`` neighbourhoods are solved in
-parallel and the LNS runs until the deadline: not deterministic.
+Every CP-SAT call uses ``random_seed = seed`` (plus a counter). With
+``workers=1`` every step reads the time on the deterministic clock
+(:mod:`assign.clock`): each CP-SAT solve stops on deterministic time
+(:data:`assign.clock.DTIME_PER_SECOND` per second for the exact models,
+:data:`LNS_DTIME_PER_SECOND` for the search's neighbourhoods, the
+time-indexed models' own rate) and advances the clock by what it did; the
+greedy passes, the components, the LPs (HiGHS to their end, PDLP on an
+iteration budget) and the re-timing (a budget of trials) advance it by
+estimates from their sizes. So what runs, and for how long, follows from the
+input, the seed and the settings: the same schedule every time (and the
+same bound, but for the week bounds below), unless the wall clock's safety net at the time limit stops a solve first
+(on a machine much slower than the one the rates were measured on). Week
+bounds of small components are the one step timed on the wall clock (in
+the time the deterministic clock leaves them): they may raise the bound
+differently from run to run, never the schedule. With ``workers > 1``
+neighbourhoods and components are solved in parallel on the wall clock:
+not deterministic.
 """
 
 from __future__ import annotations
@@ -163,6 +167,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .. import clock as clocks
 from .. import rules
 from ..arrays import ragged_ranges
 from ..candidates import Candidates
@@ -788,9 +793,8 @@ class _NeighbourhoodModel:
         prm = solver.parameters
         prm.num_workers = 1
         prm.random_seed = int(seed) % (1 << 31)
-        prm.max_time_in_seconds = max(0.01, float(time_limit))
         prm.max_deterministic_time = max(0.001, float(dtime))
-        code = solver.solve(self.model)
+        code = clocks.current().solve(solver, self.model, time_limit, LNS_DTIME_PER_SECOND)
         status = solver.status_name(code)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             empty = np.zeros(0, dtype=np.int64)
@@ -912,11 +916,12 @@ class Search:
         from ..score import evaluate
 
         began = time.perf_counter()
+        clock = clocks.current()
         c = self.c
         n_par = max(1, int(workers))
         pool = ThreadPoolExecutor(max_workers=n_par) if n_par > 1 else None
         try:
-            while self.stats.work < work_budget and time.perf_counter() < deadline - 0.05:
+            while self.stats.work < work_budget and clock.now() < deadline - 0.05:
                 if stop is not None and stop():
                     break
                 jobs: list[tuple[int, _NeighbourhoodModel]] = []
@@ -930,7 +935,7 @@ class Search:
                         jobs.append((kind, mdl))
                 if not jobs:
                     break
-                left = max(0.05, deadline - time.perf_counter())
+                left = max(0.05, deadline - clock.now())
                 sub_seed = self.seed + self.stats.neighbourhoods
 
                 def one(
@@ -946,7 +951,9 @@ class Search:
                 taken_t = np.zeros(c.n_tasks, dtype=bool)
                 for (kind, mdl), move in zip(jobs, moves, strict=True):
                     self.stats.neighbourhoods += 1
-                    self.stats.work += move.dtime + WORK_PER_VARIABLE * move.n_vars + WORK_PER_NEIGHBOURHOOD
+                    overhead = WORK_PER_VARIABLE * move.n_vars + WORK_PER_NEIGHBOURHOOD
+                    self.stats.work += move.dtime + overhead
+                    clock.charge(overhead / LNS_DTIME_PER_SECOND)
                     if move.status == "OPTIMAL":
                         self.stats.optimal += 1
                         self.size[kind] = min(self.size[kind] + 0.25, 40.0)
@@ -977,6 +984,11 @@ class Search:
 WORK_PER_VARIABLE = 2e-5
 #: and per neighbourhood (selection, bookkeeping, evaluation)
 WORK_PER_NEIGHBOURHOOD = 0.01
+#: with one worker (:class:`assign.clock.DeterministicClock`), the work above
+#: per second of the clock: the neighbourhoods' small models go faster than
+#: the exact ones (laocheng with one worker, ad hoc on a 2-CPU Intel Xeon:
+#: 0.4-1.3 units per second of wall time)
+LNS_DTIME_PER_SECOND = 0.3
 
 
 # ------------------------------------------------------------------- bound
@@ -1032,6 +1044,9 @@ def _rigorous(
 
     from scipy.optimize import linprog
 
+    # deterministic: the LP stops on its own (PDLP: an iteration budget from
+    # ``time_limit``), the wall clock only at the deterministic clock's safety net
+    wall = clocks.current().wall_left() if deterministic else time_limit
     if len(cost) > PDLP_COLUMNS:
         from .lpdual import pdlp_multipliers
 
@@ -1040,13 +1055,13 @@ def _rigorous(
             # an iteration budget instead of the clock, so that runs repeat
             nnz = max(1, int(a_ub.nnz) + int(a_eq.nnz))
             iterations = int(np.clip(PDLP_RATE * (float(time_limit) - PDLP_FIXED_SECONDS) / nnz, 20, PDLP_ITERATIONS))
-        duals = pdlp_multipliers(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, time_limit, iterations, primal)
+        duals = pdlp_multipliers(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, wall, iterations, primal)
         if duals is None:
             return None
         return _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *duals)
     options: dict[str, Any] = {"presolve": True}
-    if time_limit is not None:
-        options["time_limit"] = max(1e-3, float(time_limit))
+    if wall is not None:
+        options["time_limit"] = max(1e-3, float(wall))
     try:
         res = linprog(
             cost,
@@ -1429,6 +1444,10 @@ LP_MAX_COLUMNS = 2_500_000
 #: tier 2 665,000 columns in 1.2 s, tier 3 1.77 M in 2.6 s, tier 4 3.7 M in
 #: 7.2 s); an LP that cannot be built in its share is skipped
 LP_BUILD_RATE = 3.0e-6
+#: seconds per column of a HiGHS LP's solve, as the deterministic clock
+#: (one worker) counts it (a PDLP LP counts its whole share: its iteration
+#: budget is set from it)
+LP_SOLVE_RATE = 1.0e-5
 #: the two LP-guided greedy passes after a tier LP run only when they cost at
 #: most this share of the time limit (else the LNS has the time), a pass
 #: estimated at GREEDY_PASS_RATE seconds per candidate pair (measured on
@@ -1633,6 +1652,14 @@ def _small_week_bounds(
     restricted by the more urgent tiers only when those are proven (as in
     :func:`_week_bounds`), so each tier's bound holds for the optimal
     schedule, and never exceeds ``best``'s U (the schedule proves that much)."""
+    import time
+
+    clock = clocks.current()
+    if clock.deterministic:
+        # (they raise the bound only, never change the schedule: on the wall
+        # clock, in the time the deterministic one leaves them)
+        wall = clock.wall_left()
+        until = time.perf_counter() + max(0.0, min(until - clock.now(), np.inf if wall is None else wall))
     cov = best.covered(c.n_tasks)
     jobs = []
     prims = {}
@@ -1919,8 +1946,21 @@ def solve_auto_detailed(
     *,
     max_work: float | None = None,
 ) -> AutoResult:
-    """strategy="auto" with a report of what it did (see the module docstring)."""
+    """strategy="auto" with a report of what it did (see the module docstring).
+
+    Its steps read the time on :func:`assign.clock.for_workers`'s clock: with
+    ``workers=1`` the deterministic one, so that runs repeat."""
     import os
+
+    n_workers = int(workers) if workers is not None and workers > 0 else (os.cpu_count() or 1)
+    limit = DEFAULT_TIME_LIMIT if time_limit is None else max(0.0, float(time_limit))
+    with clocks.running(clocks.for_workers(n_workers, limit)):
+        return _solve_auto_detailed(c, cands, limit, seed, n_workers, max_work)
+
+
+def _solve_auto_detailed(
+    c: Compiled, cands: Candidates, limit: float, seed: int, n_workers: int, max_work: float | None
+) -> AutoResult:
     import time
     from concurrent.futures import ThreadPoolExecutor
 
@@ -1932,17 +1972,24 @@ def solve_auto_detailed(
     from .cpsat import STRICT_PIN_PAIRS, pins_maximal, solve_cpsat_detailed
     from .greedy import fill, note_maximal, pinned_start, solve_greedy
 
-    began = time.perf_counter()
-    limit = DEFAULT_TIME_LIMIT if time_limit is None else max(0.0, float(time_limit))
-    deadline = began + limit
-    n_workers = int(workers) if workers is not None and workers > 0 else (os.cpu_count() or 1)
+    began = time.perf_counter()  # (wall time, for the report)
+    clock = clocks.current()
+    now = clock.now
+    deadline = now() + limit
     log: list[tuple[str, float]] = []
 
     def mark(name: str) -> None:
         log.append((name, time.perf_counter() - began))
 
     def left() -> float:
-        return deadline - time.perf_counter()
+        return deadline - now()
+
+    def greedy_pass(*args: Any) -> Solution:
+        # an ordered greedy pass, counted on the deterministic clock by its
+        # estimate (the wall clock counts itself)
+        out = ordered_greedy(*args)
+        clock.charge(pass_est)
+        return out
 
     full = cands if cands.complete else build_candidates(c)
     # the knapsack-ordered greedy pass (see below): its cost is estimated from
@@ -1966,6 +2013,7 @@ def solve_auto_detailed(
 
     try:
         greedy = solve_greedy(c, cands, seed=seed)
+        clock.charge(pass_est)
         greedy_key = evaluate(c, greedy).key()
         best, best_key = greedy, greedy_key
         greedy_valid = not violations(c, greedy)
@@ -2015,6 +2063,7 @@ def solve_auto_detailed(
         comps = [int(k) for k in np.flatnonzero(pairs_per > 0)]
         small = [k for k in comps if pairs_per[k] <= SMALL_PAIRS]
         large = [k for k in comps if pairs_per[k] > SMALL_PAIRS]
+        clock.charge(COMPONENTS_RATE * len(full))
         mark("components")
     except BaseException:
         if ratio_wait is not None:
@@ -2046,7 +2095,9 @@ def solve_auto_detailed(
         # one small component: the exact model of the whole problem, then week
         # bounds of the tiers it leaves open in the share of the time kept
         reserve = SMALL_WEEK_SHARE * max(0.0, left())
-        r = solve_cpsat_detailed(c, full, time_limit=max(0.05, left() - reserve), seed=seed, workers=n_workers, hint=best)
+        r = solve_cpsat_detailed(
+            c, full, time_limit=max(0.05, left() - reserve), seed=seed, workers=n_workers, hint=best, clock=clock
+        )
         offer(r.solution)
         global_bound = r.bound
         mark("exact")
@@ -2076,7 +2127,7 @@ def solve_auto_detailed(
             rows = np.flatnonzero(tmap[greedy.task] >= 0)
             hint = Solution.build(tmap[greedy.task[rows]], vmap[greedy.volunteer[rows]], greedy.start[rows])
             share = max(0.2, budget * float(pairs_per[k]) / total_small)
-            r = solve_cpsat_detailed(sub.c, sc, time_limit=share, seed=seed, workers=1, hint=hint)
+            r = solve_cpsat_detailed(sub.c, sc, time_limit=share, seed=seed, workers=1, hint=hint, clock=clock)
             return k, sub, r
 
         if small:
@@ -2129,14 +2180,14 @@ def solve_auto_detailed(
             budget (:data:`WORK_RATE` per second), so runs repeat."""
             # with one worker the deterministic budgets stop the models; the
             # clock, later, is only a safety net
-            stop = time.perf_counter() + (budget if n_workers > 1 else 1.5 * budget)
+            stop = now() + (budget if n_workers > 1 else 1.5 * budget)
             pinned_task = np.diff(c.t_pin_ptr) > 0
             keep = model | ~in_comp | pinned_task
 
             def compose(tasks: NDArray[np.bool_], task: I64, volunteer: I64, start: I64) -> Solution:
                 conf = [x for x in best.conflicts if tasks[x[0]]]
                 base = _replace_tasks(best, tasks, task, volunteer, start, conf)
-                return ordered_greedy(c, cands, base, keep | tasks, order)
+                return greedy_pass(c, cands, base, keep | tasks, order)
 
             tiers = tuple(range(1, k_fixed + 1))
             # the restriction: the component's one-volunteer pinned tasks join
@@ -2184,7 +2235,7 @@ def solve_auto_detailed(
                     offer(compose(model_r, restricted.task, restricted.volunteer, restricted.start))
             if restricted is None or n_workers == 1:
                 relaxed = solve_tiers(
-                    c, full, model_x, time_limit=max(0.1, stop - time.perf_counter()), **relax_kw
+                    c, full, model_x, time_limit=max(0.1, stop - now()), **relax_kw
                 )
             # valid when it keeps the pins; not composed when the restriction's
             # schedule has the same stage values (on Shiquan a 2.6 s greedy pass
@@ -2213,11 +2264,11 @@ def solve_auto_detailed(
         pinned = np.diff(c.t_pin_ptr) > 0
         order = ratio_order(c)
         if large and ratio_seq:
-            t_pass = time.perf_counter()
-            offer(ordered_greedy(c, cands, best, pinned, order))
-            pass_seconds = time.perf_counter() - t_pass
+            t_pass = now()
+            offer(greedy_pass(c, cands, best, pinned, order))
+            pass_seconds = now() - t_pass
             mark("ratio greedy")
-        exact_deadline = time.perf_counter() + EXACT_SHARE * max(0.0, left())
+        exact_deadline = now() + EXACT_SHARE * max(0.0, left())
         for k in large:
             in_comp = t_label == k
             tasks = np.flatnonzero(in_comp)
@@ -2244,10 +2295,10 @@ def solve_auto_detailed(
                 comp_bounds[k] = ComponentBound(got[:proven_upto] + stage_bounds[proven_upto:], -np.inf, False)
                 fixed_tiers[k] = k_fixed
                 mark(f"fixed-time tiers 1-{k_fixed}: proven up to {proven_upto}")
-                exact_deadline = max(exact_deadline, time.perf_counter() + EXACT_SHARE * max(0.0, left()))
+                exact_deadline = max(exact_deadline, now() + EXACT_SHARE * max(0.0, left()))
             for tier in range(proven_upto + 1, T + 1):
                 mask = in_comp & ((c.t_tier <= tier) | pinned)
-                if int(task_pairs[mask].sum()) > EXACT_PAIRS or time.perf_counter() >= exact_deadline:
+                if int(task_pairs[mask].sum()) > EXACT_PAIRS or now() >= exact_deadline:
                     break
                 sel = np.flatnonzero(mask[full.task])
                 if lsub is None:
@@ -2256,13 +2307,13 @@ def solve_auto_detailed(
                 rows = np.flatnonzero(mask[best.task])
                 hint = Solution.build(tmap[best.task[rows]], vmap[best.volunteer[rows]], best.start[rows])
                 r = solve_cpsat_detailed(
-                    lsub.c, trunc, time_limit=max(0.1, exact_deadline - time.perf_counter()), seed=seed,
-                    workers=n_workers, hint=hint,
+                    lsub.c, trunc, time_limit=max(0.1, exact_deadline - now()), seed=seed,
+                    workers=n_workers, hint=hint, clock=clock,
                 )
                 rs = r.solution
                 conf = [(int(lsub.tasks[t]), int(lsub.volunteers[v]), rule) for t, v, rule in rs.conflicts]
                 cand = _replace_tasks(best, in_comp, lsub.tasks[rs.task], lsub.volunteers[rs.volunteer], rs.start, conf)
-                offer(ordered_greedy(c, cands, cand, mask | ~in_comp, order))
+                offer(greedy_pass(c, cands, cand, mask | ~in_comp, order))
                 # proven: the truncated model's bound (valid for this component's
                 # U_1..U_tier: the other tiers' tasks only compete for volunteers,
                 # pinned ones are in) meets its schedule on those tiers
@@ -2280,7 +2331,7 @@ def solve_auto_detailed(
         # the large components' open tiers: in a forked child beside the LP bounds,
         # then beside the LNS, which gives up one of its workers; with one worker
         # they are not computed
-        if large and n_workers > 1 and lns_end - time.perf_counter() > WEEK_MIN_SECONDS + WEEK_MARGIN:
+        if large and n_workers > 1 and lns_end - now() > WEEK_MIN_SECONDS + WEEK_MARGIN:
             cov_best = best.covered(c.n_tasks)
             jobs = []
             restricted: tuple[int, NDArray[np.bool_], int, dict[int, float]] | None = None
@@ -2302,13 +2353,13 @@ def solve_auto_detailed(
             # and its fill (a dived schedule's fill took ~2.5 greedy passes on
             # Shiquan) time before the search ends
             dive_until = lns_end - max(
-                DIVE_POLISH_SHARE * max(0.0, lns_end - time.perf_counter()), DIVE_FILL_PASSES * pass_seconds
+                DIVE_POLISH_SHARE * max(0.0, lns_end - now()), DIVE_FILL_PASSES * pass_seconds
             )
             if (
                 not jobs
                 and restricted is not None
                 and RESTRICTED_PER_BLOCK > 0
-                and dive_until - time.perf_counter() > DIVE_MIN_SECONDS
+                and dive_until - now() > DIVE_MIN_SECONDS
             ):
                 week_wait = _forked(_restricted_pass(c, full, restricted, best, dive_until), send_as=tuple, receive_as=tuple)
 
@@ -2329,7 +2380,7 @@ def solve_auto_detailed(
         # (never the final steps' and the re-timing's time: on a slower machine
         # Shiquan's LPs ran into it and the solve overran its limit)
         lns_keep = max(lns_keep, deadline - lns_end)
-        lp_deadline = time.perf_counter() + LP_SHARE * max(0.0, left() - lns_keep)
+        lp_deadline = now() + LP_SHARE * max(0.0, left() - lns_keep)
         # LP-guided greedy passes, judged by the problem's size (not the clock,
         # so that a run with one worker repeats)
         guided = 2.0 * GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
@@ -2341,7 +2392,7 @@ def solve_auto_detailed(
             cov_best = best.covered(c.n_tasks)
             prim = _tier_u(c, in_comp, cov_best)
             for tier in range(exact_tiers.get(k, 0) + 1, T + 1):
-                if lp_deadline - time.perf_counter() <= 0.05:
+                if lp_deadline - now() <= 0.05:
                     break
                 # restricted by the more urgent tiers only when those are proven
                 mask, limits = _tier_task_set(c, in_comp, tier, ub, prim)
@@ -2352,7 +2403,7 @@ def solve_auto_detailed(
                 # left (a first-order LP needs its fixed cost and its iterations;
                 # ~4 nonzeros per column), with the two guided greedy passes after it
                 useful = _pdlp_seconds(4 * n_cols) if n_cols > PDLP_COLUMNS else 0.05
-                room = lp_deadline - time.perf_counter() - LP_BUILD_RATE * n_cols - passes
+                room = lp_deadline - now() - LP_BUILD_RATE * n_cols - passes
                 if n_cols > LP_MAX_COLUMNS or room < useful:
                     continue
                 relax = Relaxation(c, full, mask, fairness=False)
@@ -2360,15 +2411,17 @@ def solve_auto_detailed(
                 # follow); a later tier gets what an early-converged LP leaves. A
                 # first-order LP's bound can be worth little when cut short, so
                 # splitting the time between tiers would lose both
-                share = lp_deadline - time.perf_counter() - passes
+                share = lp_deadline - now() - passes
                 if relax.n > PDLP_COLUMNS:  # what PDLP can use; the LNS gets the rest
                     share = min(share, _pdlp_seconds(int(relax.a_ub.nnz) + int(relax.a_eq.nnz)))
-                value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=n_workers == 1)
+                value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=clock.deterministic)
+                # (on the deterministic clock: its build and its solve by their sizes)
+                clock.charge(LP_BUILD_RATE * n_cols + (max(0.05, share) if relax.n > PDLP_COLUMNS else LP_SOLVE_RATE * n_cols))
                 # the guided passes only when cheap next to the time limit: on
                 # Shiquan (3.3 s a pass) the LNS did better with those seconds in a
                 # 60 s run (U2 29,923 vs 29,973 and 28,250 vs 28,276, seeds 0 and 1)
                 guide = relax.guide(cands) if guided else None
-                if guide is not None and time.perf_counter() + 2.0 * pass_seconds <= deadline:
+                if guide is not None and now() + 2.0 * pass_seconds <= deadline:
                     # LP-guided greedy: the tier's tasks by LP coverage, each to a
                     # volunteer the LP uses; the more urgent tiers kept
                     y_lp, x_lp = guide
@@ -2380,9 +2433,9 @@ def solve_auto_detailed(
                     # uses at all, cheapest first (measured on Shiquan: either may
                     # cover more; the second travels ~20 % less)
                     task_order = np.concatenate((first, rest))
-                    better = offer(ordered_greedy(c, cands, best, keep_lp, task_order, x_lp))
+                    better = offer(greedy_pass(c, cands, best, keep_lp, task_order, x_lp))
                     use = (x_lp > 1e-3).astype(np.float64)
-                    better = offer(ordered_greedy(c, cands, best, keep_lp, task_order, use)) or better
+                    better = offer(greedy_pass(c, cands, best, keep_lp, task_order, use)) or better
                     if better:
                         cov_best = best.covered(c.n_tasks)
                         prim = _tier_u(c, in_comp, cov_best)
@@ -2394,7 +2447,7 @@ def solve_auto_detailed(
 
     # LNS over the large components, when the time left after the final steps
     # holds its setup (estimated from the size) and some search
-    if large and lns_end - time.perf_counter() > LNS_SETUP_RATE * len(full) + 1.0:
+    if large and lns_end - now() > LNS_SETUP_RATE * len(full) + 1.0:
         focus = np.isin(t_label, large)
         floor_u = np.zeros(T)
         for k in large:
@@ -2418,13 +2471,13 @@ def solve_auto_detailed(
                 break
             week_found.update(week_got[0])
             dives, rest = week_got[1], week_got[2]
-            if rest and lns_end - time.perf_counter() > WEEK_MIN_SECONDS + WEEK_MARGIN:
+            if rest and lns_end - now() > WEEK_MIN_SECONDS + WEEK_MARGIN:
                 # the tiers after the dive's, in a new child
                 def rest_pass(rest: list[Any] = rest) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
                     return _week_bounds(c, full, rest, week_until, task_pairs, None)
 
                 week_wait = _forked(rest_pass, send_as=tuple, receive_as=tuple)
-            if dives and lns_end - time.perf_counter() > 0.8 * DIVE_FILL_PASSES * pass_seconds:
+            if dives and lns_end - now() > 0.8 * DIVE_FILL_PASSES * pass_seconds:
                 # (a dive back on time has DIVE_FILL_PASSES passes left, one a
                 # little late most of them; one back later is dropped: on a
                 # slower machine Shiquan's restricted dive came back at 49.8 s
@@ -2436,11 +2489,11 @@ def solve_auto_detailed(
                     # of a more urgent tier), a search of its own polishes it
                     # for a share of the time left
                     dived = fill(c, cands, _replace_tasks(best, t_label == k, dt, dv, ds, dconf))
-                    if not offer(dived) and lns_end - time.perf_counter() > 1.0:
+                    if not offer(dived) and lns_end - now() > 1.0:
                         # (on the component alone: elsewhere the two schedules agree)
                         polish = Search(c, cands, dived, seed, tier_floor=search.tier_floor, focus=t_label == k)
-                        share = DIVE_POLISH_SHARE * (lns_end - time.perf_counter())
-                        polish.run(time.perf_counter() + share, work, workers=n_workers - (week_wait is not None))
+                        share = DIVE_POLISH_SHARE * (lns_end - now())
+                        polish.run(now() + share, work, workers=n_workers - (week_wait is not None))
                         offer(polish.sol)
                 search.sol, search.key = best, best_key
                 mark("week dive")
@@ -2450,7 +2503,7 @@ def solve_auto_detailed(
         mark("lns")
     if week_wait is not None or week_got is not None:
         if week_wait is not None:
-            week_got = week_wait(max(0.0, lns_end - time.perf_counter()))
+            week_got = week_wait(max(0.0, lns_end - now()))
             if week_got is not None:
                 week_found.update(week_got[0])
         cov_best = best.covered(c.n_tasks)
@@ -2470,8 +2523,9 @@ def solve_auto_detailed(
 
         if n_workers == 1:
             retimed = insert_retimed(c, full, best, ratio_order(c), max_trials=int(RETIME_TRIAL_RATE * retime_budget))
+            clock.charge(retime_budget)
         else:
-            retimed = insert_retimed(c, full, best, ratio_order(c), deadline=time.perf_counter() + retime_budget)
+            retimed = insert_retimed(c, full, best, ratio_order(c), deadline=now() + retime_budget)
         offer(retimed)
         mark("re-timed insertion")
 

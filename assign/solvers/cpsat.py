@@ -128,6 +128,7 @@ from numpy.typing import NDArray
 from ortools.sat.python import cp_model
 from ortools.util.python.sorted_interval_list import Domain
 
+from .. import clock as clocks
 from .. import rules
 from ..arrays import ragged_ranges
 from ..candidates import Candidates, build_candidates
@@ -819,16 +820,14 @@ def _workers(workers: int | None) -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def _solver(
-    time_limit: float | None, seed: int, workers: int, model: cp_model.CpModel | None = None
-) -> cp_model.CpSolver:
+def _solver(seed: int, workers: int, model: cp_model.CpModel | None = None) -> cp_model.CpSolver:
+    """A CP-SAT solver; its time limit is set by the clock that runs it
+    (:meth:`assign.clock.Clock.solve`)."""
     solver = cp_model.CpSolver()
     params = solver.parameters
     params.random_seed = int(seed)
     params.num_workers = workers
     params.log_search_progress = False
-    if time_limit is not None:
-        params.max_time_in_seconds = max(0.01, float(time_limit))
     if model is not None and len(model.proto.constraints) > LARGE_MODEL_CONSTRAINTS:
         # on a community-week model presolve took over a minute before the
         # search (and the complete hint) even started
@@ -917,7 +916,7 @@ def _lexicographic(
             out.bound_u.append(value)
             m.add(cov_expr >= total - (value - constant))
             continue
-        remaining = None if deadline is None else deadline - time.perf_counter()
+        remaining = None if deadline is None else deadline - clocks.current().now()
         if remaining is not None and remaining <= 0:
             out.stages.append(StageInfo(name, NOT_RUN, value, trivial, 0.0))
             out.bound_u.append(trivial)
@@ -929,9 +928,9 @@ def _lexicographic(
         idx, val = hint if hint is not None else out.incumbent.hint(mdl)
         hint = None
         _set_hint(m, idx, val)
-        solver = _solver(share, seed, workers, m)
+        solver = _solver(seed, workers, m)
         began = time.perf_counter()
-        status = solver.solve(m)
+        status = clocks.current().solve(solver, m, share)
         spent = time.perf_counter() - began
         status_name = solver.status_name(status)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -958,7 +957,7 @@ def _lexicographic(
         out.stages.append(StageInfo("soft", SKIPPED, soft.constant, soft.constant, 0.0))
         out.bound_soft = soft.trivial if not out.proved else soft.constant - soft.error - 1e-9 * max(1.0, abs(soft.constant))
         return out
-    remaining = None if deadline is None else deadline - time.perf_counter()
+    remaining = None if deadline is None else deadline - clocks.current().now()
     if remaining is not None and remaining <= 0:
         out.stages.append(StageInfo("soft", NOT_RUN, math.nan, soft.trivial, 0.0))
         out.bound_soft = soft.trivial
@@ -967,9 +966,9 @@ def _lexicographic(
     m.minimize(_expr(m, soft.indexes, soft.coefs))
     idx, val = hint if hint is not None else out.incumbent.hint(mdl)
     _set_hint(m, idx, val)
-    solver = _solver(remaining, seed, workers, m)
+    solver = _solver(seed, workers, m)
     began = time.perf_counter()
-    status = solver.solve(m)
+    status = clocks.current().solve(solver, m, remaining)
     spent = time.perf_counter() - began
     bound_soft = soft.trivial
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -1063,13 +1062,13 @@ def _decide_pins(
     tasks = np.unique(pairs.task[pins])
 
     def remaining() -> float | None:
-        return None if deadline is None else max(0.05, deadline - time.perf_counter())
+        return None if deadline is None else max(0.05, deadline - clocks.current().now())
 
     # all together
     began = time.perf_counter()
     mdl = _Model(c, pairs, tasks, pins)
-    solver = _solver(remaining(), seed, workers)
-    status = solver.solve(mdl.model)
+    solver = _solver(seed, workers)
+    status = clocks.current().solve(solver, mdl.model, remaining())
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         inc = _read(mdl, solver)
         decision = _PinDecision(pins, dropped, np.zeros(0, np.int64), possible=pins)
@@ -1085,8 +1084,8 @@ def _decide_pins(
     for k, p in zip(keep, pins, strict=True):
         mdl.model.add_implication(k, mdl.x[mdl.local[p]])
     mdl.model.maximize(sum(int(v) * k for v, k in zip(_pin_values(c, pairs.task[pins]), keep, strict=True)))
-    solver = _solver(remaining(), seed, workers)
-    status = solver.solve(mdl.model)
+    solver = _solver(seed, workers)
+    status = clocks.current().solve(solver, mdl.model, remaining())
     chosen = np.zeros(len(pins), dtype=bool)
     inc = _empty_incumbent(mdl)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -1101,8 +1100,8 @@ def _decide_pins(
             trial = chosen.copy()
             trial[i] = True
             test = _Model(c, pairs, tasks, pins[trial])
-            solver = _solver(remaining(), seed, workers)
-            if solver.solve(test.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            solver = _solver(seed, workers)
+            if clocks.current().solve(solver, test.model, remaining()) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 chosen = trial
                 inc = _read(test, solver)
                 mdl = test
@@ -1287,11 +1286,11 @@ def _fits_together(
 ) -> bool | None:
     """Whether ``pins`` can all be kept together (at any starts, teams whole:
     the pin model of :func:`_decide_pins`); None when out of time."""
-    remaining = None if deadline is None else deadline - time.perf_counter()
+    remaining = None if deadline is None else deadline - clocks.current().now()
     if remaining is not None and remaining <= 0:
         return None
     test = _Model(c, pairs, np.unique(pairs.task[possible]), pins)
-    status = _solver(remaining, seed, workers).solve(test.model)
+    status = clocks.current().solve(_solver(seed, workers), test.model, remaining)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return True
     return False if status == cp_model.INFEASIBLE else None
@@ -1381,7 +1380,7 @@ def pins_maximal(c: Compiled, cands: Candidates, sol: Solution, time_limit: floa
     meant for small problems."""
     if len(c.t_pin) == 0:
         return True
-    deadline = None if time_limit is None else time.perf_counter() + float(time_limit)
+    deadline = None if time_limit is None else clocks.current().now() + float(time_limit)
     pairs, pins = _possible_pins(c, cands)
     kept = pins.possible[np.isin(pins.possible, pairs.find(c.n_volunteers, sol.task, sol.volunteer))]
     if len(kept) == len(pins.possible):
@@ -1398,16 +1397,16 @@ def maximal_pins_schedule(
     conflicts with a rule; None when out of time or when ``sol``'s kept
     pins do not fit together. For small problems (CP-SAT models of the
     pinned tasks, one per pin)."""
-    deadline = None if time_limit is None else time.perf_counter() + float(time_limit)
+    deadline = None if time_limit is None else clocks.current().now() + float(time_limit)
     pairs, pins = _possible_pins(c, cands)
     kept = pins.possible[np.isin(pins.possible, pairs.find(c.n_volunteers, sol.task, sol.volunteer))]
     M = _maximal_superset(c, pairs, pins.possible, kept, deadline, seed, 1)
     if M is None:
         return None
     mdl = _Model(c, pairs, np.unique(pairs.task[pins.possible]), M)
-    remaining = None if deadline is None else max(0.05, deadline - time.perf_counter())
-    solver = _solver(remaining, seed, 1)
-    if solver.solve(mdl.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    remaining = None if deadline is None else max(0.05, deadline - clocks.current().now())
+    solver = _solver(seed, 1)
+    if clocks.current().solve(solver, mdl.model, remaining) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     out, _ = _solution_of(c, pairs, mdl, _read(mdl, solver), pins)
     return out
@@ -1463,7 +1462,7 @@ def _other_pin_sets(
             return best
         if len(M) == len(kept):
             return cand  # kept is maximal: the relaxation's schedule is valid and better
-        if deadline is not None and deadline - time.perf_counter() <= 0:
+        if deadline is not None and deadline - clocks.current().now() <= 0:
             return best
         with_m = _Model(c, pairs, staffed, M)
         got = solve(with_m)
@@ -1473,7 +1472,7 @@ def _other_pin_sets(
             if key_m < best_key:
                 best, best_key = sol_m, key_m
         cuts.append(M)
-        if deadline is not None and deadline - time.perf_counter() <= 0:
+        if deadline is not None and deadline - clocks.current().now() <= 0:
             return best
         mdl = cut_model(fixed)
         got = solve(mdl)
@@ -1493,6 +1492,8 @@ def solve_cpsat_detailed(
     seed: int = 0,
     workers: int | None = None,
     hint: Solution | None = None,
+    *,
+    clock: clocks.Clock | None = None,
 ) -> CpsatResult:
     """Solve exactly with CP-SAT; see the module docstring for the model.
 
@@ -1501,10 +1502,22 @@ def solve_cpsat_detailed(
     and may overrun a short limit on large problems). ``hint`` (e.g. the greedy
     schedule) is the starting incumbent when valid, else it seeds the first
     stage. ``cands`` with a nearest-k cap are rebuilt uncapped.
+
+    The time is read on ``clock`` (None: the deterministic clock with one
+    worker, else the wall clock; :mod:`assign.clock`), so with ``workers=1``
+    the same input and seed give the same result.
     """
-    began = time.perf_counter()
-    deadline = None if time_limit is None else began + float(time_limit)
     n_workers = _workers(workers)
+    clk = clock if clock is not None else clocks.for_workers(n_workers, time_limit)
+    with clocks.running(clk):
+        return _solve_cpsat_detailed(c, cands, time_limit, seed, n_workers, hint)
+
+
+def _solve_cpsat_detailed(
+    c: Compiled, cands: Candidates | None, time_limit: float | None, seed: int, n_workers: int, hint: Solution | None
+) -> CpsatResult:
+    began = time.perf_counter()
+    deadline = None if time_limit is None else clocks.current().now() + float(time_limit)
     if cands is None or getattr(cands, "cap", None) is not None:
         # the model is exact only over every eligible free pair (a nearest-k cap
         # would make its bounds bounds of another problem)
@@ -1525,7 +1538,8 @@ def solve_cpsat_detailed(
 
     main_deadline = deadline
     if (collided or loose) and deadline is not None:
-        main_deadline = time.perf_counter() + 0.6 * max(0.0, deadline - time.perf_counter())
+        now = clocks.current().now()
+        main_deadline = now + 0.6 * max(0.0, deadline - now)
     mdl = _Model(c, pairs, staffed, pins.kept)
     soft = _soft_objective(mdl)
     start_from = _incumbent_from(mdl, pins.incumbent_x, pins.incumbent_start)

@@ -46,6 +46,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from .. import clock as clocks
 from .. import rules
 from ..arrays import ragged_ranges
 from ..candidates import Candidates
@@ -312,6 +313,10 @@ class TierResult:
 
 #: status of a :func:`solve_tiers` result whose model could not be built in its time
 BUILD_TIMEOUT = "BUILD_TIMEOUT"
+#: CP-SAT deterministic time per second of the deterministic clock (one
+#: worker, :mod:`assign.clock`) on these models: ``auto``'s budget for them
+#: (its ``WORK_RATE``, set on the benchmark machine)
+DTIME_PER_SECOND = 1.2
 #: tasks added to the model between two looks at the clock
 BUILD_CHECK = 256
 
@@ -369,7 +374,8 @@ def solve_tiers(
     from ortools.sat.python import cp_model
 
     began = time.perf_counter()
-    deadline = began + max(0.0, float(time_limit))
+    clock = clocks.current()
+    deadline = clock.now() + max(0.0, float(time_limit))
     opts = make_options(c, cands, tasks, step, mode, pinned_only)
     t, v, load, lo, hi = opts.task, opts.volunteer, opts.load, opts.lo, opts.hi
     dur = c.t_duration[t]
@@ -417,7 +423,7 @@ def solve_tiers(
     uniq, first = np.unique(t[by_task], return_index=True)
     ends = np.append(first, n).astype(np.int64)
     for i, task in enumerate(uniq.tolist()):
-        if i % BUILD_CHECK == 0 and time.perf_counter() > deadline:
+        if i % BUILD_CHECK == 0 and clock.now() > deadline:
             return _unbuilt(n, began)
         idx = by_task[ends[i] : ends[i + 1]]
         need = int(c.t_needed[task])
@@ -467,7 +473,7 @@ def solve_tiers(
     vu, vfirst = np.unique(v[by_vol], return_index=True)
     vb = np.append(vfirst, n).astype(np.int64)
     for i, vol in enumerate(vu.tolist()):
-        if time.perf_counter() > deadline:  # a volunteer's rows can be many
+        if clock.now() > deadline:  # a volunteer's rows can be many
             return _unbuilt(n, began)
         idx = by_vol[vb[i] : vb[i + 1]]
         add_visit_conflicts(m, y, idx, lo, hi, dur, rec, t, c, max_travel)
@@ -514,7 +520,6 @@ def solve_tiers(
         prm = solver.parameters
         prm.num_workers = max(1, int(workers))
         prm.random_seed = (int(seed) + k) % (1 << 31)
-        prm.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
         if dtime is not None:
             prm.max_deterministic_time = max(0.01, float(dtime) - spent)
         # measured on Shiquan's tier 1 with its pins (32,000 options, one
@@ -523,7 +528,7 @@ def solve_tiers(
         prm.linearization_level = 2
         for key, value in (params or {}).items():
             setattr(prm, key, value)
-        code = solver.solve(m)
+        code = clock.solve(solver, m, max(0.05, deadline - clock.now()), DTIME_PER_SECOND)
         spent += solver.deterministic_time
         status = solver.status_name(code)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

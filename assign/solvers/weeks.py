@@ -179,7 +179,8 @@ def _enumerate(
     c: Compiled, t: I64, v: I64, load: I64, max_states: int, deadline: float | None = None
 ) -> tuple[_Sets, I64, I64, I64] | None:
     """The blocks' visit sets of the pairs ``(t, v)``; None when too many, or
-    when ``deadline`` (``time.perf_counter()``) passes between two levels.
+    when ``deadline`` (``time.perf_counter()``) passes (checked between the
+    steps of a level: one level of a mid-size problem took seconds).
 
     Returns the sets, each block's volunteer, its day (-1 across midnight) and
     the sorted list of blocks used."""
@@ -207,9 +208,14 @@ def _enumerate(
     last = np.arange(n_items, dtype=np.int64)
     end = lo + dur
     total = n_items
+    def late() -> bool:
+        return deadline is not None and time.perf_counter() > deadline
+
     while len(last):
+        if late():
+            return None
         set_rows.append(_distinct_rows(mem) if mem.shape[1] > 1 else mem)
-        if deadline is not None and time.perf_counter() > deadline:
+        if late():
             return None
         b = blk[last]
         # candidates: items of the block whose latest start is not before this end
@@ -227,6 +233,8 @@ def _enumerate(
         for col in range(mem.shape[1]):
             ok &= mem[src, col] != j
         src, j = src[ok], j[ok]
+        if late():
+            return None
         trav = travel(last[src], j)
         s = np.maximum(np.maximum(end[src] + trav, lo[j]), c.av_start[blk[j]])
         e = s + dur[j]
@@ -236,6 +244,8 @@ def _enumerate(
             break
         if mem.shape[1] >= MAX_LEVEL:
             return None  # a set of more than MAX_LEVEL visits exists
+        if late():
+            return None
         new_mem = np.sort(np.column_stack((mem[src], j)), axis=1)
         # keep the earliest end per (set, last): rows sorted by a hash of both
         # (its high bits), then by end (the low bits); a row is dropped only
@@ -244,6 +254,8 @@ def _enumerate(
         e_off = (e - e.min()).astype(np.uint64)
         e_bits = np.uint64(int(e_off.max()).bit_length())
         o = np.argsort((_hash_rows(new_mem, j) >> e_bits << e_bits) | e_off)
+        if late():
+            return None
         new_mem, j, e = new_mem[o], j[o], e[o]
         head = np.ones(len(j), dtype=bool)
         head[1:] = (j[1:] != j[:-1]) | np.any(new_mem[1:] != new_mem[:-1], axis=1)

@@ -1,0 +1,129 @@
+"""Does ``workers=1`` repeat? Every problem is solved twice with one worker,
+each time in a fresh subprocess, and the two schedules are compared.
+
+Problems: scenario names (``laocheng-grid``, generated with each of
+``--seeds``) and problem files (``.json``, seed 0). For every problem,
+strategy and seed: ``same`` is yes when both runs gave the same assignments
+(task, volunteer, start) and the same bound; ``solve s`` the two runs' wall
+times of the strategy; ``clock`` the deterministic clock's reading at its end
+(:mod:`assign.clock`); ``net`` yes when a run reached the wall-clock safety
+net (then the runs may differ); ``U`` the first run's uncovered weights.
+
+Usage (from the repository root)::
+
+    python benchmarks/determinism.py                                  # laocheng-grid seeds 0-2; cpsat, auto; 8 s
+    python benchmarks/determinism.py --scenarios laocheng --strategies auto --time-limit 10
+    python benchmarks/determinism.py --problems some/problem.json --seeds 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine  # noqa: E402
+
+
+def _worker(source: str, strategy: str, seed: int, time_limit: float) -> None:
+    """Solve one problem with one worker; print one JSON line."""
+    sys.path.insert(0, str(REPO))
+    from assign import clock as clocks
+    from assign.candidates import build_candidates
+    from assign.compile import compile_problem
+    from assign.io import load
+    from assign.solvers import get_strategy
+    from assign.solvers.greedy import fill
+    from assign.synth import generate, load_scenario
+
+    problem = load(source) if source.endswith(".json") else generate(load_scenario(source), seed)
+    made: list[clocks.DeterministicClock] = []
+    original = clocks.for_workers
+
+    def recording(workers: int, limit: float | None) -> clocks.Clock:
+        clock = original(workers, limit)
+        if isinstance(clock, clocks.DeterministicClock):
+            made.append(clock)
+        return clock
+
+    clocks.for_workers = recording  # type: ignore[assignment]
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    began = time.perf_counter()
+    sol, bound = get_strategy(strategy)(c, cands, time_limit, seed, 1)
+    sol = fill(c, cands, sol)
+    seconds = time.perf_counter() - began
+    from assign.score import evaluate
+
+    rows = sorted(zip(sol.task.tolist(), sol.volunteer.tolist(), sol.start.tolist(), strict=True))
+    digest = hashlib.sha1(repr((rows, bound)).encode()).hexdigest()[:12]
+    print(
+        json.dumps(
+            {
+                "digest": digest,
+                "seconds": seconds,
+                "clock": made[0].spent if made else None,
+                "net": any(m.cut for m in made),
+                "U": [int(x) for x in evaluate(c, sol).uncovered],
+            }
+        )
+    )
+
+
+def _run(source: str, strategy: str, seed: int, time_limit: float) -> dict[str, object]:
+    cmd = [sys.executable, __file__, "--worker", source, strategy, str(seed), str(time_limit)]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"worker failed on {source} {strategy} seed {seed}:\n{out.stderr}")
+    row: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenarios", nargs="*", default=["laocheng-grid"])
+    ap.add_argument("--problems", nargs="*", default=[], help="problem files (.json), seed 0")
+    ap.add_argument("--strategies", nargs="+", default=["cpsat", "auto"])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--time-limit", type=float, default=8.0)
+    args = ap.parse_args(argv)
+    m = machine()
+    print(f"# {m['date']}; {m['nproc']} CPUs {m['cpu']}, {m['ram']}; Python {m['python']}, OR-Tools {m['ortools']}")
+    print(f"# python benchmarks/determinism.py {' '.join(sys.argv[1:])}".rstrip())
+    print()
+    print("| problem | seed | strategy | same | solve s | clock | net | U |")
+    print("|---|---:|---|---|---|---:|---|---|")
+    jobs = [(s, seed) for s in args.scenarios for seed in args.seeds] + [(p, 0) for p in args.problems]
+    n_same = n_all = 0
+    for source, seed in jobs:
+        for strategy in args.strategies:
+            a = _run(source, strategy, seed, args.time_limit)
+            b = _run(source, strategy, seed, args.time_limit)
+            same = a["digest"] == b["digest"]
+            n_same += same
+            n_all += 1
+            clock = "-" if a["clock"] is None else f"{a['clock']:.2f}"
+            net = "yes" if (a["net"] or b["net"]) else "no"
+            u = " / ".join(f"{x:,}" for x in a["U"])  # type: ignore[attr-defined]
+            name = Path(source).name
+            print(
+                f"| {name} | {seed} | {strategy} | {'yes' if same else '**no**'} | "
+                f"{a['seconds']:.2f} / {b['seconds']:.2f} | {clock} | {net} | {u} |",
+                flush=True,
+            )
+    print()
+    print(f"{n_same} of {n_all} repeated")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        _worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+    else:
+        raise SystemExit(main())
