@@ -1,9 +1,10 @@
 """The time a solve's steps share: the wall clock, or with one worker a
 deterministic clock.
 
-Every step of ``cpsat`` and ``auto`` that reads the time (how much of the
-limit is left, when a stage must end) reads :func:`current`'s clock, and
-every CP-SAT solve goes through :meth:`Clock.solve`.
+Every step of ``cpsat``, ``auto`` and the array core's
+:func:`assign.core.solve_arcs` that reads the time (how much of the limit is
+left, when a stage must end) reads :func:`current`'s clock, and every CP-SAT
+solve goes through :meth:`Clock.solve`.
 
 * :data:`WALL` (more than one worker): ``now()`` is ``time.perf_counter()``
   and a solve of ``seconds`` stops after that many seconds of wall time.
@@ -15,8 +16,9 @@ every CP-SAT solve goes through :meth:`Clock.solve`.
   deterministic time. So what runs, and for how long, depends on the input,
   the seed and the settings only: the same schedule every time. The wall
   clock stays a safety net at the time limit (every solve also stops
-  there); a run that reaches it (:attr:`DeterministicClock.cut`) may differ
-  from run to run.
+  there, and past it the clock reads at least the limit, so every loop
+  that reads it ends); a run that reaches it
+  (:attr:`DeterministicClock.cut`) may differ from run to run.
 
 :data:`DTIME_PER_SECOND` and :data:`SETUP_PER_CONSTRAINT` are measured, not
 exact (one worker, 2-CPU Intel Xeon, 2026-12-01, ad hoc over the exact
@@ -94,6 +96,10 @@ class DeterministicClock(Clock):
         self.cut = False
 
     def now(self) -> float:
+        if self.wall_deadline is not None and time.perf_counter() >= self.wall_deadline:
+            # the safety net: the time is up for every step, whatever was counted
+            self.cut = True
+            return self.wall_deadline + self.spent
         return self.start + self.spent
 
     def charge(self, seconds: float) -> None:

@@ -100,6 +100,7 @@ from ortools.sat.python import cp_model
 from scipy import sparse
 from scipy.optimize import linprog
 
+from . import clock as clocks
 from .forking import forked
 from .knapsack import KnapsackLagrangian
 
@@ -138,6 +139,16 @@ _MIP_ARCS = 0.25  # the final MIP only when fixing left at most this share of th
 _DIVE_SHARE = 0.5  # Dantzig-Wolfe diving (assign.dive): this share of the search's time, then the search
 _DIVE_SHARE_BESIDE = 1.0  # the same with two workers or more: the dive in a child, the search beside it
 _DIVE_GRACE = 1.0  # seconds the dive's child may overrun its share (a residual solve) before it is dropped
+# the deterministic clock (workers=1, assign.clock): rates and charges of the
+# core's steps, measured on OR-Library GAP (benchmarks/README.md, "GAP with one worker")
+CORE_DTIME_PER_SECOND = 0.3  # CP-SAT deterministic time per second, full stage models
+LNS_DTIME_PER_SECOND = 0.35  # the same for neighbourhood models
+LNS_OVERHEAD_PER_VARIABLE = 3e-6  # seconds per x variable to clone, fix and hint one neighbourhood
+LNS_OVERHEAD = 5e-3  # and per neighbourhood (a solve that proves at once: 4-9 ms on gapd#6, 0 deterministic time)
+LP_SECONDS_PER_NONZERO = 1e-6  # a HiGHS LP bound, run to its end, per nonzero of its rows
+MIP_NODES_PER_SECOND = 120.0  # HiGHS' MIP (_reduced_mip): its node limit per second of the clock (gapc#3: 243 nodes in 2.0 s)
+MIP_SETUP_PER_ARC = 1e-5  # and its presolve and root, per arc
+DETERMINISTIC_SHARE = 0.85  # of the time limit, planned on the deterministic clock
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
@@ -616,6 +627,11 @@ class _LP:
         if self.n == 0:
             return 0.0
         options: dict[str, Any] = {"presolve": True}
+        clock = clocks.current()
+        if clock.deterministic:
+            # run to its end (the wall clock's safety net aside) and count it by its size
+            time_limit = clock.wall_left()
+            clock.charge(LP_SECONDS_PER_NONZERO * (A_ub.nnz + self.A_eq.nnz + self.n))
         if time_limit is not None:
             options["time_limit"] = max(float(time_limit), 1e-3)
         has_ub = A_ub.shape[0] > 0
@@ -984,10 +1000,15 @@ class _Engine:
             "error": None,
         }
 
+        # one worker: the calling thread's clock (deterministic with
+        # workers=1); threads: the wall clock
+        clock = clocks.current() if n_par == 1 else clocks.WALL
+        overhead = LNS_OVERHEAD + LNS_OVERHEAD_PER_VARIABLE * len(self.xs)
+
         def worker(tid: int) -> None:
             rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x1A5, tid])
             while True:
-                left = deadline - perf_counter()
+                left = deadline - clock.now()
                 if left < 0.02:
                     return
                 if floor is not None and state["value"] <= floor:
@@ -1015,9 +1036,10 @@ class _Engine:
                 self.hint(sub, inc, free)
                 solver = cp_model.CpSolver()
                 _apply_params(solver.parameters, limit, 1, int(rng.integers(1 << 30)), params)
-                t = perf_counter()
-                code = solver.solve(sub)
-                secs = perf_counter() - t
+                clock.charge(overhead)  # the clone, the fixings and the hint above
+                t = clock.now()
+                code = clock.solve(solver, sub, limit, LNS_DTIME_PER_SECOND)
+                secs = clock.now() - t
                 sol = None
                 if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                     sol = np.asarray(solver.response_proto.solution, dtype=np.int64)
@@ -1103,13 +1125,26 @@ def _reduced_mip(
         LinearConstraint(load, -np.inf, p.agent_capacity.astype(np.float64)),
         LinearConstraint(cost[None, :], -np.inf, float(at_most)),
     ]
+    options: dict[str, Any] = {"time_limit": float(time_limit), "mip_rel_gap": 0.0, "disp": False}
+    clock = clocks.current()
+    if clock.deterministic:
+        # a node limit in place of the time (HiGHS runs one thread: the same
+        # nodes every time), the wall clock's safety net aside
+        setup = MIP_SETUP_PER_ARC * n
+        node_limit = max(1, int((time_limit - setup) * MIP_NODES_PER_SECOND))
+        options["node_limit"] = node_limit
+        wall = clock.wall_left()
+        options["time_limit"] = 1e9 if wall is None else max(1e-3, wall)
     res = milp(
         cost,
         constraints=constraints,
         integrality=np.ones(n),
         bounds=Bounds(0.0, 1.0),
-        options={"time_limit": float(time_limit), "mip_rel_gap": 0.0, "disp": False},
+        options=options,
     )
+    if clock.deterministic:
+        nodes = getattr(res, "mip_node_count", None)
+        clock.charge(setup + (node_limit if nodes is None else int(nodes)) / MIP_NODES_PER_SECOND)
     if res.status == 2:  # HiGHS: infeasible
         return "infeasible", None, None
     if res.x is None:
@@ -1191,7 +1226,7 @@ def _full_solve(
     solver = cp_model.CpSolver()
     _apply_params(solver.parameters, limit, workers, seed, params)
     solver.parameters.log_search_progress = bool(log)
-    code = solver.solve(model)
+    code = clocks.current().solve(solver, model, limit, CORE_DTIME_PER_SECOND)
     if code == cp_model.MODEL_INVALID:
         raise RuntimeError(f"CP-SAT rejected the model: {model.validate()}")
     if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -1230,8 +1265,15 @@ def solve_arcs(
     bound comes from the full solves (and the LP).
 
     ``workers`` (default ``os.cpu_count()``) CP-SAT workers, and as many LNS
-    threads. ``seed`` with ``workers=1`` repeats a run exactly when every stage
-    is proven before its time runs out. ``hint`` (bool mask or arc indices)
+    threads. With ``workers=1`` every step runs on the deterministic clock of
+    :mod:`assign.clock` (CP-SAT solves on deterministic time at
+    :data:`CORE_DTIME_PER_SECOND` and :data:`LNS_DTIME_PER_SECOND`, the
+    knapsack evaluations, the dive's master LPs, the LP bound and HiGHS' MIP
+    counted by their sizes, the MIP stopped by a node limit), so ``seed``
+    repeats a run exactly, whether or not the time limit binds, unless the
+    wall clock's safety net at ``time_limit`` is reached (a machine much
+    slower or busier than the one the rates were measured on); the steps
+    then plan on :data:`DETERMINISTIC_SHARE` of the limit. ``hint`` (bool mask or arc indices)
     seeds the first stage and is the fallback solution when it is valid.
     ``lp`` adds the HiGHS LP bound of each stage's model (its time counts) and,
     for problems of the generalized-assignment shape, the knapsack Lagrangian
@@ -1247,15 +1289,43 @@ def solve_arcs(
     ``"infeasible"`` when the must-cover items provably cannot all be covered,
     ``"unknown"`` when no solution was found in time.
     """
-    t0 = perf_counter()
-    deadline = t0 + float(time_limit)
+    workers = int(workers) if workers is not None else (os.cpu_count() or 1)
+    with clocks.running(clocks.for_workers(workers, time_limit)):
+        return _solve_arcs(
+            problem, time_limit, seed, workers, hint, lp=lp, lns=lns, main_share=main_share,
+            final_share=final_share, cost_scale=cost_scale, params=params, log=log,
+        )
+
+
+def _solve_arcs(
+    problem: ArcProblem,
+    time_limit: float,
+    seed: int,
+    workers: int,
+    hint: ArrayLike | None,
+    *,
+    lp: bool,
+    lns: bool,
+    main_share: float,
+    final_share: float,
+    cost_scale: float | None,
+    params: Mapping[str, Any] | None,
+    log: bool,
+) -> ArcResult:
+    """:func:`solve_arcs` on the clock of :func:`assign.clock.current`."""
+    clock = clocks.current()
+    now = clock.now
+    t_wall = perf_counter()
+    t0 = now()
+    # with one worker the steps plan on a share of the limit (the clock's
+    # counts are estimates; the wall clock's safety net stays at the limit)
+    deadline = t0 + float(time_limit) * (DETERMINISTIC_SHARE if clock.deterministic else 1.0)
     p = problem
     prep = _prepare(p)
     tiers = tuple(int(t) for t in prep.tiers)
     n_t = len(tiers)
     inf = math.inf
     min_budget = min(0.05, float(time_limit) / 100.0)
-    workers = int(workers) if workers is not None else (os.cpu_count() or 1)
 
     def finish(
         status: Status,
@@ -1277,7 +1347,7 @@ def solve_arcs(
             objective=objective,
             bound=bound,
             status=status,
-            seconds=perf_counter() - t0,
+            seconds=perf_counter() - t_wall,
             stages=tuple(stages),
             cost_scale=scale,
         )
@@ -1315,7 +1385,7 @@ def solve_arcs(
     all_proven = True
 
     for k, stage in enumerate(stages):
-        ts = perf_counter()
+        ts = now()
         stage_deadline = ts + max(min_budget, (deadline - ts) / (len(stages) - k))
         lp_value: float | None = None
         if lp_model is not None:
@@ -1328,9 +1398,8 @@ def solve_arcs(
         attempts = 0
         while attempts < 2:  # a second try only when the first found nothing to start from
             attempts += 1
-            now = perf_counter()
             share = main_share if (lns and attempts == 1) else 1.0
-            limit = max(min_budget, share * (stage_deadline - now))
+            limit = max(min_budget, share * (stage_deadline - now()))
             code, status_name, found, found_bound = _full_solve(eng, model, limit, workers, seed, params, log)
             if code == cp_model.INFEASIBLE:
                 if incumbent is None:  # only must-cover items can make the base model infeasible
@@ -1338,7 +1407,7 @@ def solve_arcs(
                 raise RuntimeError(f"{stage.name}: infeasible although the incumbent satisfies it")
             if found is not None:
                 incumbent, cp_bound = found, found_bound
-            if incumbent is not None or stage_deadline - perf_counter() < min_budget:
+            if incumbent is not None or stage_deadline - now() < min_budget:
                 break
         if incumbent is None:  # no solution at all (must-cover items, no time)
             if stage.tier is not None and lp_value is not None:
@@ -1347,7 +1416,7 @@ def solve_arcs(
             elif stage.tier is None and lp_value is not None:
                 cost_bound = max(cost_bound, lp_value)
             partial = [
-                StageReport(stage.name, status_name, inf, _NAN, lp_value, perf_counter() - ts)
+                StageReport(stage.name, status_name, inf, _NAN, lp_value, now() - ts)
             ]
             return finish("unknown", None, (*tier_bound, cost_bound), partial, scale)
         proven = code == cp_model.OPTIMAL
@@ -1356,7 +1425,7 @@ def solve_arcs(
         n_beside = n_dive = 0  # neighbourhoods solved beside the dive, improvements there and by it
         floor: int | None = None  # a proven lower bound of the stage value (scaled units)
         arc_floor: I64 | None = None  # per usable arc: the same for selections using it
-        if knap is not None and stage.tier is None and not proven and stage_deadline - perf_counter() > 0.05:
+        if knap is not None and stage.tier is None and not proven and stage_deadline - now() > 0.05:
             # any start is valid: the LP's duals, else each item's cheapest arc (the trivial bound)
             if lp_model is not None and lp_model.eq_duals is not None:
                 lam0 = np.zeros(p.n_items)
@@ -1365,7 +1434,7 @@ def solve_arcs(
                 lam0 = np.full(p.n_items, np.inf)
                 np.minimum.at(lam0, p.arc_item[prep.usable], p.arc_cost[prep.usable].astype(np.float64))
                 lam0[~np.isfinite(lam0)] = 0.0
-            until = min(stage_deadline, perf_counter() + _KNAP_SHARE * (stage_deadline - ts))
+            until = min(stage_deadline, now() + _KNAP_SHARE * (stage_deadline - ts))
             target = math.fsum(p.arc_cost[incumbent].tolist())
             knap_value, lam = knap.improve(lam0, target, _KNAP_ITERATIONS, until)
             if exact:  # every cost is a multiple of 1/scale
@@ -1380,7 +1449,7 @@ def solve_arcs(
                 _fix_zero(model, eng.x_index[arc_floor > value])
                 share = _DIVE_SHARE_BESIDE if workers > 1 else _DIVE_SHARE
                 weak = not _strong_fixing(arc_floor, value)
-                if lns and not proven and weak and share > 0 and stage_deadline - perf_counter() > 0.5:
+                if lns and not proven and weak and share > 0 and stage_deadline - now() > 0.5:
                     # Dantzig-Wolfe diving (assign.dive): a selection strictly
                     # below the incumbent, among the arcs the fixing leaves, for
                     # the search to go on from. With two workers or more it runs
@@ -1388,12 +1457,12 @@ def solve_arcs(
                     # where the fixing is weak: where it is strong, HiGHS' MIP on
                     # the arcs left (below) proves faster (OR-Library types B, C)
                     search_end = stage_deadline - min(max(float(final_share), 0.0), 1.0) * (stage_deadline - ts)
-                    room = max(0.0, search_end - perf_counter())
-                    dive_end = perf_counter() + share * room
+                    room = max(0.0, search_end - now())
+                    dive_end = now() + share * room
                     args = (p, prep, icost, arc_floor, lam * scale, incumbent, value, dive_end, seed + k)
                     wait = forked(functools.partial(_dive_below, *args)) if workers > 1 else None
                     if wait is None:  # one worker, or no fork on this platform: first the dive
-                        found = _dive_below(*args[:7], perf_counter() + _DIVE_SHARE * room, seed + k)
+                        found = _dive_below(*args[:7], now() + _DIVE_SHARE * room, seed + k)
                     else:
                         # the search beside it stops early if its incumbent makes
                         # the fixing strong: then the dive is dropped for the MIP
@@ -1403,17 +1472,17 @@ def solve_arcs(
                             stage, incumbent, value, dive_end, workers - 1, seed + k, params, floor,
                             until=strong_now, sizes=eng.lns_sizes,
                         )
-                        late = 0.0 if strong_now(value) else max(0.0, dive_end - perf_counter()) + _DIVE_GRACE
+                        late = 0.0 if strong_now(value) else max(0.0, dive_end - now()) + _DIVE_GRACE
                         found = wait(late)
                     if found is not None and eng.stage_value(stage, found) < value:
                         incumbent, value = found, eng.stage_value(stage, found)
                         n_dive += 1
                     proven = value <= floor
         n_lns, n_imp = n_beside, n_dive
-        if lns and not proven and stage.vars and stage_deadline - perf_counter() > 0.05:
+        if lns and not proven and stage.vars and stage_deadline - now() > 0.05:
             model.add(expr <= value)  # neighbourhoods only look for better selections
             final = min(max(float(final_share), 0.0), 1.0) * (stage_deadline - ts)
-            lns_deadline = max(perf_counter(), stage_deadline - final)
+            lns_deadline = max(now(), stage_deadline - final)
             # with two workers or more, once the fixing is strong (at the start
             # or after the search improved enough), HiGHS' MIP on the arcs left
             # (see below) runs beside the search for the rest of the stage, in
@@ -1425,7 +1494,7 @@ def solve_arcs(
             # (arc_floor is only set for the cost stage of the GAP shape)
             strong = None if arc_floor is None or workers < 2 else functools.partial(_strong_fixing, arc_floor)
             while True:
-                if strong is not None and mip_thread is None and strong(value) and stage_deadline - perf_counter() > 0.5:
+                if strong is not None and mip_thread is None and strong(value) and stage_deadline - now() > 0.5:
                     assert arc_floor is not None
                     mip_thread = threading.Thread(
                         target=_mip_beside,
@@ -1441,7 +1510,7 @@ def solve_arcs(
                 n_lns, n_imp = n_lns + solved, n_imp + improved
                 if floor is not None and value <= floor:
                     break  # proven by the knapsack bound
-                if strong is None or mip_thread is not None or not strong(value) or perf_counter() >= lns_deadline:
+                if strong is None or mip_thread is not None or not strong(value) or now() >= lns_deadline:
                     break
             proven = floor is not None and value <= floor
             if mip_thread is not None:
@@ -1460,7 +1529,7 @@ def solve_arcs(
                     proven = True
                 if proven:
                     status_name = "OPTIMAL"
-            if not proven and lns_deadline < stage_deadline and stage_deadline - perf_counter() >= min_budget:
+            if not proven and lns_deadline < stage_deadline and stage_deadline - now() >= min_budget:
                 # the full model once more, hinted with the search's incumbent and
                 # cut at its value: it may prove the stage or improve it. Its bound
                 # is a bound of the stage (the cut keeps every selection at least
@@ -1473,7 +1542,7 @@ def solve_arcs(
                 # type C it proves in seconds what CP-SAT does not; on type D,
                 # where the bound fixes little, neither MIP finds anything.)
                 if arc_floor is not None and _strong_fixing(arc_floor, value):
-                    left = stage_deadline - perf_counter()
+                    left = stage_deadline - now()
                     kept = np.flatnonzero(arc_floor < value)
                     code_m, found, bound_m = _reduced_mip(p, prep, icost, kept, value - 1, left)
                     if found is not None:
@@ -1486,7 +1555,7 @@ def solve_arcs(
                 else:
                     model.add(expr <= value)
                     eng.hint(model, incumbent)
-                    left = stage_deadline - perf_counter()
+                    left = stage_deadline - now()
                     code_f, name_f, found, bound_f = _full_solve(eng, model, left, workers, seed + 1, params, log)
                     if found is not None and bound_f is not None:
                         found_value = eng.stage_value(stage, found)
@@ -1497,7 +1566,7 @@ def solve_arcs(
                         proven = code_f == cp_model.OPTIMAL and value <= bound_f
                         status_name = name_f
         all_proven = all_proven and proven
-        secs = perf_counter() - ts
+        secs = now() - ts
         if stage.tier is not None:
             forced = int(prep.forced[stage.tier])
             cand = [0]

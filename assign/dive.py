@@ -31,12 +31,12 @@ Every selection it returns satisfies the capacities and covers each item once
 from __future__ import annotations
 
 import math
-from time import perf_counter
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from . import clock as clocks
 from .knapsack import KnapsackLagrangian
 
 F64 = NDArray[np.float64]
@@ -66,6 +66,12 @@ MAX_ROUNDS = 1000
 #: columns a node's master starts with (those of smallest reduced cost at its
 #: parent's duals; the root takes the whole pool)
 NODE_COLUMNS = 600
+#: what the deterministic clock (:mod:`assign.clock`) counts for a master
+#: LP's solve, per row and column of it, and for a column put in a master
+MASTER_SECONDS_PER_ENTRY = 5.5e-6
+COLUMN_SECONDS = 2.2e-5
+#: CP-SAT deterministic time per second of the clock, residual models
+RESIDUAL_DTIME_PER_SECOND = 0.4
 
 
 class _Master:
@@ -101,6 +107,7 @@ class _Master:
         self.cols: list[int] = []  # pool ids of the columns, in order
 
     def add(self, col: int, items: I64, agent: int, cost: float) -> None:
+        clocks.current().charge(COLUMN_SECONDS)
         v = self.solver.NumVar(0.0, self.inf, "")
         for r in self.item_row[items].tolist():
             self.items[r].SetCoefficient(v, 1.0)
@@ -113,6 +120,7 @@ class _Master:
         """``(value, item duals, agent duals)`` (0 off the node's rows) or None."""
         from ortools.linear_solver import pywraplp
 
+        clocks.current().charge(MASTER_SECONDS_PER_ENTRY * (len(self.items) + len(self.agents) + len(self.vars)))
         if self.solver.Solve() != pywraplp.Solver.OPTIMAL:
             return None
         pi = np.zeros(n_items)
@@ -133,6 +141,7 @@ class _Dive:
         self.best = best
         self.found: I64 | None = None
         self.deadline = deadline
+        self.clock = clocks.current()
         self.seed = seed
         real_cost = kl.slot_cost[kl.slot_real]
         self.big = float(max(1.0, np.abs(real_cost).max() if len(real_cost) else 1.0) * 10.0 + 1.0)
@@ -205,7 +214,7 @@ class _Dive:
         best_lam, best_value = lam, -math.inf
         rows = np.flatnonzero(free_agents)
         for _ in range(steps):
-            if perf_counter() > self.deadline:
+            if self.clock.now() > self.deadline:
                 break
             value, x = self.lagrangian(lam, covered, free_agents, fixed_cost)
             self.add_knapsacks(x, rows)
@@ -270,7 +279,7 @@ class _Dive:
             if (
                 fixed_cost + value - centre_value <= max(1e-6, TAIL_TOLERANCE * abs(value))
                 or stall >= STALL_ROUNDS
-                or perf_counter() > self.deadline
+                or self.clock.now() > self.deadline
             ):
                 break
         return master.solve(kl.n_items, kl.m)  # with the columns just added
@@ -307,9 +316,11 @@ class _Dive:
         prm = solver.parameters
         prm.num_workers = 1
         prm.random_seed = int(self.seed) & 0x7FFFFFFF
-        prm.max_time_in_seconds = max(0.05, min(RESIDUAL_SECONDS, self.deadline - perf_counter()))
+        prm.max_time_in_seconds = max(0.05, min(RESIDUAL_SECONDS, self.deadline - self.clock.now()))
         prm.max_deterministic_time = RESIDUAL_SECONDS
-        code = solver.solve(mdl)
+        code = self.clock.solve(
+            solver, mdl, max(0.05, min(RESIDUAL_SECONDS, self.deadline - self.clock.now())), RESIDUAL_DTIME_PER_SECOND
+        )
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         on = np.array([solver.boolean_value(x) for x in xs], dtype=bool)
@@ -322,7 +333,7 @@ class _Dive:
         ``discrepancy`` deviations from the best column left; the columns
         ``forbidden`` were passed over above."""
         self.nodes += 1
-        if perf_counter() > self.deadline:
+        if self.clock.now() > self.deadline:
             return
         kl = self.kl
         covered = np.zeros(kl.n_items, dtype=bool)
@@ -357,7 +368,7 @@ class _Dive:
         for rank, c in enumerate(cand):
             self.node([*fixed, c], discrepancy - rank, forbidden.union(passed), (pi, mu))
             passed.append(c)
-            if perf_counter() > self.deadline:
+            if self.clock.now() > self.deadline:
                 break
 
 
@@ -370,7 +381,7 @@ def dive(
     seed: int = 0,
 ) -> tuple[I64 | None, float, int]:
     """Diving over the knapsack columns of ``kl`` (integral costs; at most one
-    slot per (agent, item)) until ``deadline`` (``perf_counter``), from the
+    slot per (agent, item)) until ``deadline`` (on :func:`assign.clock.current`'s clock), from the
     multipliers ``lam`` (the Lagrangian's) and the selection ``start`` (arc
     positions as given to ``kl``, or None), looking for a selection cheaper
     than ``best``. Returns ``(arc positions or None, its cost, nodes)``."""
@@ -390,6 +401,6 @@ def dive(
     d.walk(d.centre, np.zeros(kl.n_items, dtype=bool), np.ones(kl.m, dtype=bool), 0.0, WALK_STEPS)
     for discrepancy in range(MAX_DISCREPANCY + 1):
         d.node([], discrepancy, frozenset(), None)
-        if perf_counter() > deadline:
+        if d.clock.now() > deadline:
             break
     return d.found, d.best, d.nodes

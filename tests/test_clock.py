@@ -5,6 +5,7 @@ only, and runs whose time limit binds repeat."""
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,20 @@ def test_deterministic_clock_keeps_a_lower_budget_and_its_own_rate() -> None:
     clock.limit(solver.parameters, 0.004, rate=0.5)
     assert solver.parameters.max_deterministic_time == pytest.approx(0.002)
     assert 0 < solver.parameters.max_time_in_seconds <= 30.0  # the safety net at the limit
+
+
+def test_safety_net_ends_the_time_of_every_step() -> None:
+    """Past the wall-clock limit the clock reads at least the limit, however
+    little was counted: loops that read it stop (a search of tiny solves
+    would otherwise run on past the limit at the pace of its charges)."""
+    clock = clocks.DeterministicClock(0.05)
+    clock.charge(0.01)
+    time.sleep(0.1)  # past the limit (a wait, not a speed: any machine gets there)
+    assert clock.now() >= clock.start + 0.05 + 0.01
+    assert clock.cut
+    late = clocks.DeterministicClock(3600.0)
+    late.charge(0.25)
+    assert late.now() == pytest.approx(late.start + 0.25) and not late.cut
 
 
 def test_wall_clock_sets_a_time_limit() -> None:

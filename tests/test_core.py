@@ -430,3 +430,40 @@ def test_final_solve_bounds_stay_below_every_selection() -> None:
         _assert_valid_and_below(p, [final, plain], seed)
         if final.status == "optimal":
             assert lex_le(final.objective, plain.objective, 1e-9)
+
+
+def _type_d(m: int, n: int, seed: int) -> ArcProblem:
+    """A random instance of OR-Library's type D (costs falling with the
+    resource used; capacities at 80 % of the mean load): hard to prove."""
+    rng = np.random.default_rng(seed)
+    resource = rng.integers(1, 101, size=(m, n))
+    cost = 111 - resource + rng.integers(-10, 11, size=(m, n))
+    capacity = (0.8 * resource.sum(axis=1) / m).astype(np.int64)
+    return ArcProblem.from_gap(cost, resource, capacity)
+
+
+@pytest.mark.parametrize("final_share", [0.0, 0.2])
+def test_one_worker_repeats_when_the_time_binds(final_share: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one worker every step (CP-SAT stages, the knapsack bound, the
+    dive, the search, the final solve or MIP) runs on the deterministic
+    clock: a run cut by its time limit gives the same selection twice. The
+    wall-clock safety net is off (a busy machine reaching it may differ)."""
+    from assign import clock as clocks
+
+    original = clocks.for_workers
+    made: list[clocks.DeterministicClock] = []
+
+    def no_net(workers: int, limit: float | None) -> clocks.Clock:
+        if workers != 1:
+            return original(workers, limit)
+        made.append(clocks.DeterministicClock(None))
+        return made[-1]
+
+    monkeypatch.setattr(clocks, "for_workers", no_net)
+    p = _type_d(10, 80, 3)
+    runs = [solve_arcs(p, time_limit=2.0, seed=4, workers=1, final_share=final_share) for _ in range(2)]
+    assert len(made) == 2 and made[0].spent > 0.5 * 2.0  # the clock counted the steps
+    assert runs[0].status == "feasible"  # the limit bound the run
+    assert not check_arcs(p, runs[0].chosen)
+    assert np.array_equal(runs[0].chosen, runs[1].chosen)
+    assert runs[0].bound == runs[1].bound
