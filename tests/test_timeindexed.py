@@ -165,15 +165,23 @@ def test_surely_kept_pins_are_in_the_optimum(problem: Problem, data: st.DataObje
     c0 = compile_problem(problem)
     cands0 = build_candidates(c0)
     tasks = []
-    flips = iter(data.draw(st.lists(st.booleans(), min_size=len(problem.tasks), max_size=len(problem.tasks))))
+    n = len(problem.tasks)
+    flips = iter(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    # and sometimes a rival pin to a volunteer who is no candidate of the
+    # task (it breaks a rule alone: it goes, and is no rival)
+    rivals = iter(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
     first = True
     for i, t in enumerate(problem.tasks):
         r = cands0.rows(i)
-        flip = next(flips)
+        flip, rival = next(flips), next(rivals)
         pin: tuple[str, ...] = ()
         if r.stop > r.start and t.volunteers_needed == 1 and (first or flip):
             pin = (c0.volunteer_ids[int(cands0.volunteer[r.start])],)
             first = False
+            others = sorted(set(range(c0.n_volunteers)) - set(cands0.volunteer[r].tolist()))
+            if rival and others:
+                pin += (c0.volunteer_ids[others[0]],)
+                event("a rival pin outside the candidates")
         tasks.append(t.model_copy(update={"pinned": pin}))
     c = compile_problem(problem.model_copy(update={"tasks": tuple(tasks)}))
     cands = build_candidates(c)
@@ -186,6 +194,30 @@ def test_surely_kept_pins_are_in_the_optimum(problem: Problem, data: st.DataObje
     kept = set(zip(best.solution.task.tolist(), best.solution.volunteer.tolist(), strict=True))
     for t, v in zip(pin_t[sure].tolist(), c.t_pin[sure].tolist(), strict=True):
         assert (t, v) in kept, (t, v)
+
+
+def test_a_pin_whose_rival_breaks_a_rule_alone_is_surely_kept() -> None:
+    """An audit's problem (tests/data/pin_rival_breaks_alone.json): task t3
+    needs one volunteer and is pinned to v3 and to v2, whom its recipient
+    excludes. v2's pin goes in every valid schedule, so v3's is surely kept
+    (before, v2 counted as a rival: cpsat found the optimum but could not
+    prove its soft part and reported "feasible")."""
+    from pathlib import Path
+
+    import assign
+    from assign.solvers.timeindexed import surely_kept_pins
+
+    p = assign.load(Path(__file__).parent / "data" / "pin_rival_breaks_alone.json")
+    c = compile_problem(p)
+    sure = surely_kept_pins(c, build_candidates(c))
+    pin_t = np.repeat(np.arange(c.n_tasks), np.diff(c.t_pin_ptr))
+    flagged = {(c.task_ids[t], c.volunteer_ids[v]) for t, v in zip(pin_t[sure].tolist(), c.t_pin[sure].tolist(), strict=True)}
+    assert ("t3", "v3") in flagged and ("t3", "v2") not in flagged
+    best = brute_force(c, honour_pins=True)
+    s = assign.solve(p, strategy="cpsat", time_limit=20, seed=0, workers=1)
+    assert assign.check(p, s).valid
+    assert s.score.uncovered == best.key[:-1]
+    assert s.status == "optimal"
 
 
 def test_model_building_stops_when_its_time_is_spent() -> None:

@@ -222,7 +222,7 @@ def surely_kept_pins(c: Compiled, cands: Candidates) -> NDArray[np.bool_]:
 
     SPEC rule 12 lets a pin go only when alone it breaks a rule or it collides
     with other pins. A pin surely stays when (conservatively): its task needs
-    one volunteer and has no other pin, and the pair is eligible and free (a candidate) within the
+    one volunteer and has no other pin among the candidates, and the pair is eligible and free (a candidate) within the
     volunteer's pledge and daily limit; all the volunteer's pins together fit
     the pledge; on each day its window touches, the volunteer's pins whose
     windows touch that day fit the daily limit; and no other pin of the
@@ -241,15 +241,17 @@ def surely_kept_pins(c: Compiled, cands: Candidates) -> NDArray[np.bool_]:
         return out
     pt = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
     pv = c.t_pin.astype(np.int64)
-    # one volunteer needed and pinned (of two pins on such a task, either may go)
-    ok = (c.t_needed[pt] == 1) & (np.diff(c.t_pin_ptr)[pt] == 1)
     keys = cands.task.astype(np.int64) * c.n_volunteers + cands.volunteer.astype(np.int64)
     order = np.argsort(keys)
     skeys = keys[order]
     query = pt * c.n_volunteers + pv
     pos = np.minimum(np.searchsorted(skeys, query), max(len(skeys) - 1, 0))
     found = (skeys[pos] == query) if len(skeys) else np.zeros(n_pins, dtype=bool)
-    ok &= found
+    # one volunteer needed and one pin that is a candidate (of two such pins
+    # either may go; a pin outside the candidates breaks a rule alone, so it
+    # goes in every valid schedule and is no rival)
+    rivals = np.bincount(pt[found], minlength=c.n_tasks)
+    ok = found & (c.t_needed[pt] == 1) & (rivals[pt] == 1)
     load = np.where(found, cands.load[order[pos]].astype(np.int64) if len(skeys) else 0, 0)
     ok &= c.v_max_per_day[pv] > 0
     # the volunteer's pins together: minutes (a pin outside the candidates is
