@@ -20,14 +20,16 @@ solve goes through :meth:`Clock.solve`.
   that reads it ends); a run that reaches it
   (:attr:`DeterministicClock.cut`) may differ from run to run.
 
-:data:`DTIME_PER_SECOND` and :data:`SETUP_PER_CONSTRAINT` are measured, not
-exact (one worker, 2-CPU Intel Xeon, 2026-12-01, ad hoc over the exact
-models of 15 mid-size problems): CP-SAT's deterministic time per second of
-wall time ranged 0.025-0.30 between models, and presolving a model of
-10,000 constraints took up to 0.84 s that its deterministic time counted as
-0.004. With these two, strategy cpsat on those problems at 8 s ended after 2.3-8.0 s
-of wall time and none reached the safety net; 0.08 and 3e-5 ended them
-after 2.7-6.7 s, with worse schedules.
+:data:`DTIME_PER_SECOND`, the slow start (:data:`START_DTIME` at
+:data:`START_DTIME_PER_SECOND`) and :data:`SETUP_PER_CONSTRAINT` are
+measured, not exact (one worker, 2-CPU Intel Xeon, 2026-12-01, ad hoc over
+the exact models of 15 mid-size problems): CP-SAT's deterministic time per
+second of wall time ranged 0.025-0.30 between models and is lowest at the
+start of a solve. With these, strategy cpsat on those problems at 8 s ended
+after 2.9-7.9 s of wall time, none reached the safety net and each gave
+the same schedule twice (before the slow start, with 4e-5 s per
+constraint: 2.3-6.9 s, and a stage of 0.6 s on a 12,000-constraint model
+stopped after 0.2 s without a solution).
 """
 
 from __future__ import annotations
@@ -39,12 +41,34 @@ from contextvars import ContextVar
 from typing import Any
 
 #: CP-SAT deterministic time per second of the deterministic clock (exact
-#: models; a caller may give its own rate for its models)
+#: models; a caller may give its own rate for its models) ...
 DTIME_PER_SECOND = 0.12
+#: ... after the first START_DTIME of a solve of an exact model, which goes
+#: at START_DTIME_PER_SECOND (presolve and the first LPs: on four mid-size
+#: models of 11,000-23,000 constraints, 0.04 more deterministic time took
+#: 0.46-0.72 s once 0.01 was spent)
+START_DTIME = 0.05
+START_DTIME_PER_SECOND = 0.07
 #: seconds of the deterministic clock per constraint of an exact model, for
-#: the presolve CP-SAT's deterministic time hardly counts (one stage of a
-#: 10,944-constraint model: 0.84 s of presolve, 0.004 of deterministic time)
-SETUP_PER_CONSTRAINT = 4e-5
+#: loading it (the same four models: 0.09-0.20 s to stop after 1e-4 of
+#: deterministic time)
+SETUP_PER_CONSTRAINT = 1.5e-5
+
+
+def _exact_budget(seconds: float) -> float:
+    """The deterministic time an exact model's solve may spend in ``seconds``
+    of the clock (after its setup charge): the slow start, then the rate."""
+    if seconds * START_DTIME_PER_SECOND <= START_DTIME:
+        return seconds * START_DTIME_PER_SECOND
+    return START_DTIME + (seconds - START_DTIME / START_DTIME_PER_SECOND) * DTIME_PER_SECOND
+
+
+def _exact_seconds(dtime: float) -> float:
+    """The clock's seconds for ``dtime`` spent by an exact model (the inverse
+    of :func:`_exact_budget`)."""
+    if dtime <= START_DTIME:
+        return dtime / START_DTIME_PER_SECOND
+    return START_DTIME / START_DTIME_PER_SECOND + (dtime - START_DTIME) / DTIME_PER_SECOND
 
 
 class Clock:
@@ -110,7 +134,7 @@ class DeterministicClock(Clock):
 
     def limit(self, params: Any, seconds: float | None, rate: float = 0.0) -> None:
         if seconds is not None:
-            budget = max(1e-3, float(seconds) * (rate or DTIME_PER_SECOND))
+            budget = max(1e-3, float(seconds) * rate if rate else _exact_budget(float(seconds)))
             params.max_deterministic_time = min(params.max_deterministic_time, budget)
         if self.wall_deadline is not None:
             params.max_time_in_seconds = max(0.01, self.wall_deadline - time.perf_counter())
@@ -121,7 +145,8 @@ class DeterministicClock(Clock):
         self.spent += setup
         self.limit(solver.parameters, None if seconds is None else max(0.0, seconds - setup), rate)
         status = solver.solve(model)
-        self.spent += float(solver.response_proto.deterministic_time) / (rate or DTIME_PER_SECOND)
+        dtime = float(solver.response_proto.deterministic_time)
+        self.spent += dtime / rate if rate else _exact_seconds(dtime)
         if self.wall_deadline is not None and time.perf_counter() >= self.wall_deadline - 0.01:
             self.cut = True
         return status

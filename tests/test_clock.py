@@ -40,11 +40,24 @@ def test_deterministic_clock_counts_charges_setup_and_dtime() -> None:
     status = clock.solve(solver, m, 2.0)
     assert status == cp_model.OPTIMAL
     setup = clocks.SETUP_PER_CONSTRAINT * len(m.proto.constraints)
-    assert solver.parameters.max_deterministic_time == pytest.approx((2.0 - setup) * clocks.DTIME_PER_SECOND)
+    # a slow start, then the rate
+    start = clocks.START_DTIME / clocks.START_DTIME_PER_SECOND
+    budget = clocks.START_DTIME + (2.0 - setup - start) * clocks.DTIME_PER_SECOND
+    assert solver.parameters.max_deterministic_time == pytest.approx(budget)
     assert math.isinf(solver.parameters.max_time_in_seconds)  # no limit: no safety net
-    spent = setup + solver.response_proto.deterministic_time / clocks.DTIME_PER_SECOND
+    dtime = solver.response_proto.deterministic_time
+    assert dtime < clocks.START_DTIME  # a tiny model: in the slow start
+    spent = setup + dtime / clocks.START_DTIME_PER_SECOND
     assert clock.now() - t0 == pytest.approx(1.5 + spent)
     assert not clock.cut
+
+
+def test_exact_models_budget_and_charge_are_inverse() -> None:
+    for seconds in (0.0, 0.1, 0.5, 0.71, 1.0, 7.5):
+        budget = clocks._exact_budget(seconds)
+        assert clocks._exact_seconds(budget) == pytest.approx(seconds)
+    assert clocks._exact_budget(0.5) == pytest.approx(0.5 * clocks.START_DTIME_PER_SECOND)
+    assert clocks._exact_budget(11.0) - clocks._exact_budget(10.0) == pytest.approx(clocks.DTIME_PER_SECOND)
 
 
 def test_deterministic_clock_keeps_a_lower_budget_and_its_own_rate() -> None:

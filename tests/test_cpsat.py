@@ -584,6 +584,28 @@ def test_a_model_too_large_is_not_built(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert json.loads((tmp_path / "out" / "schedule.json").read_text())["status"] == "feasible"
 
 
+def test_a_model_that_cannot_be_built_in_time_is_not_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model whose estimated building time exceeds the time limit is not
+    built: the hint with the trivial bound and a warning naming the time
+    (laocheng at 10 s built for 41 s before); with time enough it is."""
+    from assign.candidates import build_candidates
+    from assign.solvers import cpsat, trivial_bound
+    from assign.solvers.greedy import solve_greedy
+
+    c = compile_problem(_busy_problem())
+    cands = build_candidates(c)
+    hint = solve_greedy(c, cands)
+    monkeypatch.setattr(cpsat, "BUILD_SECONDS_PER_PAIR", 1.0)  # every pair a second
+    with pytest.warns(RuntimeWarning, match="time limit"):
+        result = solve_cpsat_detailed(c, cands, time_limit=LIMIT, workers=1, hint=hint)
+    assert result.solution is hint and not result.optimal
+    assert result.bound == trivial_bound(c, cands)
+    assert [s.status for s in result.stages] == [cpsat.NOT_BUILT]
+    assert result.stages[0].value > LIMIT
+    built = solve_cpsat_detailed(c, cands, time_limit=10 * result.stages[0].value, workers=1, hint=hint)
+    assert [s.status for s in built.stages] != [cpsat.NOT_BUILT]
+
+
 # ------------------------------------------- bounds under both readings of rule 12
 
 

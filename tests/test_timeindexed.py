@@ -74,6 +74,8 @@ def test_restricted_model_keeps_pins_and_obstacles(problem: Problem) -> None:
     ov = np.array([int(cands.volunteer[first.start])])
     if c.v_max_per_day[ov[0]] == 0:
         return  # the obstacle alone would break rule 11
+    if int(cands.load[first.start]) > int(c.v_max_minutes[ov[0]]):
+        return  # ... or rule 10 (a pledge of 0 minutes)
     os_ = np.array([int(c.t_window_start[0])])
     rest = np.ones(n, dtype=bool)
     rest[0] = False

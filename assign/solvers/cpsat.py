@@ -110,9 +110,12 @@ million clauses) building takes ~40 s, CP-SAT's presolve over a minute (so it
 is switched off above ``LARGE_MODEL_CONSTRAINTS``), and within minutes the
 search barely improves on the hint. Above :data:`MAX_NEAR_PAIRS` pairs of
 visits that could clash (counted by a sweep before anything is built) the
-model is not built at all: the result is the hint (the greedy schedule) with
-the trivial bound, a ``RuntimeWarning`` says why, and its one stage is
-``model``/``NOT_BUILT``.
+model is not built at all, nor when building it would take longer than the
+time limit (:data:`BUILD_SECONDS_PER_PAIR`, :data:`BUILD_SECONDS_PER_NEAR_PAIR`,
+:data:`BUILD_SHARE`: laocheng's community-week needs ~40 s): the result is
+the hint (the greedy schedule) with the trivial bound, a ``RuntimeWarning``
+says why, and its one stage is ``model``/``NOT_BUILT``. On the
+deterministic clock (one worker) the building counts its estimate.
 """
 
 from __future__ import annotations
@@ -159,6 +162,19 @@ LARGE_MODEL_CONSTRAINTS = 1_000_000
 #: solve; Shiquan's 2.5 billion would need terabytes. ``cpsat`` then returns
 #: its starting schedule with the trivial bound and warns (use ``auto``).
 MAX_NEAR_PAIRS = 10_000_000
+#: the model's building time, estimated from its size: seconds per candidate
+#: pair and per pair of visits that could clash (one core of a 2-CPU Intel
+#: Xeon, 2026-12-01, ad hoc: laocheng's 97,482 pairs and 5.0 M near pairs
+#: 39.7 s; four mid-size problems of 1,150-2,537 pairs 0.2-1.1 s) ...
+BUILD_SECONDS_PER_PAIR = 2.5e-4
+BUILD_SECONDS_PER_NEAR_PAIR = 3e-6
+#: ... and the share of the time limit the estimate may take: a model that
+#: would take longer is not built (as above MAX_NEAR_PAIRS): its building
+#: alone would overrun the limit (laocheng at 10 s took 41 s, to return its
+#: hint)
+BUILD_SHARE = 1.0
+#: (a model estimated to build within this many seconds is always built)
+BUILD_MIN_SECONDS = 1.0
 
 #: names CP-SAT gives its statuses
 OPTIMAL = "OPTIMAL"
@@ -1526,7 +1542,15 @@ def _solve_cpsat_detailed(
 
     near = near_pairs(c, pairs)
     if near > MAX_NEAR_PAIRS:
-        return _not_built(c, cands, pairs, hint, seed, near, began)
+        why = f"{near:,} pairs of candidate visits could clash (more than {MAX_NEAR_PAIRS:,})"
+        return _not_built(c, cands, pairs, hint, seed, float(near), float(MAX_NEAR_PAIRS), why, began)
+    build = BUILD_SECONDS_PER_PAIR * len(pairs) + BUILD_SECONDS_PER_NEAR_PAIR * near
+    if time_limit is not None and build > max(BUILD_MIN_SECONDS, BUILD_SHARE * float(time_limit)):
+        why = (
+            f"building it would take ~{build:.0f} s ({len(pairs):,} candidate pairs, {near:,} pairs of visits "
+            f"that could clash), more than {BUILD_SHARE:.0%} of the {float(time_limit):g} s time limit"
+        )
+        return _not_built(c, cands, pairs, hint, seed, build, BUILD_SHARE * float(time_limit), why, began)
 
     pins = _decide_pins(c, pairs, deadline, seed, n_workers)
     collided = len(pins.contested_tasks) > 0
@@ -1542,6 +1566,7 @@ def _solve_cpsat_detailed(
         main_deadline = now + 0.6 * max(0.0, deadline - now)
     mdl = _Model(c, pairs, staffed, pins.kept)
     soft = _soft_objective(mdl)
+    clocks.current().charge(build)  # (the deterministic clock's count of the building)
     start_from = _incumbent_from(mdl, pins.incumbent_x, pins.incumbent_start)
     first_hint = None
     if hint is not None and len(hint):
@@ -1604,18 +1629,21 @@ def _solve_cpsat_detailed(
 
 
 def _not_built(
-    c: Compiled, cands: Candidates, pairs: _Pairs, hint: Solution | None, seed: int, near: int, began: float
+    c: Compiled, cands: Candidates, pairs: _Pairs, hint: Solution | None, seed: int,
+    size: float, most: float, why: str, began: float,
 ) -> CpsatResult:
-    """The result when the model is too large to build (:data:`MAX_NEAR_PAIRS`):
-    the hint (else the greedy schedule) with the trivial bound, and a warning."""
+    """The result when the model is too large to build (:data:`MAX_NEAR_PAIRS`)
+    or to build in time (:data:`BUILD_SHARE`): the hint (else the greedy
+    schedule) with the trivial bound, and a warning saying ``why``; its one
+    stage ``model``/``NOT_BUILT`` holds the ``size`` and the ``most`` allowed."""
     import warnings
 
     from . import trivial_bound
     from .greedy import solve_greedy
 
     warnings.warn(
-        f"strategy 'cpsat': the exact model is not built: {near:,} pairs of candidate visits could clash "
-        f"(more than {MAX_NEAR_PAIRS:,}); returning the {'given hint' if hint is not None else 'greedy schedule'} "
+        f"strategy 'cpsat': the exact model is not built: {why}; "
+        f"returning the {'given hint' if hint is not None else 'greedy schedule'} "
         "with the trivial bound — strategy 'auto' solves problems of this size",
         RuntimeWarning,
         stacklevel=3,
@@ -1625,7 +1653,7 @@ def _not_built(
         solution=solution,
         bound=trivial_bound(c, cands),
         optimal=False,
-        stages=(StageInfo("model", NOT_BUILT, float(near), float(MAX_NEAR_PAIRS), time.perf_counter() - began),),
+        stages=(StageInfo("model", NOT_BUILT, size, most, time.perf_counter() - began),),
         seconds=time.perf_counter() - began,
         n_pairs=len(pairs),
     )
