@@ -111,6 +111,67 @@ def test_sweep_cliques() -> None:
     assert cliques == [[0, 1, 3], [1, 2]]
 
 
+_GRID: list[object] = []
+
+
+def _grid_compiled() -> object:
+    """laocheng-grid's compiled problem (its recipients' homes), built once."""
+    if not _GRID:
+        from assign.synth import generate, load_scenario
+
+        _GRID.append(compile_problem(generate(load_scenario("laocheng-grid"), 0)))
+    return _GRID[0]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_visit_conflicts_exclude_exactly_the_sure_conflicts(data: st.DataObject) -> None:
+    """Rule 9 among one volunteer's options: the model's rows (cliques and
+    enforced conjunctions) exclude a pair of options of two tasks exactly
+    when every two starts in their ranges clash, travel included (checked
+    start by start), however close or far the homes."""
+    from ortools.sat.python import cp_model
+
+    from assign import rules
+    from assign.solvers.timeindexed import add_visit_conflicts, max_travel_minutes
+
+    c = _grid_compiled()
+    n = data.draw(st.integers(2, 9))
+    n_rec = int(c.r_lat.shape[0])  # type: ignore[attr-defined]
+    homes = data.draw(st.lists(st.integers(0, min(n_rec, 6) - 1), min_size=n, max_size=n))
+    recipient = np.asarray([data.draw(st.sampled_from([h, h * 7 % n_rec])) for h in homes], dtype=np.int64)
+    task = np.asarray(data.draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), dtype=np.int64)
+    lo = np.asarray(data.draw(st.lists(st.integers(0, 240), min_size=n, max_size=n)), dtype=np.int64)
+    hi = lo + np.asarray(data.draw(st.lists(st.sampled_from([0, 0, 5, 20]), min_size=n, max_size=n)), dtype=np.int64)
+    duration = np.asarray(data.draw(st.lists(st.sampled_from([15, 30, 45, 60]), min_size=n, max_size=n)), dtype=np.int64)
+    m = cp_model.CpModel()
+    y = [m.new_bool_var("") for _ in range(n)]
+    add_visit_conflicts(m, y, np.arange(n), lo, hi, duration, recipient, task, c, max_travel_minutes(c))
+    excluded = set()
+    for ct in m.proto.constraints:  # (has_* only: the other accessors would change the constraint)
+        if ct.has_at_most_one():
+            lits = list(ct.at_most_one.literals)
+            excluded |= {(a, b) for a in lits for b in lits if a != b}
+        elif ct.has_bool_and():
+            (a,) = list(ct.enforcement_literal)
+            for lit in ct.bool_and.literals:
+                excluded |= {(a, -lit - 1), (-lit - 1, a)}
+        elif ct.has_bool_or():
+            a, b = (-lit - 1 for lit in ct.bool_or.literals)
+            excluded |= {(a, b), (b, a)}
+    for a in range(n):
+        for b in range(a + 1, n):
+            if task[a] == task[b]:
+                continue  # (the task's own rows keep one of them)
+            t = int(rules.travel_between_recipients(c, recipient[[a]], recipient[[b]])[0])
+            clash = all(
+                not (sa + duration[a] + t <= sb or sb + duration[b] + t <= sa)
+                for sa in range(int(lo[a]), int(hi[a]) + 1)
+                for sb in range(int(lo[b]), int(hi[b]) + 1)
+            )
+            assert ((a, b) in excluded) == clash, (a, b, clash, t)
+
+
 def _no_pins(problem: Problem) -> Problem:
     return problem.model_copy(update={"tasks": tuple(t.model_copy(update={"pinned": ()}) for t in problem.tasks)})
 

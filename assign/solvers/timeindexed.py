@@ -137,7 +137,9 @@ def add_visit_conflicts(
         bb = order[ragged_ranges(first, cnt)]
         keep = tk[aa] != tk[bb]
         aa, bb = aa[keep], bb[keep]
-        in_clique = (a_hi[bb] < end[aa]) & (a_hi[aa] < end[bb])
+        # (a start range longer than the visit and gmin leaves its clique
+        # interval empty: its pairs are tested one by one)
+        in_clique = (a_hi[bb] < end[aa]) & (a_hi[aa] < end[bb]) & (a_hi[aa] < end[aa]) & (a_hi[bb] < end[bb])
         travel = rules.travel_between_recipients(c, rec[aa], rec[bb])  # (symmetric)
         sure = (a_hi[bb] < a_lo[aa] + dur[aa] + travel) & (a_hi[aa] < a_lo[bb] + dur[bb] + travel)
         pick = np.flatnonzero(sure & ~in_clique)
