@@ -30,21 +30,18 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine  # noqa: E402
 
 
-def _gap_worker(source: str, seed: int, time_limit: float) -> None:
-    """One OR-Library GAP instance (``path#k``, k 1-based) through the core."""
-    from gap import read_gap
-
+def _record_clocks() -> list[Any]:
+    """From now on, every deterministic clock a solve makes is appended to
+    the list returned (their readings and safety nets are reported)."""
     from assign import clock as clocks
-    from assign.core import solve_arcs
 
-    path, k = source.rsplit("#", 1)
-    problem = read_gap(Path(path))[int(k) - 1].problem()
     made: list[clocks.DeterministicClock] = []
     original = clocks.for_workers
 
@@ -55,6 +52,18 @@ def _gap_worker(source: str, seed: int, time_limit: float) -> None:
         return clock
 
     clocks.for_workers = recording  # type: ignore[assignment]
+    return made
+
+
+def _gap_worker(source: str, seed: int, time_limit: float) -> None:
+    """One OR-Library GAP instance (``path#k``, k 1-based) through the core."""
+    from gap import read_gap
+
+    from assign.core import solve_arcs
+
+    path, k = source.rsplit("#", 1)
+    problem = read_gap(Path(path))[int(k) - 1].problem()
+    made = _record_clocks()
     began = time.perf_counter()
     # benchmarks/gap.py's time split
     res = solve_arcs(problem, time_limit=time_limit, seed=seed, workers=1, main_share=0.1, final_share=0.2)
@@ -71,7 +80,6 @@ def _worker(source: str, strategy: str, seed: int, time_limit: float) -> None:
     if strategy == "core":
         _gap_worker(source, seed, time_limit)
         return
-    from assign import clock as clocks
     from assign.candidates import build_candidates
     from assign.compile import compile_problem
     from assign.io import load
@@ -80,16 +88,7 @@ def _worker(source: str, strategy: str, seed: int, time_limit: float) -> None:
     from assign.synth import generate, load_scenario
 
     problem = load(source) if source.endswith(".json") else generate(load_scenario(source), seed)
-    made: list[clocks.DeterministicClock] = []
-    original = clocks.for_workers
-
-    def recording(workers: int, limit: float | None) -> clocks.Clock:
-        clock = original(workers, limit)
-        if isinstance(clock, clocks.DeterministicClock):
-            made.append(clock)
-        return clock
-
-    clocks.for_workers = recording  # type: ignore[assignment]
+    made = _record_clocks()
     c = compile_problem(problem)
     cands = build_candidates(c)
     began = time.perf_counter()
