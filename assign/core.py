@@ -140,7 +140,7 @@ _DIVE_SHARE = 0.5  # Dantzig-Wolfe diving (assign.dive): this share of the searc
 _DIVE_SHARE_BESIDE = 1.0  # the same with two workers or more: the dive in a child, the search beside it
 _DIVE_GRACE = 1.0  # seconds the dive's child may overrun its share (a residual solve) before it is dropped
 # the deterministic clock (workers=1, assign.clock): rates and charges of the
-# core's steps, measured on OR-Library GAP (benchmarks/README.md, "GAP with one worker")
+# core's steps, measured on OR-Library GAP (benchmarks/README.md, "One worker: the same schedule twice")
 CORE_DTIME_PER_SECOND = 0.3  # CP-SAT deterministic time per second, full stage models
 LNS_DTIME_PER_SECOND = 0.35  # the same for neighbourhood models
 LNS_OVERHEAD_PER_VARIABLE = 3e-6  # seconds per x variable to clone, fix and hint one neighbourhood
@@ -1272,8 +1272,9 @@ def solve_arcs(
     counted by their sizes, the MIP stopped by a node limit), so ``seed``
     repeats a run exactly, whether or not the time limit binds, unless the
     wall clock's safety net at ``time_limit`` is reached (a machine much
-    slower or busier than the one the rates were measured on); the steps
-    then plan on :data:`DETERMINISTIC_SHARE` of the limit. ``hint`` (bool mask or arc indices)
+    slower or busier than the one the rates were measured on); with one
+    worker the steps plan on :data:`DETERMINISTIC_SHARE` of the limit, to
+    stay clear of that net. ``hint`` (bool mask or arc indices)
     seeds the first stage and is the fallback solution when it is valid.
     ``lp`` adds the HiGHS LP bound of each stage's model (its time counts) and,
     for problems of the generalized-assignment shape, the knapsack Lagrangian
