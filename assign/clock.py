@@ -136,8 +136,9 @@ class DeterministicClock(Clock):
         if seconds is not None:
             budget = max(1e-3, float(seconds) * rate if rate else _exact_budget(float(seconds)))
             params.max_deterministic_time = min(params.max_deterministic_time, budget)
-        if self.wall_deadline is not None:
-            params.max_time_in_seconds = max(0.01, self.wall_deadline - time.perf_counter())
+        # the wall time is only the safety net's (a caller's wall limit goes)
+        wall = self.wall_left()
+        params.max_time_in_seconds = float("inf") if wall is None else max(0.01, wall)
 
     def solve(self, solver: Any, model: Any, seconds: float | None, rate: float = 0.0) -> Any:
         # an exact model (``rate`` 0) first counts its presolve by its size

@@ -316,11 +316,11 @@ class _Dive:
         prm = solver.parameters
         prm.num_workers = 1
         prm.random_seed = int(self.seed) & 0x7FFFFFFF
-        prm.max_time_in_seconds = max(0.05, min(RESIDUAL_SECONDS, self.deadline - self.clock.now()))
         prm.max_deterministic_time = RESIDUAL_SECONDS
-        code = self.clock.solve(
-            solver, mdl, max(0.05, min(RESIDUAL_SECONDS, self.deadline - self.clock.now())), RESIDUAL_DTIME_PER_SECOND
-        )
+        # (the clock sets the time limit: wall seconds, or on the deterministic
+        # clock its budget and the safety net only)
+        left = max(0.05, min(RESIDUAL_SECONDS, self.deadline - self.clock.now()))
+        code = self.clock.solve(solver, mdl, left, RESIDUAL_DTIME_PER_SECOND)
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None
         on = np.array([solver.boolean_value(x) for x in xs], dtype=bool)

@@ -147,12 +147,13 @@ def add_visit_conflicts(
         # written into the proto (a clause per pair through the Python API
         # took ~1.5 s for Shiquan's 297,000 pairs)
         if len(pick):
-            pa, pb = idx[aa[pick]], idx[bb[pick]]
+            lit = np.fromiter((y[k].index for k in idx.tolist()), dtype=np.int64, count=len(idx))  # per option here
+            pa, pb = aa[pick], bb[pick]
             order_p = np.argsort(pa, kind="stable")
             pa, pb = pa[order_p], pb[order_p]
             cuts = np.flatnonzero(np.diff(pa)) + 1
-            lit_a = [y[k].index for k in pa[np.concatenate(([0], cuts))].tolist()]
-            neg_b = (-np.asarray([y[k].index for k in pb.tolist()], dtype=np.int64) - 1).tolist()
+            lit_a = lit[pa[np.concatenate(([0], cuts))]].tolist()
+            neg_b = (-lit[pb] - 1).tolist()
             bounds = np.concatenate(([0], cuts, [len(pa)])).tolist()
             cons = m.proto.constraints
             for j, lit in enumerate(lit_a):
