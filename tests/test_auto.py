@@ -732,3 +732,54 @@ def test_restricted_week_dive_path(problem: Problem, monkeypatch: pytest.MonkeyP
         patch.setattr(auto, "EXACT_PAIRS", 0)
         patch.setattr(auto, "FIXED_PAIRS", 0)
         _check(problem, workers=2, max_work=0.3)
+
+
+# ------------------------------------------------------------------ pressure
+
+
+def _contested_problem() -> Problem:
+    """Two one-hour visits at the same time on two days. Volunteer ``near``
+    (next door to both) pledges 60 minutes and could take either; ``far``
+    (2 km away, dearer) could take only the first. The cheapest-first greedy
+    gives the first visit to ``near`` and leaves the second uncovered; the
+    one that spares contested volunteers gives it to ``far`` and covers both."""
+    return Problem.model_validate({
+        "format": "assign/problem@1",
+        "name": "contested",
+        "horizon": {"start": _iso(0), "end": _iso(2 * 1440)},
+        "policy": {"max_travel_km": 5.0},
+        "communities": [{"id": "c"}],
+        "volunteers": [
+            {"id": "near", "community": "c", "lat": 33.0, "lon": 108.0, "skills": ["care"], "max_minutes": 60,
+             "availability": [[_iso(480), _iso(720)], [_iso(1440 + 480), _iso(1440 + 720)]]},
+            {"id": "far", "community": "c", "lat": 33.018, "lon": 108.0, "skills": ["care"], "max_minutes": 60,
+             "availability": [[_iso(480), _iso(720)]]},
+        ],
+        "recipients": [{"id": "r", "community": "c", "lat": 33.0, "lon": 108.0}],
+        "tasks": [
+            {"id": f"t{d}", "recipient": "r", "service": "medical", "required_skills": ["care"],
+             "window_start": _iso(d * 1440 + 540), "window_end": _iso(d * 1440 + 600), "duration_min": 60}
+            for d in range(2)
+        ],
+    })
+
+
+def test_pressure_preference_spares_contested_volunteers() -> None:
+    from assign.solvers.greedy import pinned_start
+
+    c = compile_problem(_contested_problem())
+    cands = build_candidates(c)
+    near, far = c.volunteer_ids.index("near"), c.volunteer_ids.index("far")
+    pref = auto.pressure_preference(c, cands)
+    assert pref.shape == (len(cands),)
+    first = cands.rows(c.task_ids.index("t0"))
+    by_vol = dict(zip(cands.volunteer[first].tolist(), pref[first].tolist(), strict=True))
+    # near is asked for 60 + 30 minutes of 60 (pressure 1.5), far for 30 (0.5)
+    assert by_vol[far] > by_vol[near]
+    base = pinned_start(c, cands)
+    keep = np.ones(c.n_tasks, dtype=bool)
+    cheapest = auto.ordered_greedy(c, cands, base, keep, auto.ratio_order(c))
+    spared = auto.ordered_greedy(c, cands, base, keep, auto.ratio_order(c), pref)
+    assert len(cheapest) == 1 and int(cheapest.volunteer[0]) == near
+    assert len(spared) == 2 and violations(c, spared) == []
+    assert dict(zip(spared.task.tolist(), spared.volunteer.tolist(), strict=True))[c.task_ids.index("t0")] == far
