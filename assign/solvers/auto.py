@@ -27,7 +27,10 @@ Steps
      laocheng-grid, 300 tasks, tier 3: 410 against the week LP's 693).
    * **large** ones: (a) the greedy again in a knapsack order
      (:func:`ordered_greedy`, :func:`ratio_order`: tier, then weight per minute
-     of volunteer time, since pledged minutes are what runs out first); when
+     of volunteer time, since pledged minutes are what runs out first), each
+     task to its least pressed candidate (:func:`pressure_preference`: the
+     volunteers fewest tasks of its tier and the more urgent ones could use,
+     cheapest among equals; this pass and those after the exact stages); when
      one greedy pass is estimated (from the number of pairs,
      :data:`GREEDY_PASS_RATE`) at :data:`PARALLEL_PASS_SECONDS` or more and
      more than one worker is allowed, this pass runs in a forked process
