@@ -8,8 +8,8 @@ minute of volunteer time) from the greedy's pins
 among a task's candidates:
 
 * ``cost``: the cheapest pair first (linear soft cost), as before 2026-12-01;
-* ``pressure B``: :func:`~assign.solvers.auto.pressure_preference` with
-  :data:`~assign.solvers.auto.PRESSURE_BUCKET` set to ``B`` (the least pressed
+* ``pressure B``: :func:`~assign.solvers.greedy.pressure_preference` with
+  :data:`~assign.solvers.greedy.PRESSURE_BUCKET` set to ``B`` (the least pressed
   volunteers first, the cheapest among equals; 1.0 is auto's setting).
 
 The passes are deterministic; ``s`` is one run's wall time. ``U`` per tier
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from assign.check import violations
     from assign.compile import compile_problem
     from assign.score import evaluate
-    from assign.solvers import auto
+    from assign.solvers import auto, greedy
     from assign.solvers.greedy import pinned_start
     from assign.synth import generate, load_scenario
 
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("| scenario | seed | volunteers by | U per tier | soft | s | valid |")
     print("|---|---:|---|---|---:|---:|---|")
-    default_bucket = auto.PRESSURE_BUCKET
+    default_bucket = greedy.PRESSURE_BUCKET
     for name in args.scenarios:
         for seed in args.seeds:
             c = compile_problem(generate(load_scenario(name), seed))
@@ -75,11 +75,11 @@ def main(argv: list[str] | None = None) -> int:
                 began = time.perf_counter()
                 prefer = None
                 if bucket is not None:
-                    auto.PRESSURE_BUCKET = bucket
+                    greedy.PRESSURE_BUCKET = bucket
                     try:
-                        prefer = auto.pressure_preference(c, cands)
+                        prefer = greedy.pressure_preference(c, cands)
                     finally:
-                        auto.PRESSURE_BUCKET = default_bucket
+                        greedy.PRESSURE_BUCKET = default_bucket
                 sol = auto.ordered_greedy(c, cands, base, keep, order, prefer)
                 seconds = time.perf_counter() - began
                 key = evaluate(c, sol).key()

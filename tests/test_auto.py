@@ -69,7 +69,7 @@ def test_random_problems_valid_and_bounded(problem: Problem) -> None:
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problem=problems(max_volunteers=4, max_tasks=5))
 def test_large_component_path_valid_and_bounded(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every component treated as large: ratio greedy, tier-truncated exact
+    """Every component treated as large: greedy refills, tier-truncated exact
     stages, LP bounds and the neighbourhood search, on problems small enough
     for the brute force."""
     with monkeypatch.context() as patch:
@@ -455,23 +455,23 @@ def test_dual_value_is_a_lower_bound(seed: int, scale: float) -> None:
 # ------------------------------------------------- time budgets at scale
 
 
-def test_ratio_pass_skipped_when_it_cannot_fit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With one worker, a problem whose two greedy passes are estimated (from
-    its size, not the clock) above the limit skips the knapsack-ordered pass;
-    the fixed-time stage and the LNS are skipped by their size estimates too.
-    The schedule stays valid and never worse than the greedy."""
+def test_stages_skipped_when_they_cannot_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one worker, a problem whose greedy pass and LNS setup are
+    estimated (from its size, not the clock) above the limit skips the
+    fixed-time stage and the LNS. The schedule stays valid and never worse
+    than the greedy."""
     monkeypatch.setattr(auto, "SMALL_PAIRS", 0)
     c = compile_problem(_two_towns(n_vol=5, n_task=12))
     cands = build_candidates(c)
     ran = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1, max_work=0.2)
-    assert any(name == "ratio greedy" for name, _ in ran.log)
     assert any(name == "lns" for name, _ in ran.log)
+    assert len(ran.keys) == len(ran.log) and ran.keys[-1] == ran.key
     # every pass "costs" the whole limit, the LNS setup too
     monkeypatch.setattr(auto, "GREEDY_PASS_RATE", LIMIT / len(cands))
     monkeypatch.setattr(auto, "LNS_SETUP_RATE", LIMIT / len(cands))
     result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1, max_work=0.2)
     names = [name for name, _ in result.log]
-    assert "ratio greedy" not in names and "lns" not in names
+    assert "lns" not in names
     assert not any(name.startswith("fixed-time") for name in names)
     assert violations(c, result.solution) == []
     greedy = evaluate(c, solve_greedy(c, cands)).key()
@@ -513,49 +513,6 @@ def test_forked_pass_returns_the_pass() -> None:
 
     late = auto._forked(endless)
     assert late is not None and late(0.0) is None  # not done: killed, None
-
-
-def test_forked_ratio_pass_in_auto(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With two workers and an expensive pass (by estimate), the ordered pass
-    runs beside the greedy; the result is valid and never worse than greedy."""
-    monkeypatch.setattr(auto, "SMALL_PAIRS", 0)
-    monkeypatch.setattr(auto, "PARALLEL_PASS_SECONDS", 0.0)
-    c = compile_problem(_two_towns(n_vol=5, n_task=12, seed=6))
-    cands = build_candidates(c)
-    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 2, max_work=0.2)
-    names = [name for name, _ in result.log]
-    assert "ratio greedy (forked)" in names and "ratio greedy" not in names
-    assert violations(c, result.solution) == []
-    greedy = evaluate(c, solve_greedy(c, cands)).key()
-    assert _lex_at_most(result.key, greedy)
-
-
-def test_forked_pass_is_stopped_when_the_greedy_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An error after the fork (here in the greedy) kills the forked pass
-    before it propagates: no child process is left running."""
-    import multiprocessing as mp
-
-    monkeypatch.setattr(auto, "PARALLEL_PASS_SECONDS", 0.0)
-
-    def slow_pass(*args: object, **kwargs: object) -> auto.Solution:
-        import time
-
-        time.sleep(60)  # only in the child: the parent must not wait for it
-        raise AssertionError("not reached")
-
-    def failing_greedy(*args: object, **kwargs: object) -> auto.Solution:
-        raise RuntimeError("greedy failure")
-
-    monkeypatch.setattr(auto, "ordered_greedy", slow_pass)
-    import assign.solvers.greedy as greedy_module
-
-    monkeypatch.setattr(greedy_module, "solve_greedy", failing_greedy)  # auto imports it when called
-    c = compile_problem(_two_towns(n_vol=5, n_task=12, seed=7))
-    cands = build_candidates(c)
-    before = {p.pid for p in mp.active_children()}
-    with pytest.raises(RuntimeError, match="greedy failure"):
-        auto.solve_auto_detailed(c, cands, LIMIT, 0, 2, max_work=0.2)
-    assert {p.pid for p in mp.active_children()} - before == set()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -783,3 +740,6 @@ def test_pressure_preference_spares_contested_volunteers() -> None:
     assert len(cheapest) == 1 and int(cheapest.volunteer[0]) == near
     assert len(spared) == 2 and violations(c, spared) == []
     assert dict(zip(spared.task.tolist(), spared.volunteer.tolist(), strict=True))[c.task_ids.index("t0")] == far
+    # the greedy strategy's main pass prefers the same way
+    greedy = solve_greedy(c, cands)
+    assert len(greedy) == 2 and violations(c, greedy) == []

@@ -25,18 +25,13 @@ Steps
      (:func:`_small_week_bounds`) of the tiers they do not prove (CP-SAT's
      own bound of a tier it could not finish is often far below:
      laocheng-grid, 300 tasks, tier 3: 410 against the week LP's 693).
-   * **large** ones: (a) the greedy again in a knapsack order
-     (:func:`ordered_greedy`, :func:`ratio_order`: tier, then weight per minute
-     of volunteer time, since pledged minutes are what runs out first), each
-     task to its least pressed candidate (:func:`pressure_preference`: the
-     volunteers fewest tasks of its tier and the more urgent ones could use,
-     cheapest among equals; this pass and those after the exact stages); when
-     one greedy pass is estimated (from the number of pairs,
-     :data:`GREEDY_PASS_RATE`) at :data:`PARALLEL_PASS_SECONDS` or more and
-     more than one worker is allowed, this pass runs in a forked process
-     beside the greedy (from the greedy's pins), and is dropped if not done
-     by the time the final steps need; with one worker it runs only when both
-     passes, the components and the final steps fit the limit by estimate;
+   * **large** ones: (a) the greedy (its knapsack order, each task to its
+     least pressed candidate, :func:`~.greedy.pressure_preference`) is the
+     start; the greedy refills after the exact stages below run in the same
+     order and with the same preference (:func:`ordered_greedy`,
+     :func:`ratio_order`). Until 2026-12-01 the greedy took tasks by weight
+     and the cheapest candidate, and a second, knapsack-ordered pass ran here
+     (in a forked process beside the greedy at province scale);
      (b) when the most urgent tiers hold only fixed-time tasks (window ==
      duration, e.g. medical appointments), the exact 0-1 model of those tiers
      (:mod:`~assign.solvers.timeindexed`, up to :data:`FIXED_PAIRS` pairs,
@@ -176,6 +171,7 @@ from ..arrays import ragged_ranges
 from ..candidates import Candidates
 from ..compile import Compiled, pair_keys
 from ..solution import Solution
+from .greedy import PRESSURE_BUCKET, pressure_preference  # noqa: F401  (re-exported)
 from .timeindexed import (
     BUILD_TIMEOUT,
     add_visit_conflicts,
@@ -1476,15 +1472,10 @@ SOFT_RESERVE = 0.05
 COMPONENTS_RATE = 6.0e-8
 FINAL_RATE = 1.1e-7
 LNS_SETUP_RATE = 7.0e-8
-#: with more than one worker, the knapsack-ordered greedy pass runs in a forked
-#: process beside the greedy when one pass is estimated at this many seconds
-#: or more (ankang: ~35 s a pass, so the two in sequence overran a 60 s limit)
-PARALLEL_PASS_SECONDS = 10.0
-#: niceness added to that process (0: none). Raising it puts the greedy, on
-#: the critical path, first on a machine shared with other work, but there the
-#: pass may then not finish in time (measured on ankang with one other busy
-#: process on the 2 cores, 2026-11-30: with 5 the pass was not done at the
-#: deadline and was dropped, U1 293,574 instead of 282,391)
+#: niceness added to the forked processes (0: none). Raising it put the
+#: parent's work first on a machine shared with other work, but there the
+#: child (then a second greedy pass) did not finish in time (measured on
+#: ankang with one other busy process on the 2 cores, 2026-11-30)
 FORK_NICE = 0
 #: from this LNS setup estimate (seconds) on, the LP bounds leave the LNS its
 #: setup, as much time again and the final steps' (not at county scale:
@@ -1974,7 +1965,7 @@ def _solve_auto_detailed(
     from ..score import evaluate
     from . import trivial_bound
     from .cpsat import STRICT_PIN_PAIRS, pins_maximal, solve_cpsat_detailed
-    from .greedy import fill, note_maximal, pinned_start, solve_greedy
+    from .greedy import fill, solve_greedy
 
     began = time.perf_counter()  # (wall time, for the report)
     clock = clocks.current()
@@ -1998,93 +1989,67 @@ def _solve_auto_detailed(
         return out
 
     full = cands if cands.complete else build_candidates(c)
-    # the knapsack-ordered greedy pass (see below): its cost is estimated from
-    # the number of pairs (deterministic); when one pass is expensive and more
-    # than one worker is allowed, it runs in a forked process beside the greedy
-    # (from the greedy's pins, the same pass otherwise); with one worker it
-    # runs after the greedy only when both passes, the components and the final
-    # steps fit the time limit by that estimate
+    # one greedy pass (the strategy "greedy": the knapsack order with the
+    # pressure preference) is estimated from the number of pairs (deterministic)
     pass_est = GREEDY_PASS_RATE * len(full)
-    pass_seconds = pass_est  # what one greedy pass costs (measured below where one runs alone)
+    pass_seconds = pass_est  # what one greedy pass costs (measured below)
     final_est = max(SOFT_RESERVE * limit, FINAL_RATE * len(full))
-    ratio_wait = None
-    if n_workers > 1 and pass_est >= PARALLEL_PASS_SECONDS:
 
-        def ratio_pass() -> Solution:
-            base = pinned_start(c, cands)
-            return ordered_greedy(
-                c, cands, base, np.ones(c.n_tasks, dtype=bool), ratio_order(c), pressure_preference(c, cands)
-            )
+    t_pass = now()
+    greedy = solve_greedy(c, cands, seed=seed)
+    clock.charge(pass_est)
+    pass_seconds = now() - t_pass
+    greedy_key = evaluate(c, greedy).key()
+    best, best_key = greedy, greedy_key
+    greedy_valid = not violations(c, greedy)
+    if not greedy_valid:
+        # (a pin the greedy could not keep although it can be kept, rare):
+        # every valid schedule offered replaces it, whatever its score
+        best_key = (float("inf"),) * len(greedy_key)
+    mark("greedy")
 
-        ratio_wait = _forked(ratio_pass)
-    ratio_seq = ratio_wait is None and 2.0 * pass_est + COMPONENTS_RATE * len(full) + final_est <= limit
+    def kept_pins(sol: Solution) -> frozenset[tuple[int, int]]:
+        rows = np.flatnonzero(rules.is_pinned(c, sol.task, sol.volunteer))
+        return frozenset(zip(sol.task[rows].tolist(), sol.volunteer[rows].tolist(), strict=True))
 
-    try:
-        greedy = solve_greedy(c, cands, seed=seed)
-        clock.charge(pass_est)
-        greedy_key = evaluate(c, greedy).key()
-        best, best_key = greedy, greedy_key
-        greedy_valid = not violations(c, greedy)
-        if not greedy_valid:
-            # (a pin the greedy could not keep although it can be kept, rare):
-            # every valid schedule offered replaces it, whatever its score
-            best_key = (float("inf"),) * len(greedy_key)
-        mark("greedy")
+    # (an invalid greedy schedule's pins are no witness)
+    best_pins = kept_pins(greedy) if greedy_valid else frozenset()
+    # on small problems with pins, rule 12 is also read strictly (as the
+    # exact model and the brute force read it): a schedule whose dropped
+    # pin could join its kept pins at other starts is not taken (the
+    # validator, reading the kept pins at their starts, accepts it)
+    strict_pins = len(c.t_pin) > 0 and len(full) <= STRICT_PIN_PAIRS
 
-        def kept_pins(sol: Solution) -> frozenset[tuple[int, int]]:
-            rows = np.flatnonzero(rules.is_pinned(c, sol.task, sol.volunteer))
-            return frozenset(zip(sol.task[rows].tolist(), sol.volunteer[rows].tolist(), strict=True))
+    def strictly_valid(sol: Solution) -> bool:
+        return not strict_pins or pins_maximal(c, full, sol, time_limit=max(0.05, 0.05 * limit), seed=seed) is not False
 
-        # (an invalid greedy schedule's pins are no witness)
-        best_pins = kept_pins(greedy) if greedy_valid else frozenset()
-        # on small problems with pins, rule 12 is also read strictly (as the
-        # exact model and the brute force read it): a schedule whose dropped
-        # pin could join its kept pins at other starts is not taken (the
-        # validator, reading the kept pins at their starts, accepts it)
-        strict_pins = len(c.t_pin) > 0 and len(full) <= STRICT_PIN_PAIRS
+    if greedy_valid and not strictly_valid(greedy):
+        best_key = (float("inf"),) * len(greedy_key)
 
-        def strictly_valid(sol: Solution) -> bool:
-            return not strict_pins or pins_maximal(c, full, sol, time_limit=max(0.05, 0.05 * limit), seed=seed) is not False
-
-        if greedy_valid and not strictly_valid(greedy):
-            best_key = (float("inf"),) * len(greedy_key)
-
-        def offer(sol: Solution) -> bool:
-            # rule 12 read as the brute force reads it: a schedule whose kept pins
-            # are a strict subset of the incumbent's drops a pin that a valid
-            # schedule keeps together with all of its own (the incumbent): it is
-            # never taken, and one keeping a strict superset is taken whatever
-            # its score
-            nonlocal best, best_key, best_pins
-            pins = kept_pins(sol)
-            if pins < best_pins:
-                return False
-            key = evaluate(c, sol).key()
-            if (key < best_key or pins > best_pins) and not violations(c, sol) and strictly_valid(sol):
-                best, best_key, best_pins = sol, key, pins
-                return True
+    def offer(sol: Solution) -> bool:
+        # rule 12 read as the brute force reads it: a schedule whose kept pins
+        # are a strict subset of the incumbent's drops a pin that a valid
+        # schedule keeps together with all of its own (the incumbent): it is
+        # never taken, and one keeping a strict superset is taken whatever
+        # its score
+        nonlocal best, best_key, best_pins
+        pins = kept_pins(sol)
+        if pins < best_pins:
             return False
+        key = evaluate(c, sol).key()
+        if (key < best_key or pins > best_pins) and not violations(c, sol) and strictly_valid(sol):
+            best, best_key, best_pins = sol, key, pins
+            return True
+        return False
 
-        t_label, v_label, n_comp = components(c, full)
-        task_pairs = np.diff(full.ptr)  # pairs per task: counts of pairs in a task set without a pass over them
-        pairs_per = np.bincount(t_label, weights=task_pairs, minlength=n_comp).astype(np.int64)
-        comps = [int(k) for k in np.flatnonzero(pairs_per > 0)]
-        small = [k for k in comps if pairs_per[k] <= SMALL_PAIRS]
-        large = [k for k in comps if pairs_per[k] > SMALL_PAIRS]
-        clock.charge(COMPONENTS_RATE * len(full))
-        mark("components")
-    except BaseException:
-        if ratio_wait is not None:
-            ratio_wait(0.0)  # the forked pass is not left running
-        raise
-    if ratio_wait is not None:
-        # waited for until the final steps' time; not done by then: dropped
-        got_ratio = ratio_wait(left() - final_est)
-        if got_ratio is not None:
-            if cands.complete:
-                note_maximal(c, got_ratio)  # one pass over every task
-            offer(got_ratio)
-        mark("ratio greedy (forked)")
+    t_label, v_label, n_comp = components(c, full)
+    task_pairs = np.diff(full.ptr)  # pairs per task: counts of pairs in a task set without a pass over them
+    pairs_per = np.bincount(t_label, weights=task_pairs, minlength=n_comp).astype(np.int64)
+    comps = [int(k) for k in np.flatnonzero(pairs_per > 0)]
+    small = [k for k in comps if pairs_per[k] <= SMALL_PAIRS]
+    large = [k for k in comps if pairs_per[k] > SMALL_PAIRS]
+    clock.charge(COMPONENTS_RATE * len(full))
+    mark("components")
     T = c.n_tiers
     comp_bounds: dict[int, ComponentBound] = {}
     exact_tiers: dict[int, int] = {}
@@ -2268,15 +2233,10 @@ def _solve_auto_detailed(
                 upto = tier
             return upto, got, bounds
 
-        # large components: a knapsack-ordered greedy, tier-truncated exact stages
+        # large components: tier-truncated exact stages (greedy refills in the knapsack order)
         pinned = np.diff(c.t_pin_ptr) > 0
         order = ratio_order(c)
         pressure = pressure_preference(c, cands) if large else None
-        if large and ratio_seq:
-            t_pass = now()
-            offer(greedy_pass(c, cands, best, pinned, order, pressure))
-            pass_seconds = now() - t_pass
-            mark("ratio greedy")
         exact_deadline = now() + EXACT_SHARE * max(0.0, left())
         for k in large:
             in_comp = t_label == k
@@ -2724,48 +2684,6 @@ def ordered_greedy(
         from .greedy import note_maximal
 
         note_maximal(c, out)  # a pass over every task: nothing left could be added
-    return out
-
-
-#: :func:`pressure_preference` groups volunteers by whole multiples of their
-#: pledge asked of them (1.0); within a group the cheaper pair goes first.
-#: Static and 1.0 measured best (``ordered_greedy`` in the ratio order,
-#: benchmarks/README.md, "A greedy that spares contested volunteers")
-PRESSURE_BUCKET = 1.0
-#: rows per chunk of :func:`pressure_preference`'s passes
-PRESSURE_CHUNK = 4_000_000
-
-
-def pressure_preference(c: Compiled, cands: Candidates) -> NDArray[np.float32]:
-    """Per candidate row, a preference for volunteers whose minutes the
-    tasks of the same or more urgent tiers ask for least (larger first, for
-    :func:`ordered_greedy`'s ``prefer``).
-
-    Each task's demand (its load times its team size) is spread evenly over
-    its candidates; a volunteer's *pressure* at tier ``t`` is what the tasks
-    of tiers ``1..t`` ask of them that way, over their pledged minutes. A
-    greedy that takes the cheapest candidate spends the minutes of volunteers
-    many tasks could use, and later tasks with no one else go uncovered; one
-    that takes the least pressed candidate (cheapest among equals, in groups
-    of :data:`PRESSURE_BUCKET`) leaves them. One pass over the rows."""
-    n_v = c.n_volunteers
-    per_task = np.maximum(np.diff(cands.ptr), 1)
-    chunks = [slice(i, i + PRESSURE_CHUNK) for i in range(0, len(cands), PRESSURE_CHUNK)]
-
-    def rows(sl: slice) -> tuple[I64, I64, I64]:
-        t = cands.task[sl].astype(np.int64)
-        return t, cands.volunteer[sl].astype(np.int64), c.t_tier[t].astype(np.int64)
-
-    demand = np.zeros((c.n_tiers + 1) * n_v)
-    for sl in chunks:  # (in chunks: a province has tens of millions of rows)
-        t, v, tier = rows(sl)
-        share = cands.load[sl].astype(np.float64) * c.t_needed[t] / per_task[t]
-        demand += np.bincount(tier * n_v + v, weights=share, minlength=len(demand))
-    cum = np.cumsum(demand.reshape(c.n_tiers + 1, n_v), axis=0)
-    out = np.empty(len(cands), dtype=np.float32)
-    for sl in chunks:
-        t, v, tier = rows(sl)
-        out[sl] = -np.floor(cum[tier, v] / np.maximum(c.v_max_minutes[v], 1) / PRESSURE_BUCKET)
     return out
 
 

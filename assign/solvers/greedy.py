@@ -26,12 +26,18 @@ Order of work:
    again: a one-volunteer pin that fits now (a dropped team freed its
    volunteer) is kept, and one whose task the kept pins staff is named
    ``whole_teams``.
-2. **Main pass.** Uncovered tasks by tier ascending, weight descending, window
-   start, id. Each task takes its candidates in order of linear soft cost
-   (:func:`assign.score.linear_pair_cost`: distance plus continuity, community,
-   preference and stability terms), then distance (ties in a fixed order); the
-   first volunteer (or the first team with a common start) who is free *given
-   the bookings so far* gets it, at the earliest such start.
+2. **Main pass.** Uncovered tasks by tier ascending, then weight per minute of
+   volunteer time descending (a knapsack order: pledged minutes are what runs
+   out), window start, id. Each task takes its candidates least *pressed*
+   first (:func:`pressure_preference`: what the tasks of its tier and the more
+   urgent ones would ask of the volunteer's pledge, in whole multiples), then
+   by linear soft cost (:func:`assign.score.linear_pair_cost`: distance plus
+   continuity, community, preference and stability terms), then distance
+   (ties in a fixed order); the first volunteer (or the first team with a
+   common start) who is free *given the bookings so far* gets it, at the
+   earliest such start. (Before 2026-12-01: weight descending and the
+   cheapest candidate first; Shiquan's U2 39,165 then.) :func:`fill` uses the
+   same task order and the cheapest candidate first.
 
 Why no extra "final pass" is needed with full candidates: bookings only ever
 remove free time and minutes, so a task found impossible in the main pass stays
@@ -525,10 +531,63 @@ class Planner:
 
 
 def _task_order(c: Compiled) -> NDArray[np.int64]:
-    """Tier ascending, weight descending, window start, id."""
+    """Tier ascending, then weight per minute of volunteer time (weight over
+    duration times team size) descending, window start, id: a knapsack order,
+    since pledged minutes are what runs out. (Weight alone, before
+    2026-12-01: the greedy's U2 on Shiquan 39,165; benchmarks/README.md.)"""
     id_rank = np.empty(c.n_tasks, dtype=np.int64)
     id_rank[np.argsort(np.asarray(c.task_ids, dtype=object), kind="stable")] = np.arange(c.n_tasks)
-    return np.lexsort((id_rank, c.t_window_start, -c.t_weight, c.t_tier)).astype(np.int64)
+    per_minute = c.t_weight / np.maximum(c.t_duration * c.t_needed, 1).astype(np.float64)
+    return np.lexsort((id_rank, c.t_window_start, -per_minute, c.t_tier)).astype(np.int64)
+
+
+#: :func:`pressure_preference` groups volunteers by whole multiples of their
+#: pledge asked of them (1.0); within a group the cheaper pair goes first.
+#: Static and 1.0 measured best (auto's ``ordered_greedy`` in the ratio order,
+#: benchmarks/README.md, "A greedy that spares contested volunteers")
+PRESSURE_BUCKET = 1.0
+#: rows per chunk of :func:`pressure_preference`'s passes
+PRESSURE_CHUNK = 4_000_000
+
+
+def pressure_preference(c: Compiled, cands: Candidates) -> NDArray[np.float32]:
+    """Per candidate row, a preference for volunteers whose minutes the
+    tasks of the same or more urgent tiers ask for least (larger first, for
+    :func:`~assign.solvers.auto.ordered_greedy`'s ``prefer`` and the greedy's main pass).
+
+    Each task's demand (its load times its team size) is spread evenly over
+    its candidates; a volunteer's *pressure* at tier ``t`` is what the tasks
+    of tiers ``1..t`` ask of them that way, over their pledged minutes. A
+    greedy that takes the cheapest candidate spends the minutes of volunteers
+    many tasks could use, and later tasks with no one else go uncovered; one
+    that takes the least pressed candidate (cheapest among equals, in groups
+    of :data:`PRESSURE_BUCKET`) leaves them. A task's previous volunteers
+    and its recipient's preferred ones come before all others. Two passes
+    over the rows, in chunks."""
+    n_v = c.n_volunteers
+    per_task = np.maximum(np.diff(cands.ptr), 1)
+    chunks = [slice(i, i + PRESSURE_CHUNK) for i in range(0, len(cands), PRESSURE_CHUNK)]
+
+    def rows(sl: slice) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        t = cands.task[sl].astype(np.int64)
+        return t, cands.volunteer[sl].astype(np.int64), c.t_tier[t].astype(np.int64)
+
+    demand = np.zeros((c.n_tiers + 1) * n_v)
+    for sl in chunks:  # (in chunks: a province has tens of millions of rows)
+        t, v, tier = rows(sl)
+        share = cands.load[sl].astype(np.float64) * c.t_needed[t] / per_task[t]
+        demand += np.bincount(tier * n_v + v, weights=share, minlength=len(demand))
+    cum = np.cumsum(demand.reshape(c.n_tiers + 1, n_v), axis=0)
+    out = np.empty(len(cands), dtype=np.float32)
+    for sl in chunks:
+        t, v, tier = rows(sl)
+        out[sl] = -np.floor(cum[tier, v] / np.maximum(c.v_max_minutes[v], 1) / PRESSURE_BUCKET)
+        # a task's previous volunteers and its recipient's preferred ones come
+        # first, whatever their pressure (continuity of care, little churn
+        # against the published plan: SPEC §6's stability and continuity)
+        known = rules.is_previous(c, t, v) | rules.is_preferred(c, t, v)
+        out[sl][known] = 1.0
+    return out
 
 
 def _alone_rules(c: Compiled, t: NDArray[np.int64], v: NDArray[np.int64]) -> list[str]:
@@ -556,14 +615,18 @@ class _CandidateView:
     limit 0). Sorted per task on demand: the rows are already by km, so a
     stable sort on cost gives (cost, km) with a fixed order among ties."""
 
-    def __init__(self, c: Compiled, cands: Candidates):
+    def __init__(self, c: Compiled, cands: Candidates, prefer: NDArray[np.float32] | None = None):
         self.cands = cands
         self.max_minutes = c.v_max_minutes
         self.max_per_day = c.v_max_per_day
+        self.prefer = prefer  # per row, larger first, before the cost
 
     def rows(self, t: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
         rows = self.cands.rows(t)
-        order = np.argsort(self.cands.cost[rows], kind="stable")
+        if self.prefer is None:
+            order = np.argsort(self.cands.cost[rows], kind="stable")
+        else:
+            order = np.lexsort((self.cands.cost[rows], -self.prefer[rows]))
         vols = self.cands.volunteer[rows][order].astype(np.int64)
         loads = self.cands.load[rows][order].astype(np.int64)
         usable = (loads <= self.max_minutes[vols]) & (self.max_per_day[vols] > 0)
@@ -929,8 +992,8 @@ def solve_greedy(c: Compiled, cands: Candidates, seed: int = 0) -> Solution:
     """
     del seed
     plan = Planner(c)
-    view = _CandidateView(c, cands)
-    pin_view = view
+    view = _CandidateView(c, cands, pressure_preference(c, cands))
+    pin_view = _CandidateView(c, cands)
     if not cands.complete and len(c.t_pin):
         # mates of pinned teams are sought among all eligible volunteers
         pinned_tasks = np.flatnonzero(np.diff(c.t_pin_ptr))
