@@ -743,3 +743,36 @@ def test_pressure_preference_spares_contested_volunteers() -> None:
     # the greedy strategy's main pass prefers the same way
     greedy = solve_greedy(c, cands)
     assert len(greedy) == 2 and violations(c, greedy) == []
+
+
+def test_greedy_moves_visits_back_to_cheaper_free_volunteers() -> None:
+    """``_cheapen``: a visit booked with a dear volunteer moves to a cheaper
+    one free for it; coverage stays, the soft score falls; a move that the
+    bookings forbid is not made."""
+    from assign.solvers.greedy import Planner, _cheapen, _solution
+
+    raw = _contested_problem().model_dump(mode="json")
+    raw["volunteers"][0]["max_minutes"] = 120  # near can take both visits
+    c = compile_problem(Problem.model_validate(raw))
+    cands = build_candidates(c)
+    near, far = c.volunteer_ids.index("near"), c.volunteer_ids.index("far")
+    t0, t1 = c.task_ids.index("t0"), c.task_ids.index("t1")
+    plan = Planner(c)
+    plan.book(t0, far, 540, 60)
+    plan.book(t1, near, 1440 + 540, 60)
+    before = _solution(plan)
+    assert _cheapen(c, plan, cands) == 1
+    after = _solution(plan)
+    assert violations(c, after) == []
+    assert dict(zip(after.task.tolist(), after.volunteer.tolist(), strict=True)) == {t0: near, t1: near}
+    k0, k1 = evaluate(c, before).key(), evaluate(c, after).key()
+    assert k1[:-1] == k0[:-1] and k1[-1] < k0[-1]
+    # near pledged 60 minutes and busy with t1: t0 stays with far
+    raw["volunteers"][0]["max_minutes"] = 60
+    c = compile_problem(Problem.model_validate(raw))
+    cands = build_candidates(c)
+    plan = Planner(c)
+    plan.book(t0, far, 540, 60)
+    plan.book(t1, near, 1440 + 540, 60)
+    assert _cheapen(c, plan, cands) == 0
+    assert plan.team(t0) == [far]

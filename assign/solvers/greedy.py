@@ -38,6 +38,11 @@ Order of work:
    earliest such start. (Before 2026-12-01: weight descending and the
    cheapest candidate first; Shiquan's U2 39,165 then.) :func:`fill` uses the
    same task order and the cheapest candidate first.
+3. **Cheaper volunteers.** Sparing contested volunteers sends some visits
+   farther than needed; with the minutes left at the end of the pass, each
+   one-volunteer, non-pinned visit moves to a cheaper free candidate when the
+   soft score falls by it (:func:`_cheapen`), and the main pass runs once
+   more over the uncovered tasks (the moves may have freed time).
 
 Why no extra "final pass" is needed with full candidates: bookings only ever
 remove free time and minutes, so a task found impossible in the main pass stays
@@ -957,6 +962,77 @@ def _main_pass(c: Compiled, plan: Planner, view: _CandidateView, tasks: Iterable
             plan.book(t, v, start, load_of[v])
 
 
+def _cheapen(c: Compiled, plan: Planner, cands: Candidates) -> int:
+    """After the main pass: each one-volunteer, non-pinned visit moves to a
+    cheaper candidate free for it as the bookings stand, when that lowers
+    the soft score (its linear pair cost, :func:`assign.score.linear_pair_cost`,
+    plus the change of the two volunteers' fairness terms). The main pass
+    spares contested volunteers (:func:`pressure_preference`) and so sends
+    visits farther than needed; the minutes left at its end are free to take
+    them back. Visits by their possible saving, largest first; coverage is
+    unchanged (pins too: rule 12 concerns kept pins only). Returns the
+    number of visits moved."""
+    from ..score import linear_pair_cost
+
+    tasks, vols, _ = plan.assignments()
+    if not tasks or not len(cands):
+        return 0
+    t_all = np.asarray(tasks, dtype=np.int64)
+    v_all = np.asarray(vols, dtype=np.int64)
+    cur = linear_pair_cost(c, t_all, v_all)
+    per_task = np.diff(cands.ptr)
+    low = np.full(c.n_tasks, np.inf)
+    has = per_task > 0
+    low[has] = np.minimum.reduceat(cands.cost, cands.ptr[:-1][has])
+    saving = cur - low[t_all]
+    movable = (saving > 1e-9) & (c.t_needed[t_all] == 1) & ~rules.is_pinned(c, t_all, v_all)
+    idx = np.flatnonzero(movable)
+    idx = idx[np.lexsort((t_all[idx], -saving[idx]))]
+    w_f = float(c.weights["fairness"])
+    cap = (c.v_history_capacity + c.v_max_minutes).astype(np.float64)
+    hist = c.v_history_minutes.astype(np.float64)
+    max_minutes = c.v_max_minutes
+
+    def fair(v: int, minutes: float) -> float:
+        return ((hist[v] + minutes) / cap[v]) ** 2 if cap[v] > 0 else 0.0
+
+    moved = 0
+    for i in idx.tolist():
+        t, v = int(t_all[i]), int(v_all[i])
+        r = cands.rows(t)
+        cost = cands.cost[r]
+        cheaper = np.flatnonzero(cost < cur[i] - 1e-9)
+        if not len(cheaper):
+            continue
+        cheaper = cheaper[np.argsort(cost[cheaper], kind="stable")]
+        others = cands.volunteer[r][cheaper].astype(np.int64)
+        loads = cands.load[r][cheaper].astype(np.int64)
+        ok = (plan.used[others] + loads <= max_minutes[others]) & (c.v_max_per_day[others] > 0) & (others != v)
+        ok &= plan.may_fit(t, others)
+        if not ok.any():
+            continue
+        pos = np.flatnonzero(ok)
+        i_v = plan.book_task[v].index(t)
+        start_v = plan.book_start[v][i_v]
+        load_v = plan.load_of[(t, v)]
+        plan.unbook(t, v)
+        found = plan.first_free(t, others[pos].tolist())
+        if found is not None:
+            start, (v2,) = found
+            j = int(pos[others[pos].tolist().index(v2)])
+            load2 = int(loads[j])
+            u_v, u_2 = float(plan.used[v]), float(plan.used[v2])
+            delta = float(cost[cheaper[j]]) - float(cur[i]) + w_f * (
+                fair(v2, u_2 + load2) - fair(v2, u_2) + fair(v, u_v) - fair(v, u_v + load_v)
+            )
+            if delta < -1e-9:
+                plan.book(t, v2, start, load2)
+                moved += 1
+                continue
+        plan.book(t, v, start_v, load_v)
+    return moved
+
+
 def _finish(c: Compiled, plan: Planner, view: _CandidateView, cands: Candidates, order: NDArray[np.int64]) -> None:
     _main_pass(c, plan, view, order.tolist())
     if not cands.complete:
@@ -1001,7 +1077,12 @@ def solve_greedy(c: Compiled, cands: Candidates, seed: int = 0) -> Solution:
     conflicts, pending = _place_pins(c, plan, pin_view)
     conflicts += _complete_pin_teams(c, plan, pin_view, pending)
     conflicts = _revisit_dropped(c, plan, conflicts)
-    _finish(c, plan, view, cands, _task_order(c))
+    order = _task_order(c)
+    _finish(c, plan, view, cands, order)
+    if _cheapen(c, plan, cands):
+        # the minutes and free time the moves left behind: the main pass again
+        # over what is uncovered (so the schedule stays maximal)
+        _finish(c, plan, view, cands, order[~plan.covered[order]])
     out = _solution(plan, conflicts)
     if conflicts:
         out = _repair_kept_pins(c, cands, out)
