@@ -123,6 +123,14 @@ def test_capped_candidates_still_valid_and_maximal_cover(p: Problem) -> None:
     c = compile_problem(p)
     capped = solve_greedy(c, build_candidates(c, k=1))
     assert violations(c, capped) == []
+    # maximal: nothing could be added with every candidate (the record of
+    # maximal schedules cleared, so that fill proves it again)
+    from assign.solution import Solution
+    from assign.solvers import greedy as greedy_module
+
+    greedy_module._MAXIMAL.clear()
+    again = Solution.build(capped.task, capped.volunteer, capped.start, list(capped.conflicts))
+    assert len(greedy_module.fill(c, build_candidates(c), again)) == len(capped)
 
 
 # ------------------------------------------------------------------ hand-made

@@ -1091,12 +1091,15 @@ def solve_greedy(c: Compiled, cands: Candidates, seed: int = 0) -> Solution:
     if freed:
         # the minutes and free time the moves left behind: the main pass again
         # over the uncovered tasks those volunteers could take (nothing else
-        # changed for the others, so the schedule stays maximal)
-        gave = np.zeros(c.n_volunteers, dtype=bool)
-        gave[freed] = True
-        task_of = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(cands.ptr))
-        near = np.zeros(c.n_tasks, dtype=bool)
-        near[task_of[gave[cands.volunteer]]] = True
+        # changed for the others, so the schedule stays maximal); with capped
+        # candidates a task's link to them may be outside the cap: all of them
+        near = np.ones(c.n_tasks, dtype=bool)
+        if cands.complete:
+            gave = np.zeros(c.n_volunteers, dtype=bool)
+            gave[freed] = True
+            task_of = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(cands.ptr))
+            near[:] = False
+            near[task_of[gave[cands.volunteer]]] = True
         _finish(c, plan, view, cands, order[near[order] & ~plan.covered[order]])
     out = _solution(plan, conflicts)
     if conflicts:
