@@ -767,6 +767,12 @@ def test_greedy_moves_visits_back_to_cheaper_free_volunteers() -> None:
     assert dict(zip(after.task.tolist(), after.volunteer.tolist(), strict=True)) == {t0: near, t1: near}
     k0, k1 = evaluate(c, before).key(), evaluate(c, after).key()
     assert k1[:-1] == k0[:-1] and k1[-1] < k0[-1]
+    # the same on a schedule (what auto applies to its final one)
+    from assign.solvers.greedy import cheapen
+
+    moved = cheapen(c, cands, before)
+    assert violations(c, moved) == [] and evaluate(c, moved).key() == k1
+    assert cheapen(c, cands, moved) is moved  # nothing left to move
     # near pledged 60 minutes and busy with t1: t0 stays with far
     raw["volunteers"][0]["max_minutes"] = 60
     c = compile_problem(Problem.model_validate(raw))

@@ -1477,6 +1477,9 @@ LNS_SETUP_RATE = 7.0e-8
 #: child (then a second greedy pass) did not finish in time (measured on
 #: ankang with one other busy process on the 2 cores, 2026-11-30)
 FORK_NICE = 0
+#: what :func:`~.greedy.cheapen` on the final schedule is estimated to cost,
+#: as a share of one greedy pass (Shiquan: ~1 s against the pass's ~3 s)
+CHEAPEN_SHARE = 0.4
 #: from this LNS setup estimate (seconds) on, the LP bounds leave the LNS its
 #: setup, as much time again and the final steps' (not at county scale:
 #: Shiquan's setup is estimated at 0.4 s)
@@ -1965,7 +1968,7 @@ def _solve_auto_detailed(
     from ..score import evaluate
     from . import trivial_bound
     from .cpsat import STRICT_PIN_PAIRS, pins_maximal, solve_cpsat_detailed
-    from .greedy import fill, solve_greedy
+    from .greedy import cheapen, fill, solve_greedy
 
     began = time.perf_counter()  # (wall time, for the report)
     clock = clocks.current()
@@ -2061,7 +2064,8 @@ def _solve_auto_detailed(
     week_got: Any = None
     week_found: dict[tuple[int, int], float] = {}
     retime_budget = RETIME_SHARE * limit if large else 0.0
-    lns_end = deadline - final_est - retime_budget
+    cheapen_budget = CHEAPEN_SHARE * pass_est if large else 0.0
+    lns_end = deadline - final_est - retime_budget - cheapen_budget
     final_small = FINAL_RATE * len(full) + 0.05  # the final steps of a problem of small components
 
     if len(comps) == 1 and small:
@@ -2512,6 +2516,14 @@ def _solve_auto_detailed(
             if value is not None:
                 soft = max(soft, value)
         comp_bounds[k] = ComponentBound(b.uncovered, soft, proven)
+
+    # visits back to cheaper free volunteers (the greedy's last step, on the
+    # search's schedule: its refills spare contested volunteers too), when
+    # the time left holds it by estimate
+    if large and left() > final_est + 0.5 * cheapen_budget:
+        offer(cheapen(c, full, best))
+        clock.charge(cheapen_budget)
+        mark("cheaper volunteers")
 
     final = fill(c, cands, best)
     offer(final)

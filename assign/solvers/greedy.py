@@ -1042,6 +1042,39 @@ def _cheapen(c: Compiled, plan: Planner, cands: Candidates) -> list[int]:
     return moved
 
 
+def _refill(
+    c: Compiled, plan: Planner, view: _CandidateView, cands: Candidates, order: NDArray[np.int64], freed: list[int]
+) -> None:
+    """The minutes and free time :func:`_cheapen`'s moves left behind: the
+    main pass again over the uncovered tasks the volunteers who gave visits
+    away could take (nothing else changed for the others, so a maximal
+    schedule stays maximal); with capped candidates a task's link to them may
+    lie outside the cap: over every uncovered task."""
+    if not freed:
+        return
+    near = np.ones(c.n_tasks, dtype=bool)
+    if cands.complete:
+        gave = np.zeros(c.n_volunteers, dtype=bool)
+        gave[freed] = True
+        task_of = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(cands.ptr))
+        near[:] = False
+        near[task_of[gave[cands.volunteer]]] = True
+    _finish(c, plan, view, cands, order[near[order] & ~plan.covered[order]])
+
+
+def cheapen(c: Compiled, cands: Candidates, sol: Solution) -> Solution:
+    """``sol`` with its one-volunteer, non-pinned visits moved to cheaper free
+    candidates where the soft score falls (:func:`_cheapen`), and the tasks
+    that the freed time lets in added (cheapest candidate first, as
+    :func:`fill`); ``sol`` itself when nothing moves. Coverage never falls."""
+    plan = planner_of(c, sol)
+    freed = _cheapen(c, plan, cands)
+    if not freed:
+        return sol
+    _refill(c, plan, _CandidateView(c, cands), cands, _task_order(c), freed)
+    return _solution(plan, sol.conflicts)
+
+
 def _finish(c: Compiled, plan: Planner, view: _CandidateView, cands: Candidates, order: NDArray[np.int64]) -> None:
     _main_pass(c, plan, view, order.tolist())
     if not cands.complete:
@@ -1087,20 +1120,7 @@ def solve_greedy(c: Compiled, cands: Candidates, seed: int = 0) -> Solution:
     conflicts = _revisit_dropped(c, plan, conflicts)
     order = _task_order(c)
     _finish(c, plan, view, cands, order)
-    freed = _cheapen(c, plan, cands)
-    if freed:
-        # the minutes and free time the moves left behind: the main pass again
-        # over the uncovered tasks those volunteers could take (nothing else
-        # changed for the others, so the schedule stays maximal); with capped
-        # candidates a task's link to them may be outside the cap: all of them
-        near = np.ones(c.n_tasks, dtype=bool)
-        if cands.complete:
-            gave = np.zeros(c.n_volunteers, dtype=bool)
-            gave[freed] = True
-            task_of = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(cands.ptr))
-            near[:] = False
-            near[task_of[gave[cands.volunteer]]] = True
-        _finish(c, plan, view, cands, order[near[order] & ~plan.covered[order]])
+    _refill(c, plan, view, cands, order, _cheapen(c, plan, cands))
     out = _solution(plan, conflicts)
     if conflicts:
         out = _repair_kept_pins(c, cands, out)
