@@ -74,7 +74,10 @@ Steps
      (:func:`_restricted_dive`: no bound from it); (f) insertion with re-timing
      (:mod:`~assign.solvers.retime`, :data:`RETIME_SHARE` of the limit, taken
      from the LNS): uncovered one-volunteer visits that fit once one block of
-     one volunteer is re-timed.
+     one volunteer is re-timed; (g) the greedy's last step on the final
+     schedule (:func:`~.greedy.cheapen`, :data:`CHEAPEN_SHARE` of a greedy
+     pass, also taken from the LNS): visits back to cheaper free volunteers
+     where the soft score falls, and the time that frees refilled.
 
 Why this LNS (and not the ``assign.core`` route)
 ------------------------------------------------
