@@ -174,7 +174,7 @@ from ..arrays import ragged_ranges
 from ..candidates import Candidates
 from ..compile import Compiled, pair_keys
 from ..solution import Solution
-from .greedy import PRESSURE_BUCKET, pressure_preference  # noqa: F401  (re-exported)
+from .greedy import pressure_preference, weight_per_minute
 from .timeindexed import (
     BUILD_TIMEOUT,
     add_visit_conflicts,
@@ -1481,7 +1481,8 @@ LNS_SETUP_RATE = 7.0e-8
 #: ankang with one other busy process on the 2 cores, 2026-11-30)
 FORK_NICE = 0
 #: what :func:`~.greedy.cheapen` on the final schedule is estimated to cost,
-#: as a share of one greedy pass (Shiquan: ~1 s against the pass's ~3 s)
+#: as a share of one greedy pass (Shiquan: ~1.3 s against the pass's ~3 s,
+#: from auto's step log, ad hoc)
 CHEAPEN_SHARE = 0.4
 #: from this LNS setup estimate (seconds) on, the LP bounds leave the LNS its
 #: setup, as much time again and the final steps' (not at county scale:
@@ -1998,13 +1999,12 @@ def _solve_auto_detailed(
     # one greedy pass (the strategy "greedy": the knapsack order with the
     # pressure preference) is estimated from the number of pairs (deterministic)
     pass_est = GREEDY_PASS_RATE * len(full)
-    pass_seconds = pass_est  # what one greedy pass costs (measured below)
     final_est = max(SOFT_RESERVE * limit, FINAL_RATE * len(full))
 
     t_pass = now()
     greedy = solve_greedy(c, cands, seed=seed)
     clock.charge(pass_est)
-    pass_seconds = now() - t_pass
+    pass_seconds = now() - t_pass  # what one greedy pass costs
     greedy_key = evaluate(c, greedy).key()
     best, best_key = greedy, greedy_key
     greedy_valid = not violations(c, greedy)
@@ -2705,6 +2705,5 @@ def ordered_greedy(
 def ratio_order(c: Compiled) -> I64:
     """Tier ascending, then weight per minute of volunteer time descending
     (a knapsack greedy: pledged minutes are what runs out), window start, index."""
-    per_minute = c.t_weight / (c.t_duration * c.t_needed).astype(np.float64)
-    return np.lexsort((np.arange(c.n_tasks), c.t_window_start, -per_minute, c.t_tier)).astype(np.int64)
+    return np.lexsort((np.arange(c.n_tasks), c.t_window_start, -weight_per_minute(c), c.t_tier)).astype(np.int64)
 

@@ -542,8 +542,14 @@ def _task_order(c: Compiled) -> NDArray[np.int64]:
     2026-12-01: the greedy's U2 on Shiquan 39,165; benchmarks/README.md.)"""
     id_rank = np.empty(c.n_tasks, dtype=np.int64)
     id_rank[np.argsort(np.asarray(c.task_ids, dtype=object), kind="stable")] = np.arange(c.n_tasks)
-    per_minute = c.t_weight / np.maximum(c.t_duration * c.t_needed, 1).astype(np.float64)
-    return np.lexsort((id_rank, c.t_window_start, -per_minute, c.t_tier)).astype(np.int64)
+    return np.lexsort((id_rank, c.t_window_start, -weight_per_minute(c), c.t_tier)).astype(np.int64)
+
+
+def weight_per_minute(c: Compiled) -> NDArray[np.float64]:
+    """Each task's weight per minute of volunteer time (duration times team
+    size): the key of the knapsack orders (:func:`_task_order`,
+    :func:`~assign.solvers.auto.ratio_order`)."""
+    return c.t_weight / (c.t_duration * c.t_needed).astype(np.float64)
 
 
 #: :func:`pressure_preference` groups volunteers by whole multiples of their
@@ -570,7 +576,7 @@ def pressure_preference(c: Compiled, cands: Candidates) -> NDArray[np.float32]:
     and its recipient's preferred ones come before all others. Two passes
     over the rows, in chunks."""
     n_v = c.n_volunteers
-    per_task = np.maximum(np.diff(cands.ptr), 1)
+    per_task = np.maximum(cands.counts(), 1)
     chunks = [slice(i, i + PRESSURE_CHUNK) for i in range(0, len(cands), PRESSURE_CHUNK)]
 
     def rows(sl: slice) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
@@ -981,7 +987,7 @@ def _cheapen(c: Compiled, plan: Planner, cands: Candidates) -> list[int]:
     them back. Visits by their possible saving, largest first; coverage is
     unchanged (pins too: rule 12 concerns kept pins only). Returns the
     volunteers who gave a visit away."""
-    from ..score import linear_pair_cost
+    from ..score import fairness_share, linear_pair_cost
 
     tasks, vols, _ = plan.assignments()
     if not tasks or not len(cands):
@@ -989,21 +995,16 @@ def _cheapen(c: Compiled, plan: Planner, cands: Candidates) -> list[int]:
     t_all = np.asarray(tasks, dtype=np.int64)
     v_all = np.asarray(vols, dtype=np.int64)
     cur = linear_pair_cost(c, t_all, v_all)
-    per_task = np.diff(cands.ptr)
     low = np.full(c.n_tasks, np.inf)
-    has = per_task > 0
+    has = cands.counts() > 0
     low[has] = np.minimum.reduceat(cands.cost, cands.ptr[:-1][has])
     saving = cur - low[t_all]
     movable = (saving > 1e-9) & (c.t_needed[t_all] == 1) & ~rules.is_pinned(c, t_all, v_all)
     idx = np.flatnonzero(movable)
     idx = idx[np.lexsort((t_all[idx], -saving[idx]))][:CHEAPEN_VISITS]
     w_f = float(c.weights["fairness"])
-    cap = (c.v_history_capacity + c.v_max_minutes).astype(np.float64)
-    hist = c.v_history_minutes.astype(np.float64)
     max_minutes = c.v_max_minutes
-
-    def fair(v: int, minutes: float) -> float:
-        return ((hist[v] + minutes) / cap[v]) ** 2 if cap[v] > 0 else 0.0
+    signs = np.array([1.0, -1.0, 1.0, -1.0])
 
     moved: list[int] = []
     for i in idx.tolist():
@@ -1030,10 +1031,10 @@ def _cheapen(c: Compiled, plan: Planner, cands: Candidates) -> list[int]:
             start, (v2,) = found
             j = int(pos[others[pos].tolist().index(v2)])
             load2 = int(loads[j])
-            u_v, u_2 = float(plan.used[v]), float(plan.used[v2])
-            delta = float(cost[cheaper[j]]) - float(cur[i]) + w_f * (
-                fair(v2, u_2 + load2) - fair(v2, u_2) + fair(v, u_v) - fair(v, u_v + load_v)
-            )
+            u_v, u_2 = int(plan.used[v]), int(plan.used[v2])
+            # the two volunteers' fairness terms after the move minus before
+            fair = fairness_share(c, np.array([v2, v2, v, v]), np.array([u_2 + load2, u_2, u_v, u_v + load_v]))
+            delta = float(cost[cheaper[j]]) - float(cur[i]) + w_f * float(fair @ signs)
             if delta < -1e-9:
                 plan.book(t, v2, start, load2)
                 moved.append(v)
@@ -1056,9 +1057,8 @@ def _refill(
     if cands.complete:
         gave = np.zeros(c.n_volunteers, dtype=bool)
         gave[freed] = True
-        task_of = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(cands.ptr))
         near[:] = False
-        near[task_of[gave[cands.volunteer]]] = True
+        near[cands.task[gave[cands.volunteer]]] = True
     _finish(c, plan, view, cands, order[near[order] & ~plan.covered[order]])
 
 
