@@ -15,7 +15,12 @@ score, ``bound U`` / ``bound soft`` the bound the strategy proved, ``gap``
 ``(soft - bound soft) / max(1, |soft|)`` once U equals the bound's U (SPEC §6;
 ``-`` otherwise), ``solve s`` the wall time of the strategy plus the fill,
 ``total s`` the worker's wall time after generation (compile, candidates,
-strategy, fill, scoring and validation), ``peak MiB`` the worker's peak RSS,
+strategy, fill, scoring and validation), ``peak MiB`` the largest peak RSS of
+the worker and of the children it forks (each counting the pages it shares
+with the worker), ``tree MiB`` the peak of the worker's process tree's
+proportional set size (PSS: shared pages split between the processes sharing
+them), sampled every :data:`TREE_SAMPLE_SECONDS` — the memory the run takes
+from the machine, forked children included (since 2026-12-01),
 ``status`` optimal when the score equals the bound (as :func:`assign.solve`
 decides), feasible otherwise, INVALID when the validator finds a violation,
 error when the worker failed (e.g. over ``--memory-limit`` GiB of address
@@ -105,6 +110,28 @@ def _worker(scenario: str, strategy: str, seed: int, time_limit: float, workers:
     print(json.dumps(row))
 
 
+#: how often the measuring process samples the worker's process tree
+TREE_SAMPLE_SECONDS = 0.2
+
+
+def _tree_pss_kib(pid: int) -> int:
+    """The proportional set size (KiB) of ``pid`` and its descendants now
+    (Linux ``/proc``; 0 where unreadable): forked children share the
+    parent's pages, which PSS counts once over the tree and RSS once each."""
+    total = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                total += next((int(line.split()[1]) for line in fh if line.startswith("Pss:")), 0)
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                todo += [int(x) for x in fh.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def _measure(
     scenario: str, strategy: str, seed: int, time_limit: float, workers: int | None, kill: float, memory_gib: float
 ) -> None:
@@ -115,8 +142,20 @@ def _measure(
     ]
     if workers is not None:
         command += ["--workers", str(workers)]
+    import threading
+
     start = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    tree_peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:  # the worker's process tree (forked children too), by PSS
+        while not done.is_set():
+            tree_peak[0] = max(tree_peak[0], _tree_pss_kib(proc.pid))
+            done.wait(TREE_SAMPLE_SECONDS)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     try:
         out, err = proc.communicate(timeout=kill)
         killed = False
@@ -124,9 +163,11 @@ def _measure(
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         killed = True
+    done.set()
+    sampler.join()
     wall = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
-    row: dict[str, object] = {"wall_s": wall, "peak_rss_mib": peak_kib / 1024}
+    row: dict[str, object] = {"wall_s": wall, "peak_rss_mib": peak_kib / 1024, "tree_pss_mib": tree_peak[0] / 1024}
     if killed:
         row["status"] = "killed"
         row["note"] = f"killed after {kill:.0f} s"
@@ -185,6 +226,7 @@ def summarise(rows: list[dict[str, object]]) -> dict[str, object]:
         "solve_s": _median(rows, "solve_s"),
         "total_s": _median(rows, "total_s"),
         "peak_rss_mib": _median(rows, "peak_rss_mib"),
+        "tree_pss_mib": _median(rows, "tree_pss_mib"),
         "status": worst,
         "runs": len(rows),
         "note": "; ".join(sorted({str(r["note"]) for r in rows if r.get("note")})),
@@ -203,8 +245,8 @@ def _fmt(value: object, spec: str) -> str:
 
 def table(summaries: list[dict[str, object]]) -> str:
     lines = [
-        "| scenario | strategy | U per tier | soft | bound U | bound soft | gap | solve s | total s | peak MiB | status |",
-        "|---|---|---|---:|---|---:|---:|---:|---:|---:|---|",
+        "| scenario | strategy | U per tier | soft | bound U | bound soft | gap | solve s | total s | peak MiB | tree MiB | status |",
+        "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in summaries:
         gap = "-" if not isinstance(s["gap"], int | float) else f"{100 * s['gap']:.2f} %"
@@ -212,7 +254,7 @@ def table(summaries: list[dict[str, object]]) -> str:
         lines.append(
             f"| {s['scenario']} | {s['strategy']} | {_fmt_list(s['uncovered'])} | {_fmt(s['soft'], ',.1f')} "
             f"| {_fmt_list(s['bound_uncovered'])} | {_fmt(s['bound_soft'], ',.1f')} | {gap} "
-            f"| {_fmt(s['solve_s'], '.1f')} | {_fmt(s['total_s'], '.1f')} | {_fmt(s['peak_rss_mib'], ',.0f')} | {status} |"
+            f"| {_fmt(s['solve_s'], '.1f')} | {_fmt(s['total_s'], '.1f')} | {_fmt(s['peak_rss_mib'], ',.0f')} | {_fmt(s['tree_pss_mib'], ',.0f')} | {status} |"
         )
     return "\n".join(lines)
 

@@ -688,7 +688,86 @@ def test_restricted_week_dive_path(problem: Problem, monkeypatch: pytest.MonkeyP
         patch.setattr(auto, "WEEK_MAX_PAIRS", 0)
         patch.setattr(auto, "EXACT_PAIRS", 0)
         patch.setattr(auto, "FIXED_PAIRS", 0)
+        patch.setattr(auto, "LATER_LP_BOUNDS", False)
         _check(problem, workers=2, max_work=0.3)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=dense_problems(pins=True))
+def test_later_lp_bounds_path(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Components too dense for week bounds get, in the forked child beside the
+    search, the LP bounds of their tiers after the first open one (the tier
+    alone, unrestricted): every tier's bound stays below the brute-force
+    optimum's, and the schedule valid and never worse than the greedy."""
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "SMALL_PAIRS", 0)
+        patch.setattr(auto, "WEEK_MAX_PAIRS", 0)
+        patch.setattr(auto, "EXACT_PAIRS", 0)
+        patch.setattr(auto, "FIXED_PAIRS", 0)
+        _check(problem, workers=2, max_work=0.3)
+
+
+def _two_tier_problem() -> Problem:
+    """One volunteer free 08:00-10:20 and, in tier 1, two fixed-time one-hour
+    visits at 08:00 (weights 10 and 14: one is left); in tier 2, two at 09:10
+    (weights 10 and 13: one is left). Each tier's LP (energy rows of the
+    interval) leaves the lighter visit of its hour: U >= (10, 10), the optimum."""
+    tasks = [(1, 480, []), (1, 480, ["solitary"]), (2, 550, []), (2, 550, ["low_income"])]
+    return Problem.model_validate({
+        "format": "assign/problem@1",
+        "name": "two-tier",
+        "horizon": {"start": _iso(0), "end": _iso(1440)},
+        "policy": {"max_travel_km": 10.0},
+        "communities": [{"id": "c"}],
+        "volunteers": [{"id": "v", "community": "c", "lat": 33.0, "lon": 108.0, "skills": ["care"],
+                        "availability": [[_iso(480), _iso(620)]]}],
+        "recipients": [{"id": f"r{i}", "community": "c", "lat": 33.0, "lon": 108.0 + 0.001 * i, "groups": g}
+                       for i, (_, _, g) in enumerate(tasks)],
+        "tasks": [{"id": f"t{i}", "recipient": f"r{i}", "service": "medical", "required_skills": ["care"],
+                   "tier": tier, "window_start": _iso(at), "window_end": _iso(at + 60), "duration_min": 60}
+                  for i, (tier, at, _) in enumerate(tasks)],
+    })
+
+
+def test_later_lp_bounds_are_the_tiers_lps() -> None:
+    """The child's function gives each later tier its LP's bound, the tier
+    alone when a more urgent tier is open, and none above the optimum."""
+    import time
+
+    c = compile_problem(_two_tier_problem())
+    cands = build_candidates(c)
+    everything = np.ones(c.n_tasks, dtype=bool)
+    optimum = brute_force(c, honour_pins=True).key
+    alone = auto.Relaxation(c, cands, c.t_tier == 2, fairness=False).tier_bound(2, {}, None)
+    # tier 1 open (bound 0 < the schedule's 10): tier 2 alone
+    job = (0, everything, [0.0, 0.0], [10.0, 10.0], [2])
+    found, dives, rest = auto._later_lp_bounds(c, cands, [job], time.perf_counter() + 30.0, np.diff(cands.ptr))()
+    assert dives == {} and rest == []
+    assert found == {(0, 2): alone} and 0.0 < alone <= optimum[1]
+    # no time: nothing
+    found, _, _ = auto._later_lp_bounds(c, cands, [job], time.perf_counter(), np.diff(cands.ptr))()
+    assert found == {}
+
+
+def test_later_lp_bounds_reach_auto_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through auto with two workers (no exact stage, no week bound): tier 1's
+    bound from the parent's LP, tier 2's from the child, both at the optimum."""
+    c = compile_problem(_two_tier_problem())
+    cands = build_candidates(c)
+    calls: list[object] = []
+    real = auto._later_lp_bounds
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[2])
+        return real(*args, **kwargs)
+
+    for name in ("SMALL_PAIRS", "WEEK_MAX_PAIRS", "EXACT_PAIRS", "FIXED_PAIRS"):
+        monkeypatch.setattr(auto, name, 0)
+    monkeypatch.setattr(auto, "_later_lp_bounds", spy)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 2, max_work=0.2)
+    assert [[tiers for *_, tiers in jobs] for jobs in calls] == [[[2]]]  # type: ignore[attr-defined]
+    assert result.key[:2] == (10.0, 10.0) == brute_force(c, honour_pins=True).key[:2]
+    assert result.bound is not None and tuple(result.bound.uncovered) == (10.0, 10.0)
 
 
 # ------------------------------------------------------------------ pressure

@@ -71,7 +71,10 @@ Steps
      above the week bound). A component whose blocks are too dense to list
      (Shiquan) gets the same dive over restricted pairs instead, the
      incumbent's and the likeliest others per block, as a search move
-     (:func:`_restricted_dive`: no bound from it); (f) insertion with re-timing
+     (:func:`_restricted_dive`: no bound from it) — unless some tier after
+     its first open one is small enough for an LP: then the child computes
+     those tiers' LP bounds instead (:func:`_later_lp_bounds`, the tier
+     alone; Shiquan's tier 3: 899 → ~27,000–29,000); (f) insertion with re-timing
      (:mod:`~assign.solvers.retime`, :data:`RETIME_SHARE` of the limit, taken
      from the LNS): uncovered one-volunteer visits that fit once one block of
      one volunteer is re-timed; (g) the greedy's last step on the final
@@ -127,6 +130,8 @@ valid both lexicographically and tier by tier for the optimal schedule
   schedule satisfies the restriction), unrestricted (min ``U_t`` alone) when
   not; LPs over more than :data:`LP_MAX_COLUMNS` columns, or that cannot be
   built in their share of the time (:data:`LP_BUILD_RATE`), are skipped;
+  the parent's LP phase takes the first open tier, and where week bounds
+  are out of reach the forked child the later ones (step (e));
 * the soft part: the sum over components of their pair costs and fairness
   (exact model bound, or an LP with fairness tangents once every tier of the
   component is proven, or each term at its most favourable value), plus the
@@ -1708,6 +1713,10 @@ RESTRICTED_PER_BLOCK = 6
 #: and is tried on components of at most this many candidate pairs (Shiquan:
 #: 6.1 M; at province scale its listing alone would take the search's time)
 RESTRICTED_MAX_PAIRS = 10_000_000
+#: components too dense for week bounds get the LP bounds of their tiers after
+#: the first open one in the forked child (:func:`_later_lp_bounds`) instead
+#: of the restricted dive (False: the dive, as before 2026-12-01)
+LATER_LP_BOUNDS = True
 
 
 def _restricted_pairs(
@@ -1783,6 +1792,55 @@ def _restricted_pass(c: Compiled, cands: Candidates, job: Any, incumbent: Soluti
     def run() -> Any:
         k, in_comp, tier, limits = job
         return _restricted_dive(c, cands, k, in_comp, tier, limits, incumbent, until)
+
+    return run
+
+
+def _later_lp_bounds(
+    c: Compiled,
+    cands: Candidates,
+    jobs: list[tuple[int, NDArray[np.bool_], list[float], list[float], list[int]]],
+    until: float,
+    task_pairs: I64,
+) -> Any:
+    """The LP bounds (:class:`Relaxation`) of the tiers after the first open
+    one of components whose blocks are too dense for week bounds, as a
+    function for :func:`_forked` (``(k, tasks, bound per tier, schedule's U
+    per tier, tiers)`` per component, most urgent tier first, until
+    ``until``). Those tiers' more urgent ones are not all proven, so each LP
+    is the tier alone, unrestricted (:func:`_tier_task_set`): a bound of the
+    tier for every valid schedule. Started only when the LP can be built and
+    solved in the time left (:func:`_pdlp_seconds`), as in the parent's LP
+    phase, which takes the first open tier. Returns what :func:`_week_bounds`
+    does: ``({(k, tier): bound}, {}, [])``. On Shiquan (seed 0) tier 3's bound
+    rises from 899 (the tasks nobody can staff) to ~29,400 (PDLP, 10 s)."""
+    import time
+
+    def run() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
+        out: dict[tuple[int, int], float] = {}
+        todo = []
+        for k, in_comp, ub, prim, tiers in jobs:
+            for tier in tiers:
+                mask, limits = _tier_task_set(c, in_comp, tier, ub, prim)
+                n_cols = int(task_pairs[mask].sum())
+                if 0 < n_cols <= LP_MAX_COLUMNS:
+                    todo.append((k, tier, mask, limits, n_cols))
+        for i, (k, tier, mask, limits, n_cols) in enumerate(todo):
+            useful = _pdlp_seconds(4 * n_cols) if n_cols > PDLP_COLUMNS else 0.05
+            if until - time.perf_counter() < LP_BUILD_RATE * n_cols + useful:
+                continue
+            relax = Relaxation(c, cands, mask, fairness=False)
+            # the last LP takes the time left (the child has nothing else to do:
+            # on Shiquan seed 1 beside the search, tier 3's PDLP cut at its
+            # estimate gave 6,530, the bound it reaches alone in 10 s ~29,000)
+            share = until - time.perf_counter()
+            if relax.n > PDLP_COLUMNS and i < len(todo) - 1:
+                share = min(share, _pdlp_seconds(int(relax.a_ub.nnz) + int(relax.a_eq.nnz)))
+            value = relax.tier_bound(tier, limits, max(0.05, share))
+            if value is not None:
+                out[(k, tier)] = value
+            del relax
+        return out, {}, []
 
     return run
 
@@ -2066,6 +2124,8 @@ def _solve_auto_detailed(
     week_wait: Any = None
     week_got: Any = None
     week_found: dict[tuple[int, int], float] = {}
+    # (component, tier) whose LP bound the child computes instead (:func:`_later_lp_bounds`)
+    child_lp: set[tuple[int, int]] = set()
     retime_budget = RETIME_SHARE * limit if large else 0.0
     cheapen_budget = CHEAPEN_SHARE * pass_est if large else 0.0
     lns_end = deadline - final_est - retime_budget - cheapen_budget
@@ -2311,6 +2371,7 @@ def _solve_auto_detailed(
             cov_best = best.covered(c.n_tasks)
             jobs = []
             restricted: tuple[int, NDArray[np.bool_], int, dict[int, float]] | None = None
+            later: list[tuple[int, NDArray[np.bool_], list[float], list[float], list[int]]] = []
             for k in large:
                 in_comp = t_label == k
                 prim = _tier_u(c, in_comp, cov_best)
@@ -2320,9 +2381,19 @@ def _solve_auto_detailed(
                 # forked only when some open tier could get one (tier alone: the smaller mask)
                 if any(_week_mask(c, full, in_comp & (c.t_tier == j), task_pairs) for j in open_tiers):
                     jobs.append((k, in_comp, ub, prim, 1))
-                elif open_tiers and restricted is None and pairs_per[k] <= RESTRICTED_MAX_PAIRS:
-                    # too dense for week bounds: a dive over restricted pairs
-                    # in the first open tier, when the more urgent ones are proven
+                    continue
+                # too dense for week bounds: the LP bounds of the tiers after the
+                # first open one (the parent's LP phase takes that one) that are
+                # not too large for an LP
+                lp_tiers = [
+                    j for j in open_tiers[1:]
+                    if int(task_pairs[_tier_task_set(c, in_comp, j, ub, prim)[0]].sum()) <= LP_MAX_COLUMNS
+                ]
+                if lp_tiers:
+                    later.append((k, in_comp, ub, prim, lp_tiers))
+                if open_tiers and restricted is None and pairs_per[k] <= RESTRICTED_MAX_PAIRS:
+                    # or a dive over restricted pairs in the first open tier,
+                    # when the more urgent ones are proven
                     restricted = (k, in_comp, open_tiers[0], {j: ub[j - 1] for j in range(1, open_tiers[0])})
             week_until = lns_end - WEEK_MARGIN
             # the dive leaves the search a share of its time to polish what it gives
@@ -2331,7 +2402,13 @@ def _solve_auto_detailed(
             dive_until = lns_end - max(
                 DIVE_POLISH_SHARE * max(0.0, lns_end - now()), DIVE_FILL_PASSES * pass_seconds
             )
-            if (
+            if not jobs and later and LATER_LP_BOUNDS:
+                # the later tiers' LP bounds take the child rather than the
+                # restricted dive (Shiquan: the dive gave nothing since the
+                # greedy spares contested volunteers; tier 3's bound was 899)
+                week_wait = _forked(_later_lp_bounds(c, full, later, week_until, task_pairs), send_as=tuple, receive_as=tuple)
+                child_lp = {(k, j) for k, _, _, _, tiers in later for j in tiers}
+            elif (
                 not jobs
                 and restricted is not None
                 and RESTRICTED_PER_BLOCK > 0
@@ -2370,6 +2447,8 @@ def _solve_auto_detailed(
             for tier in range(exact_tiers.get(k, 0) + 1, T + 1):
                 if lp_deadline - now() <= 0.05:
                     break
+                if (k, tier) in child_lp:
+                    continue  # the forked child's
                 # restricted by the more urgent tiers only when those are proven
                 mask, limits = _tier_task_set(c, in_comp, tier, ub, prim)
                 if tier <= fixed_tiers.get(k, 0):
