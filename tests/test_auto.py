@@ -861,3 +861,41 @@ def test_greedy_moves_visits_back_to_cheaper_free_volunteers() -> None:
     plan.book(t1, near, 1440 + 540, 60)
     assert _cheapen(c, plan, cands) == []
     assert plan.team(t0) == [far]
+
+
+def test_neighbourhood_objective_fits_cp_sat() -> None:
+    """With weights so large that lexicographic weights over four tiers (and the
+    soft part) would overflow CP-SAT's objective, a neighbourhood model drops
+    the soft part, then the least urgent tiers, rather than being rejected as
+    invalid (it was, with 40 volunteers and 300 uncovered Shiquan tasks): the
+    model validates, is solved, and its move keeps the schedule valid and no
+    worse than the greedy's."""
+    big = 10**8
+    tasks = [(tier, 480 + 60 * k) for tier in (1, 2, 3, 4) for k in range(3)]
+    problem = Problem.model_validate({
+        "format": "assign/problem@1",
+        "name": "heavy",
+        "horizon": {"start": _iso(0), "end": _iso(1440)},
+        "policy": {"max_travel_km": 10.0, "group_weights": {"solitary": big}},
+        "communities": [{"id": "c"}],
+        "volunteers": [{"id": f"v{i}", "community": "c", "lat": 33.0, "lon": 108.0 + 0.001 * i, "skills": ["care"],
+                        "availability": [[_iso(480), _iso(720)]]} for i in range(2)],
+        "recipients": [{"id": f"r{i}", "community": "c", "lat": 33.0 + 0.001 * i, "lon": 108.0, "groups": ["solitary"]}
+                       for i in range(len(tasks))],
+        "tasks": [{"id": f"t{i}", "recipient": f"r{i}", "service": "medical", "required_skills": ["care"],
+                   "tier": tier, "window_start": _iso(at), "window_end": _iso(at + 60), "duration_min": 50}
+                  for i, (tier, at) in enumerate(tasks)],
+    })
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    greedy = solve_greedy(c, cands)
+    search = auto.Search(c, cands, greedy, 0)
+    mdl = search.nb.build(greedy, np.arange(c.n_volunteers), None, 100, np.random.default_rng(0))
+    assert mdl is not None and not mdl.fits
+    assert mdl.model.Validate() == ""
+    move = mdl.solve(0, 10.0, 100.0)
+    assert move.status in ("OPTIMAL", "FEASIBLE")
+    new = auto.apply_move(greedy, c.n_tasks, move)
+    assert violations(c, new) == []
+    # the two most urgent tiers are in the objective: no worse there
+    assert evaluate(c, new).key()[:2] <= evaluate(c, greedy).key()[:2]

@@ -761,21 +761,27 @@ class _NeighbourhoodModel:
                 soft_hi += int(np.ceil(gain * hi_share)) + 1
         self.soft_expr = cp_model.LinearExpr.sum(soft_terms) if soft_terms else 0
         # U per tier, lexicographic through weights
-        u_terms = []
-        weight = soft_hi - soft_lo + 1
         self.u_expr: list[tuple[int, Any]] = []
-        for tier in sorted(np.unique(tiers_free).tolist(), reverse=True):
+        spans: list[int] = []
+        for tier in sorted(np.unique(tiers_free).tolist(), reverse=True):  # least urgent first
             at = np.flatnonzero(tiers_free == tier).tolist()
             ws_ = [int(c.t_weight[free[i]]) for i in at]
             expr = sum(ws_) - cp_model.LinearExpr.weighted_sum([self.cov[i] for i in at], ws_)
             self.u_expr.append((tier, expr))
-            u_terms.append((weight, expr))
-            weight *= sum(abs(w) for w in ws_) + 1
-        self.fits = weight < (1 << 61)
+            spans.append(sum(abs(w) for w in ws_) + 1)
+        u_terms, weight = _lexicographic([e for _, e in self.u_expr], spans, soft_hi - soft_lo + 1)
+        self.fits = weight <= OBJECTIVE_MAX
         if self.fits:
             m.minimize(cp_model.LinearExpr.sum([wt * e for wt, e in u_terms]) + self.soft_expr)
-        else:  # U only; the soft part is left to the acceptance test
-            m.minimize(cp_model.LinearExpr.sum([e for _, e in u_terms]))
+        else:
+            # U alone, still lexicographic (the soft part is left to the
+            # acceptance test); the least urgent tiers dropped until it fits
+            k = 0
+            u_terms, weight = _lexicographic([e for _, e in self.u_expr], spans, 1)
+            while weight > OBJECTIVE_MAX and k < len(spans) - 1:
+                k += 1
+                u_terms, weight = _lexicographic([e for _, e in self.u_expr[k:]], spans[k:], 1)
+            m.minimize(cp_model.LinearExpr.sum([wt * e for wt, e in u_terms]))
 
     def hint(self) -> None:
         """The incumbent as a complete hint."""
@@ -810,6 +816,26 @@ class _NeighbourhoodModel:
         return Move(
             self.free, self.y_t[on], self.y_v[on], self.y_start[on], status, solver.deterministic_time, len(self.y)
         )
+
+
+#: a neighbourhood's objective (the lexicographic weights times the largest
+#: U they multiply, plus the soft range) is kept below this: CP-SAT declares a
+#: model invalid ("possible integer overflow in objective") when the sum of its
+#: terms and offset could pass 2^62 (40 volunteers over the week with 300
+#: uncovered Shiquan tasks did with the bound 2^61 before 2026-12-01)
+OBJECTIVE_MAX = 1 << 59
+
+
+def _lexicographic(exprs: list[Any], spans: list[int], first: int) -> tuple[list[tuple[int, Any]], int]:
+    """Weights making ``exprs`` (least urgent first, each in ``[0, span)``)
+    lexicographic, the least urgent weighted ``first``: (weight, expr) pairs
+    and the weight one more would need (the objective's range)."""
+    out = []
+    weight = first
+    for expr, span in zip(exprs, spans, strict=True):
+        out.append((weight, expr))
+        weight *= span
+    return out, weight
 
 
 def apply_move(sol: Solution, n_tasks: int, move: Move) -> Solution:
