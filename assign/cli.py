@@ -109,6 +109,15 @@ def summary(problem: Problem, schedule: Schedule) -> str:
             + (f"tiers 1-{proven}" if proven > 1 else "tier 1" if proven == 1 else "no tier")
             + (" and the soft part" if proven == len(bound.uncovered) and schedule.status == "optimal" else "")
         )
+        # how far each tier not proven may still be from its optimum
+        score_u = schedule.score.uncovered if schedule.score else ()
+        open_tiers = [
+            f"U{i + 1} {u:g} vs {b:g} ({(u - b) / max(1.0, abs(u)):.1%})"
+            for i, (u, b) in enumerate(zip(score_u, bound.uncovered, strict=False))
+            if u != b
+        ]
+        if open_tiers:
+            lines.append("open tiers (uncovered weight vs bound, share not proven): " + ", ".join(open_tiers))
     else:
         lines.append("bound: none")
     solver = schedule.solver

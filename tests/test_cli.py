@@ -166,6 +166,10 @@ def test_summary_names_the_proven_tiers() -> None:
         }
     )
     assert "proven optimal: tier 1\n" in summary(problem, partial) + "\n"
+    # tiers 2 and 3 are open: (20 - 14) / 20 and (3 - 0) / 3; tier 4 meets its bound
+    assert "open tiers (uncovered weight vs bound, share not proven): U2 20 vs 14 (30.0%), U3 3 vs 0 (100.0%)\n" in (
+        summary(problem, partial) + "\n"
+    )
     none = partial.model_copy(update={"bound": Bound(uncovered=(0, 14, 0, 0), soft=0.0),
                                       "score": Score(uncovered=(1, 20, 3, 0), soft=0.0, terms=terms)})
     assert "proven optimal: no tier" in summary(problem, none)
