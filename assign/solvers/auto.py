@@ -52,8 +52,8 @@ Steps
      of a valid schedule keeps it valid, so the truncated optimum is the true
      one) and the schedule, completed by the ordered greedy, is offered;
      (c) LP bounds per tier (:class:`Relaxation`), each LP's point guiding a
-     greedy pass (the tier's tasks by LP coverage, to the volunteers the LP
-     uses); (d) large-neighbourhood search (:class:`Search`) for the rest of
+     greedy pass (the knapsack order, each task to a volunteer the LP uses
+     for it, the least pressed first; :data:`GUIDE_SHARE`); (d) large-neighbourhood search (:class:`Search`) for the rest of
      the time, when that holds its setup (:data:`LNS_SETUP_RATE`) and the
      final steps (:data:`FINAL_RATE`, both estimated from the size); (e) with
      more than one worker, from the end of the exact stages (beside the LP
@@ -1481,12 +1481,25 @@ LP_BUILD_RATE = 3.0e-6
 #: (one worker) counts it (a PDLP LP counts its whole share: its iteration
 #: budget is set from it)
 LP_SOLVE_RATE = 1.0e-5
-#: the two LP-guided greedy passes after a tier LP run only when they cost at
-#: most this share of the time limit (else the LNS has the time), a pass
-#: estimated at GREEDY_PASS_RATE seconds per candidate pair (measured on
-#: Shiquan: 6.1 M pairs, 3.3 s a pass; small problems cost more per pair —
-#: laocheng, 97,000 pairs, 0.3 s — but their passes are cheap anyway)
-GUIDE_SHARE = 0.05
+#: the LP-guided greedy pass after a tier LP runs only when it costs at most
+#: this share of the time limit (else the LNS has the time), a pass estimated
+#: at GREEDY_PASS_RATE seconds per candidate pair (measured on Shiquan: 6.1 M
+#: pairs, 3.3 s a pass; small problems cost more per pair — laocheng, 97,000
+#: pairs, 0.3 s — but their passes are cheap anyway). The pass takes tasks in
+#: the knapsack order (:func:`ratio_order`) and each to a volunteer whose pair
+#: the LP's point uses (x above GUIDE_USED: the LP's support; PDLP's points
+#: spread a task over many pairs at ~0.001-0.01 each), the least pressed
+#: first (:func:`~.greedy.pressure_preference`). Measured from the final
+#: Shiquan schedules (ad hoc, one pass after the restricted tier-2 LP, 10 s of
+#: PDLP): U2 29,524 -> 28,595 (seed 0) and 28,030 -> 27,272 (seed 1); the
+#: threshold 1e-5 .. 3e-3 gave 28,571-28,615, 1e-2 29,140; the two passes
+#: before 2026-12-01 (tasks by LP coverage; the LP's fractions, or its support
+#: cheapest first) 30,239 / 29,558 on the same start, and on laocheng 5,168 /
+#: 5,184 against 4,899 from the greedy's schedule
+GUIDE_SHARE = 0.1
+GUIDE_USED = 1e-3
+#: a used pair's bonus in the preference (above any pressure)
+GUIDE_BONUS = 1e6
 GREEDY_PASS_RATE = 5.5e-7
 #: shares of the time limit for the exact stages and the LP bounds of large components
 EXACT_SHARE = 0.2
@@ -2460,10 +2473,10 @@ def _solve_auto_detailed(
         # Shiquan's LPs ran into it and the solve overran its limit)
         lns_keep = max(lns_keep, deadline - lns_end)
         lp_deadline = now() + LP_SHARE * max(0.0, left() - lns_keep)
-        # LP-guided greedy passes, judged by the problem's size (not the clock,
+        # the LP-guided greedy pass, judged by the problem's size (not the clock,
         # so that a run with one worker repeats)
-        guided = 2.0 * GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
-        passes = 2.0 * pass_seconds if guided else 0.0  # their time, reserved after each LP
+        guided = GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
+        passes = pass_seconds if guided else 0.0  # its time, reserved after each LP
         for k in large:
             in_comp = t_label == k
             have = comp_bounds.get(k)
@@ -2482,14 +2495,14 @@ def _solve_auto_detailed(
                 n_cols = int(task_pairs[mask].sum())
                 # skipped when it could not be built and solved usefully in the time
                 # left (a first-order LP needs its fixed cost and its iterations;
-                # ~4 nonzeros per column), with the two guided greedy passes after it
+                # ~4 nonzeros per column), with the guided greedy pass after it
                 useful = _pdlp_seconds(4 * n_cols) if n_cols > PDLP_COLUMNS else 0.05
                 room = lp_deadline - now() - LP_BUILD_RATE * n_cols - passes
                 if n_cols > LP_MAX_COLUMNS or room < useful:
                     continue
                 relax = Relaxation(c, full, mask, fairness=False)
-                # the most urgent tier left takes the time (two guided greedy passes
-                # follow); a later tier gets what an early-converged LP leaves. A
+                # the most urgent tier left takes the time (the guided greedy pass
+                # follows); a later tier gets what an early-converged LP leaves. A
                 # first-order LP's bound can be worth little when cut short, so
                 # splitting the time between tiers would lose both
                 share = lp_deadline - now() - passes
@@ -2498,26 +2511,16 @@ def _solve_auto_detailed(
                 value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=clock.deterministic)
                 # (on the deterministic clock: its build and its solve by their sizes)
                 clock.charge(LP_BUILD_RATE * n_cols + (max(0.05, share) if relax.n > PDLP_COLUMNS else LP_SOLVE_RATE * n_cols))
-                # the guided passes only when cheap next to the time limit: on
-                # Shiquan (3.3 s a pass) the LNS did better with those seconds in a
-                # 60 s run (U2 29,923 vs 29,973 and 28,250 vs 28,276, seeds 0 and 1)
+                # the guided pass only when cheap next to the time limit
                 guide = relax.guide(cands) if guided else None
-                if guide is not None and now() + 2.0 * pass_seconds <= deadline:
-                    # LP-guided greedy: the tier's tasks by LP coverage, each to a
-                    # volunteer the LP uses; the more urgent tiers kept
-                    y_lp, x_lp = guide
-                    mine = np.flatnonzero(in_comp & (c.t_tier == tier))
-                    first = mine[np.lexsort((np.arange(len(mine)), -y_lp[mine]))]
-                    rest = order[~(in_comp[order] & (c.t_tier[order] == tier))]
+                if guide is not None and pressure is not None and now() + pass_seconds <= deadline:
+                    # LP-guided greedy: the knapsack order, each task to a volunteer
+                    # the LP uses for it (x above GUIDE_USED), the least pressed
+                    # first; the more urgent tiers kept (module constants)
+                    _, x_lp = guide
                     keep_lp = (in_comp & (c.t_tier < tier)) | ~in_comp | pinned
-                    # two preferences: the LP's fractions, and the volunteers the LP
-                    # uses at all, cheapest first (measured on Shiquan: either may
-                    # cover more; the second travels ~20 % less)
-                    task_order = np.concatenate((first, rest))
-                    better = offer(greedy_pass(c, cands, best, keep_lp, task_order, x_lp))
-                    use = (x_lp > 1e-3).astype(np.float64)
-                    better = offer(greedy_pass(c, cands, best, keep_lp, task_order, use)) or better
-                    if better:
+                    prefer = (x_lp > GUIDE_USED) * GUIDE_BONUS + pressure
+                    if offer(greedy_pass(c, cands, best, keep_lp, order, prefer)):
                         cov_best = best.covered(c.n_tasks)
                         prim = _tier_u(c, in_comp, cov_best)
                 if value is not None:
