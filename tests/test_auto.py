@@ -899,3 +899,54 @@ def test_neighbourhood_objective_fits_cp_sat() -> None:
     assert violations(c, new) == []
     # the two most urgent tiers are in the objective: no worse there
     assert evaluate(c, new).key()[:2] <= evaluate(c, greedy).key()[:2]
+
+
+def _guided_problem() -> Problem:
+    """Two one-hour visits at the same hour; ``b`` (next door to both, so the
+    cheaper) can take either, ``a`` (1.5 km away) only the first.
+    Both pledge 600 minutes, so their pressures fall in the same bucket and
+    the cheapest-among-equals rule gives the first visit to ``b``, leaving
+    the second uncovered; the LP uses ``a`` for the first and ``b`` for the
+    second."""
+    return Problem.model_validate({
+        "format": "assign/problem@1",
+        "name": "guided",
+        "horizon": {"start": _iso(0), "end": _iso(1440)},
+        "policy": {"max_travel_km": 5.0},
+        "communities": [{"id": "c"}],
+        "volunteers": [
+            {"id": "a", "community": "c", "lat": 33.0135, "lon": 108.0, "skills": ["care"], "max_minutes": 600,
+             "availability": [[_iso(480), _iso(720)]]},
+            {"id": "b", "community": "c", "lat": 33.0, "lon": 108.0, "skills": ["care", "meals"], "max_minutes": 600,
+             "availability": [[_iso(480), _iso(720)]]},
+        ],
+        "recipients": [{"id": "r1", "community": "c", "lat": 33.0, "lon": 108.0},
+                       {"id": "r2", "community": "c", "lat": 33.0, "lon": 108.001}],
+        "tasks": [
+            {"id": "t1", "recipient": "r1", "service": "medical", "required_skills": ["care"],
+             "window_start": _iso(540), "window_end": _iso(600), "duration_min": 60},
+            {"id": "t2", "recipient": "r2", "service": "medical", "required_skills": ["meals"],
+             "window_start": _iso(540), "window_end": _iso(600), "duration_min": 60},
+        ],
+    })
+
+
+def test_guided_preference_follows_the_lp() -> None:
+    """The LP-guided pass's preference sends the first visit to the volunteer
+    the LP uses for it, so both visits are covered where the pressure alone
+    (a tie, then the cheapest) covers one."""
+    c = compile_problem(_guided_problem())
+    cands = build_candidates(c)
+    pressure = auto.pressure_preference(c, cands)
+    keep = np.zeros(c.n_tasks, dtype=bool)
+    base = solve_greedy(c, cands)
+    alone = auto.ordered_greedy(c, cands, base, keep, auto.ratio_order(c), pressure)
+    assert len(alone) == 1
+    relax = auto.Relaxation(c, cands, np.ones(c.n_tasks, dtype=bool), fairness=False)
+    assert relax.tier_bound(1, {}, None) == 0.0
+    guide = relax.guide(cands)
+    assert guide is not None
+    guided = auto.ordered_greedy(c, cands, base, keep, auto.ratio_order(c), auto.guided_preference(guide[1], pressure))
+    assert len(guided) == 2 and violations(c, guided) == []
+    a = c.volunteer_ids.index("a")
+    assert int(guided.volunteer[list(guided.task).index(c.task_ids.index("t1"))]) == a

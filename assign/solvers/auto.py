@@ -1835,6 +1835,13 @@ def _restricted_pass(c: Compiled, cands: Candidates, job: Any, incumbent: Soluti
     return run
 
 
+def guided_preference(x_lp: NDArray[np.float64], pressure: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
+    """The LP-guided pass's preference per candidate row: the pairs the LP's
+    point uses (``x_lp`` above :data:`GUIDE_USED`) first, then the least
+    pressed (``pressure``, :func:`~.greedy.pressure_preference`)."""
+    return (x_lp > GUIDE_USED) * GUIDE_BONUS + pressure.astype(np.float64)
+
+
 def _later_lp_bounds(
     c: Compiled,
     cands: Candidates,
@@ -2517,9 +2524,8 @@ def _solve_auto_detailed(
                     # LP-guided greedy: the knapsack order, each task to a volunteer
                     # the LP uses for it (x above GUIDE_USED), the least pressed
                     # first; the more urgent tiers kept (module constants)
-                    _, x_lp = guide
                     keep_lp = (in_comp & (c.t_tier < tier)) | ~in_comp | pinned
-                    prefer = (x_lp > GUIDE_USED) * GUIDE_BONUS + pressure
+                    prefer = guided_preference(guide[1], pressure)
                     if offer(greedy_pass(c, cands, best, keep_lp, order, prefer)):
                         cov_best = best.covered(c.n_tasks)
                         prim = _tier_u(c, in_comp, cov_best)
