@@ -1839,7 +1839,8 @@ def guided_preference(x_lp: NDArray[np.float64], pressure: NDArray[np.floating[A
     """The LP-guided pass's preference per candidate row: the pairs the LP's
     point uses (``x_lp`` above :data:`GUIDE_USED`) first, then the least
     pressed (``pressure``, :func:`~.greedy.pressure_preference`)."""
-    out: NDArray[np.float64] = (x_lp > GUIDE_USED) * GUIDE_BONUS + pressure.astype(np.float64)
+    out = np.where(x_lp > GUIDE_USED, GUIDE_BONUS, 0.0)
+    out += pressure
     return out
 
 
