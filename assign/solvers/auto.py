@@ -1492,10 +1492,10 @@ LP_SOLVE_RATE = 1.0e-5
 #: first (:func:`~.greedy.pressure_preference`). Measured from the final
 #: Shiquan schedules (ad hoc, one pass after the restricted tier-2 LP, 10 s of
 #: PDLP): U2 29,524 -> 28,595 (seed 0) and 28,030 -> 27,272 (seed 1); the
-#: threshold 1e-5 .. 3e-3 gave 28,571-28,615, 1e-2 29,140; the two passes
-#: before 2026-12-01 (tasks by LP coverage; the LP's fractions, or its support
-#: cheapest first) 30,239 / 29,558 on the same start, and on laocheng 5,168 /
-#: 5,184 against 4,899 from the greedy's schedule
+#: threshold 1e-5 .. 3e-3 gave 28,571-28,615, 1e-2 29,140; the first of the
+#: two passes before 2026-12-01 (tasks by LP coverage, the LP's fractions)
+#: 30,239 and the pressure alone 29,558 on the same start; on laocheng from
+#: the greedy's schedule the two old passes 5,168 / 5,184, this one 4,899
 GUIDE_SHARE = 0.1
 GUIDE_USED = 1e-3
 #: a used pair's bonus in the preference (above any pressure)
