@@ -946,7 +946,7 @@ def test_guided_preference_follows_the_lp() -> None:
     assert relax.tier_bound(1, {}, None) == 0.0
     guide = relax.guide(cands)
     assert guide is not None
-    guided = auto.ordered_greedy(c, cands, base, keep, auto.ratio_order(c), auto.guided_preference(guide[1], pressure))
+    guided = auto.ordered_greedy(c, cands, base, keep, auto.ratio_order(c), auto.guided_preference(c, cands, guide[1], pressure, 1))
     assert len(guided) == 2 and violations(c, guided) == []
     a = c.volunteer_ids.index("a")
     assert int(guided.volunteer[list(guided.task).index(c.task_ids.index("t1"))]) == a

@@ -53,7 +53,8 @@ Steps
      one) and the schedule, completed by the ordered greedy, is offered;
      (c) LP bounds per tier (:class:`Relaxation`), each LP's point guiding a
      greedy pass (the knapsack order, each task to a volunteer the LP uses
-     for it, the least pressed first; :data:`GUIDE_SHARE`); (d) large-neighbourhood search (:class:`Search`) for the rest of
+     for it, the cheapest first; :func:`guided_preference`,
+     :data:`GUIDE_SHARE`); (d) large-neighbourhood search (:class:`Search`) for the rest of
      the time, when that holds its setup (:data:`LNS_SETUP_RATE`) and the
      final steps (:data:`FINAL_RATE`, both estimated from the size); (e) with
      more than one worker, from the end of the exact stages (beside the LP
@@ -1488,14 +1489,16 @@ LP_SOLVE_RATE = 1.0e-5
 #: pairs, 0.3 s — but their passes are cheap anyway). The pass takes tasks in
 #: the knapsack order (:func:`ratio_order`) and each to a volunteer whose pair
 #: the LP's point uses (x above GUIDE_USED: the LP's support; PDLP's points
-#: spread a task over many pairs at ~0.001-0.01 each), the least pressed
-#: first (:func:`~.greedy.pressure_preference`). Measured from the final
+#: spread a task over many pairs at ~0.001-0.01 each), at first the least
+#: pressed (:func:`~.greedy.pressure_preference`). Measured from the final
 #: Shiquan schedules (ad hoc, one pass after the restricted tier-2 LP, 10 s of
 #: PDLP): U2 29,524 -> 28,595 (seed 0) and 28,030 -> 27,272 (seed 1); the
 #: threshold 1e-5 .. 3e-3 gave 28,571-28,615, 1e-2 29,140; the first of the
 #: two passes before 2026-12-01 (tasks by LP coverage, the LP's fractions)
 #: 30,239 and the pressure alone 29,558 on the same start; on laocheng from
 #: the greedy's schedule the two old passes 5,168 / 5,184, this one 4,899
+#: (with the cheapest among the LP's pairs instead of the least pressed, see
+#: :func:`guided_preference`: 28,502 / 27,233 / 4,852)
 GUIDE_SHARE = 0.1
 GUIDE_USED = 1e-3
 #: a used pair's bonus in the preference (above any pressure)
@@ -1835,12 +1838,21 @@ def _restricted_pass(c: Compiled, cands: Candidates, job: Any, incumbent: Soluti
     return run
 
 
-def guided_preference(x_lp: NDArray[np.float64], pressure: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
-    """The LP-guided pass's preference per candidate row: the pairs the LP's
-    point uses (``x_lp`` above :data:`GUIDE_USED`) first, then the least
-    pressed (``pressure``, :func:`~.greedy.pressure_preference`)."""
-    out = np.where(x_lp > GUIDE_USED, GUIDE_BONUS, 0.0)
-    out += pressure
+def guided_preference(
+    c: Compiled, cands: Candidates, x_lp: NDArray[np.float64], pressure: NDArray[np.floating[Any]], tier: int
+) -> NDArray[np.float64]:
+    """The preference per candidate row of the greedy pass guided by the LP of
+    ``tier`` (and the more urgent tiers): for their tasks the pairs the LP's
+    point uses (``x_lp`` above :data:`GUIDE_USED`) first, the cheapest among
+    them (the pass breaks ties by cost); for the less urgent tiers, which the
+    LP does not see, the least pressed (``pressure``,
+    :func:`~.greedy.pressure_preference`). Measured (ad hoc, one pass on the
+    final schedules' tier 1): Shiquan U2 28,502 / 27,233 (seeds 0 / 1) and
+    laocheng 4,852 from the greedy's schedule, against 28,595 / 27,272 /
+    4,899 with the pressure among the LP's pairs too."""
+    mine = c.t_tier[cands.task] <= tier
+    used = np.where(x_lp > GUIDE_USED, GUIDE_BONUS, 0.0)
+    out: NDArray[np.float64] = np.where(mine, used, pressure.astype(np.float64))
     return out
 
 
@@ -2524,10 +2536,10 @@ def _solve_auto_detailed(
                 guide = relax.guide(cands) if guided else None
                 if guide is not None and pressure is not None and now() + pass_seconds <= deadline:
                     # LP-guided greedy: the knapsack order, each task to a volunteer
-                    # the LP uses for it (x above GUIDE_USED), the least pressed
-                    # first; the more urgent tiers kept (module constants)
+                    # the LP uses for it (x above GUIDE_USED), the cheapest first;
+                    # the less urgent tiers' by pressure; the more urgent tiers kept
                     keep_lp = (in_comp & (c.t_tier < tier)) | ~in_comp | pinned
-                    prefer = guided_preference(guide[1], pressure)
+                    prefer = guided_preference(c, cands, guide[1], pressure, tier)
                     if offer(greedy_pass(c, cands, best, keep_lp, order, prefer)):
                         cov_best = best.covered(c.n_tasks)
                         prim = _tier_u(c, in_comp, cov_best)
