@@ -740,12 +740,14 @@ def test_later_lp_bounds_are_the_tiers_lps() -> None:
     optimum = brute_force(c, honour_pins=True).key
     alone = auto.Relaxation(c, cands, c.t_tier == 2, fairness=False).tier_bound(2, {}, None)
     # tier 1 open (bound 0 < the schedule's 10): tier 2 alone
-    job = (0, everything, [0.0, 0.0], [10.0, 10.0], [2])
-    found, dives, rest = auto._later_lp_bounds(c, cands, [job], time.perf_counter() + 30.0, np.diff(cands.ptr))()
+    mask, limits = auto._tier_task_set(c, everything, 2, [0.0, 0.0], [10.0, 10.0])
+    assert np.array_equal(mask, c.t_tier == 2) and limits == {}
+    job = (0, 2, mask, limits, int(np.diff(cands.ptr)[mask].sum()))
+    found, dives, rest = auto._later_lp_bounds(c, cands, [job], time.perf_counter() + 30.0)()
     assert dives == {} and rest == []
     assert found == {(0, 2): alone} and 0.0 < alone <= optimum[1]
     # no time: nothing
-    found, _, _ = auto._later_lp_bounds(c, cands, [job], time.perf_counter(), np.diff(cands.ptr))()
+    found, _, _ = auto._later_lp_bounds(c, cands, [job], time.perf_counter())()
     assert found == {}
 
 
@@ -765,7 +767,7 @@ def test_later_lp_bounds_reach_auto_bound(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.setattr(auto, name, 0)
     monkeypatch.setattr(auto, "_later_lp_bounds", spy)
     result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 2, max_work=0.2)
-    assert [[tiers for *_, tiers in jobs] for jobs in calls] == [[[2]]]  # type: ignore[attr-defined]
+    assert [[tier for _, tier, *_ in jobs] for jobs in calls] == [[2]]  # type: ignore[attr-defined]
     assert result.key[:2] == (10.0, 10.0) == brute_force(c, honour_pins=True).key[:2]
     assert result.bound is not None and tuple(result.bound.uncovered) == (10.0, 10.0)
 

@@ -1464,6 +1464,21 @@ PDLP_FIXED_SECONDS = 3.5
 PDLP_ITERATIONS = 500
 
 
+def _lp_min_seconds(n_cols: int) -> float:
+    """The time a tier LP of ``n_cols`` columns needs after its build to be
+    worth starting (a first-order LP its fixed cost and its iterations, at ~4
+    nonzeros per column)."""
+    return _pdlp_seconds(4 * n_cols) if n_cols > PDLP_COLUMNS else 0.05
+
+
+def _lp_share(relax: Relaxation, share: float) -> float:
+    """``share`` of time for ``relax``'s LP, at most what PDLP can use when it
+    is the solver (:func:`_pdlp_seconds` of its nonzeros)."""
+    if relax.n > PDLP_COLUMNS:
+        return min(share, _pdlp_seconds(int(relax.a_ub.nnz) + int(relax.a_eq.nnz)))
+    return share
+
+
 def _pdlp_seconds(nnz: int) -> float:
     """The time an LP of ``nnz`` nonzeros gets from PDLP: its fixed cost and
     :data:`PDLP_ITERATIONS` iterations. An LP is started only when this much
@@ -1501,8 +1516,6 @@ LP_SOLVE_RATE = 1.0e-5
 #: :func:`guided_preference`: 28,502 / 27,233 / 4,852)
 GUIDE_SHARE = 0.1
 GUIDE_USED = 1e-3
-#: a used pair's bonus in the preference (above any pressure)
-GUIDE_BONUS = 1e6
 GREEDY_PASS_RATE = 5.5e-7
 #: shares of the time limit for the exact stages and the LP bounds of large components
 EXACT_SHARE = 0.2
@@ -1850,52 +1863,43 @@ def guided_preference(
     final schedules' tier 1): Shiquan U2 28,502 / 27,233 (seeds 0 / 1) and
     laocheng 4,852 from the greedy's schedule, against 28,595 / 27,272 /
     4,899 with the pressure among the LP's pairs too."""
+    # (a task's rows share its tier: the two scales never meet in one sort)
     mine = c.t_tier[cands.task] <= tier
-    used = np.where(x_lp > GUIDE_USED, GUIDE_BONUS, 0.0)
-    out: NDArray[np.float64] = np.where(mine, used, pressure.astype(np.float64))
+    out: NDArray[np.float64] = np.where(mine, x_lp > GUIDE_USED, pressure.astype(np.float64))
     return out
 
 
 def _later_lp_bounds(
     c: Compiled,
     cands: Candidates,
-    jobs: list[tuple[int, NDArray[np.bool_], list[float], list[float], list[int]]],
+    jobs: list[tuple[int, int, NDArray[np.bool_], dict[int, float], int]],
     until: float,
-    task_pairs: I64,
 ) -> Any:
     """The LP bounds (:class:`Relaxation`) of the tiers after the first open
     one of components whose blocks are too dense for week bounds, as a
-    function for :func:`_forked` (``(k, tasks, bound per tier, schedule's U
-    per tier, tiers)`` per component, most urgent tier first, until
-    ``until``). Those tiers' more urgent ones are not all proven, so each LP
-    is the tier alone, unrestricted (:func:`_tier_task_set`): a bound of the
-    tier for every valid schedule. Started only when the LP can be built and
-    solved in the time left (:func:`_pdlp_seconds`), as in the parent's LP
-    phase, which takes the first open tier. Returns what :func:`_week_bounds`
-    does: ``({(k, tier): bound}, {}, [])``. On Shiquan (seed 0) tier 3's bound
+    function for :func:`_forked`: ``jobs`` are (component, tier, its tasks and
+    limits by :func:`_tier_task_set`, their pairs), most urgent tier first,
+    until ``until``. Those tiers' more urgent ones are not all proven, so each
+    LP is the tier alone, unrestricted: a bound of the tier for every valid
+    schedule. Started only when the LP can be built and solved in the time
+    left (:func:`_lp_min_seconds`), as in the parent's LP phase, which takes
+    the first open tier. Returns what :func:`_week_bounds` does:
+    ``({(k, tier): bound}, {}, [])``. On Shiquan (seed 0) tier 3's bound
     rises from 899 (the tasks nobody can staff) to ~29,400 (PDLP, 10 s)."""
     import time
 
     def run() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
         out: dict[tuple[int, int], float] = {}
-        todo = []
-        for k, in_comp, ub, prim, tiers in jobs:
-            for tier in tiers:
-                mask, limits = _tier_task_set(c, in_comp, tier, ub, prim)
-                n_cols = int(task_pairs[mask].sum())
-                if 0 < n_cols <= LP_MAX_COLUMNS:
-                    todo.append((k, tier, mask, limits, n_cols))
-        for i, (k, tier, mask, limits, n_cols) in enumerate(todo):
-            useful = _pdlp_seconds(4 * n_cols) if n_cols > PDLP_COLUMNS else 0.05
-            if until - time.perf_counter() < LP_BUILD_RATE * n_cols + useful:
+        for i, (k, tier, mask, limits, n_cols) in enumerate(jobs):
+            if until - time.perf_counter() < LP_BUILD_RATE * n_cols + _lp_min_seconds(n_cols):
                 continue
             relax = Relaxation(c, cands, mask, fairness=False)
             # the last LP takes the time left (the child has nothing else to do:
             # on Shiquan seed 1 beside the search, tier 3's PDLP cut at its
             # estimate gave 6,530, the bound it reaches alone in 10 s ~29,000)
             share = until - time.perf_counter()
-            if relax.n > PDLP_COLUMNS and i < len(todo) - 1:
-                share = min(share, _pdlp_seconds(int(relax.a_ub.nnz) + int(relax.a_eq.nnz)))
+            if i < len(jobs) - 1:
+                share = _lp_share(relax, share)
             value = relax.tier_bound(tier, limits, max(0.05, share))
             if value is not None:
                 out[(k, tier)] = value
@@ -2120,7 +2124,9 @@ def _solve_auto_detailed(
     final_est = max(SOFT_RESERVE * limit, FINAL_RATE * len(full))
 
     t_pass = now()
-    greedy = solve_greedy(c, cands, seed=seed)
+    # the greedy's preference, kept for the ordered passes below
+    pressure = pressure_preference(c, cands)
+    greedy = solve_greedy(c, cands, seed=seed, pressure=pressure)
     clock.charge(pass_est)
     pass_seconds = now() - t_pass  # what one greedy pass costs
     greedy_key = evaluate(c, greedy).key()
@@ -2363,7 +2369,6 @@ def _solve_auto_detailed(
         # large components: tier-truncated exact stages (greedy refills in the knapsack order)
         pinned = np.diff(c.t_pin_ptr) > 0
         order = ratio_order(c)
-        pressure = pressure_preference(c, cands) if large else None
         exact_deadline = now() + EXACT_SHARE * max(0.0, left())
         for k in large:
             in_comp = t_label == k
@@ -2431,7 +2436,7 @@ def _solve_auto_detailed(
             cov_best = best.covered(c.n_tasks)
             jobs = []
             restricted: tuple[int, NDArray[np.bool_], int, dict[int, float]] | None = None
-            later: list[tuple[int, NDArray[np.bool_], list[float], list[float], list[int]]] = []
+            later: list[tuple[int, int, NDArray[np.bool_], dict[int, float], int]] = []
             for k in large:
                 in_comp = t_label == k
                 prim = _tier_u(c, in_comp, cov_best)
@@ -2445,12 +2450,11 @@ def _solve_auto_detailed(
                 # too dense for week bounds: the LP bounds of the tiers after the
                 # first open one (the parent's LP phase takes that one) that are
                 # not too large for an LP
-                lp_tiers = [
-                    j for j in open_tiers[1:]
-                    if int(task_pairs[_tier_task_set(c, in_comp, j, ub, prim)[0]].sum()) <= LP_MAX_COLUMNS
-                ]
-                if lp_tiers:
-                    later.append((k, in_comp, ub, prim, lp_tiers))
+                for j in open_tiers[1:]:
+                    lp_mask, lp_limits = _tier_task_set(c, in_comp, j, ub, prim)
+                    n_lp = int(task_pairs[lp_mask].sum())
+                    if 0 < n_lp <= LP_MAX_COLUMNS:
+                        later.append((k, j, lp_mask, lp_limits, n_lp))
                 if open_tiers and restricted is None and pairs_per[k] <= RESTRICTED_MAX_PAIRS:
                     # or a dive over restricted pairs in the first open tier,
                     # when the more urgent ones are proven
@@ -2466,8 +2470,8 @@ def _solve_auto_detailed(
                 # the later tiers' LP bounds take the child rather than the
                 # restricted dive (Shiquan: the dive gave nothing since the
                 # greedy spares contested volunteers; tier 3's bound was 899)
-                week_wait = _forked(_later_lp_bounds(c, full, later, week_until, task_pairs), send_as=tuple, receive_as=tuple)
-                child_lp = {(k, j) for k, _, _, _, tiers in later for j in tiers}
+                week_wait = _forked(_later_lp_bounds(c, full, later, week_until), send_as=tuple, receive_as=tuple)
+                child_lp = {(k, j) for k, j, *_ in later}
             elif (
                 not jobs
                 and restricted is not None
@@ -2517,24 +2521,21 @@ def _solve_auto_detailed(
                 # skipped when it could not be built and solved usefully in the time
                 # left (a first-order LP needs its fixed cost and its iterations;
                 # ~4 nonzeros per column), with the guided greedy pass after it
-                useful = _pdlp_seconds(4 * n_cols) if n_cols > PDLP_COLUMNS else 0.05
                 room = lp_deadline - now() - LP_BUILD_RATE * n_cols - passes
-                if n_cols > LP_MAX_COLUMNS or room < useful:
+                if n_cols > LP_MAX_COLUMNS or room < _lp_min_seconds(n_cols):
                     continue
                 relax = Relaxation(c, full, mask, fairness=False)
                 # the most urgent tier left takes the time (the guided greedy pass
                 # follows); a later tier gets what an early-converged LP leaves. A
                 # first-order LP's bound can be worth little when cut short, so
                 # splitting the time between tiers would lose both
-                share = lp_deadline - now() - passes
-                if relax.n > PDLP_COLUMNS:  # what PDLP can use; the LNS gets the rest
-                    share = min(share, _pdlp_seconds(int(relax.a_ub.nnz) + int(relax.a_eq.nnz)))
+                share = _lp_share(relax, lp_deadline - now() - passes)  # the LNS gets the rest
                 value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=clock.deterministic)
                 # (on the deterministic clock: its build and its solve by their sizes)
                 clock.charge(LP_BUILD_RATE * n_cols + (max(0.05, share) if relax.n > PDLP_COLUMNS else LP_SOLVE_RATE * n_cols))
                 # the guided pass only when cheap next to the time limit
                 guide = relax.guide(cands) if guided else None
-                if guide is not None and pressure is not None and now() + pass_seconds <= deadline:
+                if guide is not None and now() + pass_seconds <= deadline:
                     # LP-guided greedy: the knapsack order, each task to a volunteer
                     # the LP uses for it (x above GUIDE_USED), the cheapest first;
                     # the less urgent tiers' by pressure; the more urgent tiers kept

@@ -1091,11 +1091,15 @@ def _solution(plan: Planner, conflicts: Sequence[tuple[int, int, str]] = ()) -> 
     return Solution.build(t, v, s, list(conflicts))
 
 
-def solve_greedy(c: Compiled, cands: Candidates, seed: int = 0) -> Solution:
+def solve_greedy(
+    c: Compiled, cands: Candidates, seed: int = 0, pressure: NDArray[np.float32] | None = None
+) -> Solution:
     """The greedy schedule of ``c`` (always valid; see the module docstring).
 
     ``seed`` is accepted for the common solver signature; the greedy is fully
     deterministic (ties break on cost, distance, volunteer index, task id).
+    ``pressure``: :func:`pressure_preference` of ``cands`` when the caller
+    has it already (strategy auto keeps it for its later passes).
 
     Examples
     --------
@@ -1109,7 +1113,7 @@ def solve_greedy(c: Compiled, cands: Candidates, seed: int = 0) -> Solution:
     """
     del seed
     plan = Planner(c)
-    view = _CandidateView(c, cands, pressure_preference(c, cands))
+    view = _CandidateView(c, cands, pressure_preference(c, cands) if pressure is None else pressure)
     pin_view = _CandidateView(c, cands)
     if not cands.complete and len(c.t_pin):
         # mates of pinned teams are sought among all eligible volunteers
