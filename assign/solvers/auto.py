@@ -180,7 +180,7 @@ from ..arrays import ragged_ranges
 from ..candidates import Candidates
 from ..compile import Compiled, pair_keys
 from ..solution import Solution
-from .greedy import pressure_preference, weight_per_minute
+from .greedy import ordered_greedy, pressure_preference, weight_per_minute
 from .timeindexed import (
     BUILD_TIMEOUT,
     add_visit_conflicts,
@@ -2769,66 +2769,6 @@ _register()
 
 
 # ---------------------------------------------------------- ordered greedy
-
-
-def ordered_greedy(
-    c: Compiled,
-    cands: Candidates,
-    base: Solution,
-    keep: NDArray[np.bool_],
-    order: I64,
-    prefer: NDArray[np.floating[Any]] | None = None,
-) -> Solution:
-    """A greedy pass in a given task order, on top of ``base``'s assignments of
-    the tasks in ``keep`` (e.g. the pinned ones, with ``base``'s dropped pins).
-
-    Each task takes its candidates by ``prefer`` (per candidate row, larger
-    first, e.g. an LP's value of the pair) when given, then by linear cost
-    (ties by distance), the first
-    volunteer (or team with a common start) free given the bookings so far, at
-    the earliest such start: the greedy's rules (:class:`~assign.solvers.greedy.Planner`)
-    with another order.
-    """
-    from .greedy import Planner
-
-    plan = Planner(c)
-    rows = np.flatnonzero(keep[base.task])
-    loads = rules.assignment_load(c, base.task[rows], base.volunteer[rows]).tolist()
-    for t, v, s, load in zip(base.task[rows].tolist(), base.volunteer[rows].tolist(), base.start[rows].tolist(), loads, strict=True):
-        plan.book(t, v, s, load)
-    max_minutes = c.v_max_minutes
-    for t in order.tolist():
-        if plan.covered[t]:
-            continue
-        r = cands.rows(t)
-        sort = np.argsort(cands.cost[r], kind="stable") if prefer is None else np.lexsort((cands.cost[r], -prefer[r]))
-        vols = cands.volunteer[r][sort].astype(np.int64)
-        loads_t = cands.load[r][sort].astype(np.int64)
-        static = cands.start[r][sort]
-        need = int(c.t_needed[t])
-        ok = np.flatnonzero((plan.used[vols] + loads_t <= max_minutes[vols]) & (c.v_max_per_day[vols] > 0))
-        if len(ok) < need:
-            continue
-        ok = ok[plan.may_fit(t, vols[ok])]
-        if len(ok) < need:
-            continue
-        if need == 1:
-            found = plan.first_free(t, vols[ok].tolist(), static[ok].tolist())
-        else:
-            found = plan.find_team(t, vols[ok].tolist(), need)
-        if found is None:
-            continue
-        start, team = found
-        load_of = dict(zip(vols[ok].tolist(), loads_t[ok].tolist(), strict=True))
-        for v in team:
-            plan.book(t, v, start, load_of[v])
-    t_, v_, s_ = plan.assignments()
-    out = Solution.build(t_, v_, s_, list(base.conflicts))
-    if cands.complete and len(order) == c.n_tasks:
-        from .greedy import note_maximal
-
-        note_maximal(c, out)  # a pass over every task: nothing left could be added
-    return out
 
 
 def ratio_order(c: Compiled) -> I64:

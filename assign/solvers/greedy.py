@@ -72,6 +72,7 @@ from __future__ import annotations
 import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -554,7 +555,7 @@ def weight_per_minute(c: Compiled) -> NDArray[np.float64]:
 
 #: :func:`pressure_preference` groups volunteers by whole multiples of their
 #: pledge asked of them (1.0); within a group the cheaper pair goes first.
-#: Static and 1.0 measured best (auto's ``ordered_greedy`` in the ratio order,
+#: Static and 1.0 measured best (:func:`ordered_greedy` in the ratio order,
 #: benchmarks/README.md, "A greedy that spares contested volunteers")
 PRESSURE_BUCKET = 1.0
 #: rows per chunk of :func:`pressure_preference`'s passes
@@ -564,7 +565,7 @@ PRESSURE_CHUNK = 4_000_000
 def pressure_preference(c: Compiled, cands: Candidates) -> NDArray[np.float32]:
     """Per candidate row, a preference for volunteers whose minutes the
     tasks of the same or more urgent tiers ask for least (larger first, for
-    :func:`~assign.solvers.auto.ordered_greedy`'s ``prefer`` and the greedy's main pass).
+    :func:`ordered_greedy`'s ``prefer`` and the greedy's main pass).
 
     Each task's demand (its load times its team size) is spread evenly over
     its candidates; a volunteer's *pressure* at tier ``t`` is what the tasks
@@ -626,7 +627,7 @@ class _CandidateView:
     limit 0). Sorted per task on demand: the rows are already by km, so a
     stable sort on cost gives (cost, km) with a fixed order among ties."""
 
-    def __init__(self, c: Compiled, cands: Candidates, prefer: NDArray[np.float32] | None = None):
+    def __init__(self, c: Compiled, cands: Candidates, prefer: NDArray[np.floating[Any]] | None = None):
         self.cands = cands
         self.max_minutes = c.v_max_minutes
         self.max_per_day = c.v_max_per_day
@@ -966,6 +967,38 @@ def _main_pass(c: Compiled, plan: Planner, view: _CandidateView, tasks: Iterable
         load_of = dict(zip(vols[ok].tolist(), loads[ok].tolist(), strict=True))
         for v in team:
             plan.book(t, v, start, load_of[v])
+
+
+def ordered_greedy(
+    c: Compiled,
+    cands: Candidates,
+    base: Solution,
+    keep: NDArray[np.bool_],
+    order: NDArray[np.int64],
+    prefer: NDArray[np.floating[Any]] | None = None,
+) -> Solution:
+    """A greedy pass in a given task order, on top of ``base``'s assignments of
+    the tasks in ``keep`` (e.g. the pinned ones, with ``base``'s dropped pins).
+
+    Each task takes its candidates by ``prefer`` (per candidate row, larger
+    first, e.g. an LP's value of the pair) when given, then by linear cost
+    (ties by distance), the first
+    volunteer (or team with a common start) free given the bookings so far, at
+    the earliest such start: the greedy's own main pass
+    (:func:`_main_pass`) in another order, on top of
+    other bookings.
+    """
+    plan = Planner(c)
+    rows = np.flatnonzero(keep[base.task])
+    loads = rules.assignment_load(c, base.task[rows], base.volunteer[rows]).tolist()
+    for t, v, s, load in zip(base.task[rows].tolist(), base.volunteer[rows].tolist(), base.start[rows].tolist(), loads, strict=True):
+        plan.book(t, v, s, load)
+    _main_pass(c, plan, _CandidateView(c, cands, prefer), order.tolist())
+    t_, v_, s_ = plan.assignments()
+    out = Solution.build(t_, v_, s_, list(base.conflicts))
+    if cands.complete and len(order) == c.n_tasks:
+        note_maximal(c, out)  # a pass over every task: nothing left could be added
+    return out
 
 
 #: :func:`_cheapen` looks at this many visits at most (those of the largest
