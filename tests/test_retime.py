@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from assign import rules
 from assign.candidates import build_candidates
 from assign.check import violations
-from assign.compile import compile_problem
+from assign.compile import Compiled, _unit_xyz, compile_problem
 from assign.model import Problem
 from assign.score import evaluate
 from assign.solution import Solution
+from assign.solvers import retime
 from assign.solvers.auto import ratio_order
 from assign.solvers.greedy import fill, solve_greedy
 from assign.solvers.retime import insert_retimed
@@ -111,3 +116,116 @@ def _check(problem: Problem) -> None:
     assert all(int(c.t_needed[t]) == 1 for t, _ in after - before)
     a, b = evaluate(c, base).key(), evaluate(c, got).key()
     assert all(y <= x for x, y in zip(a[:-1], b[:-1], strict=True))
+
+
+def _shifted(c: Compiled, base: Solution, seed: int) -> Solution:
+    """``base`` with one-volunteer visits moved later inside their windows
+    where the schedule stays valid: gaps that only re-timing can use."""
+    rng = np.random.default_rng(seed)
+    start = base.start.copy()
+    for r in rng.permutation(len(start)).tolist():
+        t = int(base.task[r])
+        if c.t_needed[t] != 1:
+            continue
+        latest = int(c.t_window_end[t] - c.t_duration[t])
+        if latest <= start[r]:
+            continue
+        trial = start.copy()
+        trial[r] = int(rng.integers(start[r] + 1, latest + 1))
+        moved = Solution.build(base.task, base.volunteer, trial, list(base.conflicts))
+        if not violations(c, moved):
+            start = trial
+    return Solution.build(base.task, base.volunteer, start, list(base.conflicts))
+
+
+def _same_with_and_without_sieve(problem: Problem, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    base = _shifted(c, solve_greedy(c, cands), seed)
+    got = insert_retimed(c, cands, base, ratio_order(c))
+    with monkeypatch.context() as m:
+        m.setattr(retime, "SIEVE", False)
+        exact = insert_retimed(c, cands, base, ratio_order(c))
+    for a, b in ((got.task, exact.task), (got.volunteer, exact.volunteer), (got.start, exact.start)):
+        assert np.array_equal(a, b)
+
+
+@st.composite
+def packed_problems(draw: st.DrawFn) -> Problem:
+    """One or two volunteers with one short block each and more visits than
+    fit: windows overlapping inside the block, recipients up to ~2 km apart
+    (travel of 0-10 minutes at 12 km/h), so that most insertions need the
+    block's visits moved and travel decides."""
+    n_vol = draw(st.integers(1, 2))
+    vols = []
+    for i in range(n_vol):
+        lo = draw(st.sampled_from([480, 540]))
+        hi = lo + draw(st.sampled_from([150, 180, 240]))
+        vols.append({"id": f"v{i}", "community": "c", "lat": 33.0, "lon": 108.0,
+                     "availability": [[_iso(lo), _iso(hi)]]})
+    n_rec = draw(st.integers(1, 4))
+    recs = [{"id": f"r{i}", "community": "c", "lat": 33.0 + draw(st.integers(0, 15)) * 0.001,
+             "lon": 108.0 + draw(st.integers(0, 15)) * 0.001} for i in range(n_rec)]
+    tasks = []
+    for i in range(draw(st.integers(2, 7))):
+        dur = draw(st.sampled_from([30, 45, 60, 90]))
+        ws = draw(st.integers(480, 700)) // 5 * 5
+        we = ws + dur + draw(st.sampled_from([0, 15, 30, 60, 120]))
+        tasks.append({"id": f"t{i}", "recipient": f"r{draw(st.integers(0, n_rec - 1))}", "service": "companionship",
+                      "window_start": _iso(ws), "window_end": _iso(we), "duration_min": dur,
+                      "urgency": draw(st.integers(1, 3))})
+    return Problem.model_validate({
+        "format": "assign/problem@1", "name": "packed",
+        "horizon": {"start": _iso(0), "end": _iso(1440)},
+        "communities": [{"id": "c"}], "volunteers": vols, "recipients": recs, "tasks": tasks,
+    })
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=st.one_of(packed_problems(), dense_problems()), seed=st.integers(0, 2**16))
+def test_the_sieve_changes_nothing(problem: Problem, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sieve only skips blocks the exact test would refuse: the same
+    schedule with and without it (dense problems: visits with travel packed
+    into shared blocks; the greedy's visits moved later where valid, so that
+    insertions need re-timing)."""
+    _same_with_and_without_sieve(problem, seed, monkeypatch)
+
+
+def test_the_sieve_passes_the_blocked_problem() -> None:
+    c = compile_problem(_blocked_problem())
+    cands = build_candidates(c)
+    placed = Solution.build(np.array([0, 1]), np.array([0, 0]), np.array([510, 600]))
+    got = insert_retimed(c, cands, placed, ratio_order(c))
+    assert sorted(got.start.tolist()) == [480, 540, 600]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(-60.0, 60.0), st.floats(-179.0, 179.0)), min_size=2, max_size=6
+    ),
+    st.floats(0.5, 80.0),
+    st.floats(1.0, 2.0),
+    st.floats(1e-4, 0.05),
+)
+def test_the_sieve_travel_is_a_lower_bound(
+    points: list[tuple[float, float]], speed: float, detour: float, spread: float
+) -> None:
+    """Its chord travel never exceeds :func:`assign.rules.travel_between_recipients`
+    (points close together, where minutes round, and far apart)."""
+    lat = np.array([p[0] for p in points])
+    lon = np.array([p[1] for p in points])
+    lat = np.concatenate((lat, lat[:1] + spread))  # one near neighbour
+    lon = np.concatenate((lon, lon[:1]))
+    c = SimpleNamespace(
+        r_lat=lat, r_lon=lon, r_xyz=_unit_xyz(lat, lon), t_recipient=np.zeros(1, dtype=np.int64),
+        t_window_start=np.zeros(1), t_window_end=np.zeros(1), t_duration=np.zeros(1),
+        detour_factor=detour, speed_kmh=speed,
+    )
+    sieve = retime._Sieve(c)  # type: ignore[arg-type]
+    n = len(lat)
+    a, b = np.repeat(np.arange(n), n), np.tile(np.arange(n), n)
+    exact = rules.travel_between_recipients(c, a, b)  # type: ignore[arg-type]
+    low = np.array([sieve.travel(int(x), int(y)) for x, y in zip(a, b, strict=True)])
+    assert (low <= exact).all()
+    assert (low[a == b] == 0).all()
