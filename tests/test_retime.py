@@ -82,6 +82,78 @@ def test_team_visits_keep_their_start() -> None:
     assert got.start[team_rows].tolist() == [580, 580]
 
 
+@st.composite
+def packed_problems(draw: st.DrawFn) -> Problem:
+    """One or two volunteers with one short block each and more visits than
+    fit: windows overlapping inside the block, recipients up to ~2 km apart
+    (travel of 0-10 minutes at 12 km/h), so that most insertions need the
+    block's visits moved and travel decides."""
+    n_vol = draw(st.integers(1, 2))
+    vols = []
+    for i in range(n_vol):
+        lo = draw(st.sampled_from([480, 540]))
+        hi = lo + draw(st.sampled_from([150, 180, 240]))
+        vols.append({"id": f"v{i}", "community": "c", "lat": 33.0, "lon": 108.0,
+                     "availability": [[_iso(lo), _iso(hi)]]})
+    n_rec = draw(st.integers(1, 4))
+    recs = [{"id": f"r{i}", "community": "c", "lat": 33.0 + draw(st.integers(0, 15)) * 0.001,
+             "lon": 108.0 + draw(st.integers(0, 15)) * 0.001} for i in range(n_rec)]
+    tasks = []
+    for i in range(draw(st.integers(2, 7))):
+        dur = draw(st.sampled_from([30, 45, 60, 90]))
+        ws = draw(st.integers(480, 700)) // 5 * 5
+        we = ws + dur + draw(st.sampled_from([0, 15, 30, 60, 120]))
+        tasks.append({"id": f"t{i}", "recipient": f"r{draw(st.integers(0, n_rec - 1))}", "service": "companionship",
+                      "window_start": _iso(ws), "window_end": _iso(we), "duration_min": dur,
+                      "tier": draw(st.integers(1, 3)),
+                      "volunteers_needed": draw(st.sampled_from([1, 1, 1, 2])) if n_vol > 1 else 1})
+    return Problem.model_validate({
+        "format": "assign/problem@1", "name": "packed",
+        "horizon": {"start": _iso(0), "end": _iso(1440)},
+        "communities": [{"id": "c"}], "volunteers": vols, "recipients": recs, "tasks": tasks,
+    })
+
+
+def _blocked_team_problem() -> Problem:
+    """Two volunteers free 08:00-11:00, each with two visits (60 min, windows
+    08:00-11:00) placed at 08:30 and 10:00, and a third task for both of them
+    together (60 min, same window): the team fits only once both volunteers'
+    visits move, leaving the same hour free to both."""
+    p = _blocked_problem().model_dump(mode="json")
+    p["volunteers"].append({**p["volunteers"][0], "id": "w"})
+    p["tasks"] = [{**p["tasks"][0], "id": f"t{i}"} for i in range(4)]
+    p["tasks"].append({**p["tasks"][0], "id": "team", "volunteers_needed": 2})
+    return Problem.model_validate(p)
+
+
+def test_a_team_gets_one_start_once_both_members_move() -> None:
+    c = compile_problem(_blocked_team_problem())
+    cands = build_candidates(c)
+    team = c.task_ids.index("team")
+    v, w = c.volunteer_ids.index("v"), c.volunteer_ids.index("w")
+    t = [c.task_ids.index(f"t{i}") for i in range(4)]
+    placed = Solution.build(np.array(t), np.array([v, v, w, w]), np.array([510, 600, 510, 600]))
+    assert violations(c, placed) == []
+    assert violations(c, fill(c, cands, placed)) == [] and not fill(c, cands, placed).covered(c.n_tasks)[team]
+    got = insert_retimed(c, cands, placed, ratio_order(c))
+    assert violations(c, got) == [], violations(c, got)
+    rows = np.flatnonzero(got.task == team)
+    assert sorted(got.volunteer[rows].tolist()) == sorted([v, w])
+    (at,) = set(got.start[rows].tolist())  # one start for the whole team
+    assert at in (480, 540, 600)
+    assert sorted(got.start[got.task != team].tolist()) == sorted(2 * list({480, 540, 600} - {at}))
+
+
+def test_teams_can_be_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    c = compile_problem(_blocked_team_problem())
+    cands = build_candidates(c)
+    t = [c.task_ids.index(f"t{i}") for i in range(4)]
+    v, w = c.volunteer_ids.index("v"), c.volunteer_ids.index("w")
+    placed = Solution.build(np.array(t), np.array([v, v, w, w]), np.array([510, 600, 510, 600]))
+    monkeypatch.setattr(retime, "TEAMS", False)
+    assert insert_retimed(c, cands, placed, ratio_order(c)) is placed
+
+
 def test_budgets_stop_it() -> None:
     c = compile_problem(_blocked_problem())
     cands = build_candidates(c)
@@ -104,16 +176,32 @@ def test_dense_problems_stay_valid_and_cover_more(problem: Problem) -> None:
     _check(problem)
 
 
-def _check(problem: Problem) -> None:
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=packed_problems(), seed=st.integers(0, 2**16))
+def test_packed_problems_stay_valid_and_cover_more(problem: Problem, seed: int) -> None:
+    """Short shared blocks, travel, teams; the greedy's visits moved later
+    where valid: insertions (teams too) need the blocks re-timed."""
+    _check(problem, seed)
+
+
+def _check(problem: Problem, seed: int | None = None) -> None:
     c = compile_problem(problem)
     cands = build_candidates(c)
     base = solve_greedy(c, cands)
+    if seed is not None:
+        base = _shifted(c, base, seed)
     got = insert_retimed(c, cands, base, ratio_order(c))
     assert violations(c, got) == [], violations(c, got)
     before = {(int(t), int(v)) for t, v in zip(base.task, base.volunteer, strict=True)}
     after = {(int(t), int(v)) for t, v in zip(got.task, got.volunteer, strict=True)}
     assert before <= after
-    assert all(int(c.t_needed[t]) == 1 for t, _ in after - before)
+    added = np.array(sorted({t for t, _ in after - before}), dtype=np.int64)
+    assert not base.covered(c.n_tasks)[added].any()
+    # whole teams only, each at one start
+    per_task = np.bincount(got.task, minlength=c.n_tasks)
+    assert (per_task[added] == c.t_needed[added]).all()
+    for t in added.tolist():
+        assert len(set(got.start[got.task == t].tolist())) == 1
     a, b = evaluate(c, base).key(), evaluate(c, got).key()
     assert all(y <= x for x, y in zip(a[:-1], b[:-1], strict=True))
 
@@ -148,37 +236,6 @@ def _same_with_and_without_sieve(problem: Problem, seed: int, monkeypatch: pytes
         exact = insert_retimed(c, cands, base, ratio_order(c))
     for a, b in ((got.task, exact.task), (got.volunteer, exact.volunteer), (got.start, exact.start)):
         assert np.array_equal(a, b)
-
-
-@st.composite
-def packed_problems(draw: st.DrawFn) -> Problem:
-    """One or two volunteers with one short block each and more visits than
-    fit: windows overlapping inside the block, recipients up to ~2 km apart
-    (travel of 0-10 minutes at 12 km/h), so that most insertions need the
-    block's visits moved and travel decides."""
-    n_vol = draw(st.integers(1, 2))
-    vols = []
-    for i in range(n_vol):
-        lo = draw(st.sampled_from([480, 540]))
-        hi = lo + draw(st.sampled_from([150, 180, 240]))
-        vols.append({"id": f"v{i}", "community": "c", "lat": 33.0, "lon": 108.0,
-                     "availability": [[_iso(lo), _iso(hi)]]})
-    n_rec = draw(st.integers(1, 4))
-    recs = [{"id": f"r{i}", "community": "c", "lat": 33.0 + draw(st.integers(0, 15)) * 0.001,
-             "lon": 108.0 + draw(st.integers(0, 15)) * 0.001} for i in range(n_rec)]
-    tasks = []
-    for i in range(draw(st.integers(2, 7))):
-        dur = draw(st.sampled_from([30, 45, 60, 90]))
-        ws = draw(st.integers(480, 700)) // 5 * 5
-        we = ws + dur + draw(st.sampled_from([0, 15, 30, 60, 120]))
-        tasks.append({"id": f"t{i}", "recipient": f"r{draw(st.integers(0, n_rec - 1))}", "service": "companionship",
-                      "window_start": _iso(ws), "window_end": _iso(we), "duration_min": dur,
-                      "urgency": draw(st.integers(1, 3))})
-    return Problem.model_validate({
-        "format": "assign/problem@1", "name": "packed",
-        "horizon": {"start": _iso(0), "end": _iso(1440)},
-        "communities": [{"id": "c"}], "volunteers": vols, "recipients": recs, "tasks": tasks,
-    })
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
@@ -229,3 +286,25 @@ def test_the_sieve_travel_is_a_lower_bound(
     low = np.array([sieve.travel(int(x), int(y)) for x, y in zip(a, b, strict=True)])
     assert (low <= exact).all()
     assert (low[a == b] == 0).all()
+
+
+def test_a_fixed_start_must_follow_the_visits_before_it() -> None:
+    """The exact test with the new visit at a given start (a team's): one
+    volunteer's visits at 08:30 and 10:00 move to 08:00 and, after the new
+    one, as early as they can; 08:55 overlaps the first (08:00-09:00), 09:00
+    fits, as does 08:00 with both after it; 09:05 leaves no room at the end."""
+    c = compile_problem(_blocked_team_problem())
+    cands = build_candidates(c)
+    v = c.volunteer_ids.index("v")
+    t = [c.task_ids.index(f"t{i}") for i in range(2)]
+    team = c.task_ids.index("team")
+    placed = Solution.build(np.array(t), np.array([v, v]), np.array([510, 600]))
+    ins = retime._Inserter(c, cands, placed)
+    (b,) = range(int(c.av_ptr[v]), int(c.av_ptr[v + 1]))
+    A, B, _, day_lo, day_hi = ins.day(v, b) or (0, 0, 0, 0, 0)
+    assert ins.arrange(team, v, A, B, day_lo, day_hi, 535) is None
+    assert ins.arrange(team, v, A, B, day_lo, day_hi, 545) is None
+    rows, starts = ins.arrange(team, v, A, B, day_lo, day_hi, 540) or ([], [])
+    assert rows == [0, retime.NEW, 1] and starts == [480, 540, 600]
+    rows, starts = ins.arrange(team, v, A, B, day_lo, day_hi, 480) or ([], [])
+    assert rows == [retime.NEW, 0, 1] and starts == [480, 540, 600]

@@ -77,8 +77,8 @@ Steps
      those tiers' LP bounds instead (:func:`_later_lp_bounds`, the tier
      alone; Shiquan's tier 3: 899 → ~27,000–29,000); (f) insertion with re-timing
      (:mod:`~assign.solvers.retime`, :data:`RETIME_SHARE` of the limit, taken
-     from the LNS): uncovered one-volunteer visits that fit once one block of
-     one volunteer is re-timed; (g) the greedy's last step on the final
+     from the LNS): uncovered visits that fit once one block of each
+     volunteer (of a team: each member, at one start) is re-timed; (g) the greedy's last step on the final
      schedule (:func:`~.greedy.cheapen`, :data:`CHEAPEN_SHARE` of a greedy
      pass, also taken from the LNS): visits back to cheaper free volunteers
      where the soft score falls, and the time that frees refilled.
@@ -2622,7 +2622,7 @@ def _solve_auto_detailed(
         mark("week bounds" if week_got is not None else "week bounds (not done)")
 
     # insertion with re-timing (:mod:`.retime`): uncovered visits that fit once
-    # one block of one volunteer is re-timed; with one worker a budget of
+    # one block of each volunteer (team members: at one start) is re-timed; with one worker a budget of
     # blocks tried instead of the clock, so that runs repeat
     if large and retime_budget > 0 and left() > final_est:
         from .retime import insert_retimed

@@ -2,15 +2,25 @@
 
 The greedy and ``fill`` insert a visit only into a gap of a volunteer's day
 as it is; visits placed at the start of their own windows leave gaps too
-short for anything. :func:`insert_retimed` tries, for each uncovered task of
-one volunteer (in the given order), each candidate volunteer with pledged
-minutes to spare and each availability interval (*block*) of theirs that can
-hold the visit: the block's visits keep their order, the new one goes into
-each position in turn, and every visit is started as early as it can
-(window, travel from the previous visit, the block's start). Team visits keep
-their start (their partners are elsewhere). The first arrangement that fits
-the block, the travel to the volunteer's visits before and after the block,
-the pledge and the day's limit is taken.
+short for anything. :func:`insert_retimed` tries, for each uncovered task
+(in the given order), each candidate volunteer with pledged minutes to spare
+and each availability interval (*block*) of theirs that can hold the visit:
+the block's visits keep their order, the new one goes into each position in
+turn, and every visit is started as early as it can (window, travel from
+the previous visits, the block's start). Team visits keep their start (their
+partners are elsewhere). The first arrangement that fits the block, the
+travel to the volunteer's visits before and after the block, the pledge and
+the day's limit is taken.
+
+A team (``t_needed > 1``) needs one start shared by a block of each member:
+the sieve below gives each candidate block the starts it may take; where
+enough candidates' ranges meet, the exact test runs with the new visit at
+that start, per candidate, until the team is whole (since 2026-12-01).
+
+Most blocks tried take nothing (Shiquan: ~0.1 %), so a necessary test runs
+first (:class:`_Sieve`: travel by a lower bound, between neighbours in time,
+earliest ends and latest starts cached per block): the same schedules, a
+whole pass on Shiquan in ~2.4 s instead of ~15 s.
 
 Every accepted schedule is still checked by the caller
 (:func:`assign.check.violations`), as everything auto offers.
@@ -37,6 +47,11 @@ _NO_LIMIT = 1 << 62
 #: whether the exact test of a block runs only after :class:`_Sieve`'s
 #: necessary one (off: the same schedules, ~6x slower on Shiquan)
 SIEVE = True
+#: whether teams are inserted too (a start shared by a block of each member)
+TEAMS = True
+#: the shared starts tried per team at most (where enough members' sieve
+#: ranges meet, earliest first)
+TEAM_STARTS = 8
 #: a visit as the insertion sees it: (task, start, fixed, row of the schedule or -1)
 Visit = tuple[int, int, bool, int]
 
@@ -49,160 +64,261 @@ def insert_retimed(
     deadline: float | None = None,
     max_trials: int | None = None,
 ) -> Solution:
-    """``sol`` with the tasks of ``order`` (uncovered, one volunteer needed)
-    inserted where re-timing one block of one volunteer makes room; stops at
-    ``deadline`` (``time.perf_counter()``) or after ``max_trials`` blocks tried
-    (a budget that does not depend on the machine's speed)."""
-    travel = rules.RecipientTravel(c)
-    task = sol.task.astype(np.int64)
-    vol = sol.volunteer.astype(np.int64)
-    start = sol.start.astype(np.int64).copy()
-    load = rules.assignment_load(c, task, vol)
-    used = np.bincount(vol, weights=load, minlength=c.n_volunteers).astype(np.int64)
-    fixed_row = c.t_needed[task] > 1
-    # per volunteer: rows of sol by start (``start`` is updated in place)
-    by_vol = np.lexsort((start, vol))
-    visits = {int(vol[g[0]]): g.tolist() for g in np.split(by_vol, np.flatnonzero(np.diff(vol[by_vol])) + 1) if len(g)}
-    row_task = task.tolist()
-    extra: dict[int, list[tuple[int, int]]] = {}  # volunteer -> [(task, start)] inserted here
-    covered = sol.covered(c.n_tasks)
-    # visits per (volunteer, day), for a quick test of rule 11 before any block
-    n_days = max(1, c.n_days)
-    day_count = np.zeros((c.n_volunteers, n_days), dtype=np.int64)
-    np.add.at(day_count, (vol, np.clip(rules.day_of(c, start), 0, n_days - 1)), 1)
-    t_day0 = rules.day_of(c, c.t_window_start)
-    t_day1 = rules.day_of(c, c.t_window_end - 1)
-    # minutes of each block not taken by visits (a quick necessary test)
-    span = int(c.horizon_minutes) + 2
-    owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))
-    ekeys = owner * span + c.av_end
-    blk_of = np.searchsorted(ekeys, vol * span + start, side="right")
-    block_free = (c.av_end - c.av_start).astype(np.int64)
-    inb = blk_of < len(ekeys)
-    np.subtract.at(block_free, blk_of[inb], c.t_duration[task[inb]])
-    one_day = rules.day_of(c, c.av_start) == rules.day_of(c, c.av_end - 1)
-    ws_all, we_all, dur_all = c.t_window_start, c.t_window_end, c.t_duration
-    day_starts = c.day_starts
-    sieve = _Sieve(c)
-    mine_cache: dict[int, list[Visit]] = {}
-
-    def mine_of(v: int) -> list[Visit]:
-        """The volunteer's visits (task, start, fixed, row of sol or -1) by start."""
-        got = mine_cache.get(v)
-        if got is None:
-            got = [(row_task[r], int(start[r]), bool(fixed_row[r]), r) for r in visits.get(v, [])]
-            got += [(x, s, True, -1) for x, s in extra.get(v, [])]  # inserted ones: fixed
-            got.sort(key=lambda z: z[1])
-            mine_cache[v] = got
-        return got
-
-    trials = 0
+    """``sol`` with the uncovered tasks of ``order`` inserted, in that order,
+    where re-timing one block of each volunteer makes room (a team: the same
+    start in a block of each of its members); stops at ``deadline``
+    (``time.perf_counter()``) or after ``max_trials`` blocks tried (a budget
+    that does not depend on the machine's speed)."""
+    ins = _Inserter(c, cands, sol)
     for t in order.tolist():
         if deadline is not None and time.perf_counter() > deadline:
             break
-        if max_trials is not None and trials >= max_trials:
+        if max_trials is not None and ins.trials >= max_trials:
             break
-        if covered[t] or c.t_needed[t] != 1:
+        if ins.covered[t]:
             continue
-        du = int(dur_all[t])
-        rows = cands.rows(t)
-        cv = cands.volunteer[rows].astype(np.int64)
-        cl = cands.load[rows].astype(np.int64)
-        room = used[cv] + cl <= c.v_max_minutes[cv]
-        if t_day0[t] == t_day1[t] and 0 <= t_day0[t] < n_days:
-            room &= day_count[cv, t_day0[t]] < c.v_max_per_day[cv]
+        if c.t_needed[t] == 1:
+            ins.insert_one(t)
+        elif TEAMS:
+            ins.insert_team(t)
+    return ins.solution()
+
+
+#: the new visit in an :data:`Arrangement` (-1 is a visit inserted before)
+NEW = -2
+#: an arrangement of a block: (its visits with the new one, in order, as rows
+#: of the schedule, -1 for visits inserted before and :data:`NEW`; their starts)
+Arrangement = tuple[list[int], list[int]]
+
+
+class _Inserter:
+    """The state of :func:`insert_retimed`: the schedule's starts (updated in
+    place), the inserted visits, minutes, visits per day, free minutes per
+    block, and the caches of each volunteer's visits and of the sieve."""
+
+    def __init__(self, c: Compiled, cands: Candidates, sol: Solution) -> None:
+        self.c, self.cands, self.sol = c, cands, sol
+        self.travel = rules.RecipientTravel(c)
+        task = sol.task.astype(np.int64)
+        vol = sol.volunteer.astype(np.int64)
+        self.task, self.vol = task, vol
+        self.start = start = sol.start.astype(np.int64).copy()
+        load = rules.assignment_load(c, task, vol)
+        self.used = np.bincount(vol, weights=load, minlength=c.n_volunteers).astype(np.int64)
+        self.fixed_row = (c.t_needed[task] > 1).tolist()
+        # per volunteer: rows of sol by start (``start`` is updated in place)
+        by_vol = np.lexsort((start, vol))
+        self.visits = {
+            int(vol[g[0]]): g.tolist() for g in np.split(by_vol, np.flatnonzero(np.diff(vol[by_vol])) + 1) if len(g)
+        }
+        self.row_task = task.tolist()
+        self.extra: dict[int, list[tuple[int, int]]] = {}  # volunteer -> [(task, start)] inserted here
+        self.covered = sol.covered(c.n_tasks)
+        # visits per (volunteer, day), for a quick test of rule 11 before any block
+        self.n_days = n_days = max(1, c.n_days)
+        self.day_count = np.zeros((c.n_volunteers, n_days), dtype=np.int64)
+        np.add.at(self.day_count, (vol, np.clip(rules.day_of(c, start), 0, n_days - 1)), 1)
+        self.t_day0 = rules.day_of(c, c.t_window_start)
+        self.t_day1 = rules.day_of(c, c.t_window_end - 1)
+        # minutes of each block not taken by visits (a quick necessary test)
+        span = int(c.horizon_minutes) + 2
+        owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))
+        ekeys = owner * span + c.av_end
+        blk_of = np.searchsorted(ekeys, vol * span + start, side="right")
+        self.block_free = (c.av_end - c.av_start).astype(np.int64)
+        inb = blk_of < len(ekeys)
+        np.subtract.at(self.block_free, blk_of[inb], c.t_duration[task[inb]])
+        self.one_day = rules.day_of(c, c.av_start) == rules.day_of(c, c.av_end - 1)
+        self.ws, self.we, self.dur = c.t_window_start.tolist(), c.t_window_end.tolist(), c.t_duration.tolist()
+        self.sieve = _Sieve(c)
+        self.mine_cache: dict[int, list[Visit]] = {}
+        self.trials = 0
+
+    def mine(self, v: int) -> list[Visit]:
+        """The volunteer's visits (task, start, fixed, row of sol or -1) by start."""
+        got = self.mine_cache.get(v)
+        if got is None:
+            start, row_task, fixed_row = self.start, self.row_task, self.fixed_row
+            got = [(row_task[r], int(start[r]), fixed_row[r], r) for r in self.visits.get(v, [])]
+            got += [(x, s, True, -1) for x, s in self.extra.get(v, [])]  # inserted ones: fixed
+            got.sort(key=lambda z: z[1])
+            self.mine_cache[v] = got
+        return got
+
+    def blocks(self, t: int) -> tuple[I64, I64, I64]:
+        """(volunteer, load, block) of the candidates of ``t`` with minutes
+        and the day's room left, in their blocks that hold the visit (window
+        and block), have as many minutes free and lie within one day
+        (re-timing must not move a visit to another day)."""
+        c = self.c
+        rows = self.cands.rows(t)
+        cv = self.cands.volunteer[rows].astype(np.int64)
+        cl = self.cands.load[rows].astype(np.int64)
+        room = self.used[cv] + cl <= c.v_max_minutes[cv]
+        if self.t_day0[t] == self.t_day1[t] and 0 <= self.t_day0[t] < self.n_days:
+            room &= self.day_count[cv, self.t_day0[t]] < c.v_max_per_day[cv]
         cv, cl = cv[room], cl[room]
-        # the candidates' blocks that hold the visit (window and block), have
-        # as many minutes free and lie within one day (re-timing must not
-        # move a visit to another day)
         got = block_visits(c, np.full(len(cv), t, dtype=np.int64), cv, _NO_LIMIT)
         assert got is not None  # no limit
         which, blocks = got[0], got[1]
-        good = (block_free[blocks] >= du) & one_day[blocks]
-        done = False
-        for i, b in zip(which[good].tolist(), blocks[good].tolist(), strict=True):
-            v, lv = int(cv[i]), int(cl[i])
-            trials += 1
-            A, B = int(c.av_start[b]), int(c.av_end[b])
-            d0 = int(np.searchsorted(day_starts, A, side="right")) - 1
-            if day_count[v, d0] >= c.v_max_per_day[v]:
-                continue
-            day_lo = int(day_starts[d0])
-            day_hi = int(day_starts[d0 + 1]) if d0 + 1 < len(day_starts) else 1 << 62
-            mine = mine_of(v)
-            if SIEVE and not sieve.may_fit(t, v, b, mine, A, B, day_lo, day_hi):
-                continue
-            inside = [z for z in mine if A <= z[1] < B]
-            before = [z for z in mine if day_lo <= z[1] < A]
-            after = [z for z in mine if B <= z[1] < day_hi]
-            # travel between every two of: the block's visits, the new one,
-            # the day's visits before and after the block (rule 9 is pairwise)
-            group = [z[0] for z in inside] + [t] + [z[0] for z in before] + [z[0] for z in after]
-            recs = c.t_recipient[np.asarray(group, dtype=np.int64)].astype(np.int64)
-            m = len(recs)
-            tm = travel.table(recs).tolist()
-            n_in = len(inside)
-            i_new = n_in
-            i_before = range(n_in + 1, n_in + 1 + len(before))
-            i_after = range(n_in + 1 + len(before), m)
-            ends_before = [(i, z[1] + int(dur_all[z[0]])) for i, z in zip(i_before, before, strict=True)]
-            for pos in range(n_in + 1):
-                seq = list(range(pos)) + [i_new] + list(range(pos, n_in))
-                placed = list(ends_before)
-                starts: list[int] = []
-                ok = True
-                for i in seq:
-                    if i == i_new:
-                        x, s_fix, fx = t, 0, False
-                    else:
-                        x, s_fix, fx = inside[i][0], inside[i][1], inside[i][2]
-                    ready = A
-                    for j, e in placed:
-                        ready = max(ready, e + tm[j][i])
-                    if fx:
-                        if s_fix < ready:
-                            ok = False
-                            break
-                        s = s_fix
-                    else:
-                        s = max(ready, int(ws_all[x]))
-                    if s + int(dur_all[x]) > min(int(we_all[x]), B):
+        good = (self.block_free[blocks] >= self.dur[t]) & self.one_day[blocks]
+        return cv[which[good]], cl[which[good]], blocks[good]
+
+    def day(self, v: int, b: int) -> tuple[int, int, int, int, int] | None:
+        """(block start, block end, day, day start, next day's start) of block
+        ``b``, or None when ``v``'s visits that day are at the daily limit."""
+        c = self.c
+        A, B = int(c.av_start[b]), int(c.av_end[b])
+        day_starts = c.day_starts
+        d0 = int(np.searchsorted(day_starts, A, side="right")) - 1
+        if self.day_count[v, d0] >= c.v_max_per_day[v]:
+            return None
+        day_lo = int(day_starts[d0])
+        day_hi = int(day_starts[d0 + 1]) if d0 + 1 < len(day_starts) else 1 << 62
+        return A, B, d0, day_lo, day_hi
+
+    def arrange(self, t: int, v: int, A: int, B: int, day_lo: int, day_hi: int, at: int | None) -> Arrangement | None:
+        """The exact test: the first position in block ``[A, B)`` of ``v``
+        where the new visit of ``t`` fits with every visit of the block
+        started as early as it can (team and inserted visits, and the new one
+        when ``at`` is given, at their own start), travel between every two
+        of the day's visits respected; None when no position does."""
+        ws_all, we_all, dur_all = self.ws, self.we, self.dur
+        mine = self.mine(v)
+        inside = [z for z in mine if A <= z[1] < B]
+        before = [z for z in mine if day_lo <= z[1] < A]
+        after = [z for z in mine if B <= z[1] < day_hi]
+        # travel between every two of: the block's visits, the new one,
+        # the day's visits before and after the block (rule 9 is pairwise)
+        group = [z[0] for z in inside] + [t] + [z[0] for z in before] + [z[0] for z in after]
+        recs = self.c.t_recipient[np.asarray(group, dtype=np.int64)].astype(np.int64)
+        m = len(recs)
+        tm = self.travel.table(recs).tolist()
+        n_in = len(inside)
+        i_new = n_in
+        i_before = range(n_in + 1, n_in + 1 + len(before))
+        i_after = range(n_in + 1 + len(before), m)
+        ends_before = [(i, z[1] + dur_all[z[0]]) for i, z in zip(i_before, before, strict=True)]
+        for pos in range(n_in + 1):
+            seq = list(range(pos)) + [i_new] + list(range(pos, n_in))
+            placed = list(ends_before)
+            starts: list[int] = []
+            ok = True
+            for i in seq:
+                if i == i_new:
+                    x, s_fix, fx = t, (0 if at is None else at), at is not None
+                else:
+                    x, s_fix, fx = inside[i][0], inside[i][1], inside[i][2]
+                ready = A
+                for j, e in placed:
+                    ready = max(ready, e + tm[j][i])
+                if fx:
+                    if s_fix < ready or s_fix < ws_all[x]:
                         ok = False
                         break
-                    starts.append(s)
-                    placed.append((i, s + int(dur_all[x])))
-                if ok:
-                    for q, z in zip(i_after, after, strict=True):
-                        if any(e + tm[j][q] > z[1] for j, e in placed):
-                            ok = False
-                            break
-                if not ok:
-                    continue
-                for i, s in zip(seq, starts, strict=True):
-                    if i == i_new:
-                        extra.setdefault(v, []).append((t, s))
-                    elif inside[i][3] >= 0:
-                        start[inside[i][3]] = s
-                used[v] += lv
-                day_count[v, d0] += 1
-                mine_cache.pop(v, None)
-                sieve.changed(v)
-                block_free[b] -= du
-                covered[t] = True
-                done = True
-                break
-            if done:
-                break
-    if not extra:
-        return sol
-    added = np.array([(t, v, s) for v, got_v in extra.items() for t, s in got_v], dtype=np.int64)
-    return Solution.build(
-        np.concatenate((task, added[:, 0])),
-        np.concatenate((vol, added[:, 1])),
-        np.concatenate((start, added[:, 2])),
-        list(sol.conflicts),
-    )
+                    s = s_fix
+                else:
+                    s = max(ready, ws_all[x])
+                if s + dur_all[x] > min(we_all[x], B):
+                    ok = False
+                    break
+                starts.append(s)
+                placed.append((i, s + dur_all[x]))
+            if ok:
+                for q, z in zip(i_after, after, strict=True):
+                    if any(e + tm[j][q] > z[1] for j, e in placed):
+                        ok = False
+                        break
+            if ok:
+                rows = [NEW if i == i_new else inside[i][3] for i in seq]
+                return rows, starts
+        return None
 
+    def book(self, t: int, v: int, load: int, b: int, d0: int, arr: Arrangement) -> None:
+        """Insert ``t`` for ``v`` in block ``b`` and re-time the block's visits."""
+        for r, s in zip(*arr, strict=True):
+            if r == NEW:
+                self.extra.setdefault(v, []).append((t, s))
+            elif r >= 0:  # (visits inserted before, row -1, keep their start)
+                self.start[r] = s
+        self.used[v] += load
+        self.day_count[v, d0] += 1
+        self.mine_cache.pop(v, None)
+        self.sieve.changed(v)
+        self.block_free[b] -= self.dur[t]
+
+    def insert_one(self, t: int) -> bool:
+        """``t`` (one volunteer) into the first candidate block that takes it."""
+        for v, lv, b in zip(*(x.tolist() for x in self.blocks(t)), strict=True):
+            self.trials += 1
+            got = self.day(v, b)
+            if got is None:
+                continue
+            A, B, d0, day_lo, day_hi = got
+            if SIEVE and not self.sieve.may_fit(t, v, b, self.mine(v), A, B, day_lo, day_hi):
+                continue
+            arr = self.arrange(t, v, A, B, day_lo, day_hi, None)
+            if arr is not None:
+                self.book(t, v, lv, b, d0, arr)
+                self.covered[t] = True
+                return True
+        return False
+
+    def insert_team(self, t: int) -> bool:
+        """``t`` (a team) at one start in a block of each of ``t_needed``
+        distinct candidates. The sieve gives each candidate block the starts
+        it may take (ranges); the starts where enough candidates' ranges meet
+        are tried earliest first (at most :data:`TEAM_STARTS`), each with the
+        exact test per candidate in candidate order until the team is whole."""
+        need = int(self.c.t_needed[t])
+        spans: list[tuple[int, int, int, int, int]] = []  # (lo, hi, candidate index, volunteer, block)
+        ctx: dict[int, tuple[int, int, int, int, int, int, int]] = {}  # index -> (load, block, A, B, d0, day_lo, day_hi)
+        vols, loads, blocks = self.blocks(t)
+        for i, (v, lv, b) in enumerate(zip(vols.tolist(), loads.tolist(), blocks.tolist(), strict=True)):
+            self.trials += 1
+            got = self.day(v, b)
+            if got is None:
+                continue
+            A, B, d0, day_lo, day_hi = got
+            for lo, hi in self.sieve.ranges(t, v, b, self.mine(v), A, B, day_lo, day_hi):
+                spans.append((lo, hi, i, v, b))
+            ctx[i] = (lv, b, A, B, d0, day_lo, day_hi)
+        if len({z[3] for z in spans}) < need:
+            return False
+        tried = 0
+        for s in sorted({z[0] for z in spans}):
+            here = sorted({(z[2], z[3]) for z in spans if z[0] <= s <= z[1]})  # candidate order
+            if len(here) < need:
+                continue
+            tried += 1
+            if tried > TEAM_STARTS:
+                break
+            team: list[tuple[int, int, Arrangement]] = []
+            for i, v in here:
+                lv, b, A, B, d0, day_lo, day_hi = ctx[i]
+                arr = self.arrange(t, v, A, B, day_lo, day_hi, s)
+                if arr is not None:
+                    team.append((i, v, arr))
+                    if len(team) == need:
+                        break
+            if len(team) == need:
+                for i, v, arr in team:
+                    lv, b, _, _, d0, _, _ = ctx[i]
+                    self.book(t, v, lv, b, d0, arr)
+                self.covered[t] = True
+                return True
+        return False
+
+    def solution(self) -> Solution:
+        if not self.extra:
+            return self.sol
+        added = np.array([(t, v, s) for v, got_v in self.extra.items() for t, s in got_v], dtype=np.int64)
+        return Solution.build(
+            np.concatenate((self.task, added[:, 0])),
+            np.concatenate((self.vol, added[:, 1])),
+            np.concatenate((self.start, added[:, 2])),
+            list(self.sol.conflicts),
+        )
 
 
 class _Sieve:
@@ -271,6 +387,28 @@ class _Sieve:
         self.blocks[b] = got
         self.of_vol.setdefault(v, []).append(b)
         return got
+
+    def ranges(
+        self, t: int, v: int, b: int, mine: list[Visit], A: int, B: int, day_lo: int, day_hi: int
+    ) -> list[tuple[int, int]]:
+        """The starts ``[lo, hi]``, one range per position in the block, that
+        the exact test may accept for ``t`` at a given start (outside them it
+        does not)."""
+        ch = self._chain(v, b, mine, A, B, day_lo, day_hi)
+        r, du, ws = self.rec[t], self.dur[t], self.ws[t]
+        hi = min(B, self.we[t])
+        n = len(ch.recs)
+        out = []
+        for k in range(n + 1):
+            pred = ch.pred if k == 0 else (ch.recs[k - 1], ch.ends[k - 1])
+            lo = max(A, ws) if pred is None else max(A, ws, pred[1] + self.travel(pred[0], r))
+            if lo + du > hi:
+                break  # (later positions start no earlier)
+            succ = ch.succ if k == n else (ch.recs[k], ch.latest[k])
+            last = hi - du if succ is None else min(hi - du, succ[1] - self.travel(r, succ[0]) - du)
+            if lo <= last:
+                out.append((lo, last))
+        return out
 
     def may_fit(self, t: int, v: int, b: int, mine: list[Visit], A: int, B: int, day_lo: int, day_hi: int) -> bool:
         """False only when no position of block ``b`` takes task ``t``."""
