@@ -176,6 +176,13 @@ def test_dense_problems_stay_valid_and_cover_more(problem: Problem) -> None:
     _check(problem)
 
 
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=dense_problems(pins=True), seed=st.integers(0, 2**16))
+def test_dense_problems_with_pins_stay_valid(problem: Problem, seed: int) -> None:
+    """Pinned visits are never ejected (and teams never)."""
+    _check(problem, seed)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problem=packed_problems(), seed=st.integers(0, 2**16))
 def test_packed_problems_stay_valid_and_cover_more(problem: Problem, seed: int) -> None:
@@ -194,16 +201,22 @@ def _check(problem: Problem, seed: int | None = None) -> None:
     assert violations(c, got) == [], violations(c, got)
     before = {(int(t), int(v)) for t, v in zip(base.task, base.volunteer, strict=True)}
     after = {(int(t), int(v)) for t, v in zip(got.task, got.volunteer, strict=True)}
-    assert before <= after
-    added = np.array(sorted({t for t, _ in after - before}), dtype=np.int64)
-    assert not base.covered(c.n_tasks)[added].any()
+    # teams and pins keep their volunteers (ejections move one-volunteer visits only)
+    pins = {(t, int(v)) for t in range(c.n_tasks) for v in c.t_pin[c.t_pin_ptr[t] : c.t_pin_ptr[t + 1]].tolist()}
+    kept = {(t, v) for t, v in before if c.t_needed[t] > 1 or (t, v) in pins}
+    assert kept <= after
     # whole teams only, each at one start
     per_task = np.bincount(got.task, minlength=c.n_tasks)
-    assert (per_task[added] == c.t_needed[added]).all()
-    for t in added.tolist():
+    cov = per_task > 0
+    assert (per_task[cov] == c.t_needed[cov]).all()
+    for t in np.flatnonzero(cov & (c.t_needed > 1)).tolist():
         assert len(set(got.start[got.task == t].tolist())) == 1
+    # every move lowers U lexicographically: a task newly covered, or one
+    # given up for a more urgent or heavier one
     a, b = evaluate(c, base).key(), evaluate(c, got).key()
-    assert all(y <= x for x, y in zip(a[:-1], b[:-1], strict=True))
+    assert tuple(b[:-1]) <= tuple(a[:-1])
+    if after != before:
+        assert tuple(b[:-1]) < tuple(a[:-1])
 
 
 def _shifted(c: Compiled, base: Solution, seed: int) -> Solution:
@@ -308,3 +321,66 @@ def test_a_fixed_start_must_follow_the_visits_before_it() -> None:
     assert rows == [0, retime.NEW, 1] and starts == [480, 540, 600]
     rows, starts = ins.arrange(team, v, A, B, day_lo, day_hi, 480) or ([], [])
     assert rows == [retime.NEW, 0, 1] and starts == [480, 540, 600]
+
+
+def _ejection_problem(with_w: bool, x_service: str = "companionship", x_pinned: bool = False) -> Problem:
+    """Volunteer v (care skills) free 08:00-09:00 holds visit x (60 min);
+    task t (disability care, tier 2, only v can do it) wants the same hour.
+    ``with_w``: volunteer w (no skills) is free then too, for x."""
+    vols = [{"id": "v", "community": "c", "lat": 33.0, "lon": 108.0, "skills": ["care"],
+             "availability": [[_iso(480), _iso(540)]]}]
+    if with_w:
+        vols.append({"id": "w", "community": "c", "lat": 33.0, "lon": 108.0,
+                     "availability": [[_iso(480), _iso(540)]]})
+    task = {"recipient": "r", "window_start": _iso(480), "window_end": _iso(540), "duration_min": 60}
+    x = {**task, "id": "x", "service": x_service}
+    if x_pinned:
+        x["pinned"] = ["v"]
+    return Problem.model_validate({
+        "format": "assign/problem@1", "name": "eject",
+        "horizon": {"start": _iso(0), "end": _iso(1440)},
+        "communities": [{"id": "c"}], "volunteers": vols,
+        "recipients": [{"id": "r", "community": "c", "lat": 33.0, "lon": 108.0}],
+        "tasks": [{**task, "id": "t", "service": "disability_care"}, x],
+    })
+
+
+def _eject(problem: Problem) -> tuple[Compiled, Solution, Solution]:
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    base = Solution.build(np.array([c.task_ids.index("x")]), np.array([c.volunteer_ids.index("v")]), np.array([480]))
+    assert violations(c, base) == []
+    return c, base, insert_retimed(c, cands, base, ratio_order(c))
+
+
+def _pairs(c: Compiled, sol: Solution) -> set[tuple[str, str]]:
+    return {(c.task_ids[t], c.volunteer_ids[v]) for t, v in zip(sol.task.tolist(), sol.volunteer.tolist(), strict=True)}
+
+
+def test_a_visit_moves_to_another_volunteer_to_make_room() -> None:
+    c, _, got = _eject(_ejection_problem(with_w=True))
+    assert violations(c, got) == []
+    assert _pairs(c, got) == {("t", "v"), ("x", "w")}
+
+
+def test_a_visit_worth_less_is_given_up_for_a_more_urgent_one() -> None:
+    c, base, got = _eject(_ejection_problem(with_w=False))
+    assert violations(c, got) == []
+    assert _pairs(c, got) == {("t", "v")}
+    assert evaluate(c, got).key()[:-1] < evaluate(c, base).key()[:-1]
+
+
+def test_a_visit_worth_as_much_stays() -> None:
+    c, base, got = _eject(_ejection_problem(with_w=False, x_service="disability_care"))
+    assert got is base
+
+
+def test_pinned_visits_stay() -> None:
+    c, base, got = _eject(_ejection_problem(with_w=False, x_pinned=True))
+    assert got is base
+
+
+def test_ejections_can_be_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(retime, "EJECT", False)
+    _, base, got = _eject(_ejection_problem(with_w=True))
+    assert got is base

@@ -1570,12 +1570,20 @@ def _forked(fn: Any, send_as: Any = _send_solution, receive_as: Any = _receive_s
     return forked(fn, send_as, receive_as, FORK_NICE)
 
 
-#: share of the time limit for the insertion with re-timing after the LNS,
-#: and the blocks it tries per second (with one worker its budget). Measured
-#: on Shiquan (seed 0, ad hoc): a whole pass tries ~450,000 blocks in 2.1-2.4 s
-#: since its sieve (2026-12-01; 14-15 s before, 102,000 blocks in 8 s at first)
-RETIME_SHARE = 0.04
-RETIME_TRIAL_RATE = 150_000.0
+#: the insertion with re-timing and ejection after the LNS: at most this
+#: share of the time limit, a whole pass estimated at this many seconds per
+#: candidate pair, and the blocks it tries per second (with one worker its
+#: budget). Measured (ad hoc, one whole pass, 2026-12-01): Shiquan seed 0
+#: (6.28 M pairs) 2.06 M blocks in 15.6 s, laocheng (97,000 pairs) 23,000
+#: blocks in 0.3 s. (Without ejections: a Shiquan pass ~450,000 blocks in
+#: 2.1-2.4 s since the sieve, 14-15 s before; 3 % of the limit until then.)
+#: The share is what the LP phase and the LNS can spare on Shiquan: at 0.35
+#: the tier-2 LP (its bound and the guided pass) no longer fit the minute
+RETIME_SHARE = 0.25
+RETIME_PAIR_SECONDS = 3.0e-6
+RETIME_TRIAL_RATE = 100_000.0
+#: the pass over the first open tier before the LNS, at most this share
+RETIME_FIRST_SHARE = 0.05
 
 #: the week bounds' child starts only when it has this many seconds, and
 #: stops starting work this long before the LNS ends
@@ -2193,7 +2201,8 @@ def _solve_auto_detailed(
     week_found: dict[tuple[int, int], float] = {}
     # (component, tier) whose LP bound the child computes instead (:func:`_later_lp_bounds`)
     child_lp: set[tuple[int, int]] = set()
-    retime_budget = RETIME_SHARE * limit if large else 0.0
+    # a whole pass of the insertion by its size, at most its share of the limit
+    retime_budget = min(RETIME_SHARE * limit, RETIME_PAIR_SECONDS * len(full)) if large else 0.0
     cheapen_budget = CHEAPEN_SHARE * pass_est if large else 0.0
     lns_end = deadline - final_est - retime_budget - cheapen_budget
     final_small = FINAL_RATE * len(full) + 0.05  # the final steps of a problem of small components
@@ -2471,7 +2480,9 @@ def _solve_auto_detailed(
                 # the later tiers' LP bounds take the child rather than the
                 # restricted dive (Shiquan: the dive gave nothing since the
                 # greedy spares contested volunteers; tier 3's bound was 899)
-                week_wait = _forked(_later_lp_bounds(c, full, later, week_until), send_as=tuple, receive_as=tuple)
+                # (bounds only: it may run on through the insertion after the LNS)
+                lp_until = week_until + retime_budget
+                week_wait = _forked(_later_lp_bounds(c, full, later, lp_until), send_as=tuple, receive_as=tuple)
                 child_lp = {(k, j) for k, j, *_ in later}
             elif (
                 not jobs
@@ -2551,6 +2562,28 @@ def _solve_auto_detailed(
         if large:
             mark("lp bounds")
 
+    def retimed_pass(first: int, last: int, budget: float) -> None:
+        """:func:`~.retime.insert_retimed` over tiers ``first..last`` in the
+        knapsack order; with one worker a budget of blocks tried instead of
+        the clock, so that runs repeat."""
+        from .retime import insert_retimed
+
+        order = ratio_order(c)
+        order = order[(c.t_tier[order] >= first) & (c.t_tier[order] <= last)]
+        if n_workers == 1:
+            got = insert_retimed(c, full, best, order, max_trials=int(RETIME_TRIAL_RATE * budget))
+            clock.charge(budget)
+        else:
+            got = insert_retimed(c, full, best, order, deadline=now() + budget)
+        offer(got)
+
+    # the tiers every large component has proven need no insertion; the first
+    # open one gets a pass before the LNS (cheap: Shiquan's tier 2 in ~1 s)
+    open_from = 1 + min((exact_tiers.get(k, 0) for k in large), default=0)
+    if large and open_from <= T and retime_budget > 0 and lns_end - now() > RETIME_FIRST_SHARE * limit:
+        retimed_pass(open_from, open_from, RETIME_FIRST_SHARE * limit)
+        mark(f"re-timed insertion, tier {open_from}")
+
     # LNS over the large components, when the time left after the final steps
     # holds its setup (estimated from the size) and some search
     if large and lns_end - now() > LNS_SETUP_RATE * len(full) + 1.0:
@@ -2607,9 +2640,12 @@ def _solve_auto_detailed(
         offer(search.sol)
         lns_stats = search.stats
         mark("lns")
-    if week_wait is not None or week_got is not None:
+    def collect(until: float) -> None:
+        """The forked child's bounds (waiting until ``until`` at most), merged."""
+        nonlocal week_wait, week_got
         if week_wait is not None:
-            week_got = week_wait(max(0.0, lns_end - now()))
+            week_got = week_wait(max(0.0, until - now()))
+            week_wait = None
             if week_got is not None:
                 week_found.update(week_got[0])
         cov_best = best.covered(c.n_tasks)
@@ -2621,19 +2657,21 @@ def _solve_auto_detailed(
             comp_bounds[k] = ComponentBound(ub, b.soft, b.proven)
         mark("week bounds" if week_got is not None else "week bounds (not done)")
 
-    # insertion with re-timing (:mod:`.retime`): uncovered visits that fit once
-    # one block of each volunteer (team members: at one start) is re-timed; with one worker a budget of
-    # blocks tried instead of the clock, so that runs repeat
-    if large and retime_budget > 0 and left() > final_est:
-        from .retime import insert_retimed
+    # the later tiers' LP bounds are collected after the insertion (the child
+    # computes them meanwhile on the other worker); the rest now
+    later_child = week_wait is not None and bool(child_lp)
+    if (week_wait is not None or week_got is not None) and not later_child:
+        collect(lns_end)
 
-        if n_workers == 1:
-            retimed = insert_retimed(c, full, best, ratio_order(c), max_trials=int(RETIME_TRIAL_RATE * retime_budget))
-            clock.charge(retime_budget)
-        else:
-            retimed = insert_retimed(c, full, best, ratio_order(c), deadline=now() + retime_budget)
-        offer(retimed)
+    # insertion with re-timing and ejection (:mod:`.retime`) over the tiers not
+    # proven: uncovered visits that fit once one block of each volunteer (team
+    # members: at one start) is re-timed, or in place of a visit that moves to
+    # another volunteer or is worth less
+    if large and retime_budget > 0 and left() > final_est:
+        retimed_pass(open_from, T, retime_budget)
         mark("re-timed insertion")
+    if later_child:
+        collect(lns_end + retime_budget)
 
     # the soft part of the large components' bounds (an LP, once every tier is proven)
     cov_best = best.covered(c.n_tasks)

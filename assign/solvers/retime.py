@@ -49,6 +49,15 @@ _NO_LIMIT = 1 << 62
 SIEVE = True
 #: whether teams are inserted too (a start shared by a block of each member)
 TEAMS = True
+#: whether a task that fits nowhere may take the place of a visit that moves
+#: to another volunteer, or of a visit worth less (:meth:`_Inserter.eject_one`)
+EJECT = True
+#: the visits whose places elsewhere one ejection seeks at most (each costs a
+#: search over their candidates' blocks; known failures are free). A whole
+#: pass on Shiquan from the LP-guided schedule (ad hoc, 2026-12-01): 22.1 s
+#: without a cap, U3 / U4 55,198 / 21,087; 8: 15.6 s, 55,221 / 21,434; 4:
+#: 14.5 s, 55,269 / 21,695; 1: 11.4 s, 55,585 / 22,184 (U2 28,447 in all)
+EJECT_LOOKS = 8
 #: the shared starts tried per team at most (where enough members' sieve
 #: ranges meet, earliest first)
 TEAM_STARTS = 8
@@ -78,7 +87,8 @@ def insert_retimed(
         if ins.covered[t]:
             continue
         if c.t_needed[t] == 1:
-            ins.insert_one(t)
+            if not ins.insert_one(t) and EJECT:
+                ins.eject_one(t)
         elif TEAMS:
             ins.insert_team(t)
     return ins.solution()
@@ -130,16 +140,40 @@ class _Inserter:
         np.subtract.at(self.block_free, blk_of[inb], c.t_duration[task[inb]])
         self.one_day = rules.day_of(c, c.av_start) == rules.day_of(c, c.av_end - 1)
         self.ws, self.we, self.dur = c.t_window_start.tolist(), c.t_window_end.tolist(), c.t_duration.tolist()
+        # per block: its start, end, day and the day's bounds
+        day_starts = np.append(c.day_starts, 1 << 62).astype(np.int64)
+        d0 = np.searchsorted(c.day_starts, c.av_start, side="right") - 1
+        self.blk = list(
+            zip(
+                c.av_start.tolist(), c.av_end.tolist(), d0.tolist(),
+                day_starts[d0].tolist(), day_starts[d0 + 1].tolist(), strict=True,
+            )
+        )
         self.sieve = _Sieve(c)
         self.mine_cache: dict[int, list[Visit]] = {}
         self.trials = 0
+        # for ejections: rows given up, their blocks, loads and days; pinned pairs
+        self.removed = np.zeros(len(task), dtype=bool)
+        self.row_block = np.where(inb, blk_of, -1).tolist()
+        self.row_load = load.astype(np.int64).tolist()
+        self.row_day = np.clip(rules.day_of(c, start), 0, n_days - 1).tolist()
+        pinned = np.flatnonzero(np.diff(c.t_pin_ptr))
+        self.pinned = {
+            (int(t), int(v)) for t in pinned.tolist() for v in c.t_pin[c.t_pin_ptr[t] : c.t_pin_ptr[t + 1]].tolist()
+        }
+        self.tier, self.weight = c.t_tier.tolist(), c.t_weight.tolist()
+        # tasks known not to fit any other volunteer (until one of their candidates changes)
+        self.stuck: set[int] = set()
+        self.watch: dict[int, list[int]] = {}
+        self.moves = {"inserted": 0, "relocated": 0, "swapped": 0}
 
     def mine(self, v: int) -> list[Visit]:
         """The volunteer's visits (task, start, fixed, row of sol or -1) by start."""
         got = self.mine_cache.get(v)
         if got is None:
             start, row_task, fixed_row = self.start, self.row_task, self.fixed_row
-            got = [(row_task[r], int(start[r]), fixed_row[r], r) for r in self.visits.get(v, [])]
+            removed = self.removed
+            got = [(row_task[r], int(start[r]), fixed_row[r], r) for r in self.visits.get(v, []) if not removed[r]]
             got += [(x, s, True, -1) for x, s in self.extra.get(v, [])]  # inserted ones: fixed
             got.sort(key=lambda z: z[1])
             self.mine_cache[v] = got
@@ -167,24 +201,23 @@ class _Inserter:
     def day(self, v: int, b: int) -> tuple[int, int, int, int, int] | None:
         """(block start, block end, day, day start, next day's start) of block
         ``b``, or None when ``v``'s visits that day are at the daily limit."""
-        c = self.c
-        A, B = int(c.av_start[b]), int(c.av_end[b])
-        day_starts = c.day_starts
-        d0 = int(np.searchsorted(day_starts, A, side="right")) - 1
-        if self.day_count[v, d0] >= c.v_max_per_day[v]:
+        got = self.blk[b]
+        if self.day_count[v, got[2]] >= self.c.v_max_per_day[v]:
             return None
-        day_lo = int(day_starts[d0])
-        day_hi = int(day_starts[d0 + 1]) if d0 + 1 < len(day_starts) else 1 << 62
-        return A, B, d0, day_lo, day_hi
+        return got
 
-    def arrange(self, t: int, v: int, A: int, B: int, day_lo: int, day_hi: int, at: int | None) -> Arrangement | None:
+    def arrange(
+        self, t: int, v: int, A: int, B: int, day_lo: int, day_hi: int, at: int | None, mine: list[Visit] | None = None
+    ) -> Arrangement | None:
         """The exact test: the first position in block ``[A, B)`` of ``v``
         where the new visit of ``t`` fits with every visit of the block
         started as early as it can (team and inserted visits, and the new one
         when ``at`` is given, at their own start), travel between every two
-        of the day's visits respected; None when no position does."""
+        of the day's visits respected; None when no position does. ``mine``:
+        ``v``'s visits when not :meth:`mine`'s (one left out, for an ejection)."""
         ws_all, we_all, dur_all = self.ws, self.we, self.dur
-        mine = self.mine(v)
+        if mine is None:
+            mine = self.mine(v)
         inside = [z for z in mine if A <= z[1] < B]
         before = [z for z in mine if day_lo <= z[1] < A]
         after = [z for z in mine if B <= z[1] < day_hi]
@@ -243,13 +276,39 @@ class _Inserter:
                 self.start[r] = s
         self.used[v] += load
         self.day_count[v, d0] += 1
+        self.block_free[b] -= self.dur[t]
+        self.covered[t] = True
+        self.changed(v)
+
+    def changed(self, v: int, freed_day: int = -1) -> None:
+        """Forget what is known of ``v``'s visits and, when a visit of ``v``
+        on day ``freed_day`` was given up, which tasks of that day were found
+        to fit no other volunteer than their own where ``v`` is a candidate.
+        (A visit added elsewhere, its block re-timed, may in rare cases make
+        room too; such tasks stay skipped until a visit is freed near them: a
+        search heuristic, never a rule.)"""
         self.mine_cache.pop(v, None)
         self.sieve.changed(v)
-        self.block_free[b] -= self.dur[t]
+        if freed_day >= 0:
+            for x in self.watch.pop(v * self.n_days + freed_day, []):
+                self.stuck.discard(x)
 
-    def insert_one(self, t: int) -> bool:
-        """``t`` (one volunteer) into the first candidate block that takes it."""
+    def drop(self, r: int) -> None:
+        """Give up row ``r`` of the schedule."""
+        v, t = int(self.vol[r]), self.row_task[r]
+        self.removed[r] = True
+        self.used[v] -= self.row_load[r]
+        self.day_count[v, self.row_day[r]] -= 1
+        self.block_free[self.row_block[r]] += self.dur[t]
+        self.covered[t] = False
+        self.changed(v, self.row_day[r])
+
+    def find_one(self, t: int, other_than: int = -1) -> tuple[int, int, int, int, Arrangement] | None:
+        """(volunteer, load, block, day, arrangement) of the first candidate
+        block (of a volunteer other than ``other_than``) that takes ``t``."""
         for v, lv, b in zip(*(x.tolist() for x in self.blocks(t)), strict=True):
+            if v == other_than:
+                continue
             self.trials += 1
             got = self.day(v, b)
             if got is None:
@@ -259,8 +318,84 @@ class _Inserter:
                 continue
             arr = self.arrange(t, v, A, B, day_lo, day_hi, None)
             if arr is not None:
+                return v, lv, b, d0, arr
+        return None
+
+    def insert_one(self, t: int) -> bool:
+        """``t`` (one volunteer) into the first candidate block that takes it."""
+        got = self.find_one(t)
+        if got is None:
+            return False
+        v, lv, b, d0, arr = got
+        self.book(t, v, lv, b, d0, arr)
+        self.moves["inserted"] += 1
+        return True
+
+    def better(self, t: int, x: int) -> bool:
+        """Covering ``t`` instead of ``x`` improves U (SPEC §6: lexicographic by tier)."""
+        return self.tier[t] < self.tier[x] or (self.tier[t] == self.tier[x] and self.weight[t] > self.weight[x])
+
+    def elsewhere(self, x: int, v: int) -> tuple[int, int, int, int, Arrangement] | None:
+        """Where ``x`` (now with ``v``) could go instead, with another volunteer;
+        failures remembered until one of ``x``'s candidates changes."""
+        if x in self.stuck:
+            return None
+        got = self.find_one(x, other_than=v)
+        if got is None:
+            self.stuck.add(x)
+            days = range(max(0, int(self.t_day0[x])), min(self.n_days - 1, int(self.t_day1[x])) + 1)
+            for u in self.cands.volunteer[self.cands.rows(x)].tolist():
+                for d in days:
+                    self.watch.setdefault(u * self.n_days + d, []).append(x)
+        return got
+
+    def eject_one(self, t: int) -> bool:
+        """``t`` (one volunteer) in place of a one-volunteer visit ``x`` of a
+        candidate's block (re-timed): ``x`` moves to another volunteer where
+        it fits (U falls by ``t``'s weight), or, when ``t`` is worth more
+        (:meth:`better`), is given up. Pinned and team visits stay."""
+        c = self.c
+        rows = self.cands.rows(t)
+        cv = self.cands.volunteer[rows].astype(np.int64)
+        cl = self.cands.load[rows].astype(np.int64)
+        got = block_visits(c, np.full(len(cv), t, dtype=np.int64), cv, _NO_LIMIT)
+        assert got is not None  # no limit
+        which, blocks = got[0], got[1]
+        keep = self.one_day[blocks]
+        du = self.dur[t]
+        max_minutes = c.v_max_minutes
+        looked = 0  # visits whose other places were sought for t
+        for i, b in zip(which[keep].tolist(), blocks[keep].tolist(), strict=True):
+            v, lv = int(cv[i]), int(cl[i])
+            A, B, d0, day_lo, day_hi = self.blk[b]
+            visits = self.mine(v)
+            for x, _, fixed, r in visits:
+                if fixed or r < 0 or not A <= self.start[r] < B or (x, v) in self.pinned:
+                    continue
+                if self.block_free[b] + self.dur[x] < du or self.used[v] - self.row_load[r] + lv > max_minutes[v]:
+                    continue
+                swap = self.better(t, x)
+                if not swap and (x in self.stuck or looked >= EJECT_LOOKS):
+                    continue
+                self.trials += 1
+                without = [z for z in visits if z[3] != r]
+                arr = None
+                if not SIEVE or self.sieve.may_fit(t, v, b, without, A, B, day_lo, day_hi, cache=False):
+                    arr = self.arrange(t, v, A, B, day_lo, day_hi, None, without)
+                if arr is None:
+                    continue
+                # (where x could go does not depend on v's visits)
+                looked += x not in self.stuck
+                spot = self.elsewhere(x, v)
+                if spot is None and not swap:
+                    continue
+                self.drop(r)
                 self.book(t, v, lv, b, d0, arr)
-                self.covered[t] = True
+                if spot is not None:
+                    self.book(x, *spot)
+                    self.moves["relocated"] += 1
+                else:
+                    self.moves["swapped"] += 1
                 return True
         return False
 
@@ -305,18 +440,20 @@ class _Inserter:
                 for i, v, arr in team:
                     lv, b, _, _, d0, _, _ = ctx[i]
                     self.book(t, v, lv, b, d0, arr)
-                self.covered[t] = True
+                self.moves["inserted"] += 1
                 return True
         return False
 
     def solution(self) -> Solution:
-        if not self.extra:
+        if not self.extra and not self.removed.any():
             return self.sol
         added = np.array([(t, v, s) for v, got_v in self.extra.items() for t, s in got_v], dtype=np.int64)
+        added = added.reshape(-1, 3)
+        keep = ~self.removed
         return Solution.build(
-            np.concatenate((self.task, added[:, 0])),
-            np.concatenate((self.vol, added[:, 1])),
-            np.concatenate((self.start, added[:, 2])),
+            np.concatenate((self.task[keep], added[:, 0])),
+            np.concatenate((self.vol[keep], added[:, 1])),
+            np.concatenate((self.start[keep], added[:, 2])),
             list(self.sol.conflicts),
         )
 
@@ -357,8 +494,10 @@ class _Sieve:
         chord = math.sqrt((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 + (a[2] - b[2]) ** 2)
         return max(0, math.ceil(self.per_chord * chord - TRAVEL_TOLERANCE))
 
-    def _chain(self, v: int, b: int, mine: list[Visit], A: int, B: int, day_lo: int, day_hi: int) -> _Chain:
-        got = self.blocks.get(b)
+    def _chain(
+        self, v: int, b: int, mine: list[Visit], A: int, B: int, day_lo: int, day_hi: int, cache: bool = True
+    ) -> _Chain:
+        got = self.blocks.get(b) if cache else None
         if got is not None:
             return got
         rec, ws, we, dur = self.rec, self.ws, self.we, self.dur
@@ -384,8 +523,9 @@ class _Sieve:
             latest[i] = s if fixed else end_by - dur[x]
             nxt = (recs[i], latest[i])
         got = _Chain(pred, succ, recs, ends, latest)
-        self.blocks[b] = got
-        self.of_vol.setdefault(v, []).append(b)
+        if cache:
+            self.blocks[b] = got
+            self.of_vol.setdefault(v, []).append(b)
         return got
 
     def ranges(
@@ -410,9 +550,13 @@ class _Sieve:
                 out.append((lo, last))
         return out
 
-    def may_fit(self, t: int, v: int, b: int, mine: list[Visit], A: int, B: int, day_lo: int, day_hi: int) -> bool:
-        """False only when no position of block ``b`` takes task ``t``."""
-        ch = self._chain(v, b, mine, A, B, day_lo, day_hi)
+    def may_fit(
+        self, t: int, v: int, b: int, mine: list[Visit], A: int, B: int, day_lo: int, day_hi: int, cache: bool = True
+    ) -> bool:
+        """False only when no position of block ``b`` takes task ``t`` (with
+        ``v``'s visits ``mine``; ``cache``: they are the volunteer's own, and
+        the block's chain is kept until :meth:`changed`)."""
+        ch = self._chain(v, b, mine, A, B, day_lo, day_hi, cache)
         r, du, ws = self.rec[t], self.dur[t], self.ws[t]
         hi = min(B, self.we[t])
         n = len(ch.recs)
