@@ -1582,6 +1582,10 @@ def _forked(fn: Any, send_as: Any = _send_solution, receive_as: Any = _receive_s
 RETIME_SHARE = 0.25
 RETIME_PAIR_SECONDS = 3.0e-6
 RETIME_TRIAL_RATE = 100_000.0
+#: the final fill's extra work per second of that insertion, per candidate
+#: pair: ankang (64 M pairs) 6.4 s after a 7.4-s pass, Shiquan (6.3 M)
+#: ~0.5 s after 15 s (ad hoc, fills timed before and after the insertion)
+RETIME_FILL_PER_PAIR = 1.4e-8
 #: the pass over the first open tier before the LNS, at most this share
 RETIME_FIRST_SHARE = 0.05
 
@@ -2203,8 +2207,11 @@ def _solve_auto_detailed(
     child_lp: set[tuple[int, int]] = set()
     # a whole pass of the insertion by its size, at most its share of the limit
     retime_budget = min(RETIME_SHARE * limit, RETIME_PAIR_SECONDS * len(full)) if large else 0.0
+    # the final fill's extra work after it, per second of the pass (the blocks
+    # it re-timed are tried again), by the size
+    retime_fill = RETIME_FILL_PER_PAIR * len(full)
     cheapen_budget = CHEAPEN_SHARE * pass_est if large else 0.0
-    lns_end = deadline - final_est - retime_budget - cheapen_budget
+    lns_end = deadline - final_est - retime_budget * (1.0 + retime_fill) - cheapen_budget
     final_small = FINAL_RATE * len(full) + 0.05  # the final steps of a problem of small components
 
     if len(comps) == 1 and small:
@@ -2667,8 +2674,12 @@ def _solve_auto_detailed(
     # proven: uncovered visits that fit once one block of each volunteer (team
     # members: at one start) is re-timed, or in place of a visit that moves to
     # another volunteer or is worth less
-    if large and retime_budget > 0 and left() > final_est:
-        retimed_pass(open_from, T, retime_budget)
+    # (never into the final steps' time, its fill's extra work included: at
+    # province scale the greedy may leave the LNS nothing, and the pass would
+    # run from there)
+    retime_now = min(retime_budget, (left() - final_est) / (1.0 + retime_fill))
+    if large and retime_now > 0.05:
+        retimed_pass(open_from, T, retime_now)
         mark("re-timed insertion")
     if later_child:
         collect(lns_end + retime_budget)
@@ -2697,6 +2708,7 @@ def _solve_auto_detailed(
         mark("cheaper volunteers")
 
     final = fill(c, cands, best)
+    mark("fill")
     offer(final)
     if violations(c, best):  # only when the greedy's schedule was invalid and nothing replaced it
         best, best_key = greedy, greedy_key
