@@ -1586,6 +1586,10 @@ RETIME_TRIAL_RATE = 100_000.0
 #: pair: ankang (64 M pairs) 6.4 s after a 7.4-s pass, Shiquan (6.3 M)
 #: ~0.5 s after 15 s (ad hoc, fills timed before and after the insertion)
 RETIME_FILL_PER_PAIR = 1.4e-8
+#: the part of that insertion's share that the LP phase may not take (the
+#: share it had until 2026-12-01: Shiquan seed 1, its tier 1 proven at 22 s
+#: of 60, otherwise lost its tier-2 LP, bound 18,763 -> 3,540, U2 27,935)
+RETIME_FLOOR_SHARE = 0.04
 #: the pass over the first open tier before the LNS, at most this share
 RETIME_FIRST_SHARE = 0.05
 
@@ -2514,8 +2518,12 @@ def _solve_auto_detailed(
         lns_setup = LNS_SETUP_RATE * len(full)
         lns_keep = final_est + 2.0 * lns_setup if lns_setup >= LNS_RESERVE_FROM else 0.0
         # (never the final steps' and the re-timing's time: on a slower machine
-        # Shiquan's LPs ran into it and the solve overran its limit)
-        lns_keep = max(lns_keep, deadline - lns_end)
+        # Shiquan's LPs ran into it and the solve overran its limit — save the
+        # insertion's time beyond RETIME_FLOOR_SHARE of the limit, which the
+        # LPs come before: their bounds and the guided pass are worth more;
+        # the LNS and then the insertion take what they leave)
+        retime_spare = max(0.0, retime_budget - RETIME_FLOOR_SHARE * limit) * (1.0 + retime_fill)
+        lns_keep = max(lns_keep, deadline - lns_end - retime_spare)
         lp_deadline = now() + LP_SHARE * max(0.0, left() - lns_keep)
         # the LP-guided greedy pass, judged by the problem's size (not the clock,
         # so that a run with one worker repeats)
