@@ -75,10 +75,15 @@ Steps
      (:func:`_restricted_dive`: no bound from it) — unless some tier after
      its first open one is small enough for an LP: then the child computes
      those tiers' LP bounds instead (:func:`_later_lp_bounds`, the tier
-     alone; Shiquan's tier 3: 899 → ~27,000–29,000); (f) insertion with re-timing
-     (:mod:`~assign.solvers.retime`, :data:`RETIME_SHARE` of the limit, taken
-     from the LNS): uncovered visits that fit once one block of each
-     volunteer (of a team: each member, at one start) is re-timed; (g) the greedy's last step on the final
+     alone; Shiquan's tier 3: 899 → ~27,000–29,000); (f) insertion with
+     re-timing and ejections (:mod:`~assign.solvers.retime`) over the tiers
+     not proven — over the first open one before the LNS
+     (:data:`RETIME_FIRST_SHARE`), over all of them after it (at most
+     :data:`RETIME_SHARE` of the limit, by size, taken from the LNS; the LP
+     phase comes first beyond :data:`RETIME_FLOOR_SHARE`): uncovered visits
+     that fit once one block of each volunteer (of a team: each member, at
+     one start) is re-timed, or in place of a visit that moves to another
+     volunteer or is worth less; (g) the greedy's last step on the final
      schedule (:func:`~.greedy.cheapen`, :data:`CHEAPEN_SHARE` of a greedy
      pass, also taken from the LNS): visits back to cheaper free volunteers
      where the soft score falls, and the time that frees refilled.
