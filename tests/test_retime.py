@@ -201,9 +201,10 @@ def _check(problem: Problem, seed: int | None = None) -> None:
     assert violations(c, got) == [], violations(c, got)
     before = {(int(t), int(v)) for t, v in zip(base.task, base.volunteer, strict=True)}
     after = {(int(t), int(v)) for t, v in zip(got.task, got.volunteer, strict=True)}
-    # teams and pins keep their volunteers (ejections move one-volunteer visits only)
-    pins = {(t, int(v)) for t in range(c.n_tasks) for v in c.t_pin[c.t_pin_ptr[t] : c.t_pin_ptr[t + 1]].tolist()}
-    kept = {(t, v) for t, v in before if c.t_needed[t] > 1 or (t, v) in pins}
+    # teams and tasks with pins keep their volunteers (ejections move
+    # one-volunteer visits of tasks without pins only)
+    has_pin = np.diff(c.t_pin_ptr) > 0
+    kept = {(t, v) for t, v in before if c.t_needed[t] > 1 or has_pin[t]}
     assert kept <= after
     # whole teams only, each at one start
     per_task = np.bincount(got.task, minlength=c.n_tasks)

@@ -152,15 +152,14 @@ class _Inserter:
         self.sieve = _Sieve(c)
         self.mine_cache: dict[int, list[Visit]] = {}
         self.trials = 0
-        # for ejections: rows given up, their blocks, loads and days; pinned pairs
+        # for ejections: rows given up, their blocks, loads and days; tasks with pins
         self.removed = np.zeros(len(task), dtype=bool)
         self.row_block = np.where(inb, blk_of, -1).tolist()
         self.row_load = load.astype(np.int64).tolist()
         self.row_day = np.clip(rules.day_of(c, start), 0, n_days - 1).tolist()
-        pinned = np.flatnonzero(np.diff(c.t_pin_ptr))
-        self.pinned = {
-            (int(t), int(v)) for t in pinned.tolist() for v in c.t_pin[c.t_pin_ptr[t] : c.t_pin_ptr[t + 1]].tolist()
-        }
+        # (a task with pins is never moved nor given up, kept pin or not: its
+        # dropped pins' reasons were judged against where it is)
+        self.has_pin = (np.diff(c.t_pin_ptr) > 0).tolist()
         self.tier, self.weight = c.t_tier.tolist(), c.t_weight.tolist()
         # tasks known not to fit any other volunteer (until one of their candidates changes)
         self.stuck: set[int] = set()
@@ -353,7 +352,8 @@ class _Inserter:
         """``t`` (one volunteer) in place of a one-volunteer visit ``x`` of a
         candidate's block (re-timed): ``x`` moves to another volunteer where
         it fits (U falls by ``t``'s weight), or, when ``t`` is worth more
-        (:meth:`better`), is given up. Pinned and team visits stay."""
+        (:meth:`better`), is given up. Team visits and the visits of tasks with
+        pins stay."""
         c = self.c
         rows = self.cands.rows(t)
         cv = self.cands.volunteer[rows].astype(np.int64)
@@ -370,7 +370,7 @@ class _Inserter:
             A, B, d0, day_lo, day_hi = self.blk[b]
             visits = self.mine(v)
             for x, _, fixed, r in visits:
-                if fixed or r < 0 or not A <= self.start[r] < B or (x, v) in self.pinned:
+                if fixed or r < 0 or not A <= self.start[r] < B or self.has_pin[x]:
                     continue
                 if self.block_free[b] + self.dur[x] < du or self.used[v] - self.row_load[r] + lv > max_minutes[v]:
                     continue
