@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,8 +127,9 @@ class _Inserter:
         self.covered = sol.covered(c.n_tasks)
         # visits per (volunteer, day), for a quick test of rule 11 before any block
         self.n_days = n_days = max(1, c.n_days)
+        row_day = np.clip(rules.day_of(c, start), 0, n_days - 1)
         self.day_count = np.zeros((c.n_volunteers, n_days), dtype=np.int64)
-        np.add.at(self.day_count, (vol, np.clip(rules.day_of(c, start), 0, n_days - 1)), 1)
+        np.add.at(self.day_count, (vol, row_day), 1)
         self.t_day0 = rules.day_of(c, c.t_window_start)
         self.t_day1 = rules.day_of(c, c.t_window_end - 1)
         # minutes of each block not taken by visits (a quick necessary test)
@@ -156,7 +158,7 @@ class _Inserter:
         self.removed = np.zeros(len(task), dtype=bool)
         self.row_block = np.where(inb, blk_of, -1).tolist()
         self.row_load = load.astype(np.int64).tolist()
-        self.row_day = np.clip(rules.day_of(c, start), 0, n_days - 1).tolist()
+        self.row_day = row_day.tolist()
         # (a task with pins is never moved nor given up, kept pin or not: its
         # dropped pins' reasons were judged against where it is)
         self.has_pin = (np.diff(c.t_pin_ptr) > 0).tolist()
@@ -164,7 +166,6 @@ class _Inserter:
         # tasks known not to fit any other volunteer (until one of their candidates changes)
         self.stuck: set[int] = set()
         self.watch: dict[int, list[int]] = {}
-        self.moves = {"inserted": 0, "relocated": 0, "swapped": 0}
 
     def mine(self, v: int) -> list[Visit]:
         """The volunteer's visits (task, start, fixed, row of sol or -1) by start."""
@@ -178,23 +179,27 @@ class _Inserter:
             self.mine_cache[v] = got
         return got
 
-    def blocks(self, t: int) -> tuple[I64, I64, I64]:
-        """(volunteer, load, block) of the candidates of ``t`` with minutes
-        and the day's room left, in their blocks that hold the visit (window
-        and block), have as many minutes free and lie within one day
-        (re-timing must not move a visit to another day)."""
+    def blocks(self, t: int, room: bool = True) -> tuple[I64, I64, I64]:
+        """(volunteer, load, block) of the candidates of ``t`` in their blocks
+        that hold the visit (window and block) and lie within one day
+        (re-timing must not move a visit to another day); with ``room``, only
+        candidates with minutes and the day's room left and blocks with as
+        many minutes free (without: for an ejection, which frees some)."""
         c = self.c
         rows = self.cands.rows(t)
         cv = self.cands.volunteer[rows].astype(np.int64)
         cl = self.cands.load[rows].astype(np.int64)
-        room = self.used[cv] + cl <= c.v_max_minutes[cv]
-        if self.t_day0[t] == self.t_day1[t] and 0 <= self.t_day0[t] < self.n_days:
-            room &= self.day_count[cv, self.t_day0[t]] < c.v_max_per_day[cv]
-        cv, cl = cv[room], cl[room]
+        if room:
+            ok = self.used[cv] + cl <= c.v_max_minutes[cv]
+            if self.t_day0[t] == self.t_day1[t] and 0 <= self.t_day0[t] < self.n_days:
+                ok &= self.day_count[cv, self.t_day0[t]] < c.v_max_per_day[cv]
+            cv, cl = cv[ok], cl[ok]
         got = block_visits(c, np.full(len(cv), t, dtype=np.int64), cv, _NO_LIMIT)
         assert got is not None  # no limit
         which, blocks = got[0], got[1]
-        good = (self.block_free[blocks] >= self.dur[t]) & self.one_day[blocks]
+        good = self.one_day[blocks]
+        if room:
+            good &= self.block_free[blocks] >= self.dur[t]
         return cv[which[good]], cl[which[good]], blocks[good]
 
     def day(self, v: int, b: int) -> tuple[int, int, int, int, int] | None:
@@ -327,7 +332,6 @@ class _Inserter:
             return False
         v, lv, b, d0, arr = got
         self.book(t, v, lv, b, d0, arr)
-        self.moves["inserted"] += 1
         return True
 
     def better(self, t: int, x: int) -> bool:
@@ -354,19 +358,10 @@ class _Inserter:
         it fits (U falls by ``t``'s weight), or, when ``t`` is worth more
         (:meth:`better`), is given up. Team visits and the visits of tasks with
         pins stay."""
-        c = self.c
-        rows = self.cands.rows(t)
-        cv = self.cands.volunteer[rows].astype(np.int64)
-        cl = self.cands.load[rows].astype(np.int64)
-        got = block_visits(c, np.full(len(cv), t, dtype=np.int64), cv, _NO_LIMIT)
-        assert got is not None  # no limit
-        which, blocks = got[0], got[1]
-        keep = self.one_day[blocks]
         du = self.dur[t]
-        max_minutes = c.v_max_minutes
+        max_minutes = self.c.v_max_minutes
         looked = 0  # visits whose other places were sought for t
-        for i, b in zip(which[keep].tolist(), blocks[keep].tolist(), strict=True):
-            v, lv = int(cv[i]), int(cl[i])
+        for v, lv, b in zip(*(x.tolist() for x in self.blocks(t, room=False)), strict=True):
             A, B, d0, day_lo, day_hi = self.blk[b]
             visits = self.mine(v)
             for x, _, fixed, r in visits:
@@ -393,9 +388,6 @@ class _Inserter:
                 self.book(t, v, lv, b, d0, arr)
                 if spot is not None:
                     self.book(x, *spot)
-                    self.moves["relocated"] += 1
-                else:
-                    self.moves["swapped"] += 1
                 return True
         return False
 
@@ -440,7 +432,6 @@ class _Inserter:
                 for i, v, arr in team:
                     lv, b, _, _, d0, _, _ = ctx[i]
                     self.book(t, v, lv, b, d0, arr)
-                self.moves["inserted"] += 1
                 return True
         return False
 
@@ -528,27 +519,32 @@ class _Sieve:
             self.of_vol.setdefault(v, []).append(b)
         return got
 
+    def _positions(
+        self, t: int, v: int, b: int, mine: list[Visit], A: int, B: int, day_lo: int, day_hi: int, cache: bool
+    ) -> Iterator[tuple[int, int]]:
+        """Per position in the block, the starts ``[lo, hi]`` of ``t`` that
+        the exact test may accept there (empty ranges left out)."""
+        ch = self._chain(v, b, mine, A, B, day_lo, day_hi, cache)
+        r, du, ws = self.rec[t], self.dur[t], self.ws[t]
+        hi = min(B, self.we[t])
+        n = len(ch.recs)
+        for k in range(n + 1):
+            pred = ch.pred if k == 0 else (ch.recs[k - 1], ch.ends[k - 1])
+            lo = max(A, ws) if pred is None else max(A, ws, pred[1] + self.travel(pred[0], r))
+            if lo + du > hi:
+                return  # (later positions start no earlier)
+            succ = ch.succ if k == n else (ch.recs[k], ch.latest[k])
+            last = hi - du if succ is None else min(hi - du, succ[1] - self.travel(r, succ[0]) - du)
+            if lo <= last:
+                yield lo, last
+
     def ranges(
         self, t: int, v: int, b: int, mine: list[Visit], A: int, B: int, day_lo: int, day_hi: int
     ) -> list[tuple[int, int]]:
         """The starts ``[lo, hi]``, one range per position in the block, that
         the exact test may accept for ``t`` at a given start (outside them it
         does not)."""
-        ch = self._chain(v, b, mine, A, B, day_lo, day_hi)
-        r, du, ws = self.rec[t], self.dur[t], self.ws[t]
-        hi = min(B, self.we[t])
-        n = len(ch.recs)
-        out = []
-        for k in range(n + 1):
-            pred = ch.pred if k == 0 else (ch.recs[k - 1], ch.ends[k - 1])
-            lo = max(A, ws) if pred is None else max(A, ws, pred[1] + self.travel(pred[0], r))
-            if lo + du > hi:
-                break  # (later positions start no earlier)
-            succ = ch.succ if k == n else (ch.recs[k], ch.latest[k])
-            last = hi - du if succ is None else min(hi - du, succ[1] - self.travel(r, succ[0]) - du)
-            if lo <= last:
-                out.append((lo, last))
-        return out
+        return list(self._positions(t, v, b, mine, A, B, day_lo, day_hi, True))
 
     def may_fit(
         self, t: int, v: int, b: int, mine: list[Visit], A: int, B: int, day_lo: int, day_hi: int, cache: bool = True
@@ -556,20 +552,7 @@ class _Sieve:
         """False only when no position of block ``b`` takes task ``t`` (with
         ``v``'s visits ``mine``; ``cache``: they are the volunteer's own, and
         the block's chain is kept until :meth:`changed`)."""
-        ch = self._chain(v, b, mine, A, B, day_lo, day_hi, cache)
-        r, du, ws = self.rec[t], self.dur[t], self.ws[t]
-        hi = min(B, self.we[t])
-        n = len(ch.recs)
-        for k in range(n + 1):
-            pred = ch.pred if k == 0 else (ch.recs[k - 1], ch.ends[k - 1])
-            ready = A if pred is None else max(A, pred[1] + self.travel(pred[0], r))
-            end = max(ready, ws) + du
-            if end > hi:
-                break  # (later positions start no earlier)
-            succ = ch.succ if k == n else (ch.recs[k], ch.latest[k])
-            if succ is None or end + self.travel(r, succ[0]) <= succ[1]:
-                return True
-        return False
+        return next(self._positions(t, v, b, mine, A, B, day_lo, day_hi, cache), None) is not None
 
 
 @dataclass
