@@ -988,11 +988,8 @@ def ordered_greedy(
     (:func:`_main_pass`) in another order, on top of
     other bookings.
     """
-    plan = Planner(c)
     rows = np.flatnonzero(keep[base.task])
-    loads = rules.assignment_load(c, base.task[rows], base.volunteer[rows]).tolist()
-    for t, v, s, load in zip(base.task[rows].tolist(), base.volunteer[rows].tolist(), base.start[rows].tolist(), loads, strict=True):
-        plan.book(t, v, s, load)
+    plan = planner_of(c, Solution.build(base.task[rows], base.volunteer[rows], base.start[rows]))
     _main_pass(c, plan, _CandidateView(c, cands, prefer), order.tolist())
     t_, v_, s_ = plan.assignments()
     out = Solution.build(t_, v_, s_, list(base.conflicts))
