@@ -1627,6 +1627,15 @@ SMALL_WEEK_SHARE = 0.03
 SMALL_WEEK_MIN_SECONDS = 0.2
 
 
+def _impossible_u(c: Compiled, cands: Candidates, tasks: NDArray[np.bool_]) -> list[float]:
+    """``U_j`` for j = 1..T of every schedule over ``tasks``' that nobody can
+    staff (fewer candidates than the team): the trivial part of a bound."""
+    out = np.zeros(c.n_tiers)
+    impossible = tasks & (cands.counts() < c.t_needed)
+    np.add.at(out, c.t_tier[impossible] - 1, c.t_weight[impossible].astype(np.float64))
+    return [float(x) for x in out]
+
+
 def _tier_u(c: Compiled, tasks: NDArray[np.bool_], covered: NDArray[np.bool_]) -> list[float]:
     """``U_j`` for j = 1..T over ``tasks``: the weight of those left uncovered."""
     return [float(c.t_weight[tasks & (c.t_tier == j) & ~covered].sum()) for j in range(1, c.n_tiers + 1)]
@@ -1931,6 +1940,100 @@ def _later_lp_bounds(
     return run
 
 
+#: knapsack bounds (:mod:`.lagrange`): in the process at most this share of the
+#: limit, in a forked child at most KNAP_CHILD_SHARE; a tier is tried only when
+#: KNAP_MIN_STEPS steps fit (by :data:`~assign.solvers.lagrange.STEP_RATE`), and
+#: takes at most KNAP_MAX_STEPS. Ad hoc (2026-12-01): Shiquan's tier 1 (31,000
+#: pairs) 20,831 after 1 step, 24,674 after 300 (1.3 s; the optimum 28,095);
+#: laocheng's tier 2 4,085 after 300 (0.4 s; its LP 4,179)
+KNAP_SHARE = 0.03
+KNAP_CHILD_SHARE = 0.15
+KNAP_MIN_STEPS = 20
+KNAP_MAX_STEPS = 300
+
+
+def _knapsack_jobs(
+    c: Compiled,
+    large: list[int],
+    t_label: I64,
+    comp_bounds: dict[int, ComponentBound],
+    best: Solution,
+    bounded: set[tuple[int, int]],
+    week_comps: set[int],
+    task_pairs: I64,
+) -> list[tuple[int, NDArray[np.bool_], int]]:
+    """Per tier, the tasks of the large components where it is open and no
+    LP (``bounded``) or week bound will bound it: ``(tier, mask, pairs)``."""
+    cov = best.covered(c.n_tasks)
+    out = []
+    for tier in range(1, c.n_tiers + 1):
+        mask = np.zeros(c.n_tasks, dtype=bool)
+        for k in large:
+            if k in week_comps or (k, tier) in bounded:
+                continue
+            in_comp = t_label == k
+            have = comp_bounds.get(k)
+            ub = have.uncovered[tier - 1] if have else 0.0
+            if ub < _tier_u(c, in_comp, cov)[tier - 1]:
+                mask |= in_comp & (c.t_tier == tier)
+        if mask.any():
+            out.append((tier, mask, int(task_pairs[mask].sum())))
+    return out
+
+
+def _knapsack_bounds(
+    c: Compiled,
+    cands: Candidates,
+    jobs: list[tuple[int, NDArray[np.bool_], int]],
+    t_label: I64,
+    until: float | None,
+    budget: float | None,
+) -> Any:
+    """The knapsack bounds of ``jobs`` (:func:`_knapsack_jobs`), most urgent
+    tier first, as a function (for :func:`_forked` or to call): until the
+    wall time ``until``, or with steps by size within ``budget`` seconds (the
+    same steps every run). Returns ``{(component, tier): bound}``."""
+    import time
+
+    from .lagrange import STEP_RATE, KnapsackBound
+
+    def run() -> dict[tuple[int, int], float]:
+        out: dict[tuple[int, int], float] = {}
+        spent = 0.0
+        for tier, mask, n_items in jobs:
+            step = STEP_RATE * max(1, n_items)
+            room = (until - time.perf_counter()) if until is not None else (budget or 0.0) - spent
+            steps = min(KNAP_MAX_STEPS, int(room / step))
+            if steps < KNAP_MIN_STEPS:
+                continue
+            kb = KnapsackBound(c, cands, mask)
+            got = kb.run(steps, labels=t_label, until=until)
+            spent += step * steps
+            for k, value in got.items():
+                out[(int(k), tier)] = float(value)
+        return out
+
+    return run
+
+
+def _merge_tier_bounds(
+    c: Compiled,
+    cands: Candidates,
+    got: dict[tuple[int, int], float],
+    comp_bounds: dict[int, ComponentBound],
+    t_label: I64,
+    best: Solution,
+) -> None:
+    """Raise the components' tier bounds to ``got``'s (never above the schedule's U)."""
+    cov = best.covered(c.n_tasks)
+    for (k, tier), value in got.items():
+        b = comp_bounds.get(k)
+        ub = list(b.uncovered) if b else _impossible_u(c, cands, t_label == k)
+        prim = _tier_u(c, t_label == k, cov)
+        ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
+        comp_bounds[k] = ComponentBound(ub, b.soft if b else -np.inf, b.proven if b else False)
+
+
 def restrict_candidates(c: Compiled, cands: Candidates, mask: NDArray[np.bool_]) -> Candidates:
     """The candidate rows whose task is in ``mask`` (marked partial)."""
     return cands.subset(np.flatnonzero(mask[cands.task]))
@@ -2214,6 +2317,11 @@ def _solve_auto_detailed(
     week_found: dict[tuple[int, int], float] = {}
     # (component, tier) whose LP bound the child computes instead (:func:`_later_lp_bounds`)
     child_lp: set[tuple[int, int]] = set()
+    # (component, tier) with an LP bound, components in the week child
+    lp_bounded: set[tuple[int, int]] = set()
+    week_comps: set[int] = set()
+    # the knapsack bounds' forked child (:mod:`.lagrange`), if any
+    knap_wait: Any = None
     # a whole pass of the insertion by its size, at most its share of the limit
     retime_budget = min(RETIME_SHARE * limit, RETIME_PAIR_SECONDS * len(full)) if large else 0.0
     # the final fill's extra work after it, per second of the pass (the blocks
@@ -2467,11 +2575,12 @@ def _solve_auto_detailed(
                 in_comp = t_label == k
                 prim = _tier_u(c, in_comp, cov_best)
                 have = comp_bounds.get(k)
-                ub = list(have.uncovered) if have else [0.0] * T
+                ub = list(have.uncovered) if have else _impossible_u(c, full, in_comp)
                 open_tiers = [j for j in range(1, T + 1) if ub[j - 1] != prim[j - 1]]
                 # forked only when some open tier could get one (tier alone: the smaller mask)
                 if any(_week_mask(c, full, in_comp & (c.t_tier == j), task_pairs) for j in open_tiers):
                     jobs.append((k, in_comp, ub, prim, 1))
+                    week_comps.add(k)
                     continue
                 # too dense for week bounds: the LP bounds of the tiers after the
                 # first open one (the parent's LP phase takes that one) that are
@@ -2537,7 +2646,7 @@ def _solve_auto_detailed(
         for k in large:
             in_comp = t_label == k
             have = comp_bounds.get(k)
-            ub = list(have.uncovered) if have else [0.0] * T
+            ub = list(have.uncovered) if have else _impossible_u(c, full, in_comp)
             cov_best = best.covered(c.n_tasks)
             prim = _tier_u(c, in_comp, cov_best)
             for tier in range(exact_tiers.get(k, 0) + 1, T + 1):
@@ -2578,9 +2687,27 @@ def _solve_auto_detailed(
                         prim = _tier_u(c, in_comp, cov_best)
                 if value is not None:
                     ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
+                    lp_bounded.add((k, tier))
             comp_bounds[k] = ComponentBound(ub, -np.inf, False)
         if large:
             mark("lp bounds")
+
+        # knapsack bounds (:mod:`.lagrange`) of the open tiers that no LP, week
+        # bound or exact stage bounds (at province scale no LP fits the minute:
+        # ankang's tier 1 had the trivial 8,901 against ~280,000)
+        knap_jobs = _knapsack_jobs(c, large, t_label, comp_bounds, best, lp_bounded | child_lp, week_comps, task_pairs)
+        if knap_jobs and n_workers > 1 and week_wait is None:
+            # beside the insertion and the fill (one thread each at province
+            # scale), until the final steps, at most KNAP_CHILD_SHARE of the limit
+            until = min(deadline - final_est, now() + KNAP_CHILD_SHARE * limit)
+            knap_wait = _forked(_knapsack_bounds(c, full, knap_jobs, t_label, until, None), send_as=dict, receive_as=dict)
+        elif knap_jobs:
+            # in the process, steps by size (one worker: the same steps every run)
+            budget = min(KNAP_SHARE * limit, max(0.0, left() - final_est))
+            got = _knapsack_bounds(c, full, knap_jobs, t_label, None, budget)()
+            clock.charge(budget)
+            _merge_tier_bounds(c, full, got, comp_bounds, t_label, best)
+            mark("knapsack bounds")
 
     def retimed_pass(first: int, last: int, budget: float) -> None:
         """:func:`~.retime.insert_retimed` over tiers ``first..last`` in the
@@ -2696,6 +2823,12 @@ def _solve_auto_detailed(
         mark("re-timed insertion")
     if later_child:
         collect(lns_end + retime_budget)
+    if knap_wait is not None:
+        got = knap_wait(max(0.0, deadline - final_est - now()))
+        knap_wait = None
+        if got is not None:
+            _merge_tier_bounds(c, full, got, comp_bounds, t_label, best)
+        mark("knapsack bounds" if got is not None else "knapsack bounds (not done)")
 
     # the soft part of the large components' bounds (an LP, once every tier is proven)
     cov_best = best.covered(c.n_tasks)
@@ -2798,10 +2931,7 @@ def _assemble_bound(
         b = comp_bounds.get(k)
         if b is None:
             in_comp = t_label == k
-            impossible = in_comp & (full.counts() < c.t_needed)
-            part = np.zeros(T)
-            np.add.at(part, c.t_tier[impossible] - 1, c.t_weight[impossible].astype(np.float64))
-            b = ComponentBound(list(part), _trivial_soft_part(c, full, in_comp, v_label == k), False)
+            b = ComponentBound(_impossible_u(c, full, in_comp), _trivial_soft_part(c, full, in_comp, v_label == k), False)
         u += np.asarray(b.uncovered[:T], dtype=np.float64)
         soft += b.soft
         all_proven = all_proven and b.proven

@@ -1,0 +1,254 @@
+"""Tests of the knapsack bound (assign/solvers/lagrange.py): never above any
+valid schedule's U of the tier (brute force), never above the LP of its own
+relaxation (an independent scipy model), known values by hand, and auto
+reporting it where nothing else bounds a tier."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from assign.candidates import build_candidates
+from assign.compile import Compiled, compile_problem
+from assign.model import Problem
+from assign.solvers import auto
+from assign.solvers.lagrange import KnapsackBound
+from tests.bruteforce import brute_force
+from tests.strategies import problems
+from tests.test_weeks import dense_problems
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+def _tier_alone(problem: Problem, c: Compiled, tier: int) -> Problem:
+    """The problem with the tasks of ``tier`` only and no pins: its optimum's
+    U of that tier is the least of every valid schedule of the whole problem
+    (those schedules' visits of the tier are valid here)."""
+    keep = [t.model_copy(update={"pinned": ()}) for i, t in enumerate(problem.tasks) if int(c.t_tier[i]) == tier]
+    return problem.model_copy(update={"tasks": keep})
+
+
+def _bounds(c: Compiled, steps: int = 200) -> list[int]:
+    cands = build_candidates(c)
+    return [KnapsackBound(c, cands, c.t_tier == j).run(steps).get(0, 0) for j in range(1, c.n_tiers + 1)]
+
+
+@SETTINGS
+@given(problem=st.one_of(problems(max_volunteers=4, max_tasks=5), dense_problems(max_tasks=5)))
+def test_never_above_the_least_u_of_the_tier(problem: Problem) -> None:
+    """For every tier, after 1 and 200 steps: at most the least U of that tier
+    over every valid schedule (brute force of the tier's tasks alone, pins
+    dropped), and at most the lexicographic optimum's (pins honoured)."""
+    c = compile_problem(problem)
+    best = brute_force(c, honour_pins=True).key
+    cands = build_candidates(c)
+    for j in range(1, c.n_tiers + 1):
+        kb = KnapsackBound(c, cands, c.t_tier == j)
+        got = [kb.run(n).get(0) for n in (1, 200)]
+        mine = c.t_tier == j
+        if not mine.any():
+            assert got == [None, None]
+            continue
+        alone = compile_problem(_tier_alone(problem, c, j))
+        least = brute_force(alone).key[j - 1]
+        for value in got:
+            assert value is not None and value <= least <= best[j - 1], (j, got, least, best)
+            g = int(np.gcd.reduce(np.abs(c.t_weight[mine])))
+            assert (value - int(c.t_weight[mine].sum())) % g == 0
+
+
+def _relaxation_lp(c: Compiled, tier: int) -> float:
+    """The LP of the knapsack relaxation, written independently from the
+    module's docstring: max sum w y, sum_v x_tv = n_t y_t, 0 <= x, y <= 1, per
+    volunteer the block, day and pledge rows over durations; returns its
+    optimum (a covered weight)."""
+    cands = build_candidates(c)
+    t_all = cands.task.astype(int)
+    v_all = cands.volunteer.astype(int)
+    w = c.t_weight.astype(float)
+    # tasks worth covering with enough candidates for their team
+    counts = np.bincount(t_all, minlength=c.n_tasks)
+    tasks = [t for t in range(c.n_tasks) if c.t_tier[t] == tier and w[t] > 0 and counts[t] >= c.t_needed[t]]
+    pairs = [(t, v) for t, v in zip(t_all, v_all, strict=True) if t in tasks]
+    n, m = len(pairs), len(tasks)
+    col = {t: n + i for i, t in enumerate(tasks)}
+    a_eq = np.zeros((m, n + m))
+    for i, (t, _v) in enumerate(pairs):
+        a_eq[tasks.index(t), i] = 1.0
+    for t in tasks:
+        a_eq[tasks.index(t), col[t]] = -float(c.t_needed[t])
+    rows: list[np.ndarray] = []
+    caps: list[float] = []
+
+    def day(minute: int) -> int:
+        return int(np.searchsorted(c.day_starts, minute, side="right")) - 1
+
+    for v in range(len(c.v_max_minutes)):
+        mine = [i for i, (_t, u) in enumerate(pairs) if u == v]
+        blocks = list(zip(c.av_start[c.av_ptr[v] : c.av_ptr[v + 1]], c.av_end[c.av_ptr[v] : c.av_ptr[v + 1]], strict=True))
+        where: dict[int, tuple[int, int, int] | None] = {}
+        for i in mine:
+            t = pairs[i][0]
+            d, ws, we = int(c.t_duration[t]), int(c.t_window_start[t]), int(c.t_window_end[t])
+            fits = [(a, b) for a, b in blocks if max(ws, a) + d <= min(we, b)]
+            where[i] = (max(ws, fits[0][0]), min(we, fits[0][1]), int(fits[0][0])) if len(fits) == 1 else None
+        # block rows: the span of the placements of the visits that fit one block only
+        for a, _b in blocks:
+            inside = [i for i in mine if where[i] is not None and where[i][2] == a]  # type: ignore[index]
+            if inside:
+                lo = min(where[i][0] for i in inside)  # type: ignore[index]
+                hi = max(where[i][1] for i in inside)  # type: ignore[index]
+                row = np.zeros(n + m)
+                for i in inside:
+                    row[i] = c.t_duration[pairs[i][0]]
+                rows.append(row)
+                caps.append(float(hi - lo))
+        # day rows: visits whose start falls on one day, unless their block crosses midnight
+        limit = int(c.v_max_per_day[v])
+        if limit < 1 << 30:
+            by_day: dict[int, list[int]] = {}
+            for i in mine:
+                t = pairs[i][0]
+                d = int(c.t_duration[t])
+                if where[i] is not None:
+                    lo, hi, a = where[i]  # type: ignore[misc]
+                    b = [e for s, e in blocks if s == a][0]
+                    if day(a) != day(b - 1):
+                        continue
+                    first, last = day(lo), day(hi - d)
+                else:
+                    first, last = day(int(c.t_window_start[t])), day(int(c.t_window_end[t]) - d)
+                if first == last:
+                    by_day.setdefault(first, []).append(i)
+            for members in by_day.values():
+                row = np.zeros(n + m)
+                for i in members:
+                    row[i] = c.t_duration[pairs[i][0]]
+                rows.append(row)
+                caps.append(float(limit * max(c.t_duration[pairs[i][0]] for i in members)))
+        if mine:
+            row = np.zeros(n + m)
+            for i in mine:
+                row[i] = c.t_duration[pairs[i][0]]
+            rows.append(row)
+            caps.append(float(c.v_max_minutes[v]))
+    if n + m == 0:
+        return 0.0
+    cost = np.zeros(n + m)
+    for t in tasks:
+        cost[col[t]] = -w[t]
+    res = linprog(
+        cost,
+        A_ub=np.array(rows) if rows else None,
+        b_ub=np.array(caps) if caps else None,
+        A_eq=a_eq if m else None,
+        b_eq=np.zeros(m) if m else None,
+        bounds=(0, 1),
+        method="highs",
+    )
+    assert res.status == 0
+    return -float(res.fun)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=st.one_of(problems(max_volunteers=4, max_tasks=5), dense_problems(max_tasks=5)))
+def test_never_above_its_lp_and_near_it_after_many_steps(problem: Problem) -> None:
+    """Any multipliers give at most the relaxation's LP (weak duality: the
+    module's L is computed right), and 2,000 steps come near it."""
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    for j in range(1, c.n_tiers + 1):
+        if not np.any(c.t_tier == j):
+            continue
+        cover = _relaxation_lp(c, j)
+        weights = c.t_weight[c.t_tier == j].astype(int)
+        g = int(np.gcd.reduce(np.abs(weights[weights != 0]))) if np.any(weights != 0) else 1
+        # what any multipliers give at best: the LP's cover rounded down to the gcd
+        at_most = int(weights.sum()) - g * int(np.floor(cover / g + 1e-9))
+        got = KnapsackBound(c, cands, c.t_tier == j).run(2000).get(0)
+        assert got is not None and got <= at_most, (j, got, at_most, cover)
+        # and near it: within 0.5 % of the weight or one gcd
+        assert got >= at_most - max(g, 0.005 * float(np.abs(weights).sum())), (j, got, at_most, cover)
+
+
+def _one_volunteer(
+    *, duration: int = 30, blocks: list[tuple[int, int]] | None = None, window: tuple[int, int] = (480, 1200),
+    max_minutes: int | None = None, max_tasks_per_day: int | None = None,
+) -> Problem:
+    """One volunteer, three visits at one home (no travel) in ``window``, of
+    weights 16, 14 and 10 (recipient groups), tier 4."""
+    from tests.test_weeks import _line_problem
+
+    return _line_problem(
+        blocks or [(480, 1200)], [window] * 3, duration=duration,
+        groups=[["disabled_dementia"], ["solitary"], []],
+        max_tasks_per_day=max_tasks_per_day, max_minutes=max_minutes,
+    )
+
+
+def test_pledge_by_hand() -> None:
+    """A 60-minute pledge, three 30-minute visits of weight 16, 14, 10: the
+    best covers 16 + 14, so U >= 10 (the greedy by worth per minute)."""
+    c = compile_problem(_one_volunteer(max_minutes=60))
+    assert c.t_weight.tolist() == [16, 14, 10]
+    assert _bounds(c)[3] == 10
+
+
+def test_block_span_by_hand() -> None:
+    """Three 60-minute visits in one 2-hour availability: at most two fit,
+    U >= the lightest (10)."""
+    c = compile_problem(_one_volunteer(duration=60, blocks=[(480, 600)], window=(480, 600)))
+    assert _bounds(c)[3] == 10
+
+
+def test_daily_limit_by_hand() -> None:
+    """One visit a day, three visits that can only start on day 0: U >= 14 + 10."""
+    c = compile_problem(_one_volunteer(window=(540, 720), max_tasks_per_day=1))
+    assert _bounds(c)[3] == 24
+
+
+def test_capped_candidates_are_refused() -> None:
+    """A capped candidate list (some eligible pairs missing) gives no bound."""
+    c = compile_problem(_one_volunteer())
+    cands = build_candidates(c).subset(np.arange(2))
+    assert cands.partial
+    with pytest.raises(ValueError, match="every eligible pair"):
+        KnapsackBound(c, cands, c.t_tier == 4)
+
+
+def _knapsack_only(patch: pytest.MonkeyPatch) -> None:
+    """auto with no exact stage, no LP and no week bound."""
+    patch.setattr(auto, "SMALL_PAIRS", 0)
+    patch.setattr(auto, "EXACT_PAIRS", 0)
+    patch.setattr(auto, "FIXED_PAIRS", 0)
+    patch.setattr(auto, "WEEK_MAX_PAIRS", 0)
+    patch.setattr(auto.Relaxation, "tier_bound", lambda *a, **k: None)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5), workers=st.sampled_from([1, 2]))
+def test_auto_with_knapsack_bounds_only(problem: Problem, workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """auto's bounds from the knapsack bounds alone (in the process with one
+    worker, from a forked child with two) never exceed the brute-force optimum."""
+    from tests.test_auto import _check
+
+    with monkeypatch.context() as patch:
+        _knapsack_only(patch)
+        _check(problem, workers=workers, max_work=0.2)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_auto_reports_the_knapsack_bound(workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where nothing else bounds a tier, auto reports the knapsack bound: the
+    pledge example above is proven (U4 = 10 = bound), not left at the trivial 0."""
+    c = compile_problem(_one_volunteer(max_minutes=60))
+    cands = build_candidates(c)
+    with monkeypatch.context() as patch:
+        _knapsack_only(patch)
+        result = auto.solve_auto_detailed(c, cands, 10.0, 0, workers, max_work=0.2)
+    assert result.key[3] == 10
+    assert result.bound is not None and result.bound.uncovered[3] == 10
+    assert "knapsack bounds" in [name for name, _ in result.log]
