@@ -252,3 +252,50 @@ def test_auto_reports_the_knapsack_bound(workers: int, monkeypatch: pytest.Monke
     assert result.key[3] == 10
     assert result.bound is not None and result.bound.uncovered[3] == 10
     assert "knapsack bounds" in [name for name, _ in result.log]
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_first_block_is_the_one_block_a_visit_fits(data: st.DataObject) -> None:
+    """``_first_block`` against a loop: the one joined interval of the visit's
+    volunteer where it fits (windows may reach before or after every block)."""
+    from types import SimpleNamespace
+
+    from assign.solvers.lagrange import _first_block
+
+    n_vol = data.draw(st.integers(1, 4))
+    starts, ends, ptr = [], [], [0]
+    for _ in range(n_vol):
+        t = 0
+        for _ in range(data.draw(st.integers(0, 3))):
+            a = t + data.draw(st.integers(1, 60))
+            b = a + data.draw(st.integers(1, 90))
+            starts.append(a)
+            ends.append(b)
+            t = b
+        ptr.append(len(starts))
+    c = SimpleNamespace(av_ptr=np.array(ptr), av_start=np.array(starts, dtype=np.int64), av_end=np.array(ends, dtype=np.int64))
+    n = data.draw(st.integers(1, 12))
+    v = np.array([data.draw(st.integers(0, n_vol - 1)) for _ in range(n)], dtype=np.int64)
+    lo = np.array([data.draw(st.integers(-300, 400)) for _ in range(n)], dtype=np.int64)
+    dur = np.array([data.draw(st.integers(1, 60)) for _ in range(n)], dtype=np.int64)
+    hi = lo + dur + np.array([data.draw(st.integers(0, 200)) for _ in range(n)], dtype=np.int64)
+    got, count = _first_block(c, v, lo, hi, dur)  # type: ignore[arg-type]
+    for i in range(n):
+        fits = [j for j in range(ptr[v[i]], ptr[v[i] + 1]) if max(lo[i], starts[j]) + dur[i] <= min(hi[i], ends[j])]
+        assert got[i] == (fits[0] if len(fits) == 1 else -1), (i, fits, got[i])
+        assert count[i] == min(len(fits), 2)
+
+
+def test_first_block_never_takes_another_volunteers_block() -> None:
+    """A window reaching before the horizon must not find the previous
+    volunteer's block (its key range): volunteer 1's only block is too short,
+    volunteer 0's would fit."""
+    from types import SimpleNamespace
+
+    from assign.solvers.lagrange import _first_block
+
+    c = SimpleNamespace(av_ptr=np.array([0, 1, 2]), av_start=np.array([500, 10]), av_end=np.array([590, 20]))
+    one = np.array([1], dtype=np.int64)
+    got, count = _first_block(c, one, np.array([-200]), np.array([600]), np.array([30]))  # type: ignore[arg-type]
+    assert got.tolist() == [-1] and count.tolist() == [0]

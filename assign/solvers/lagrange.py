@@ -87,16 +87,17 @@ def _first_block(c: Compiled, v: I64, lo: I64, hi: I64, dur: I64) -> tuple[I64, 
     owner = np.repeat(np.arange(n_vol, dtype=np.int64), np.diff(c.av_ptr))
     key_end = owner * horizon + c.av_end
     key_start = owner * horizon + c.av_start
-    # intervals of v that overlap [lo, hi): end > lo and start < hi
-    first = np.searchsorted(key_end, v * horizon + lo, side="right")
-    last = np.searchsorted(key_start, v * horizon + hi, side="left")
+    # intervals of v that overlap [lo, hi): end > lo and start < hi (times
+    # clipped so that a key never reaches another volunteer's range)
+    first = np.searchsorted(key_end, v * horizon + np.clip(lo, 0, horizon - 1), side="right")
+    last = np.searchsorted(key_start, v * horizon + np.clip(hi, 0, horizon), side="left")
     found = np.full(len(v), -1, dtype=np.int64)
     count = np.zeros(len(v), dtype=np.int64)
     span = last - first
     for k in range(int(span.max(initial=0))):
         j = first + k
-        live = j < last
-        jj = np.where(live, j, 0)
+        jj = np.where(j < last, j, 0)
+        live = (j < last) & (owner[jj] == v)
         fits = live & (np.maximum(lo, c.av_start[jj]) + dur <= np.minimum(hi, c.av_end[jj]))
         found = np.where(fits & (count == 0), jj, found)
         count = np.minimum(count + fits, 2)
