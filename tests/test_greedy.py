@@ -8,6 +8,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from assign.candidates import build_candidates
@@ -323,3 +324,55 @@ def test_planner_travel_is_the_rule_pair_for_pair(p: Problem) -> None:
     rng = np.random.default_rng(n)
     far = dataclasses.replace(c, r_lat=rng.uniform(-89.0, 89.0, n), r_lon=rng.uniform(-180.0, 180.0, n))
     assert np.array_equal(Planner(far)._travel_array(ra, rb), rules.travel_between_recipients(far, ra, rb))
+
+
+# ---------------------------------------------------------------- split passes
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_split_main_pass_gives_the_same_schedule(seed: int, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The greedy and the fill with their main passes shared out by components
+    between the process and a forked child give the schedule of one pass (a
+    generated three-county problem: pins, teams, travel)."""
+    from assign.solvers import auto, greedy
+    from assign.synth import generate, load_scenario
+    from tests.test_synth import _small
+
+    c = compile_problem(generate(load_scenario(_small(tmp_path)), seed))
+    cands = build_candidates(c)
+    t_label, _, _ = auto.components(c, cands)
+    monkeypatch.setattr(greedy, "SPLIT_MIN_TASKS", 0)
+    monkeypatch.setattr(greedy, "SPLIT_MIN_SHARE", 0.05)
+    split = greedy.Split(t_label, 2)
+    assert 0.5 <= greedy.split_share(c, cands, split) < 0.95  # the pairs shared out
+    one = greedy.solve_greedy(c, cands)
+    two = greedy.solve_greedy(c, cands, split=split)
+    assert len(one) > 100
+    _assert_same(one, two)
+    # a fill from a thinned schedule (every other one-volunteer visit dropped)
+    single = c.t_needed[one.task] == 1
+    keep = ~single | (np.arange(len(one)) % 2 == 0)
+    thin = Solution.build(one.task[keep], one.volunteer[keep], one.start[keep], list(one.conflicts))
+    _assert_same(greedy.fill(c, cands, thin), greedy.fill(c, cands, thin, split))
+
+
+def _assert_same(a: Solution, b: Solution) -> None:
+    for name in ("task", "volunteer", "start"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.conflicts == b.conflicts
+
+
+def test_split_share_of_two_towns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two towns: each side of the split gets one, and the schedule is the same."""
+    from assign.solvers import auto, greedy
+    from tests.test_auto import _two_towns
+
+    c = compile_problem(_two_towns(n_vol=6, n_task=14))
+    cands = build_candidates(c)
+    t_label, _, _ = auto.components(c, cands)
+    monkeypatch.setattr(greedy, "SPLIT_MIN_TASKS", 0)
+    split = greedy.Split(t_label, 2)
+    share = greedy.split_share(c, cands, split)
+    assert 0.5 <= share < 1.0
+    assert greedy.split_share(c, cands, greedy.Split(t_label, 1)) == 1.0
+    _assert_same(greedy.solve_greedy(c, cands), greedy.solve_greedy(c, cands, split=split))

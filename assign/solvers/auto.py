@@ -2219,7 +2219,7 @@ def _solve_auto_detailed(
     from ..score import evaluate
     from . import trivial_bound
     from .cpsat import STRICT_PIN_PAIRS, pins_maximal, solve_cpsat_detailed
-    from .greedy import cheapen, fill, solve_greedy
+    from .greedy import Split, cheapen, fill, solve_greedy, split_share
 
     began = time.perf_counter()  # (wall time, for the report)
     clock = clocks.current()
@@ -2248,12 +2248,21 @@ def _solve_auto_detailed(
     pass_est = GREEDY_PASS_RATE * len(full)
     final_est = max(SOFT_RESERVE * limit, FINAL_RATE * len(full))
 
+    # components first: the greedy's main passes share them out between the
+    # process and a forked child when more than one worker is allowed
+    best_key: tuple[float, ...] = ()
+    t_label, v_label, n_comp = components(c, full)
+    clock.charge(COMPONENTS_RATE * len(full))
+    mark("components")
+    split = Split(t_label, n_workers)
+
     t_pass = now()
     # the greedy's preference, kept for the ordered passes below
     pressure = pressure_preference(c, cands)
-    greedy = solve_greedy(c, cands, seed=seed, pressure=pressure)
+    greedy = solve_greedy(c, cands, seed=seed, pressure=pressure, split=split)
     clock.charge(pass_est)
-    pass_seconds = now() - t_pass  # what one greedy pass costs
+    # what one greedy pass costs (unsplit: the refills after it run in the process alone)
+    pass_seconds = (now() - t_pass) / split_share(c, full, split)
     greedy_key = evaluate(c, greedy).key()
     best, best_key = greedy, greedy_key
     greedy_valid = not violations(c, greedy)
@@ -2297,14 +2306,11 @@ def _solve_auto_detailed(
             return True
         return False
 
-    t_label, v_label, n_comp = components(c, full)
     task_pairs = np.diff(full.ptr)  # pairs per task: counts of pairs in a task set without a pass over them
     pairs_per = np.bincount(t_label, weights=task_pairs, minlength=n_comp).astype(np.int64)
     comps = [int(k) for k in np.flatnonzero(pairs_per > 0)]
     small = [k for k in comps if pairs_per[k] <= SMALL_PAIRS]
     large = [k for k in comps if pairs_per[k] > SMALL_PAIRS]
-    clock.charge(COMPONENTS_RATE * len(full))
-    mark("components")
     T = c.n_tiers
     comp_bounds: dict[int, ComponentBound] = {}
     exact_tiers: dict[int, int] = {}
@@ -2853,7 +2859,7 @@ def _solve_auto_detailed(
         clock.charge(cheapen_budget)
         mark("cheaper volunteers")
 
-    final = fill(c, cands, best)
+    final = fill(c, cands, best, split)
     mark("fill")
     offer(final)
     if violations(c, best):  # only when the greedy's schedule was invalid and nothing replaced it

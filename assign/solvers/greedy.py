@@ -72,6 +72,7 @@ from __future__ import annotations
 import weakref
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -969,6 +970,99 @@ def _main_pass(c: Compiled, plan: Planner, view: _CandidateView, tasks: Iterable
             plan.book(t, v, start, load_of[v])
 
 
+#: a main pass is split between the process and a forked child (by
+#: components, :func:`_main_pass_split`) only over this many tasks, and when
+#: the smaller half holds at least this share of the candidate pairs
+SPLIT_MIN_TASKS = 20_000
+SPLIT_MIN_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class Split:
+    """How a main pass may be shared with a forked child: the tasks'
+    components (``labels``, no volunteer is a candidate in two) and the
+    workers allowed."""
+
+    labels: NDArray[np.int64]
+    workers: int
+
+
+def _halves(c: Compiled, cands: Candidates, order: NDArray[np.int64], split: Split) -> NDArray[np.bool_] | None:
+    """The tasks of ``order`` a child takes (about half the candidate pairs,
+    whole components), or None when it is not worth splitting."""
+    if split.workers < 2 or len(order) < SPLIT_MIN_TASKS:
+        return None
+    lab = split.labels[order]
+    work = cands.counts()[order].astype(np.float64)
+    keys, inv = np.unique(lab, return_inverse=True)
+    per = np.bincount(inv, work, len(keys))
+    total = float(per.sum())
+    if len(keys) < 2 or total <= 0:
+        return None
+    # the heaviest components first, each to the lighter side (ties by label)
+    side = np.zeros(len(keys), dtype=bool)
+    load = [0.0, 0.0]
+    for k in np.lexsort((keys, -per)).tolist():
+        b = load[1] < load[0]
+        side[k] = b
+        load[int(b)] += float(per[k])
+    if min(load) < SPLIT_MIN_SHARE * total:
+        return None
+    return side[inv]
+
+
+def split_share(c: Compiled, cands: Candidates, split: Split | None) -> float:
+    """The share of a whole pass's candidate pairs the process keeps when
+    ``split`` shares it out (1.0 when it would not): a split pass takes about
+    that share of a whole one's time."""
+    order = _task_order(c)
+    theirs = None if split is None or not cands.complete else _halves(c, cands, order, split)
+    if theirs is None:
+        return 1.0
+    work = cands.counts()[order].astype(np.float64)
+    return float(work[~theirs].sum() / max(1.0, work.sum()))
+
+
+def _main_pass_split(
+    c: Compiled, plan: Planner, view: _CandidateView, cands: Candidates, order: NDArray[np.int64], split: Split | None
+) -> None:
+    """:func:`_main_pass` over ``order``, the tasks of about half the
+    components in a forked child beside the process's own half. Components
+    share no volunteer, so a task's choice depends on its own component's
+    bookings alone: the child's bookings, replayed here in its order, make
+    the same plan as one pass in order (the same schedule, in about half the
+    time). Without a split, or when the child fails, one pass here."""
+    from ..forking import forked
+
+    theirs = None if split is None else _halves(c, cands, order, split)
+    if theirs is None:
+        _main_pass(c, plan, view, order.tolist())
+        return
+    mine, other = order[~theirs], order[theirs]
+    was = plan.covered.copy()
+
+    def child() -> tuple[list[int], list[int], list[int], list[int]]:
+        _main_pass(c, plan, view, other.tolist())
+        rows: tuple[list[int], list[int], list[int], list[int]] = ([], [], [], [])
+        for t in other.tolist():
+            if plan.covered[t] and not was[t]:
+                for v in plan.teams[t]:  # (in booking order)
+                    rows[0].append(t)
+                    rows[1].append(v)
+                    rows[2].append(plan.book_start[v][plan.book_task[v].index(t)])
+                    rows[3].append(plan.load_of[(t, v)])
+        return rows
+
+    wait = forked(child)
+    _main_pass(c, plan, view, mine.tolist())
+    got = wait() if wait is not None else None
+    if got is None:
+        _main_pass(c, plan, view, other.tolist())
+        return
+    for t, v, start, load in zip(*got, strict=True):
+        plan.book(t, v, start, load)
+
+
 def ordered_greedy(
     c: Compiled,
     cands: Candidates,
@@ -1074,7 +1168,13 @@ def _cheapen(c: Compiled, plan: Planner, cands: Candidates) -> list[int]:
 
 
 def _refill(
-    c: Compiled, plan: Planner, view: _CandidateView, cands: Candidates, order: NDArray[np.int64], freed: list[int]
+    c: Compiled,
+    plan: Planner,
+    view: _CandidateView,
+    cands: Candidates,
+    order: NDArray[np.int64],
+    freed: list[int],
+    split: Split | None = None,
 ) -> None:
     """The minutes and free time :func:`_cheapen`'s moves left behind: the
     main pass again over the uncovered tasks the volunteers who gave visits
@@ -1089,7 +1189,7 @@ def _refill(
         gave[freed] = True
         near[:] = False
         near[cands.task[gave[cands.volunteer]]] = True
-    _finish(c, plan, view, cands, order[near[order] & ~plan.covered[order]])
+    _finish(c, plan, view, cands, order[near[order] & ~plan.covered[order]], split)
 
 
 def cheapen(c: Compiled, cands: Candidates, sol: Solution) -> Solution:
@@ -1105,8 +1205,15 @@ def cheapen(c: Compiled, cands: Candidates, sol: Solution) -> Solution:
     return _solution(plan, sol.conflicts)
 
 
-def _finish(c: Compiled, plan: Planner, view: _CandidateView, cands: Candidates, order: NDArray[np.int64]) -> None:
-    _main_pass(c, plan, view, order.tolist())
+def _finish(
+    c: Compiled,
+    plan: Planner,
+    view: _CandidateView,
+    cands: Candidates,
+    order: NDArray[np.int64],
+    split: Split | None = None,
+) -> None:
+    _main_pass_split(c, plan, view, cands, order, split if cands.complete else None)
     if not cands.complete:
         # capped (or partial) candidates may miss the volunteer who could still
         # take a task
@@ -1122,14 +1229,20 @@ def _solution(plan: Planner, conflicts: Sequence[tuple[int, int, str]] = ()) -> 
 
 
 def solve_greedy(
-    c: Compiled, cands: Candidates, seed: int = 0, pressure: NDArray[np.float32] | None = None
+    c: Compiled,
+    cands: Candidates,
+    seed: int = 0,
+    pressure: NDArray[np.float32] | None = None,
+    split: Split | None = None,
 ) -> Solution:
     """The greedy schedule of ``c`` (always valid; see the module docstring).
 
     ``seed`` is accepted for the common solver signature; the greedy is fully
     deterministic (ties break on cost, distance, volunteer index, task id).
     ``pressure``: :func:`pressure_preference` of ``cands`` when the caller
-    has it already (strategy auto keeps it for its later passes).
+    has it already (strategy auto keeps it for its later passes). ``split``:
+    the components and workers with which its main passes may run half in a
+    forked child (:func:`_main_pass_split`; the same schedule).
 
     Examples
     --------
@@ -1153,8 +1266,8 @@ def solve_greedy(
     conflicts += _complete_pin_teams(c, plan, pin_view, pending)
     conflicts = _revisit_dropped(c, plan, conflicts)
     order = _task_order(c)
-    _finish(c, plan, view, cands, order)
-    _refill(c, plan, view, cands, order, _cheapen(c, plan, cands))
+    _finish(c, plan, view, cands, order, split)
+    _refill(c, plan, view, cands, order, _cheapen(c, plan, cands), split)
     out = _solution(plan, conflicts)
     if conflicts:
         out = _repair_kept_pins(c, cands, out)
@@ -1487,7 +1600,7 @@ def _changed_rows(
     return sub, todo
 
 
-def fill(c: Compiled, cands: Candidates, sol: Solution) -> Solution:
+def fill(c: Compiled, cands: Candidates, sol: Solution, split: Split | None = None) -> Solution:
     """Extend a valid solution greedily: every uncovered task that can still be
     added (in the greedy's urgency order) is added. Keeps ``sol``'s assignments
     and conflicts; the result has no uncovered task that could be added.
@@ -1496,7 +1609,7 @@ def fill(c: Compiled, cands: Candidates, sol: Solution) -> Solution:
     with complete candidates and a maximal schedule of the same problem on
     record, only the tasks and candidates :func:`_changed_rows` names are
     tried (the same result, without re-proving that the others cannot be
-    added)."""
+    added). ``split``: as in :func:`solve_greedy` (the same result)."""
     known = _maximal_of(c)
     if any(x is sol for x in known):
         return sol
@@ -1504,9 +1617,9 @@ def fill(c: Compiled, cands: Candidates, sol: Solution) -> Solution:
     order = _task_order(c)
     if known and cands.complete:
         rows, todo = _changed_rows(c, cands, plan, sol, known[0])
-        _main_pass(c, plan, _CandidateView(c, rows), order[todo[order]].tolist())
+        _main_pass_split(c, plan, _CandidateView(c, rows), rows, order[todo[order]], split)
     else:
-        _finish(c, plan, _CandidateView(c, cands), cands, order)
+        _finish(c, plan, _CandidateView(c, cands), cands, order, split)
     out = _solution(plan, sol.conflicts)
     if len(out) == len(sol):  # nothing added: ``sol`` itself is maximal
         note_maximal(c, sol)
