@@ -452,6 +452,39 @@ def test_dual_value_is_a_lower_bound(seed: int, scale: float) -> None:
     assert exact is not None and exact <= res.fun + 1e-9 and exact >= res.fun - 1e-6
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(seed=st.integers(0, 10_000))
+def test_unfinished_simplex_falls_back_to_pdlp(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mid-size LP whose simplex does not finish in its share (simulated:
+    HiGHS reports a time limit) still gives a bound, PDLP's, at most the
+    optimum; with the deterministic clock there is no fallback."""
+    import scipy.optimize
+    from scipy import sparse
+
+    rng = np.random.default_rng(seed)
+    n, m_ub, m_eq = 8, 5, 2
+    cost = rng.normal(size=n)
+    a_ub = sparse.csr_matrix(rng.integers(-2, 4, size=(m_ub, n)).astype(float))
+    x0 = rng.random(n)
+    b_ub = a_ub @ x0 + rng.random(m_ub)
+    a_eq = sparse.csr_matrix(rng.integers(-1, 3, size=(m_eq, n)).astype(float))
+    b_eq = a_eq @ x0
+    lo, hi = np.zeros(n), np.ones(n)
+    real = scipy.optimize.linprog
+    res = real(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=np.column_stack((lo, hi)), method="highs")
+    assert res.status == 0
+
+    class TimedOut:
+        status = 1
+
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "PDLP_FALLBACK_COLUMNS", 0)
+        patch.setattr(scipy.optimize, "linprog", lambda *a, **k: TimedOut())
+        got = auto._rigorous(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, 2.0)
+        assert got is not None and got <= res.fun + 1e-9
+        assert auto._rigorous(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, None) is None  # no time limit: no fallback
+
+
 # ------------------------------------------------- time budgets at scale
 
 

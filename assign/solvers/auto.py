@@ -1081,12 +1081,15 @@ def _rigorous(
     tolerances: the Lagrangian value of its duals over the (finite) box.
     The solver's primal point, when there is one, is appended to ``primal``."""
 
+    import time
+
     from scipy.optimize import linprog
 
     # deterministic: the LP stops on its own (PDLP: an iteration budget from
     # ``time_limit``), the wall clock only at the deterministic clock's safety net
     wall = clocks.current().wall_left() if deterministic else time_limit
-    if len(cost) > PDLP_COLUMNS:
+
+    def first_order(seconds: float | None) -> float | None:
         from .lpdual import pdlp_multipliers
 
         iterations = None
@@ -1094,13 +1097,21 @@ def _rigorous(
             # an iteration budget instead of the clock, so that runs repeat
             nnz = max(1, int(a_ub.nnz) + int(a_eq.nnz))
             iterations = int(np.clip(PDLP_RATE * (float(time_limit) - PDLP_FIXED_SECONDS) / nnz, 20, PDLP_ITERATIONS))
-        duals = pdlp_multipliers(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, wall, iterations, primal)
+        duals = pdlp_multipliers(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, seconds, iterations, primal)
         if duals is None:
             return None
         return _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *duals)
+
+    if len(cost) > PDLP_COLUMNS:
+        return first_order(wall)
+    # mid-size LPs on the wall clock: the simplex gets a share of the time and
+    # PDLP the rest when it did not finish (ankang's largest tier-1 LP, 110,000
+    # columns: HiGHS unsolved after 30 s, PDLP 53,554 in 3.3 s)
+    began = time.perf_counter()
+    fallback = not deterministic and wall is not None and len(cost) >= PDLP_FALLBACK_COLUMNS
     options: dict[str, Any] = {"presolve": True}
     if wall is not None:
-        options["time_limit"] = max(1e-3, float(wall))
+        options["time_limit"] = max(1e-3, float(wall) * (SIMPLEX_SHARE if fallback else 1.0))
     try:
         res = linprog(
             cost,
@@ -1113,8 +1124,10 @@ def _rigorous(
             options=options,
         )
     except (ValueError, RuntimeError):
-        return None
-    if res.status != 0:
+        res = None
+    if res is None or res.status != 0:
+        if fallback and wall is not None and float(wall) - (time.perf_counter() - began) > 0.05:
+            return first_order(float(wall) - (time.perf_counter() - began))
         return None
     if primal is not None:
         primal.append(np.asarray(res.x, dtype=np.float64))
@@ -1170,14 +1183,19 @@ class Relaxation:
 
         self.c = c
         w = c.weights
-        t = cands.task.astype(np.int64)
-        v = cands.volunteer.astype(np.int64)
-        usable = task_mask[t] & (cands.load.astype(np.int64) <= c.v_max_minutes[v]) & (c.v_max_per_day[v] > 0)
+        # the rows of the mask's tasks only (candidates are sorted by task: at
+        # province scale a pass over every pair took 3.4 s of a 3.5-s build)
+        mine = np.flatnonzero(task_mask)
+        rows_m = ragged_ranges(cands.ptr[mine], cands.ptr[mine + 1] - cands.ptr[mine])
+        t = cands.task[rows_m].astype(np.int64)
+        v = cands.volunteer[rows_m].astype(np.int64)
+        usable = (cands.load[rows_m].astype(np.int64) <= c.v_max_minutes[v]) & (c.v_max_per_day[v] > 0)
         cnt = np.bincount(t[usable], minlength=c.n_tasks)
         coverable = task_mask & (cnt >= c.t_needed)
         usable &= coverable[t]
-        rows_p = np.flatnonzero(usable)
-        t, v = t[rows_p], v[rows_p]
+        keep = np.flatnonzero(usable)
+        rows_p = rows_m[keep]
+        t, v = t[keep], v[keep]
         self.t, self.v = t, v
         load = cands.load[rows_p].astype(np.int64)
         dur = c.t_duration[t]
@@ -1457,6 +1475,10 @@ FIXED_PAIRS = 400_000
 FIXED_SHARE = 0.6
 #: LPs with more columns are solved by PDLP (first-order) instead of HiGHS' simplex
 PDLP_COLUMNS = 150_000
+#: LPs from this many columns up to PDLP_COLUMNS, on the wall clock: the
+#: simplex gets SIMPLEX_SHARE of the time, PDLP the rest if it did not finish
+PDLP_FALLBACK_COLUMNS = 20_000
+SIMPLEX_SHARE = 0.5
 #: PDLP's speed in constraint-matrix nonzeros times iterations per second, without
 #: restarts (measured: Shiquan's tier-2 LP, 2.7 M nonzeros, ~10 ms per iteration),
 #: its fixed cost in seconds (glop presolve, setup, the polish of
@@ -2262,7 +2284,8 @@ def _solve_auto_detailed(
     greedy = solve_greedy(c, cands, seed=seed, pressure=pressure, split=split)
     clock.charge(pass_est)
     # what one greedy pass costs (unsplit: the refills after it run in the process alone)
-    pass_seconds = (now() - t_pass) / split_share(c, full, split)
+    kept_share = split_share(c, full, split)
+    pass_seconds = (now() - t_pass) / kept_share
     greedy_key = evaluate(c, greedy).key()
     best, best_key = greedy, greedy_key
     greedy_valid = not violations(c, greedy)
@@ -2332,7 +2355,8 @@ def _solve_auto_detailed(
     retime_budget = min(RETIME_SHARE * limit, RETIME_PAIR_SECONDS * len(full)) if large else 0.0
     # the final fill's extra work after it, per second of the pass (the blocks
     # it re-timed are tried again), by the size
-    retime_fill = RETIME_FILL_PER_PAIR * len(full)
+    # (split between the process and a child as the greedy's main passes are)
+    retime_fill = RETIME_FILL_PER_PAIR * len(full) * kept_share
     cheapen_budget = CHEAPEN_SHARE * pass_est if large else 0.0
     lns_end = deadline - final_est - retime_budget * (1.0 + retime_fill) - cheapen_budget
     final_small = FINAL_RATE * len(full) + 0.05  # the final steps of a problem of small components

@@ -64,7 +64,13 @@ first sieves each task's candidates with numpy - minutes left, daily limit
 reached, and a "free slots" matrix (availability minus booked visits, travel
 ignored: a necessary condition) - and runs the exact test only on the
 survivors, in preference order, stopping at the first fit. Travel minutes are
-fetched for a block of volunteers in one vectorized call and cached.
+fetched for a block of volunteers in one vectorized call and cached. With
+more than one worker and components to share out (strategy ``auto``, a
+province of counties), a main pass runs about half its components in a
+forked child (:func:`_main_pass_split`): components share no volunteer, so
+a task's choice depends on its own component's bookings alone, and the
+child's bookings, replayed in its order, give the same schedule as one pass
+(ankang: 35.9 -> 21.0 s, the same schedule).
 """
 
 from __future__ import annotations
