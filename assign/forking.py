@@ -16,11 +16,14 @@ def forked(fn: Any, send_as: Any = _same, receive_as: Any = _same, nice: int = 0
     ``nice``); returns a function
     ``wait(timeout=None)`` that waits for it at most ``timeout`` seconds and
     returns the result, or None when the child failed or was not done (it
-    is then killed). None when the platform cannot fork."""
+    is then killed). None when the platform cannot fork or the process may
+    not have children (a daemonic one): the caller then does the work itself."""
     import multiprocessing as mp
     import os
 
-    if "fork" not in mp.get_all_start_methods():
+    if "fork" not in mp.get_all_start_methods() or mp.current_process().daemon:
+        # (a daemonic process, e.g. a multiprocessing.Pool worker calling
+        # assign.solve, may not have children: the caller does the work itself)
         return None
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
