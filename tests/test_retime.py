@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -385,3 +386,35 @@ def test_ejections_can_be_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(retime, "EJECT", False)
     _, base, got = _eject(_ejection_problem(with_w=True))
     assert got is base
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_split_insertion_is_the_one_pass(seed: int, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The insertion with about half the components in a forked child gives,
+    when neither half runs out of time, the schedule of one pass (a generated
+    three-county problem, from its greedy schedule with every third
+    one-volunteer visit dropped)."""
+    import time
+
+    from assign.solvers import auto, greedy
+    from assign.synth import generate, load_scenario
+    from tests.test_synth import _small
+
+    c = compile_problem(generate(load_scenario(_small(tmp_path)), seed))
+    cands = build_candidates(c)
+    t_label, _, _ = auto.components(c, cands)
+    monkeypatch.setattr(greedy, "SPLIT_MIN_TASKS", 0)
+    monkeypatch.setattr(greedy, "SPLIT_MIN_SHARE", 0.05)
+    split = greedy.Split(t_label, 2)
+    base = greedy.solve_greedy(c, cands)
+    drop = (c.t_needed[base.task] == 1) & (np.arange(len(base)) % 3 == 0) & ~rules.is_pinned(c, base.task, base.volunteer)
+    sol = Solution.build(base.task[~drop], base.volunteer[~drop], base.start[~drop], list(base.conflicts))
+    order = auto.ratio_order(c)
+    assert greedy.split_halves(c, cands, order, split) is not None
+    one = insert_retimed(c, cands, sol, order)
+    two = auto.insert_split(c, cands, sol, order, time.perf_counter() + 600.0, split)
+    assert len(one) > len(sol)  # the insertion did something
+    key = lambda s: sorted(zip(s.task.tolist(), s.volunteer.tolist(), s.start.tolist(), strict=True))  # noqa: E731
+    assert key(one) == key(two)
+    assert two.conflicts == sol.conflicts
+    assert violations(c, two) == []

@@ -1619,6 +1619,9 @@ RETIME_FILL_PER_PAIR = 1.4e-8
 RETIME_FLOOR_SHARE = 0.04
 #: the pass over the first open tier before the LNS, at most this share
 RETIME_FIRST_SHARE = 0.05
+#: how long past its deadline the parent waits for the insertion's child (its
+#: last block tried and its schedule sent)
+RETIME_CHILD_GRACE = 1.0
 
 #: the week bounds' child starts only when it has this many seconds, and
 #: stops starting work this long before the LNS ends
@@ -2054,6 +2057,40 @@ def _merge_tier_bounds(
         prim = _tier_u(c, t_label == k, cov)
         ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
         comp_bounds[k] = ComponentBound(ub, b.soft if b else -np.inf, b.proven if b else False)
+
+
+def insert_split(c: Compiled, cands: Candidates, sol: Solution, order: I64, until: float, split: Any) -> Solution:
+    """:func:`~.retime.insert_retimed` of ``order`` until the wall time
+    ``until``, about half the components (:func:`~.greedy.split_halves`) in a
+    forked child: an insertion or an ejection stays inside its component, so
+    the halves' schedules join (the same schedule as one pass when neither
+    half runs out of time). One pass here when there is nothing to split or
+    the child fails."""
+    from .greedy import split_halves
+    from .retime import insert_retimed
+
+    theirs = split_halves(c, cands, order, split)
+    wait = None
+    if theirs is not None:
+        child_order = order[theirs]
+        wait = _forked(lambda: insert_retimed(c, cands, sol, child_order, deadline=until))
+    if theirs is None or wait is None:
+        return insert_retimed(c, cands, sol, order, deadline=until)
+    import time
+
+    got = insert_retimed(c, cands, sol, order[~theirs], deadline=until)
+    other = wait(max(0.0, until - time.perf_counter()) + RETIME_CHILD_GRACE)
+    if other is None:
+        return got
+    child_side = np.isin(split.labels, np.unique(split.labels[child_order]))
+    a = ~child_side[got.task]
+    b = child_side[other.task]
+    return Solution.build(
+        np.concatenate((got.task[a], other.task[b])),
+        np.concatenate((got.volunteer[a], other.volunteer[b])),
+        np.concatenate((got.start[a], other.start[b])),
+        list(got.conflicts),
+    )
 
 
 def restrict_candidates(c: Compiled, cands: Candidates, mask: NDArray[np.bool_]) -> Candidates:
@@ -2750,9 +2787,9 @@ def _solve_auto_detailed(
         if n_workers == 1:
             got = insert_retimed(c, full, best, order, max_trials=int(RETIME_TRIAL_RATE * budget))
             clock.charge(budget)
-        else:
-            got = insert_retimed(c, full, best, order, deadline=now() + budget)
-        offer(got)
+            offer(got)
+            return
+        offer(insert_split(c, full, best, order, now() + budget, split))
 
     # the tiers every large component has proven need no insertion; the first
     # open one gets a pass before the LNS (cheap: Shiquan's tier 2 in ~1 s)

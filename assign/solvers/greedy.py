@@ -993,7 +993,7 @@ class Split:
     workers: int
 
 
-def _halves(c: Compiled, cands: Candidates, order: NDArray[np.int64], split: Split) -> NDArray[np.bool_] | None:
+def split_halves(c: Compiled, cands: Candidates, order: NDArray[np.int64], split: Split) -> NDArray[np.bool_] | None:
     """The tasks of ``order`` a child takes (about half the candidate pairs,
     whole components), or None when it is not worth splitting."""
     if split.workers < 2 or len(order) < SPLIT_MIN_TASKS:
@@ -1022,7 +1022,7 @@ def split_share(c: Compiled, cands: Candidates, split: Split | None) -> float:
     ``split`` shares it out (1.0 when it would not): a split pass takes about
     that share of a whole one's time."""
     order = _task_order(c)
-    theirs = None if split is None or not cands.complete else _halves(c, cands, order, split)
+    theirs = None if split is None or not cands.complete else split_halves(c, cands, order, split)
     if theirs is None:
         return 1.0
     work = cands.counts()[order].astype(np.float64)
@@ -1040,7 +1040,7 @@ def _main_pass_split(
     time). Without a split, or when the child fails, one pass here."""
     from ..forking import forked
 
-    theirs = None if split is None else _halves(c, cands, order, split)
+    theirs = None if split is None else split_halves(c, cands, order, split)
     if theirs is None:
         _main_pass(c, plan, view, order.tolist())
         return
