@@ -1989,18 +1989,21 @@ def _knapsack_jobs(
 ) -> list[tuple[int, NDArray[np.bool_], int]]:
     """Per tier, the tasks of the large components where it is open and no
     LP (``bounded``) or week bound will bound it: ``(tier, mask, pairs)``."""
-    cov = best.covered(c.n_tasks)
+    T = c.n_tiers
+    # the schedule's U per (component, tier), in one pass
+    left = ~best.covered(c.n_tasks)
+    n_lab = int(t_label.max(initial=-1)) + 1
+    prim = np.bincount(t_label[left] * T + (c.t_tier[left] - 1), c.t_weight[left].astype(np.float64), n_lab * T)
     out = []
-    for tier in range(1, c.n_tiers + 1):
-        mask = np.zeros(c.n_tasks, dtype=bool)
+    for tier in range(1, T + 1):
+        wanted = np.zeros(n_lab, dtype=bool)
         for k in large:
             if k in week_comps or (k, tier) in bounded:
                 continue
-            in_comp = t_label == k
             have = comp_bounds.get(k)
             ub = have.uncovered[tier - 1] if have else 0.0
-            if ub < _tier_u(c, in_comp, cov)[tier - 1]:
-                mask |= in_comp & (c.t_tier == tier)
+            wanted[k] = ub < prim[k * T + tier - 1]
+        mask = wanted[t_label] & (c.t_tier == tier)
         if mask.any():
             out.append((tier, mask, int(task_pairs[mask].sum())))
     return out
