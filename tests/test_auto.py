@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import numpy as np
 import pytest
@@ -422,19 +423,11 @@ def test_lp_bounds_by_pdlp(problem: Problem, monkeypatch: pytest.MonkeyPatch) ->
         _check(problem, max_work=0.2)
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    seed=st.integers(0, 10_000),
-    scale=st.sampled_from([0.0, 0.1, 1.0, 10.0, 1000.0]),
-)
-def test_dual_value_is_a_lower_bound(seed: int, scale: float) -> None:
-    """Weak duality: any multipliers, however far from optimal, give a value
-    at most the LP's optimum (and the optimal ones give the optimum)."""
+def _random_lp(rng: np.random.Generator, n: int, m_ub: int, m_eq: int) -> tuple[Any, ...]:
+    """A feasible random LP over [0, 1]^n and HiGHS' solution of it."""
     from scipy import sparse
     from scipy.optimize import linprog
 
-    rng = np.random.default_rng(seed)
-    n, m_ub, m_eq = 6, 4, 2
     cost = rng.normal(size=n)
     a_ub = sparse.csr_matrix(rng.integers(-2, 4, size=(m_ub, n)).astype(float))
     x0 = rng.random(n)
@@ -444,6 +437,20 @@ def test_dual_value_is_a_lower_bound(seed: int, scale: float) -> None:
     lo, hi = np.zeros(n), np.ones(n)
     res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=np.column_stack((lo, hi)), method="highs")
     assert res.status == 0
+    return cost, a_ub, b_ub, a_eq, b_eq, lo, hi, res
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    scale=st.sampled_from([0.0, 0.1, 1.0, 10.0, 1000.0]),
+)
+def test_dual_value_is_a_lower_bound(seed: int, scale: float) -> None:
+    """Weak duality: any multipliers, however far from optimal, give a value
+    at most the LP's optimum (and the optimal ones give the optimum)."""
+    rng = np.random.default_rng(seed)
+    m_ub, m_eq = 4, 2
+    cost, a_ub, b_ub, a_eq, b_eq, lo, hi, res = _random_lp(rng, 6, m_ub, m_eq)
     y_ub = scale * rng.normal(size=m_ub)
     y_eq = scale * rng.normal(size=m_eq)
     value = auto._dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, y_ub, y_eq)
@@ -459,20 +466,8 @@ def test_unfinished_simplex_falls_back_to_pdlp(seed: int, monkeypatch: pytest.Mo
     HiGHS reports a time limit) still gives a bound, PDLP's, at most the
     optimum; with the deterministic clock there is no fallback."""
     import scipy.optimize
-    from scipy import sparse
 
-    rng = np.random.default_rng(seed)
-    n, m_ub, m_eq = 8, 5, 2
-    cost = rng.normal(size=n)
-    a_ub = sparse.csr_matrix(rng.integers(-2, 4, size=(m_ub, n)).astype(float))
-    x0 = rng.random(n)
-    b_ub = a_ub @ x0 + rng.random(m_ub)
-    a_eq = sparse.csr_matrix(rng.integers(-1, 3, size=(m_eq, n)).astype(float))
-    b_eq = a_eq @ x0
-    lo, hi = np.zeros(n), np.ones(n)
-    real = scipy.optimize.linprog
-    res = real(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=np.column_stack((lo, hi)), method="highs")
-    assert res.status == 0
+    cost, a_ub, b_ub, a_eq, b_eq, lo, hi, res = _random_lp(np.random.default_rng(seed), 8, 5, 2)
 
     class TimedOut:
         status = 1

@@ -329,11 +329,9 @@ def test_planner_travel_is_the_rule_pair_for_pair(p: Problem) -> None:
 # ---------------------------------------------------------------- split passes
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_split_main_pass_gives_the_same_schedule(seed: int, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The greedy and the fill with their main passes shared out by components
-    between the process and a forked child give the schedule of one pass (a
-    generated three-county problem: pins, teams, travel)."""
+def three_counties(seed: int, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Compiled, Any, Any]:
+    """A generated three-county problem (pins, teams, travel), its candidates
+    and a two-worker split by its components, small problems allowed to split."""
     from assign.solvers import auto, greedy
     from assign.synth import generate, load_scenario
     from tests.test_synth import _small
@@ -343,7 +341,17 @@ def test_split_main_pass_gives_the_same_schedule(seed: int, tmp_path: Any, monke
     t_label, _, _ = auto.components(c, cands)
     monkeypatch.setattr(greedy, "SPLIT_MIN_TASKS", 0)
     monkeypatch.setattr(greedy, "SPLIT_MIN_SHARE", 0.05)
-    split = greedy.Split(t_label, 2)
+    return c, cands, greedy.Split(t_label, 2)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_split_main_pass_gives_the_same_schedule(seed: int, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The greedy and the fill with their main passes shared out by components
+    between the process and a forked child give the schedule of one pass (a
+    generated three-county problem: pins, teams, travel)."""
+    from assign.solvers import greedy
+
+    c, cands, split = three_counties(seed, tmp_path, monkeypatch)
     assert 0.5 <= greedy.split_share(c, cands, split) < 0.95  # the pairs shared out
     one = greedy.solve_greedy(c, cands)
     two = greedy.solve_greedy(c, cands, split=split)

@@ -397,15 +397,9 @@ def test_split_insertion_is_the_one_pass(seed: int, tmp_path: Any, monkeypatch: 
     import time
 
     from assign.solvers import auto, greedy
-    from assign.synth import generate, load_scenario
-    from tests.test_synth import _small
+    from tests.test_greedy import three_counties
 
-    c = compile_problem(generate(load_scenario(_small(tmp_path)), seed))
-    cands = build_candidates(c)
-    t_label, _, _ = auto.components(c, cands)
-    monkeypatch.setattr(greedy, "SPLIT_MIN_TASKS", 0)
-    monkeypatch.setattr(greedy, "SPLIT_MIN_SHARE", 0.05)
-    split = greedy.Split(t_label, 2)
+    c, cands, split = three_counties(seed, tmp_path, monkeypatch)
     base = greedy.solve_greedy(c, cands)
     drop = (c.t_needed[base.task] == 1) & (np.arange(len(base)) % 3 == 0) & ~rules.is_pinned(c, base.task, base.volunteer)
     sol = Solution.build(base.task[~drop], base.volunteer[~drop], base.start[~drop], list(base.conflicts))
