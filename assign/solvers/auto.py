@@ -1975,6 +1975,8 @@ KNAP_SHARE = 0.03
 KNAP_CHILD_SHARE = 0.15
 KNAP_MIN_STEPS = 20
 KNAP_MAX_STEPS = 300
+#: the knapsack child's CPU priority offset (it only raises bounds)
+KNAP_NICE = 10
 
 
 def _knapsack_jobs(
@@ -2770,7 +2772,10 @@ def _solve_auto_detailed(
             # beside the insertion and the fill (one thread each at province
             # scale), until the final steps, at most KNAP_CHILD_SHARE of the limit
             until = min(deadline - final_est, now() + KNAP_CHILD_SHARE * limit)
-            knap_wait = _forked(_knapsack_bounds(c, full, knap_jobs, t_label, until, None), send_as=dict, receive_as=dict)
+            # (niced: where the search runs beside it, its CP-SAT workers come first)
+            from ..forking import forked
+
+            knap_wait = forked(_knapsack_bounds(c, full, knap_jobs, t_label, until, None), dict, dict, KNAP_NICE)
         elif knap_jobs:
             # in the process, steps by size (one worker: the same steps every run)
             budget = min(KNAP_SHARE * limit, max(0.0, left() - final_est))
