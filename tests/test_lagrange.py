@@ -211,12 +211,18 @@ def test_daily_limit_by_hand() -> None:
 
 
 def test_capped_candidates_are_refused() -> None:
-    """A capped candidate list (some eligible pairs missing) gives no bound."""
+    """A subset of the candidates, or the nearest k only (some eligible pairs
+    missing: a team of two with one candidate left would count as impossible),
+    gives no bound."""
     c = compile_problem(_one_volunteer())
     cands = build_candidates(c).subset(np.arange(2))
     assert cands.partial
     with pytest.raises(ValueError, match="every eligible pair"):
         KnapsackBound(c, cands, c.t_tier == 4)
+    capped = build_candidates(c, k=1)
+    assert not capped.partial and not capped.complete
+    with pytest.raises(ValueError, match="every eligible pair"):
+        KnapsackBound(c, capped, c.t_tier == 4)
 
 
 def _knapsack_only(patch: pytest.MonkeyPatch) -> None:

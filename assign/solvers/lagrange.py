@@ -113,8 +113,8 @@ class KnapsackBound:
     (every eligible free pair: a partial candidate list gives no bound)."""
 
     def __init__(self, c: Compiled, cands: Candidates, tasks: NDArray[np.bool_]):
-        if cands.partial:
-            raise ValueError("a knapsack bound needs every eligible pair (candidates are capped)")
+        if not cands.complete:
+            raise ValueError("a knapsack bound needs every eligible pair (candidates are capped or a subset)")
         self.c = c
         w = c.t_weight.astype(np.int64)
         need = c.t_needed.astype(np.int64)
