@@ -141,7 +141,8 @@ class KnapsackBound:
         span_hi = np.full(n_av, np.iinfo(np.int64).min, dtype=np.int64)
         np.minimum.at(span_lo, block[in_block], lo[in_block])
         np.maximum.at(span_hi, block[in_block], hi[in_block])
-        block_cap = np.maximum(0, span_hi - span_lo).astype(np.float64)
+        # (a block no visit fits only in keeps its sentinels: capacity 0, not a wrapped difference)
+        block_cap = np.where(span_hi >= span_lo, span_hi - span_lo, 0).astype(np.float64)
         levels = [_Level(np.where(in_block, block, -1), block_cap)]
 
         # day rows (volunteers with a daily limit): the visits whose start falls on one day
@@ -215,7 +216,9 @@ class KnapsackBound:
         ``labels`` (per task; default one label 0 for all): the tasks' weight
         minus the smallest Lagrangian seen, rounded up to the gcd.
 
-        ``target``, a covered weight some schedule reaches (so at most ``L``'s
+        ``labels`` must not split a component (no volunteer may be a
+        candidate of tasks of two labels): the minimum per label is taken over
+        different steps. ``target``, a covered weight some schedule reaches (so at most ``L``'s
         minimum), aims Polyak's steps; without it they aim 5 % below the
         current value. The step halves after :data:`STALL` steps without a
         better ``L``. Multipliers stay in ``[0, w_t / n_t]`` (beyond it a
