@@ -980,7 +980,7 @@ def _main_pass(c: Compiled, plan: Planner, view: _CandidateView, tasks: Iterable
 #: components, :func:`_main_pass_split`) only over this many tasks, and when
 #: the smaller half holds at least this share of the candidate pairs
 SPLIT_MIN_TASKS = 20_000
-SPLIT_MIN_SHARE = 0.25
+SPLIT_MIN_SHARE = 0.1
 
 
 @dataclass(frozen=True)
