@@ -1973,7 +1973,7 @@ def _later_lp_bounds(
 #: laocheng's tier 2 4,085 after 300 (0.4 s; its LP 4,179)
 KNAP_SHARE = 0.03
 KNAP_CHILD_SHARE = 0.15
-KNAP_MIN_STEPS = 20
+KNAP_MIN_STEPS = 3
 KNAP_MAX_STEPS = 300
 #: the knapsack child's CPU priority offset (it only raises bounds)
 KNAP_NICE = 10
@@ -2793,7 +2793,14 @@ def _solve_auto_detailed(
         order = ratio_order(c)
         order = order[(c.t_tier[order] >= first) & (c.t_tier[order] <= last)]
         if n_workers == 1:
-            got = insert_retimed(c, full, best, order, max_trials=int(RETIME_TRIAL_RATE * budget))
+            # (the wall clock's safety net: the final steps' time kept — ankang
+            # tries ~35,000-57,000 blocks a second, not RETIME_TRIAL_RATE, and
+            # ran 8 s over its minute; a run cut by it may not repeat)
+            wall = clock.wall_left()
+            net = None if wall is None else time.perf_counter() + max(0.0, wall - final_est)
+            got = insert_retimed(c, full, best, order, deadline=net, max_trials=int(RETIME_TRIAL_RATE * budget))
+            if net is not None and time.perf_counter() >= net:
+                clock.cut = True  # type: ignore[attr-defined]
             clock.charge(budget)
             offer(got)
             return
