@@ -2793,11 +2793,12 @@ def _solve_auto_detailed(
         order = ratio_order(c)
         order = order[(c.t_tier[order] >= first) & (c.t_tier[order] <= last)]
         if n_workers == 1:
-            # (the wall clock's safety net: the final steps' time kept — ankang
+            # (the wall clock's safety net: the final steps' time kept, the
+            # fill's extra work after the pass included — ankang
             # tries ~35,000-57,000 blocks a second, not RETIME_TRIAL_RATE, and
             # ran 8 s over its minute; a run cut by it may not repeat)
             wall = clock.wall_left()
-            net = None if wall is None else time.perf_counter() + max(0.0, wall - final_est)
+            net = None if wall is None else time.perf_counter() + max(0.0, wall - final_est) / (1.0 + retime_fill)
             got = insert_retimed(c, full, best, order, deadline=net, max_trials=int(RETIME_TRIAL_RATE * budget))
             if net is not None and time.perf_counter() >= net:
                 clock.cut = True  # type: ignore[attr-defined]
