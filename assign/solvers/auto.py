@@ -185,7 +185,7 @@ from ..arrays import ragged_ranges
 from ..candidates import Candidates
 from ..compile import Compiled, pair_keys
 from ..solution import Solution
-from .greedy import ordered_greedy, pressure_preference, weight_per_minute
+from .greedy import Split, ordered_greedy, pressure_preference, weight_per_minute
 from .timeindexed import (
     BUILD_TIMEOUT,
     add_visit_conflicts,
@@ -1589,12 +1589,14 @@ def _receive_solution(got: Any) -> Solution:
     return Solution.build(*got)
 
 
-def _forked(fn: Any, send_as: Any = _send_solution, receive_as: Any = _receive_solution) -> Any:
+def _forked(
+    fn: Any, send_as: Any = _send_solution, receive_as: Any = _receive_solution, nice: int = FORK_NICE
+) -> Any:
     """:func:`assign.forking.forked` with :class:`Solution` results and
-    :data:`FORK_NICE`."""
+    :data:`FORK_NICE` by default."""
     from ..forking import forked
 
-    return forked(fn, send_as, receive_as, FORK_NICE)
+    return forked(fn, send_as, receive_as, nice)
 
 
 #: the insertion with re-timing and ejection after the LNS: at most this
@@ -1659,6 +1661,14 @@ def _impossible_u(c: Compiled, cands: Candidates, tasks: NDArray[np.bool_]) -> l
     impossible = tasks & (cands.counts() < c.t_needed)
     np.add.at(out, c.t_tier[impossible] - 1, c.t_weight[impossible].astype(np.float64))
     return [float(x) for x in out]
+
+
+def _comp_tier_u(c: Compiled, t_label: I64, sol: Solution) -> NDArray[np.float64]:
+    """``U_j`` of ``sol`` per component (row, by ``t_label``) and tier (column j - 1)."""
+    left = ~sol.covered(c.n_tasks)
+    n_lab, T = int(t_label.max(initial=-1)) + 1, c.n_tiers
+    u = np.bincount(t_label[left] * T + (c.t_tier[left] - 1), c.t_weight[left].astype(np.float64), n_lab * T)
+    return np.asarray(u, dtype=np.float64).reshape(n_lab, T)
 
 
 def _tier_u(c: Compiled, tasks: NDArray[np.bool_], covered: NDArray[np.bool_]) -> list[float]:
@@ -1991,20 +2001,16 @@ def _knapsack_jobs(
 ) -> list[tuple[int, NDArray[np.bool_], int]]:
     """Per tier, the tasks of the large components where it is open and no
     LP (``bounded``) or week bound will bound it: ``(tier, mask, pairs)``."""
-    T = c.n_tiers
-    # the schedule's U per (component, tier), in one pass
-    left = ~best.covered(c.n_tasks)
-    n_lab = int(t_label.max(initial=-1)) + 1
-    prim = np.bincount(t_label[left] * T + (c.t_tier[left] - 1), c.t_weight[left].astype(np.float64), n_lab * T)
+    prim = _comp_tier_u(c, t_label, best)
     out = []
-    for tier in range(1, T + 1):
-        wanted = np.zeros(n_lab, dtype=bool)
+    for tier in range(1, c.n_tiers + 1):
+        wanted = np.zeros(len(prim), dtype=bool)
         for k in large:
             if k in week_comps or (k, tier) in bounded:
                 continue
             have = comp_bounds.get(k)
             ub = have.uncovered[tier - 1] if have else 0.0
-            wanted[k] = ub < prim[k * T + tier - 1]
+            wanted[k] = ub < prim[k, tier - 1]
         mask = wanted[t_label] & (c.t_tier == tier)
         if mask.any():
             out.append((tier, mask, int(task_pairs[mask].sum())))
@@ -2055,22 +2061,23 @@ def _merge_tier_bounds(
     best: Solution,
 ) -> None:
     """Raise the components' tier bounds to ``got``'s (never above the schedule's U)."""
-    cov = best.covered(c.n_tasks)
+    prim = _comp_tier_u(c, t_label, best)
     for (k, tier), value in got.items():
         b = comp_bounds.get(k)
         ub = list(b.uncovered) if b else _impossible_u(c, cands, t_label == k)
-        prim = _tier_u(c, t_label == k, cov)
-        ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
+        ub[tier - 1] = max(ub[tier - 1], min(value, float(prim[k, tier - 1])))
         comp_bounds[k] = ComponentBound(ub, b.soft if b else -np.inf, b.proven if b else False)
 
 
-def insert_split(c: Compiled, cands: Candidates, sol: Solution, order: I64, until: float, split: Any) -> Solution:
+def insert_split(c: Compiled, cands: Candidates, sol: Solution, order: I64, until: float, split: Split) -> Solution:
     """:func:`~.retime.insert_retimed` of ``order`` until the wall time
     ``until``, about half the components (:func:`~.greedy.split_halves`) in a
     forked child: an insertion or an ejection stays inside its component, so
     the halves' schedules join (the same schedule as one pass when neither
     half runs out of time). One pass here when there is nothing to split or
     the child fails."""
+    import time
+
     from .greedy import split_halves
     from .retime import insert_retimed
 
@@ -2081,8 +2088,6 @@ def insert_split(c: Compiled, cands: Candidates, sol: Solution, order: I64, unti
         wait = _forked(lambda: insert_retimed(c, cands, sol, child_order, deadline=until))
     if theirs is None or wait is None:
         return insert_retimed(c, cands, sol, order, deadline=until)
-    import time
-
     got = insert_retimed(c, cands, sol, order[~theirs], deadline=until)
     other = wait(max(0.0, until - time.perf_counter()) + RETIME_CHILD_GRACE)
     if other is None:
@@ -2283,7 +2288,7 @@ def _solve_auto_detailed(
     from ..score import evaluate
     from . import trivial_bound
     from .cpsat import STRICT_PIN_PAIRS, pins_maximal, solve_cpsat_detailed
-    from .greedy import Split, cheapen, fill, solve_greedy, split_share
+    from .greedy import cheapen, fill, solve_greedy, split_share
 
     began = time.perf_counter()  # (wall time, for the report)
     clock = clocks.current()
@@ -2773,9 +2778,7 @@ def _solve_auto_detailed(
             # scale), until the final steps, at most KNAP_CHILD_SHARE of the limit
             until = min(deadline - final_est, now() + KNAP_CHILD_SHARE * limit)
             # (niced: where the search runs beside it, its CP-SAT workers come first)
-            from ..forking import forked
-
-            knap_wait = forked(_knapsack_bounds(c, full, knap_jobs, t_label, until, None), dict, dict, KNAP_NICE)
+            knap_wait = _forked(_knapsack_bounds(c, full, knap_jobs, t_label, until, None), dict, dict, KNAP_NICE)
         elif knap_jobs:
             # in the process, steps by size (one worker: the same steps every run)
             budget = min(KNAP_SHARE * limit, max(0.0, left() - final_est))
@@ -2800,8 +2803,8 @@ def _solve_auto_detailed(
             wall = clock.wall_left()
             net = None if wall is None else time.perf_counter() + max(0.0, wall - final_est) / (1.0 + retime_fill)
             got = insert_retimed(c, full, best, order, deadline=net, max_trials=int(RETIME_TRIAL_RATE * budget))
-            if net is not None and time.perf_counter() >= net:
-                clock.cut = True  # type: ignore[attr-defined]
+            if isinstance(clock, clocks.DeterministicClock) and net is not None and time.perf_counter() >= net:
+                clock.cut = True
             clock.charge(budget)
             offer(got)
             return
@@ -2878,13 +2881,7 @@ def _solve_auto_detailed(
             week_wait = None
             if week_got is not None:
                 week_found.update(week_got[0])
-        cov_best = best.covered(c.n_tasks)
-        for (k, tier), value in week_found.items():
-            b = comp_bounds[k]
-            in_comp = t_label == k
-            ub = list(b.uncovered)
-            ub[tier - 1] = max(ub[tier - 1], min(value, _tier_u(c, in_comp, cov_best)[tier - 1]))
-            comp_bounds[k] = ComponentBound(ub, b.soft, b.proven)
+        _merge_tier_bounds(c, full, week_found, comp_bounds, t_label, best)
         mark("week bounds" if week_got is not None else "week bounds (not done)")
 
     # the later tiers' LP bounds are collected after the insertion (the child
