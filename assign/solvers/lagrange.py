@@ -242,6 +242,7 @@ class KnapsackBound:
         best = np.full(n_lab, np.inf)
         best_scale = np.ones(n_lab)
         best_total = np.inf
+        weight_lab = np.bincount(live_lab, w, n_lab)  # (the scale of a label's sums)
         alpha, stall = 1.0, 0
         began = time.perf_counter()
         for i in range(max(1, steps)):
@@ -249,10 +250,11 @@ class KnapsackBound:
                 break
             x, val = self.knapsacks(mu)
             free = np.maximum(0.0, w - need * mu[live])
-            per = np.bincount(live_lab, free, n_lab) + np.bincount(item_lab, val, n_lab)
+            taken = np.bincount(item_lab, val, n_lab)
+            per = np.bincount(live_lab, free, n_lab) + taken
             better = per < best
             best = np.where(better, per, best)
-            best_scale = np.where(better, np.bincount(live_lab, w, n_lab) + np.bincount(item_lab, val, n_lab), best_scale)
+            best_scale = np.where(better, weight_lab + taken, best_scale)
             total = float(per.sum())
             if total < best_total * (1.0 - 1e-9):
                 best_total, stall = total, 0
@@ -267,11 +269,21 @@ class KnapsackBound:
                 break  # mu is optimal
             aim = 0.95 * total if target is None else min(float(target), 0.95 * total)
             mu[live] = np.clip(mu[live] - alpha * (total - aim) / norm * g, 0.0, top)
+        # per label (tasks of the mask grouped by label, every group non-empty):
+        # the weight and the gcd of the weights (0 for all-zero: then 1)
+        tm = np.flatnonzero(self.tasks)
+        if len(tm) == 0:
+            return {}
+        by = np.argsort(tl[tm], kind="stable")
+        grouped = tl[tm][by]
+        heads = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+        weights = c.t_weight[tm][by].astype(np.int64)
+        totals = np.add.reduceat(weights, heads)
+        gcds = np.gcd.reduceat(np.abs(weights), heads)
         out: dict[int, int] = {}
         for i, k in enumerate(keys.tolist()):
-            ws = c.t_weight[self.tasks & (lab == k)].astype(np.int64)
-            g_w = int(np.gcd.reduce(np.abs(ws[ws != 0]))) if np.any(ws != 0) else 1
+            g_w = max(1, int(gcds[i]))
             # the covered weight of the positive tasks: a multiple of the gcd, at most L
             cover = float(best[i]) + 1e-9 * max(1.0, float(best_scale[i]))
-            out[int(k)] = int(ws.sum()) - g_w * math.floor(cover / g_w)
+            out[int(k)] = int(totals[i]) - g_w * math.floor(cover / g_w)
         return out
