@@ -980,3 +980,74 @@ def test_guided_preference_follows_the_lp() -> None:
     assert len(guided) == 2 and violations(c, guided) == []
     a = c.volunteer_ids.index("a")
     assert int(guided.volunteer[list(guided.task).index(c.task_ids.index("t1"))]) == a
+
+
+def _open_tier_problem() -> Problem:
+    """One volunteer (care, meals) free 08:00-10:00 at the recipients' home;
+    tier 1: two care visits at 08:00 (weights 10 and 14), tier 2: meals at
+    08:00 and at 09:00 (weights 10 and 10), all fixed-time, one hour. The
+    optimum keeps the heavier tier-1 visit and the 09:00 meal: U = (10, 10).
+    Tier 2 alone could have both meals (U2 >= 0); with U1 <= 10 one hour
+    goes to tier 1, so one meal is left (U2 >= 10)."""
+    tasks = [(1, "medical", "care", 480, []), (1, "medical", "care", 480, ["solitary"]),
+             (2, "meals", "meals", 480, []), (2, "meals", "meals", 540, [])]
+    return Problem.model_validate({
+        "format": "assign/problem@1",
+        "name": "open-tier",
+        "horizon": {"start": _iso(0), "end": _iso(1440)},
+        "policy": {"max_travel_km": 10.0},
+        "communities": [{"id": "c"}],
+        "volunteers": [{"id": "v", "community": "c", "lat": 33.0, "lon": 108.0, "skills": ["care", "meals"],
+                        "availability": [[_iso(480), _iso(600)]]}],
+        "recipients": [{"id": f"r{i}", "community": "c", "lat": 33.0, "lon": 108.0, "groups": g}
+                       for i, (*_, g) in enumerate(tasks)],
+        "tasks": [{"id": f"t{i}", "recipient": f"r{i}", "service": service, "required_skills": [skill],
+                   "tier": tier, "window_start": _iso(at), "window_end": _iso(at + 60), "duration_min": 60}
+                  for i, (tier, service, skill, at, _) in enumerate(tasks)],
+    })
+
+
+def test_later_tier_restricted_by_the_schedule_of_the_first_open_tier() -> None:
+    """With each task's pairs given, a tier after the first open one is
+    restricted by the schedule's U there: tier 2's LP rises from 0 (alone) to
+    10, the optimum; without them, or when the LP would be too large, the
+    tier alone."""
+    c = compile_problem(_open_tier_problem())
+    cands = build_candidates(c)
+    pairs = np.diff(cands.ptr).astype(np.int64)
+    everything = np.ones(c.n_tasks, dtype=bool)
+    assert brute_force(c, honour_pins=True).key[:2] == (10.0, 10.0)
+    ub, prim = [0.0, 0.0], [10.0, 10.0]  # tier 1 not proven (a weak bound)
+    mask, limits = auto._tier_task_set(c, everything, 2, ub, prim)
+    assert np.array_equal(mask, c.t_tier == 2) and limits == {}
+    assert auto.Relaxation(c, cands, mask, fairness=False).tier_bound(2, limits, None) == 0.0
+    mask, limits = auto._tier_task_set(c, everything, 2, ub, prim, pairs)
+    assert mask.all() and limits == {1: 10.0}
+    assert auto.Relaxation(c, cands, mask, fairness=False).tier_bound(2, limits, None) == 10.0
+    saved = auto.INCUMBENT_LIMIT_COLUMNS
+    try:
+        auto.INCUMBENT_LIMIT_COLUMNS = int(pairs.sum()) - 1
+        mask, limits = auto._tier_task_set(c, everything, 2, ub, prim, pairs)
+        assert np.array_equal(mask, c.t_tier == 2) and limits == {}
+    finally:
+        auto.INCUMBENT_LIMIT_COLUMNS = saved
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5))
+def test_restricted_later_tier_lps_never_above_the_optimum(problem: Problem) -> None:
+    """Every tier's LP restricted by a schedule's U (the greedy's, the
+    optimum's) of the first tier it does not prove (bounds of 0 prove nothing
+    but U = 0) never exceeds the brute-force optimum's U of that tier."""
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    pairs = np.diff(cands.ptr).astype(np.int64)
+    everything = np.ones(c.n_tasks, dtype=bool)
+    optimum = brute_force(c, honour_pins=True).key
+    greedy = auto._tier_u(c, everything, solve_greedy(c, cands).covered(c.n_tasks))
+    ub = [0.0] * c.n_tiers
+    for prim in (greedy, list(optimum[:-1])):
+        for tier in range(1, c.n_tiers + 1):
+            mask, limits = auto._tier_task_set(c, everything, tier, ub, prim, pairs)
+            value = auto.Relaxation(c, cands, mask, fairness=False).tier_bound(tier, limits, None)
+            assert value is None or value <= optimum[tier - 1] + 1e-9, (tier, limits, value, optimum)

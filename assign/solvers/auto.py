@@ -1676,14 +1676,47 @@ def _tier_u(c: Compiled, tasks: NDArray[np.bool_], covered: NDArray[np.bool_]) -
     return [float(c.t_weight[tasks & (c.t_tier == j) & ~covered].sum()) for j in range(1, c.n_tiers + 1)]
 
 
+#: a tier's LP after the first open tier is restricted by the schedule's U of
+#: that tier (:func:`_tier_task_set`) when the restricted LP has at most this
+#: many columns (a simplex-sized LP; PDLP's multipliers converge far slower
+#: with the limit rows: Shiquan's tier 3 restricted, 2.6 M columns, 899 after
+#: 20 s and 28,765 after 60 s against 29,434 alone after 20 s; laocheng's tier
+#: 3, 42,600 columns, 3,735 alone -> 4,885 restricted in 0.7 s; ad hoc,
+#: 2026-12-01)
+INCUMBENT_LIMIT_COLUMNS = PDLP_COLUMNS
+
+
 def _tier_task_set(
-    c: Compiled, tasks: NDArray[np.bool_], tier: int, ub: list[float], prim: list[float]
+    c: Compiled,
+    tasks: NDArray[np.bool_],
+    tier: int,
+    ub: list[float],
+    prim: list[float],
+    task_pairs: I64 | None = None,
 ) -> tuple[NDArray[np.bool_], dict[int, float]]:
     """The tasks and limits of a tier's bound (LP or week): restricted by the
-    more urgent tiers (their tasks in, ``U_j <= ub[j]``) only when those are
-    proven (bound ``ub`` = schedule's ``prim``), else the tier alone, unrestricted."""
-    if all(ub[j - 1] == prim[j - 1] for j in range(1, tier)):
+    more urgent tiers (their tasks in, ``U_j <= ub[j]``) when those are
+    proven (bound ``ub`` = schedule's ``prim``), else the tier alone, unrestricted.
+
+    With ``task_pairs`` (each task's candidate pairs), a tier after the first
+    open one ``j0`` is restricted by the proven tiers and by ``U_j0 <=
+    prim[j0]`` when that LP has at most :data:`INCUMBENT_LIMIT_COLUMNS`
+    columns: the lexicographic optimum ties the schedule on the proven tiers,
+    so its ``U_j0`` is at most the schedule's, and its ``U_tier`` is at least
+    the least ``U_tier`` under those limits (the tiers between ``j0`` and
+    ``tier`` are left out: they only compete for volunteers). The bound holds
+    for the lexicographic optimum, tier by tier, as every bound of ``auto``
+    does (docs/readings.md, "Bounds")."""
+    proven = [ub[j - 1] == prim[j - 1] for j in range(1, tier)]
+    if all(proven):
         return tasks & (c.t_tier <= tier), {j: ub[j - 1] for j in range(1, tier)}
+    if task_pairs is not None:
+        j0 = proven.index(False) + 1
+        mask = tasks & ((c.t_tier <= j0) | (c.t_tier == tier))
+        if int(task_pairs[mask].sum()) <= INCUMBENT_LIMIT_COLUMNS:
+            limits = {j: ub[j - 1] for j in range(1, j0)}
+            limits[j0] = prim[j0 - 1]
+            return mask, limits
     return tasks & (c.t_tier == tier), {}
 
 
@@ -1736,6 +1769,18 @@ def _week_bounds(
             if until - time.perf_counter() < min_seconds:
                 return out, dives, []
             mask, limits = _tier_task_set(c, in_comp, tier, ub, prim)
+            r_mask, r_limits = _tier_task_set(c, in_comp, tier, ub, prim, task_pairs)
+            if r_limits and not limits:
+                # after the first open tier: the pair LP restricted by the
+                # schedule's U there (laocheng's tier 3: 3,735 alone, 4,885
+                # restricted, the week bound alone 4,279)
+                relax = Relaxation(c, cands, r_mask, fairness=False)
+                value = relax.tier_bound(tier, r_limits, max(0.05, until - time.perf_counter()))
+                if value is not None:
+                    out[(k, tier)] = value
+                    ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
+                if ub[tier - 1] == prim[tier - 1] or until - time.perf_counter() < min_seconds:
+                    continue
             if not _week_mask(c, cands, mask, task_pairs):
                 dove = True  # (a later tier's dive would not hold this one)
                 continue
@@ -1745,7 +1790,7 @@ def _week_bounds(
                 continue
             value = wb.tier_bound(tier, limits, until - time.perf_counter(), stop_at=prim[tier - 1])
             if value is not None:
-                out[(k, tier)] = value
+                out[(k, tier)] = max(value, out.get((k, tier), value))
                 ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
             if (
                 not dove
@@ -1946,8 +1991,9 @@ def _later_lp_bounds(
     function for :func:`_forked`: ``jobs`` are (component, tier, its tasks and
     limits by :func:`_tier_task_set`, their pairs), most urgent tier first,
     until ``until``. Those tiers' more urgent ones are not all proven, so each
-    LP is the tier alone, unrestricted: a bound of the tier for every valid
-    schedule. Started only when the LP can be built and solved in the time
+    LP is the tier alone, unrestricted (a bound of the tier for every valid
+    schedule), or, when small enough, restricted by the proven tiers and the
+    schedule's U of the first open one (:func:`_tier_task_set`). Started only when the LP can be built and solved in the time
     left (:func:`_lp_min_seconds`), as in the parent's LP phase, which takes
     the first open tier. Returns what :func:`_week_bounds` does:
     ``({(k, tier): bound}, {}, [])``. On Shiquan (seed 0) tier 3's bound
@@ -2663,7 +2709,7 @@ def _solve_auto_detailed(
                 # first open one (the parent's LP phase takes that one) that are
                 # not too large for an LP
                 for j in open_tiers[1:]:
-                    lp_mask, lp_limits = _tier_task_set(c, in_comp, j, ub, prim)
+                    lp_mask, lp_limits = _tier_task_set(c, in_comp, j, ub, prim, task_pairs)
                     n_lp = int(task_pairs[lp_mask].sum())
                     if 0 < n_lp <= LP_MAX_COLUMNS:
                         later.append((k, j, lp_mask, lp_limits, n_lp))
@@ -2844,7 +2890,11 @@ def _solve_auto_detailed(
             week_found.update(week_got[0])
             dives, rest = week_got[1], week_got[2]
             if rest and lns_end - now() > WEEK_MIN_SECONDS + WEEK_MARGIN:
-                # the tiers after the dive's, in a new child
+                # the tiers after the dive's, in a new child, with the
+                # schedule's U as it is now (a later tier's LP is restricted by
+                # the first open tier's: :func:`_tier_task_set`)
+                cov_now = best.covered(c.n_tasks)
+                rest = [(k, m, u, _tier_u(c, m, cov_now), f) for k, m, u, _, f in rest]
                 def rest_pass(rest: list[Any] = rest) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
                     return _week_bounds(c, full, rest, week_until, task_pairs, None)
 
