@@ -137,7 +137,12 @@ valid both lexicographically and tier by tier for the optimal schedule
   not; LPs over more than :data:`LP_MAX_COLUMNS` columns, or that cannot be
   built in their share of the time (:data:`LP_BUILD_RATE`), are skipped;
   the parent's LP phase takes the first open tier, and where week bounds
-  are out of reach the forked child the later ones (step (e));
+  are out of reach the forked child the later ones (step (e)); a tier
+  after the first open one ``j0`` whose LP with ``j0``'s tasks has at most
+  :data:`INCUMBENT_LIMIT_COLUMNS` columns is, in the children (week bounds,
+  later tiers' LPs), restricted by the proven tiers and by ``U_j0 <=`` the
+  schedule's ``U_j0`` (the optimal schedule ties the proven tiers, so it has
+  at most the schedule's ``U_j0``; :func:`_tier_task_set`);
 * the soft part: the sum over components of their pair costs and fairness
   (exact model bound, or an LP with fairness tangents once every tier of the
   component is proven, or each term at its most favourable value), plus the
