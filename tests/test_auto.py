@@ -1051,3 +1051,98 @@ def test_restricted_later_tier_lps_never_above_the_optimum(problem: Problem) -> 
             mask, limits = auto._tier_task_set(c, everything, tier, ub, prim, pairs)
             value = auto.Relaxation(c, cands, mask, fairness=False).tier_bound(tier, limits, None)
             assert value is None or value <= optimum[tier - 1] + 1e-9, (tier, limits, value, optimum)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5))
+def test_late_restricted_lps_path(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers, no exact stage, no week bound, no later-tier child: the
+    last seconds of the search fork the later tiers' LPs restricted by the
+    schedule's U of the first open tier (:func:`auto._late_lp_jobs`); every
+    bound stays below the brute-force optimum's, tier by tier."""
+    calls: list[list[dict[int, float]]] = []
+    real = auto._later_lp_bounds
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append([limits for *_, limits, _ in args[2]])
+        return real(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        for name in ("SMALL_PAIRS", "WEEK_MAX_PAIRS", "EXACT_PAIRS", "FIXED_PAIRS"):
+            patch.setattr(auto, name, 0)
+        patch.setattr(auto, "LATER_LP_BOUNDS", False)
+        patch.setattr(auto, "LATE_LP_SHARE", 1.0)
+        patch.setattr(auto, "_later_lp_bounds", spy)
+        _check(problem, workers=2, max_work=0.3)
+    for limits in (lim for job in calls for lim in job):
+        assert limits  # always restricted: the first open tier's U among them
+
+
+def test_late_lp_jobs_are_the_tiers_after_the_first_open_one() -> None:
+    """On the hand example with tier 1 open (a weak bound): tier 2's job,
+    restricted by the schedule's U1; none once tier 1 is proven or when
+    tier 2 is at its schedule's U."""
+    c = compile_problem(_open_tier_problem())
+    cands = build_candidates(c)
+    pairs = np.diff(cands.ptr).astype(np.int64)
+    labels = np.zeros(c.n_tasks, dtype=np.int64)
+    best = solve_greedy(c, cands)
+    prim = auto._tier_u(c, np.ones(c.n_tasks, dtype=bool), best.covered(c.n_tasks))
+    assert prim[0] > 0
+    weak = {0: auto.ComponentBound([0.0, 0.0], -np.inf, False)}
+    jobs = auto._late_lp_jobs(c, [0], labels, weak, {}, best, pairs)
+    assert [(k, tier, limits) for k, tier, _, limits, _ in jobs] == [(0, 2, {1: prim[0]})]
+    assert auto._late_lp_jobs(c, [0], labels, weak, {(0, 1): prim[0]}, best, pairs) == []
+    assert auto._late_lp_jobs(c, [0], labels, weak, {(0, 2): prim[1]}, best, pairs) == []
+
+
+def _team_tier_problem() -> Problem:
+    """Three volunteers (care, meals) free 08:00-09:00 at the recipients'
+    home; tier 1: three one-hour care visits at 08:00 for two volunteers
+    (weights 10, 10, 14), tier 2: two meals at 08:00 for one (10, 10). The
+    optimum covers the heavier team visit and one meal: U = (20, 10). Tier 1's
+    LP covers 1.5 team visits (U1 >= 16: not proven); tier 2's alone covers
+    both meals (U2 >= 0), restricted by U1 <= 20 one (U2 >= 10)."""
+    tasks = [(1, "medical", "care", 2, []), (1, "medical", "care", 2, []), (1, "medical", "care", 2, ["solitary"]),
+             (2, "meals", "meals", 1, []), (2, "meals", "meals", 1, [])]
+    return Problem.model_validate({
+        "format": "assign/problem@1",
+        "name": "team-tier",
+        "horizon": {"start": _iso(0), "end": _iso(1440)},
+        "policy": {"max_travel_km": 10.0},
+        "communities": [{"id": "c"}],
+        "volunteers": [{"id": f"v{i}", "community": "c", "lat": 33.0, "lon": 108.0, "skills": ["care", "meals"],
+                        "availability": [[_iso(480), _iso(540)]]} for i in range(3)],
+        "recipients": [{"id": f"r{i}", "community": "c", "lat": 33.0, "lon": 108.0, "groups": g}
+                       for i, (*_, g) in enumerate(tasks)],
+        "tasks": [{"id": f"t{i}", "recipient": f"r{i}", "service": service, "required_skills": [skill],
+                   "tier": tier, "window_start": _iso(480), "window_end": _iso(540), "duration_min": 60,
+                   "volunteers_needed": needed}
+                  for i, (tier, service, skill, needed, _) in enumerate(tasks)],
+    })
+
+
+def test_late_restricted_lp_raises_auto_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through auto with two workers (no exact stage, no week bound, no
+    later-tier child): tier 1 stays open (its LP: 16 < 20), and the late
+    child's tier-2 LP restricted by the schedule's U1 raises tier 2's bound
+    from 0 to 10, the optimum's U2."""
+    c = compile_problem(_team_tier_problem())
+    cands = build_candidates(c)
+    assert brute_force(c, honour_pins=True).key[:2] == (20.0, 10.0)
+    calls: list[object] = []
+    real = auto._later_lp_bounds
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append([(tier, limits) for _, tier, _, limits, _ in args[2]])
+        return real(*args, **kwargs)
+
+    for name in ("SMALL_PAIRS", "WEEK_MAX_PAIRS", "EXACT_PAIRS", "FIXED_PAIRS"):
+        monkeypatch.setattr(auto, name, 0)
+    monkeypatch.setattr(auto, "LATER_LP_BOUNDS", False)
+    monkeypatch.setattr(auto, "LATE_LP_SHARE", 1.0)
+    monkeypatch.setattr(auto, "_later_lp_bounds", spy)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 2, max_work=0.2)
+    assert result.key[:2] == (20.0, 10.0)
+    assert calls == [[(2, {1: 20.0})]]
+    assert result.bound is not None and result.bound.uncovered[0] < 20.0 and result.bound.uncovered[1] == 10.0

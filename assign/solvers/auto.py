@@ -2103,6 +2103,51 @@ def _knapsack_bounds(
     return run
 
 
+#: the later tiers' restricted LPs at the end of the search
+#: (:func:`_late_lp_jobs`) take a forked child for LATE_LP_FACTOR times their
+#: estimated time (LP_BUILD_RATE + LP_SOLVE_RATE per column; laocheng's
+#: tiers 3-4, 42,600 and 67,300 columns, ~1 s each against ~0.5 s
+#: estimated), when that is at most LATE_LP_SHARE of the limit
+LATE_LP_FACTOR = 2.0
+LATE_LP_SHARE = 0.05
+
+
+def _late_lp_jobs(
+    c: Compiled,
+    large: list[int],
+    t_label: I64,
+    comp_bounds: dict[int, ComponentBound],
+    found: dict[tuple[int, int], float],
+    best: Solution,
+    task_pairs: I64,
+) -> list[tuple[int, int, NDArray[np.bool_], dict[int, float], int]]:
+    """Per large component, the tiers after its first open one whose LP
+    restricted by the proven tiers and ``best``'s U of the first open one
+    (:func:`_tier_task_set`) is simplex-sized and could raise their bound
+    (bounds so far: ``comp_bounds`` and the children's ``found``), as
+    :func:`_later_lp_bounds` jobs."""
+    got = {k: list(b.uncovered) for k, b in comp_bounds.items()}
+    for (k, tier), value in found.items():
+        if k in got:
+            got[k][tier - 1] = max(got[k][tier - 1], value)
+    prim_all = _comp_tier_u(c, t_label, best)
+    jobs = []
+    for k in large:
+        if k not in got:
+            continue
+        in_comp = t_label == k
+        ub = got[k]
+        prim = [float(x) for x in prim_all[k]]
+        for tier in range(1, c.n_tiers + 1):
+            if ub[tier - 1] >= prim[tier - 1]:
+                continue
+            _, alone = _tier_task_set(c, in_comp, tier, ub, prim)
+            mask, limits = _tier_task_set(c, in_comp, tier, ub, prim, task_pairs)
+            if limits and not alone:  # after the first open tier, small enough
+                jobs.append((k, tier, mask, limits, int(task_pairs[mask].sum())))
+    return jobs
+
+
 def _merge_tier_bounds(
     c: Compiled,
     cands: Candidates,
@@ -2898,6 +2943,7 @@ def _solve_auto_detailed(
                 # the tiers after the dive's, in a new child, with the
                 # schedule's U as it is now (a later tier's LP is restricted by
                 # the first open tier's: :func:`_tier_task_set`)
+                offer(search.sol)  # (the search's schedule so far)
                 cov_now = best.covered(c.n_tasks)
                 rest = [(k, m, u, _tier_u(c, m, cov_now), f) for k, m, u, _, f in rest]
                 def rest_pass(rest: list[Any] = rest) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
@@ -2924,6 +2970,21 @@ def _solve_auto_detailed(
                         offer(polish.sol)
                 search.sol, search.key = best, best_key
                 mark("week dive")
+        # the last seconds of the search give a worker to the later tiers' LPs
+        # restricted by the schedule's U of the first open tier as it is then
+        # (:func:`_late_lp_jobs`; the earlier the schedule, the weaker)
+        late = []
+        if n_workers > 1 and week_wait is None and knap_wait is None:
+            late = _late_lp_jobs(c, large, t_label, comp_bounds, week_found, best, task_pairs)
+        late_window = LATE_LP_FACTOR * sum(LP_BUILD_RATE * n + LP_SOLVE_RATE * n for *_, n in late)
+        if late and late_window <= LATE_LP_SHARE * limit and lns_end - late_window > now():
+            search.run(lns_end - late_window, work, workers=n_workers)
+            offer(search.sol)
+            late = _late_lp_jobs(c, large, t_label, comp_bounds, week_found, best, task_pairs)
+            if late:
+                week_wait = _forked(_later_lp_bounds(c, full, late, lns_end + retime_budget), send_as=tuple, receive_as=tuple)
+                child_lp = {(k, j) for k, j, *_ in late}
+                search.run(lns_end, work, workers=n_workers - 1, stop=week_wait.ready)
         search.run(lns_end, work, workers=n_workers)
         offer(search.sol)
         lns_stats = search.stats
