@@ -1750,6 +1750,9 @@ def _week_bounds(
     bound}``. A tier is restricted
     by the more urgent ones when those are proven (bound = schedule's U), as
     the LP bounds are; one the week bound proves counts as proven for the next.
+    A tier after the first open one first gets its pair LP restricted by the
+    proven tiers and the schedule's U of the first open one, when small
+    enough (:func:`_tier_task_set`); the larger of the two bounds counts.
 
     With ``dive = (until, incumbent)``, the first tier of a component left
     open whose more urgent tiers are proven also gets a dive in its master LP
@@ -1826,7 +1829,8 @@ def _small_week_bounds(
     components (``masks``: tasks; ``bounds``: their bound per tier) leave
     open, most urgent first, until ``until``: ``{k: raised bound per tier}``
     for the components some tier of which rose. A tier's week bound is
-    restricted by the more urgent tiers only when those are proven (as in
+    restricted by the more urgent tiers only when those are proven, and a
+    later tier's pair LP by ``best``'s U of the first open tier (as in
     :func:`_week_bounds`), so each tier's bound holds for the optimal
     schedule, and never exceeds ``best``'s U (the schedule proves that much)."""
     import time
