@@ -1122,11 +1122,13 @@ def _team_tier_problem() -> Problem:
     })
 
 
-def test_late_restricted_lp_raises_auto_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Through auto with two workers (no exact stage, no week bound, no
-    later-tier child): tier 1 stays open (its LP: 16 < 20), and the late
-    child's tier-2 LP restricted by the schedule's U1 raises tier 2's bound
-    from 0 to 10, the optimum's U2."""
+@pytest.mark.parametrize("workers", [1, 2])
+def test_late_restricted_lp_raises_auto_bound(workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through auto (no exact stage, no week bound, no later-tier child):
+    tier 1 stays open (its LP: 16 < 20), and tier 2's LP restricted by the
+    schedule's U1 — in a forked child at the end of the search with two
+    workers, after it in the process with one — raises tier 2's bound from 0
+    to 10, the optimum's U2."""
     c = compile_problem(_team_tier_problem())
     cands = build_candidates(c)
     assert brute_force(c, honour_pins=True).key[:2] == (20.0, 10.0)
@@ -1142,7 +1144,7 @@ def test_late_restricted_lp_raises_auto_bound(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(auto, "LATER_LP_BOUNDS", False)
     monkeypatch.setattr(auto, "LATE_LP_SHARE", 1.0)
     monkeypatch.setattr(auto, "_later_lp_bounds", spy)
-    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 2, max_work=0.2)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, workers, max_work=0.2)
     assert result.key[:2] == (20.0, 10.0)
     assert calls == [[(2, {1: 20.0})]]
     assert result.bound is not None and result.bound.uncovered[0] < 20.0 and result.bound.uncovered[1] == 10.0

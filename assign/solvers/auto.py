@@ -2114,6 +2114,7 @@ def _knapsack_bounds(
 #: estimated), when that is at most LATE_LP_SHARE of the limit
 LATE_LP_FACTOR = 2.0
 LATE_LP_SHARE = 0.05
+LATE_LP_MIN_SECONDS = 0.25
 
 
 def _late_lp_jobs(
@@ -2977,6 +2978,7 @@ def _solve_auto_detailed(
         # the last seconds of the search give a worker to the later tiers' LPs
         # restricted by the schedule's U of the first open tier as it is then
         # (:func:`_late_lp_jobs`; the earlier the schedule, the weaker)
+        # (with one worker after the final steps: :func:`_late_lps_in_process`)
         late = []
         if n_workers > 1 and week_wait is None and knap_wait is None:
             late = _late_lp_jobs(c, large, t_label, comp_bounds, week_found, best, task_pairs)
@@ -3029,6 +3031,20 @@ def _solve_auto_detailed(
         if got is not None:
             _merge_tier_bounds(c, full, got, comp_bounds, t_label, best)
         mark("knapsack bounds" if got is not None else "knapsack bounds (not done)")
+
+    # with one worker, the later tiers' restricted LPs (two workers fork them
+    # at the end of the search): on the wall clock, never charged to the
+    # deterministic one — they raise bounds only, the schedule stays the same
+    if large and n_workers == 1:
+        late = _late_lp_jobs(c, large, t_label, comp_bounds, {}, best, task_pairs)
+        # (at least LATE_LP_MIN_SECONDS: an LP is started with its minimum time left)
+        late_window = max(LATE_LP_MIN_SECONDS, LATE_LP_FACTOR * sum(LP_BUILD_RATE * n + LP_SOLVE_RATE * n for *_, n in late))
+        wall = clock.wall_left() if clock.deterministic else left()
+        room = np.inf if wall is None else wall - final_est
+        if late and late_window <= LATE_LP_SHARE * limit and room > late_window:
+            got = _later_lp_bounds(c, full, late, time.perf_counter() + late_window)()[0]
+            _merge_tier_bounds(c, full, got, comp_bounds, t_label, best)
+            mark("later tiers' restricted LPs")
 
     # the soft part of the large components' bounds (an LP, once every tier is proven)
     cov_best = best.covered(c.n_tasks)
