@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import assign
 from assign.check import check
@@ -20,7 +21,8 @@ from assign.score import evaluate
 from assign.solution import Solution, solution_from_schedule
 from assign.solvers import STRATEGIES, register
 
-from .strategies import problems
+from .strategies import GROUPS, problems
+from .test_cpsat import dense_problems
 
 TINY = Path(__file__).parent / "data" / "tiny.json"
 
@@ -169,3 +171,85 @@ def test_a_team_task_pins_weigh_once(strategy: str) -> None:
     sol = solution_from_schedule(c, schedule)
     assert violations(c, sol) == []
     assert evaluate(c, sol).uncovered[0] == 10
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "auto", "cpsat"])
+def test_soft_bound_with_negative_task_weights(strategy: str) -> None:
+    """Fuzz case (2026-12-01): a negative group weight makes a task weigh -9,
+    and the community's uncovered share of tier 4 is then -112.5 %: equity
+    lowers the soft score to -499.3. The greedy's (trivial) bound said soft
+    >= 0, beaten by every schedule; each strategy's bound now stays at or
+    below the brute-force optimum, and below its own schedule."""
+    from assign.compile import compile_problem
+    from tests.bruteforce import brute_force
+
+    p = assign.load(Path(__file__).parent / "data" / "negative_weight_equity.json")
+    best = brute_force(compile_problem(p), honour_pins=True).key
+    s = assign.solve(p, strategy=strategy, time_limit=3, seed=0, workers=1)
+    assert assign.check(p, s).valid
+    assert s.bound is not None
+    bound = (*s.bound.uncovered, s.bound.soft)
+    assert bound <= tuple(best) and bound <= s.score.key()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    problem=st.one_of(problems(max_volunteers=4, max_tasks=5), dense_problems()),
+    group_weights=st.fixed_dictionaries({g: st.integers(-30, 4) for g in GROUPS}),
+    equity=st.sampled_from([5.0, 0.0, 100.0]),
+)
+def test_bounds_hold_with_negative_group_weights(
+    problem: Problem, group_weights: dict[str, int], equity: float
+) -> None:
+    """Group weights of either sign (tasks of weight <= 0, negative uncovered
+    shares): every strategy's schedule is valid and its bound is at most the
+    brute-force optimum, lexicographically and tier by tier."""
+    from assign.compile import compile_problem
+    from tests.bruteforce import brute_force
+
+    raw = problem.model_dump(mode="json")
+    raw["policy"]["group_weights"] = group_weights
+    raw["policy"]["weights"] = {**raw["policy"].get("weights", {}), "equity": equity}
+    p = Problem.model_validate(raw)
+    best = brute_force(compile_problem(p), honour_pins=True).key
+    for strategy in ("greedy", "auto", "cpsat"):
+        s = assign.solve(p, strategy=strategy, time_limit=5, seed=0, workers=1)
+        assert assign.check(p, s).valid
+        if s.bound is not None:
+            bound = (*s.bound.uncovered, s.bound.soft)
+            tol = 1e-6 * max(1.0, abs(best[-1]))
+            assert bound[:-1] < tuple(best[:-1]) or (bound[:-1] == tuple(best[:-1]) and bound[-1] <= best[-1] + tol), (
+                strategy, bound, best)
+            assert all(b <= u for b, u in zip(s.bound.uncovered, best[:-1], strict=True)), (strategy, bound, best)
+
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    problem=st.one_of(problems(max_volunteers=4, max_tasks=5), dense_problems()),
+    group_weights=st.fixed_dictionaries({g: st.integers(-30, 4) for g in GROUPS}),
+    equity=st.sampled_from([5.0, 100.0, -3.0]),
+)
+def test_equity_floor_below_every_coverage(problem: Problem, group_weights: dict[str, int], equity: float) -> None:
+    """The equity part of the soft bound (``auto._equity_floor``, weights of
+    either sign) is at most ``w_equity * equity`` of every set of covered
+    tasks that leaves the impossible ones uncovered — feasible or not."""
+    import itertools
+
+    from assign.candidates import build_candidates
+    from assign.score import equity_value
+    from assign.solvers import auto
+
+    raw = problem.model_dump(mode="json")
+    raw["policy"]["group_weights"] = group_weights
+    raw["policy"]["weights"] = {**raw["policy"].get("weights", {}), "equity": equity}
+    c = compile_problem(Problem.model_validate(raw))
+    cands = build_candidates(c)
+    floor = auto._equity_floor(c, cands, None)
+    assert floor is not None
+    possible = np.flatnonzero(cands.counts() >= c.t_needed)
+    for r in range(len(possible) + 1):
+        for chosen in itertools.combinations(possible.tolist(), r):
+            covered = np.zeros(c.n_tasks, dtype=bool)
+            covered[list(chosen)] = True
+            assert floor <= equity * equity_value(c, covered) + 1e-9, (floor, chosen)

@@ -50,7 +50,9 @@ def trivial_bound(c: Compiled, cands: Candidates) -> Bound | None:
       of previous pairs, plus ``w_fairness`` × the fairness of zero load (or of
       full load when that weight is negative), plus ``w_equity`` × the equity of
       leaving exactly the impossible tasks uncovered. Otherwise (a weight <= 0)
-      the soft bound is 0 when every soft weight is >= 0, and there is no bound
+      the soft bound is the least equity any schedule can have (negative
+      shares come from negative weights) times ``w_equity`` when every soft
+      weight is >= 0 (the other terms are >= 0 then), and there is no bound
       when some is negative. With capped candidates only distances are used:
       the cheapest costs may be missing, the nearest ones are not.
 
@@ -81,7 +83,12 @@ def trivial_bound(c: Compiled, cands: Candidates) -> Bound | None:
     if c.n_tasks and weight.min() <= 0:
         if not soft_weights_ok:
             return None
-        return Bound(uncovered=bound_u_int, soft=0.0)
+        # every term is >= 0 but equity, negative where a weight is (a
+        # community's uncovered share of a tier); its floor over every schedule
+        from .auto import _equity_floor
+
+        equity = _equity_floor(c, cands, None, impossible)
+        return None if equity is None else Bound(uncovered=bound_u_int, soft=float(equity))
 
     # per task: the sum of its `needed` smallest values among its candidates
     possible = ~impossible

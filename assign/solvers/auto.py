@@ -178,6 +178,7 @@ not deterministic.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -2322,23 +2323,48 @@ def _trivial_soft_part(c: Compiled, cands: Candidates, tasks: NDArray[np.bool_],
     return value - 1e-9 * max(1.0, abs(value))
 
 
-def _equity_floor(c: Compiled, cands: Candidates, bound_u: list[float] | None) -> float | None:
+def _equity_floor(
+    c: Compiled, cands: Candidates, bound_u: list[float] | None, impossible: NDArray[np.bool_] | None = None
+) -> float | None:
     """A lower bound of ``w_equity * equity`` for the schedules whose U equals
-    ``bound_u`` (None: for every schedule); None when there is none."""
+    ``bound_u`` (None: for every schedule).
+
+    With a task of negative weight (negative group weights) a community's
+    uncovered share can be negative or above 100 %: each tier's worst share
+    is then bounded by the largest, over its communities with demand, of the
+    least share the community can have (``w_equity > 0``; the most it can
+    have when ``w_equity < 0``) — its uncovered weight at least the
+    impossible tasks' plus the negative weights, at most the impossible
+    tasks' plus the positive weights — for every schedule. ``impossible``:
+    the tasks no schedule covers (default: fewer candidates than their team)."""
     w_e = c.weights["equity"]
     if w_e == 0.0 or c.n_tasks == 0:
         return 0.0
-    if np.any(c.t_weight < 0):
-        return None
     n_comm = max(c.n_communities, 1)
     cell = c.t_tier.astype(np.int64) * n_comm + c.t_community
     cells = (c.n_tiers + 1) * n_comm
-    total = np.bincount(cell, weights=c.t_weight.astype(np.float64), minlength=cells).reshape(-1, n_comm)
+    weight = c.t_weight.astype(np.float64)
+    total = np.bincount(cell, weights=weight, minlength=cells).reshape(-1, n_comm)
     count = np.bincount(cell, minlength=cells).reshape(-1, n_comm)
-    impossible = cands.counts() < c.t_needed
-    forced = np.bincount(
-        cell[impossible], weights=c.t_weight[impossible].astype(np.float64), minlength=cells
-    ).reshape(-1, n_comm)
+    if impossible is None:
+        impossible = cands.counts() < c.t_needed
+    forced = np.bincount(cell[impossible], weights=weight[impossible], minlength=cells).reshape(-1, n_comm)
+    if np.any(c.t_weight < 0):
+        def cell_sum(x: NDArray[np.float64]) -> NDArray[np.float64]:
+            out = np.bincount(cell, weights=np.where(impossible, 0.0, x), minlength=cells)
+            return np.asarray(out, dtype=np.float64).reshape(-1, n_comm)
+
+        least = forced + cell_sum(np.minimum(weight, 0.0))
+        most = forced + cell_sum(np.maximum(weight, 0.0))
+        safe = np.where(total != 0, total, 1.0)
+        # (SPEC §6 as assign.score reads it: a community whose tier weighs 0 has share 0)
+        low = np.where(total > 0, 100.0 * least / safe, np.where(total < 0, 100.0 * most / safe, 0.0))
+        high = np.where(total > 0, 100.0 * most / safe, np.where(total < 0, 100.0 * least / safe, 0.0))
+        share_of = low if w_e > 0 else high
+        tiers = [t for t in range(1, c.n_tiers + 1) if (count[t] > 0).any()]
+        value = math.fsum(float(share_of[t][count[t] > 0].max()) for t in tiers)
+        out = w_e * value
+        return out - 1e-9 * max(1.0, abs(out))
     value = 0.0
     for tier in range(1, c.n_tiers + 1):
         has = count[tier] > 0
