@@ -700,7 +700,10 @@ def test_a_kept_pin_placed_to_block_another_beats_no_bound_of_auto() -> None:
     p = assign.load(Path(__file__).parent / "data" / "pin_retimed_blocks_pin.json")
     s = assign.solve(p, strategy="auto", time_limit=3, seed=0, workers=1)
     assert assign.check(p, s).valid
-    assert s.bound is not None and tuple(s.bound.uncovered) == (0, 0, 0, 10)
+    # tier by tier under both readings of rule 12 (lenient optimum 0, 0, 0, 10;
+    # strict 10, 0, 0, 0): the tiers after the first the bound's relaxation
+    # does not meet are trivial (tests/test_cpsat.py)
+    assert s.bound is not None and tuple(s.bound.uncovered) == (0, 0, 0, 0)
     assert s.status == "feasible"
 
 

@@ -74,7 +74,10 @@ optimal (its value is then fixed at the true optimum). Once a stage stops
 early its value is fixed at the value found, so later stages' bounds say
 nothing about the original problem: later tiers then report the trivial bound
 (the weight of their tasks that have too few candidates) and the soft part the
-trivial relaxation (every objective term at its most favourable value).
+trivial relaxation (every objective term at its most favourable value). The
+same holds after the first tier where the pins' relaxation (below) does not
+meet the returned schedule: it may have reached that tier's value by dropping
+a pin every valid schedule keeps.
 
 Pins (SPEC §4 rule 12, §10)
 ---------------------------
@@ -896,6 +899,8 @@ class _Lex:
     bound_u: list[int] = field(default_factory=list)
     bound_soft: float = 0.0
     proved: bool = True
+    #: per tier, the bound that holds for every schedule (impossible tasks and negative weights)
+    trivial_u: list[int] = field(default_factory=list)
 
 
 def _lexicographic(
@@ -917,6 +922,7 @@ def _lexicographic(
     for _, tier, locs, weights, constant in stages:
         name = f"U{tier}"
         trivial = constant + sum(min(0, w) for w in weights)  # no schedule does better
+        out.trivial_u.append(trivial)
         if not locs:
             out.stages.append(StageInfo(name, SKIPPED, constant, constant, 0.0))
             out.bound_u.append(constant)
@@ -1614,6 +1620,18 @@ def _solve_cpsat_detailed(
         proved = rlex.proved and tuple(score.uncovered) == tuple(bound_u) and score.soft - bound_soft <= 1e-6 * max(
             1.0, abs(score.soft)
         )
+        # tier by tier (docs/readings.md, "Bounds"): a stage of the relaxation
+        # holds for the optimal schedule only while every earlier stage met the
+        # schedule's U. It may reach a U_j no valid schedule has (dropping a pin
+        # every valid one keeps), and its later stages are conditioned on that:
+        # after the first such tier, the trivial bound (fuzz case: a team of
+        # three pinned in tier 5 beside a tier-4 visit of its pinned member;
+        # U5 >= 10 against the optimum's 0)
+        met = [int(b) == int(u) for b, u in zip(bound_u, score.uncovered, strict=True)]
+        if not all(met):
+            j = met.index(False)
+            bound_u = list(bound_u[: j + 1]) + [int(x) for x in rlex.trivial_u[j + 1 :]]
+            bound_soft = min(bound_soft, relaxed_soft.trivial)
     stages = ([pins.stage] if pins.stage is not None else []) + lex.stages
     bound = Bound(uncovered=tuple(int(x) for x in bound_u), soft=float(bound_soft))
     return CpsatResult(
