@@ -20,7 +20,7 @@ from assign.score import evaluate
 from assign.solvers import auto, get_strategy
 from assign.solvers.greedy import solve_greedy
 from tests.bruteforce import brute_force
-from tests.strategies import problems
+from tests.strategies import GROUPS, problems
 from tests.test_weeks import dense_problems as week_problems
 
 TZ = timezone(timedelta(hours=8))
@@ -1151,3 +1151,29 @@ def test_late_restricted_lp_raises_auto_bound(workers: int, monkeypatch: pytest.
     assert result.key[:2] == (20.0, 10.0)
     assert calls == [[(2, {1: 20.0})]]
     assert result.bound is not None and result.bound.uncovered[0] < 20.0 and result.bound.uncovered[1] == 10.0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    problem=st.one_of(problems(max_volunteers=4, max_tasks=5), week_problems()),
+    group_weights=st.fixed_dictionaries({g: st.integers(-30, 4) for g in GROUPS}),
+    mode=st.sampled_from(["exact", "lp", "week"]),
+)
+def test_large_path_with_negative_group_weights(
+    problem: Problem, group_weights: dict[str, int], mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tasks of weight <= 0 on the large-component path (exact stages, LP
+    bounds alone, or week bounds alone with two workers): every tier's bound
+    stays at or below the brute-force optimum's, whose U may be negative (a
+    component's trivial bound counts the negative weights and the week bound
+    is no longer clamped at 0; before, tiers without a stage bound said 0)."""
+    raw = problem.model_dump(mode="json")
+    raw["policy"]["group_weights"] = group_weights
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "SMALL_PAIRS", 0)
+        if mode != "exact":
+            patch.setattr(auto, "EXACT_PAIRS", 0)
+            patch.setattr(auto, "FIXED_PAIRS", 0)
+        if mode == "week":
+            patch.setattr(auto.Relaxation, "tier_bound", lambda *a, **k: None)
+        _check(Problem.model_validate(raw), workers=2 if mode == "week" else 1, max_work=0.2)

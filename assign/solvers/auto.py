@@ -1661,11 +1661,15 @@ SMALL_WEEK_MIN_SECONDS = 0.2
 
 
 def _impossible_u(c: Compiled, cands: Candidates, tasks: NDArray[np.bool_]) -> list[float]:
-    """``U_j`` for j = 1..T of every schedule over ``tasks``' that nobody can
-    staff (fewer candidates than the team): the trivial part of a bound."""
+    """The least ``U_j`` (j = 1..T) of every schedule over ``tasks``: the
+    weight of those nobody can staff (fewer candidates than the team) and the
+    negative weights of the others (uncovering one lowers U): the trivial
+    part of a bound."""
     out = np.zeros(c.n_tiers)
-    impossible = tasks & (cands.counts() < c.t_needed)
-    np.add.at(out, c.t_tier[impossible] - 1, c.t_weight[impossible].astype(np.float64))
+    impossible = cands.counts() < c.t_needed
+    w = c.t_weight.astype(np.float64)
+    least = np.where(impossible, w, np.minimum(w, 0.0))
+    np.add.at(out, c.t_tier[tasks] - 1, least[tasks])
     return [float(x) for x in out]
 
 
@@ -2585,7 +2589,8 @@ def _solve_auto_detailed(
                 mask = t_label == k
                 conf = [(int(sub.tasks[t]), int(sub.volunteers[v]), rule) for t, v, rule in rs.conflicts]
                 offer(_replace_tasks(best, mask, sub.tasks[rs.task], sub.volunteers[rs.volunteer], rs.start, conf))
-                ub = list(r.bound.uncovered) + [0] * (T - len(r.bound.uncovered)) if r.bound else [0.0] * T
+                least_u = _impossible_u(c, full, mask)
+                ub = list(r.bound.uncovered) + least_u[len(r.bound.uncovered) :] if r.bound else least_u
                 soft = (r.bound.soft if r.bound else -np.inf) - c.weights["stability"] * len(sub.c.previous_keys)
                 # the sub-problem's tier list may be shorter; its proven flag is its own
                 comp_bounds[k] = ComponentBound([float(x) for x in ub[:T]], float(soft), bool(r.optimal))
@@ -2616,7 +2621,7 @@ def _solve_auto_detailed(
             Returns the number of tiers proven (the schedule's ``U_j`` in the
             component meets the bound), the component's ``U_j`` of the best
             schedule, and the stage bounds (the first unproven stage's
-            included; 0 after it).
+            included; the trivial ones after it).
 
             One CP-SAT worker per model: on Shiquan's tier 1 (31,000 pairs) one
             worker proved the optimum in 14-18 s where two had not in 40 s.
@@ -2694,7 +2699,7 @@ def _solve_auto_detailed(
             cov = best.covered(c.n_tasks)
             got = _tier_u(c, in_comp, cov)
             upto = 0
-            bounds = [0.0] * T
+            bounds = _impossible_u(c, full, in_comp)  # (the tiers after the first unproven stage)
             for tier, _value, bound, proven in relaxed.stages:
                 # a stage's bound holds when the stages before it are proven and
                 # met by the schedule (they are then the problem's optimum)
@@ -2761,7 +2766,7 @@ def _solve_auto_detailed(
                 if r.bound is None or [float(x) for x in r.bound.uncovered[:tier]] != got:
                     break
                 proven_upto = tier
-                comp_bounds[k] = ComponentBound(got + [0.0] * (T - tier), -np.inf, False)
+                comp_bounds[k] = ComponentBound(got + _impossible_u(c, full, in_comp)[tier:], -np.inf, False)
             exact_tiers[k] = proven_upto
         if large:
             mark("exact tiers")

@@ -554,9 +554,11 @@ class WeekBound:
         master = _Master(k, np.where(mine, w, 0.0), able, nV, [np.where(r, w, 0.0) for r in lim_rows], lim_rhs, Wk + 1.0)
         wi = c.t_weight[T[mine]]
         g = int(np.gcd.reduce(wi)) if np.any(wi) else 1
+        # (U >= 0 only when no weight is negative: negative group weights)
+        floor = 0.0 if np.all(wi >= 0) else -math.inf
 
         def rounded(x: float) -> float:
-            return float(max(0.0, math.ceil((x - 1e-6) / g) * g))
+            return float(max(floor, math.ceil((x - 1e-6) / g) * g))
 
         center = (np.where(mine, w / k, 0.0), np.zeros(len(lim_tiers)))
         rmp: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
