@@ -1093,10 +1093,14 @@ def test_late_lp_jobs_are_the_tiers_after_the_first_open_one() -> None:
     prim = auto._tier_u(c, np.ones(c.n_tasks, dtype=bool), best.covered(c.n_tasks))
     assert prim[0] > 0
     weak = {0: auto.ComponentBound([0.0, 0.0], -np.inf, False)}
-    jobs = auto._late_lp_jobs(c, [0], labels, weak, {}, best, pairs)
+    jobs = auto._late_lp_jobs(c, cands, [0], labels, weak, {}, best, pairs)
     assert [(k, tier, limits) for k, tier, _, limits, _ in jobs] == [(0, 2, {1: prim[0]})]
-    assert auto._late_lp_jobs(c, [0], labels, weak, {(0, 1): prim[0]}, best, pairs) == []
-    assert auto._late_lp_jobs(c, [0], labels, weak, {(0, 2): prim[1]}, best, pairs) == []
+    assert auto._late_lp_jobs(c, cands, [0], labels, weak, {(0, 1): prim[0]}, best, pairs) == []
+    assert auto._late_lp_jobs(c, cands, [0], labels, weak, {(0, 2): prim[1]}, best, pairs) == []
+    # a schedule dropping a pin of an eligible free pair may be valid under
+    # the lenient reading of rule 12 only (below the strict optimum's U): none
+    dropping = auto.Solution.build(best.task, best.volunteer, best.start, [(0, 0, "pins")])
+    assert auto._late_lp_jobs(c, cands, [0], labels, weak, {}, dropping, pairs) == []
 
 
 def _team_tier_problem() -> Problem:

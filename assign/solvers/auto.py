@@ -1686,6 +1686,20 @@ def _tier_u(c: Compiled, tasks: NDArray[np.bool_], covered: NDArray[np.bool_]) -
     return [float(c.t_weight[tasks & (c.t_tier == j) & ~covered].sum()) for j in range(1, c.n_tiers + 1)]
 
 
+def _pins_kept(cands: Candidates, sol: Solution, tasks: NDArray[np.bool_]) -> bool:
+    """Whether every pin of ``tasks`` that ``sol`` drops is no eligible free
+    pair (it breaks a rule alone: every valid schedule drops it): then the
+    strict and the lenient readings of rule 12 agree that ``sol`` is valid,
+    and the optimum under either is lexicographically no worse than it (the
+    restriction by its U of :func:`_tier_task_set` holds under both; a
+    schedule that drops another pin is checked strictly only on small
+    problems). Laocheng's schedules drop 5 pins, all of them so."""
+    for t, v, _ in sol.conflicts:
+        if tasks[t] and np.any(cands.volunteer[cands.ptr[t] : cands.ptr[t + 1]] == v):
+            return False
+    return True
+
+
 #: a tier's LP after the first open tier is restricted by the schedule's U of
 #: that tier (:func:`_tier_task_set`) when the restricted LP has at most this
 #: many columns (a simplex-sized LP; PDLP's multipliers converge far slower
@@ -1748,6 +1762,7 @@ def _week_bounds(
     task_pairs: I64,
     dive: tuple[float, Solution] | None = None,
     min_seconds: float = WEEK_MIN_SECONDS,
+    incumbent: Solution | None = None,
 ) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
     """Week bounds (:class:`~assign.solvers.weeks.WeekBound`) of the open tiers
     of components ``(k, tasks, bound per tier, schedule's U per tier, first
@@ -1782,7 +1797,8 @@ def _week_bounds(
             if until - time.perf_counter() < min_seconds:
                 return out, dives, []
             mask, limits = _tier_task_set(c, in_comp, tier, ub, prim)
-            r_mask, r_limits = _tier_task_set(c, in_comp, tier, ub, prim, task_pairs)
+            safe = incumbent is not None and _pins_kept(cands, incumbent, in_comp)
+            r_mask, r_limits = _tier_task_set(c, in_comp, tier, ub, prim, task_pairs if safe else None)
             if r_limits and not limits:
                 # after the first open tier: the pair LP restricted by the
                 # schedule's U there (laocheng's tier 3: 3,735 alone, 4,885
@@ -1857,7 +1873,7 @@ def _small_week_bounds(
             prims[k] = prim
     if not jobs:
         return {}
-    found, _, _ = _week_bounds(c, cands, jobs, until, task_pairs, None, min_seconds=SMALL_WEEK_MIN_SECONDS)
+    found, _, _ = _week_bounds(c, cands, jobs, until, task_pairs, None, min_seconds=SMALL_WEEK_MIN_SECONDS, incumbent=best)
     out: dict[int, list[float]] = {}
     for (k, tier), value in sorted(found.items()):
         ub = out.setdefault(k, [float(x) for x in bounds[k]])
@@ -2124,6 +2140,7 @@ LATE_LP_MIN_SECONDS = 0.25
 
 def _late_lp_jobs(
     c: Compiled,
+    cands: Candidates,
     large: list[int],
     t_label: I64,
     comp_bounds: dict[int, ComponentBound],
@@ -2146,6 +2163,8 @@ def _late_lp_jobs(
         if k not in got:
             continue
         in_comp = t_label == k
+        if not _pins_kept(cands, best, in_comp):
+            continue  # (its U may be below the optimum's under the strict reading)
         ub = got[k]
         prim = [float(x) for x in prim_all[k]]
         for tier in range(1, c.n_tiers + 1):
@@ -2795,7 +2814,9 @@ def _solve_auto_detailed(
                 # first open one (the parent's LP phase takes that one) that are
                 # not too large for an LP
                 for j in open_tiers[1:]:
-                    lp_mask, lp_limits = _tier_task_set(c, in_comp, j, ub, prim, task_pairs)
+                    lp_mask, lp_limits = _tier_task_set(
+                        c, in_comp, j, ub, prim, task_pairs if _pins_kept(full, best, in_comp) else None
+                    )
                     n_lp = int(task_pairs[lp_mask].sum())
                     if 0 < n_lp <= LP_MAX_COLUMNS:
                         later.append((k, j, lp_mask, lp_limits, n_lp))
@@ -2827,7 +2848,7 @@ def _solve_auto_detailed(
                 week_wait = _forked(_restricted_pass(c, full, restricted, best, dive_until), send_as=tuple, receive_as=tuple)
 
             def week_pass() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
-                return _week_bounds(c, full, jobs, week_until, task_pairs, (dive_until, best))
+                return _week_bounds(c, full, jobs, week_until, task_pairs, (dive_until, best), incumbent=best)
 
             if jobs:
                 week_wait = _forked(week_pass, send_as=tuple, receive_as=tuple)
@@ -2983,7 +3004,7 @@ def _solve_auto_detailed(
                 cov_now = best.covered(c.n_tasks)
                 rest = [(k, m, u, _tier_u(c, m, cov_now), f) for k, m, u, _, f in rest]
                 def rest_pass(rest: list[Any] = rest) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
-                    return _week_bounds(c, full, rest, week_until, task_pairs, None)
+                    return _week_bounds(c, full, rest, week_until, task_pairs, None, incumbent=best)
 
                 week_wait = _forked(rest_pass, send_as=tuple, receive_as=tuple)
             if dives and lns_end - now() > 0.8 * DIVE_FILL_PASSES * pass_seconds:
@@ -3012,12 +3033,12 @@ def _solve_auto_detailed(
         # (with one worker after the final steps: :func:`_late_lps_in_process`)
         late = []
         if n_workers > 1 and week_wait is None and knap_wait is None:
-            late = _late_lp_jobs(c, large, t_label, comp_bounds, week_found, best, task_pairs)
+            late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs)
         late_window = LATE_LP_FACTOR * sum(LP_BUILD_RATE * n + LP_SOLVE_RATE * n for *_, n in late)
         if late and late_window <= LATE_LP_SHARE * limit and lns_end - late_window > now():
             search.run(lns_end - late_window, work, workers=n_workers)
             offer(search.sol)
-            late = _late_lp_jobs(c, large, t_label, comp_bounds, week_found, best, task_pairs)
+            late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs)
             if late:
                 week_wait = _forked(_later_lp_bounds(c, full, late, lns_end + retime_budget), send_as=tuple, receive_as=tuple)
                 child_lp = {(k, j) for k, j, *_ in late}
@@ -3067,7 +3088,7 @@ def _solve_auto_detailed(
     # at the end of the search): on the wall clock, never charged to the
     # deterministic one — they raise bounds only, the schedule stays the same
     if large and n_workers == 1:
-        late = _late_lp_jobs(c, large, t_label, comp_bounds, {}, best, task_pairs)
+        late = _late_lp_jobs(c, full, large, t_label, comp_bounds, {}, best, task_pairs)
         # (at least LATE_LP_MIN_SECONDS: an LP is started with its minimum time left)
         late_window = max(LATE_LP_MIN_SECONDS, LATE_LP_FACTOR * sum(LP_BUILD_RATE * n + LP_SOLVE_RATE * n for *_, n in late))
         wall = clock.wall_left() if clock.deterministic else left()
