@@ -1717,6 +1717,7 @@ def _tier_task_set(
     ub: list[float],
     prim: list[float],
     task_pairs: I64 | None = None,
+    pins_ok: bool = True,
 ) -> tuple[NDArray[np.bool_], dict[int, float]]:
     """The tasks and limits of a tier's bound (LP or week): restricted by the
     more urgent tiers (their tasks in, ``U_j <= ub[j]``) when those are
@@ -1730,8 +1731,13 @@ def _tier_task_set(
     the least ``U_tier`` under those limits (the tiers between ``j0`` and
     ``tier`` are left out: they only compete for volunteers). The bound holds
     for the lexicographic optimum, tier by tier, as every bound of ``auto``
-    does (docs/readings.md, "Bounds")."""
+    does (docs/readings.md, "Bounds"). With ``pins_ok`` False (the schedule
+    drops an eligible pin: :func:`_pins_kept`) neither restriction is used."""
     proven = [ub[j - 1] == prim[j - 1] for j in range(1, tier)]
+    if not pins_ok:
+        # the schedule may be valid only under the lenient reading of rule 12
+        # (:func:`_pins_kept`): its U need not bound the strict optimum's
+        return tasks & (c.t_tier == tier), {}
     if all(proven):
         return tasks & (c.t_tier <= tier), {j: ub[j - 1] for j in range(1, tier)}
     if task_pairs is not None:
@@ -1796,9 +1802,9 @@ def _week_bounds(
                 continue
             if until - time.perf_counter() < min_seconds:
                 return out, dives, []
-            mask, limits = _tier_task_set(c, in_comp, tier, ub, prim)
-            safe = incumbent is not None and _pins_kept(cands, incumbent, in_comp)
-            r_mask, r_limits = _tier_task_set(c, in_comp, tier, ub, prim, task_pairs if safe else None)
+            safe = incumbent is None or _pins_kept(cands, incumbent, in_comp)
+            mask, limits = _tier_task_set(c, in_comp, tier, ub, prim, pins_ok=safe)
+            r_mask, r_limits = _tier_task_set(c, in_comp, tier, ub, prim, task_pairs, pins_ok=safe)
             if r_limits and not limits:
                 # after the first open tier: the pair LP restricted by the
                 # schedule's U there (laocheng's tier 3: 3,735 alone, 4,885
@@ -2815,7 +2821,7 @@ def _solve_auto_detailed(
                 # not too large for an LP
                 for j in open_tiers[1:]:
                     lp_mask, lp_limits = _tier_task_set(
-                        c, in_comp, j, ub, prim, task_pairs if _pins_kept(full, best, in_comp) else None
+                        c, in_comp, j, ub, prim, task_pairs, pins_ok=_pins_kept(full, best, in_comp)
                     )
                     n_lp = int(task_pairs[lp_mask].sum())
                     if 0 < n_lp <= LP_MAX_COLUMNS:
@@ -2879,13 +2885,14 @@ def _solve_auto_detailed(
             ub = list(have.uncovered) if have else _impossible_u(c, full, in_comp)
             cov_best = best.covered(c.n_tasks)
             prim = _tier_u(c, in_comp, cov_best)
+            pins_ok = _pins_kept(full, best, in_comp)
             for tier in range(exact_tiers.get(k, 0) + 1, T + 1):
                 if lp_deadline - now() <= 0.05:
                     break
                 if (k, tier) in child_lp:
                     continue  # the forked child's
                 # restricted by the more urgent tiers only when those are proven
-                mask, limits = _tier_task_set(c, in_comp, tier, ub, prim)
+                mask, limits = _tier_task_set(c, in_comp, tier, ub, prim, pins_ok=pins_ok)
                 if tier <= fixed_tiers.get(k, 0):
                     continue  # the exact fixed-time model's bound (an LP's is weaker)
                 n_cols = int(task_pairs[mask].sum())
@@ -2915,6 +2922,7 @@ def _solve_auto_detailed(
                     if offer(greedy_pass(c, cands, best, keep_lp, order, prefer)):
                         cov_best = best.covered(c.n_tasks)
                         prim = _tier_u(c, in_comp, cov_best)
+                        pins_ok = _pins_kept(full, best, in_comp)
                 if value is not None:
                     ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
                     lp_bounded.add((k, tier))
