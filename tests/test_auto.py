@@ -1056,6 +1056,16 @@ def test_restricted_later_tier_lps_never_above_the_optimum(problem: Problem) -> 
             assert value is None or value <= optimum[tier - 1] + 1e-9, (tier, limits, value, optimum)
 
 
+def _late_path_only(patch: pytest.MonkeyPatch, spy: Any) -> None:
+    """No exact stage, no week bound, no later-tier child: the later tiers'
+    bounds come from the late restricted LPs (their function spied)."""
+    for name in ("SMALL_PAIRS", "WEEK_MAX_PAIRS", "EXACT_PAIRS", "FIXED_PAIRS"):
+        patch.setattr(auto, name, 0)
+    patch.setattr(auto, "LATER_LP_BOUNDS", False)
+    patch.setattr(auto, "LATE_LP_SHARE", 1.0)
+    patch.setattr(auto, "_later_lp_bounds", spy)
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problem=problems(max_volunteers=4, max_tasks=5))
 def test_late_restricted_lps_path(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1071,11 +1081,7 @@ def test_late_restricted_lps_path(problem: Problem, monkeypatch: pytest.MonkeyPa
         return real(*args, **kwargs)
 
     with monkeypatch.context() as patch:
-        for name in ("SMALL_PAIRS", "WEEK_MAX_PAIRS", "EXACT_PAIRS", "FIXED_PAIRS"):
-            patch.setattr(auto, name, 0)
-        patch.setattr(auto, "LATER_LP_BOUNDS", False)
-        patch.setattr(auto, "LATE_LP_SHARE", 1.0)
-        patch.setattr(auto, "_later_lp_bounds", spy)
+        _late_path_only(patch, spy)
         _check(problem, workers=2, max_work=0.3)
     for limits in (lim for job in calls for lim in job):
         assert limits  # always restricted: the first open tier's U among them
@@ -1146,11 +1152,7 @@ def test_late_restricted_lp_raises_auto_bound(workers: int, monkeypatch: pytest.
         calls.append([(tier, limits) for _, tier, _, limits, _ in args[2]])
         return real(*args, **kwargs)
 
-    for name in ("SMALL_PAIRS", "WEEK_MAX_PAIRS", "EXACT_PAIRS", "FIXED_PAIRS"):
-        monkeypatch.setattr(auto, name, 0)
-    monkeypatch.setattr(auto, "LATER_LP_BOUNDS", False)
-    monkeypatch.setattr(auto, "LATE_LP_SHARE", 1.0)
-    monkeypatch.setattr(auto, "_later_lp_bounds", spy)
+    _late_path_only(monkeypatch, spy)
     result = auto.solve_auto_detailed(c, cands, LIMIT, 0, workers, max_work=0.2)
     assert result.key[:2] == (20.0, 10.0)
     assert calls == [[(2, {1: 20.0})]]

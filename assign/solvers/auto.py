@@ -2144,6 +2144,11 @@ LATE_LP_SHARE = 0.05
 LATE_LP_MIN_SECONDS = 0.25
 
 
+def _late_window(jobs: list[tuple[int, int, NDArray[np.bool_], dict[int, float], int]]) -> float:
+    """The time given to :func:`_late_lp_jobs`' LPs: LATE_LP_FACTOR times their estimate."""
+    return LATE_LP_FACTOR * sum((LP_BUILD_RATE + LP_SOLVE_RATE) * n for *_, n in jobs)
+
+
 def _late_lp_jobs(
     c: Compiled,
     cands: Candidates,
@@ -2176,9 +2181,10 @@ def _late_lp_jobs(
         for tier in range(1, c.n_tiers + 1):
             if ub[tier - 1] >= prim[tier - 1]:
                 continue
-            _, alone = _tier_task_set(c, in_comp, tier, ub, prim)
+            if all(ub[j - 1] == prim[j - 1] for j in range(1, tier)):
+                continue  # the first open tier itself (the LP phase's)
             mask, limits = _tier_task_set(c, in_comp, tier, ub, prim, task_pairs)
-            if limits and not alone:  # after the first open tier, small enough
+            if limits:  # (small enough)
                 jobs.append((k, tier, mask, limits, int(task_pairs[mask].sum())))
     return jobs
 
@@ -3042,7 +3048,7 @@ def _solve_auto_detailed(
         late = []
         if n_workers > 1 and week_wait is None and knap_wait is None:
             late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs)
-        late_window = LATE_LP_FACTOR * sum(LP_BUILD_RATE * n + LP_SOLVE_RATE * n for *_, n in late)
+        late_window = _late_window(late)
         if late and late_window <= LATE_LP_SHARE * limit and lns_end - late_window > now():
             search.run(lns_end - late_window, work, workers=n_workers)
             offer(search.sol)
@@ -3098,7 +3104,7 @@ def _solve_auto_detailed(
     if large and n_workers == 1:
         late = _late_lp_jobs(c, full, large, t_label, comp_bounds, {}, best, task_pairs)
         # (at least LATE_LP_MIN_SECONDS: an LP is started with its minimum time left)
-        late_window = max(LATE_LP_MIN_SECONDS, LATE_LP_FACTOR * sum(LP_BUILD_RATE * n + LP_SOLVE_RATE * n for *_, n in late))
+        late_window = max(LATE_LP_MIN_SECONDS, _late_window(late))
         wall = clock.wall_left() if clock.deterministic else left()
         room = np.inf if wall is None else wall - final_est
         if late and late_window <= LATE_LP_SHARE * limit and room > late_window:
