@@ -2468,10 +2468,17 @@ def _solve_auto_detailed(
 
     def greedy_pass(*args: Any) -> Solution:
         # an ordered greedy pass, counted on the deterministic clock by its
-        # estimate (the wall clock counts itself)
+        # estimate (the wall clock counts itself); its time kept for the LP
+        # phase's reserve (the guided pass is one)
+        nonlocal ordered_seconds
+        t0 = now()
         out = ordered_greedy(*args)
         clock.charge(pass_est)
+        ordered_seconds = now() - t0
         return out
+
+    # the last ordered pass's time (None before the first)
+    ordered_seconds: float | None = None
 
     full = cands if cands.complete else build_candidates(c)
     # one greedy pass (the strategy "greedy": the knapsack order with the
@@ -2740,6 +2747,25 @@ def _solve_auto_detailed(
                 upto = tier
             return upto, got, bounds
 
+        # what the LP phase (below) keeps for the steps after it: at province
+        # scale the LNS's own setup takes seconds: the LPs leave it that and as
+        # much again to search, and the final steps their time (on ankang the
+        # LPs of a component's tier 1 gave nothing in 15 s where the LNS, in
+        # 10 s, took 411 off U1 of the greedy; Shiquan's setup is below
+        # LNS_RESERVE_FROM, its LPs keep their time)
+        lns_setup = LNS_SETUP_RATE * len(full)
+        lns_keep = final_est + 2.0 * lns_setup if lns_setup >= LNS_RESERVE_FROM else 0.0
+        # (never the final steps' and the re-timing's time: on a slower machine
+        # Shiquan's LPs ran into it and the solve overran its limit — save the
+        # insertion's time beyond RETIME_FLOOR_SHARE of the limit, which the
+        # LPs come before: their bounds and the guided pass are worth more;
+        # the LNS and then the insertion take what they leave)
+        retime_spare = max(0.0, retime_budget - RETIME_FLOOR_SHARE * limit) * (1.0 + retime_fill)
+        lns_keep = max(lns_keep, deadline - lns_end - retime_spare)
+        # the LP-guided greedy pass, judged by the problem's size (not the clock,
+        # so that a run with one worker repeats)
+        guided = GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
+
         # large components: tier-truncated exact stages (greedy refills in the knapsack order)
         pinned = np.diff(c.t_pin_ptr) > 0
         order = ratio_order(c)
@@ -2865,26 +2891,21 @@ def _solve_auto_detailed(
             if jobs:
                 week_wait = _forked(week_pass, send_as=tuple, receive_as=tuple)
 
-        # LP bounds of the large components, tier by tier
-        # at province scale the LNS's own setup takes seconds: the LPs leave it
-        # that and as much again to search, and the final steps their time (on
-        # ankang the LPs of a component's tier 1 gave nothing in 15 s where the
-        # LNS, in 10 s, took 411 off U1 of the greedy; Shiquan's setup is below
-        # LNS_RESERVE_FROM, its LPs keep their time)
-        lns_setup = LNS_SETUP_RATE * len(full)
-        lns_keep = final_est + 2.0 * lns_setup if lns_setup >= LNS_RESERVE_FROM else 0.0
-        # (never the final steps' and the re-timing's time: on a slower machine
-        # Shiquan's LPs ran into it and the solve overran its limit — save the
-        # insertion's time beyond RETIME_FLOOR_SHARE of the limit, which the
-        # LPs come before: their bounds and the guided pass are worth more;
-        # the LNS and then the insertion take what they leave)
-        retime_spare = max(0.0, retime_budget - RETIME_FLOOR_SHARE * limit) * (1.0 + retime_fill)
-        lns_keep = max(lns_keep, deadline - lns_end - retime_spare)
+        # LP bounds of the large components, tier by tier (the time they keep
+        # for what follows and the guided pass: ``lns_keep``, ``guided`` above)
         lp_deadline = now() + LP_SHARE * max(0.0, left() - lns_keep)
-        # the LP-guided greedy pass, judged by the problem's size (not the clock,
-        # so that a run with one worker repeats)
-        guided = GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
-        passes = pass_seconds if guided else 0.0  # its time, reserved after each LP
+        # its time, reserved after each LP: the last ordered pass's when one ran
+        # (the greedy's own time counts its refills too: on a loaded machine
+        # Shiquan's pass_seconds was 8.7 s where an ordered pass took 3-4.5 s)
+        passes = (pass_seconds if ordered_seconds is None else ordered_seconds) if guided else 0.0
+        # the first LP with a guided pass may take all the time before what is
+        # kept (the LNS's LP_SHARE too): its pass is worth more than the search
+        # (on a slower machine Shiquan's fixed-time stage of tier 1 ended at
+        # ~34 s of 60, the tier-2 LP no longer fitted LP_SHARE of the rest and
+        # U2 stayed at 27,997 with the trivial bound 3,540, where the LP and
+        # its pass give ~27,100 and ~18,700; the LNS had no time there anyway)
+        lp_end = now() + max(0.0, left() - lns_keep) if guided else lp_deadline
+        first_lp = True
         for k in large:
             in_comp = t_label == k
             have = comp_bounds.get(k)
@@ -2893,7 +2914,8 @@ def _solve_auto_detailed(
             prim = _tier_u(c, in_comp, cov_best)
             pins_ok = _pins_kept(full, best, in_comp)
             for tier in range(exact_tiers.get(k, 0) + 1, T + 1):
-                if lp_deadline - now() <= 0.05:
+                end = lp_end if first_lp else lp_deadline
+                if end - now() <= 0.05:
                     break
                 if (k, tier) in child_lp:
                     continue  # the forked child's
@@ -2905,7 +2927,7 @@ def _solve_auto_detailed(
                 # skipped when it could not be built and solved usefully in the time
                 # left (a first-order LP needs its fixed cost and its iterations;
                 # ~4 nonzeros per column), with the guided greedy pass after it
-                room = lp_deadline - now() - LP_BUILD_RATE * n_cols - passes
+                room = end - now() - LP_BUILD_RATE * n_cols - passes
                 if n_cols > LP_MAX_COLUMNS or room < _lp_min_seconds(n_cols):
                     continue
                 relax = Relaxation(c, full, mask, fairness=False)
@@ -2913,7 +2935,8 @@ def _solve_auto_detailed(
                 # follows); a later tier gets what an early-converged LP leaves. A
                 # first-order LP's bound can be worth little when cut short, so
                 # splitting the time between tiers would lose both
-                share = _lp_share(relax, lp_deadline - now() - passes)  # the LNS gets the rest
+                share = _lp_share(relax, end - now() - passes)  # the LNS gets the rest
+                first_lp = False
                 value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=clock.deterministic)
                 # (on the deterministic clock: its build and its solve by their sizes)
                 clock.charge(LP_BUILD_RATE * n_cols + (max(0.05, share) if relax.n > PDLP_COLUMNS else LP_SOLVE_RATE * n_cols))
