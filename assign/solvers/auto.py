@@ -2466,6 +2466,9 @@ def _solve_auto_detailed(
     def left() -> float:
         return deadline - now()
 
+    # the last ordered pass's time (None before the first)
+    ordered_seconds: float | None = None
+
     def greedy_pass(*args: Any) -> Solution:
         # an ordered greedy pass, counted on the deterministic clock by its
         # estimate (the wall clock counts itself); its time kept for the LP
@@ -2476,9 +2479,6 @@ def _solve_auto_detailed(
         clock.charge(pass_est)
         ordered_seconds = now() - t0
         return out
-
-    # the last ordered pass's time (None before the first)
-    ordered_seconds: float | None = None
 
     full = cands if cands.complete else build_candidates(c)
     # one greedy pass (the strategy "greedy": the knapsack order with the
