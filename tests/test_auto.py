@@ -1109,6 +1109,18 @@ def test_late_lp_jobs_are_the_tiers_after_the_first_open_one() -> None:
     assert auto._late_lp_jobs(c, cands, [0], labels, weak, {}, dropping, pairs) == []
 
 
+@given(st.lists(st.integers(1, 200_000), max_size=6), st.floats(0.0, 20.0))
+@settings(max_examples=60, deadline=None)
+def test_late_fit_is_the_longest_prefix_within_the_budget(sizes: list[int], budget: float) -> None:
+    """:func:`auto._late_fit`: the most urgent jobs first, as many as fit."""
+    jobs = [(0, j + 2, np.zeros(1, dtype=bool), {1: 0.0}, n) for j, n in enumerate(sizes)]
+    got = auto._late_fit(jobs, budget)
+    assert got == jobs[: len(got)]
+    assert auto._late_window(got) <= budget
+    if len(got) < len(jobs):
+        assert auto._late_window(jobs[: len(got) + 1]) > budget
+
+
 def _team_tier_problem() -> Problem:
     """Three volunteers (care, meals) free 08:00-09:00 at the recipients'
     home; tier 1: three one-hour care visits at 08:00 for two volunteers

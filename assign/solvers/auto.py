@@ -2138,15 +2138,27 @@ def _knapsack_bounds(
 #: (:func:`_late_lp_jobs`) take a forked child for LATE_LP_FACTOR times their
 #: estimated time (LP_BUILD_RATE + LP_SOLVE_RATE per column; laocheng's
 #: tiers 3-4, 42,600 and 67,300 columns, ~1 s each against ~0.5 s
-#: estimated), when that is at most LATE_LP_SHARE of the limit
+#: estimated): the most urgent of them whose window is at most LATE_LP_SHARE
+#: of the limit (:func:`_late_fit`; at 10 s laocheng's tier 3 alone, ~1.1 s)
 LATE_LP_FACTOR = 2.0
-LATE_LP_SHARE = 0.05
+LATE_LP_SHARE = 0.12
 LATE_LP_MIN_SECONDS = 0.25
 
 
 def _late_window(jobs: list[tuple[int, int, NDArray[np.bool_], dict[int, float], int]]) -> float:
     """The time given to :func:`_late_lp_jobs`' LPs: LATE_LP_FACTOR times their estimate."""
     return LATE_LP_FACTOR * sum((LP_BUILD_RATE + LP_SOLVE_RATE) * n for *_, n in jobs)
+
+
+def _late_fit(
+    jobs: list[tuple[int, int, NDArray[np.bool_], dict[int, float], int]], budget: float
+) -> list[tuple[int, int, NDArray[np.bool_], dict[int, float], int]]:
+    """The longest prefix of ``jobs`` (most urgent first) whose
+    :func:`_late_window` is at most ``budget``."""
+    n = 0
+    while n < len(jobs) and _late_window(jobs[: n + 1]) <= budget:
+        n += 1
+    return jobs[:n]
 
 
 def _late_lp_jobs(
@@ -3071,11 +3083,13 @@ def _solve_auto_detailed(
         late = []
         if n_workers > 1 and week_wait is None and knap_wait is None:
             late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs)
+            late = _late_fit(late, LATE_LP_SHARE * limit)
         late_window = _late_window(late)
-        if late and late_window <= LATE_LP_SHARE * limit and lns_end - late_window > now():
+        if late and lns_end - late_window > now():
             search.run(lns_end - late_window, work, workers=n_workers)
             offer(search.sol)
             late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs)
+            late = _late_fit(late, LATE_LP_SHARE * limit)
             if late:
                 week_wait = _forked(_later_lp_bounds(c, full, late, lns_end + retime_budget), send_as=tuple, receive_as=tuple)
                 child_lp = {(k, j) for k, j, *_ in late}
@@ -3126,6 +3140,7 @@ def _solve_auto_detailed(
     # deterministic one — they raise bounds only, the schedule stays the same
     if large and n_workers == 1:
         late = _late_lp_jobs(c, full, large, t_label, comp_bounds, {}, best, task_pairs)
+        late = _late_fit(late, LATE_LP_SHARE * limit)
         # (at least LATE_LP_MIN_SECONDS: an LP is started with its minimum time left)
         late_window = max(LATE_LP_MIN_SECONDS, _late_window(late))
         wall = clock.wall_left() if clock.deterministic else left()
