@@ -1581,6 +1581,16 @@ CHEAPEN_SHARE = 0.4
 #: setup, as much time again and the final steps' (not at county scale:
 #: Shiquan's setup is estimated at 0.4 s)
 LNS_RESERVE_FROM = 2.0
+#: the fixed-time stage's models are not hinted with the incumbent: CP-SAT's
+#: hint search (a decision per hinted literal, the full linear relaxation
+#: at each) took 5-10 s on Shiquan's tier 1 to rebuild the greedy's schedule,
+#: which its own search beats within a second; one worker, each model alone
+#: (ad hoc, 2026-12-01, /tmp/s24/hint.py): seed 0 relaxation 11.3 / 11.6 s
+#: hinted against 8.7 / 9.5 s not, restriction 13.6 / 14.1 against 7.7 / 6.6;
+#: seed 1 18.6 / 18.5 against 8.1 / 8.0 and 19.2 / 17.3 against 8.9 / 8.3
+#: (two CP-SAT seeds each; every run proven optimal). The incumbent stays
+#: the schedule when the stage finds nothing better.
+FIXED_HINT = False
 #: the fixed-time stage builds its model and composes two schedules with
 #: greedy passes: it is started only when its share of the time is at least
 #: this many estimated greedy passes (ankang: ~70 s of passes for a ~10 s share)
@@ -2708,7 +2718,7 @@ def _solve_auto_detailed(
             extra_x &= ~model
             model_x = model | extra_x
             rows = np.flatnonzero(model_r[best.task])
-            hint = (best.task[rows], best.volunteer[rows], best.start[rows])
+            hint = (best.task[rows], best.volunteer[rows], best.start[rows]) if FIXED_HINT else None
             dtime = WORK_RATE * budget if n_workers == 1 else None
             relax_kw: dict[str, Any] = {
                 "mode": "relax", "seed": seed, "workers": 1, "hint": hint, "tiers": tiers, "dtime": dtime,
@@ -2729,7 +2739,8 @@ def _solve_auto_detailed(
                         restricted, relaxed = fut_a.result(), fut_b.result()
                 else:
                     restricted = solve_tiers(c, full, model_r, time_limit=0.75 * budget, **restrict_kw)
-                    relax_kw["hint"] = (restricted.task, restricted.volunteer, restricted.start)
+                    if FIXED_HINT:
+                        relax_kw["hint"] = (restricted.task, restricted.volunteer, restricted.start)
                 if restricted.status != BUILD_TIMEOUT:  # (its model could not be built in time)
                     offer(compose(model_r, restricted.task, restricted.volunteer, restricted.start))
             if restricted is None or n_workers == 1:
