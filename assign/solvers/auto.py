@@ -1577,6 +1577,11 @@ FORK_NICE = 0
 #: as a share of one greedy pass (Shiquan: ~1.3 s against the pass's ~3 s,
 #: from auto's step log, ad hoc)
 CHEAPEN_SHARE = 0.4
+#: and on the wall, at least this share of the last ordered greedy pass's
+#: time (measured on a slower machine, 2026-12-01: cheapen 2.0-2.6 s where
+#: an ordered pass took 2.7 s and CHEAPEN_SHARE estimated 1.3 s; the solve
+#: ran 1.2 s over its minute): the insertion before it leaves it that time
+CHEAPEN_PASS_SHARE = 1.0
 #: from this LNS setup estimate (seconds) on, the LP bounds leave the LNS its
 #: setup, as much time again and the final steps' (not at county scale:
 #: Shiquan's setup is estimated at 0.4 s)
@@ -2006,6 +2011,37 @@ def _restricted_pass(c: Compiled, cands: Candidates, job: Any, incumbent: Soluti
         return _restricted_dive(c, cands, k, in_comp, tier, limits, incumbent, until)
 
     return run
+
+
+def guide_orders(c: Compiled, cands: Candidates, prefer: NDArray[np.float64], tier: int) -> list[I64]:
+    """Task orders for the LP-guided pass (tier ascending in each; they
+    differ within a tier): the knapsack order (:func:`ratio_order`), then
+    one-volunteer tasks before teams (a team needs several volunteers free
+    at one start), then the knapsack order with ties by the fewest pairs the
+    LP uses (``prefer`` > 0 on the rows of tiers up to ``tier``: the most
+    constrained first), then singles first with ties by the window's slack
+    (the tightest first).
+
+    The pass is sensitive to the order within the tier: on the LP phase's
+    start of Shiquan seeds 0 / 1 (ad hoc, 2026-12-01, /tmp/s24/gv2.py) U2
+    was 28,539 / 27,241 in the knapsack order, 28,343 / 27,160 singles
+    first, 28,538 / 27,044 by the LP's pairs, 28,369 / 27,001 singles first
+    by slack (random orders ~41,000); laocheng 4,875 / 4,875 / 4,847 /
+    4,875. No one order won on all three, so the pass tries them and keeps
+    the best."""
+    n = c.n_tasks
+    idx = np.arange(n)
+    wpm = weight_per_minute(c)
+    slack = c.t_window_end - c.t_window_start - c.t_duration
+    team = (c.t_needed > 1).astype(np.int64)
+    lp_rows = (prefer > 0) & (c.t_tier[cands.task] <= tier)
+    used = np.bincount(cands.task, weights=lp_rows.astype(np.float64), minlength=n)
+    return [
+        ratio_order(c),
+        np.lexsort((idx, c.t_window_start, -wpm, team, c.t_tier)).astype(np.int64),
+        np.lexsort((idx, used, -wpm, c.t_tier)).astype(np.int64),
+        np.lexsort((idx, slack, -wpm, team, c.t_tier)).astype(np.int64),
+    ]
 
 
 def guided_preference(
@@ -2959,7 +2995,7 @@ def _solve_auto_detailed(
                 # first-order LP's bound can be worth little when cut short, so
                 # splitting the time between tiers would lose both
                 share = _lp_share(relax, end - now() - passes)  # the LNS gets the rest
-                first_lp = False
+                this_first, first_lp = first_lp, False
                 value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=clock.deterministic)
                 # (on the deterministic clock: its build and its solve by their sizes)
                 clock.charge(LP_BUILD_RATE * n_cols + (max(0.05, share) if relax.n > PDLP_COLUMNS else LP_SOLVE_RATE * n_cols))
@@ -2971,7 +3007,16 @@ def _solve_auto_detailed(
                     # the less urgent tiers' by pressure; the more urgent tiers kept
                     keep_lp = (in_comp & (c.t_tier < tier)) | ~in_comp | pinned
                     prefer = guided_preference(c, cands, guide[1], pressure, tier)
-                    if offer(greedy_pass(c, cands, best, keep_lp, order, prefer)):
+                    base_lp = best
+                    better = offer(greedy_pass(c, cands, base_lp, keep_lp, order, prefer))
+                    # after the first LP, the same pass in other orders of the
+                    # tier's tasks while the LP phase's time holds them (the
+                    # best kept: :func:`guide_orders`)
+                    for other in guide_orders(c, cands, prefer, tier)[1:] if this_first else []:
+                        if now() + passes > lp_deadline:
+                            break
+                        better = offer(greedy_pass(c, cands, base_lp, keep_lp, other, prefer)) or better
+                    if better:
                         cov_best = best.covered(c.n_tasks)
                         prim = _tier_u(c, in_comp, cov_best)
                         pins_ok = _pins_kept(full, best, in_comp)
@@ -3133,7 +3178,12 @@ def _solve_auto_detailed(
     # (never into the final steps' time, its fill's extra work included: at
     # province scale the greedy may leave the LNS nothing, and the pass would
     # run from there)
-    retime_now = min(retime_budget, (left() - final_est) / (1.0 + retime_fill))
+    # (nor into the cheaper volunteers' step: its time by the last ordered
+    # pass's when one ran, :data:`CHEAPEN_PASS_SHARE`)
+    cheapen_est = cheapen_budget
+    if large and ordered_seconds is not None:
+        cheapen_est = max(cheapen_budget, CHEAPEN_PASS_SHARE * ordered_seconds)
+    retime_now = min(retime_budget, (left() - final_est - cheapen_est) / (1.0 + retime_fill))
     if large and retime_now > 0.05:
         retimed_pass(open_from, T, retime_now)
         mark("re-timed insertion")
@@ -3179,7 +3229,7 @@ def _solve_auto_detailed(
     # visits back to cheaper free volunteers (the greedy's last step, on the
     # search's schedule: its refills spare contested volunteers too), when
     # the time left holds it by estimate
-    if large and left() > final_est + 0.5 * cheapen_budget:
+    if large and left() > final_est + 0.5 * cheapen_est:
         offer(cheapen(c, full, best))
         clock.charge(cheapen_budget)
         mark("cheaper volunteers")
