@@ -1109,6 +1109,27 @@ def test_late_lp_jobs_are_the_tiers_after_the_first_open_one() -> None:
     assert auto._late_lp_jobs(c, cands, [0], labels, weak, {}, dropping, pairs) == []
 
 
+@given(problems(max_volunteers=4, max_tasks=8), st.integers(1, 4), st.integers(0, 3))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_guide_orders_are_tier_ordered_permutations(problem: Problem, tier: int, seed: int) -> None:
+    """:func:`auto.guide_orders`: each order takes every task once, tier by
+    tier; the first is the knapsack order; the second and the fourth put
+    one-volunteer tasks before teams within each tier."""
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    prefer = np.random.default_rng(seed).integers(-1, 2, size=len(cands)).astype(np.float64)
+    orders = auto.guide_orders(c, cands, prefer, tier)
+    assert len(orders) == 4
+    assert np.array_equal(orders[0], auto.ratio_order(c))
+    for o in orders:
+        assert sorted(o.tolist()) == list(range(c.n_tasks))
+        assert np.all(np.diff(c.t_tier[o]) >= 0)
+    for o in (orders[1], orders[3]):  # singles before teams within a tier
+        for j in np.unique(c.t_tier).tolist():
+            team = c.t_needed[o[c.t_tier[o] == j]] > 1
+            assert not np.any(np.diff(team.astype(np.int64)) < 0)
+
+
 @given(st.lists(st.integers(1, 200_000), max_size=6), st.floats(0.0, 20.0))
 @settings(max_examples=60, deadline=None)
 def test_late_fit_is_the_longest_prefix_within_the_budget(sizes: list[int], budget: float) -> None:

@@ -36,8 +36,8 @@ Steps
      duration, e.g. medical appointments), the exact 0-1 model of those tiers
      (:mod:`~assign.solvers.timeindexed`, up to :data:`FIXED_PAIRS` pairs,
      :data:`FIXED_SHARE` of the time): no start variables, so it scales to a
-     county's tier 1 (Shiquan: 31,000 pairs, proven ~25 s into the minute).
-     Two models, side by side: a restriction for the schedule (the pins the
+     county's tier 1 (Shiquan: 31,000 pairs, proven ~15 s into the minute;
+     the models are not hinted, :data:`FIXED_HINT`). Two models, side by side: a restriction for the schedule (the pins the
      incumbent keeps forced, the one-volunteer pinned tasks in the model with
      their starts chosen, other pinned visits as obstacles) and a relaxation
      for the bound (only the pins every valid schedule keeps,
@@ -54,7 +54,8 @@ Steps
      (c) LP bounds per tier (:class:`Relaxation`), each LP's point guiding a
      greedy pass (the knapsack order, each task to a volunteer the LP uses
      for it, the cheapest first; :func:`guided_preference`,
-     :data:`GUIDE_SHARE`); (d) large-neighbourhood search (:class:`Search`) for the rest of
+     :data:`GUIDE_SHARE`; after the first LP in the other orders of
+     :func:`guide_orders` too, while the phase's time holds them); (d) large-neighbourhood search (:class:`Search`) for the rest of
      the time, when that holds its setup (:data:`LNS_SETUP_RATE`) and the
      final steps (:data:`FINAL_RATE`, both estimated from the size); (e) with
      more than one worker, from the end of the exact stages (beside the LP
