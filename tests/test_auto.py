@@ -1113,21 +1113,24 @@ def test_late_lp_jobs_are_the_tiers_after_the_first_open_one() -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_guide_orders_are_tier_ordered_permutations(problem: Problem, tier: int, seed: int) -> None:
     """:func:`auto.guide_orders`: each order takes every task once, tier by
-    tier; the first is the knapsack order; the second and the fourth put
-    one-volunteer tasks before teams within each tier."""
+    tier; the first is the knapsack order; all but the first and the third
+    put one-volunteer tasks before teams within each tier; the same seed
+    gives the same orders."""
     c = compile_problem(problem)
     cands = build_candidates(c)
     prefer = np.random.default_rng(seed).integers(-1, 2, size=len(cands)).astype(np.float64)
-    orders = auto.guide_orders(c, cands, prefer, tier)
-    assert len(orders) == 4
+    orders = auto.guide_orders(c, cands, prefer, tier, 0)
+    assert len(orders) == 4 + auto.GUIDE_RANDOM_ORDERS
     assert np.array_equal(orders[0], auto.ratio_order(c))
     for o in orders:
         assert sorted(o.tolist()) == list(range(c.n_tasks))
         assert np.all(np.diff(c.t_tier[o]) >= 0)
-    for o in (orders[1], orders[3]):  # singles before teams within a tier
+    for o in [orders[1], *orders[3:]]:  # singles before teams within a tier
         for j in np.unique(c.t_tier).tolist():
             team = c.t_needed[o[c.t_tier[o] == j]] > 1
             assert not np.any(np.diff(team.astype(np.int64)) < 0)
+    again = auto.guide_orders(c, cands, prefer, tier, 0)
+    assert all(np.array_equal(a, b) for a, b in zip(orders, again, strict=True))
 
 
 @given(st.lists(st.integers(1, 200_000), max_size=6), st.floats(0.0, 20.0))

@@ -1549,6 +1549,8 @@ LP_SOLVE_RATE = 1.0e-5
 #: (with the cheapest among the LP's pairs instead of the least pressed, see
 #: :func:`guided_preference`: 28,502 / 27,233 / 4,852)
 GUIDE_SHARE = 0.1
+#: orders with random ties the guided pass after the first LP tries too (:func:`guide_orders`)
+GUIDE_RANDOM_ORDERS = 4
 GUIDE_USED = 1e-3
 GREEDY_PASS_RATE = 5.5e-7
 #: shares of the time limit for the exact stages and the LP bounds of large components
@@ -2014,14 +2016,17 @@ def _restricted_pass(c: Compiled, cands: Candidates, job: Any, incumbent: Soluti
     return run
 
 
-def guide_orders(c: Compiled, cands: Candidates, prefer: NDArray[np.float64], tier: int) -> list[I64]:
+def guide_orders(
+    c: Compiled, cands: Candidates, prefer: NDArray[np.float64], tier: int, seed: int = 0
+) -> list[I64]:
     """Task orders for the LP-guided pass (tier ascending in each; they
     differ within a tier): the knapsack order (:func:`ratio_order`), then
     one-volunteer tasks before teams (a team needs several volunteers free
     at one start), then the knapsack order with ties by the fewest pairs the
     LP uses (``prefer`` > 0 on the rows of tiers up to ``tier``: the most
     constrained first), then singles first with ties by the window's slack
-    (the tightest first).
+    (the tightest first), then :data:`GUIDE_RANDOM_ORDERS` orders singles
+    first with random ties (drawn from ``seed``).
 
     The pass is sensitive to the order within the tier: on the LP phase's
     start of Shiquan seeds 0 / 1 (ad hoc, 2026-12-01, /tmp/s24/gv2.py) U2
@@ -2029,7 +2034,8 @@ def guide_orders(c: Compiled, cands: Candidates, prefer: NDArray[np.float64], ti
     first, 28,538 / 27,044 by the LP's pairs, 28,369 / 27,001 singles first
     by slack (random orders ~41,000); laocheng 4,875 / 4,875 / 4,847 /
     4,875. No one order won on all three, so the pass tries them and keeps
-    the best."""
+    the best. Singles first with random ties (eight draws, the same start):
+    28,323-28,449 and 27,000-27,114 (/tmp/s24/gv4.py)."""
     n = c.n_tasks
     idx = np.arange(n)
     wpm = weight_per_minute(c)
@@ -2042,6 +2048,9 @@ def guide_orders(c: Compiled, cands: Candidates, prefer: NDArray[np.float64], ti
         np.lexsort((idx, c.t_window_start, -wpm, team, c.t_tier)).astype(np.int64),
         np.lexsort((idx, used, -wpm, c.t_tier)).astype(np.int64),
         np.lexsort((idx, slack, -wpm, team, c.t_tier)).astype(np.int64),
+    ] + [
+        np.lexsort((idx, rng.random(n), -wpm, team, c.t_tier)).astype(np.int64)
+        for rng in [np.random.default_rng(seed)] for _ in range(GUIDE_RANDOM_ORDERS)
     ]
 
 
@@ -3009,14 +3018,31 @@ def _solve_auto_detailed(
                     keep_lp = (in_comp & (c.t_tier < tier)) | ~in_comp | pinned
                     prefer = guided_preference(c, cands, guide[1], pressure, tier)
                     base_lp = best
-                    better = offer(greedy_pass(c, cands, base_lp, keep_lp, order, prefer))
-                    # after the first LP, the same pass in other orders of the
-                    # tier's tasks while the LP phase's time holds them (the
-                    # best kept: :func:`guide_orders`)
-                    for other in guide_orders(c, cands, prefer, tier)[1:] if this_first else []:
-                        if now() + passes > lp_deadline:
-                            break
-                        better = offer(greedy_pass(c, cands, base_lp, keep_lp, other, prefer)) or better
+                    if this_first:
+                        # after the first LP, the pass in several orders of the
+                        # tier's tasks (:func:`guide_orders`), each over the
+                        # tier alone (a pass takes tasks in order: the tier's
+                        # visits do not depend on the less urgent tiers after
+                        # it; ~1/7 of a whole pass on Shiquan), while the
+                        # phase's time holds them; the best completed
+                        in_tier = c.t_tier == tier
+                        tier_est = GREEDY_PASS_RATE * int(task_pairs[in_tier].sum())
+                        pick: tuple[float, Solution, I64] | None = None
+                        part_seconds = 0.0
+                        for i, o in enumerate(guide_orders(c, cands, prefer, tier, seed)):
+                            if i and now() + part_seconds + passes > lp_deadline:
+                                break
+                            t0 = now()
+                            part = ordered_greedy(c, cands, base_lp, keep_lp, o[in_tier[o]], prefer)
+                            clock.charge(tier_est)
+                            part_seconds = now() - t0
+                            u_part = float(c.t_weight[in_comp & in_tier & ~part.covered(c.n_tasks)].sum())
+                            if pick is None or u_part < pick[0]:
+                                pick = (u_part, part, o)
+                        assert pick is not None
+                        better = offer(greedy_pass(c, cands, pick[1], keep_lp | in_tier, pick[2], prefer))
+                    else:
+                        better = offer(greedy_pass(c, cands, base_lp, keep_lp, order, prefer))
                     if better:
                         cov_best = best.covered(c.n_tasks)
                         prim = _tier_u(c, in_comp, cov_best)
