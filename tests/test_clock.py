@@ -160,3 +160,35 @@ def test_auto_large_path_repeats_when_the_time_binds(grid: Any, monkeypatch: pyt
     assert first.lns.work < auto.WORK_RATE * 3.0  # the clock stopped it, not the work budget
     _same(first.solution, second.solution)
     assert first.bound == second.bound
+
+
+class _OverrunClock(clocks.Clock):
+    """A clock of counted seconds on which every CP-SAT solve takes the
+    solver's own time, at most its share, and ``over`` seconds more (as
+    CP-SAT's presolve of a large model does on the wall: its time limit does
+    not cut it); work outside CP-SAT takes none."""
+
+    def __init__(self, over: float):
+        self.t = 0.0
+        self.over = over
+
+    def now(self) -> float:
+        return self.t
+
+    def solve(self, solver: Any, model: Any, seconds: float | None, rate: float = 0.0) -> Any:
+        status = super().solve(solver, model, seconds, rate)
+        took = solver.wall_time if seconds is None else min(max(0.0, seconds), solver.wall_time)
+        self.t += took + self.over
+        return status
+
+
+def test_cpsat_stages_leave_the_last_overrun(grid: Any) -> None:
+    """After a stage runs past its share, the next stages leave that much of
+    the time left and do not start below it: with a steady overrun the
+    stages after the first end by the limit (before, the last one started
+    with less than the overrun left and ran past the limit by it)."""
+    c, cands = grid
+    for limit in (7.0, 9.0):
+        clk = _OverrunClock(over=2.0)
+        r = solve_cpsat_detailed(c, cands, time_limit=limit, seed=0, workers=2, clock=clk)
+        assert clk.t <= limit + 1e-9, (limit, clk.t, [(s.name, s.status) for s in r.stages])
