@@ -2226,12 +2226,14 @@ def _late_lp_jobs(
     found: dict[tuple[int, int], float],
     best: Solution,
     task_pairs: I64,
+    budget: float = np.inf,
 ) -> list[tuple[int, int, NDArray[np.bool_], dict[int, float], int]]:
     """Per large component, the tiers after its first open one whose LP
     restricted by the proven tiers and ``best``'s U of the first open one
     (:func:`_tier_task_set`) is simplex-sized and could raise their bound
     (bounds so far: ``comp_bounds`` and the children's ``found``), as
-    :func:`_later_lp_bounds` jobs."""
+    :func:`_later_lp_bounds` jobs: the most urgent whose window fits
+    ``budget`` (:func:`_late_fit`)."""
     got = {k: list(b.uncovered) for k, b in comp_bounds.items()}
     for (k, tier), value in found.items():
         if k in got:
@@ -2254,7 +2256,7 @@ def _late_lp_jobs(
             mask, limits = _tier_task_set(c, in_comp, tier, ub, prim, task_pairs)
             if limits:  # (small enough)
                 jobs.append((k, tier, mask, limits, int(task_pairs[mask].sum())))
-    return jobs
+    return _late_fit(jobs, budget)
 
 
 def _merge_tier_bounds(
@@ -2816,25 +2818,6 @@ def _solve_auto_detailed(
                 upto = tier
             return upto, got, bounds
 
-        # what the LP phase (below) keeps for the steps after it: at province
-        # scale the LNS's own setup takes seconds: the LPs leave it that and as
-        # much again to search, and the final steps their time (on ankang the
-        # LPs of a component's tier 1 gave nothing in 15 s where the LNS, in
-        # 10 s, took 411 off U1 of the greedy; Shiquan's setup is below
-        # LNS_RESERVE_FROM, its LPs keep their time)
-        lns_setup = LNS_SETUP_RATE * len(full)
-        lns_keep = final_est + 2.0 * lns_setup if lns_setup >= LNS_RESERVE_FROM else 0.0
-        # (never the final steps' and the re-timing's time: on a slower machine
-        # Shiquan's LPs ran into it and the solve overran its limit — save the
-        # insertion's time beyond RETIME_FLOOR_SHARE of the limit, which the
-        # LPs come before: their bounds and the guided pass are worth more;
-        # the LNS and then the insertion take what they leave)
-        retime_spare = max(0.0, retime_budget - RETIME_FLOOR_SHARE * limit) * (1.0 + retime_fill)
-        lns_keep = max(lns_keep, deadline - lns_end - retime_spare)
-        # the LP-guided greedy pass, judged by the problem's size (not the clock,
-        # so that a run with one worker repeats)
-        guided = GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
-
         # large components: tier-truncated exact stages (greedy refills in the knapsack order)
         pinned = np.diff(c.t_pin_ptr) > 0
         order = ratio_order(c)
@@ -2960,8 +2943,24 @@ def _solve_auto_detailed(
             if jobs:
                 week_wait = _forked(week_pass, send_as=tuple, receive_as=tuple)
 
-        # LP bounds of the large components, tier by tier (the time they keep
-        # for what follows and the guided pass: ``lns_keep``, ``guided`` above)
+        # LP bounds of the large components, tier by tier
+        # at province scale the LNS's own setup takes seconds: the LPs leave it
+        # that and as much again to search, and the final steps their time (on
+        # ankang the LPs of a component's tier 1 gave nothing in 15 s where the
+        # LNS, in 10 s, took 411 off U1 of the greedy; Shiquan's setup is below
+        # LNS_RESERVE_FROM, its LPs keep their time)
+        lns_setup = LNS_SETUP_RATE * len(full)
+        lns_keep = final_est + 2.0 * lns_setup if lns_setup >= LNS_RESERVE_FROM else 0.0
+        # (never the final steps' and the re-timing's time: on a slower machine
+        # Shiquan's LPs ran into it and the solve overran its limit — save the
+        # insertion's time beyond RETIME_FLOOR_SHARE of the limit, which the
+        # LPs come before: their bounds and the guided pass are worth more;
+        # the LNS and then the insertion take what they leave)
+        retime_spare = max(0.0, retime_budget - RETIME_FLOOR_SHARE * limit) * (1.0 + retime_fill)
+        lns_keep = max(lns_keep, deadline - lns_end - retime_spare)
+        # the LP-guided greedy pass, judged by the problem's size (not the clock,
+        # so that a run with one worker repeats)
+        guided = GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
         lp_deadline = now() + LP_SHARE * max(0.0, left() - lns_keep)
         # its time, reserved after each LP: the last ordered pass's when one ran
         # (the greedy's own time counts its refills too: on a loaded machine
@@ -3165,14 +3164,12 @@ def _solve_auto_detailed(
         # (with one worker after the final steps: :func:`_late_lps_in_process`)
         late = []
         if n_workers > 1 and week_wait is None and knap_wait is None:
-            late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs)
-            late = _late_fit(late, LATE_LP_SHARE * limit)
+            late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs, LATE_LP_SHARE * limit)
         late_window = _late_window(late)
         if late and lns_end - late_window > now():
             search.run(lns_end - late_window, work, workers=n_workers)
             offer(search.sol)
-            late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs)
-            late = _late_fit(late, LATE_LP_SHARE * limit)
+            late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs, LATE_LP_SHARE * limit)
             if late:
                 week_wait = _forked(_later_lp_bounds(c, full, late, lns_end + retime_budget), send_as=tuple, receive_as=tuple)
                 child_lp = {(k, j) for k, j, *_ in late}
@@ -3227,8 +3224,7 @@ def _solve_auto_detailed(
     # at the end of the search): on the wall clock, never charged to the
     # deterministic one — they raise bounds only, the schedule stays the same
     if large and n_workers == 1:
-        late = _late_lp_jobs(c, full, large, t_label, comp_bounds, {}, best, task_pairs)
-        late = _late_fit(late, LATE_LP_SHARE * limit)
+        late = _late_lp_jobs(c, full, large, t_label, comp_bounds, {}, best, task_pairs, LATE_LP_SHARE * limit)
         # (at least LATE_LP_MIN_SECONDS: an LP is started with its minimum time left)
         late_window = max(LATE_LP_MIN_SECONDS, _late_window(late))
         wall = clock.wall_left() if clock.deterministic else left()
