@@ -608,6 +608,34 @@ def test_a_model_that_cannot_be_built_in_time_is_not_built(monkeypatch: pytest.M
     assert [s.status for s in built.stages] != [cpsat.NOT_BUILT]
 
 
+def test_the_strategy_leaves_the_greedy_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strategy ``cpsat`` computes its greedy hint first; the exact model gets
+    the time limit less the greedy's time on the solve's clock (it had the
+    whole limit: laocheng at 60 s ended at 62-65 s). With one worker the
+    greedy counts by its estimate, so the split repeats."""
+    from assign.candidates import build_candidates
+    from assign.solvers import auto, cpsat
+
+    c = compile_problem(_busy_problem())
+    cands = build_candidates(c)
+    asked: list[float | None] = []
+    real = cpsat.solve_cpsat_detailed
+
+    def spy(*args: object, **kwargs: object) -> object:
+        asked.append(args[2])  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cpsat, "solve_cpsat_detailed", spy)
+    monkeypatch.setattr(auto, "GREEDY_PASS_RATE", 3.0 / len(cands))  # the greedy counts 3 s
+    sol, _ = cpsat.cpsat_strategy(c, cands, LIMIT, 0, 1)
+    assert asked == [pytest.approx(LIMIT - 3.0)]
+    assert not violations(c, sol)
+    monkeypatch.setattr(auto, "GREEDY_PASS_RATE", 2 * LIMIT / len(cands))  # no time left
+    late, _ = cpsat.cpsat_strategy(c, cands, LIMIT, 0, 1)
+    assert asked[-1] == 0.0
+    assert not violations(c, late)  # the greedy's schedule, no stage run
+
+
 # ------------------------------------------- bounds under both readings of rule 12
 
 

@@ -178,6 +178,14 @@ BUILD_SECONDS_PER_NEAR_PAIR = 3e-6
 BUILD_SHARE = 1.0
 #: (a model estimated to build within this many seconds is always built)
 BUILD_MIN_SECONDS = 1.0
+#: seconds per constraint of the model that the lexicographic stages leave
+#: before the deadline: the soft stage's presolve runs past its limit by more
+#: than the tiers' stages did (laocheng, 5.4 M constraints, 60 s: the soft
+#: stage 0.9-1.1 s past its share, the U stages at most 0.25 s once the
+#: first had run) and reading the schedule after it takes ~0.5 s there
+#: (ad hoc, /tmp/s25/cp3.py, 2026-12-02); ~1.6 s on laocheng, ~3 ms on a
+#: 10,000-constraint model
+TAIL_PER_CONSTRAINT = 3e-7
 
 #: names CP-SAT gives its statuses
 OPTIMAL = "OPTIMAL"
@@ -919,11 +927,13 @@ def _lexicographic(
     for tier in range(1, c.n_tiers + 1):
         stages.append(("U", tier, *mdl.uncovered(tier)))
     n_left = sum(1 for s in stages if s[3]) + 2  # the soft stage counts twice
-    # how far the last stage ran past its share on the clock: CP-SAT's presolve
-    # of a large model is not cut by the time limit (laocheng, 97,000 pairs, at
-    # 60 s: U1 took 10.3 s on a 3.7-s share, each later stage ~4 s, and the
-    # solve ended at 65 s); the next stages' shares leave that much, and a
-    # stage is not run when the time left is below it
+    # the most a stage ran past its share on the clock so far: CP-SAT's
+    # presolve of a large model is not cut by the time limit (laocheng, 97,000
+    # pairs, 5.4 M constraints, at 60 s: U1 took 10.3 s on a 3.7-s share, each
+    # later stage ~4 s, and the solve ended at 65 s); the next stages' shares
+    # leave that much, and a stage is not run when the time left is below it.
+    # The largest, not the last: the stages solve the same model, and a stage
+    # that stopped early (U4 proven) says nothing of the next one's presolve
     excess = 0.0
     for _, tier, locs, weights, constant in stages:
         name = f"U{tier}"
@@ -951,7 +961,6 @@ def _lexicographic(
             out.proved = False
             m.add(cov_expr >= total - (value - constant))
             continue
-        share = None if remaining is None else (remaining - excess) / (n_left + 1)
         m.minimize(constant + total - cov_expr)
         idx, val = hint if hint is not None else out.incumbent.hint(mdl)
         hint = None
@@ -959,10 +968,13 @@ def _lexicographic(
         solver = _solver(seed, workers, m)
         began = time.perf_counter()
         on_clock = clocks.current().now()
+        # the share of the time left once the objective and hint are set (on
+        # laocheng's 5.4 M constraints that takes ~0.5 s per stage)
+        share = None if deadline is None else max(0.0, deadline - on_clock - excess) / (n_left + 1)
         status = clocks.current().solve(solver, m, share)
         spent = time.perf_counter() - began
         if share is not None:
-            excess = max(0.0, clocks.current().now() - on_clock - share)
+            excess = max(excess, clocks.current().now() - on_clock - share)
         status_name = solver.status_name(status)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             out.incumbent = _read(mdl, solver)
@@ -999,7 +1011,8 @@ def _lexicographic(
     _set_hint(m, idx, val)
     solver = _solver(seed, workers, m)
     began = time.perf_counter()
-    status = clocks.current().solve(solver, m, None if remaining is None else remaining - excess)
+    left = None if deadline is None else max(0.0, deadline - clocks.current().now() - excess)
+    status = clocks.current().solve(solver, m, left)
     spent = time.perf_counter() - began
     bound_soft = soft.trivial
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -1575,11 +1588,15 @@ def _solve_cpsat_detailed(
     sure = _surely_kept_pairs(c, cands, pairs)
     loose = not np.isin(pins.kept, sure).all()
 
-    main_deadline = deadline
-    if (collided or loose) and deadline is not None:
-        now = clocks.current().now()
-        main_deadline = now + 0.6 * max(0.0, deadline - now)
     mdl = _Model(c, pairs, staffed, pins.kept)
+    # the stages end a little before the deadline: what comes after them
+    # (reading the schedule, naming dropped pins) and the last stage's own
+    # overrun grow with the model (TAIL_PER_CONSTRAINT)
+    lex_deadline = None if deadline is None else deadline - TAIL_PER_CONSTRAINT * len(mdl.model.proto.constraints)
+    main_deadline = lex_deadline
+    if (collided or loose) and lex_deadline is not None:
+        now = clocks.current().now()
+        main_deadline = now + 0.6 * max(0.0, lex_deadline - now)
     soft = _soft_objective(mdl)
     clocks.current().charge(build)  # (the deterministic clock's count of the building)
     start_from = _incumbent_from(mdl, pins.incumbent_x, pins.incumbent_start)
@@ -1615,7 +1632,7 @@ def _solve_cpsat_detailed(
         relaxed = _Model(c, pairs, staffed, fixed)
         relaxed_soft = _soft_objective(relaxed)
         seed_inc = _Incumbent(x=inc.x.copy(), start=inc.start.copy())
-        rlex = _lexicographic(relaxed, relaxed_soft, seed_inc, deadline, seed, n_workers)
+        rlex = _lexicographic(relaxed, relaxed_soft, seed_inc, lex_deadline, seed, n_workers)
         bound_stages = rlex.stages
         bound_u, bound_soft = rlex.bound_u, rlex.bound_soft
         # the relaxation's schedule is a valid one when no pin it drops could
@@ -1714,11 +1731,20 @@ def solve_cpsat(
 def cpsat_strategy(
     c: Compiled, cands: Candidates, time_limit: float | None, seed: int, workers: int | None
 ) -> tuple[Solution, Bound | None]:
-    """The registry entry: the greedy schedule as hint, then :func:`solve_cpsat`."""
+    """The registry entry: the greedy schedule as hint, then :func:`solve_cpsat`
+    in the time the greedy left (on the clock of the solve: with one worker
+    the greedy counts by its estimate, ``GREEDY_PASS_RATE`` per pair)."""
+    from .auto import GREEDY_PASS_RATE
     from .greedy import solve_greedy
 
-    hint = solve_greedy(c, cands, seed=seed)
-    return solve_cpsat(c, cands, time_limit, seed, workers, hint)
+    clk = clocks.for_workers(_workers(workers), time_limit)
+    with clocks.running(clk):
+        began = clk.now()
+        hint = solve_greedy(c, cands, seed=seed)
+        clk.charge(GREEDY_PASS_RATE * len(cands))
+        left = None if time_limit is None else max(0.0, float(time_limit) - (clk.now() - began))
+        result = solve_cpsat_detailed(c, cands, left, seed, workers, hint, clock=clk)
+    return result.solution, result.bound
 
 
 def _register() -> None:
