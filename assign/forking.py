@@ -10,14 +10,20 @@ def _same(x: Any) -> Any:
     return x
 
 
-def forked(fn: Any, send_as: Any = _same, receive_as: Any = _same, nice: int = 0) -> Any:
+def forked(fn: Any, send_as: Any = _same, receive_as: Any = _same, nice: int = 0, partial: bool = False) -> Any:
     """Start ``fn()`` (its result made picklable by ``send_as`` and rebuilt by
     ``receive_as``) in a forked child process (its CPU priority lowered by
     ``nice``); returns a function
     ``wait(timeout=None)`` that waits for it at most ``timeout`` seconds and
     returns the result, or None when the child failed or was not done (it
     is then killed). None when the platform cannot fork or the process may
-    not have children (a daemonic one): the caller then does the work itself."""
+    not have children (a daemonic one): the caller then does the work itself.
+
+    With ``partial``, ``fn(post)`` is called instead: ``post(x)`` sends ``x``
+    (through ``send_as``) to the parent at once while the child goes on, and
+    ``wait.partial()`` returns the earliest such result not yet taken (None:
+    none arrived); ``wait.ready()`` is then true while one waits to be taken
+    (e.g. a week dive the parent wants while the child finishes its bounds)."""
     import multiprocessing as mp
     import os
 
@@ -35,7 +41,11 @@ def forked(fn: Any, send_as: Any = _same, receive_as: Any = _same, nice: int = 0
                     os.nice(nice)
                 except OSError:  # pragma: no cover - not allowed: run as is
                     pass
-            send.send(send_as(fn()))
+            if partial:
+                result = fn(lambda x: send.send((False, send_as(x))))
+            else:
+                result = fn()
+            send.send((True, send_as(result)))
         except BaseException:  # noqa: BLE001 - reported to the parent as a failure
             send.send(None)
         finally:
@@ -47,23 +57,55 @@ def forked(fn: Any, send_as: Any = _same, receive_as: Any = _same, nice: int = 0
     except OSError:
         return None
     send.close()
+    early: list[Any] = []  # partial results received, not yet taken
+    final: list[Any] = []  # [the final message] once received (None: a failure)
+
+    def receive(timeout: float | None) -> bool:
+        """Read one message if one comes within ``timeout`` (None: whenever
+        it comes); False if none (or the pipe is closed: the child is gone)."""
+        try:
+            if not recv.poll(None if timeout is None else max(0.0, timeout)):
+                return False
+            msg = recv.recv()
+        except (EOFError, OSError):
+            final.append(None)
+            return False
+        if msg is not None and not msg[0]:
+            early.append(msg[1])
+        else:
+            final.append(None if msg is None else msg[1])
+        return True
 
     def wait(timeout: float | None = None) -> Any:
-        got = None
-        try:
-            if timeout is None or recv.poll(max(0.0, timeout)):
-                got = recv.recv()
-        except (EOFError, OSError):
-            got = None
+        import time
+
+        until = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        while not final:
+            left = None if until is None else max(0.0, until - time.monotonic())
+            if not receive(left) and (left == 0.0 or not proc.is_alive()):
+                break
+        got = final[0] if final else None
         if got is None and proc.is_alive():
             proc.kill()
         proc.join()
         recv.close()
         return None if got is None else receive_as(got)
 
+    def drain() -> None:
+        while not final and receive(0.0):
+            pass
+
     def ready() -> bool:
-        """Whether the child has sent its result (or died): ``wait`` will not block."""
-        return bool(recv.poll(0)) or not proc.is_alive()
+        """Whether the child has sent a result not yet taken (or died):
+        ``partial`` or ``wait`` will not block."""
+        drain()
+        return bool(early) or bool(final) or not proc.is_alive()
+
+    def take_partial() -> Any:
+        """The earliest partial result not yet taken (None: none)."""
+        drain()
+        return receive_as(early.pop(0)) if early else None
 
     wait.ready = ready  # type: ignore[attr-defined]
+    wait.partial = take_partial  # type: ignore[attr-defined]
     return wait

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 from scipy.optimize import linprog
@@ -951,3 +951,73 @@ def test_tier_bound_stopped_by_its_time_keeps_its_columns_in_the_master(problem:
             continue
         for v, tasks in got:
             assert tuple(sorted(tasks.tolist())) in set(_relaxed_weeks(c, cands, mask, v)), (v, tasks)
+
+
+@_settings(60)
+@given(problem=dense_problems(max_tasks=5), ticks=st.integers(0, 4))
+def test_warm_restart_after_a_cut_and_a_dive_converges_to_the_lp(problem: Problem, ticks: int) -> None:
+    """auto's week child cuts the column generation short for a dive, then
+    goes on from the columns it has (the dive's included, its fixings not):
+    run to convergence, the warm restart gives the LP over every relaxed
+    week, as a cold one does; a call that was not cut had converged."""
+
+    class Clock:  # one "second" per reading
+        now = 0.0
+
+        def perf_counter(self) -> float:
+            self.now += 1.0
+            return self.now
+
+    c, cands = _compile(problem)
+    best = brute_force(c).key
+    for j, mask, limits, wb in _prefix_cases(c, cands, best):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(weeks, "time", Clock())
+            first = wb.tier_bound(j, limits, ticks + 0.5)
+        lp, g = _week_lp(c, cands, mask, j, limits)
+        if first is None:
+            continue
+        assert first <= _rounded(lp, g)
+        if not wb.cut:
+            assert first == _rounded(lp, g)
+        event("cut" if wb.cut else "converged")
+        wb.dive(time.perf_counter() + 30.0)
+        assert wb.tier_bound(j, limits, None, warm=True) == _rounded(lp, g)
+        assert not wb.cut
+
+
+@_settings(40)
+@given(problem=dense_problems(max_tasks=8))
+def test_week_child_posts_its_dive_then_finishes_the_bound(problem: Problem) -> None:
+    """With ``post`` and the column generation cut for the dive
+    (WEEK_DIVE_CG_SHARE 0), auto's week child posts ``(bounds, dives, [])``
+    and returns the tier's bound as an uncut run does, with no dive."""
+    from assign.solvers import auto
+    from assign.solvers.greedy import solve_greedy
+
+    c, cands = _compile(problem)
+    inc = solve_greedy(c, cands)
+    if c.n_tiers < 2:
+        return
+    everything = np.ones(c.n_tasks, dtype=bool)
+    prim = [float(c.t_weight[(c.t_tier == j) & ~inc.covered(c.n_tasks)].sum()) for j in range(1, c.n_tiers + 1)]
+    ub = [prim[0]] + [0.0] * (c.n_tiers - 1)
+    job = [(0, everything, ub, prim, 1)]
+    pairs = np.diff(cands.ptr)
+    now = time.perf_counter()
+    plain, _, _ = auto._week_bounds(c, cands, job, now + 30.0, pairs, (now + 30.0, inc))
+    posted: list[tuple] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(auto, "WEEK_DIVE_CG_SHARE", 0.0)
+        now = time.perf_counter()
+        final, dives, _ = auto._week_bounds(c, cands, job, now + 30.0, pairs, (now + 30.0, inc), post=posted.append)
+    assert len(posted) <= 1 and dives == {}
+    event("posted" if posted else "not posted")
+    if posted:
+        early, _, rest = posted[0]
+        assert rest == []
+        assert all(early[key] <= final[key] for key in early)
+        tier = min(j for _, j in early)
+        assert final[(0, tier)] == plain[(0, tier)]
+    else:
+        assert final == plain

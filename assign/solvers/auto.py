@@ -1614,13 +1614,14 @@ def _receive_solution(got: Any) -> Solution:
 
 
 def _forked(
-    fn: Any, send_as: Any = _send_solution, receive_as: Any = _receive_solution, nice: int = FORK_NICE
+    fn: Any, send_as: Any = _send_solution, receive_as: Any = _receive_solution, nice: int = FORK_NICE,
+    partial: bool = False,
 ) -> Any:
     """:func:`assign.forking.forked` with :class:`Solution` results and
     :data:`FORK_NICE` by default."""
     from ..forking import forked
 
-    return forked(fn, send_as, receive_as, nice)
+    return forked(fn, send_as, receive_as, nice, partial)
 
 
 #: the insertion with re-timing and ejection after the LNS: at most this
@@ -1670,6 +1671,10 @@ DIVE_MIN_SECONDS = 0.5
 #: fill of a dived schedule: 12.4 s on Shiquan on a 2-CPU Intel Xeon, where
 #: a pass took 4.9 s; an ad-hoc step log, benchmarks/README.md)
 DIVE_FILL_PASSES = 2.5
+#: with a dive to follow, the week child's column generation stops at this
+#: share of the time to the dive's end (the dive takes the rest), and goes
+#: on after the dive (:func:`_week_bounds`)
+WEEK_DIVE_CG_SHARE = 0.5
 #: problems of small components only: the share of the time the exact models
 #: leave to week bounds of the tiers they do not prove (a grid of a community,
 #: laocheng-grid, 60 s: tier 3's bound 410 from CP-SAT, 693 from the week LP in
@@ -1787,6 +1792,7 @@ def _week_bounds(
     dive: tuple[float, Solution] | None = None,
     min_seconds: float = WEEK_MIN_SECONDS,
     incumbent: Solution | None = None,
+    post: Any = None,
 ) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
     """Week bounds (:class:`~assign.solvers.weeks.WeekBound`) of the open tiers
     of components ``(k, tasks, bound per tier, schedule's U per tier, first
@@ -1805,7 +1811,15 @@ def _week_bounds(
     assignments and dropped pins of its tasks, ``{k: (task, volunteer,
     start, conflicts)}`` (the rest of the component still to be filled).
     After a dive it returns at once, with the jobs left (the parent wants the
-    dive's schedule while its search runs)."""
+    dive's schedule while its search runs). With ``post`` (a forked child's
+    :func:`~assign.forking.forked` ``post``), the column generation before
+    the dive stops at :data:`WEEK_DIVE_CG_SHARE` of the time to the dive's
+    end, so that the dive gets the rest (laocheng at 10 s, whose enumeration
+    takes 2.7-3.4 s, had no dive or a 0.3-s one after a converged column
+    generation); when that cut it short, the bounds so far and the dive are
+    posted as ``(bounds, dives, [])`` and the tier's column generation goes
+    on from where it stopped (:meth:`~.weeks.WeekBound.tier_bound`,
+    ``warm``) before the child returns, with no dive."""
     import time
 
     from .weeks import WeekBound
@@ -1841,23 +1855,40 @@ def _week_bounds(
             if not wb.ok:
                 dove = True
                 continue
-            value = wb.tier_bound(tier, limits, until - time.perf_counter(), stop_at=prim[tier - 1])
+            def may_dive() -> bool:
+                return (
+                    not dove
+                    and dive is not None
+                    and (tier == 1 or bool(limits))
+                    and dive[0] - time.perf_counter() > DIVE_MIN_SECONDS
+                )
+
+            cg_seconds = until - time.perf_counter()
+            cut = post is not None and may_dive()
+            if cut:
+                assert dive is not None
+                cg_seconds = min(cg_seconds, WEEK_DIVE_CG_SHARE * (dive[0] - time.perf_counter()))
+            value = wb.tier_bound(tier, limits, cg_seconds, stop_at=prim[tier - 1])
             if value is not None:
                 out[(k, tier)] = max(value, out.get((k, tier), value))
                 ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
-            if (
-                not dove
-                and dive is not None
-                and (tier == 1 or limits)
-                and ub[tier - 1] < prim[tier - 1]
-                and dive[0] - time.perf_counter() > DIVE_MIN_SECONDS
-            ):
+            if ub[tier - 1] < prim[tier - 1] and may_dive():
+                assert dive is not None
                 dove = True
                 weeks = wb.dive(dive[0])
                 if weeks:
                     dives[k] = _book_dive(c, weeks, dive[1], tier, in_comp)
                 left = [(k, in_comp, ub, prim, tier + 1)] if tier < c.n_tiers else []
-                return out, dives, left + list(jobs[n_job + 1 :])
+                if not (cut and wb.cut):
+                    return out, dives, left + list(jobs[n_job + 1 :])
+                # the column generation was cut for the dive: the dive to the
+                # parent now, the column generation on to its end here (then
+                # the jobs left to the parent, as after a dive)
+                post((dict(out), dives, []))
+                value = wb.tier_bound(tier, limits, until - time.perf_counter(), stop_at=prim[tier - 1], warm=True)
+                if value is not None:
+                    out[(k, tier)] = max(value, out.get((k, tier), value))
+                return out, {}, left + list(jobs[n_job + 1 :])
     return out, dives, []
 
 
@@ -2937,11 +2968,11 @@ def _solve_auto_detailed(
             ):
                 week_wait = _forked(_restricted_pass(c, full, restricted, best, dive_until), send_as=tuple, receive_as=tuple)
 
-            def week_pass() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
-                return _week_bounds(c, full, jobs, week_until, task_pairs, (dive_until, best), incumbent=best)
+            def week_pass(post: Any) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
+                return _week_bounds(c, full, jobs, week_until, task_pairs, (dive_until, best), incumbent=best, post=post)
 
             if jobs:
-                week_wait = _forked(week_pass, send_as=tuple, receive_as=tuple)
+                week_wait = _forked(week_pass, send_as=tuple, receive_as=tuple, partial=True)
 
         # LP bounds of the large components, tier by tier
         # at province scale the LNS's own setup takes seconds: the LPs leave it
@@ -3121,12 +3152,15 @@ def _solve_auto_detailed(
             search.run(lns_end, work, workers=n_workers - 1, stop=week_wait.ready)
             if not week_wait.ready():
                 break
-            week_got = week_wait(0.0)
-            week_wait = None
-            if week_got is None:
-                break
-            week_found.update(week_got[0])
-            dives, rest = week_got[1], week_got[2]
+            # a dive the child posted while it finishes its bounds, else its end
+            got = week_wait.partial()
+            if got is None:
+                got = week_got = week_wait(0.0)
+                week_wait = None
+                if got is None:
+                    break
+            week_found.update(got[0])
+            dives, rest = got[1], got[2]
             if rest and lns_end - now() > WEEK_MIN_SECONDS + WEEK_MARGIN:
                 # the tiers after the dive's, in a new child, with the
                 # schedule's U as it is now (a later tier's LP is restricted by

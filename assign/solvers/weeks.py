@@ -518,11 +518,17 @@ class WeekBound:
         time_limit: float | None,
         max_iterations: int = 400,
         stop_at: float | None = None,
+        warm: bool = False,
     ) -> float | None:
         """A lower bound of ``U_tier`` over the mask's tasks, for every valid
         schedule with ``U_j <= limits[j]`` over them (integral weights: rounded
         up); None when nothing could be computed. Stops early once the
-        bound reaches ``stop_at`` (a schedule's ``U_tier``: proven)."""
+        bound reaches ``stop_at`` (a schedule's ``U_tier``: proven).
+
+        ``warm``: a new master LP that starts with the columns of the last
+        call's (same tasks), including those a :meth:`dive` in it added —
+        the column generation goes on where a call cut short for a dive left
+        it (the dive's fixings are not carried over)."""
 
         if not self.ok:
             return None
@@ -563,6 +569,15 @@ class WeekBound:
         center = (np.where(mine, w / k, 0.0), np.zeros(len(lim_tiers)))
         rmp: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
         rmp_value = math.inf
+        #: whether the last call stopped on its time limit (or iterations)
+        #: before its bound met the master LP's value
+        self.cut = False
+        last = self._lp
+        if warm and last is not None and np.array_equal(last.T, T) and last.col_rows:
+            col_rows, col_vol, seen = list(last.col_rows), list(last.col_vol), set(last.seen)
+            got = master.solve(col_rows, col_vol)
+            if got is not None:
+                rmp, rmp_value = got[:2], math.ceil(Wk + got[2] - 1e-6)
         alpha = SMOOTHING
         for _ in range(max_iterations):
             # Wentges smoothing: price between the best multipliers so far and the master's
@@ -589,6 +604,7 @@ class WeekBound:
             if rounded(best) >= min(rmp_value, math.inf if stop_at is None else stop_at):
                 break
             if time_limit is not None and time.perf_counter() - began >= time_limit:
+                self.cut = True
                 break  # (before adding columns: every column kept is in the master)
             added = 0
             for x, week in zip(vols.tolist(), weeks, strict=True):
@@ -615,7 +631,10 @@ class WeekBound:
             rmp, obj = got[:2], got[2]
             rmp_value = math.ceil(Wk + obj - 1e-6)
             if time_limit is not None and time.perf_counter() - began >= time_limit:
+                self.cut = True
                 break
+        else:
+            self.cut = True  # (max_iterations)
         #: the week columns generated: (volunteer, tasks) pairs
         self.columns = [(int(vols[x]), T[r]) for x, r in zip(col_vol, col_rows, strict=True)]
         self._lp = _TierLP(T, tpos, vrow, master, col_rows, col_vol, seen)
