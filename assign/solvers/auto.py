@@ -1855,16 +1855,10 @@ def _week_bounds(
             if not wb.ok:
                 dove = True
                 continue
-            def may_dive() -> bool:
-                return (
-                    not dove
-                    and dive is not None
-                    and (tier == 1 or bool(limits))
-                    and dive[0] - time.perf_counter() > DIVE_MIN_SECONDS
-                )
-
+            # a dive may follow the bound (time permitting)
+            diving = not dove and dive is not None and (tier == 1 or bool(limits))
             cg_seconds = until - time.perf_counter()
-            cut = post is not None and may_dive()
+            cut = post is not None and diving and dive is not None and dive[0] - time.perf_counter() > DIVE_MIN_SECONDS
             if cut:
                 assert dive is not None
                 cg_seconds = min(cg_seconds, WEEK_DIVE_CG_SHARE * (dive[0] - time.perf_counter()))
@@ -1872,8 +1866,7 @@ def _week_bounds(
             if value is not None:
                 out[(k, tier)] = max(value, out.get((k, tier), value))
                 ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
-            if ub[tier - 1] < prim[tier - 1] and may_dive():
-                assert dive is not None
+            if diving and dive is not None and ub[tier - 1] < prim[tier - 1] and dive[0] - time.perf_counter() > DIVE_MIN_SECONDS:
                 dove = True
                 weeks = wb.dive(dive[0])
                 if weeks:
