@@ -578,6 +578,9 @@ class WeekBound:
             got = master.solve(col_rows, col_vol)
             if got is not None:
                 rmp, rmp_value = got[:2], math.ceil(Wk + got[2] - 1e-6)
+            if last.center is not None and last.key == (tier, sorted(limits.items())):
+                # the same LP: the stabilisation's centre and bound so far hold
+                center, best = last.center, last.best
         alpha = SMOOTHING
         for _ in range(max_iterations):
             # Wentges smoothing: price between the best multipliers so far and the master's
@@ -637,7 +640,7 @@ class WeekBound:
             self.cut = True  # (max_iterations)
         #: the week columns generated: (volunteer, tasks) pairs
         self.columns = [(int(vols[x]), T[r]) for x, r in zip(col_vol, col_rows, strict=True)]
-        self._lp = _TierLP(T, tpos, vrow, master, col_rows, col_vol, seen)
+        self._lp = _TierLP(T, tpos, vrow, master, col_rows, col_vol, seen, center, best, (tier, sorted(limits.items())))
         if best == -math.inf:
             return None
         return rounded(best)
@@ -746,3 +749,9 @@ class _TierLP:
     col_rows: list[I64]  # columns' task rows, in the master's order
     col_vol: list[int]  # and their volunteer rows
     seen: set[tuple[int, bytes]]
+    #: the stabilisation's centre (task and limit multipliers) and the best
+    #: bound (unrounded) when the column generation stopped, for a warm start
+    center: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+    best: float = -math.inf
+    #: the tier and limits of that LP
+    key: tuple[int, list[tuple[int, float]]] | None = None
