@@ -106,6 +106,22 @@ def test_week_bounds_only(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> 
         assert result.bound is not None and list(result.bound.uncovered) == list(result.key[:-1]), names
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5))
+def test_week_dive_posted_before_the_bound(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The week child's column generation cut for the dive at once
+    (WEEK_DIVE_CG_SHARE 0): the dive reaches the parent first, the bound
+    after the resumed column generation; the schedule is valid and the
+    bounds still never exceed the brute-force optimum."""
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "SMALL_PAIRS", 0)
+        patch.setattr(auto, "EXACT_PAIRS", 0)
+        patch.setattr(auto, "FIXED_PAIRS", 0)
+        patch.setattr(auto, "WEEK_DIVE_CG_SHARE", 0.0)
+        patch.setattr(auto.Relaxation, "tier_bound", lambda *a, **k: None)
+        _check(problem, workers=2, max_work=0.2)
+
+
 def test_week_bounds_raise_auto_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     """On a problem where travel keeps a volunteer from a third visit, the week
     bound (from the child) is what auto reports, above the pair LP's."""

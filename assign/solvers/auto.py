@@ -67,7 +67,10 @@ Steps
      the more urgent ones are proven, the child then dives in the week LP
      (:meth:`~assign.solvers.weeks.WeekBound.dive`) and returns at once the
      weeks booked around the incumbent's visits of the proven tiers and of
-     pinned tasks; the LNS's parent fills that schedule, polishes it with a
+     pinned tasks (its column generation stops at :data:`WEEK_DIVE_CG_SHARE`
+     of the time to the dive's end; when that cut it short, the child posts
+     the dive and resumes the column generation for the tier's bound before
+     it returns); the LNS's parent fills that schedule, polishes it with a
      search of its own when it is not better as it stands, and goes on from
      the better of the two (laocheng's tier 2: the LNS alone stalls ~300
      above the week bound). A component whose blocks are too dense to list
