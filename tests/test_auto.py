@@ -40,11 +40,11 @@ def _lex_at_most(low: tuple[float, ...], high: tuple[float, ...]) -> bool:
     return low[-1] <= high[-1] + 1e-6 * max(1.0, abs(high[-1]))
 
 
-def _check(problem: Problem, workers: int = 1, **kwargs: object) -> auto.AutoResult:
+def _check(problem: Problem, workers: int = 1, limit: float = LIMIT, **kwargs: object) -> auto.AutoResult:
     """Solve with auto; assert validity, never worse than greedy, bound <= optimum."""
     c = compile_problem(problem)
     cands = build_candidates(c)
-    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, workers, **kwargs)  # type: ignore[arg-type]
+    result = auto.solve_auto_detailed(c, cands, limit, 0, workers, **kwargs)  # type: ignore[arg-type]
     if auto.SMALL_PAIRS == 0:  # the large-component path was asked for
         assert result.n_small == 0 and result.n_large == result.n_components
     assert violations(c, result.solution) == []
@@ -106,8 +106,8 @@ def test_week_bounds_only(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> 
         assert result.bound is not None and list(result.bound.uncovered) == list(result.key[:-1]), names
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
-@given(problem=problems(max_volunteers=4, max_tasks=5))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=week_problems(max_tasks=5))
 def test_week_dive_posted_before_the_bound(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
     """The week child's column generation cut for the dive at once
     (WEEK_DIVE_CG_SHARE 0): the dive reaches the parent first, the bound
@@ -119,7 +119,7 @@ def test_week_dive_posted_before_the_bound(problem: Problem, monkeypatch: pytest
         patch.setattr(auto, "FIXED_PAIRS", 0)
         patch.setattr(auto, "WEEK_DIVE_CG_SHARE", 0.0)
         patch.setattr(auto.Relaxation, "tier_bound", lambda *a, **k: None)
-        _check(problem, workers=2, max_work=0.2)
+        _check(problem, workers=2, limit=3.0, max_work=0.2)
 
 
 def test_week_bounds_raise_auto_bound(monkeypatch: pytest.MonkeyPatch) -> None:
