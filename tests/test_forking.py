@@ -53,15 +53,20 @@ def _posts_then_hangs(post: Any) -> str:
     return "never"
 
 
+def _until_ready(wait: Any) -> None:
+    """Wait (at most 2 s) until the child has sent something."""
+    for _ in range(200):
+        if wait.ready():
+            return
+        time.sleep(0.01)
+
+
 def test_a_partial_result_arrives_before_the_final_one() -> None:
     """With ``partial``, what the child posts reaches the parent while it
     goes on (a week dive before the bounds' end); then the final result."""
     wait = forked(_two_steps, partial=True)
     assert wait is not None
-    for _ in range(200):
-        if wait.ready():
-            break
-        time.sleep(0.01)
+    _until_ready(wait)
     assert wait.partial() == "early"
     assert wait.partial() is None  # taken
     assert wait(30.0) == "final"
@@ -70,10 +75,7 @@ def test_a_partial_result_arrives_before_the_final_one() -> None:
 def test_a_child_stopped_after_posting_gives_its_partial_only() -> None:
     wait = forked(_posts_then_hangs, partial=True)
     assert wait is not None
-    for _ in range(200):
-        if wait.ready():
-            break
-        time.sleep(0.01)
+    _until_ready(wait)
     assert wait.partial() == {"bound": 1}
     assert not wait.ready()  # nothing more yet, the child still runs
     assert wait(0.0) is None  # not done: killed

@@ -922,6 +922,30 @@ def test_item_travel_table_is_the_rule(problem: Problem, data: st.DataObject) ->
         assert weeks._item_travel(c, item_rec)(a, b).tolist() == expected
 
 
+class _TickClock:
+    """A stand-in for the ``time`` module: one "second" per reading."""
+
+    now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def _ticked_bounds(
+    c: Compiled, cands: Candidates, ticks: int
+) -> Iterator[tuple[int, np.ndarray, dict[int, float], WeekBound, float | None]]:
+    """:func:`_prefix_cases` with each tier's column generation stopped by its
+    time limit after ``ticks`` readings of the clock: ``(tier, mask, limits,
+    week bound, value)``."""
+    best = brute_force(c).key
+    for j, mask, limits, wb in _prefix_cases(c, cands, best):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(weeks, "time", _TickClock())
+            value = wb.tier_bound(j, limits, ticks + 0.5)
+        yield j, mask, limits, wb, value
+
+
 @_settings(60)
 @given(problem=dense_problems(max_tasks=5), ticks=st.integers(0, 6))
 def test_tier_bound_stopped_by_its_time_keeps_its_columns_in_the_master(problem: Problem, ticks: int) -> None:
@@ -929,19 +953,8 @@ def test_tier_bound_stopped_by_its_time_keeps_its_columns_in_the_master(problem:
     it lists is in the master LP (a column priced but not yet solved once
     broke the dive after it), and the dive then gives relaxed weeks."""
 
-    class Clock:  # one "second" per reading
-        now = 0.0
-
-        def perf_counter(self) -> float:
-            self.now += 1.0
-            return self.now
-
     c, cands = _compile(problem)
-    best = brute_force(c).key
-    for j, mask, limits, wb in _prefix_cases(c, cands, best):
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(weeks, "time", Clock())
-            value = wb.tier_bound(j, limits, ticks + 0.5)
+    for _, mask, _, wb, value in _ticked_bounds(c, cands, ticks):
         lp = wb._lp
         if value is None or lp is None:
             continue
@@ -961,19 +974,8 @@ def test_warm_restart_after_a_cut_and_a_dive_converges_to_the_lp(problem: Proble
     run to convergence, the warm restart gives the LP over every relaxed
     week, as a cold one does; a call that was not cut had converged."""
 
-    class Clock:  # one "second" per reading
-        now = 0.0
-
-        def perf_counter(self) -> float:
-            self.now += 1.0
-            return self.now
-
     c, cands = _compile(problem)
-    best = brute_force(c).key
-    for j, mask, limits, wb in _prefix_cases(c, cands, best):
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(weeks, "time", Clock())
-            first = wb.tier_bound(j, limits, ticks + 0.5)
+    for j, mask, limits, wb, first in _ticked_bounds(c, cands, ticks):
         lp, g = _week_lp(c, cands, mask, j, limits)
         if first is None:
             continue
