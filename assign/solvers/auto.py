@@ -1884,6 +1884,7 @@ def _week_bounds(
                 value = wb.tier_bound(tier, limits, until - time.perf_counter(), stop_at=prim[tier - 1], warm=True)
                 if value is not None:
                     out[(k, tier)] = max(value, out.get((k, tier), value))
+                    ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))  # (``left`` holds ub)
                 return out, {}, left + list(jobs[n_job + 1 :])
     return out, dives, []
 
