@@ -87,20 +87,32 @@ def build_schedule(
     )
 
 
-def _strategy_limit(strategy: str, time_limit: float | None, workers: int | None, spent: float) -> float | None:
+#: with one worker the preparation counts by this estimate per candidate
+#: pair instead of its time, so that the deterministic clock repeats
+#: (Shiquan, 6.3 M pairs: validation, compilation and candidates 3-6 s; ad
+#: hoc /tmp/s25/brk.py, 2026-12-02)
+PREP_SECONDS_PER_PAIR = 6e-7
+
+
+def _strategy_limit(
+    strategy: str, time_limit: float | None, workers: int | None, spent: float, n_pairs: int
+) -> float | None:
     """The strategy's time limit once ``spent`` seconds went to preparing the
-    problem: taken off with more than one worker (see :func:`solve`)."""
+    problem (with one worker: its estimate from the ``n_pairs`` candidate
+    pairs) — see :func:`solve`."""
     import os
 
     from .solvers.auto import DEFAULT_TIME_LIMIT
 
     n_workers = int(workers) if workers is not None and workers > 0 else (os.cpu_count() or 1)
-    if strategy == "greedy" or n_workers <= 1:
+    if strategy == "greedy":
         return time_limit
     if time_limit is None:
         if strategy != "auto":
             return None  # (cpsat: until proved)
         time_limit = DEFAULT_TIME_LIMIT
+    if n_workers <= 1:
+        spent = PREP_SECONDS_PER_PAIR * n_pairs
     return max(0.0, float(time_limit) - spent)
 
 
@@ -125,13 +137,14 @@ def solve(
         ValueError for an unknown one.
     time_limit, seed, workers
         Passed to the strategy (the greedy ignores the time limit and workers
-        and is deterministic). With more than one worker the time limit
-        (for ``auto``, None is its default of 60 s) covers the preparation
-        too: the time spent validating and compiling the problem and
-        building its candidates is taken off the strategy's (Shiquan: 3-6 s,
-        so ``assign solve`` reported 63-64 s at 60 s). With one worker the
-        strategy gets the whole limit, so that its deterministic clock
-        repeats (docs/readings.md, "Time limit and workers").
+        and is deterministic). The time limit (for ``auto``, None is its
+        default of 60 s) covers the preparation too: the time spent
+        validating and compiling the problem and building its candidates is
+        taken off the strategy's (Shiquan: 3-6 s, so ``assign solve``
+        reported 63-64 s at 60 s) — with one worker its estimate from the
+        number of candidate pairs (:data:`PREP_SECONDS_PER_PAIR`), so that
+        the deterministic clock repeats (docs/readings.md, "Time limit and
+        workers").
     k
         Keep only the ``k`` nearest candidates of each task (None: all).
 
@@ -154,7 +167,8 @@ def solve(
     validate_problem(problem)
     c = compile_problem(problem)
     cands = build_candidates(c, k=k)
-    sol, bound = run(c, cands, _strategy_limit(strategy, time_limit, workers, time.perf_counter() - clock), seed, workers)
+    limit = _strategy_limit(strategy, time_limit, workers, time.perf_counter() - clock, len(cands))
+    sol, bound = run(c, cands, limit, seed, workers)
     if strategy != "greedy":
         # (the greedy does both itself)
         sol = rename_conflicts(c, fill(c, cands, sol))
