@@ -164,6 +164,14 @@ def current() -> Clock:
     return _current.get()
 
 
+def resolve_workers(workers: int | None) -> int:
+    """The number of workers a solve asked for ``workers`` runs with (None or
+    less than 1: every CPU)."""
+    import os
+
+    return int(workers) if workers is not None and workers > 0 else (os.cpu_count() or 1)
+
+
 def for_workers(workers: int, limit: float | None) -> Clock:
     """The clock a solve with ``workers`` workers and time ``limit`` runs on."""
     return DeterministicClock(limit) if workers == 1 else WALL

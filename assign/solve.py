@@ -100,18 +100,16 @@ def _strategy_limit(
     """The strategy's time limit once ``spent`` seconds went to preparing the
     problem (with one worker: its estimate from the ``n_pairs`` candidate
     pairs) — see :func:`solve`."""
-    import os
-
+    from . import clock as clocks
     from .solvers.auto import DEFAULT_TIME_LIMIT
 
-    n_workers = int(workers) if workers is not None and workers > 0 else (os.cpu_count() or 1)
     if strategy == "greedy":
         return time_limit
     if time_limit is None:
         if strategy != "auto":
             return None  # (cpsat: until proved)
         time_limit = DEFAULT_TIME_LIMIT
-    if n_workers <= 1:
+    if clocks.for_workers(clocks.resolve_workers(workers), None).deterministic:
         spent = PREP_SECONDS_PER_PAIR * n_pairs
     return max(0.0, float(time_limit) - spent)
 

@@ -1858,22 +1858,21 @@ def _week_bounds(
             if not wb.ok:
                 dove = True
                 continue
-            # a dive may follow the bound (time permitting)
-            diving = not dove and dive is not None and (tier == 1 or bool(limits))
+            # the dive that may follow the bound (time permitting)
+            diving = dive if not dove and (tier == 1 or limits) else None
             cg_seconds = until - time.perf_counter()
-            cut = post is not None and diving and dive is not None and dive[0] - time.perf_counter() > DIVE_MIN_SECONDS
-            if cut:
-                assert dive is not None
-                cg_seconds = min(cg_seconds, WEEK_DIVE_CG_SHARE * (dive[0] - time.perf_counter()))
+            cut = post is not None and diving is not None and diving[0] - time.perf_counter() > DIVE_MIN_SECONDS
+            if cut and diving is not None:
+                cg_seconds = min(cg_seconds, WEEK_DIVE_CG_SHARE * (diving[0] - time.perf_counter()))
             value = wb.tier_bound(tier, limits, cg_seconds, stop_at=prim[tier - 1])
             if value is not None:
                 out[(k, tier)] = max(value, out.get((k, tier), value))
                 ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
-            if diving and dive is not None and ub[tier - 1] < prim[tier - 1] and dive[0] - time.perf_counter() > DIVE_MIN_SECONDS:
+            if diving is not None and ub[tier - 1] < prim[tier - 1] and diving[0] - time.perf_counter() > DIVE_MIN_SECONDS:
                 dove = True
-                weeks = wb.dive(dive[0])
+                weeks = wb.dive(diving[0])
                 if weeks:
-                    dives[k] = _book_dive(c, weeks, dive[1], tier, in_comp)
+                    dives[k] = _book_dive(c, weeks, diving[1], tier, in_comp)
                 left = [(k, in_comp, ub, prim, tier + 1)] if tier < c.n_tiers else []
                 if not (cut and wb.cut):
                     return out, dives, left + list(jobs[n_job + 1 :])
@@ -2528,9 +2527,7 @@ def solve_auto_detailed(
 
     Its steps read the time on :func:`assign.clock.for_workers`'s clock: with
     ``workers=1`` the deterministic one, so that runs repeat."""
-    import os
-
-    n_workers = int(workers) if workers is not None and workers > 0 else (os.cpu_count() or 1)
+    n_workers = clocks.resolve_workers(workers)
     limit = DEFAULT_TIME_LIMIT if time_limit is None else max(0.0, float(time_limit))
     with clocks.running(clocks.for_workers(n_workers, limit)):
         return _solve_auto_detailed(c, cands, limit, seed, n_workers, max_work)
