@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -845,3 +846,89 @@ def test_bound_tier_by_tier_after_a_tier_the_relaxation_reaches_by_dropping_a_pi
     assert assign.check(p, s).valid and s.bound is not None
     assert _lex_at_most((*s.bound.uncovered, s.bound.soft), best)
     assert all(b <= u for b, u in zip(s.bound.uncovered, best[:-1], strict=True)), s.bound
+
+
+# ------------------------------------------------------------- second chance
+
+
+def _starved_first_pass(
+    monkeypatch: pytest.MonkeyPatch, starve: set[int], again: frozenset[int] = frozenset()
+) -> list[tuple[int, str]]:
+    """Stop the stage solves of the first pass numbered in ``starve`` right
+    after CP-SAT's presolve (the seed of the call is the solve's own; a second
+    chance uses another), and the second chances numbered in ``again``: a
+    stand-in for a tier CP-SAT does not prove in its share. Returns the calls
+    made, (seed, how they ended)."""
+    import assign.solvers.cpsat as cpsat
+
+    calls: list[tuple[int, str]] = []
+    solve, make = cpsat._LexState.solve, cpsat._solver
+    starving = [False]
+
+    def solver(*args: Any, **kwargs: Any) -> Any:
+        made = make(*args, **kwargs)
+        made.parameters.stop_after_presolve = starving[0]
+        return made
+
+    def starved(self: Any, objective: Any, hint: Any, seconds: float | None, seed: int) -> Any:
+        if seed == self.seed:
+            starving[0] = len(calls) in starve
+        else:
+            starving[0] = sum(1 for s, _ in calls if s != self.seed) in again
+        status, solved, spent = solve(self, objective, hint, seconds, seed)
+        starving[0] = False
+        calls.append((seed, solved.status_name(status)))
+        return status, solved, spent
+
+    monkeypatch.setattr(cpsat._LexState, "solve", starved)
+    monkeypatch.setattr(cpsat, "_solver", solver)
+    return calls
+
+
+def test_a_tier_not_proved_is_solved_again_in_the_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first tier stage gets no time: without the second chance the
+    schedule is not proved; with it the tier is solved again (another seed)
+    and everything is proved, the same optimum as an unhindered solve."""
+    c = compile_problem(_busy_problem())
+    calls = _starved_first_pass(monkeypatch, {0})
+    without = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1, second_chance=False)
+    assert calls[0][1] != "OPTIMAL" and all(seed == 0 for seed, _ in calls)
+    assert not without.optimal
+    calls.clear()
+    again = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1)
+    assert (1, "OPTIMAL") in calls
+    monkeypatch.undo()
+    plain = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1)
+    assert plain.optimal and again.optimal
+    assert violations(c, again.solution) == []
+    assert evaluate(c, again.solution).uncovered == evaluate(c, plain.solution).uncovered
+    assert again.bound is not None and plain.bound is not None
+    assert again.bound.uncovered == plain.bound.uncovered
+    assert _close(again.bound.soft, plain.bound.soft)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(dense_problems(pins=True), st.sets(st.integers(0, 6), max_size=4), st.sets(st.integers(0, 2), max_size=2))
+def test_second_chances_keep_the_bound_valid(problem: Problem, starve: set[int], again: set[int]) -> None:
+    """Any stage solves of the first pass starved (tier and soft stages; again
+    after a second chance found a better tier), and any second chances: the
+    schedule is valid, the bound at most the brute-force optimum tier by
+    tier, every tier proved in the time left when no second chance was
+    starved (the soft stage is not solved again), and an optimal result is
+    the optimum."""
+    with pytest.MonkeyPatch.context() as mp:
+        _starved_first_pass(mp, starve, frozenset(again))
+        c = compile_problem(problem)
+        result = solve_cpsat_detailed(c, time_limit=LIMIT, seed=0, workers=1)
+    best = brute_force(c, honour_pins=True)
+    assert violations(c, result.solution) == []
+    score = evaluate(c, result.solution)
+    assert result.bound is not None
+    assert all(b <= u for b, u in zip(result.bound.uncovered, best.key[:-1], strict=True)), (result.bound.key(), best.key)
+    assert _lex_at_most(result.bound.key(), best.key)
+    assert _lex_at_most(best.key, score.key())
+    if not len(c.t_pin) and not again:
+        assert tuple(result.bound.uncovered) == score.uncovered, (result.stages, score.key())
+    if result.optimal:
+        assert score.uncovered == best.key[:-1]
+        assert _close(score.soft, best.key[-1])

@@ -2708,7 +2708,11 @@ def _solve_auto_detailed(
             rows = np.flatnonzero(tmap[greedy.task] >= 0)
             hint = Solution.build(tmap[greedy.task[rows]], vmap[greedy.volunteer[rows]], greedy.start[rows])
             share = max(0.2, budget * float(pairs_per[k]) / total_small)
-            r = solve_cpsat_detailed(sub.c, sc, time_limit=share, seed=seed, workers=1, hint=hint, clock=clock)
+            # a tier left open is solved again in the share's time left only
+            # when no large component waits for that time
+            r = solve_cpsat_detailed(
+                sub.c, sc, time_limit=share, seed=seed, workers=1, hint=hint, clock=clock, second_chance=not large
+            )
             return k, sub, r
 
         if small:
@@ -2886,7 +2890,7 @@ def _solve_auto_detailed(
                 hint = Solution.build(tmap[best.task[rows]], vmap[best.volunteer[rows]], best.start[rows])
                 r = solve_cpsat_detailed(
                     lsub.c, trunc, time_limit=max(0.1, exact_deadline - now()), seed=seed,
-                    workers=n_workers, hint=hint, clock=clock,
+                    workers=n_workers, hint=hint, clock=clock, second_chance=False,
                 )
                 rs = r.solution
                 conf = [(int(lsub.tasks[t]), int(lsub.volunteers[v]), rule) for t, v, rule in rs.conflicts]

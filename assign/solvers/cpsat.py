@@ -911,6 +911,57 @@ class _Lex:
     trivial_u: list[int] = field(default_factory=list)
 
 
+@dataclass
+class _UStage:
+    """One tier's stage of :func:`_lexicographic`, as it stands."""
+
+    tier: int
+    locs: list[int]
+    weights: list[int]
+    constant: int
+    trivial: int
+    value: int = 0
+    bound: int = 0
+    proven: bool = False
+    seconds: float = 0.0
+    #: index in the model's constraints of the one this stage added (None: none)
+    pos: int | None = None
+    #: that constraint's domain while it is set aside (:meth:`set_aside`)
+    saved: list[int] | None = None
+
+    def expr(self, mdl: _Model) -> Any:
+        return cp_model.LinearExpr.weighted_sum([mdl.cov[i] for i in self.locs], self.weights)
+
+    def u_of(self, mdl: _Model, inc: _Incumbent) -> int:
+        """The tier's uncovered weight in ``inc``."""
+        covered = inc.covered(mdl)
+        return self.constant + sum(w * (1 - int(covered[i])) for i, w in zip(self.locs, self.weights, strict=True))
+
+    def fix(self, mdl: _Model, equal: bool) -> None:
+        """Add ``U_tier == value`` (``equal``) or ``<= value``; remember where."""
+        m = mdl.model
+        self.pos = len(m.proto.constraints)
+        covered = sum(self.weights) - (self.value - self.constant)
+        m.add(self.expr(mdl) == covered) if equal else m.add(self.expr(mdl) >= covered)
+
+    def set_aside(self, mdl: _Model) -> None:
+        """Make the stage's constraint hold for everything (its domain the
+        whole of int64): CP-SAT's model cannot delete a constraint."""
+        con = None if self.pos is None else mdl.model.proto.constraints[self.pos]
+        if con is None or not con.has_linear():  # (a constant's: true)
+            return
+        self.saved = list(con.linear.domain)
+        con.linear.domain.clear()
+        con.linear.domain.extend([-cp_model.INT_MAX, cp_model.INT_MAX])
+
+    def put_back(self, mdl: _Model) -> None:
+        if self.saved is not None and self.pos is not None:
+            dom = mdl.model.proto.constraints[self.pos].linear.domain
+            dom.clear()
+            dom.extend(self.saved)
+        self.saved = None
+
+
 def _lexicographic(
     mdl: _Model,
     soft: _Soft,
@@ -919,116 +970,233 @@ def _lexicographic(
     seed: int,
     workers: int,
     hint: tuple[I64, I64] | None = None,
+    second_chance: bool = False,
 ) -> _Lex:
-    """Minimise U_1, ..., U_T, then soft; fix each stage; collect bounds."""
-    c, m = mdl.c, mdl.model
+    """Minimise U_1, ..., U_T, then soft; fix each stage; collect bounds.
+
+    ``second_chance``: when the stages end before ``deadline`` with a tier not
+    proved, that tier is solved again in the time left (:func:`_second_chance`)."""
+    c = mdl.c
     out = _Lex(incumbent=incumbent)
-    stages = []
+    runs: list[_UStage] = []
     for tier in range(1, c.n_tiers + 1):
-        stages.append(("U", tier, *mdl.uncovered(tier)))
-    n_left = sum(1 for s in stages if s[3]) + 2  # the soft stage counts twice
-    # the most a stage ran past its share on the clock so far: CP-SAT's
-    # presolve of a large model is not cut by the time limit (laocheng, 97,000
-    # pairs, 5.4 M constraints, at 60 s: U1 took 10.3 s on a 3.7-s share, each
-    # later stage ~4 s, and the solve ended at 65 s); the next stages' shares
-    # leave that much, and a stage is not run when the time left is below it.
-    # The largest, not the last: the stages solve the same model, and a stage
-    # that stopped early (U4 proven) says nothing of the next one's presolve
-    excess = 0.0
-    for _, tier, locs, weights, constant in stages:
-        name = f"U{tier}"
+        locs, weights, constant = mdl.uncovered(tier)
         trivial = constant + sum(min(0, w) for w in weights)  # no schedule does better
         out.trivial_u.append(trivial)
-        if not locs:
-            out.stages.append(StageInfo(name, SKIPPED, constant, constant, 0.0))
-            out.bound_u.append(constant)
-            continue
-        n_left -= 1
-        covered = out.incumbent.covered(mdl)
-        value = constant + sum(w * (1 - int(covered[i])) for i, w in zip(locs, weights, strict=True))
-        cov_expr = cp_model.LinearExpr.weighted_sum([mdl.cov[i] for i in locs], weights)
-        total = sum(weights)
-        if value == trivial and all(w >= 0 for w in weights):
-            # every coverable task of the tier is covered: nothing can do better
-            out.stages.append(StageInfo(name, SKIPPED, value, value, 0.0))
-            out.bound_u.append(value)
-            m.add(cov_expr >= total - (value - constant))
-            continue
-        remaining = None if deadline is None else deadline - clocks.current().now()
-        if remaining is not None and remaining <= excess:
-            out.stages.append(StageInfo(name, NOT_RUN, value, trivial, 0.0))
-            out.bound_u.append(trivial)
-            out.proved = False
-            m.add(cov_expr >= total - (value - constant))
-            continue
-        m.minimize(constant + total - cov_expr)
-        idx, val = hint if hint is not None else out.incumbent.hint(mdl)
-        hint = None
-        _set_hint(m, idx, val)
-        solver = _solver(seed, workers, m)
-        began = time.perf_counter()
-        on_clock = clocks.current().now()
-        # the share of the time left once the objective and hint are set (on
-        # laocheng's 5.4 M constraints that takes ~0.5 s per stage)
-        share = None if deadline is None else max(0.0, deadline - on_clock - excess) / (n_left + 1)
-        status = clocks.current().solve(solver, m, share)
-        spent = time.perf_counter() - began
-        if share is not None:
-            excess = max(excess, clocks.current().now() - on_clock - share)
-        status_name = solver.status_name(status)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            out.incumbent = _read(mdl, solver)
-            value = int(round(solver.objective_value))
-            bound = math.ceil(solver.best_objective_bound - 1e-6)
-        elif status == cp_model.INFEASIBLE:
-            raise RuntimeError("the CP-SAT model is infeasible: the kept pins must be feasible")
-        else:
-            best = solver.best_objective_bound
-            bound = math.ceil(best - 1e-6) if math.isfinite(best) else trivial
-        proved_here = status == cp_model.OPTIMAL
-        out.stages.append(StageInfo(name, status_name, value, bound, spent))
-        out.bound_u.append(max(bound, trivial) if out.proved else trivial)
-        out.proved = out.proved and proved_here
-        if proved_here:
-            m.add(cov_expr == total - (value - constant))
-        else:
-            m.add(cov_expr >= total - (value - constant))
-
-    # soft stage
-    value_scaled = None
-    if not soft.indexes:
-        out.stages.append(StageInfo("soft", SKIPPED, soft.constant, soft.constant, 0.0))
-        out.bound_soft = soft.trivial if not out.proved else soft.constant - soft.error - 1e-9 * max(1.0, abs(soft.constant))
-        return out
-    remaining = None if deadline is None else deadline - clocks.current().now()
-    if remaining is not None and remaining <= excess:
-        out.stages.append(StageInfo("soft", NOT_RUN, math.nan, soft.trivial, 0.0))
-        out.bound_soft = soft.trivial
-        out.proved = False
-        return out
-    m.minimize(_expr(m, soft.indexes, soft.coefs))
-    idx, val = hint if hint is not None else out.incumbent.hint(mdl)
-    _set_hint(m, idx, val)
-    solver = _solver(seed, workers, m)
-    began = time.perf_counter()
-    left = None if deadline is None else max(0.0, deadline - clocks.current().now() - excess)
-    status = clocks.current().solve(solver, m, left)
-    spent = time.perf_counter() - began
-    bound_soft = soft.trivial
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        out.incumbent = _read(mdl, solver)
-        value_scaled = solver.objective_value
-        raw = solver.best_objective_bound / soft.scale + soft.constant - soft.error
-        raw -= 1e-9 * max(1.0, abs(raw))
-        if out.proved:
-            bound_soft = max(raw, soft.trivial)
-    elif status == cp_model.INFEASIBLE:
-        raise RuntimeError("the CP-SAT model is infeasible after fixing the tiers")
-    soft_value = math.nan if value_scaled is None else value_scaled / soft.scale + soft.constant
-    out.stages.append(StageInfo("soft", solver.status_name(status), soft_value, bound_soft, spent))
-    out.bound_soft = bound_soft
-    out.proved = out.proved and status == cp_model.OPTIMAL
+        runs.append(_UStage(tier, locs, weights, constant, trivial))
+    state = _LexState(mdl, soft, out, runs, deadline, seed, workers)
+    state.tiers_from(0, hint)
+    state.soft_stage()
+    if second_chance and deadline is not None:
+        _second_chance(state)
+    state.finish()
     return out
+
+
+class _LexState:
+    """The stages of :func:`_lexicographic` over one model: shares of the
+    time, the stages' records, the incumbent."""
+
+    def __init__(
+        self, mdl: _Model, soft: _Soft, out: _Lex, runs: list[_UStage], deadline: float | None, seed: int, workers: int
+    ) -> None:
+        self.mdl, self.soft, self.out, self.runs = mdl, soft, out, runs
+        self.deadline, self.seed, self.workers = deadline, seed, workers
+        # the most a stage ran past its share on the clock so far: CP-SAT's
+        # presolve of a large model is not cut by the time limit (laocheng,
+        # 97,000 pairs, 5.4 M constraints, at 60 s: U1 took 10.3 s on a 3.7-s
+        # share, each later stage ~4 s, and the solve ended at 65 s); the next
+        # stages' shares leave that much, and a stage is not run when the time
+        # left is below it. The largest, not the last: the stages solve the
+        # same model, and a stage that stopped early (U4 proven) says nothing
+        # of the next one's presolve
+        self.excess = 0.0
+        #: the soft stage: its raw bound (None: none) and whether it proved optimal
+        self.soft_raw: float | None = None
+        self.soft_proven = False
+
+    def left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - clocks.current().now()
+
+    def solve(self, objective: Any, hint: tuple[I64, I64] | None, seconds: float | None, seed: int) -> tuple[Any, Any, float]:
+        """Minimise ``objective`` from ``hint`` (None: the incumbent's) for at
+        most ``seconds`` on the clock: (status, solver, wall seconds)."""
+        m = self.mdl.model
+        m.minimize(objective)
+        idx, val = hint if hint is not None else self.out.incumbent.hint(self.mdl)
+        _set_hint(m, idx, val)
+        solver = _solver(seed, self.workers, m)
+        began = time.perf_counter()
+        status = clocks.current().solve(solver, m, seconds)
+        return status, solver, time.perf_counter() - began
+
+    def tiers_from(self, first: int, hint: tuple[I64, I64] | None) -> None:
+        """Run the tier stages ``first``.. in order, each in its share of the
+        time left (the soft stage counts twice)."""
+        mdl, out = self.mdl, self.out
+        n_left = sum(1 for r in self.runs[first:] if r.locs) + 2
+        for r in self.runs[first:]:
+            name = f"U{r.tier}"
+            if not r.locs:
+                r.value = r.bound = r.constant
+                r.proven, r.pos = True, None
+                out.stages.append(StageInfo(name, SKIPPED, r.constant, r.constant, 0.0))
+                continue
+            n_left -= 1
+            r.value = r.u_of(mdl, out.incumbent)
+            r.seconds = 0.0
+            if r.value == r.trivial and all(w >= 0 for w in r.weights):
+                # every coverable task of the tier is covered: nothing can do better
+                r.bound, r.proven = r.value, True
+                out.stages.append(StageInfo(name, SKIPPED, r.value, r.value, 0.0))
+                r.fix(mdl, equal=False)
+                continue
+            remaining = self.left()
+            if remaining is not None and remaining <= self.excess:
+                r.bound, r.proven = r.trivial, False
+                out.stages.append(StageInfo(name, NOT_RUN, r.value, r.trivial, 0.0))
+                r.fix(mdl, equal=False)
+                continue
+            on_clock = clocks.current().now()
+            objective = r.constant + sum(r.weights) - r.expr(mdl)
+            # the share of the time left once the objective and hint are set (on
+            # laocheng's 5.4 M constraints that takes ~0.5 s per stage)
+            if self.deadline is None:
+                share = None
+            else:
+                share = max(0.0, self.deadline - on_clock - self.excess) / (n_left + 1)
+            status, solver, spent = self.solve(objective, hint, share, self.seed)
+            hint = None
+            if share is not None:
+                self.excess = max(self.excess, clocks.current().now() - on_clock - share)
+            r.seconds = spent
+            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                out.incumbent = _read(mdl, solver)
+                r.value = int(round(solver.objective_value))
+                r.bound = math.ceil(solver.best_objective_bound - 1e-6)
+            elif status == cp_model.INFEASIBLE:
+                raise RuntimeError("the CP-SAT model is infeasible: the kept pins must be feasible")
+            else:
+                best = solver.best_objective_bound
+                r.bound = math.ceil(best - 1e-6) if math.isfinite(best) else r.trivial
+            r.proven = status == cp_model.OPTIMAL
+            out.stages.append(StageInfo(name, solver.status_name(status), r.value, r.bound, spent))
+            r.fix(mdl, equal=r.proven)
+
+    def soft_stage(self) -> None:
+        """The last stage: the soft score, in all the time left."""
+        soft, out = self.soft, self.out
+        self.soft_raw, self.soft_proven = None, False
+        if not soft.indexes:
+            self.soft_proven = True
+            out.stages.append(StageInfo("soft", SKIPPED, soft.constant, soft.constant, 0.0))
+            return
+        remaining = self.left()
+        if remaining is not None and remaining <= self.excess:
+            out.stages.append(StageInfo("soft", NOT_RUN, math.nan, soft.trivial, 0.0))
+            return
+        left = None if remaining is None else max(0.0, remaining - self.excess)
+        status, solver, spent = self.solve(_expr(self.mdl.model, soft.indexes, soft.coefs), None, left, self.seed)
+        value = math.nan
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            out.incumbent = _read(self.mdl, solver)
+            value = solver.objective_value / soft.scale + soft.constant
+            raw = solver.best_objective_bound / soft.scale + soft.constant - soft.error
+            self.soft_raw = raw - 1e-9 * max(1.0, abs(raw))
+        elif status == cp_model.INFEASIBLE:
+            raise RuntimeError("the CP-SAT model is infeasible after fixing the tiers")
+        self.soft_proven = status == cp_model.OPTIMAL
+        shown = self.soft_raw if self.soft_raw is not None and all(r.proven for r in self.runs) else soft.trivial
+        out.stages.append(StageInfo("soft", solver.status_name(status), value, max(shown, soft.trivial), spent))
+
+    def finish(self) -> None:
+        """The bounds: a tier's stage bound while every earlier tier is proved,
+        else the trivial one; the soft stage's once every tier is."""
+        out, soft = self.out, self.soft
+        out.bound_u = []
+        prefix = True
+        for r in self.runs:
+            out.bound_u.append(max(r.bound, r.trivial) if prefix else r.trivial)
+            prefix = prefix and r.proven
+        if not soft.indexes:
+            exact = soft.constant - soft.error - 1e-9 * max(1.0, abs(soft.constant))
+            out.bound_soft = exact if prefix else soft.trivial
+        else:
+            out.bound_soft = max(self.soft_raw, soft.trivial) if prefix and self.soft_raw is not None else soft.trivial
+        out.proved = prefix and self.soft_proven
+
+
+#: a tier not proved in its share is solved again when the later stages left
+#: at least this share of its first solve's time, and ...
+SECOND_CHANCE_SHARE = 0.5
+#: ... at least this many seconds
+SECOND_CHANCE_MIN_SECONDS = 0.5
+
+
+def _second_chance(state: _LexState) -> None:
+    """Solve the first tier not proved again, in the time the later stages
+    left: they often end well before the deadline (a 25-volunteer grid at
+    60 s: U4 not proved in its 19.8-s share, the soft stage optimal in 7-14 s,
+    the solve over at 27-34 s; CP-SAT proves U4 in 14-18 s when given more).
+
+    The later stages' constraints (conditioned on ``U_k <=`` the value found)
+    are set aside, ``U_k`` is minimised again from the incumbent with another
+    seed; then:
+
+    * a better ``U_k``: it is fixed and the later stages run again;
+    * the same ``U_k``, proved: the later stages' results stand (they were
+      conditioned on ``U_k <=`` a value that is now the optimum's);
+    * else: the later stages' constraints come back; ``U_k``'s bound is the
+      better of the two solves'.
+
+    Each tier gets at most one second solve."""
+    mdl, out = state.mdl, state.out
+    tried: set[int] = set()
+    while True:
+        k = next((i for i, r in enumerate(state.runs) if not r.proven), None)
+        if k is None or k in tried:
+            return
+        tried.add(k)
+        r = state.runs[k]
+        remaining = state.left()
+        assert remaining is not None
+        budget = remaining - state.excess
+        if not r.locs or budget < max(SECOND_CHANCE_MIN_SECONDS, SECOND_CHANCE_SHARE * r.seconds):
+            return
+        later = state.runs[k + 1 :]
+        for x in later:
+            x.set_aside(mdl)
+        on_clock = clocks.current().now()
+        objective = r.constant + sum(r.weights) - r.expr(mdl)
+        status, solver, spent = state.solve(objective, None, budget, (state.seed + 1) % 2**31)
+        state.excess = max(state.excess, clocks.current().now() - on_clock - budget)
+        if status == cp_model.INFEASIBLE:
+            raise RuntimeError("the CP-SAT model is infeasible: the kept pins must be feasible")
+        found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        # the incumbent's U_k (the later stages may have lowered it below the
+        # stage's value)
+        have = r.u_of(mdl, out.incumbent)
+        value = int(round(solver.objective_value)) if found else have
+        best = solver.best_objective_bound
+        bound = math.ceil(best - 1e-6) if math.isfinite(best) else r.trivial
+        out.stages.append(StageInfo(f"U{r.tier}", solver.status_name(status), value, bound, spent))
+        r.bound = max(r.bound, bound)
+        if found and value < have:
+            # a better U_k: fixed anew, the later stages run again (their
+            # constraints stay set aside)
+            out.incumbent = _read(mdl, solver)
+            r.set_aside(mdl)
+            r.value, r.proven, r.seconds = value, status == cp_model.OPTIMAL, spent
+            r.fix(mdl, equal=r.proven)
+            for x in later:
+                x.pos, x.saved = None, None
+            state.tiers_from(k + 1, None)
+            state.soft_stage()
+            continue
+        r.value = have
+        r.proven = r.bound >= have
+        for x in later:
+            x.put_back(mdl)
 
 
 # ---------------------------------------------------------------------- pins
@@ -1538,12 +1706,15 @@ def solve_cpsat_detailed(
     hint: Solution | None = None,
     *,
     clock: clocks.Clock | None = None,
+    second_chance: bool = True,
 ) -> CpsatResult:
     """Solve exactly with CP-SAT; see the module docstring for the model.
 
     ``time_limit`` (seconds, None: until proved) is shared by all stages; the
     time a stage does not use passes to the next (building the model counts,
-    and may overrun a short limit on large problems). ``hint`` (e.g. the greedy
+    and may overrun a short limit on large problems); with ``second_chance``
+    the first tier not proved is solved again in the time the stages leave
+    before the limit (:func:`_second_chance`). ``hint`` (e.g. the greedy
     schedule) is the starting incumbent when valid, else it seeds the first
     stage. ``cands`` with a nearest-k cap are rebuilt uncapped.
 
@@ -1554,11 +1725,17 @@ def solve_cpsat_detailed(
     n_workers = _workers(workers)
     clk = clock if clock is not None else clocks.for_workers(n_workers, time_limit)
     with clocks.running(clk):
-        return _solve_cpsat_detailed(c, cands, time_limit, seed, n_workers, hint)
+        return _solve_cpsat_detailed(c, cands, time_limit, seed, n_workers, hint, second_chance)
 
 
 def _solve_cpsat_detailed(
-    c: Compiled, cands: Candidates | None, time_limit: float | None, seed: int, n_workers: int, hint: Solution | None
+    c: Compiled,
+    cands: Candidates | None,
+    time_limit: float | None,
+    seed: int,
+    n_workers: int,
+    hint: Solution | None,
+    second_chance: bool = True,
 ) -> CpsatResult:
     began = time.perf_counter()
     deadline = None if time_limit is None else clocks.current().now() + float(time_limit)
@@ -1607,7 +1784,7 @@ def _solve_cpsat_detailed(
             start_from = guess  # a valid schedule with our pins: never return worse
         else:
             first_hint = guess.hint(mdl)
-    lex = _lexicographic(mdl, soft, start_from, main_deadline, seed, n_workers, first_hint)
+    lex = _lexicographic(mdl, soft, start_from, main_deadline, seed, n_workers, first_hint, second_chance)
 
     inc = lex.incumbent
     chosen = np.flatnonzero(inc.x)
