@@ -61,6 +61,15 @@ below 2^52:
 * constants (``w_stability`` × previous pairs, fairness of volunteers without
   candidates, equity of tiers without coverable tasks) are added outside.
 
+The stages share the time limit: a tier stage gets the time left over the
+stages still to come (the soft stage counted twice); what a stage does not
+use passes on. When the stages end before the limit with a tier not proved
+(its share was too short: a 25-volunteer grid at 60 s proved ``U4`` in
+14-27 s, its share was 19.8 s, and the soft stage was done in 7-14 s), that
+tier is solved once more, from the best schedule and with the seed + 1, in
+all the time left, the later stages' constraints set aside; a better value
+runs the later stages again (:func:`_second_chance`).
+
 The rounding of every coefficient is bounded term by term, the ceilings of
 ``M_t`` by ``2^j / S`` per tier: the soft bound reported is
 ``best_bound / S + constants - rounding error - 1e-9 * max(1, |value|)``, so
