@@ -1197,6 +1197,7 @@ def _second_chance(state: _LexState) -> None:
             r.set_aside(mdl)
             r.value, r.proven, r.seconds = value, status == cp_model.OPTIMAL, spent
             r.fix(mdl, equal=r.proven)
+            r.saved = None
             for x in later:
                 x.pos, x.saved = None, None
             state.tiers_from(k + 1, None)
@@ -1204,6 +1205,13 @@ def _second_chance(state: _LexState) -> None:
             continue
         r.value = have
         r.proven = r.bound >= have
+        if r.proven:
+            # U_k == the incumbent's from now on (its constraint said ``<=``
+            # the stage's value, which the later stages may have beaten): a
+            # second chance of a later tier must not trade U_k for it
+            r.set_aside(mdl)
+            r.fix(mdl, equal=True)
+            r.saved = None
         for x in later:
             x.put_back(mdl)
 
