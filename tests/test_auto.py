@@ -1256,3 +1256,28 @@ def test_large_path_with_negative_group_weights(
         if mode == "week":
             patch.setattr(auto.Relaxation, "tier_bound", lambda *a, **k: None)
         _check(Problem.model_validate(raw), workers=2 if mode == "week" else 1, max_work=0.2)
+
+
+def test_one_small_component_gets_the_exact_models_second_chance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A problem of one small component is solved by the exact model; its
+    first tier stage stopped after presolve, the tier is solved again (seed
+    + 1) and the schedule proved optimal, as an unhindered run."""
+    from assign.synth import generate, load_scenario
+    from tests.test_cpsat import _starved_first_pass
+
+    grid = load_scenario("laocheng-grid")  # 6 volunteers, 40 visits: U1-U2 trivial, U3 not
+    grid = grid.model_copy(update={"counts": grid.counts.model_copy(update={"volunteers": 6, "tasks": 40, "recipients": 6})})
+    c = compile_problem(generate(grid, 1))
+    cands = build_candidates(c)
+    calls = _starved_first_pass(monkeypatch, {0})
+    result = auto.solve_auto_detailed(c, cands, 10.0, 0, 1)
+    assert result.n_components == result.n_small == 1
+    assert calls[0][0] == 0 and calls[0][1] != "OPTIMAL", calls
+    assert (1, "OPTIMAL") in calls, calls
+    assert violations(c, result.solution) == []
+    assert evaluate(c, result.solution).key() == result.key
+    assert result.bound is not None and result.bound.key()[:-1] == result.key[:-1]
+    assert result.bound.soft == pytest.approx(result.key[-1], rel=1e-6)
+    monkeypatch.undo()
+    plain = auto.solve_auto_detailed(c, cands, 10.0, 0, 1)
+    assert plain.key[:-1] == result.key[:-1]
