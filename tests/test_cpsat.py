@@ -932,3 +932,31 @@ def test_second_chances_keep_the_bound_valid(problem: Problem, starve: set[int],
     if result.optimal:
         assert score.uncovered == best.key[:-1]
         assert _close(score.soft, best.key[-1])
+
+
+def test_a_stage_that_returns_worse_than_its_hint_keeps_the_incumbent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every stage solve loses its hint (the empty schedule is hinted) and
+    stops at its first solution: the result is still never worse than the
+    valid hint the solve started from (the greedy schedule)."""
+    import assign.solvers.cpsat as cpsat
+    from assign.candidates import build_candidates
+    from assign.solvers.greedy import solve_greedy
+
+    c = compile_problem(_busy_problem())
+    greedy = solve_greedy(c, build_candidates(c))
+    make, hint = cpsat._solver, cpsat._set_hint
+
+    def first_solution(*args: Any, **kwargs: Any) -> Any:
+        made = make(*args, **kwargs)
+        made.parameters.stop_after_first_solution = True
+        made.parameters.cp_model_presolve = False
+        return made
+
+    def lost(m: Any, indexes: Any, values: Any) -> None:
+        hint(m, indexes, np.zeros_like(values))
+
+    monkeypatch.setattr(cpsat, "_solver", first_solution)
+    monkeypatch.setattr(cpsat, "_set_hint", lost)
+    result = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1, hint=greedy)
+    assert violations(c, result.solution) == []
+    assert _lex_at_most(evaluate(c, result.solution).key(), evaluate(c, greedy).key())

@@ -1080,8 +1080,13 @@ class _LexState:
                 self.excess = max(self.excess, clocks.current().now() - on_clock - share)
             r.seconds = spent
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                out.incumbent = _read(mdl, solver)
-                r.value = int(round(solver.objective_value))
+                found = int(round(solver.objective_value))
+                # a solve stopped early may return worse than its hint (one
+                # worker, the 25-volunteer grid: U4 1,282 from a hint of
+                # 406): the incumbent stays then
+                if found <= r.value:
+                    out.incumbent = _read(mdl, solver)
+                    r.value = found
                 r.bound = math.ceil(solver.best_objective_bound - 1e-6)
             elif status == cp_model.INFEASIBLE:
                 raise RuntimeError("the CP-SAT model is infeasible: the kept pins must be feasible")
@@ -1108,8 +1113,11 @@ class _LexState:
         status, solver, spent = self.solve(_expr(self.mdl.model, soft.indexes, soft.coefs), None, left, self.seed)
         value = math.nan
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            out.incumbent = _read(self.mdl, solver)
-            value = solver.objective_value / soft.scale + soft.constant
+            full = out.incumbent.hint(self.mdl)[1]
+            had = float(np.dot(full[soft.indexes], np.asarray(soft.coefs, dtype=np.float64)))
+            if solver.objective_value <= had:  # (else the incumbent stays, as above)
+                out.incumbent = _read(self.mdl, solver)
+            value = min(solver.objective_value, had) / soft.scale + soft.constant
             raw = solver.best_objective_bound / soft.scale + soft.constant - soft.error
             self.soft_raw = raw - 1e-9 * max(1.0, abs(raw))
         elif status == cp_model.INFEASIBLE:
