@@ -932,6 +932,7 @@ class _UStage:
     value: int = 0
     bound: int = 0
     proven: bool = False
+    #: the clock's seconds its last solve took (deterministic with one worker)
     seconds: float = 0.0
     #: index in the model's constraints of the one this stage added (None: none)
     pos: int | None = None
@@ -1076,9 +1077,9 @@ class _LexState:
                 share = max(0.0, self.deadline - on_clock - self.excess) / (n_left + 1)
             status, solver, spent = self.solve(objective, hint, share, self.seed)
             hint = None
+            r.seconds = clocks.current().now() - on_clock
             if share is not None:
-                self.excess = max(self.excess, clocks.current().now() - on_clock - share)
-            r.seconds = spent
+                self.excess = max(self.excess, r.seconds - share)
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 found = int(round(solver.objective_value))
                 # a solve stopped early may return worse than its hint (one
@@ -1203,7 +1204,8 @@ def _second_chance(state: _LexState) -> None:
             # constraints stay set aside)
             out.incumbent = _read(mdl, solver)
             r.set_aside(mdl)
-            r.value, r.proven, r.seconds = value, status == cp_model.OPTIMAL, spent
+            r.value, r.proven = value, status == cp_model.OPTIMAL
+            r.seconds = clocks.current().now() - on_clock
             r.fix(mdl, equal=r.proven)
             r.saved = None
             for x in later:
