@@ -20,7 +20,9 @@ Steps
      there are several components, equity being bounded apart, see below), in
      a thread pool (CP-SAT releases the GIL). A problem that is a single small
      component is solved by the exact model as a whole, equity included.
-     Without large components, the exact models leave
+     Without large components, a tier an exact model leaves open in its
+     stage is solved again in the time its later stages leave
+     (``second_chance``, :func:`~.cpsat._second_chance`), and the exact models leave
      :data:`SMALL_WEEK_SHARE` of the time to week bounds
      (:func:`_small_week_bounds`) of the tiers they do not prove (CP-SAT's
      own bound of a tier it could not finish is often far below:
