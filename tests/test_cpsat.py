@@ -862,7 +862,7 @@ def _starved_first_pass(
     import assign.solvers.cpsat as cpsat
 
     calls: list[tuple[int, str]] = []
-    solve, make = cpsat._LexState.solve, cpsat._solver
+    run, make = cpsat._LexState.run, cpsat._solver
     starving = [False]
 
     def solver(*args: Any, **kwargs: Any) -> Any:
@@ -870,17 +870,17 @@ def _starved_first_pass(
         made.parameters.stop_after_presolve = starving[0]
         return made
 
-    def starved(self: Any, objective: Any, hint: Any, seconds: float | None, seed: int) -> Any:
+    def starved(self: Any, seconds: float | None, seed: int) -> Any:
         if seed == self.seed:
             starving[0] = len(calls) in starve
         else:
             starving[0] = sum(1 for s, _ in calls if s != self.seed) in again
-        status, solved, spent = solve(self, objective, hint, seconds, seed)
+        status, solved, spent = run(self, seconds, seed)
         starving[0] = False
         calls.append((seed, solved.status_name(status)))
         return status, solved, spent
 
-    monkeypatch.setattr(cpsat._LexState, "solve", starved)
+    monkeypatch.setattr(cpsat._LexState, "run", starved)
     monkeypatch.setattr(cpsat, "_solver", solver)
     return calls
 

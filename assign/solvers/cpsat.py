@@ -938,9 +938,13 @@ class _UStage:
     pos: int | None = None
     #: that constraint's domain while it is set aside (:meth:`set_aside`)
     saved: list[int] | None = None
+    #: the covered weight as a CP-SAT expression (built once, :meth:`expr`)
+    cov_expr: Any = field(default=None, repr=False)
 
     def expr(self, mdl: _Model) -> Any:
-        return cp_model.LinearExpr.weighted_sum([mdl.cov[i] for i in self.locs], self.weights)
+        if self.cov_expr is None:
+            self.cov_expr = cp_model.LinearExpr.weighted_sum([mdl.cov[i] for i in self.locs], self.weights)
+        return self.cov_expr
 
     def u_of(self, mdl: _Model, inc: _Incumbent) -> int:
         """The tier's uncovered weight in ``inc``."""
@@ -1028,13 +1032,19 @@ class _LexState:
     def left(self) -> float | None:
         return None if self.deadline is None else self.deadline - clocks.current().now()
 
-    def solve(self, objective: Any, hint: tuple[I64, I64] | None, seconds: float | None, seed: int) -> tuple[Any, Any, float]:
-        """Minimise ``objective`` from ``hint`` (None: the incumbent's) for at
-        most ``seconds`` on the clock: (status, solver, wall seconds)."""
+    def pose(self, objective: Any, hint: tuple[I64, I64] | None) -> I64:
+        """Set the model's objective and its hint (None: the incumbent's);
+        returns the hinted values (every variable's)."""
         m = self.mdl.model
         m.minimize(objective)
         idx, val = hint if hint is not None else self.out.incumbent.hint(self.mdl)
         _set_hint(m, idx, val)
+        return val
+
+    def run(self, seconds: float | None, seed: int) -> tuple[Any, Any, float]:
+        """Solve the posed model for at most ``seconds`` on the clock:
+        (status, solver, wall seconds)."""
+        m = self.mdl.model
         solver = _solver(seed, self.workers, m)
         began = time.perf_counter()
         status = clocks.current().solve(solver, m, seconds)
@@ -1067,16 +1077,16 @@ class _LexState:
                 out.stages.append(StageInfo(name, NOT_RUN, r.value, r.trivial, 0.0))
                 r.fix(mdl, equal=False)
                 continue
+            self.pose(r.constant + sum(r.weights) - r.expr(mdl), hint)
+            hint = None
             on_clock = clocks.current().now()
-            objective = r.constant + sum(r.weights) - r.expr(mdl)
             # the share of the time left once the objective and hint are set (on
             # laocheng's 5.4 M constraints that takes ~0.5 s per stage)
             if self.deadline is None:
                 share = None
             else:
                 share = max(0.0, self.deadline - on_clock - self.excess) / (n_left + 1)
-            status, solver, spent = self.solve(objective, hint, share, self.seed)
-            hint = None
+            status, solver, spent = self.run(share, self.seed)
             r.seconds = clocks.current().now() - on_clock
             if share is not None:
                 self.excess = max(self.excess, r.seconds - share)
@@ -1110,12 +1120,13 @@ class _LexState:
         if remaining is not None and remaining <= self.excess:
             out.stages.append(StageInfo("soft", NOT_RUN, math.nan, soft.trivial, 0.0))
             return
-        left = None if remaining is None else max(0.0, remaining - self.excess)
-        status, solver, spent = self.solve(_expr(self.mdl.model, soft.indexes, soft.coefs), None, left, self.seed)
+        hinted = self.pose(_expr(self.mdl.model, soft.indexes, soft.coefs), None)
+        left = self.left()
+        status, solver, spent = self.run(None if left is None else max(0.0, left - self.excess), self.seed)
         value = math.nan
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            full = out.incumbent.hint(self.mdl)[1]
-            had = float(np.dot(full[soft.indexes], np.asarray(soft.coefs, dtype=np.float64)))
+            # the incumbent's (hinted) soft objective
+            had = float(np.dot(hinted[soft.indexes], np.asarray(soft.coefs, dtype=np.float64)))
             if solver.objective_value <= had:  # (else the incumbent stays, as above)
                 out.incumbent = _read(self.mdl, solver)
             value = min(solver.objective_value, had) / soft.scale + soft.constant
@@ -1184,10 +1195,13 @@ def _second_chance(state: _LexState) -> None:
         later = state.runs[k + 1 :]
         for x in later:
             x.set_aside(mdl)
+        state.pose(r.constant + sum(r.weights) - r.expr(mdl), None)
         on_clock = clocks.current().now()
-        objective = r.constant + sum(r.weights) - r.expr(mdl)
-        status, solver, spent = state.solve(objective, None, budget, (state.seed + 1) % 2**31)
-        state.excess = max(state.excess, clocks.current().now() - on_clock - budget)
+        left = state.left()
+        assert left is not None
+        seconds = max(0.0, left - state.excess)
+        status, solver, spent = state.run(seconds, (state.seed + 1) % 2**31)
+        state.excess = max(state.excess, clocks.current().now() - on_clock - seconds)
         if status == cp_model.INFEASIBLE:
             raise RuntimeError("the CP-SAT model is infeasible: the kept pins must be feasible")
         found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
