@@ -80,7 +80,7 @@ spread_km = 40.0
 
 def test_shipped_scenarios_load() -> None:
     names = scenario_names()
-    for name in ("laocheng-grid", "laocheng", "shiquan", "ankang", "shaanxi"):
+    for name in ("laocheng-grid-25", "laocheng-grid", "laocheng", "shiquan", "ankang", "shaanxi"):
         assert name in names
         scenario = load_scenario(name)
         assert scenario.name == name
