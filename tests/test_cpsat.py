@@ -960,3 +960,31 @@ def test_a_stage_that_returns_worse_than_its_hint_keeps_the_incumbent(monkeypatc
     result = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1, hint=greedy)
     assert violations(c, result.solution) == []
     assert _lex_at_most(evaluate(c, result.solution).key(), evaluate(c, greedy).key())
+
+
+def _pinned_team_of_weight(solitary: float) -> Problem:
+    """One team of two pinned to v0; its recipient's group weight ``solitary``
+    (-10: the task weighs 0)."""
+    return _problem(
+        [{"id": "v0", "lat": 33.038, "lon": 108.247, "availability": [(480, 1080)]},
+         {"id": "v1", "lat": 33.045, "lon": 108.239, "availability": [(480, 1080)]}],
+        [{"id": "t0", "window_start": 600, "window_end": 660, "duration_min": 45, "volunteers_needed": 2,
+          "pinned": ["v0"]}],
+        [{"id": "r0", "community": "c0", "lat": 33.042, "lon": 108.255, "groups": ["solitary"]}],
+        policy={"group_weights": {"solitary": solitary}},
+        days=1,
+    )
+
+
+@pytest.mark.parametrize("solitary", [-10.0, -12.0, 0.0])
+def test_a_keepable_pin_of_a_task_of_weight_zero_or_less_is_kept(solitary: float) -> None:
+    """An independent tester's case: the schedules of other pin sets started
+    from the empty schedule, which breaks the pins their model forces; a task
+    of weight <= 0 gains no U when covered, so the stages kept that start and
+    the pin was dropped although it could be kept."""
+    c = compile_problem(_pinned_team_of_weight(solitary))
+    for workers in (1, 2):
+        result = solve_cpsat_detailed(c, time_limit=LIMIT, seed=0, workers=workers)
+        assert violations(c, result.solution) == []
+        assert sorted(zip(result.solution.task.tolist(), result.solution.volunteer.tolist(), strict=True)) == [(0, 0), (0, 1)]
+        assert result.solution.conflicts == ()

@@ -400,3 +400,34 @@ def test_a_pin_that_breaks_a_rule_alone_is_named_by_it() -> None:
         assert assign.check(p, s).valid
         named = {(x.task, x.volunteer): x.rule for x in s.conflicts}
         assert named[("t1", "v0")] == "pledged_minutes", (strategy, named)
+
+
+def test_a_pin_the_fill_puts_back_leaves_the_conflicts() -> None:
+    """A schedule listing a keepable pin as dropped: the fill adds the pin's
+    team, and the pin is then no longer listed as a conflict."""
+    from assign.candidates import build_candidates
+    from assign.check import violations
+    from assign.solution import Solution
+    from assign.solvers.greedy import fill
+
+    raw = {
+        "format": "assign/problem@1", "name": "put-back",
+        "horizon": {"start": "2026-11-30T00:00:00+08:00", "end": "2026-12-01T00:00:00+08:00"},
+        "communities": [{"id": "c0"}],
+        "volunteers": [
+            {"id": f"v{i}", "community": "c0", "lat": 33.04 + 0.004 * i, "lon": 108.247,
+             "availability": [["2026-11-30T08:00:00+08:00", "2026-11-30T18:00:00+08:00"]]}
+            for i in range(2)
+        ],
+        "recipients": [{"id": "r0", "community": "c0", "lat": 33.042, "lon": 108.255}],
+        "tasks": [{"id": "t0", "recipient": "r0", "service": "companionship",
+                   "window_start": "2026-11-30T10:00:00+08:00", "window_end": "2026-11-30T11:00:00+08:00",
+                   "duration_min": 45, "volunteers_needed": 2, "pinned": ["v0"]}],
+    }
+    c = compile_problem(Problem.model_validate(raw))
+    empty = np.zeros(0, dtype=np.int64)
+    dropped = Solution(empty, empty, empty, ((0, 0, "whole_teams"),))
+    out = fill(c, build_candidates(c), dropped)
+    assert sorted(zip(out.task.tolist(), out.volunteer.tolist(), strict=True)) == [(0, 0), (0, 1)]
+    assert out.conflicts == ()
+    assert violations(c, out) == []

@@ -918,6 +918,8 @@ class _Lex:
     proved: bool = True
     #: per tier, the bound that holds for every schedule (impossible tasks and negative weights)
     trivial_u: list[int] = field(default_factory=list)
+    #: whether ``incumbent`` is a solution of the model (see :func:`_lexicographic`)
+    valid: bool = True
 
 
 @dataclass
@@ -985,11 +987,16 @@ def _lexicographic(
     workers: int,
     hint: tuple[I64, I64] | None = None,
     second_chance: bool = False,
+    valid: bool = True,
 ) -> _Lex:
     """Minimise U_1, ..., U_T, then soft; fix each stage; collect bounds.
 
     ``second_chance``: when the stages end before ``deadline`` with a tier not
-    proved, that tier is solved again in the time left (:func:`_second_chance`)."""
+    proved, that tier is solved again in the time left (:func:`_second_chance`).
+    ``valid``: ``incumbent`` is a solution of the model, so a stage keeps it
+    when CP-SAT returns worse; else (the empty schedule of a model that
+    forces pins) CP-SAT's first solution replaces it, and the result's
+    ``valid`` says whether one was found."""
     c = mdl.c
     out = _Lex(incumbent=incumbent)
     runs: list[_UStage] = []
@@ -999,6 +1006,7 @@ def _lexicographic(
         out.trivial_u.append(trivial)
         runs.append(_UStage(tier, locs, weights, constant, trivial))
     state = _LexState(mdl, soft, out, runs, deadline, seed, workers)
+    out.valid = valid
     state.tiers_from(0, hint)
     state.soft_stage()
     if second_chance and deadline is not None:
@@ -1094,9 +1102,9 @@ class _LexState:
                 found = int(round(solver.objective_value))
                 # a solve stopped early may return worse than its hint (one
                 # worker, the 25-volunteer grid: U4 1,282 from a hint of
-                # 406): the incumbent stays then
-                if found <= r.value:
-                    out.incumbent = _read(mdl, solver)
+                # 406): the incumbent stays then, when it is a solution
+                if found <= r.value or not out.valid:
+                    out.incumbent, out.valid = _read(mdl, solver), True
                     r.value = found
                 r.bound = math.ceil(solver.best_objective_bound - 1e-6)
             elif status == cp_model.INFEASIBLE:
@@ -1127,8 +1135,8 @@ class _LexState:
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             # the incumbent's (hinted) soft objective
             had = float(np.dot(hinted[soft.indexes], np.asarray(soft.coefs, dtype=np.float64)))
-            if solver.objective_value <= had:  # (else the incumbent stays, as above)
-                out.incumbent = _read(self.mdl, solver)
+            if solver.objective_value <= had or not out.valid:  # (else the incumbent stays, as above)
+                out.incumbent, out.valid = _read(self.mdl, solver), True
             value = min(solver.objective_value, had) / soft.scale + soft.constant
             raw = solver.best_objective_bound / soft.scale + soft.constant - soft.error
             self.soft_raw = raw - 1e-9 * max(1.0, abs(raw))
@@ -1213,10 +1221,10 @@ def _second_chance(state: _LexState) -> None:
         bound = math.ceil(best - 1e-6) if math.isfinite(best) else r.trivial
         out.stages.append(StageInfo(f"U{r.tier}", solver.status_name(status), value, bound, spent))
         r.bound = max(r.bound, bound)
-        if found and value < have:
+        if found and (value < have or not out.valid):
             # a better U_k: fixed anew, the later stages run again (their
             # constraints stay set aside)
-            out.incumbent = _read(mdl, solver)
+            out.incumbent, out.valid = _read(mdl, solver), True
             r.set_aside(mdl)
             r.value, r.proven = value, status == cp_model.OPTIMAL
             r.seconds = clocks.current().now() - on_clock
@@ -1701,10 +1709,12 @@ def _other_pin_sets(
         return m
 
     def solve(m: _Model) -> _Incumbent | None:
+        # (the empty schedule breaks the pins the model forces: not a solution)
         try:
-            return _lexicographic(m, _soft_objective(m), _empty_incumbent(m), deadline, seed, workers).incumbent
+            lex = _lexicographic(m, _soft_objective(m), _empty_incumbent(m), deadline, seed, workers, valid=False)
         except RuntimeError:  # infeasible: nothing of that kind left
             return None
+        return lex.incumbent if lex.valid else None
 
     for _ in range(PIN_SET_ROUNDS):
         cand, kept = _solution_of(c, pairs, mdl, inc, pins)

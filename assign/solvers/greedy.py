@@ -1627,6 +1627,12 @@ def fill(c: Compiled, cands: Candidates, sol: Solution, split: Split | None = No
     else:
         _finish(c, plan, _CandidateView(c, cands), cands, order, split)
     out = _solution(plan, sol.conflicts)
+    if out.conflicts and len(out) > len(sol):
+        # a pin listed as dropped that the fill put back is no longer a conflict
+        held = set(zip(out.task.tolist(), out.volunteer.tolist(), strict=True))
+        left = tuple(x for x in out.conflicts if (x[0], x[1]) not in held)
+        if len(left) < len(out.conflicts):
+            out = Solution(out.task, out.volunteer, out.start, left)
     if len(out) == len(sol):  # nothing added: ``sol`` itself is maximal
         note_maximal(c, sol)
     note_maximal(c, out)
