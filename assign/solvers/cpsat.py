@@ -998,7 +998,7 @@ def _lexicographic(
     forces pins) CP-SAT's first solution replaces it, and the result's
     ``valid`` says whether one was found."""
     c = mdl.c
-    out = _Lex(incumbent=incumbent)
+    out = _Lex(incumbent=incumbent, valid=valid)
     runs: list[_UStage] = []
     for tier in range(1, c.n_tiers + 1):
         locs, weights, constant = mdl.uncovered(tier)
@@ -1006,7 +1006,6 @@ def _lexicographic(
         out.trivial_u.append(trivial)
         runs.append(_UStage(tier, locs, weights, constant, trivial))
     state = _LexState(mdl, soft, out, runs, deadline, seed, workers)
-    out.valid = valid
     state.tiers_from(0, hint)
     state.soft_stage()
     if second_chance and deadline is not None:
