@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
@@ -17,8 +18,8 @@ from scipy.optimize import linprog
 
 from assign.candidates import build_candidates
 from assign.compile import compile_problem
-from assign.solvers import auto
-from assign.solvers.lpdual import CoverageShape, pdlp_multipliers
+from assign.solvers import auto, lpdual
+from assign.solvers.lpdual import CoverageShape, cg_multipliers, pdlp_multipliers
 from tests.strategies import problems
 
 
@@ -180,3 +181,90 @@ def test_tier_lps_have_the_coverage_shape(problem: Any) -> None:
         duals = pdlp_multipliers(*args(lp), time_limit=20.0, iteration_limit=500)
         assert duals is not None
         assert dual_value(lp, *duals) <= lp_optimum(lp).fun + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 100_000), max_team=st.sampled_from([1, 2, 3]), x_cost=st.sampled_from([0.0, 0.5]))
+def test_column_generation_reaches_the_lp_optimum(seed: int, max_team: int, x_cost: float) -> None:
+    """One pair per task in the first restricted LP, one more per task a round:
+    the rounds go on until no pair prices out, and the multipliers are then
+    the LP's optimum, never above it."""
+    lp = coverage_lp(seed, max_team, x_cost)
+    res = lp_optimum(lp)
+    saved = lpdual.CG_PAIRS_PER_TASK
+    lpdual.CG_PAIRS_PER_TASK = 1
+    try:
+        primal: list[Any] = []
+        duals = cg_multipliers(*args(lp), time_limit=60.0, primal=primal)
+    finally:
+        lpdual.CG_PAIRS_PER_TASK = saved
+    assert duals is not None
+    value = dual_value(lp, *duals)
+    assert value <= res.fun + 1e-9
+    assert value >= res.fun - 1e-6 * max(1.0, abs(res.fun))
+    assert len(primal) == 1 and len(primal[0]) == len(lp["cost"])
+    assert float(lp["cost"] @ primal[0]) == pytest.approx(res.fun, abs=1e-6 * max(1.0, abs(res.fun)))
+
+
+def test_column_generation_widens_an_infeasible_restricted_lp() -> None:
+    """A restriction ``U <= limit`` (a row over the coverage columns) that the
+    first restricted LP's pairs cannot meet: the pairs are widened and the LP's
+    optimum is still reached."""
+    for seed in range(40):
+        lp = coverage_lp(seed, 1)
+        n_t = lp["a_eq"].shape[0]
+        n = len(lp["cost"])
+        weight = -lp["cost"][n - n_t:]
+        full = lp_optimum(lp)
+        # U = sum w (1 - y) <= the LP's least U: -w.y <= U* - sum w
+        row = sparse.csr_matrix((-weight, (np.zeros(n_t, dtype=int), np.arange(n - n_t, n))), shape=(1, n))
+        lp["a_ub"] = sparse.vstack([lp["a_ub"], row], format="csr")
+        lp["b_ub"] = np.append(lp["b_ub"], full.fun + 1e-7)
+        saved = lpdual.CG_PAIRS_PER_TASK
+        lpdual.CG_PAIRS_PER_TASK = 1
+        try:
+            shape = CoverageShape(*args(lp))
+            assert shape.ok
+            duals = cg_multipliers(*args(lp), time_limit=60.0)
+        finally:
+            lpdual.CG_PAIRS_PER_TASK = saved
+        res = lp_optimum(lp)
+        assert duals is not None
+        value = dual_value(lp, *duals)
+        assert value <= res.fun + 1e-9
+        assert value >= res.fun - 1e-6 * max(1.0, abs(res.fun))
+
+
+def test_column_generation_declines_other_shapes() -> None:
+    """An extra column outside the coverage rows: no column generation (the
+    caller's PDLP takes it)."""
+    lp = coverage_lp(3, 2)
+    lp["cost"] = np.concatenate((lp["cost"], [1.0]))
+    lp["a_ub"] = sparse.hstack([lp["a_ub"], sparse.csr_matrix(np.ones((lp["a_ub"].shape[0], 1)))], format="csr")
+    lp["a_eq"] = sparse.hstack([lp["a_eq"], sparse.csr_matrix((lp["a_eq"].shape[0], 1))], format="csr")
+    lp["lo"], lp["hi"] = np.append(lp["lo"], 0.0), np.append(lp["hi"], 1.0)
+    assert cg_multipliers(*args(lp), time_limit=10.0) is None
+
+
+@settings(max_examples=15, deadline=None)
+@given(problem=problems(max_volunteers=4, max_tasks=6))
+def test_tier_bounds_by_column_generation_hold(problem: Any) -> None:
+    """``Relaxation.tier_bound(..., converge=True)`` on LPs sent past the
+    simplex (PDLP_COLUMNS = 0): the column generation's bound equals HiGHS'
+    bound of the same tier LP, rounded up the same way."""
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    saved = auto.PDLP_COLUMNS
+    try:
+        for tier in range(1, c.n_tiers + 1):
+            relax = auto.Relaxation(c, cands, c.t_tier == tier, fairness=False)
+            if relax.n_y == 0:
+                continue
+            auto.PDLP_COLUMNS = saved
+            exact = relax.tier_bound(tier, {}, 30.0)
+            auto.PDLP_COLUMNS = 0
+            by_cg = relax.tier_bound(tier, {}, 30.0, converge=True)
+            assert exact is not None and by_cg is not None
+            assert by_cg == exact
+    finally:
+        auto.PDLP_COLUMNS = saved

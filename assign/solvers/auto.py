@@ -81,7 +81,8 @@ Steps
      (:func:`_restricted_dive`: no bound from it) — unless some tier after
      its first open one is small enough for an LP: then the child computes
      those tiers' LP bounds instead (:func:`_later_lp_bounds`, the tier
-     alone; Shiquan's tier 3: 899 → ~27,000–29,000); (f) insertion with
+     alone, by column generation: Shiquan's tier 3: 899 → its LP optimum,
+     ~27,000–29,000); (f) insertion with
      re-timing and ejections (:mod:`~assign.solvers.retime`) over the tiers
      not proven — over the first open one before the LNS
      (:data:`RETIME_FIRST_SHARE`), over all of them after it (at most
@@ -135,7 +136,10 @@ valid both lexicographically and tier by tier for the optimal schedule
   minutes, daily limits, energy of availability intervals with travel, HiGHS,
   made rigorous from its duals — for LPs over :data:`PDLP_COLUMNS` columns the
   multipliers come from OR-Tools' first-order PDLP, stopped at its share of
-  the time and repaired by :mod:`~assign.solvers.lpdual`, and weak duality
+  the time and repaired by :mod:`~assign.solvers.lpdual`, or, for the later
+  tiers' LPs of the forked child, by column generation over the pairs
+  (:func:`~.lpdual.cg_multipliers`, HiGHS' simplex on the pairs that price
+  out), and weak duality
   over the variable box turns whatever multipliers it has into a valid bound)
   restricted by the more urgent tiers' values
   *only* when those are proven equal to the schedule's (then the optimal
@@ -1088,10 +1092,15 @@ def _rigorous(
     time_limit: float | None,
     primal: list[NDArray[np.float64]] | None = None,
     deterministic: bool = False,
+    converge: bool = False,
 ) -> float | None:
     """A lower bound of ``min cost.z`` over the LP, valid whatever the solver's
     tolerances: the Lagrangian value of its duals over the (finite) box.
-    The solver's primal point, when there is one, is appended to ``primal``."""
+    The solver's primal point, when there is one, is appended to ``primal``.
+
+    ``converge``: an LP too large for the simplex whose time lets it converge
+    is solved by column generation (:func:`~.lpdual.cg_multipliers`) rather
+    than PDLP, on the wall clock (PDLP when it lacks the coverage shape)."""
 
     import time
 
@@ -1115,6 +1124,14 @@ def _rigorous(
         return _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *duals)
 
     if len(cost) > PDLP_COLUMNS:
+        if converge and not deterministic and wall is not None:
+            from .lpdual import cg_multipliers
+
+            began = time.perf_counter()
+            duals = cg_multipliers(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, float(wall), primal)
+            if duals is not None:
+                return _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *duals)
+            wall = max(0.05, float(wall) - (time.perf_counter() - began))
         return first_order(wall)
     # mid-size LPs on the wall clock: the simplex gets a share of the time and
     # PDLP the rest when it did not finish (ankang's largest tier-1 LP, 110,000
@@ -1416,10 +1433,16 @@ class Relaxation:
         return sparse.vstack([self.a_ub, extra], format="csr"), np.concatenate((self.b_ub, rhs))
 
     def tier_bound(
-        self, tier: int, limits: dict[int, float], time_limit: float | None, deterministic: bool = False
+        self,
+        tier: int,
+        limits: dict[int, float],
+        time_limit: float | None,
+        deterministic: bool = False,
+        converge: bool = False,
     ) -> float | None:
         """A lower bound of ``U_tier`` over the LP's tasks under ``U_j <= limits[j]``
-        (integral weights: rounded up), or None when the LP was not solved."""
+        (integral weights: rounded up), or None when the LP was not solved
+        (``converge``: see :func:`_rigorous`)."""
         import math
 
         c = self.c
@@ -1433,7 +1456,9 @@ class Relaxation:
         offset = float(wi.sum())
         a_ub, b_ub = self._restrictions(limits)
         point: list[NDArray[np.float64]] = []
-        value = _rigorous(cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, time_limit, point, deterministic)
+        value = _rigorous(
+            cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, time_limit, point, deterministic, converge
+        )
         self.point = point[0] if point else None
         if value is None:
             return None
@@ -1503,11 +1528,21 @@ PDLP_FIXED_SECONDS = 3.5
 PDLP_ITERATIONS = 500
 
 
+#: a first-order LP is started when this share of its full time
+#: (:func:`_pdlp_seconds`) is left. `python benchmarks/bounds.py lp shiquan
+#: --seed 1 --tier 2 --pdlp 2 3 4.5 6 8.8` (2026-12-02, idle; 626,890
+#: columns, full time 8.8 s): U2 >= 3,540 (nothing) / 17,839 / 16,840 /
+#: 18,468 / 18,541. With the whole time required, a machine ~0.5 s slower in
+#: the steps before skipped Shiquan's tier-2 LP and the LP-guided pass after
+#: it: U2 27,997 and its bound 3,540 instead of ~27,100 and ~18,600
+PDLP_MIN_SHARE = 0.35
+
+
 def _lp_min_seconds(n_cols: int) -> float:
     """The time a tier LP of ``n_cols`` columns needs after its build to be
-    worth starting (a first-order LP its fixed cost and its iterations, at ~4
-    nonzeros per column)."""
-    return _pdlp_seconds(4 * n_cols) if n_cols > PDLP_COLUMNS else 0.05
+    worth starting (a first-order LP :data:`PDLP_MIN_SHARE` of its fixed cost
+    and its iterations, at ~4 nonzeros per column)."""
+    return PDLP_MIN_SHARE * _pdlp_seconds(4 * n_cols) if n_cols > PDLP_COLUMNS else 0.05
 
 
 def _lp_share(relax: Relaxation, share: float) -> float:
@@ -1966,6 +2001,21 @@ RESTRICTED_MAX_PAIRS = 10_000_000
 #: the first open one in the forked child (:func:`_later_lp_bounds`) instead
 #: of the restricted dive (False: the dive, as before 2026-12-01)
 LATER_LP_BOUNDS = True
+#: those LPs by column generation (:func:`~.lpdual.cg_multipliers`; False:
+#: PDLP, as before 2026-12-02). The child shares the machine with the search:
+#: Shiquan seed 1's tier 3 (1.77 M columns) got 20.7 s there and PDLP reached
+#: 5,133 of its LP optimum 27,233; column generation needs ~9 s alone
+LATER_LP_CONVERGE = True
+#: seconds per column such a column generation needs to be worth starting
+#: (Shiquan's tier 3: 5.3 s, by when it had 20,784 alone; PDLP's estimate
+#: :func:`_lp_min_seconds` was 17.7 s, and the child, with 21.9 s left for
+#: the build and the LP, often skipped it, leaving the bound at 1,200)
+CG_MIN_RATE = 3.0e-6
+#: the later tiers' LP child's CPU priority offset (it only raises bounds;
+#: beside the parent's tier-2 LP on Shiquan seed 1, three runs each, ad hoc:
+#: U2 26,897 / 27,123 / 27,100 and tier-2 bound 18,648 / 18,259 / 18,481 at
+#: 10, against 27,088 / 27,170 / 27,243 and 18,034 / 18,298 / 18,249 at 0)
+LATER_LP_NICE = 10
 
 
 def _restricted_pairs(
@@ -2118,13 +2168,18 @@ def _later_lp_bounds(
     left (:func:`_lp_min_seconds`), as in the parent's LP phase, which takes
     the first open tier. Returns what :func:`_week_bounds` does:
     ``({(k, tier): bound}, {}, [])``. On Shiquan (seed 0) tier 3's bound
-    rises from 899 (the tasks nobody can staff) to ~29,400 (PDLP, 10 s)."""
+    rises from 899 (the tasks nobody can staff) to ~29,400 (PDLP, 10 s
+    alone); LPs over :data:`PDLP_COLUMNS` columns are solved by column
+    generation (:data:`LATER_LP_CONVERGE`), started from
+    :data:`CG_MIN_RATE` seconds per column (seed 1: its LP optimum, 27,233,
+    in 7-8 s beside the search, where PDLP gave 4,165-5,133 in ~20 s)."""
     import time
 
     def run() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
         out: dict[tuple[int, int], float] = {}
         for i, (k, tier, mask, limits, n_cols) in enumerate(jobs):
-            if until - time.perf_counter() < LP_BUILD_RATE * n_cols + _lp_min_seconds(n_cols):
+            need = CG_MIN_RATE * n_cols if LATER_LP_CONVERGE and n_cols > PDLP_COLUMNS else _lp_min_seconds(n_cols)
+            if until - time.perf_counter() < LP_BUILD_RATE * n_cols + need:
                 continue
             relax = Relaxation(c, cands, mask, fairness=False)
             # the last LP takes the time left (the child has nothing else to do:
@@ -2133,7 +2188,7 @@ def _later_lp_bounds(
             share = until - time.perf_counter()
             if i < len(jobs) - 1:
                 share = _lp_share(relax, share)
-            value = relax.tier_bound(tier, limits, max(0.05, share))
+            value = relax.tier_bound(tier, limits, max(0.05, share), converge=LATER_LP_CONVERGE)
             if value is not None:
                 out[(k, tier)] = value
             del relax
@@ -2958,7 +3013,7 @@ def _solve_auto_detailed(
                 # greedy spares contested volunteers; tier 3's bound was 899)
                 # (bounds only: it may run on through the insertion after the LNS)
                 lp_until = week_until + retime_budget
-                week_wait = _forked(_later_lp_bounds(c, full, later, lp_until), send_as=tuple, receive_as=tuple)
+                week_wait = _forked(_later_lp_bounds(c, full, later, lp_until), send_as=tuple, receive_as=tuple, nice=LATER_LP_NICE)
                 child_lp = {(k, j) for k, j, *_ in later}
             elif (
                 not jobs

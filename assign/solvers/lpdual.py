@@ -37,7 +37,15 @@ returned. With an iteration limit (``workers=1``) every step is counted in
 iterations, so runs repeat; the clock is only a safety net.
 
 When the LP lacks the shape of step 2 (e.g. it carries the fairness columns),
-only step 1 runs. The study behind the parameters: ``benchmarks/bounds.py lp``.
+only step 1 runs.
+
+:func:`cg_multipliers` is the other way to such multipliers: column
+generation over the pair columns with HiGHS' dual simplex (through scipy) on
+the restricted LPs. Where the LP has the time to converge it reaches the LP's
+optimum, which PDLP's iterates approach slowly (Shiquan's tier 3, 1.77 M
+columns: its optimum 27,233 in ~9 s, PDLP 20,964 after 10 s); where it does
+not (tier 2 with its teams: the restricted LPs are slower) PDLP's early
+iterates are the better multipliers. The study behind the parameters: ``benchmarks/bounds.py lp``.
 """
 
 from __future__ import annotations
@@ -343,3 +351,124 @@ def _polish(
         x = np.maximum(res.x, 0.0)
         out.append(shape.complete(x))
     return out
+
+
+#: column generation (:func:`cg_multipliers`): each task's pairs in the first
+#: restricted LP, and the pairs of negative reduced cost added per task a round
+CG_PAIRS_PER_TASK = 5
+#: a restricted LP that is infeasible (a restriction ``U_j <= limit`` its pairs
+#: cannot meet) is retried with this many times more pairs per task, so often
+CG_WIDEN = 3
+CG_WIDEN_TIMES = 2
+
+
+def cg_multipliers(
+    cost: F64,
+    a_ub: Any,
+    b_ub: F64,
+    a_eq: Any,
+    b_eq: F64,
+    lo: F64,
+    hi: F64,
+    time_limit: float,
+    primal: list[F64] | None = None,
+) -> tuple[F64, F64] | None:
+    """Multipliers ``(m_ub <= 0, m_eq)`` of a coverage LP (the shape of
+    :class:`CoverageShape`) by column generation, or None when the LP lacks
+    that shape or no restricted LP was solved: the pair columns enter a
+    restricted LP (HiGHS' dual simplex through scipy) a few per task, first
+    those of least load, then each round those of most negative reduced cost
+    under its duals, until none is left (the restricted optimum is the LP's)
+    or the wall-clock ``time_limit`` is spent.
+
+    Every round's duals, as they are and completed (:meth:`CoverageShape.complete`),
+    are candidates; the best by :func:`box_value` is returned, and the caller
+    turns it into a bound by weak duality, so a round cut short is still
+    valid. The LP's point (the restricted LP's, zero elsewhere) is appended to
+    ``primal``.
+
+    Measured (ad hoc, 2026-12-02, Shiquan seed 1, one thread, idle): tier 3
+    alone (1.77 M columns, 5,113 volunteer rows) reaches its LP optimum,
+    27,233, in 5 rounds and 8.9 s with ~110,000 columns (PDLP: 20,964 after
+    10 s, 26,990 after 20 s); tier 2 alone (665,000 columns, teams), whose
+    restricted LPs are slower, 8,557 after 9 s where PDLP has ~15,000, so
+    it is used where an LP has the time to converge (the later tiers'
+    bounds of :func:`assign.solvers.auto._later_lp_bounds`)."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    deadline = time.monotonic() + float(time_limit)
+    cost = np.asarray(cost, dtype=np.float64)
+    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+    b_ub, b_eq = np.asarray(b_ub, dtype=np.float64), np.asarray(b_eq, dtype=np.float64)
+    a_ub, a_eq = sparse.csr_matrix(a_ub), sparse.csr_matrix(a_eq)
+    shape = CoverageShape(cost, a_ub, b_ub, a_eq, b_eq, lo, hi)
+    if not shape.ok:
+        return None
+    n, n_ub = len(cost), a_ub.shape[0]
+    ub_c, eq_c = sparse.csc_matrix(a_ub), sparse.csc_matrix(a_eq)
+    xcols, tx = shape.xcols, shape.tx
+
+    def cheapest(score: F64, per: int, allowed: NDArray[np.bool_]) -> I64:
+        """Per task the ``per`` allowed pair columns of least ``score``."""
+        keep = allowed[xcols]
+        cols, s, t = xcols[keep], score[xcols][keep], tx[keep]
+        order = np.lexsort((cols, s, t))
+        first = np.searchsorted(t[order], t[order], side="left")
+        return cols[order[np.arange(len(order)) - first < per]]
+
+    load = np.asarray(abs(ub_c).sum(axis=0)).ravel() if n_ub else np.zeros(n)
+    inside = np.zeros(n, dtype=bool)
+    inside[shape.ycol] = True
+    inside[cheapest(load, CG_PAIRS_PER_TASK, np.ones(n, dtype=bool))] = True
+    best: tuple[float, F64, F64] | None = None
+    point: F64 | None = None
+    widened = 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0.05:
+            break
+        cols = np.flatnonzero(inside)
+        try:
+            res = linprog(
+                cost[cols],
+                A_ub=ub_c[:, cols] if n_ub else None,
+                b_ub=b_ub if n_ub else None,
+                A_eq=eq_c[:, cols],
+                b_eq=b_eq,
+                bounds=np.column_stack((lo[cols], hi[cols])),
+                method="highs-ds",
+                options={"presolve": True, "time_limit": left},
+            )
+        except (ValueError, RuntimeError):
+            break
+        if res.status == 2 and widened < CG_WIDEN_TIMES:
+            # infeasible: more pairs per task, the least loaded first
+            widened += 1
+            inside[cheapest(load, CG_PAIRS_PER_TASK * CG_WIDEN**widened, np.ones(n, dtype=bool))] = True
+            continue
+        if res.status not in (0, 1) or res.ineqlin is None or res.eqlin is None:
+            break
+        m_ub = np.minimum(np.asarray(res.ineqlin.marginals, dtype=np.float64), 0.0) if n_ub else np.zeros(0)
+        m_eq = np.asarray(res.eqlin.marginals, dtype=np.float64)
+        if not (np.all(np.isfinite(m_ub)) and np.all(np.isfinite(m_eq))):
+            break
+        for cand in ((m_ub, m_eq), shape.complete(-m_ub[shape.other])):
+            value = box_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *cand)
+            if best is None or value > best[0]:
+                best = (value, *cand)
+        if res.status == 0 and res.x is not None:
+            point = np.zeros(n)
+            point[cols] = res.x
+        if res.status != 0:
+            break  # the time ran out inside the restricted LP
+        reduced = cost - ub_c.T @ m_ub - eq_c.T @ m_eq if n_ub else cost - eq_c.T @ m_eq
+        entering = cheapest(reduced, CG_PAIRS_PER_TASK, (reduced < -1e-9) & ~inside)
+        if len(entering) == 0:
+            break  # no column prices out: the restricted optimum is the LP's
+        inside[entering] = True
+    if best is None:
+        return None
+    if primal is not None and point is not None:
+        primal.append(point)
+    return best[1], best[2]
