@@ -268,3 +268,17 @@ def test_tier_bounds_by_column_generation_hold(problem: Any) -> None:
             assert by_cg == exact
     finally:
         auto.PDLP_COLUMNS = saved
+
+
+def test_column_generation_leaves_an_lp_it_cannot_start_to_pdlp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first restricted LP not solved in its share of the time: None, and
+    ``_rigorous`` still returns PDLP's valid bound of the LP."""
+    lp = coverage_lp(5, 2)
+    monkeypatch.setattr(lpdual, "CG_FIRST_SHARE", 0.0)
+    assert cg_multipliers(*args(lp), time_limit=10.0) is None
+    monkeypatch.setattr(auto, "PDLP_COLUMNS", 0)
+    value = auto._rigorous(*args(lp), 5.0, converge=True)
+    res = lp_optimum(lp)
+    assert value is not None
+    assert value <= res.fun + 1e-9
+    assert value >= res.fun - 1e-3 * max(1.0, abs(res.fun))
