@@ -2,14 +2,15 @@
 
 Usage (from the repository root; seed 0 of the scenario)::
 
-    python benchmarks/bounds.py lp shiquan --tier 2 --pdlp 10 30 60 [--highs-ipm 300]
+    python benchmarks/bounds.py lp shiquan --tier 2 --pdlp 10 30 60 [--highs-ipm 300] [--cg 10 20]
     python benchmarks/bounds.py fixed shiquan --tier 1 --levels 1 2 --time-limit 120
     python benchmarks/bounds.py timeindexed laocheng --tiers 2 --mode relax --step 15 --time-limit 40
     python benchmarks/bounds.py weeks laocheng --tier 2 --limit 1=3264 --time-limit 30
 
 * ``lp``: the pair LP of one tier (:class:`assign.solvers.auto.Relaxation`,
   unrestricted, no fairness rows) — the valid bound from PDLP's multipliers
-  after each number of seconds, and optionally HiGHS' interior point.
+  after each number of seconds, by column generation (``--cg``, as strategy
+  auto's later tiers), and optionally HiGHS' interior point.
 * ``fixed``: the exact fixed-time model of a tier as auto builds it (the
   restriction with the greedy's pins and pinned visits, then the relaxation
   with the surely-kept pins, hinted by it), at each CP-SAT
@@ -51,7 +52,7 @@ def _problem(name: str, seed: int) -> tuple[Compiled, object]:
     return c, build_candidates(c)
 
 
-def lp(c: Compiled, cands: object, tier: int, pdlp: list[float], ipm: float | None) -> None:
+def lp(c: Compiled, cands: object, tier: int, pdlp: list[float], ipm: float | None, cg: list[float] | None = None) -> None:
     t0 = time.perf_counter()
     relax = auto.Relaxation(c, cands, c.t_tier == tier, fairness=False)  # type: ignore[arg-type]
     print(f"tier {tier}: {relax.n} columns, built in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -62,6 +63,13 @@ def lp(c: Compiled, cands: object, tier: int, pdlp: list[float], ipm: float | No
         t0 = time.perf_counter()
         value = relax.tier_bound(tier, {}, seconds)
         print(f"  PDLP {seconds:g} s: bound U{tier} >= {value} of {total} ({time.perf_counter() - t0:.1f} s)", flush=True)
+    auto.PDLP_COLUMNS = saved
+    for seconds in cg or []:
+        # column generation (strategy auto's later tiers): a simplex-sized LP too
+        auto.PDLP_COLUMNS = 0
+        t0 = time.perf_counter()
+        value = relax.tier_bound(tier, {}, seconds, converge=True)
+        print(f"  column generation {seconds:g} s: bound U{tier} >= {value} of {total} ({time.perf_counter() - t0:.1f} s)", flush=True)
     auto.PDLP_COLUMNS = saved
     if ipm is not None:
         from scipy.optimize import linprog
@@ -142,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tier", type=int, default=1)
     ap.add_argument("--tiers", type=int, default=2, help="timeindexed: tiers 1..N")
     ap.add_argument("--pdlp", type=float, nargs="*", default=[10.0])
+    ap.add_argument("--cg", type=float, nargs="*", default=[], help="seconds for column generation (lp)")
     ap.add_argument("--highs-ipm", type=float, default=None, help="seconds for HiGHS' interior point (lp)")
     ap.add_argument("--levels", type=int, nargs="*", default=[2])
     ap.add_argument("--mode", choices=("relax", "restrict"), default="relax")
@@ -155,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     print("command: python benchmarks/bounds.py " + " ".join(sys.argv[1:] if argv is None else argv), flush=True)
     c, cands = _problem(args.scenario, args.seed)
     if args.what == "lp":
-        lp(c, cands, args.tier, args.pdlp, args.highs_ipm)
+        lp(c, cands, args.tier, args.pdlp, args.highs_ipm, args.cg)
     elif args.what == "fixed":
         fixed(c, cands, args.tier, args.levels, args.time_limit)
     elif args.what == "weeks":

@@ -1538,11 +1538,16 @@ PDLP_ITERATIONS = 500
 PDLP_MIN_SHARE = 0.35
 
 
-def _lp_min_seconds(n_cols: int) -> float:
+def _lp_min_seconds(n_cols: int, converge: bool = False) -> float:
     """The time a tier LP of ``n_cols`` columns needs after its build to be
-    worth starting (a first-order LP :data:`PDLP_MIN_SHARE` of its fixed cost
-    and its iterations, at ~4 nonzeros per column)."""
-    return PDLP_MIN_SHARE * _pdlp_seconds(4 * n_cols) if n_cols > PDLP_COLUMNS else 0.05
+    worth starting: a first-order LP :data:`PDLP_MIN_SHARE` of its fixed cost
+    and its iterations, at ~4 nonzeros per column, or by column generation
+    (``converge``, :func:`_rigorous`) :data:`CG_MIN_RATE` per column."""
+    if n_cols <= PDLP_COLUMNS:
+        return 0.05
+    if converge:
+        return CG_MIN_RATE * n_cols
+    return PDLP_MIN_SHARE * _pdlp_seconds(4 * n_cols)
 
 
 def _lp_share(relax: Relaxation, share: float) -> float:
@@ -2178,8 +2183,7 @@ def _later_lp_bounds(
     def run() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
         out: dict[tuple[int, int], float] = {}
         for i, (k, tier, mask, limits, n_cols) in enumerate(jobs):
-            need = CG_MIN_RATE * n_cols if LATER_LP_CONVERGE and n_cols > PDLP_COLUMNS else _lp_min_seconds(n_cols)
-            if until - time.perf_counter() < LP_BUILD_RATE * n_cols + need:
+            if until - time.perf_counter() < LP_BUILD_RATE * n_cols + _lp_min_seconds(n_cols, LATER_LP_CONVERGE):
                 continue
             relax = Relaxation(c, cands, mask, fairness=False)
             # the last LP takes the time left (the child has nothing else to do:

@@ -245,6 +245,18 @@ def _run_pdlp(
     return y, x
 
 
+def _as_arrays(
+    cost: Any, a_ub: Any, b_ub: Any, a_eq: Any, b_eq: Any, lo: Any, hi: Any
+) -> tuple[F64, Any, F64, Any, F64, F64, F64]:
+    """The LP's vectors as float64 arrays and its matrices as CSR."""
+    from scipy import sparse
+
+    def f(x: Any) -> F64:
+        return np.asarray(x, dtype=np.float64)
+
+    return f(cost), sparse.csr_matrix(a_ub), f(b_ub), sparse.csr_matrix(a_eq), f(b_eq), f(lo), f(hi)
+
+
 def pdlp_multipliers(
     cost: F64,
     a_ub: Any,
@@ -265,13 +277,9 @@ def pdlp_multipliers(
     after :data:`POLISH_ITERATIONS` (the same result every run), the clock at
     twice the budget only a safety net. PDLP's primal point is appended to
     ``primal`` (for the LP-guided greedy)."""
-    from scipy import sparse
 
     t0 = time.monotonic()
-    cost = np.asarray(cost, dtype=np.float64)
-    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
-    b_ub, b_eq = np.asarray(b_ub, dtype=np.float64), np.asarray(b_eq, dtype=np.float64)
-    a_ub, a_eq = sparse.csr_matrix(a_ub), sparse.csr_matrix(a_eq)
+    cost, a_ub, b_ub, a_eq, b_eq, lo, hi = _as_arrays(cost, a_ub, b_ub, a_eq, b_eq, lo, hi)
     n_ub = a_ub.shape[0]
     deterministic = iteration_limit is not None
     if time_limit is None:
@@ -406,10 +414,7 @@ def cg_multipliers(
 
     began = time.monotonic()
     deadline = began + float(time_limit)
-    cost = np.asarray(cost, dtype=np.float64)
-    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
-    b_ub, b_eq = np.asarray(b_ub, dtype=np.float64), np.asarray(b_eq, dtype=np.float64)
-    a_ub, a_eq = sparse.csr_matrix(a_ub), sparse.csr_matrix(a_eq)
+    cost, a_ub, b_ub, a_eq, b_eq, lo, hi = _as_arrays(cost, a_ub, b_ub, a_eq, b_eq, lo, hi)
     shape = CoverageShape(cost, a_ub, b_ub, a_eq, b_eq, lo, hi)
     if not shape.ok:
         return None
