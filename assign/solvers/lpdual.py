@@ -371,7 +371,9 @@ CG_WIDEN_TIMES = 2
 #: the first restricted LP must be solved within this share of the time, or
 #: the LP is left to PDLP (None): ankang's tier 1 (396,000 columns, 41,000
 #: rows of volunteers' minutes; ad hoc 2026-12-02) gave 56,943 by column
-#: generation in 10 s and in 30 s, 246,432 by PDLP in 10 s
+#: generation in 10 s and in 30 s, 246,432 by PDLP in 10 s; with this share,
+#: `python benchmarks/bounds.py lp ankang --tier 1 --pdlp 10 --cg 10`:
+#: 246,455 (PDLP) and 246,390 (column generation, gone to PDLP)
 CG_FIRST_SHARE = 0.25
 
 
