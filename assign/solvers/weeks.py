@@ -65,6 +65,10 @@ I64 = NDArray[np.int64]
 MAX_STATES = 12_000_000
 #: and beyond this many visits in one set (a level)
 MAX_LEVEL = 12
+#: the enumeration sorts each level's rows by one 64-bit key (a hash of the
+#: set, the last item, the end) when the last two take at most this many
+#: bits (the hash keeps the rest; else three keys)
+PACK_LOW_BITS = 40
 _NEG = -1e18
 #: Wentges smoothing of the multipliers priced (0: the master's duals alone)
 SMOOTHING = 0.5
@@ -108,23 +112,41 @@ _MIX = np.array(
 )
 
 
-def _hash_rows(rows: NDArray[np.int64], extra: NDArray[np.int64] | None = None) -> NDArray[np.uint64]:
-    """A 64-bit mix of each row (and ``extra``): equal rows, equal hashes."""
+def _hash_rows(rows: NDArray[np.int32]) -> NDArray[np.uint64]:
+    """A 64-bit mix of each row: equal rows, equal hashes."""
     h = np.zeros(len(rows), dtype=np.uint64)
-    cols = [rows[:, k] for k in range(rows.shape[1])] + ([] if extra is None else [extra])
-    for k, col in enumerate(cols):
+    for k in range(rows.shape[1]):
+        col = rows[:, k]
         h = (h + col.astype(np.uint64) + np.uint64(1)) * _MIX[k % len(_MIX)]
         h ^= h >> np.uint64(31)
     return h
 
 
-def _distinct_rows(rows: NDArray[np.int64]) -> NDArray[np.int64]:
-    """The rows without repeats (order by hash; a collision may keep a repeat)."""
-    o = np.argsort(_hash_rows(rows))
-    r = rows[o]
-    head = np.ones(len(r), dtype=bool)
-    head[1:] = np.any(r[1:] != r[:-1], axis=1)
-    return r[head]
+def _insert_sorted(rows: NDArray[np.int32], x: NDArray[np.int32]) -> NDArray[np.int32]:
+    """Each row of ``rows`` (sorted, without ``x``'s value) with ``x``
+    inserted in order: a column at a time (cheaper than sorting the rows)."""
+    n, k = rows.shape
+    at = (rows < x[:, None]).sum(axis=1)
+    out = np.empty((n, k + 1), dtype=rows.dtype)
+    for i in range(k + 1):
+        after = rows[:, i - 1] if i else x  # (x where i == 0: only used if at == 0)
+        out[:, i] = np.where(at > i, rows[:, min(i, k - 1)], np.where(at == i, x, after))
+    return out
+
+
+def _once(rows: NDArray[np.int64], key: NDArray[np.uint64]) -> NDArray[np.int64]:
+    """``rows`` (sorted by ``key``, equal rows of one key adjacent unless
+    another row of the same key lies between them) with every row once: the
+    rows whose key no other shares are kept as they are, the others made
+    distinct by :func:`numpy.unique` (rare: hash collisions)."""
+    clash = np.zeros(len(key), dtype=bool)
+    if len(key) > 1:
+        eq = key[1:] == key[:-1]
+        clash[1:] = eq
+        clash[:-1] |= eq
+    if not clash.any():
+        return rows
+    return np.concatenate((rows[~clash], np.unique(rows[clash], axis=0)))
 
 
 def block_visits(c: Compiled, t: I64, v: I64, max_items: int) -> tuple[I64, I64, I64, I64] | None:
@@ -202,21 +224,21 @@ def _enumerate(
     bstart = np.searchsorted(blk, np.arange(n_blocks_all + 1), side="left")
 
     travel = _item_travel(c, item_rec)
+    j_bits = max(1, (n_items - 1).bit_length())
     set_rows: list[NDArray[np.int64]] = []  # per level: (n_sets, level) item indices
     # level 1: every item alone, at its earliest
-    mem = np.arange(n_items, dtype=np.int64)[:, None]
+    mem = np.arange(n_items, dtype=np.int32)[:, None]  # (item indices: int32 halves the traffic)
     last = np.arange(n_items, dtype=np.int64)
     end = lo + dur
     total = n_items
     def late() -> bool:
         return deadline is not None and time.perf_counter() > deadline
 
+    distinct = mem  # this level's sets, each once
     while len(last):
         if late():
             return None
-        set_rows.append(_distinct_rows(mem) if mem.shape[1] > 1 else mem)
-        if late():
-            return None
+        set_rows.append(distinct)
         b = blk[last]
         # candidates: items of the block whose latest start is not before this end
         pos = np.searchsorted(item_key, b * span + end, side="left")
@@ -246,20 +268,41 @@ def _enumerate(
             return None  # a set of more than MAX_LEVEL visits exists
         if late():
             return None
-        new_mem = np.sort(np.column_stack((mem[src], j)), axis=1)
-        # keep the earliest end per (set, last): rows sorted by a hash of both
-        # (its high bits), then by end (the low bits); a row is dropped only
-        # when it equals the previous one (a hash collision can only keep a
-        # dominated duplicate, never lose one)
+        new_mem = _insert_sorted(np.take(mem, src, axis=0), j.astype(np.int32))
+        # one sort for both steps: rows by a hash of their set (its high
+        # bits), then by last item, then by end (the low bits); kept: the
+        # earliest end per (set, last) and each set once. A row is dropped
+        # only when it equals the previous one, so a hash collision can only
+        # keep a dominated duplicate, never lose one; sets whose hashes'
+        # high bits collide are made distinct exactly (:func:`_once`)
         e_off = (e - e.min()).astype(np.uint64)
-        e_bits = np.uint64(int(e_off.max()).bit_length())
-        o = np.argsort((_hash_rows(new_mem, j) >> e_bits << e_bits) | e_off)
-        if late():
-            return None
-        new_mem, j, e = new_mem[o], j[o], e[o]
+        e_bits = int(e_off.max()).bit_length()
+        low = e_bits + j_bits
+        h = _hash_rows(new_mem)
+        if low <= PACK_LOW_BITS:
+            key = (h >> np.uint64(low) << np.uint64(low)) | (j.astype(np.uint64) << np.uint64(e_bits)) | e_off
+            o = np.argsort(key)
+            if late():
+                return None
+            # (one gather of the key rather than three: j, e and the hash's high bits are in it)
+            key = key[o]
+            new_mem = np.take(new_mem, o, axis=0)  # (np.take: ~3x faster than indexing rows)
+            j = ((key >> np.uint64(e_bits)) & np.uint64((1 << j_bits) - 1)).astype(np.int64)
+            e = (key & np.uint64((1 << e_bits) - 1)).astype(np.int64) + int(e.min())
+            h = key
+        else:
+            low = 0
+            o = np.lexsort((e, j, h))
+            if late():
+                return None
+            new_mem, j, e, h = np.take(new_mem, o, axis=0), j[o], e[o], h[o]
+        same_set = np.all(new_mem[1:] == new_mem[:-1], axis=1)
         head = np.ones(len(j), dtype=bool)
-        head[1:] = (j[1:] != j[:-1]) | np.any(new_mem[1:] != new_mem[:-1], axis=1)
+        head[1:] = ~same_set | (j[1:] != j[:-1])
+        first = np.ones(len(j), dtype=bool)
+        first[1:] = ~same_set
         mem, last, end = new_mem[head], j[head], e[head]
+        distinct = _once(new_mem[first], h[first] >> np.uint64(low))
 
     # flatten the sets, sorted by (block, minutes, size)
     empty = [np.zeros(0, dtype=np.int64)]
