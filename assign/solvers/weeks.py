@@ -134,7 +134,7 @@ def _insert_sorted(rows: NDArray[np.int32], x: NDArray[np.int32]) -> NDArray[np.
     return out
 
 
-def _once(rows: NDArray[np.int64], key: NDArray[np.uint64]) -> NDArray[np.int64]:
+def _once(rows: NDArray[np.int32], key: NDArray[np.uint64]) -> NDArray[np.int32]:
     """``rows`` (sorted by ``key``, equal rows of one key adjacent unless
     another row of the same key lies between them) with every row once: the
     rows whose key no other shares are kept as they are, the others made
@@ -225,7 +225,7 @@ def _enumerate(
 
     travel = _item_travel(c, item_rec)
     j_bits = max(1, (n_items - 1).bit_length())
-    set_rows: list[NDArray[np.int64]] = []  # per level: (n_sets, level) item indices
+    set_rows: list[NDArray[np.int32]] = []  # per level: (n_sets, level) item indices
     # level 1: every item alone, at its earliest
     mem = np.arange(n_items, dtype=np.int32)[:, None]  # (item indices: int32 halves the traffic)
     last = np.arange(n_items, dtype=np.int64)
