@@ -1182,6 +1182,22 @@ def test_late_fit_is_the_longest_prefix_within_the_budget(sizes: list[int], budg
         assert auto._late_window(jobs[: len(got) + 1]) > budget
 
 
+@given(st.sets(st.integers(1, 5)), st.integers(0, 5))
+@settings(max_examples=60, deadline=None)
+def test_child_lp_tiers_leave_the_parent_its_first_lp_tier(open_set: set[int], fixed_upto: int) -> None:
+    """:func:`auto.child_lp_tiers`: the child takes the open tiers after the
+    parent's, which is the first open tier not bounded by the fixed-time
+    model; a fixed-time tier left open never counts as the parent's."""
+    open_tiers = sorted(open_set)
+    got = auto.child_lp_tiers(open_tiers, fixed_upto)
+    lp = [j for j in open_tiers if j > fixed_upto]
+    assert got == lp[1:]
+    # concretely: tier 1 fixed-time and open (Shiquan seed 2) leaves tier 2 to the parent
+    assert auto.child_lp_tiers([1, 2, 3], 1) == [3]
+    assert auto.child_lp_tiers([2, 3, 4], 1) == [3, 4]
+    assert auto.child_lp_tiers([1, 2, 3], 0) == [2, 3]
+
+
 def _team_tier_problem() -> Problem:
     """Three volunteers (care, meals) free 08:00-09:00 at the recipients'
     home; tier 1: three one-hour care visits at 08:00 for two volunteers

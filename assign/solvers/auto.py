@@ -2156,6 +2156,19 @@ def guided_preference(
     return out
 
 
+def child_lp_tiers(open_tiers: list[int], fixed_upto: int) -> list[int]:
+    """The open tiers of a component whose LP bounds the forked child
+    computes (:func:`_later_lp_bounds`): those after the first open tier
+    that the parent's LP phase takes (with its LP-guided pass). Tiers up to
+    ``fixed_upto`` are bounded by the exact fixed-time model, not by an LP, so
+    the parent's tier is the first open one after them (Shiquan seed 2, whose
+    tier 1 stays open at 60 s: the child took tiers 2 and 3, the parent had
+    no LP and no guided pass, and U2 stayed at 31,849; with its tier-2 LP and
+    pass, 30,630-30,686 in two runs each, benchmarks/README.md, stop 29)."""
+    lp_open = [j for j in open_tiers if j > fixed_upto]
+    return lp_open[1:]
+
+
 def _later_lp_bounds(
     c: Compiled,
     cands: Candidates,
@@ -2990,10 +3003,9 @@ def _solve_auto_detailed(
                     jobs.append((k, in_comp, ub, prim, 1))
                     week_comps.add(k)
                     continue
-                # too dense for week bounds: the LP bounds of the tiers after the
-                # first open one (the parent's LP phase takes that one) that are
-                # not too large for an LP
-                for j in open_tiers[1:]:
+                # too dense for week bounds: the LP bounds of the later tiers
+                # (:func:`child_lp_tiers`) that are not too large for an LP
+                for j in child_lp_tiers(open_tiers, fixed_tiers.get(k, 0)):
                     lp_mask, lp_limits = _tier_task_set(
                         c, in_comp, j, ub, prim, task_pairs, pins_ok=_pins_kept(full, best, in_comp)
                     )
