@@ -259,6 +259,103 @@ def test_surely_kept_pins_are_in_the_optimum(problem: Problem, data: st.DataObje
         assert (t, v) in kept, (t, v)
 
 
+@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=3, max_tasks=5), data=st.data())
+def test_every_valid_schedule_keeps_a_pin_of_each_group(problem: Problem, data: st.DataObject) -> None:
+    """:func:`kept_pin_groups`: every schedule valid under the lenient
+    reading of rule 12 (so every strictly valid one too), enumerated by brute
+    force, keeps at least one pin of each group; and the time-indexed
+    relaxation with the groups (and the surely kept pins) bounds the lenient
+    optimum's U of its first tier."""
+    import itertools
+
+    from assign.solvers.timeindexed import kept_pin_groups, surely_kept_pins
+    from tests.bruteforce import _Lenient, _pins_of, _Tiny
+
+    # volunteers skilled and free for an hour or two each day, one-volunteer
+    # tasks pinned, several of them to one volunteer (groups need two pins of
+    # one volunteer near each other)
+    day = timedelta(days=1)
+    vols = tuple(
+        v.model_copy(update={
+            "skills": tuple(SKILLS),
+            "availability": tuple(
+                (problem.horizon.start + day * k + timedelta(hours=8), problem.horizon.start + day * k + timedelta(hours=8 + h))
+                for k, h in enumerate(data.draw(st.lists(st.integers(1, 3), min_size=2, max_size=2)))
+            ),
+            "max_travel_km": 100.0,
+            "community": problem.volunteers[0].community,
+            # (pledges and daily limits both ways: roomy or binding)
+            "max_minutes": data.draw(st.sampled_from([None, 50, 70, 600])),
+            "max_tasks_per_day": data.draw(st.sampled_from([None, None, 1, 2, 5])),
+        })
+        for v in problem.volunteers
+    )
+    recipients = tuple(r.model_copy(update={"excluded_volunteers": (), "community": problem.volunteers[0].community})
+                       for r in problem.recipients)
+    problem = problem.model_copy(update={"volunteers": vols, "recipients": recipients})
+    c0 = compile_problem(problem)
+    # the one-volunteer tasks, most of them in the first morning (near one
+    # another; short windows: the lenient brute force tries every start of
+    # the kept pins), pinned to one volunteer
+    who = data.draw(st.integers(0, c0.n_volunteers - 1))
+    n = len(problem.tasks)
+    # (a pin the next day, outside the group, shares the pledge and the days)
+    kinds = iter(data.draw(st.lists(st.sampled_from(["morning", "morning", "morning", "next day", "none"]), min_size=n, max_size=n)))
+    spans = iter(data.draw(st.lists(st.sampled_from([30, 35, 40, 45]), min_size=n, max_size=n)))
+    morning = problem.horizon.start + timedelta(hours=8)
+    tasks = []
+    for t in problem.tasks:
+        kind, span = next(kinds), next(spans)
+        if t.volunteers_needed == 1 and kind != "none":
+            at = morning + (day if kind == "next day" else timedelta(0))
+            t = t.model_copy(update={
+                "window_start": at, "window_end": at + timedelta(minutes=span),
+                "duration_min": 30, "pinned": (c0.volunteer_ids[who],),
+            })
+        else:
+            t = t.model_copy(update={"pinned": ()})
+        tasks.append(t)
+    c = compile_problem(problem.model_copy(update={"tasks": tuple(tasks)}))
+    cands = build_candidates(c)
+    groups = kept_pin_groups(c, cands)
+    event(f"{len(groups)} groups")
+
+
+    if not groups:
+        return
+    pin_t = np.repeat(np.arange(c.n_tasks), np.diff(c.t_pin_ptr))
+    want = [{(int(pin_t[i]), int(c.t_pin[i])) for i in g.tolist()} for g in groups]
+    # every leniently valid schedule (as tests/bruteforce.py enumerates them)
+    tiny = _Tiny(c)
+    feasible = []
+    for choice in itertools.product(*(tiny.options(t) for t in range(c.n_tasks))):
+        if tiny.minutes_ok(choice) and tiny.place(choice) is not None:
+            feasible.append(choice)
+    achievable = {_pins_of(c, ch) for ch in feasible}
+    all_pins = set(zip(pin_t.tolist(), c.t_pin.tolist(), strict=True))
+    lenient = _Lenient(c, tiny, {p for p in all_pins if any(p in k for k in achievable)})
+    n_valid = 0
+    for choice in feasible:
+        if lenient.place(choice) is None:
+            continue
+        n_valid += 1
+        kept = _pins_of(c, choice)
+        for g in want:
+            assert kept & g, (sorted(kept), sorted(g))
+    assert n_valid  # (the schedule keeping every feasible pin it can is among them)
+    # the relaxation with the groups bounds the lenient optimum's U1
+    best = brute_force(c, honour_pins=True, reading="lenient")
+    sure = surely_kept_pins(c, cands)
+    first = int(c.t_tier.min())
+    r = solve_tiers(
+        c, cands, np.ones(c.n_tasks, dtype=bool), mode="relax", time_limit=20, workers=1, tiers=(first,),
+        pins=(pin_t[sure], c.t_pin[sure].astype(np.int64)), pin_groups=[(pin_t[g], c.t_pin[g].astype(np.int64)) for g in groups],
+    )
+    if r.stages:
+        assert r.stages[0][2] <= best.key[first - 1] + 1e-9, (r.stages, best.key)
+
+
 def test_a_pin_whose_rival_breaks_a_rule_alone_is_surely_kept() -> None:
     """An audit's problem (tests/data/pin_rival_breaks_alone.json): task t3
     needs one volunteer and is pinned to v3 and to v2, whom its recipient

@@ -206,6 +206,7 @@ from .timeindexed import (
     BUILD_TIMEOUT,
     add_visit_conflicts,
     fixed_time,
+    kept_pin_groups,
     max_travel_minutes,
     solve_tiers,
     surely_kept_pins,
@@ -1644,6 +1645,10 @@ LNS_RESERVE_FROM = 2.0
 #: (two CP-SAT seeds each; every run proven optimal). The incumbent stays
 #: the schedule when the stage finds nothing better.
 FIXED_HINT = False
+#: the fixed-time stage's relaxation keeps at least one pin of each group of
+#: :func:`~.timeindexed.kept_pin_groups` (False: only the surely kept pins
+#: are forced, as before 2026-12-02, stop 29)
+FIXED_PIN_GROUPS = True
 #: the fixed-time stage builds its model and composes two schedules with
 #: greedy passes: it is started only when its share of the time is at least
 #: this many estimated greedy passes (ankang: ~70 s of passes for a ~10 s share)
@@ -2859,13 +2864,18 @@ def _solve_auto_detailed(
             extra_r &= ~model & (c.t_needed == 1)
             model_r = model | extra_r
             obst = np.flatnonzero(in_comp[best.task] & ~model_r[best.task] & pinned_task[best.task])
-            # the relaxation: the pins every valid schedule keeps, forced
+            # the relaxation: the pins every valid schedule keeps, forced, and
+            # at least one of each group of pins of which every valid
+            # schedule keeps one (:func:`~.timeindexed.kept_pin_groups`)
             sure = surely_kept_pins(c, full)
             p_task = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
             p_vol = c.t_pin.astype(np.int64)
             sure &= in_comp[p_task]
+            groups = [g for g in kept_pin_groups(c, full) if in_comp[p_task[g]].all()] if FIXED_PIN_GROUPS else []
             extra_x = np.zeros(c.n_tasks, dtype=bool)
             extra_x[p_task[sure]] = True
+            for g in groups:
+                extra_x[p_task[g]] = True
             extra_x &= ~model
             model_x = model | extra_x
             rows = np.flatnonzero(model_r[best.task])
@@ -2874,6 +2884,7 @@ def _solve_auto_detailed(
             relax_kw: dict[str, Any] = {
                 "mode": "relax", "seed": seed, "workers": 1, "hint": hint, "tiers": tiers, "dtime": dtime,
                 "pins": (p_task[sure], p_vol[sure]), "pinned_only": extra_x,
+                "pin_groups": [(p_task[g], p_vol[g]) for g in groups],
             }
             restricted = None
             if len(kept) or len(obst):

@@ -268,12 +268,42 @@ def surely_kept_pins(c: Compiled, cands: Candidates) -> NDArray[np.bool_]:
     them from that team (rule 12 read either way: with the kept pins
     re-timed or at their starts). Then it collides with no set of other pins
     (nor their teams), so it is kept. Used to strengthen relaxations without
-    losing their validity.
+    losing their validity. (The groups of :func:`kept_pin_groups` of one pin.)
     """
+    out = np.zeros(len(c.t_pin), dtype=bool)
+    for group in _pin_groups(c, cands):
+        if len(group) == 1:
+            out[group] = True
+    return out
+
+
+def kept_pin_groups(c: Compiled, cands: Candidates) -> list[NDArray[np.int64]]:
+    """Groups of two or more pins (rows of ``c.t_pin``) of which *every* valid
+    schedule keeps at least one.
+
+    A group is the pins of one volunteer that can come near one another
+    (windows widened by the longest travel, chained), when each of them
+    meets :func:`surely_kept_pins`' conditions but the one on nearness, no
+    other pin of the volunteer (nor their candidacy as a mate of a pinned
+    team task) comes near any of them, and on each day a member's window
+    touches, the volunteer's pins outside the group whose windows touch
+    that day leave room for one more under the daily limit. A schedule
+    keeping none of them could add any one (nothing else it keeps can clash
+    with it, its pledge holds all the volunteer's pins, its day has room),
+    which rule 12 forbids, read either way (with the kept pins at their
+    starts or re-timed). Of two pins of one volunteer in the same
+    half-hour, a schedule may keep either: neither is surely kept, but
+    dropping both is not valid (Shiquan seed 2's tier 1: its relaxation
+    rose from 26,273 to 26,302 with these groups, the restriction 26,324)."""
+    return [g for g in _pin_groups(c, cands) if len(g) > 1]
+
+
+def _pin_groups(c: Compiled, cands: Candidates) -> list[NDArray[np.int64]]:
+    """The groups of :func:`kept_pin_groups`, those of one pin included (the
+    surely kept pins)."""
     n_pins = len(c.t_pin)
-    out = np.zeros(n_pins, dtype=bool)
     if n_pins == 0:
-        return out
+        return []
     pt = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
     pv = c.t_pin.astype(np.int64)
     keys = cands.task.astype(np.int64) * c.n_volunteers + cands.volunteer.astype(np.int64)
@@ -313,24 +343,37 @@ def surely_kept_pins(c: Compiled, cands: Candidates) -> NDArray[np.bool_]:
     margin = max_travel_minutes(c)
     by = np.argsort(pv, kind="stable")
     ptr = np.searchsorted(pv[by], np.arange(c.n_volunteers + 1))
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    groups: list[NDArray[np.int64]] = []
     for v in np.unique(pv[ok]).tolist():
         mine = by[ptr[v] : ptr[v + 1]]
         lim = int(c.v_max_per_day[v])
-        for i in mine.tolist():
-            if not ok[i]:
+        # chains of nearness among the volunteer's pins (and mate candidacies)
+        w0, w1 = ws[mine], we[mine]
+        near = (w0[:, None] < w1[None, :] + margin) & (w0[None, :] < w1[:, None] + margin)
+        _, lab = connected_components(sparse.csr_matrix(near), directed=False)
+        members: dict[int, list[int]] = {}
+        for i, g in zip(mine.tolist(), lab.tolist(), strict=True):
+            members.setdefault(int(g), []).append(int(i))
+        for group_l in members.values():
+            group = np.asarray(sorted(group_l), dtype=np.int64)
+            if not ok[group].all():
                 continue
-            others = mine[mine != i]
-            if len(others):
-                near = (ws[others] < we[i] + margin) & (ws[i] < we[others] + margin)
-                if near.any():
-                    ok[i] = False
-                    continue
+            outside = mine[~np.isin(mine, group)]
+            fits = True
             if lim < (1 << 40):
-                for d in range(int(d0[i]), int(d1[i]) + 1):
-                    if int(np.count_nonzero((d0[mine] <= d) & (d1[mine] >= d))) > lim:
-                        ok[i] = False
+                for i in group.tolist():
+                    for d in range(int(d0[i]), int(d1[i]) + 1):
+                        if int(np.count_nonzero((d0[outside] <= d) & (d1[outside] >= d))) + 1 > lim:
+                            fits = False
+                            break
+                    if not fits:
                         break
-    return ok[:n_pins]
+            if fits:
+                groups.append(group)
+    return groups
 
 
 @dataclass(frozen=True)
@@ -384,6 +427,7 @@ def solve_tiers(
     pinned_only: NDArray[np.bool_] | None = None,
     dtime: float | None = None,
     params: dict[str, Any] | None = None,
+    pin_groups: list[tuple[I64, I64]] | None = None,
 ) -> TierResult:
     """Minimise ``U_j`` over ``tasks``, tier by tier (each proven optimum fixed
     before the next; stops at the first stage not proven).
@@ -401,6 +445,9 @@ def solve_tiers(
     ``tiers``: the tiers to minimise (default: every tier of ``tasks``).
     ``dtime``: a CP-SAT deterministic-time budget over all stages (with one
     worker, a limit that repeats exactly, unlike ``time_limit``).
+    ``pin_groups``: groups of pins (task, volunteer) of which at least one
+    is kept (:func:`kept_pin_groups`: every valid schedule does; the
+    relaxation stays one), the groups' tasks in ``tasks``.
     ``params``: CP-SAT parameters that replace the defaults set here (e.g.
     ``{"linearization_level": 1}``; ``benchmarks/bounds.py fixed`` compares them).
 
@@ -504,6 +551,11 @@ def solve_tiers(
         pinned = pinned[np.argsort(ok_key[pinned], kind="stable")]
         for at in np.split(pinned, np.flatnonzero(np.diff(ok_key[pinned])) + 1) if len(pinned) else []:
             m.add(cp_model.LinearExpr.sum([y[j] for j in at.tolist()]) == 1)  # the pair's options: one
+    for g_task, g_vol in pin_groups or []:
+        # at least one pin of the group kept (its pairs' options)
+        keys = np.asarray(g_task, dtype=np.int64) * c.n_volunteers + np.asarray(g_vol, dtype=np.int64)
+        at = np.flatnonzero(np.isin(t * c.n_volunteers + v, keys))
+        m.add(cp_model.LinearExpr.sum([y[j] for j in at.tolist()]) >= 1)
     # per volunteer: rules 9, 10, 11
     max_travel = max_travel_minutes(c)
     by_vol = np.argsort(v, kind="stable")
