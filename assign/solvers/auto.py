@@ -206,10 +206,9 @@ from .timeindexed import (
     BUILD_TIMEOUT,
     add_visit_conflicts,
     fixed_time,
-    kept_pin_groups,
     max_travel_minutes,
     solve_tiers,
-    surely_kept_pins,
+    split_pin_groups,
 )
 
 I64 = NDArray[np.int64]
@@ -2867,11 +2866,11 @@ def _solve_auto_detailed(
             # the relaxation: the pins every valid schedule keeps, forced, and
             # at least one of each group of pins of which every valid
             # schedule keeps one (:func:`~.timeindexed.kept_pin_groups`)
-            sure = surely_kept_pins(c, full)
+            sure, groups = split_pin_groups(c, full)
             p_task = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
             p_vol = c.t_pin.astype(np.int64)
             sure &= in_comp[p_task]
-            groups = [g for g in kept_pin_groups(c, full) if in_comp[p_task[g]].all()] if FIXED_PIN_GROUPS else []
+            groups = [g for g in groups if in_comp[p_task[g]].all()] if FIXED_PIN_GROUPS else []
             extra_x = np.zeros(c.n_tasks, dtype=bool)
             extra_x[p_task[sure]] = True
             for g in groups:

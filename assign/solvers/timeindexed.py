@@ -270,11 +270,7 @@ def surely_kept_pins(c: Compiled, cands: Candidates) -> NDArray[np.bool_]:
     (nor their teams), so it is kept. Used to strengthen relaxations without
     losing their validity. (The groups of :func:`kept_pin_groups` of one pin.)
     """
-    out = np.zeros(len(c.t_pin), dtype=bool)
-    for group in _pin_groups(c, cands):
-        if len(group) == 1:
-            out[group] = True
-    return out
+    return split_pin_groups(c, cands)[0]
 
 
 def kept_pin_groups(c: Compiled, cands: Candidates) -> list[NDArray[np.int64]]:
@@ -295,7 +291,19 @@ def kept_pin_groups(c: Compiled, cands: Candidates) -> list[NDArray[np.int64]]:
     half-hour, a schedule may keep either: neither is surely kept, but
     dropping both is not valid (Shiquan seed 2's tier 1: its relaxation
     rose from 26,273 to 26,302 with these groups, the restriction 26,324)."""
-    return [g for g in _pin_groups(c, cands) if len(g) > 1]
+    return split_pin_groups(c, cands)[1]
+
+
+def split_pin_groups(c: Compiled, cands: Candidates) -> tuple[NDArray[np.bool_], list[NDArray[np.int64]]]:
+    """:func:`surely_kept_pins` and :func:`kept_pin_groups` from one pass."""
+    sure = np.zeros(len(c.t_pin), dtype=bool)
+    groups = []
+    for group in _pin_groups(c, cands):
+        if len(group) == 1:
+            sure[group] = True
+        else:
+            groups.append(group)
+    return sure, groups
 
 
 def _pin_groups(c: Compiled, cands: Candidates) -> list[NDArray[np.int64]]:
@@ -343,36 +351,35 @@ def _pin_groups(c: Compiled, cands: Candidates) -> list[NDArray[np.int64]]:
     margin = max_travel_minutes(c)
     by = np.argsort(pv, kind="stable")
     ptr = np.searchsorted(pv[by], np.arange(c.n_volunteers + 1))
-    from scipy import sparse
-    from scipy.sparse.csgraph import connected_components
-
+    # chains of nearness among each volunteer's pins (and mate candidacies):
+    # their windows widened by the longest travel overlap, so a sweep in
+    # window order splits them where a window starts after every earlier
+    # one's widened end (the running maximum kept apart per volunteer)
+    lo = ws - ws.min()
+    hi = we + margin - ws.min()
+    big = int(hi.max()) + 1
+    o = np.lexsort((lo, pv))
+    reach = np.maximum.accumulate(pv[o] * big + hi[o])
+    starts = np.ones(len(o), dtype=bool)
+    starts[1:] = (pv[o][1:] != pv[o][:-1]) | (pv[o][1:] * big + lo[o][1:] >= reach[:-1])
+    cut = np.flatnonzero(starts)
+    all_ok = np.logical_and.reduceat(ok[o], cut)
     groups: list[NDArray[np.int64]] = []
-    for v in np.unique(pv[ok]).tolist():
-        mine = by[ptr[v] : ptr[v + 1]]
+    for g in np.flatnonzero(all_ok).tolist():
+        group = np.sort(o[cut[g] : cut[g + 1] if g + 1 < len(cut) else len(o)])
+        v = int(pv[group[0]])
         lim = int(c.v_max_per_day[v])
-        # chains of nearness among the volunteer's pins (and mate candidacies)
-        w0, w1 = ws[mine], we[mine]
-        near = (w0[:, None] < w1[None, :] + margin) & (w0[None, :] < w1[:, None] + margin)
-        _, lab = connected_components(sparse.csr_matrix(near), directed=False)
-        members: dict[int, list[int]] = {}
-        for i, g in zip(mine.tolist(), lab.tolist(), strict=True):
-            members.setdefault(int(g), []).append(int(i))
-        for group_l in members.values():
-            group = np.asarray(sorted(group_l), dtype=np.int64)
-            if not ok[group].all():
-                continue
+        if lim < (1 << 40):
+            # each member's days: the volunteer's pins outside the group leave room for it
+            mine = by[ptr[v] : ptr[v + 1]]
             outside = mine[~np.isin(mine, group)]
-            fits = True
-            if lim < (1 << 40):
-                for i in group.tolist():
-                    for d in range(int(d0[i]), int(d1[i]) + 1):
-                        if int(np.count_nonzero((d0[outside] <= d) & (d1[outside] >= d))) + 1 > lim:
-                            fits = False
-                            break
-                    if not fits:
-                        break
-            if fits:
-                groups.append(group)
+            if any(
+                int(np.count_nonzero((d0[outside] <= d) & (d1[outside] >= d))) + 1 > lim
+                for i in group.tolist()
+                for d in range(int(d0[i]), int(d1[i]) + 1)
+            ):
+                continue
+        groups.append(group)
     return groups
 
 
