@@ -1297,3 +1297,57 @@ def test_one_small_component_gets_the_exact_models_second_chance(monkeypatch: py
     monkeypatch.undo()
     plain = auto.solve_auto_detailed(c, cands, 10.0, 0, 1)
     assert plain.key[:-1] == result.key[:-1]
+
+
+def test_first_lp_squeezed_by_a_slow_fixed_time_stage_still_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fixed-time stage that ends late (a slow proof) leaves the first LP
+    the re-timed insertion's time: the LP still runs and bounds tier 2, where
+    it was skipped and tier 2 kept the trivial bound (Shiquan: U2 >= 3,540).
+    One worker: the stage's models charge the deterministic clock until
+    0.8 s are left of the 10, of which the LP may take all but the final
+    steps' 0.5 s (the search's reserve, the insertion's 2.5 s less its floor
+    of 0.4 s, would leave it nothing)."""
+    from assign import clock as clocks
+
+    problem = _two_tier_problem()
+    raw = problem.model_dump(mode="json", exclude_none=True)
+    for task in raw["tasks"]:
+        if task["tier"] == 2:  # tier 2 windowed (65 minutes for a one-hour visit): the LP's tier
+            task["window_end"] = _iso(550 + 65)
+    c = compile_problem(Problem.model_validate(raw))
+    cands = build_candidates(c)
+    for name in ("SMALL_PAIRS", "EXACT_PAIRS", "WEEK_MAX_PAIRS"):
+        monkeypatch.setattr(auto, name, 0)
+    monkeypatch.setattr(auto, "RETIME_PAIR_SECONDS", 1.0)  # the insertion's whole share (2.5 s)
+    began: list[float] = []
+    real_components, real_tiers = auto.components, auto.solve_tiers
+
+    def components(*args, **kwargs):  # type: ignore[no-untyped-def]
+        began.append(clocks.current().now())
+        return real_components(*args, **kwargs)
+
+    def slow_tiers(*args, **kwargs):  # type: ignore[no-untyped-def]
+        got = real_tiers(*args, **kwargs)
+        clock = clocks.current()
+        clock.charge(max(0.0, began[0] + LIMIT - 0.8 - clock.now()))
+        return got
+
+    lp_tiers: list[int] = []
+    real_bound = auto.Relaxation.tier_bound
+
+    def tier_bound(self, tier, *args, **kwargs):  # type: ignore[no-untyped-def]
+        got = real_bound(self, tier, *args, **kwargs)
+        lp_tiers.append(tier)
+        return got
+
+    monkeypatch.setattr(auto, "components", components)
+    monkeypatch.setattr(auto, "solve_tiers", slow_tiers)
+    monkeypatch.setattr(auto.Relaxation, "tier_bound", tier_bound)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
+    names = [name for name, _ in result.log]
+    assert any(name.startswith("fixed-time tiers 1-1") for name in names)
+    assert lp_tiers == [2]  # tier 2's LP ran, in the parent
+    optimum = brute_force(c, honour_pins=True).key
+    assert result.key[:2] == optimum[:2] == (10.0, 10.0)
+    assert result.bound is not None
+    assert tuple(result.bound.uncovered)[:2] == (10.0, 10.0)

@@ -46,7 +46,8 @@ Steps
      :func:`~assign.solvers.timeindexed.surely_kept_pins`); the tiers are
      proven when the two meet; started only when its share holds
      :data:`FIXED_PASSES` estimated greedy passes (its schedules are composed
-     by greedy passes), and a model not built within its share is not solved;
+     by greedy passes, the restriction's while the relaxation runs on), and a
+     model not built within its share is not solved;
      (b') *tier-truncated exact stages*: the exact model of the component's
      tier-1 tasks (plus every pinned task), then tiers 1-2, ... while the model
      has at most :data:`EXACT_PAIRS` pairs; when its bound meets its schedule
@@ -2897,13 +2898,18 @@ def _solve_auto_detailed(
                     with ThreadPoolExecutor(max_workers=2) as pool:
                         fut_a = pool.submit(solve_tiers, c, full, model_r, time_limit=budget, **restrict_kw)
                         fut_b = pool.submit(solve_tiers, c, full, model_x, time_limit=budget, **relax_kw)
-                        restricted, relaxed = fut_a.result(), fut_b.result()
+                        restricted = fut_a.result()
+                        # its schedule composed while the relaxation runs on
+                        # (the stage's end was both passes after both models)
+                        if restricted.status != BUILD_TIMEOUT:  # (its model could not be built in time)
+                            offer(compose(model_r, restricted.task, restricted.volunteer, restricted.start))
+                        relaxed = fut_b.result()
                 else:
                     restricted = solve_tiers(c, full, model_r, time_limit=0.75 * budget, **restrict_kw)
                     if FIXED_HINT:
                         relax_kw["hint"] = (restricted.task, restricted.volunteer, restricted.start)
-                if restricted.status != BUILD_TIMEOUT:  # (its model could not be built in time)
-                    offer(compose(model_r, restricted.task, restricted.volunteer, restricted.start))
+                    if restricted.status != BUILD_TIMEOUT:
+                        offer(compose(model_r, restricted.task, restricted.volunteer, restricted.start))
             if restricted is None or n_workers == 1:
                 relaxed = solve_tiers(
                     c, full, model_x, time_limit=max(0.1, stop - now()), **relax_kw
@@ -3095,7 +3101,14 @@ def _solve_auto_detailed(
             pins_ok = _pins_kept(full, best, in_comp)
             for tier in range(exact_tiers.get(k, 0) + 1, T + 1):
                 end = lp_end if first_lp else lp_deadline
-                if end - now() <= 0.05:
+                # squeezed (a fixed-time stage that took its whole share:
+                # Shiquan's ended at ~41 s of 53 when its proof was slow, and
+                # U2 stayed at 27,997 with the trivial bound 3,540), the first
+                # LP and its guided pass take the insertion's and the cheaper
+                # volunteers' time too, all but the final steps' (the LP and
+                # its pass gave ~1,000 off U2 there, the insertion 64)
+                squeezed = max(end, deadline - final_est) if first_lp and guided else end
+                if squeezed - now() <= 0.05:
                     break
                 if (k, tier) in child_lp:
                     continue  # the forked child's
@@ -3108,6 +3121,9 @@ def _solve_auto_detailed(
                 # left (a first-order LP needs its fixed cost and its iterations;
                 # ~4 nonzeros per column), with the guided greedy pass after it
                 room = end - now() - LP_BUILD_RATE * n_cols - passes
+                if room < _lp_min_seconds(n_cols) and squeezed > end:
+                    end = lp_end = squeezed
+                    room = end - now() - LP_BUILD_RATE * n_cols - passes
                 if n_cols > LP_MAX_COLUMNS or room < _lp_min_seconds(n_cols):
                     continue
                 relax = Relaxation(c, full, mask, fairness=False)
