@@ -6,11 +6,13 @@ Subcommands: ``solve``, ``check``, ``convert``, ``generate``, ``explain`` (``ass
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
+import logging
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -275,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=None, metavar="S", help="time limit in seconds")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
     p.add_argument("--workers", type=int, default=None, metavar="N", help="solver threads")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print the solver's steps on stderr as they end (time, step, score so far)")
     p.add_argument("--k", type=int, default=None, metavar="K",
                    help="keep only the K nearest candidate volunteers per task (default: all)")
     p.set_defaults(run=_cmd_solve)
@@ -341,6 +345,26 @@ def _return_freed_memory() -> None:
         pass
 
 
+@contextlib.contextmanager
+def _steps_to(stream: TextIO | None) -> Iterator[None]:
+    """The ``assign`` loggers' INFO records (the solver's steps) on ``stream``
+    while the command runs (nothing when None)."""
+    if stream is None:
+        yield
+        return
+    logger = logging.getLogger("assign")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the command line; returns the exit code (see ``assign --help``)."""
     _return_freed_memory()
@@ -352,7 +376,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
     try:
-        with warnings.catch_warnings():  # restores the default display afterwards
+        with warnings.catch_warnings(), _steps_to(stderr if getattr(args, "verbose", False) else None):
+            # (catch_warnings restores the default display afterwards)
             warnings.showwarning = lambda message, *_: print(f"warning: {message}", file=stderr)
             return int(args.run(args, stdout))
     except ProblemError as exc:

@@ -11,9 +11,12 @@ Imports of the heavy parts (scipy, OR-Tools) happen inside :func:`solve`, so
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import TYPE_CHECKING
+
+_log = logging.getLogger(__name__)
 
 #: relative (and absolute) tolerance under which score and bound are "equal"
 OPTIMAL_TOLERANCE = 1e-6
@@ -166,12 +169,18 @@ def solve(
     c = compile_problem(problem)
     cands = build_candidates(c, k=k)
     limit = _strategy_limit(strategy, time_limit, workers, time.perf_counter() - clock, len(cands))
+    _log.info(
+        "prepared in %.2f s: %d tasks, %d volunteers, %d candidate pairs; %s %s",
+        time.perf_counter() - clock, c.n_tasks, c.n_volunteers, len(cands), strategy,
+        "without a time limit" if limit is None else f"gets {limit:.2f} s",
+    )
     sol, bound = run(c, cands, limit, seed, workers)
     if strategy != "greedy":
         # (the greedy does both itself)
         sol = rename_conflicts(c, fill(c, cands, sol))
     why = reasons(c, sol, cands)
     seconds = time.perf_counter() - clock
+    _log.info("solved, filled and explained in %.2f s", seconds)
     return build_schedule(
         c, sol, reasons=why, bound=bound, strategy=strategy, seconds=seconds, seed=seed
     )

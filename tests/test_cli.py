@@ -59,6 +59,32 @@ def test_solve_summary(solved: tuple[Path, str]) -> None:
         assert fragment in stdout, fragment
 
 
+def test_solve_verbose_prints_the_steps_on_stderr(tmp_path: Path) -> None:
+    """``--verbose``: the preparation and each of auto's steps (with the
+    score so far) on stderr, the summary unchanged on stdout; without it,
+    nothing on stderr, and the logger is left as it was."""
+    import logging
+
+    code, quiet_out, quiet_err = run("solve", str(TINY), "--out", str(tmp_path / "a"))
+    assert code == EXIT_OK and quiet_err == ""
+    code, out, err = run("solve", str(TINY), "--out", str(tmp_path / "b"), "--verbose")
+    assert code == EXIT_OK
+    lines = err.splitlines()
+    assert lines[0].startswith("prepared in ") and "4 candidate pairs; auto gets" in lines[0]
+    steps = [line.split()[3] for line in lines if line.startswith("auto ")]
+    assert steps[:2] == ["components", "greedy"] and steps[-1] == "done"
+    assert any(line.startswith("auto ") and line.endswith("U 0 / 14 / 0 / 0, soft 505.0") for line in lines)
+    assert lines[-1].startswith("solved, filled and explained in ")
+    # (the summary's seconds and the folder written differ)
+    def same(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not line.startswith(("status ", "wrote "))]
+
+    assert same(out) == same(quiet_out) and "bound:" in out
+    assert not logging.getLogger("assign").handlers and logging.getLogger("assign").level == logging.NOTSET
+    code, _, err = run("solve", str(TINY), "--out", str(tmp_path / "c"))
+    assert err == ""
+
+
 def test_check_valid_schedule_exits_0(solved: tuple[Path, str]) -> None:
     out, _ = solved
     code, stdout, _ = run("check", str(TINY), str(out / "schedule.json"))

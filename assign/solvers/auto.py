@@ -189,6 +189,7 @@ not deterministic.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -213,6 +214,10 @@ from .timeindexed import (
 )
 
 I64 = NDArray[np.int64]
+
+#: each step's end (``AutoResult.log``) with the incumbent's score there, at
+#: INFO (``assign solve --verbose`` prints them)
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -2636,6 +2641,11 @@ def _solve_auto_detailed(
     def mark(name: str) -> None:
         log.append((name, time.perf_counter() - began))
         keys.append(tuple(best_key))
+        if _log.isEnabledFor(logging.INFO):
+            score = "-" if not best_key else (
+                "U " + " / ".join(f"{u:g}" for u in best_key[:-1]) + f", soft {best_key[-1]:.1f}"
+            )
+            _log.info("auto %7.2f s  %-44s %s", log[-1][1], name, score)
 
     def left() -> float:
         return deadline - now()
