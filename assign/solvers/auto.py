@@ -3132,7 +3132,7 @@ def _solve_auto_detailed(
                 # ~4 nonzeros per column), with the guided greedy pass after it
                 room = end - now() - LP_BUILD_RATE * n_cols - passes
                 if room < _lp_min_seconds(n_cols) and squeezed > end:
-                    end = lp_end = squeezed
+                    end = squeezed
                     room = end - now() - LP_BUILD_RATE * n_cols - passes
                 if n_cols > LP_MAX_COLUMNS or room < _lp_min_seconds(n_cols):
                     continue
@@ -3146,9 +3146,10 @@ def _solve_auto_detailed(
                 value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=clock.deterministic)
                 # (on the deterministic clock: its build and its solve by their sizes)
                 clock.charge(LP_BUILD_RATE * n_cols + (max(0.05, share) if relax.n > PDLP_COLUMNS else LP_SOLVE_RATE * n_cols))
-                # the guided pass only when cheap next to the time limit
+                # the guided pass only when cheap next to the time limit, and
+                # when its time (reserved above) is left
                 guide = relax.guide(cands) if guided else None
-                if guide is not None and now() + pass_seconds <= deadline:
+                if guide is not None and now() + passes <= deadline:
                     # LP-guided greedy: the knapsack order, each task to a volunteer
                     # the LP uses for it (x above GUIDE_USED), the cheapest first;
                     # the less urgent tiers' by pressure; the more urgent tiers kept
