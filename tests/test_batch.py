@@ -439,6 +439,27 @@ def test_json_log_lines(site: Path) -> None:
     assert proc.stdout.startswith("2026-11-30: planned")
 
 
+def test_json_log_has_the_solver_steps(site: Path) -> None:
+    """With ``auto``, the JSON log carries the preparation and each of its
+    steps as ``solve.step`` events (step, seconds, the score so far), between
+    the job's progress events; the text log has none of them."""
+    write_config(site, make_config(site, solve={"strategy": "auto", "time_limit": 5.0, "workers": 1}))
+    proc = cli("--config", "nightly.toml", "--date", "2026-11-30", "--log-json", cwd=site)
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in proc.stderr.splitlines()]
+    steps = [r for r in records if r["event"] == "solve.step"]
+    assert steps[0]["message"].startswith("prepared in ")
+    names = [r["step"] for r in steps if "step" in r]
+    assert names[:2] == ["components", "greedy"] and names[-1] == "done"
+    done = next(r for r in steps if r.get("step") == "done")
+    assert len(done["uncovered"]) == 4 and done["seconds"] >= 0 and "soft" in done
+    assert records.index(steps[0]) > [r["event"] for r in records].index("run.started")
+    assert records[-1]["event"] == "run.finished"
+    proc = cli("--config", "nightly.toml", "--date", "2026-12-01", cwd=site)
+    assert proc.returncode == 0, proc.stderr
+    assert "prepared in" not in proc.stderr and " greedy " not in proc.stderr
+
+
 # ----------------------------------------------------------------- safe outputs
 
 

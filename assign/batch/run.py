@@ -122,6 +122,34 @@ def _locked(folder: Path) -> Iterator[None]:
         handle.close()  # closing releases the lock (the kernel does it on SIGKILL too)
 
 
+@contextmanager
+def _solver_steps(log: BatchLog) -> Iterator[None]:
+    """In JSON mode, each solver step (the ``assign`` loggers' INFO records:
+    the preparation, each step of ``auto`` with its time and the score so
+    far) as a ``solve.step`` event; text mode stays one line per job step."""
+    import logging
+
+    if log.fmt != "json":
+        yield
+        return
+
+    class Forward(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            fields = getattr(record, "fields", None)
+            log.info("solve.step", " ".join(record.getMessage().split()), **(fields or {}))
+
+    logger = logging.getLogger("assign")
+    handler = Forward(logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def run_batch(config: BatchConfig, day: Date | str | None = None, log: BatchLog | None = None) -> BatchResult:
     """Plan one night; never raises for expected failures (see :data:`EXIT_CODES`)."""
     log = log or BatchLog(config.log.format)
@@ -251,10 +279,11 @@ def _run(config: BatchConfig, day: Date, log: BatchLog) -> BatchResult:
         log.progress(f"solving with strategy {config.solve.strategy}")
         from ..solve import solve
 
-        schedule = solve(
-            night, strategy=config.solve.strategy, time_limit=config.solve.time_limit,
-            seed=config.solve.seed, workers=config.solve.workers, k=config.solve.k,
-        )
+        with _solver_steps(log):
+            schedule = solve(
+                night, strategy=config.solve.strategy, time_limit=config.solve.time_limit,
+                seed=config.solve.seed, workers=config.solve.workers, k=config.solve.k,
+            )
         timings["solve"] = time.perf_counter() - mark
         kill_point("solved")
         if schedule.solver is not None:

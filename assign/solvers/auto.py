@@ -2645,7 +2645,10 @@ def _solve_auto_detailed(
             score = "-" if not best_key else (
                 "U " + " / ".join(f"{u:g}" for u in best_key[:-1]) + f", soft {best_key[-1]:.1f}"
             )
-            _log.info("auto %7.2f s  %-44s %s", log[-1][1], name, score)
+            fields = {"step": name, "seconds": round(log[-1][1], 3)}
+            if best_key:
+                fields.update(uncovered=[float(u) for u in best_key[:-1]], soft=float(best_key[-1]))
+            _log.info("auto %7.2f s  %-44s %s", log[-1][1], name, score, extra={"fields": fields})
 
     def left() -> float:
         return deadline - now()
