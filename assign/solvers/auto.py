@@ -88,7 +88,10 @@ Steps
      not proven — over the first open one before the LNS
      (:data:`RETIME_FIRST_SHARE`), over all of them after it (at most
      :data:`RETIME_SHARE` of the limit, by size, taken from the LNS; the LP
-     phase comes first beyond :data:`RETIME_FLOOR_SHARE`): uncovered visits
+     phase comes first beyond :data:`RETIME_FLOOR_SHARE`, and all of it,
+     with the cheaper volunteers' step, when a fixed-time stage that took
+     its whole share leaves the first LP and its guided pass no room
+     otherwise): uncovered visits
      that fit once one block of each volunteer (of a team: each member, at
      one start) is re-timed, or in place of a visit that moves to another
      volunteer or is worth less; (g) the greedy's last step on the final
