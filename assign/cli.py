@@ -12,7 +12,7 @@ import io
 import logging
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -345,24 +345,16 @@ def _return_freed_memory() -> None:
         pass
 
 
-@contextlib.contextmanager
-def _steps_to(stream: TextIO | None) -> Iterator[None]:
-    """The ``assign`` loggers' INFO records (the solver's steps) on ``stream``
-    while the command runs (nothing when None)."""
+def _steps_to(stream: TextIO | None) -> contextlib.AbstractContextManager[None]:
+    """The solver's steps (:func:`assign.solve.steps_to`) on ``stream`` while
+    the command runs (nothing when None)."""
     if stream is None:
-        yield
-        return
-    logger = logging.getLogger("assign")
+        return contextlib.nullcontext()
+    from .solve import steps_to
+
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    return steps_to(handler)
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:

@@ -14,9 +14,28 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 _log = logging.getLogger(__name__)
+
+
+@contextmanager
+def steps_to(handler: logging.Handler) -> Iterator[None]:
+    """While the block runs, the ``assign`` loggers' INFO records — the
+    preparation of :func:`solve`, each step of ``auto`` as it ends with the
+    score so far (its record's ``fields``: step, seconds, uncovered, soft) —
+    go to ``handler`` (``assign solve --verbose``, ``assign batch``'s JSON log)."""
+    logger = logging.getLogger("assign")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 #: relative (and absolute) tolerance under which score and bound are "equal"
 OPTIMAL_TOLERANCE = 1e-6

@@ -29,7 +29,7 @@ import json
 import time
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import date as Date
@@ -122,32 +122,23 @@ def _locked(folder: Path) -> Iterator[None]:
         handle.close()  # closing releases the lock (the kernel does it on SIGKILL too)
 
 
-@contextmanager
-def _solver_steps(log: BatchLog) -> Iterator[None]:
-    """In JSON mode, each solver step (the ``assign`` loggers' INFO records:
-    the preparation, each step of ``auto`` with its time and the score so
-    far) as a ``solve.step`` event; text mode stays one line per job step."""
+def _solver_steps(log: BatchLog) -> AbstractContextManager[None]:
+    """In JSON mode, each solver step (:func:`assign.solve.steps_to`: the
+    preparation, each step of ``auto`` with its time and the score so far)
+    as a ``solve.step`` event; text mode stays one line per job step."""
     import logging
 
+    from ..solve import steps_to
+
     if log.fmt != "json":
-        yield
-        return
+        return nullcontext()
 
     class Forward(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             fields = getattr(record, "fields", None)
             log.info("solve.step", " ".join(record.getMessage().split()), **(fields or {}))
 
-    logger = logging.getLogger("assign")
-    handler = Forward(logging.INFO)
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    return steps_to(Forward(logging.INFO))
 
 
 def run_batch(config: BatchConfig, day: Date | str | None = None, log: BatchLog | None = None) -> BatchResult:
