@@ -2645,12 +2645,11 @@ def _solve_auto_detailed(
         log.append((name, time.perf_counter() - began))
         keys.append(tuple(best_key))
         if _log.isEnabledFor(logging.INFO):
-            score = "-" if not best_key else (
-                "U " + " / ".join(f"{u:g}" for u in best_key[:-1]) + f", soft {best_key[-1]:.1f}"
-            )
-            fields = {"step": name, "seconds": round(log[-1][1], 3)}
+            fields: dict[str, Any] = {"step": name, "seconds": round(log[-1][1], 3)}
+            score = "-"
             if best_key:
                 fields.update(uncovered=[float(u) for u in best_key[:-1]], soft=float(best_key[-1]))
+                score = "U " + " / ".join(f"{u:g}" for u in best_key[:-1]) + f", soft {best_key[-1]:.1f}"
             _log.info("auto %7.2f s  %-44s %s", log[-1][1], name, score, extra={"fields": fields})
 
     def left() -> float:
@@ -2910,22 +2909,20 @@ def _solve_auto_detailed(
                     "pins": (best.task[kept], best.volunteer[kept]), "pinned_only": extra_r,
                     "obstacles": (best.task[obst], best.volunteer[obst], best.start[obst]),
                 }
-                if n_workers > 1:  # both at once, one core each (CP-SAT releases the GIL)
-                    with ThreadPoolExecutor(max_workers=2) as pool:
-                        fut_a = pool.submit(solve_tiers, c, full, model_r, time_limit=budget, **restrict_kw)
-                        fut_b = pool.submit(solve_tiers, c, full, model_x, time_limit=budget, **relax_kw)
-                        restricted = fut_a.result()
-                        # its schedule composed while the relaxation runs on
-                        # (the stage's end was both passes after both models)
-                        if restricted.status != BUILD_TIMEOUT:  # (its model could not be built in time)
-                            offer(compose(model_r, restricted.task, restricted.volunteer, restricted.start))
-                        relaxed = fut_b.result()
-                else:
-                    restricted = solve_tiers(c, full, model_r, time_limit=0.75 * budget, **restrict_kw)
-                    if FIXED_HINT:
-                        relax_kw["hint"] = (restricted.task, restricted.volunteer, restricted.start)
-                    if restricted.status != BUILD_TIMEOUT:
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    if n_workers > 1:  # the relaxation beside, one core each (CP-SAT releases the GIL)
+                        fut_x = pool.submit(solve_tiers, c, full, model_x, time_limit=budget, **relax_kw)
+                        restricted = solve_tiers(c, full, model_r, time_limit=budget, **restrict_kw)
+                    else:
+                        restricted = solve_tiers(c, full, model_r, time_limit=0.75 * budget, **restrict_kw)
+                        if FIXED_HINT:
+                            relax_kw["hint"] = (restricted.task, restricted.volunteer, restricted.start)
+                    # (composed while the relaxation runs on: the stage used to
+                    # end with both passes after both models)
+                    if restricted.status != BUILD_TIMEOUT:  # (its model could not be built in time)
                         offer(compose(model_r, restricted.task, restricted.volunteer, restricted.start))
+                    if n_workers > 1:
+                        relaxed = fut_x.result()
             if restricted is None or n_workers == 1:
                 relaxed = solve_tiers(
                     c, full, model_x, time_limit=max(0.1, stop - now()), **relax_kw
@@ -3121,8 +3118,9 @@ def _solve_auto_detailed(
                 # Shiquan's ended at ~41 s of 53 when its proof was slow, and
                 # U2 stayed at 27,997 with the trivial bound 3,540), the first
                 # LP and its guided pass take the insertion's and the cheaper
-                # volunteers' time too, all but the final steps' (the LP and
-                # its pass gave ~1,000 off U2 there, the insertion 64)
+                # volunteers' time too, all but the final steps' (on slowed
+                # stages the LP and its pass took 600-800 off U2 in four runs
+                # of five, the insertion 48-64; benchmarks/README.md, stop 30)
                 squeezed = max(end, deadline - final_est) if first_lp and guided else end
                 if squeezed - now() <= 0.05:
                     break
