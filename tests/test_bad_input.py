@@ -208,6 +208,23 @@ def test_infinity_in_json_is_located(tmp_path: Path) -> None:
     assert "finite" in issue.message
 
 
+def test_scenario_file_given_as_a_problem_says_how_to_make_one() -> None:
+    from assign.synth import SCENARIOS_DIR
+
+    path = SCENARIOS_DIR / "laocheng.toml"
+    (issue,) = load_issues(path)
+    assert (issue.file, issue.entity, issue.row, issue.field) == (str(path), "problem", None, None)
+    assert "scenario" in issue.message and "assign generate" in issue.message
+
+
+def test_other_toml_file_given_as_a_problem_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text("a = 1\n")
+    (issue,) = load_issues(path)
+    assert issue.file == str(path) and issue.entity == "problem"
+    assert "not a problem" in issue.message and "scenario" not in issue.message
+
+
 # --------------------------------------------------------------------------- CLI contract
 
 
