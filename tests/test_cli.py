@@ -85,6 +85,20 @@ def test_solve_verbose_prints_the_steps_on_stderr(tmp_path: Path) -> None:
     assert err == ""
 
 
+def test_solve_verbose_with_cpsat_prints_its_stages(tmp_path: Path) -> None:
+    """``--strategy cpsat --verbose``: the greedy hint, the pins' stage, the
+    model's size, each tier's and the soft stage with status, value and
+    bound, then ``done`` with the score, in that order."""
+    code, _, err = run("solve", str(TINY), "--out", str(tmp_path / "a"), "--strategy", "cpsat", "--workers", "1", "--verbose")
+    assert code == EXIT_OK
+    steps = {line.split()[3]: line for line in err.splitlines() if line.startswith("cpsat ")}
+    assert list(steps) == ["greedy", "pins", "model", "U1", "U2", "U3", "U4", "soft", "done"]
+    assert steps["model"].endswith("3 candidate pairs, 0 pairs that could clash, 13 constraints")
+    assert steps["U2"].endswith("TRIVIAL: value 14, bound 14 (0.00 s)")
+    assert "OPTIMAL: value 504.967, bound 504.967" in steps["soft"]
+    assert steps["done"].endswith("U 0 / 14 / 0 / 0, soft 505.0, proven optimal")
+
+
 def test_check_valid_schedule_exits_0(solved: tuple[Path, str]) -> None:
     out, _ = solved
     code, stdout, _ = run("check", str(TINY), str(out / "schedule.json"))

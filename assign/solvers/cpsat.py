@@ -132,9 +132,11 @@ deterministic clock (one worker) the building counts its estimate.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,6 +215,40 @@ class StageInfo:
     value: float
     bound: float
     seconds: float
+
+
+_log = logging.getLogger(__name__)
+#: set while ``cpsat`` runs as the strategy (:func:`cpsat_strategy`): the
+#: label of the pass and its start (``time.perf_counter``); its steps are then
+#: logged as they end (``assign solve --verbose``); unset inside ``auto``
+_REPORTING: ContextVar[tuple[str, float] | None] = ContextVar("_REPORTING", default=None)
+
+
+def _report(step: str, text: str, **fields: Any) -> None:
+    """Log one step of the strategy as it ends (nothing unless reporting)."""
+    on = _REPORTING.get()
+    if on is None or not _log.isEnabledFor(logging.INFO):
+        return
+    label, began = on
+    seconds = time.perf_counter() - began
+    name = f"{label} {step}" if label else step
+    _log.info("cpsat %7.2f s  %-44s %s", seconds, name, text, extra={"fields": {"step": name, "seconds": round(seconds, 3), **fields}})
+
+
+def _report_stage(info: StageInfo) -> None:
+    if _REPORTING.get() is None:
+        return
+    if info.name == "pins":  # (value: the pins kept; bound: the most that could be)
+        what = f"{info.value:g} pins kept, at most {info.bound:g}"
+    else:
+        what = f"value {info.value:g}, bound {info.bound:g}"
+    _report(
+        info.name,
+        f"{info.status}: {what} ({info.seconds:.2f} s)",
+        status=info.status,
+        value=float(info.value),
+        bound=float(info.bound),
+    )
 
 
 @dataclass(frozen=True)
@@ -921,6 +957,11 @@ class _Lex:
     #: whether ``incumbent`` is a solution of the model (see :func:`_lexicographic`)
     valid: bool = True
 
+    def add(self, info: StageInfo) -> None:
+        """Record a stage as it ends (and log it when reporting)."""
+        self.stages.append(info)
+        _report_stage(info)
+
 
 @dataclass
 class _UStage:
@@ -1067,7 +1108,7 @@ class _LexState:
             if not r.locs:
                 r.value = r.bound = r.constant
                 r.proven, r.pos = True, None
-                out.stages.append(StageInfo(name, SKIPPED, r.constant, r.constant, 0.0))
+                out.add(StageInfo(name, SKIPPED, r.constant, r.constant, 0.0))
                 continue
             n_left -= 1
             r.value = r.u_of(mdl, out.incumbent)
@@ -1075,13 +1116,13 @@ class _LexState:
             if r.value == r.trivial and all(w >= 0 for w in r.weights):
                 # every coverable task of the tier is covered: nothing can do better
                 r.bound, r.proven = r.value, True
-                out.stages.append(StageInfo(name, SKIPPED, r.value, r.value, 0.0))
+                out.add(StageInfo(name, SKIPPED, r.value, r.value, 0.0))
                 r.fix(mdl, equal=False)
                 continue
             remaining = self.left()
             if remaining is not None and remaining <= self.excess:
                 r.bound, r.proven = r.trivial, False
-                out.stages.append(StageInfo(name, NOT_RUN, r.value, r.trivial, 0.0))
+                out.add(StageInfo(name, NOT_RUN, r.value, r.trivial, 0.0))
                 r.fix(mdl, equal=False)
                 continue
             self.pose(r.constant + sum(r.weights) - r.expr(mdl), hint)
@@ -1112,7 +1153,7 @@ class _LexState:
                 best = solver.best_objective_bound
                 r.bound = math.ceil(best - 1e-6) if math.isfinite(best) else r.trivial
             r.proven = status == cp_model.OPTIMAL
-            out.stages.append(StageInfo(name, solver.status_name(status), r.value, r.bound, spent))
+            out.add(StageInfo(name, solver.status_name(status), r.value, r.bound, spent))
             r.fix(mdl, equal=r.proven)
 
     def soft_stage(self) -> None:
@@ -1121,11 +1162,11 @@ class _LexState:
         self.soft_raw, self.soft_proven = None, False
         if not soft.indexes:
             self.soft_proven = True
-            out.stages.append(StageInfo("soft", SKIPPED, soft.constant, soft.constant, 0.0))
+            out.add(StageInfo("soft", SKIPPED, soft.constant, soft.constant, 0.0))
             return
         remaining = self.left()
         if remaining is not None and remaining <= self.excess:
-            out.stages.append(StageInfo("soft", NOT_RUN, math.nan, soft.trivial, 0.0))
+            out.add(StageInfo("soft", NOT_RUN, math.nan, soft.trivial, 0.0))
             return
         hinted = self.pose(_expr(self.mdl.model, soft.indexes, soft.coefs), None)
         left = self.left()
@@ -1143,7 +1184,7 @@ class _LexState:
             raise RuntimeError("the CP-SAT model is infeasible after fixing the tiers")
         self.soft_proven = status == cp_model.OPTIMAL
         shown = self.soft_raw if self.soft_raw is not None and all(r.proven for r in self.runs) else soft.trivial
-        out.stages.append(StageInfo("soft", solver.status_name(status), value, max(shown, soft.trivial), spent))
+        out.add(StageInfo("soft", solver.status_name(status), value, max(shown, soft.trivial), spent))
 
     def finish(self) -> None:
         """The bounds: a tier's stage bound while every earlier tier is proved,
@@ -1218,7 +1259,7 @@ def _second_chance(state: _LexState) -> None:
         value = int(round(solver.objective_value)) if found else have
         best = solver.best_objective_bound
         bound = math.ceil(best - 1e-6) if math.isfinite(best) else r.trivial
-        out.stages.append(StageInfo(f"U{r.tier}", solver.status_name(status), value, bound, spent))
+        out.add(StageInfo(f"U{r.tier}", solver.status_name(status), value, bound, spent))
         r.bound = max(r.bound, bound)
         if found and (value < have or not out.valid):
             # a better U_k: fixed anew, the later stages run again (their
@@ -1803,11 +1844,13 @@ def _solve_cpsat_detailed(
     if time_limit is not None and build > max(BUILD_MIN_SECONDS, BUILD_SHARE * float(time_limit)):
         why = (
             f"building it would take ~{build:.0f} s ({len(pairs):,} candidate pairs, {near:,} pairs of visits "
-            f"that could clash), more than {BUILD_SHARE:.0%} of the {float(time_limit):g} s time limit"
+            f"that could clash), more than {BUILD_SHARE:.0%} of the {float(time_limit):.1f} s time limit"
         )
         return _not_built(c, cands, pairs, hint, seed, build, BUILD_SHARE * float(time_limit), why, began)
 
     pins = _decide_pins(c, pairs, deadline, seed, n_workers)
+    if pins.stage is not None:
+        _report_stage(pins.stage)
     collided = len(pins.contested_tasks) > 0
     staffed = np.flatnonzero(np.diff(pairs.ptr) > 0)
     # the kept pins every valid schedule keeps, under either reading of rule 12
@@ -1826,6 +1869,14 @@ def _solve_cpsat_detailed(
         main_deadline = now + 0.6 * max(0.0, lex_deadline - now)
     soft = _soft_objective(mdl)
     clocks.current().charge(build)  # (the deterministic clock's count of the building)
+    n_constraints = len(mdl.model.proto.constraints)
+    _report(
+        "model",
+        f"{len(pairs):,} candidate pairs, {near:,} pairs that could clash, {n_constraints:,} constraints",
+        pairs=len(pairs),
+        near_pairs=near,
+        constraints=n_constraints,
+    )
     start_from = _incumbent_from(mdl, pins.incumbent_x, pins.incumbent_start)
     first_hint = None
     if hint is not None and len(hint):
@@ -1859,7 +1910,13 @@ def _solve_cpsat_detailed(
         relaxed = _Model(c, pairs, staffed, fixed)
         relaxed_soft = _soft_objective(relaxed)
         seed_inc = _Incumbent(x=inc.x.copy(), start=inc.start.copy())
-        rlex = _lexicographic(relaxed, relaxed_soft, seed_inc, lex_deadline, seed, n_workers)
+        on = _REPORTING.get()
+        token = None if on is None else _REPORTING.set(("bound pass", on[1]))
+        try:
+            rlex = _lexicographic(relaxed, relaxed_soft, seed_inc, lex_deadline, seed, n_workers)
+        finally:
+            if token is not None:
+                _REPORTING.reset(token)
         bound_stages = rlex.stages
         bound_u, bound_soft = rlex.bound_u, rlex.bound_soft
         # the relaxation's schedule is a valid one when no pin it drops could
@@ -1907,6 +1964,7 @@ def _not_built(
     or to build in time (:data:`BUILD_SHARE`): the hint (else the greedy
     schedule) with the trivial bound, and a warning saying ``why``; its one
     stage ``model``/``NOT_BUILT`` holds the ``size`` and the ``most`` allowed."""
+    _report("model", f"{NOT_BUILT}: {why}", status=NOT_BUILT)
     import warnings
 
     from . import trivial_bound
@@ -1961,17 +2019,39 @@ def cpsat_strategy(
     """The registry entry: the greedy schedule as hint, then :func:`solve_cpsat`
     in the time the greedy left (on the clock of the solve: with one worker
     the greedy counts by its estimate, ``GREEDY_PASS_RATE`` per pair)."""
+    from ..score import evaluate
     from .auto import GREEDY_PASS_RATE
     from .greedy import solve_greedy
 
     clk = clocks.for_workers(_workers(workers), time_limit)
-    with clocks.running(clk):
-        began = clk.now()
-        hint = solve_greedy(c, cands, seed=seed)
-        clk.charge(GREEDY_PASS_RATE * len(cands))
-        left = None if time_limit is None else max(0.0, float(time_limit) - (clk.now() - began))
-        result = solve_cpsat_detailed(c, cands, left, seed, workers, hint, clock=clk)
+    token = _REPORTING.set(("", time.perf_counter()))
+    try:
+        with clocks.running(clk):
+            began = clk.now()
+            hint = solve_greedy(c, cands, seed=seed)
+            clk.charge(GREEDY_PASS_RATE * len(cands))
+            if _log.isEnabledFor(logging.INFO):
+                score = evaluate(c, hint)
+                _report("greedy", _score_text(score.uncovered, score.soft), uncovered=[float(u) for u in score.uncovered], soft=score.soft)
+            left = None if time_limit is None else max(0.0, float(time_limit) - (clk.now() - began))
+            result = solve_cpsat_detailed(c, cands, left, seed, workers, hint, clock=clk)
+        if _log.isEnabledFor(logging.INFO):
+            score = evaluate(c, result.solution)
+            _report(
+                "done",
+                _score_text(score.uncovered, score.soft) + (", proven optimal" if result.optimal else ""),
+                uncovered=[float(u) for u in score.uncovered],
+                soft=score.soft,
+                optimal=result.optimal,
+            )
+    finally:
+        _REPORTING.reset(token)
     return result.solution, result.bound
+
+
+def _score_text(uncovered: Any, soft: float) -> str:
+    """A score as the solver's steps show it (``U 0 / 14 / 0 / 0, soft 505.0``)."""
+    return "U " + " / ".join(f"{float(u):g}" for u in uncovered) + f", soft {soft:.1f}"
 
 
 def _register() -> None:
