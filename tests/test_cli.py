@@ -74,6 +74,9 @@ def test_solve_verbose_prints_the_steps_on_stderr(tmp_path: Path) -> None:
     steps = [line.split()[3] for line in lines if line.startswith("auto ")]
     assert steps[:2] == ["components", "greedy"] and steps[-1] == "done"
     assert any(line.startswith("auto ") and line.endswith("U 0 / 14 / 0 / 0, soft 505.0") for line in lines)
+    # the bound so far, once the components have one: at the end, the one reported
+    done = next(line for line in lines if line.startswith("auto ") and line.split()[3] == "done")
+    assert done.endswith("U 0 / 14 / 0 / 0, soft 505.0; bound U 0 / 14 / 0 / 0")
     assert lines[-1].startswith("solved, filled and explained in ")
     # (the summary's seconds and the folder written differ)
     def same(text: str) -> list[str]:

@@ -1754,6 +1754,27 @@ def _impossible_u(c: Compiled, cands: Candidates, tasks: NDArray[np.bool_]) -> l
     return [float(x) for x in out]
 
 
+def _bound_u_so_far(
+    c: Compiled, cands: Candidates, t_label: I64, comps: list[int], comp_bounds: dict[int, ComponentBound], whole: Any
+) -> list[float]:
+    """The uncovered part of the bound as it stands (for the steps' log): the
+    whole problem's when there is one (``whole()``), else the components'
+    bounds added up, the trivial part for the others and for tasks outside
+    every component (as :func:`_assemble_bound` adds them)."""
+    bound = whole()
+    if bound is not None:
+        return [float(x) for x in bound.uncovered]
+    w = c.t_weight.astype(np.float64)
+    least = np.where(cands.counts() < c.t_needed, w, np.minimum(w, 0.0))
+    rest = ~np.isin(t_label, [k for k in comps if k in comp_bounds])
+    u = np.bincount(c.t_tier[rest] - 1, least[rest], minlength=c.n_tiers).astype(np.float64)
+    for k in comps:
+        b = comp_bounds.get(k)
+        if b is not None:
+            u += np.asarray(b.uncovered[: c.n_tiers], dtype=np.float64)
+    return [float(x) for x in u]
+
+
 def _comp_tier_u(c: Compiled, t_label: I64, sol: Solution) -> NDArray[np.float64]:
     """``U_j`` of ``sol`` per component (row, by ``t_label``) and tier (column j - 1)."""
     left = ~sol.covered(c.n_tasks)
@@ -2640,6 +2661,9 @@ def _solve_auto_detailed(
     deadline = now() + limit
     log: list[tuple[str, float]] = []
     keys: list[tuple[float, ...]] = []  # the incumbent's key at each mark
+    # for the steps' log only: the uncovered part of the bound so far, from
+    # the whole problem's bound once there is one, else the components' ones
+    bound_so_far: dict[str, Any] = {}
 
     def mark(name: str) -> None:
         log.append((name, time.perf_counter() - began))
@@ -2650,6 +2674,10 @@ def _solve_auto_detailed(
             if best_key:
                 fields.update(uncovered=[float(u) for u in best_key[:-1]], soft=float(best_key[-1]))
                 score = "U " + " / ".join(f"{u:g}" for u in best_key[:-1]) + f", soft {best_key[-1]:.1f}"
+            if bound_so_far:
+                bu = _bound_u_so_far(c, full, t_label, **bound_so_far)
+                fields["bound_uncovered"] = bu
+                score += "; bound U " + " / ".join(f"{u:g}" for u in bu)
             _log.info("auto %7.2f s  %-44s %s", log[-1][1], name, score, extra={"fields": fields})
 
     def left() -> float:
@@ -2745,6 +2773,7 @@ def _solve_auto_detailed(
     fixed_tiers: dict[int, int] = {}
     lns_stats = LnsStats()
     global_bound: Bound | None = None
+    bound_so_far.update(comps=comps, comp_bounds=comp_bounds, whole=lambda: global_bound)
     # the week bounds' forked child (started after the exact stages), what it found
     week_wait: Any = None
     week_got: Any = None
@@ -3433,6 +3462,8 @@ def _solve_auto_detailed(
         # Pins): their bound is then no promise for this schedule, the
         # trivial one is
         bound = triv
+    final_bound = bound
+    bound_so_far["whole"] = lambda: final_bound
     mark("done")
     return AutoResult(
         solution=best,
