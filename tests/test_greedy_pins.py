@@ -4,11 +4,13 @@ found by fuzzing: each problem is tiny; the greedy's schedule must pass
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 import assign
+from assign.candidates import build_candidates
 from assign.compile import compile_problem
 from assign.model import Problem
 
@@ -431,3 +433,32 @@ def test_a_pin_the_fill_puts_back_leaves_the_conflicts() -> None:
     assert sorted(zip(out.task.tolist(), out.volunteer.tolist(), strict=True)) == [(0, 0), (0, 1)]
     assert out.conflicts == ()
     assert violations(c, out) == []
+
+
+def test_a_pin_put_back_never_breaks_another_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    # found by the audit (strategy auto, through the greedy's repair): putting
+    # (t9, v24) back cleared v24's visits; a mate freed to take one of them
+    # (v6, giving up t60) was not needed after all, and undoing only what
+    # was given up put t60 back on v6 beside the visit handed to it, t110 at
+    # the same 18:45 (rule 9); the repair took that schedule, it had fewer
+    # violations than the dropped pins
+    from assign.check import violations
+    from assign.solvers import greedy
+
+    p = _data("pin_clearing_rolled_back")
+    c = compile_problem(p)
+    cands = build_candidates(c)
+    put = greedy._put_pin_back
+    seen: list[list[tuple[int, str | None, str | None]]] = []
+
+    def spy(c_: Any, cands_: Any, sol: Any, t: int, v: int, st: int) -> Any:
+        new = put(c_, cands_, sol, t, v, st)
+        if new is not None:
+            seen.append([(x.rule, x.task, x.volunteer) for x in violations(c_, new) if x.rule != 12])
+        return new
+
+    monkeypatch.setattr(greedy, "_put_pin_back", spy)
+    sol = greedy.solve_greedy(c, cands, seed=0)
+    assert seen, "the repair put no pin back"
+    assert all(not broken for broken in seen), seen
+    assert not violations(c, sol)

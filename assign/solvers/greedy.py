@@ -1333,8 +1333,10 @@ def _repair_kept_pins(c: Compiled, cands: Candidates, sol: Solution) -> Solution
             if new is None:
                 continue
             new = rename_conflicts(c, fill(c, cands, new))
-            after = len(violations(c, new))
-            if after < broken:
+            found_now = violations(c, new)
+            after = len(found_now)
+            # (a repair never trades a dropped pin for another broken rule)
+            if after < broken and all(x.rule == 12 for x in found_now):
                 sol, broken = new, after
                 break
         else:
@@ -1365,28 +1367,41 @@ def _put_pin_back(c: Compiled, cands: Candidates, sol: Solution, t: int, v: int,
     def in_kept_team(x: int) -> bool:
         return any((x, u) in kept for u in plan.team(x))
 
-    Undo = list[tuple[int, list[int], list[int], list[int]]]
+    # every booking change, to roll back to a mark: a failed clearing is
+    # undone whole, its hand-overs with it (restoring only the visits given
+    # up put a volunteer back on a visit at the time of the one handed to
+    # her: rule 9, found by fuzzing)
+    journal: list[tuple[bool, int, int, int, int]] = []  # (booked, task, volunteer, start, load)
 
-    def restore(undo: Undo) -> None:
-        for x, team, starts, team_loads in undo:
-            for w, sx, lx in zip(team, starts, team_loads, strict=True):
-                plan.book(x, w, sx, lx)
+    def book(x: int, w: int, start: int, load: int) -> None:
+        plan.book(x, w, start, load)
+        journal.append((True, x, w, start, load))
 
-    def clear(u: int, depth: int = 1) -> Undo:
+    def unbook(x: int, w: int) -> None:
+        start = plan.book_start[w][plan.book_task[w].index(x)]
+        load = plan.load_of[(x, w)]
+        plan.unbook(x, w)
+        journal.append((False, x, w, start, load))
+
+    def rollback(mark: int) -> None:
+        while len(journal) > mark:
+            booked, x, w, start, load = journal.pop()
+            if booked:
+                plan.unbook(x, w)
+            else:
+                plan.book(x, w, start, load)
+
+    def clear(u: int, depth: int = 1) -> None:
         """Give up ``u``'s non-pinned visits: those in teams with kept pins
         handed over to another candidate free then (or, ``depth`` > 0, freed
-        the same way), where one is, the others given up whole; what was
-        given up, to undo (a visit handed over stays so)."""
-        undo: Undo = []
+        the same way), where one is, the others given up whole."""
         for x, start_x in list(zip(plan.book_task[u], plan.book_start[u], strict=True)):
             if (x, u) in kept or x == t:
                 continue
             team = plan.team(x)
             if not in_kept_team(x):
-                loads = [plan.load_of[(x, w)] for w in team]
                 for w in team:
-                    plan.unbook(x, w)
-                undo.append((x, list(team), [start_x] * len(team), loads))
+                    unbook(x, w)
                 continue
             vols, cand_loads, _ = rows_of(x)
             options = [(w, load) for w, load in zip(vols.tolist(), cand_loads.tolist(), strict=True)
@@ -1394,16 +1409,15 @@ def _put_pin_back(c: Compiled, cands: Candidates, sol: Solution, t: int, v: int,
             taker = next((w for w, load in options if _fits_at(plan, x, w, start_x, load)), None)
             if taker is None and depth > 0:
                 for w, load in options:
-                    freed = clear(w, depth - 1)
+                    mark = len(journal)
+                    clear(w, depth - 1)
                     if _fits_at(plan, x, w, start_x, load):
                         taker = w
-                        undo.extend(freed)
                         break
-                    restore(freed)
+                    rollback(mark)
             if taker is not None:
-                plan.unbook(x, u)
-                plan.book(x, taker, start_x, int(cand_loads[vols.tolist().index(taker)]))
-        return undo
+                unbook(x, u)
+                book(x, taker, start_x, int(cand_loads[vols.tolist().index(taker)]))
 
     for u in list(plan.team(t)):
         if (t, u) not in kept:
@@ -1426,12 +1440,13 @@ def _put_pin_back(c: Compiled, cands: Candidates, sol: Solution, t: int, v: int,
                 break
             if u in plan.team(t):
                 continue
-            undo = clear(u)
+            mark = len(journal)
+            clear(u)
             if _fits_at(plan, t, u, st, load):
                 plan.book(t, u, st, load)
                 need -= 1
                 continue
-            restore(undo)
+            rollback(mark)
         if need:
             return None
     conflicts = [x for x in sol.conflicts if (x[0], x[1]) != (t, v)]
