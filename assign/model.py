@@ -98,10 +98,19 @@ REASON_CODES: tuple[str, ...] = (
 )
 
 
+def _not_text(value: Any) -> None:
+    """Numbers are JSON numbers (SPEC §3 gives the types): text such as
+    ``"30"`` is refused, not read as one (a bundle's CSV cells are parsed
+    as numbers before the model sees them)."""
+    if isinstance(value, str):
+        raise ValueError(f"expected a number, got the text {value!r}")
+
+
 def _strict_int(value: Any) -> Any:
-    """Accept ints and integral floats; refuse booleans (SPEC §10)."""
+    """Accept ints and integral floats; refuse booleans (SPEC §10) and text."""
     if isinstance(value, bool):
         raise ValueError("a boolean is not a number")
+    _not_text(value)
     if isinstance(value, float):
         if not math.isfinite(value) or value != int(value):
             raise ValueError(f"expected a whole number, got {value!r}")
@@ -109,10 +118,18 @@ def _strict_int(value: Any) -> Any:
     return value
 
 
+def _strict_bool(value: Any) -> Any:
+    """Booleans are JSON's true and false: not 1, "yes" or "true"."""
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
 def _strict_float(value: Any) -> Any:
-    """Refuse booleans and non-finite floats for real-valued fields."""
+    """Refuse booleans, text and non-finite floats for real-valued fields."""
     if isinstance(value, bool):
         raise ValueError("a boolean is not a number")
+    _not_text(value)
     if isinstance(value, (int, float)) and not math.isfinite(float(value)):
         raise ValueError(f"expected a finite number, got {value!r}")
     return value
@@ -194,7 +211,7 @@ class Policy(_Frozen):
     detour_factor: Annotated[float, BeforeValidator(_strict_float), Field(ge=1)] = 1.3
     max_travel_km: PosFloat = 5.0
     cross_community: Literal["allow", "forbid"] = "allow"
-    count_travel_in_capacity: bool = False
+    count_travel_in_capacity: Annotated[bool, BeforeValidator(_strict_bool)] = False
     service_tiers: dict[str, Annotated[int, BeforeValidator(_strict_int), Field(ge=1)]] = Field(
         default_factory=lambda: dict(DEFAULT_SERVICE_TIERS)
     )

@@ -60,6 +60,9 @@ CASES = [
     Case("negative_duration", "greater than 0", "negative_duration.json", "task", 0, "t1", "duration_min"),
     Case("negative_max_minutes", "greater than or equal to 0", "volunteers.csv", "volunteer", 4, "v2", "max_minutes"),
     Case("boolean_number", "boolean is not a number", "boolean_number.json", "task", 0, "t1", "duration_min"),
+    Case("text_number", "expected a number, got the text '30'", "text_number.json", "task", 0, "t1", "duration_min"),
+    Case("text_boolean", "expected true or false, got 'yes'", "text_boolean.json", "policy", None, None, "policy.count_travel_in_capacity"),
+    Case("number_as_boolean", "expected true or false, got 1", "number_as_boolean.json", "policy", None, None, "policy.count_travel_in_capacity"),
     Case("unparsable_number", "expected a whole number, got 'abc'", "tasks.csv", "task", 3, "t2", "duration_min"),
     Case("fractional_integer", "expected a whole number, got 1.5", "tasks.csv", "task", 4, "t3", "volunteers_needed"),
     # --- policy and structure
