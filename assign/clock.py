@@ -84,6 +84,17 @@ class Clock:
         counts it itself)."""
         del seconds
 
+    def solve_past_limit(self, solver: Any, model: Any, dtime: float) -> Any:
+        """``solver.solve(model)`` stopped after ``dtime`` of CP-SAT's
+        deterministic time, whatever time is left (for the few solves a valid
+        schedule needs: the pin decision's); counted on this clock as an
+        exact model's solve; returns the status."""
+        solver.parameters.max_deterministic_time = float(dtime)
+        solver.parameters.max_time_in_seconds = float("inf")
+        status = solver.solve(model)
+        self.charge(_exact_seconds(float(solver.response_proto.deterministic_time)))
+        return status
+
     def wall_left(self) -> float | None:
         """Seconds of wall time to the safety net (None: none)."""
         return None

@@ -988,3 +988,29 @@ def test_a_keepable_pin_of_a_task_of_weight_zero_or_less_is_kept(solitary: float
         assert violations(c, result.solution) == []
         assert sorted(zip(result.solution.task.tolist(), result.solution.volunteer.tolist(), strict=True)) == [(0, 0), (0, 1)]
         assert result.solution.conflicts == ()
+
+
+def test_a_pin_trial_cut_by_the_time_limit_runs_again_past_it() -> None:
+    # the audit's case: with the time limit's wall safety net passed, every
+    # CP-SAT solve of the pin decision had 0.01 s; the trials that make the
+    # kept pins maximal came back unknown and keepable pins were dropped as
+    # collisions (rule 12). Every dropped pin must now be one that does not
+    # fit with the kept ones.
+    import json
+
+    from assign import clock as clocks
+    from assign.candidates import build_candidates
+    from assign.solvers.cpsat import COLLISION, _decide_pins, _fits_together, _possible_pins
+
+    p = Problem.model_validate(json.loads((Path(__file__).parent / "data" / "pin_trials_past_the_limit.json").read_text()))
+    c = compile_problem(p)
+    pairs, possible = _possible_pins(c, build_candidates(c))
+    with clocks.running(clocks.DeterministicClock(0.0)):
+        decision = _decide_pins(c, pairs, clocks.current().now(), seed=0, workers=1)
+    assert len(decision.kept) > 0
+    collided = [(t, v) for t, v, rule in decision.dropped if rule == COLLISION]
+    assert collided
+    for t, v in collided:
+        pin = pairs.find(c.n_volunteers, np.array([t]), np.array([v]))
+        fits = _fits_together(c, pairs, possible.possible, np.append(decision.kept, pin), None, 0, 1)
+        assert fits is False, (c.task_ids[t], c.volunteer_ids[v])

@@ -238,8 +238,8 @@ def _report(step: str, text: str, **fields: Any) -> None:
 def _report_stage(info: StageInfo) -> None:
     if _REPORTING.get() is None:
         return
-    if info.name == "pins":  # (value: the pins kept; bound: the most that could be)
-        what = f"{info.value:g} pins kept, at most {info.bound:g}"
+    if info.name == "pins":  # (value: the pins kept; bound: the pins that break no rule alone)
+        what = f"{info.value:g} of {info.bound:g} pins kept"
     else:
         what = f"value {info.value:g}, bound {info.bound:g}"
     _report(
@@ -398,9 +398,11 @@ class _Term:
 
 
 class _Model:
-    """The hard rules on the pairs of ``tasks`` (all pairs of each task)."""
+    """The hard rules on the pairs of ``tasks`` (all pairs of each task);
+    ``cuts``: with the redundant busy-time cuts (for the relaxation; a model
+    only asked whether it is feasible goes without)."""
 
-    def __init__(self, c: Compiled, pairs: _Pairs, tasks: I64, fixed: I64):
+    def __init__(self, c: Compiled, pairs: _Pairs, tasks: I64, fixed: I64, cuts: bool = True):
         self.c = c
         self.pairs = pairs
         m = cp_model.CpModel()
@@ -432,7 +434,8 @@ class _Model:
         self._double_booking()
         self._pledged_minutes()
         self._daily_limit()
-        self._busy_time()
+        if cuts:
+            self._busy_time()
         for p in np.asarray(fixed, dtype=np.int64):
             if self.local[p] < 0:
                 raise ValueError("a fixed pair is not in the model")
@@ -580,17 +583,33 @@ class _Model:
             ia, ib = np.meshgrid(rec, rec, indexing="ij")
             travel = rules.travel_between_recipients(c, ia.ravel(), ib.ravel()).reshape(len(rec), len(rec))
             np.fill_diagonal(travel, np.iinfo(np.int64).max)
+            travel = np.minimum(travel, travel.T)
             seen: set[tuple[int, ...]] = set()
             for a_ in np.unique(lo):
-                for b_ in np.unique(end[(end > a_) & (end <= a_ + MAX_SPAN)]):
-                    inside = np.flatnonzero((lo >= a_) & (end <= b_))
-                    if len(inside) < 2 or int(dur[inside].sum()) <= int(b_ - a_) - int(travel[np.ix_(inside, inside)].min()) * (len(inside) - 1):
-                        continue
+                # the visits starting at a_ or later by end: for a span
+                # [a_, b_) the visits inside are a prefix of them, so the
+                # sums of durations and the shortest trip among them are
+                # running sums and minima (one pass per a_, not per span)
+                after = np.flatnonzero((lo >= a_) & (end <= a_ + MAX_SPAN))
+                after = after[np.argsort(end[after], kind="stable")]
+                ends = end[after]
+                spans = np.unique(ends)
+                if len(spans) == 0:
+                    continue
+                sub = travel[np.ix_(after, after)]
+                below = np.where(np.tri(len(after), k=-1, dtype=bool), sub, np.iinfo(np.int64).max)
+                gaps = np.minimum.accumulate(below.min(axis=1))
+                durs = np.cumsum(dur[after])
+                count = np.searchsorted(ends, spans, side="right")
+                last = count - 1
+                binds = (count >= 2) & (durs[last] > (spans - a_) - gaps[last] * (count - 1))
+                for b_, n_in in zip(spans[binds].tolist(), count[binds].tolist(), strict=True):
+                    inside = np.sort(after[:n_in])
                     key = tuple(inside.tolist())
                     if key in seen:
                         continue
                     seen.add(key)
-                    gap = int(travel[np.ix_(inside, inside)].min())
+                    gap = int(gaps[n_in - 1])
                     m.add(
                         cp_model.LinearExpr.weighted_sum(
                             [self.x[group[k]] for k in inside], [int(d) + gap for d in dur[inside]]
@@ -1350,6 +1369,13 @@ def _components(c: Compiled, pairs: _Pairs, tasks: I64) -> I64:
     return np.array([find(i) for i in range(len(tasks))], dtype=np.int64)
 
 
+#: CP-SAT's deterministic time a solve of :func:`_decide_pins` may take past
+#: the time limit (a trial of the pinned tasks alone takes a few thousandths)
+PIN_TRIAL_DTIME = 1.0
+#: seconds of the time limit below which those solves run past it at once
+PIN_MIN_SECONDS = 0.25
+
+
 def _decide_pins(
     c: Compiled, pairs: _Pairs, deadline: float | None, seed: int, workers: int
 ) -> _PinDecision:
@@ -1377,6 +1403,21 @@ def _decide_pins(
         _remember(decision, mdl, inc)
         return decision
 
+    def must_solve(solver: Any, model: Any, again: bool) -> Any:
+        # the kept pins must be a maximal set (rule 12): with the time limit
+        # (nearly) spent, a solve runs past it on its own budget at once;
+        # ``again``: one the limit cut runs again so (the audit's case: the
+        # limit's wall safety net left 0.01 s per trial, 5 to 21 keepable
+        # pins were dropped); a valid schedule comes before the limit
+        clock = clocks.current()
+        left, wall = remaining(), clock.wall_left()
+        if (left is not None and left < PIN_MIN_SECONDS) or (wall is not None and wall < PIN_MIN_SECONDS):
+            return clock.solve_past_limit(solver, model, PIN_TRIAL_DTIME)
+        status = clock.solve(solver, model, left)
+        if again and status == cp_model.UNKNOWN:
+            status = clock.solve_past_limit(solver, model, PIN_TRIAL_DTIME)
+        return status
+
     # collisions: keep a compatible subset of the largest value (hence a
     # maximal one), the value of a pin its task's weight, the tiers strict
     # (SPEC §6: of two colliding pins, the more urgent need stays)
@@ -1386,23 +1427,26 @@ def _decide_pins(
         mdl.model.add_implication(k, mdl.x[mdl.local[p]])
     mdl.model.maximize(sum(int(v) * k for v, k in zip(_pin_values(c, pairs.task[pins]), keep, strict=True)))
     solver = _solver(seed, workers)
-    status = clocks.current().solve(solver, mdl.model, remaining())
+    status = must_solve(solver, mdl.model, again=False)
     chosen = np.zeros(len(pins), dtype=bool)
     inc = _empty_incumbent(mdl)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = np.array([solver.boolean_value(k) for k in keep], dtype=bool)
         inc = _read(mdl, solver)
-    stage = StageInfo("pins", solver.status_name(status), int(chosen.sum()), solver.best_objective_bound, 0.0)
+    status_name = solver.status_name(status)
     if status != cp_model.OPTIMAL:
-        # not proved largest: make the subset maximal by trying each other pin
-        for i in range(len(pins)):
+        # not proved largest: make the subset maximal by trying each other
+        # pin, the most valuable first (the more urgent need stays); a trial
+        # is a model of the pinned tasks alone, solved in milliseconds
+        for i in np.argsort(-_pin_values(c, pairs.task[pins]), kind="stable").tolist():
             if chosen[i]:
                 continue
             trial = chosen.copy()
             trial[i] = True
-            test = _Model(c, pairs, tasks, pins[trial])
+            test = _Model(c, pairs, tasks, pins[trial], cuts=False)
             solver = _solver(seed, workers)
-            if clocks.current().solve(solver, test.model, remaining()) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            found = must_solve(solver, test.model, again=True)
+            if found in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 chosen = trial
                 inc = _read(test, solver)
                 mdl = test
@@ -1414,7 +1458,7 @@ def _decide_pins(
     lost_labels = np.unique(label[np.searchsorted(tasks, lost_tasks)])
     contested = tasks[np.isin(label, lost_labels)]
     decision = _PinDecision(kept, dropped, contested, possible=pins)
-    decision.stage = StageInfo(stage.name, stage.status, stage.value, stage.bound, time.perf_counter() - began)
+    decision.stage = StageInfo("pins", status_name, int(chosen.sum()), len(pins), time.perf_counter() - began)
     _remember(decision, mdl, inc)
     return decision
 
@@ -1590,7 +1634,7 @@ def _fits_together(
     remaining = None if deadline is None else deadline - clocks.current().now()
     if remaining is not None and remaining <= 0:
         return None
-    test = _Model(c, pairs, np.unique(pairs.task[possible]), pins)
+    test = _Model(c, pairs, np.unique(pairs.task[possible]), pins, cuts=False)
     status = clocks.current().solve(_solver(seed, workers), test.model, remaining)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return True
