@@ -61,6 +61,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -478,12 +479,16 @@ def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[st
     return names, np.zeros(0, dtype=np.int64)
 
 
-#: nodes of :func:`_teams_fit`'s search before it gives up (then the pin counts
-#: as keepable, the reading without teammates)
+#: nodes of :func:`_teams_fit`'s search before it gives up (then a CP-SAT
+#: model decides)
 TEAM_SEARCH_NODES = 5_000
-#: the search runs over at most this many linked teams; beyond, only a witness
-#: is sought (:func:`_teams_witness`)
+#: the search runs over at most this many linked teams; beyond, or when it
+#: gives up, a CP-SAT model decides (:func:`_teams_model`)
 TEAM_SEARCH_TEAMS = 12
+#: ... of at most this many linked teams (beyond: undecided, the pin counts as keepable)
+TEAM_MODEL_TEAMS = 2_000
+#: CP-SAT's deterministic time for that model (undecided after it)
+TEAM_MODEL_SECONDS = 10.0
 
 
 @dataclass
@@ -601,7 +606,7 @@ def _teams_fit(c: Compiled, kept: _KeptPins, t: int, v: int, start: int, ctx: _T
         for k in demands_of(queue.pop()):
             if k == t or k in d_task:
                 continue
-            if len(d_task) >= TEAM_SEARCH_TEAMS:
+            if len(d_task) >= TEAM_MODEL_TEAMS:
                 return None
             d_task.append(k)
             d_start.append(int(kept.first_start[k]))
@@ -628,6 +633,8 @@ def _teams_fit(c: Compiled, kept: _KeptPins, t: int, v: int, start: int, ctx: _T
     days = day_of(c, np.asarray([d_start[i] for i in linked], dtype=np.int64)).tolist()
     day = dict(zip(linked, days, strict=True))
     new_load = float(assignment_load(c, np.array([t]), np.array([v]))[0])
+    if len(linked) > TEAM_SEARCH_TEAMS:
+        return _teams_model(c, kept, t, v, start, new_load, d_task, d_start, d_need, tries, load_of, day)
     added: dict[int, list[tuple[int, int, int]]] = {v: [(t, start, day[0])]}
     extra_load: dict[int, float] = {v: new_load}
     nodes = 0
@@ -669,7 +676,70 @@ def _teams_fit(c: Compiled, kept: _KeptPins, t: int, v: int, start: int, ctx: _T
             gave_up |= got is None
         return None if gave_up else False
 
-    return place(0, d_need[0], 0)
+    found = place(0, d_need[0], 0)
+    if found is None:  # the search gave up: the exact model decides
+        return _teams_model(c, kept, t, v, start, new_load, d_task, d_start, d_need, tries, load_of, day)
+    return found
+
+
+def _teams_model(
+    c: Compiled, kept: _KeptPins, t: int, v: int, start: int, new_load: float,
+    d_task: list[int], d_start: list[int], d_need: list[int],
+    cands: dict[int, list[int]], load_of: dict[int, dict[int, float]], day: dict[int, int],
+) -> bool | None:
+    """:func:`_teams_fit`'s question as a CP-SAT model, for when its search
+    gives up: team ``i`` (the new visit's first) takes ``d_need[i]`` of its
+    candidates ``cands[i]``, a volunteer in no two teams whose visits clash
+    (nor with ``v``'s new visit), within daily limits and pledged minutes
+    next to the kept pins. None when undecided in
+    :data:`TEAM_MODEL_SECONDS` (deterministic time)."""
+    from ortools.sat.python import cp_model
+
+    m = cp_model.CpModel()
+    teams = list(range(len(d_task)))
+    y: dict[tuple[int, int], Any] = {}
+    by_vol: dict[int, list[int]] = {}
+    for i in teams:
+        for u in cands[i]:
+            y[(i, u)] = m.new_bool_var("")
+            by_vol.setdefault(u, []).append(i)
+        m.add(sum(y[(i, u)] for u in cands[i]) == d_need[i])
+
+    def apart(i: int, j: int) -> bool:
+        (a, sa), (b, sb) = sorted(((d_task[i], d_start[i]), (d_task[j], d_start[j])), key=lambda x: x[1])
+        return bool(visits_apart(c, np.array([a]), np.array([sa]), np.array([b]), np.array([sb]))[0])
+
+    new_day = int(day_of(c, np.array([start]))[0])
+    for u, mine in by_vol.items():
+        if u == v:  # v's new visit of t is fixed
+            for i in mine:
+                (a, sa), (b, sb) = sorted(((t, start), (d_task[i], d_start[i])), key=lambda x: x[1])
+                if not visits_apart(c, np.array([a]), np.array([sa]), np.array([b]), np.array([sb]))[0]:
+                    m.add(y[(i, u)] == 0)
+        for x in range(len(mine)):
+            for z in range(x + 1, len(mine)):
+                if not apart(mine[x], mine[z]):
+                    m.add_bool_or([y[(mine[x], u)].Not(), y[(mine[z], u)].Not()])
+        per_day: dict[int, list[int]] = {}
+        for i in mine:
+            per_day.setdefault(day[i], []).append(i)
+        for d, on_day in per_day.items():
+            base = int(kept.day_count(c, np.array([u]), np.array([d_start[on_day[0]]]))[0]) + (u == v and d == new_day)
+            room = int(c.v_max_per_day[u]) - base
+            if room < len(on_day):
+                m.add(sum(y[(i, u)] for i in on_day) <= max(room, 0))
+        # pledged minutes (loads are whole minutes)
+        room_min = float(c.v_max_minutes[u]) - float(kept.load[u]) - (new_load if u == v else 0.0)
+        loads = [int(round(load_of[i][u])) for i in mine]
+        if sum(loads) > room_min:
+            m.add(sum(w * y[(i, u)] for w, i in zip(loads, mine, strict=True)) <= int(np.floor(room_min + 1e-9)))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_deterministic_time = TEAM_MODEL_SECONDS
+    status = solver.solve(m)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return True
+    return False if status == cp_model.INFEASIBLE else None
 
 
 def _teams_witness(

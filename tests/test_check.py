@@ -965,13 +965,48 @@ def test_dropped_pins_among_many_kept_teams() -> None:
     assert {(c.task_ids[t], c.volunteer_ids[v]) for t, v, _ in listed} <= flagged
 
 
-def test_an_undecided_team_search_keeps_the_lenient_verdict_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past the search's size, a pin that fits with mates counted one by one is
-    flagged as before, and the message says the teams were not searched."""
+def test_past_the_search_an_exact_model_decides(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the search's size (or when it gives up), a CP-SAT model of the
+    same question decides: the pin that would take the kept team's only mate
+    may go; with a fourth volunteer it can be kept (it said "keepable, not
+    searched" for both, and flagged schedules the solvers had proven right)."""
     import sys
 
     check_module = sys.modules["assign.check"]
-    monkeypatch.setattr(check_module, "TEAM_SEARCH_TEAMS", 1)
+    for name, value in (("TEAM_SEARCH_TEAMS", 0), ("TEAM_SEARCH_NODES", 0)):
+        with monkeypatch.context() as m:
+            m.setattr(check_module, name, value)
+            c = compile_problem(_mates_problem(3))
+            assert violations(c, build([(0, 1, 480), (0, 2, 480)], [(1, 0, "whole_teams")])) == []
+            c = compile_problem(_mates_problem(4))
+            found = violations(c, build([(0, 1, 480), (0, 2, 480)], [(1, 0, "whole_teams")]))
+            assert [v.rule for v in found] == [12] and "can be kept" in found[0].message
+            assert "not searched" not in found[0].message
+
+
+def test_an_undecided_team_question_keeps_the_lenient_verdict_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the exact model's size too, a pin that fits with mates counted one
+    by one is flagged, and the message says the teams were not searched."""
+    import sys
+
+    check_module = sys.modules["assign.check"]
+    monkeypatch.setattr(check_module, "TEAM_SEARCH_TEAMS", 0)
+    monkeypatch.setattr(check_module, "TEAM_MODEL_TEAMS", 1)
     c = compile_problem(_mates_problem(3))
     found = violations(c, build([(0, 1, 480), (0, 2, 480)], [(1, 0, "whole_teams")]))
     assert [v.rule for v in found] == [12] and "not searched" in found[0].message
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(team_pin_cases())
+def test_the_exact_team_model_agrees_with_the_reference(case: tuple[Problem, Solution]) -> None:
+    """The CP-SAT model that decides where the search gives up finds what the
+    reference's enumeration finds (the model asked in place of the search)."""
+    import sys
+
+    problem, sol = case
+    c = compile_problem(problem)
+    expected = RefChecker(problem).violated(rows_of(c, sol), conflicts_of(c, sol))
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(sys.modules["assign.check"], "TEAM_SEARCH_TEAMS", 0)
+        assert rules_found(c, sol) == expected
