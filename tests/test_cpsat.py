@@ -1014,3 +1014,29 @@ def test_a_pin_trial_cut_by_the_time_limit_runs_again_past_it() -> None:
         pin = pairs.find(c.n_volunteers, np.array([t]), np.array([v]))
         fits = _fits_together(c, pairs, possible.possible, np.append(decision.kept, pin), None, 0, 1)
         assert fits is False, (c.task_ids[t], c.volunteer_ids[v])
+
+
+def test_a_stage_cut_before_any_schedule_keeps_the_trivial_bound() -> None:
+    # the second audit's case (negative group weights): stages cut by the
+    # time limit before CP-SAT found a schedule reported its objective bound,
+    # the response's unset 0, so the bound said U1 >= 0 while the greedy's
+    # valid schedule has U1 = -4. A bound is a promise: no valid schedule of
+    # any strategy may score below it.
+    import json
+
+    from assign.candidates import build_candidates
+    from assign.solvers.greedy import solve_greedy
+
+    p = Problem.model_validate(json.loads((Path(__file__).parent / "data" / "negative_weights_cut_stage.json").read_text()))
+    c = compile_problem(p)
+    cands = build_candidates(c)
+    greedy = solve_greedy(c, cands)
+    assert not violations(c, greedy)
+    floor = tuple(evaluate(c, greedy).uncovered)
+    for limit in (0.5, 2.0):
+        r = solve_cpsat_detailed(c, cands, time_limit=limit, seed=0, workers=1)
+        assert not violations(c, r.solution)
+        cut = [s for s in (*r.stages, *r.bound_stages) if s.status == "UNKNOWN" and s.name.startswith("U")]
+        bound = tuple(r.bound.uncovered)
+        assert bound <= floor and bound <= tuple(evaluate(c, r.solution).uncovered), (limit, bound, floor, cut)
+        assert all(s.bound <= s.value for s in cut), cut

@@ -1169,8 +1169,11 @@ class _LexState:
             elif status == cp_model.INFEASIBLE:
                 raise RuntimeError("the CP-SAT model is infeasible: the kept pins must be feasible")
             else:
-                best = solver.best_objective_bound
-                r.bound = math.ceil(best - 1e-6) if math.isfinite(best) else r.trivial
+                # cut before any schedule: CP-SAT's objective bound may be
+                # the response's unset default, 0 — above the optimum when
+                # weights are negative (the audit: U1 bound 0 against a
+                # valid -4); the trivial bound holds
+                r.bound = r.trivial
             r.proven = status == cp_model.OPTIMAL
             out.add(StageInfo(name, solver.status_name(status), r.value, r.bound, spent))
             r.fix(mdl, equal=r.proven)
@@ -1277,7 +1280,7 @@ def _second_chance(state: _LexState) -> None:
         have = r.u_of(mdl, out.incumbent)
         value = int(round(solver.objective_value)) if found else have
         best = solver.best_objective_bound
-        bound = math.ceil(best - 1e-6) if math.isfinite(best) else r.trivial
+        bound = math.ceil(best - 1e-6) if found and math.isfinite(best) else r.trivial  # (as in tiers_from)
         out.add(StageInfo(f"U{r.tier}", solver.status_name(status), value, bound, spent))
         r.bound = max(r.bound, bound)
         if found and (value < have or not out.valid):
