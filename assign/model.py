@@ -292,7 +292,7 @@ class Volunteer(_Frozen):
     @classmethod
     def _intervals_ordered(cls, value: tuple[Interval, ...]) -> tuple[Interval, ...]:
         for index, (start, end) in enumerate(value):
-            if end <= start:
+            if end < start:  # (an empty one, end == start, is allowed: it holds no visit)
                 raise ValueError(f"availability interval {index} ends before it starts")
         return value
 

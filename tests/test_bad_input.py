@@ -258,3 +258,23 @@ def test_cli_convert_rejects_bad_input_and_writes_nothing(name: str, target: str
     dst = tmp_path / target
     assert run_cli(["convert", str(src), str(dst)]) == 2
     assert not dst.exists()
+
+
+def test_an_empty_availability_interval_is_accepted() -> None:
+    # SPEC §3 does not forbid [start, end] with end == start (the second
+    # audit: it was refused as "ends before it starts"). It holds no visit
+    # and joins nothing apart that touching intervals would not join anyway.
+    import assign
+    from assign.compile import compile_problem
+
+    from .test_cpsat import _problem
+
+    p = _problem(
+        [{"id": "v1", "availability": [(480, 540), (540, 540), (540, 600)]}, {"id": "v2", "availability": [(540, 540)]}],
+        [{"id": "t1", "window_start": 480, "window_end": 600, "duration_min": 120}],
+    )
+    c = compile_problem(p)
+    assert c.v_max_minutes.tolist() == [120, 0]
+    s = assign.solve(p, strategy="greedy", seed=0, workers=1)
+    assert [(a.task, a.volunteer) for a in s.assignments] == [("t1", "v1")]
+    assert assign.check(p, s).valid
