@@ -705,20 +705,20 @@ def _teams_model(
             by_vol.setdefault(u, []).append(i)
         m.add(sum(y[(i, u)] for u in cands[i]) == d_need[i])
 
-    def apart(i: int, j: int) -> bool:
-        (a, sa), (b, sb) = sorted(((d_task[i], d_start[i]), (d_task[j], d_start[j])), key=lambda x: x[1])
+    def apart(a: int, sa: int, b: int, sb: int) -> bool:
+        """Rule 9 for two visits of one volunteer, in either order."""
+        (a, sa), (b, sb) = sorted(((a, sa), (b, sb)), key=lambda x: x[1])
         return bool(visits_apart(c, np.array([a]), np.array([sa]), np.array([b]), np.array([sb]))[0])
 
     new_day = int(day_of(c, np.array([start]))[0])
     for u, mine in by_vol.items():
         if u == v:  # v's new visit of t is fixed
             for i in mine:
-                (a, sa), (b, sb) = sorted(((t, start), (d_task[i], d_start[i])), key=lambda x: x[1])
-                if not visits_apart(c, np.array([a]), np.array([sa]), np.array([b]), np.array([sb]))[0]:
+                if not apart(t, start, d_task[i], d_start[i]):
                     m.add(y[(i, u)] == 0)
         for x in range(len(mine)):
             for z in range(x + 1, len(mine)):
-                if not apart(mine[x], mine[z]):
+                if not apart(d_task[mine[x]], d_start[mine[x]], d_task[mine[z]], d_start[mine[z]]):
                     m.add_bool_or([y[(mine[x], u)].Not(), y[(mine[z], u)].Not()])
         per_day: dict[int, list[int]] = {}
         for i in mine:
