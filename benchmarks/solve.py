@@ -32,6 +32,12 @@ Usage (from the repository root)::
     python benchmarks/solve.py                                   # laocheng, shiquan; greedy, cpsat, auto
     python benchmarks/solve.py --scenarios laocheng --strategies auto --time-limit 10 --repeat 3
     python benchmarks/solve.py --json results.jsonl              # also keep the raw rows
+    python benchmarks/solve.py --scenarios shiquan:shiquan-c12 --strategies auto --time-limit 30
+
+A scenario ``NAME:COMMUNITY`` is one community cut out of the generated
+county (:func:`one_community`): its recipients and their tasks, the
+volunteers registered with it, and the references among them — a community
+that plans alone.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -59,6 +66,40 @@ STATUS_ORDER = ("optimal", "feasible", "INVALID", "killed", "error")
 # ------------------------------------------------------------------- worker
 
 
+def one_community(problem: Any, community: str) -> Any:
+    """The problem of one community planning alone: its recipients and their
+    tasks, the volunteers registered with it (and their history), every
+    reference to someone outside dropped — a pin that names an outsider is
+    dropped whole (a team's pin is all or nothing)."""
+    if community not in {x.id for x in problem.communities}:
+        raise SystemExit(f"no community {community!r} in {problem.name}")
+    vols = tuple(v for v in problem.volunteers if v.community == community)
+    vid = {v.id for v in vols}
+    recs = tuple(
+        r.model_copy(update={
+            "preferred_volunteers": tuple(x for x in r.preferred_volunteers if x in vid),
+            "excluded_volunteers": tuple(x for x in r.excluded_volunteers if x in vid),
+        })
+        for r in problem.recipients if r.community == community
+    )
+    rid = {r.id for r in recs}
+    tasks = tuple(
+        t.model_copy(update={
+            "pinned": t.pinned if set(t.pinned) <= vid else (),
+            "previous_volunteers": tuple(x for x in t.previous_volunteers if x in vid),
+        })
+        for t in problem.tasks if t.recipient in rid
+    )
+    past = tuple(a for a in problem.history.assignments if a.volunteer in vid and a.recipient in rid)
+    return problem.model_copy(update={
+        "name": f"{problem.name}:{community}",
+        "communities": tuple(x for x in problem.communities if x.id == community),
+        "volunteers": vols, "recipients": recs, "tasks": tasks,
+        "history": problem.history.model_copy(update={"assignments": past}),
+    })
+
+
+
 def _worker(scenario: str, strategy: str, seed: int, time_limit: float, workers: int | None, memory_gib: float) -> None:
     """Generate, solve, score and check one problem; print one JSON line."""
     if memory_gib > 0:  # fail alone rather than take the machine down
@@ -67,7 +108,10 @@ def _worker(scenario: str, strategy: str, seed: int, time_limit: float, workers:
     sys.path.insert(0, str(REPO))
     from assign.synth import generate, load_scenario
 
-    problem = generate(load_scenario(scenario), seed)
+    name, _, community = scenario.partition(":")
+    problem = generate(load_scenario(name), seed)
+    if community:
+        problem = one_community(problem, community)
     began = time.perf_counter()
     from assign.candidates import build_candidates
     from assign.check import violations

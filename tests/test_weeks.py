@@ -669,6 +669,19 @@ def test_too_many_states_gives_no_bound() -> None:
     assert _enumerate(c, t, cands.volunteer.astype(np.int64), cands.load.astype(np.int64), 3) is None
 
 
+def test_the_state_budget_counts_what_is_held_at_once() -> None:
+    """The budget bounds the rows the enumeration holds at one time (the sets
+    kept, a level's (set, last) states, their extensions), not all it ever
+    made: four visits in any order hold at most 74 (the second level: 10
+    sets kept, 12 states, 48 extensions) though 132 rows are made in all.
+    Counting them all refused Shiquan's single communities."""
+    c, cands = _compile(_line_problem([(480, 1080)], [(480, 1080)] * 4, duration=30))
+    mask = np.ones(c.n_tasks, dtype=bool)
+    assert not WeekBound(c, cands, mask, max_states=73).ok
+    wb = WeekBound(c, cands, mask, max_states=74)
+    assert wb.ok and wb.n_states == 2**4 - 1
+
+
 def test_too_many_visits_in_one_set_gives_no_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     """A level of ``MAX_LEVEL`` visits stops the enumeration (no bound)."""
     c, cands = _compile(_line_problem([(480, 1080)], [(480, 1080)] * 4, duration=30))

@@ -61,7 +61,9 @@ from ..compile import Compiled
 
 I64 = NDArray[np.int64]
 
-#: the enumeration gives up (no bound) beyond this many (set, last visit) states
+#: the enumeration gives up (no bound) when it would hold more rows than this
+#: at once: the visit sets kept, a level's (set, last visit) states and their
+#: extensions (Shiquan's community c12 alone, tiers 1-2: at most 11.4 M, 1.3 GB)
 MAX_STATES = 12_000_000
 #: and beyond this many visits in one set (a level)
 MAX_LEVEL = 12
@@ -230,7 +232,7 @@ def _enumerate(
     mem = np.arange(n_items, dtype=np.int32)[:, None]  # (item indices: int32 halves the traffic)
     last = np.arange(n_items, dtype=np.int64)
     end = lo + dur
-    total = n_items
+    kept = 0  # the sets of the levels done (``set_rows``)
     def late() -> bool:
         return deadline is not None and time.perf_counter() > deadline
 
@@ -239,6 +241,7 @@ def _enumerate(
         if late():
             return None
         set_rows.append(distinct)
+        kept += len(distinct)
         b = blk[last]
         # candidates: items of the block whose latest start is not before this end
         pos = np.searchsorted(item_key, b * span + end, side="left")
@@ -246,8 +249,11 @@ def _enumerate(
         n_new = int(cnt.sum())
         if n_new == 0:
             break
-        total += n_new
-        if total > max_states:
+        # the rows held at once: the sets kept, this level's (set, last)
+        # states and their extensions (the extensions of the levels before
+        # are gone; counting them too refused Shiquan's communities, whose
+        # second level alone has 11 M extensions, for 2.2 M sets in all)
+        if kept + len(last) + n_new > max_states:
             return None
         src = np.repeat(np.arange(len(last)), cnt)
         j = ragged_ranges(pos, cnt)
