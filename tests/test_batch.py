@@ -664,7 +664,18 @@ def test_example_config_is_valid() -> None:
     config = load_config(ROOT / "examples" / "nightly.toml")
     assert config.job.horizon_days >= 1
     assert config.input_kind() in ("bundle", "json", "database")
-    assert config.solve.strategy
+    assert config.solve.strategy == "auto"
+
+
+def test_the_nightly_job_solves_with_auto_unless_told(tmp_path: Path) -> None:
+    """Without a ``[solve]`` section the job uses ``assign.solve``'s default
+    strategy and time limit, not the greedy baseline."""
+    from assign.batch.config import load_config
+
+    path = tmp_path / "nightly.toml"
+    path.write_text('[input]\npath = "problem.json"\n', encoding="utf-8")
+    config = load_config(path)
+    assert (config.solve.strategy, config.solve.time_limit) == ("auto", None)
 
 
 # ----------------------------------------------------------------- PostgreSQL

@@ -76,7 +76,7 @@ class LedgerSection(_Section):
 class SolveSection(_Section):
     """``[solve]``: arguments of :func:`assign.solve`."""
 
-    strategy: str = "greedy"
+    strategy: str = "auto"  # assign.solve's default (the best schedules; a rerun reuses the stored one)
     time_limit: Annotated[float, Field(gt=0)] | None = None
     seed: int = 0
     workers: Annotated[int, Field(ge=1)] | None = None
