@@ -63,7 +63,8 @@ I64 = NDArray[np.int64]
 
 #: the enumeration gives up (no bound) when it would hold more rows than this
 #: at once: the visit sets kept, a level's (set, last visit) states and their
-#: extensions (Shiquan's community c12 alone, tiers 1-2: at most 11.4 M, 1.3 GB)
+#: extensions (~100 bytes each: Shiquan's community c12 alone, tiers 1-2, holds
+#: 12.0 M at its second level, 1.2 GB, and 2.2 M sets in the end)
 MAX_STATES = 12_000_000
 #: and beyond this many visits in one set (a level)
 MAX_LEVEL = 12
@@ -251,8 +252,8 @@ def _enumerate(
             break
         # the rows held at once: the sets kept, this level's (set, last)
         # states and their extensions (the extensions of the levels before
-        # are gone; counting them too refused Shiquan's communities, whose
-        # second level alone has 11 M extensions, for 2.2 M sets in all)
+        # are gone; counting them too refused Shiquan's community c12, whose
+        # second level alone makes 11 M extensions, for 2.2 M sets in all)
         if kept + len(last) + n_new > max_states:
             return None
         src = np.repeat(np.arange(len(last)), cnt)
