@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -215,3 +216,62 @@ def test_streamed_bundle_equals_generate(tmp_path: Path) -> None:
     # writing again over the same folder replaces it
     generate_to(scenario, 8, out)
     assert load(out) == generate(scenario, 8)
+
+
+# ------------------------------------------------- one community (benchmarks)
+
+
+def _one_community() -> Any:
+    """``one_community`` of ``benchmarks/solve.py`` (a script, not a package)."""
+    spec = importlib.util.spec_from_file_location("solve_bench", Path(__file__).resolve().parent.parent / "benchmarks" / "solve.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.one_community
+
+
+def test_one_community_keeps_its_own_and_drops_every_outside_reference(tmp_path: Path) -> None:
+    """``benchmarks/solve.py``'s ``NAME:COMMUNITY`` problems: the community's
+    recipients, their tasks and its volunteers; a pin naming an outsider is
+    dropped whole, other references to outsiders filtered; the result passes
+    the cross-reference checks."""
+    problem = generate(load_scenario(_small(tmp_path)), seed=2)
+    community = problem.communities[0].id
+    inside = [v.id for v in problem.volunteers if v.community == community]
+    outside = [v.id for v in problem.volunteers if v.community != community]
+    recs = {r.id for r in problem.recipients if r.community == community}
+    mine = [i for i, t in enumerate(problem.tasks) if t.recipient in recs]
+    assert len(inside) >= 2 and outside and len(mine) >= 3
+    # three of its tasks: a team pinned inside, a team pinned half outside,
+    # one whose previous volunteers mix both
+    tasks = list(problem.tasks)
+    a, b, d = mine[:3]
+    tasks[a] = tasks[a].model_copy(update={"pinned": (inside[0], inside[1]), "volunteers_needed": 2})
+    tasks[b] = tasks[b].model_copy(update={"pinned": (inside[0], outside[0]), "volunteers_needed": 2})
+    tasks[d] = tasks[d].model_copy(update={"previous_volunteers": (outside[0], inside[1])})
+    problem = problem.model_copy(update={"tasks": tuple(tasks)})
+
+    cut = _one_community()(problem, community)
+
+    validate_problem(cut)
+    assert [x.id for x in cut.communities] == [community]
+    assert [v.id for v in cut.volunteers] == inside
+    assert {r.id for r in cut.recipients} == recs
+    assert [t.id for t in cut.tasks] == [problem.tasks[i].id for i in mine]
+    got = {t.id: t for t in cut.tasks}
+    assert got[tasks[a].id].pinned == (inside[0], inside[1])
+    assert got[tasks[b].id].pinned == ()
+    assert got[tasks[d].id].previous_volunteers == (inside[1],)
+    mine_v = set(inside)
+    for t in cut.tasks:
+        assert set(t.pinned) <= mine_v and set(t.previous_volunteers) <= mine_v
+    for r in cut.recipients:
+        assert set(r.preferred_volunteers) <= mine_v and set(r.excluded_volunteers) <= mine_v
+    for x in cut.history.assignments:
+        assert x.volunteer in mine_v and x.recipient in recs
+
+
+def test_one_community_refuses_an_unknown_community(tmp_path: Path) -> None:
+    problem = generate(load_scenario(_small(tmp_path)), seed=2)
+    with pytest.raises(SystemExit, match="no community 'nowhere'"):
+        _one_community()(problem, "nowhere")
