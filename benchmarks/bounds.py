@@ -3,14 +3,17 @@
 Usage (from the repository root; seed 0 of the scenario)::
 
     python benchmarks/bounds.py lp shiquan --tier 2 --pdlp 10 30 60 [--highs-ipm 300] [--cg 10 20]
+    python benchmarks/bounds.py lp shiquan --seed 1 --tier 2 --limit 1=26285 --pdlp 4 5.1 6 --glop-min 100
     python benchmarks/bounds.py fixed shiquan --tier 1 --levels 1 2 --time-limit 120
     python benchmarks/bounds.py timeindexed laocheng --tiers 2 --mode relax --step 15 --time-limit 40
     python benchmarks/bounds.py weeks laocheng --tier 2 --limit 1=3264 --time-limit 30
 
 * ``lp``: the pair LP of one tier (:class:`assign.solvers.auto.Relaxation`,
-  unrestricted, no fairness rows) — the valid bound from PDLP's multipliers
-  after each number of seconds, by column generation (``--cg``, as strategy
-  auto's later tiers), and optionally HiGHS' interior point.
+  no fairness rows; unrestricted, or with the tiers of ``--limit J=U`` and
+  ``U_J <= U``) — the valid bound from PDLP's multipliers after each number
+  of seconds (glop presolving from ``--glop-min`` seconds on, default
+  :data:`assign.solvers.lpdual.GLOP_MIN_SECONDS`), by column generation
+  (``--cg``, as strategy auto's later tiers), and optionally HiGHS' interior point.
 * ``fixed``: the exact fixed-time model of a tier as auto builds it (the
   restriction with the greedy's pins and pinned visits, then the relaxation
   with the surely-kept pins, hinted by it), at each CP-SAT
@@ -52,23 +55,28 @@ def _problem(name: str, seed: int) -> tuple[Compiled, object]:
     return c, build_candidates(c)
 
 
-def lp(c: Compiled, cands: object, tier: int, pdlp: list[float], ipm: float | None, cg: list[float] | None = None) -> None:
+def lp(
+    c: Compiled, cands: object, tier: int, pdlp: list[float], ipm: float | None, cg: list[float] | None = None,
+    limits: dict[int, float] | None = None,
+) -> None:
+    limits = limits or {}
     t0 = time.perf_counter()
-    relax = auto.Relaxation(c, cands, c.t_tier == tier, fairness=False)  # type: ignore[arg-type]
+    mask = (c.t_tier == tier) | np.isin(c.t_tier, list(limits))
+    relax = auto.Relaxation(c, cands, mask, fairness=False)  # type: ignore[arg-type]
     print(f"tier {tier}: {relax.n} columns, built in {time.perf_counter() - t0:.1f} s", flush=True)
     total = int(c.t_weight[c.t_tier == tier].sum())
     saved = auto.PDLP_COLUMNS
     for seconds in pdlp:
         auto.PDLP_COLUMNS = 0  # PDLP whatever the size
         t0 = time.perf_counter()
-        value = relax.tier_bound(tier, {}, seconds)
+        value = relax.tier_bound(tier, limits, seconds)
         print(f"  PDLP {seconds:g} s: bound U{tier} >= {value} of {total} ({time.perf_counter() - t0:.1f} s)", flush=True)
     auto.PDLP_COLUMNS = saved
     for seconds in cg or []:
         # column generation (strategy auto's later tiers): a simplex-sized LP too
         auto.PDLP_COLUMNS = 0
         t0 = time.perf_counter()
-        value = relax.tier_bound(tier, {}, seconds, converge=True)
+        value = relax.tier_bound(tier, limits, seconds, converge=True)
         print(f"  column generation {seconds:g} s: bound U{tier} >= {value} of {total} ({time.perf_counter() - t0:.1f} s)", flush=True)
     auto.PDLP_COLUMNS = saved
     if ipm is not None:
@@ -78,7 +86,8 @@ def lp(c: Compiled, cands: object, tier: int, pdlp: list[float], ipm: float | No
         cost = np.zeros(relax.n)
         cost[relax.n_p + mine] = -c.t_weight[relax.cov_tasks[mine]].astype(float)
         t0 = time.perf_counter()
-        res = linprog(cost, A_ub=relax.a_ub, b_ub=relax.b_ub, A_eq=relax.a_eq, b_eq=relax.b_eq,
+        a_ub, b_ub = relax._restrictions(limits)
+        res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=relax.a_eq, b_eq=relax.b_eq,
                       bounds=np.column_stack((relax.lo, relax.hi)), method="highs-ipm",
                       options={"time_limit": ipm, "presolve": True})
         took = time.perf_counter() - t0
@@ -156,19 +165,24 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--mode", choices=("relax", "restrict"), default="relax")
     ap.add_argument("--step", type=int, default=15)
     ap.add_argument("--time-limit", type=float, default=60.0)
-    ap.add_argument("--limit", nargs="*", default=[], help="weeks: J=U holds U_J <= U (more urgent tiers)")
+    ap.add_argument("--limit", nargs="*", default=[], help="lp, weeks: J=U holds U_J <= U (more urgent tiers)")
+    ap.add_argument("--glop-min", type=float, default=None, help="lp: glop presolves PDLP's LP from this budget (s)")
     args = ap.parse_args(argv)
     info = machine()
     print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM; Python {info['python']}, "
           f"OR-Tools {info['ortools']}; {info['date']}")
     print("command: python benchmarks/bounds.py " + " ".join(sys.argv[1:] if argv is None else argv), flush=True)
     c, cands = _problem(args.scenario, args.seed)
+    limits = {int(a.split("=")[0]): float(a.split("=")[1]) for a in args.limit}
     if args.what == "lp":
-        lp(c, cands, args.tier, args.pdlp, args.highs_ipm, args.cg)
+        if args.glop_min is not None:
+            from assign.solvers import lpdual
+
+            lpdual.GLOP_MIN_SECONDS = args.glop_min
+        lp(c, cands, args.tier, args.pdlp, args.highs_ipm, args.cg, limits)
     elif args.what == "fixed":
         fixed(c, cands, args.tier, args.levels, args.time_limit)
     elif args.what == "weeks":
-        limits = {int(a.split("=")[0]): float(a.split("=")[1]) for a in args.limit}
         weeks(c, cands, args.tier, limits, args.time_limit)
     else:
         r = solve_tiers(c, cands, c.t_tier <= args.tiers, mode=args.mode, step=args.step,  # type: ignore[arg-type]

@@ -66,12 +66,11 @@ POLISH_ITERATIONS = 40
 #: smoothing temperatures, relative to max |cost|: first half, second half
 TAU_REL = (5e-4, 1e-4)
 #: glop presolve (~1.7 s on Shiquan's tier 2) pays off from about this budget.
-#: Shiquan seed 1, tier 2 under U1 (665,000 columns), idle, ad hoc
-#: (2026-12-03, benchmarks/README.md, stop 34): with presolve nothing at 4.0,
-#: 4.5 and 5.1 s (the trivial 3,540), 18,242 at 5.5, 17,910-18,063 at 6.0,
-#: 18,509 at 7.0; without it 17,647 / 18,256 / 18,289 / 18,366 /
-#: 17,163-17,362 / 18,064 (4.0 s was the threshold: auto's squeezed tier-2
-#: LP of 5.1 s came back with U2 >= 36)
+#: `python benchmarks/bounds.py lp shiquan --seed 1 --tier 2 --limit 1=26285
+#: --pdlp 4 4.5 5.1 5.5 6 7 --glop-min 4` (and 100; 2026-12-03, idle): with
+#: presolve U2 >= 3,540 (nothing) / 10,039 / 15,558 / 18,164 / 17,962 /
+#: 18,679, without 17,960 / 18,171 / 17,258 / 17,254 / 18,431 / 18,542
+#: (at 4.0 auto's squeezed tier-2 LP of 5.1 s came back with U2 >= 36)
 GLOP_MIN_SECONDS = 6.0
 #: without restarts PDLP's average lags behind after ~1,000 iterations
 NO_RESTART_MAX_SECONDS = 12.0
