@@ -33,6 +33,7 @@ from assign.batch.log import BatchLog
 from assign.batch.outputs import file_name, safe_cell
 from assign.io import save
 from assign.model import Problem
+from tests.scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = date(2026, 11, 30)
@@ -760,12 +761,7 @@ def test_postgresql_bad_database_input_is_located(pg: tuple[str, str], tmp_path:
 
 
 def test_three_nights_simulated(tmp_path: Path) -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("simulate", ROOT / "benchmarks" / "simulate.py")
-    assert spec is not None and spec.loader is not None
-    simulate = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(simulate)
+    simulate = load_script("simulate")
     results = simulate.simulate(
         scenario="laocheng", seed=2, nights=3, horizon_days=2, db="sqlite", out=tmp_path, tasks_per_week=700,
         outputs=False, quiet=True,

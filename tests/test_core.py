@@ -3,12 +3,11 @@ valid lexicographic bounds, GAP optimum, determinism, input checks."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,18 +23,14 @@ from assign.core import (
     lp_bound,
     solve_arcs,
 )
+from tests.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 GAP_DIR = REPO.parent / "shared" / "data" / "gap"
 
 
-def _gap_module():
-    spec = importlib.util.spec_from_file_location("gap_bench", REPO / "benchmarks" / "gap.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("gap_bench", mod)  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return sys.modules["gap_bench"]
+def _gap_module() -> Any:
+    return load_script("gap")
 
 
 def _gap_instance(file: str, index: int) -> ArcProblem:

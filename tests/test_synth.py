@@ -22,6 +22,7 @@ from assign.synth import (
     scenario_names,
 )
 from assign.validate import validate_problem
+from tests.scripts import load_script
 
 HAS_BUNDLE = importlib.util.find_spec("assign.io.bundle") is not None
 
@@ -222,12 +223,7 @@ def test_streamed_bundle_equals_generate(tmp_path: Path) -> None:
 
 
 def _one_community() -> Any:
-    """``one_community`` of ``benchmarks/solve.py`` (a script, not a package)."""
-    spec = importlib.util.spec_from_file_location("solve_bench", Path(__file__).resolve().parent.parent / "benchmarks" / "solve.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.one_community
+    return load_script("solve").one_community
 
 
 def test_one_community_keeps_its_own_and_drops_every_outside_reference(tmp_path: Path) -> None:
