@@ -8,7 +8,8 @@ over volunteers' weeks.
   docstring defines, recomputed here in plain Python (blocks, sequences with
   travel, pledge, days), and at least what any valid one-volunteer schedule
   collects; the enumeration yields every sequenceable set of every block once
-  and nothing else; converged, the bound is the LP over *all* relaxed weeks;
+  (within the day's visits in a one-day block) and nothing else; converged,
+  the bound is the LP over *all* relaxed weeks;
 * limits: too many states (or visits in a set, or a spent deadline) gives no
   bound; ``stop_at`` and ``time_limit`` cut the rounds without losing validity;
   hand-made instances where the week bound beats the pair LP.
@@ -529,7 +530,8 @@ def test_pricing_respects_pledge_and_days_by_hand() -> None:
 @given(problem=dense_problems(max_tasks=8, pins=False, long=True), data=st.data())
 def test_enumeration_is_complete_and_exact(problem: Problem, data: st.DataObject) -> None:
     """``_enumerate`` gives, for every block, each task set that some order fits
-    into the block exactly once, and no other; minutes, sizes, groups, owners
+    into the block exactly once (in a block inside one day, of at most the
+    owner's visits per day), and no other; minutes, sizes, groups, owners
     and days as documented."""
     c, cands = _compile(problem)
     mask = np.array(data.draw(st.lists(st.booleans(), min_size=c.n_tasks, max_size=c.n_tasks)), dtype=bool)
@@ -562,6 +564,8 @@ def test_enumeration_is_complete_and_exact(problem: Problem, data: st.DataObject
         for b, s, e, d in _blocks(c, x):
             assert int(day[b]) == d
             found = _block_sets(c, sorted(items), s, e)
+            if d >= 0:  # a block inside one day: at most the day's visits (rule 11)
+                found = {f for f in found if len(f) <= int(c.v_max_per_day[x])}
             if found:
                 expected[b] = found
     assert used.tolist() == sorted(expected)
