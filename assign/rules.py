@@ -7,6 +7,8 @@ of task and volunteer indexes of the same length (one entry per pair).
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -61,22 +63,55 @@ def travel_between_recipients(c: Compiled, ra: IntArray, rb: IntArray) -> NDArra
     return np.where(same, 0, travel_minutes(c, recipient_distance_km(c, ra, rb)))
 
 
+#: a problem of at most this many (recipient, recipient) cells keeps the
+#: travel minutes of every pair in one int32 table, built in chunks once per
+#: compiled problem, on the first :class:`RecipientTravel` (Shiquan: 3,100
+#: recipients, 9.6 M cells, 38 MB; the greedy's passes time travel millions
+#: of times, benchmarks/README.md)
+TRAVEL_TABLE_CELLS = 16_000_000
+#: rows of the table computed at once (bounds the float temporaries)
+_TABLE_CHUNK_CELLS = 1_000_000
+_TABLES: weakref.WeakKeyDictionary[Compiled, NDArray[np.int32]] = weakref.WeakKeyDictionary()
+
+
 class RecipientTravel:
     """:func:`travel_between_recipients` for many calls: the recipients'
-    radians and cosines are computed once. The same minutes pair for pair; its
-    "same home" case needs no test here, since equal coordinates give 0 km
-    and ``ceil(-1e-9) = 0`` minutes."""
+    radians and cosines are computed once, and on problems of at most
+    :data:`TRAVEL_TABLE_CELLS` recipient pairs every pair's minutes are
+    looked up in a table of this same formula (``table=False``: never). The
+    same minutes pair for pair; its "same home" case needs no test here,
+    since equal coordinates give 0 km and ``ceil(-1e-9) = 0`` minutes."""
 
-    def __init__(self, c: Compiled) -> None:
+    def __init__(self, c: Compiled, table: bool = True) -> None:
         self.c = c
         self.lat = np.radians(np.asarray(c.r_lat, dtype=np.float64))
         self.lon = np.radians(np.asarray(c.r_lon, dtype=np.float64))
         self.cos = np.cos(self.lat)
+        n = len(self.lat)
+        self.full: NDArray[np.int32] | None = None
+        if table and n * n <= TRAVEL_TABLE_CELLS:
+            got = _TABLES.get(c)
+            if got is None:
+                got = np.empty((n, n), dtype=np.int32)
+                step = max(1, _TABLE_CHUNK_CELLS // max(1, n))
+                every = np.arange(n, dtype=np.int64)
+                for lo in range(0, n, step):
+                    rows = every[lo : lo + step]
+                    got[lo : lo + len(rows)] = self._compute(np.repeat(rows, n), np.tile(every, len(rows))).reshape(
+                        len(rows), n
+                    )
+                _TABLES[c] = got
+            self.full = got
 
-    def __call__(self, ra: IntArray, rb: IntArray) -> NDArray[np.int64]:
+    def _compute(self, ra: IntArray, rb: IntArray) -> NDArray[np.int64]:
         lat, lon, cos = self.lat, self.lon, self.cos
         km = _haversine_rad(lat[ra], lon[ra], cos[ra], lat[rb], lon[rb], cos[rb]) * self.c.detour_factor
         return travel_minutes(self.c, km)
+
+    def __call__(self, ra: IntArray, rb: IntArray) -> NDArray[np.int64]:
+        if self.full is not None:
+            return self.full[ra, rb].astype(np.int64)
+        return self._compute(ra, rb)
 
     def table(self, recipients: IntArray) -> NDArray[np.int64]:
         """The ``(n, n)`` minutes between every two of ``recipients`` (row: from)."""

@@ -202,6 +202,45 @@ def test_shortest_travel_is_the_all_pairs_minimum(points: list[tuple[int, int]],
     assert rules.shortest_travel(c, chosen[:1]) is None
 
 
+@given(
+    st.lists(st.tuples(st.integers(-3000, 3000), st.integers(-3000, 3000)), min_size=1, max_size=25),
+    st.integers(1, 40),
+)
+@SETTINGS
+def test_recipient_travel_table_is_the_formula_pair_for_pair(points: list[tuple[int, int]], chunk: int) -> None:
+    """``RecipientTravel``'s table (built in row chunks of any size) gives
+    every pair the minutes of :func:`travel_between_recipients`, as does the
+    path without a table; a problem over ``TRAVEL_TABLE_CELLS`` gets none."""
+    raw = base_problem()
+    raw["recipients"] = [
+        {"id": f"r{i}", "community": "c1", "lat": 33.0 + 0.0007 * a, "lon": 108.2 + 0.0009 * b}
+        for i, (a, b) in enumerate(points)
+    ]
+    raw["tasks"][0]["recipient"] = "r0"
+    c = compiled(raw)
+    n = len(points)
+    ra, rb = (x.ravel() for x in np.meshgrid(np.arange(n), np.arange(n), indexing="ij"))
+    expected = rules.travel_between_recipients(c, ra, rb).tolist()
+    old_chunk = rules._TABLE_CHUNK_CELLS
+    rules._TABLE_CHUNK_CELLS = chunk
+    try:
+        travel = rules.RecipientTravel(c)
+    finally:
+        rules._TABLE_CHUNK_CELLS = old_chunk
+    assert travel.full is not None and travel.full.shape == (n, n)
+    assert travel(ra, rb).tolist() == expected
+    assert rules.RecipientTravel(c, table=False)(ra, rb).tolist() == expected
+    assert rules.RecipientTravel(c).full is travel.full  # built once per compiled problem
+    old_cells = rules.TRAVEL_TABLE_CELLS
+    rules.TRAVEL_TABLE_CELLS = n * n - 1
+    try:
+        fresh = compiled(raw)
+        untabled = rules.RecipientTravel(fresh)
+    finally:
+        rules.TRAVEL_TABLE_CELLS = old_cells
+    assert untabled.full is None and untabled(ra, rb).tolist() == expected
+
+
 def test_assignment_load_pair() -> None:
     raw = base_problem()
     assert one(rules.assignment_load(compiled(raw), T0, V0)) == 60
