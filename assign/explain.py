@@ -264,6 +264,12 @@ def _capacity_details(
             tier = int(c.t_tier[t])
             scope = f"tier <= {tier}" if has_urgent[t] else "lower urgency"
             details.append(f"{head} taken by {_names(c.task_ids, took)} ({scope})")
+        elif int(c.t_needed[t]) > 1:
+            # (a team: its members may each be free, only never together)
+            details.append(
+                f"{head}: no {int(c.t_needed[t])} of them are free at one common start "
+                "with pledged minutes and daily visits left"
+            )
         else:
             details.append(f"{head} have no pledged minutes or daily visits left for this visit")
     return details

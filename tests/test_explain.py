@@ -103,6 +103,17 @@ def test_capacity_by_pledged_minutes() -> None:
     assert why["t2"][0] == "capacity" and "t1" in why["t2"][1]
 
 
+def test_capacity_of_a_team_free_only_apart_says_so() -> None:
+    # each member is free for the visit, never both at once: `capacity`
+    # (SPEC section 10: free is per volunteer), and the detail does not claim
+    # that their minutes ran out
+    vols = [{"availability": [[at("09:00"), at("09:30")]]}, {"availability": [[at("09:30"), at("10:00")]]}]
+    why = explain(problem(vols, [{"volunteers_needed": 2, "duration_min": 30}]))
+    code, detail = why["t1"]
+    assert code == "capacity" and "v1" in detail and "v2" in detail
+    assert "no 2 of them are free at one common start" in detail and "have no pledged minutes" not in detail
+
+
 def test_capacity_prefers_equal_or_more_urgent_tasks() -> None:
     # v1 is busy with t2 (tier 1) and t3 (tier 4); t1 (tier 3) names only t2
     tasks: list[dict[str, Any]] = [
