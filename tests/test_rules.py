@@ -183,17 +183,23 @@ def test_travel_between_recipients_same_home_is_zero() -> None:
     assert rules.travel_between_recipients(c, np.array([0]), np.array([2]))[0] == math.ceil(60 * 2.2239 * 1.3 / 12)
 
 
+def _recipients_at(points: list[tuple[int, int]], step: tuple[float, float]) -> dict[str, Any]:
+    """The base problem with one recipient per grid point (``step`` degrees
+    of latitude and longitude a unit), its task at the first."""
+    raw = base_problem()
+    raw["recipients"] = [
+        {"id": f"r{i}", "community": "c1", "lat": 33.0 + step[0] * a, "lon": 108.2 + step[1] * b}
+        for i, (a, b) in enumerate(points)
+    ]
+    raw["tasks"][0]["recipient"] = "r0"
+    return raw
+
+
 @given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), min_size=2, max_size=30), st.data())
 @SETTINGS
 def test_shortest_travel_is_the_all_pairs_minimum(points: list[tuple[int, int]], data: st.DataObject) -> None:
     # recipients on a coarse grid (~100 m steps, repeated homes likely)
-    raw = base_problem()
-    raw["recipients"] = [
-        {"id": f"r{i}", "community": "c1", "lat": 33.0 + 0.001 * a, "lon": 108.2 + 0.001 * b}
-        for i, (a, b) in enumerate(points)
-    ]
-    raw["tasks"][0]["recipient"] = "r0"
-    c = compiled(raw)
+    c = compiled(_recipients_at(points, (0.001, 0.001)))
     chosen = np.array(sorted(data.draw(st.sets(st.integers(0, len(points) - 1), min_size=2))))
     ra, rb = np.meshgrid(chosen, chosen, indexing="ij")
     off = ra != rb
@@ -211,12 +217,7 @@ def test_recipient_travel_table_is_the_formula_pair_for_pair(points: list[tuple[
     """``RecipientTravel``'s table (built in row chunks of any size) gives
     every pair the minutes of :func:`travel_between_recipients`, as does the
     path without a table; a problem over ``TRAVEL_TABLE_CELLS`` gets none."""
-    raw = base_problem()
-    raw["recipients"] = [
-        {"id": f"r{i}", "community": "c1", "lat": 33.0 + 0.0007 * a, "lon": 108.2 + 0.0009 * b}
-        for i, (a, b) in enumerate(points)
-    ]
-    raw["tasks"][0]["recipient"] = "r0"
+    raw = _recipients_at(points, (0.0007, 0.0009))
     c = compiled(raw)
     n = len(points)
     ra, rb = (x.ravel() for x in np.meshgrid(np.arange(n), np.arange(n), indexing="ij"))
