@@ -37,6 +37,10 @@ from . import rules
 from .compile import EARTH_RADIUS_KM, Compiled
 
 DEFAULT_CHUNK = 8192
+#: with more than one worker and at least this many chunks of tasks, a forked
+#: child builds the second half of the chunks beside the parent (the same
+#: arrays, row for row: each chunk's pairs do not depend on the others')
+PARALLEL_MIN_CHUNKS = 2
 #: relative slack on the chord radius: the tree must never miss a pair the exact
 #: haversine test accepts (chord and haversine round differently)
 CHORD_SLACK = 1e-6
@@ -294,6 +298,7 @@ def build_candidates(
     k: int | None = None,
     tasks: NDArray[np.int64] | None = None,
     with_cost: bool = True,
+    workers: int = 1,
 ) -> Candidates:
     """Every eligible and free (task, volunteer) pair of ``c``.
 
@@ -310,6 +315,11 @@ def build_candidates(
     with_cost
         Compute the ``cost`` column with :func:`assign.score.linear_pair_cost`
         (zeros otherwise).
+    workers
+        With 2 or more and at least :data:`PARALLEL_MIN_CHUNKS` chunks, a
+        forked child builds the second half of the chunks (the result is the
+        same; where the platform cannot fork, or the child fails, the
+        process builds them itself).
 
     Examples
     --------
@@ -324,6 +334,52 @@ def build_candidates(
         task_list = np.arange(c.n_tasks, dtype=np.int64)
     else:
         task_list = np.unique(np.asarray(tasks, dtype=np.int64))
+    n_chunks = -(-len(task_list) // chunk)
+    child = None
+    if workers > 1 and n_chunks >= PARALLEL_MIN_CHUNKS:
+        from .forking import forked
+
+        half = (n_chunks + 1) // 2 * chunk  # (a chunk boundary: the same chunks as one process builds)
+        rest = task_list[half:]
+        child = forked(lambda: _candidate_columns(c, rest, chunk, k, with_cost))
+        if child is not None:
+            task_list = task_list[:half]
+    columns = _candidate_columns(c, task_list, chunk, k, with_cost)
+    if child is not None:
+        got = child(None)
+        more = got if got is not None else _candidate_columns(c, rest, chunk, k, with_cost)
+        for name in _COLUMNS:
+            columns[name].extend(more[name])
+    final: dict[str, NDArray[Any]] = {}
+    for name, dtype in _COLUMNS.items():
+        parts = columns.pop(name)
+        final[name] = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+        del parts  # one column at a time: peak memory = result + one column
+    ptr = np.searchsorted(final["task"], np.arange(c.n_tasks + 1), side="left").astype(np.int64)
+    return Candidates(
+        task=final["task"],
+        volunteer=final["volunteer"],
+        km=final["km"],
+        start=final["start"],
+        load=final["load"],
+        cost=final["cost"],
+        ptr=ptr,
+        cap=k,
+        partial=tasks is not None,
+    )
+
+
+#: the candidate columns and their dtypes
+_COLUMNS: dict[str, Any] = {
+    "task": np.int32, "volunteer": np.int32, "km": np.float32, "start": np.int64, "load": np.int32,
+    "cost": np.float64,
+}
+
+
+def _candidate_columns(
+    c: Compiled, task_list: NDArray[np.int64], chunk: int, k: int | None, with_cost: bool
+) -> dict[str, list[NDArray[Any]]]:
+    """The candidate columns of ``task_list`` (sorted), chunk by chunk."""
     # a volunteer without availability is never free: keep them out of the trees
     has_time = np.flatnonzero(np.diff(c.av_ptr) > 0)
 
@@ -331,7 +387,7 @@ def build_candidates(
         return rules.not_excluded(c, t, v) & rules.community_ok(c, t, v)
 
     sieve = _Sieve.of(c)
-    columns: dict[str, list[NDArray[Any]]] = {name: [] for name in ("task", "volunteer", "km", "start", "load", "cost")}
+    columns: dict[str, list[NDArray[Any]]] = {name: [] for name in _COLUMNS}
     for t, v, km in pairs_in_radius(c, task_list, has_time, chunk, recipient_rules):
         keep = np.flatnonzero(sieve.may_be_free(t, v))
         t, v = t[keep], v[keep]
@@ -363,24 +419,4 @@ def build_candidates(
             columns["cost"].append(np.asarray(linear_pair_cost(c, t, v, km), dtype=np.float64))
         else:
             columns["cost"].append(np.zeros(len(t), dtype=np.float64))
-    empty = {
-        "task": np.int32, "volunteer": np.int32, "km": np.float32, "start": np.int64, "load": np.int32,
-        "cost": np.float64,
-    }
-    final: dict[str, NDArray[Any]] = {}
-    for name, dtype in empty.items():
-        parts = columns.pop(name)
-        final[name] = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-        del parts  # one column at a time: peak memory = result + one column
-    ptr = np.searchsorted(final["task"], np.arange(c.n_tasks + 1), side="left").astype(np.int64)
-    return Candidates(
-        task=final["task"],
-        volunteer=final["volunteer"],
-        km=final["km"],
-        start=final["start"],
-        load=final["load"],
-        cost=final["cost"],
-        ptr=ptr,
-        cap=k,
-        partial=tasks is not None,
-    )
+    return columns

@@ -175,6 +175,7 @@ def solve(
     >>> [(u.task, u.reason) for u in schedule.unassigned]
     [('t3', 'team_too_small')]
     """
+    from . import clock as clocks
     from .candidates import build_candidates
     from .compile import compile_problem
     from .explain import reasons
@@ -186,7 +187,7 @@ def solve(
     clock = time.perf_counter()
     validate_problem(problem)
     c = compile_problem(problem)
-    cands = build_candidates(c, k=k)
+    cands = build_candidates(c, k=k, workers=clocks.resolve_workers(workers))
     limit = _strategy_limit(strategy, time_limit, workers, time.perf_counter() - clock, len(cands))
     _log.info(
         "prepared in %.2f s: %d tasks, %d volunteers, %d candidate pairs; %s %s",

@@ -115,6 +115,7 @@ def _worker(scenario: str, strategy: str, seed: int, time_limit: float, workers:
     began = time.perf_counter()
     from assign.candidates import build_candidates
     from assign.check import violations
+    from assign.clock import resolve_workers
     from assign.compile import compile_problem
     from assign.score import evaluate
     from assign.solve import OPTIMAL_TOLERANCE
@@ -122,7 +123,7 @@ def _worker(scenario: str, strategy: str, seed: int, time_limit: float, workers:
     from assign.solvers.greedy import fill
 
     c = compile_problem(problem)
-    cands = build_candidates(c)
+    cands = build_candidates(c, workers=resolve_workers(workers))
     run = get_strategy(strategy)
     prepared = time.perf_counter()
     sol, bound = run(c, cands, time_limit, seed, workers)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -96,3 +97,34 @@ def test_tiny_candidates() -> None:
     # t3 (care, r2 excludes v1) -> only v3 is free on Dec 1; t1 medical -> v1 only
     assert ("t1", "v1") in pairs and ("t3", "v3") in pairs
     assert ("t3", "v1") not in pairs and ("t1", "v2") not in pairs
+
+
+def _columns(cands: object) -> list[np.ndarray]:
+    return [getattr(cands, f) for f in ("task", "volunteer", "km", "start", "load", "cost", "ptr")]
+
+
+def test_two_workers_build_the_same_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forked child builds the second half of the chunks: the same arrays,
+    row for row, also with a cap, a subset of tasks, a child that fails and
+    a platform that cannot fork (the process then builds them itself)."""
+    from assign import forking
+    from assign.synth import generate, load_scenario
+
+    c = compile_problem(generate(load_scenario("laocheng-grid-25"), 0))
+    assert c.n_tasks > 5 * 16  # several chunks of 16
+    subset = np.arange(3, c.n_tasks, 2)
+    for kwargs in ({}, {"k": 3}, {"tasks": subset}, {"with_cost": False}):
+        one = build_candidates(c, chunk=16, **kwargs)  # type: ignore[arg-type]
+        two = build_candidates(c, chunk=16, workers=2, **kwargs)  # type: ignore[arg-type]
+        assert len(one) > 0
+        for a, b in zip(_columns(one), _columns(two), strict=True):
+            np.testing.assert_array_equal(a, b)
+            assert a.dtype == b.dtype
+        assert (one.cap, one.partial) == (two.cap, two.partial)
+    one = build_candidates(c, chunk=16)
+    monkeypatch.setattr(forking, "forked", lambda fn, **_: (lambda timeout=None: None))  # the child failed
+    for a, b in zip(_columns(one), _columns(build_candidates(c, chunk=16, workers=2)), strict=True):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.setattr(forking, "forked", lambda fn, **_: None)  # no fork here
+    for a, b in zip(_columns(one), _columns(build_candidates(c, chunk=16, workers=2)), strict=True):
+        np.testing.assert_array_equal(a, b)
