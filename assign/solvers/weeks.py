@@ -170,6 +170,15 @@ def block_visits(c: Compiled, t: I64, v: I64, max_items: int) -> tuple[I64, I64,
     return pair[fits], blk[fits], lo[fits], lim[fits]
 
 
+def _block_owner_day(c: Compiled) -> tuple[I64, I64]:
+    """Each block's (availability interval's) volunteer, and its calendar day
+    (-1 for a block across midnight)."""
+    owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))
+    d0 = rules.day_of(c, c.av_start)
+    d1 = rules.day_of(c, c.av_end - 1)
+    return owner, np.where(d0 == d1, d0, -1)
+
+
 def block_pairs(c: Compiled, cands: Candidates, task_mask: NDArray[np.bool_]) -> int | None:
     """How many two-visit sets the blocks of the mask's tasks could hold at
     most (sum over blocks of n (n - 1) / 2, n its visits; 0 in a block inside
@@ -182,9 +191,8 @@ def block_pairs(c: Compiled, cands: Candidates, task_mask: NDArray[np.bool_]) ->
         return None
     n = np.bincount(got[1], minlength=len(c.av_start)).astype(np.int64)
     # (none in a block inside one day of an owner with one visit a day)
-    owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))
-    one_day = rules.day_of(c, c.av_start) == rules.day_of(c, c.av_end - 1)
-    n[one_day & (c.v_max_per_day[owner] < 2)] = 0
+    owner, day = _block_owner_day(c)
+    n[(day >= 0) & (c.v_max_per_day[owner] < 2)] = 0
     return int((n * (n - 1) // 2).sum())
 
 
@@ -238,9 +246,8 @@ def _enumerate(
     # per day (rule 11); a bigger set is in no week, so it is neither kept nor
     # extended (laocheng's tiers 1-2: 651,468 sets instead of 760,477, 14 %
     # fewer, the same bound; the pledge, checked per visit, would cut 0.1 %)
-    b_owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))[blk]
-    one_day = rules.day_of(c, c.av_start[blk]) == rules.day_of(c, c.av_end[blk] - 1)
-    item_most = np.where(one_day, np.minimum(c.v_max_per_day[b_owner], MAX_LEVEL + 1), MAX_LEVEL + 1)
+    owner, day = _block_owner_day(c)
+    item_most = np.where(day[blk] >= 0, np.minimum(c.v_max_per_day[owner[blk]], MAX_LEVEL + 1), MAX_LEVEL + 1)
     j_bits = max(1, (n_items - 1).bit_length())
     set_rows: list[NDArray[np.int32]] = []  # per level: (n_sets, level) item indices
     # level 1: every item alone, at its earliest
@@ -353,10 +360,6 @@ def _enumerate(
     gstart = np.flatnonzero(new)
     sets = _Sets(ptr_o, item_task[items_o], sblock, minutes, sizes_o, gstart, sblock[gstart], minutes[gstart], sizes_o[gstart])
     used = np.unique(sblock)
-    owner = np.repeat(np.arange(c.n_volunteers, dtype=np.int64), np.diff(c.av_ptr))
-    d0 = rules.day_of(c, c.av_start)
-    d1 = rules.day_of(c, c.av_end - 1)
-    day = np.where(d0 == d1, d0, -1)
     return sets, owner, day, used
 
 
