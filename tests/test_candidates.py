@@ -128,3 +128,13 @@ def test_two_workers_build_the_same_arrays(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(forking, "forked", lambda fn, **_: None)  # no fork here
     for a, b in zip(_columns(one), _columns(build_candidates(c, chunk=16, workers=2)), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_candidates_benchmark_reports_same_arrays(capsys: pytest.CaptureFixture[str]) -> None:
+    """``benchmarks/candidates.py`` times the build in subprocesses and
+    checks every run's arrays against the first one-worker run's."""
+    from tests.scripts import load_script
+
+    load_script("candidates").main(["laocheng-grid-25", "--repeat", "1", "--workers", "1", "2"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| laocheng-grid-25 |")]
+    assert len(rows) == 2 and all(row.endswith("| yes |") for row in rows)
