@@ -61,9 +61,11 @@ it found (OR-Library gapc#6: 2,391, proven). On the same problems, before the
 search, Dantzig-Wolfe diving (:mod:`assign.dive`: column generation over the
 agents' knapsacks, fixing one agent's load at a time, limited discrepancy
 search) looks for a selection strictly below the incumbent among the arcs the
-fixing leaves — with two workers or more in a forked child, for the search's
-time, while the search goes on beside it on the other workers (the better of
-the two goes on); with one, for half of the search's time, then the search
+fixing leaves — with two workers or more in a forked child, for the rest of
+the stage (no final solve then), while the search goes on beside it on the
+other workers (each
+selection the dive finds reaches the search as it is found, and the search
+goes on from it when it is better); with one, for half of the search's time, then the search
 from it. On OR-Library type D, where the search stalls 0.5 % above the
 optimum on 20 agents, the dive lands within ~0.1 %.
 
@@ -137,7 +139,11 @@ _KNAP_SHARE = 0.15  # at most this share of the stage's time
 _KNAP_ITERATIONS = 1000  # subgradient steps at most
 _MIP_ARCS = 0.25  # the final MIP only when fixing left at most this share of the arcs
 _DIVE_SHARE = 0.5  # Dantzig-Wolfe diving (assign.dive): this share of the search's time, then the search
-_DIVE_SHARE_BESIDE = 1.0  # the same with two workers or more: the dive in a child, the search beside it
+# with two workers or more, the dive in a child and the search beside it: this
+# share of the rest of the stage, final solve included (on OR-Library type D
+# the final full solve after them almost never improved; they gain by its time)
+_DIVE_SHARE_BESIDE = 1.0
+_DIVE_MARGIN = 0.25  # seconds the dive beside ends before the stage, for its child to finish
 _DIVE_GRACE = 1.0  # seconds the dive's child may overrun its share (a residual solve) before it is dropped
 # the deterministic clock (workers=1, assign.clock): rates and charges of the
 # core's steps, measured on OR-Library GAP (benchmarks/README.md, "One worker: the same schedule twice")
@@ -962,6 +968,7 @@ class _Engine:
         stop: threading.Event | None = None,
         until: Callable[[int], bool] | None = None,
         sizes: tuple[float, ...] = (),
+        inject: Callable[[], Bools | None] | None = None,
     ) -> tuple[Bools, int, int, int]:
         """Improve ``incumbent`` until ``deadline``: fix every x outside a
         neighbourhood at its incumbent value and solve the rest (one CP-SAT
@@ -979,8 +986,11 @@ class _Engine:
         ``floor`` (a proven bound: nothing better exists), once ``stop`` is set
         (another thread proved the stage) or once ``until`` holds for the
         incumbent's value. ``sizes``: the neighbourhood sizes to start from
-        (those a previous call adapted, :attr:`lns_sizes`). Returns (incumbent,
-        value, neighbourhoods solved, improvements)."""
+        (those a previous call adapted, :attr:`lns_sizes`). ``inject()``, when
+        given, returns a valid selection found elsewhere (None: none new; e.g.
+        the dive's child beside the search): before each neighbourhood every
+        one waiting is taken, and installed when strictly better. Returns
+        (incumbent, value, neighbourhoods solved, improvements)."""
         if len(self.active_agents) == 0:
             return incumbent, value, 0, 0
         n_par = max(1, int(workers))
@@ -1019,6 +1029,13 @@ class _Engine:
                     return
                 limit = min(_LNS_SUB_LIMIT, left)
                 with lock:
+                    got = None if inject is None else inject()
+                    while got is not None:
+                        v_got = self.stage_value(stage, got)
+                        if v_got < state["value"]:
+                            state["improved"] += 1
+                            state["incumbent"], state["value"] = got, v_got
+                        got = inject()  # type: ignore[misc]
                     inc = state["incumbent"]
                     kind = int(rng.random() < _LNS_ITEM_PROB)
                     k = round(size[kind])
@@ -1161,14 +1178,15 @@ def _reduced_mip(
 
 def _dive_below(
     p: ArcProblem, prep: _Prep, icost: I64, arc_floor: I64, lam: F64, incumbent: Bools, value: int,
-    deadline: float, seed: int,
+    deadline: float, seed: int, post: Callable[[Bools], None] | None = None,
 ) -> Bools | None:
     """:func:`assign.dive.dive` on a problem of the GAP shape (scaled integer
     costs ``icost``, multipliers ``lam`` in the same units), over the usable
     arcs whose knapsack bound ``arc_floor`` stays below ``value``: a valid
     selection of scaled cost below ``value``, or None. Problems with two
     usable arcs for one (item, agent) pair are left alone (a knapsack could
-    take both)."""
+    take both). ``post(selection)``, when given, receives each improvement
+    the dive finds as it finds it."""
     from .dive import dive
 
     keep = np.flatnonzero(arc_floor < value)
@@ -1183,14 +1201,29 @@ def _dive_below(
     pos = np.full(p.n_arcs, -1, dtype=np.int64)
     pos[arcs] = np.arange(len(arcs))
     start = pos[np.flatnonzero(incumbent)]
-    found, _, _ = dive(kl, lam, start[start >= 0], float(value), deadline, seed)
-    if found is None:
-        return None
-    chosen = np.zeros(p.n_arcs, dtype=bool)
-    chosen[arcs[found]] = True
-    if check_arcs(p, chosen) or int(icost[chosen].sum()) >= value:
-        return None  # never expected
-    return chosen
+
+    def selection(found: I64 | None) -> Bools | None:
+        if found is None:
+            return None
+        chosen = np.zeros(p.n_arcs, dtype=bool)
+        chosen[arcs[found]] = True
+        if check_arcs(p, chosen) or int(icost[chosen].sum()) >= value:
+            return None  # never expected
+        return chosen
+
+    def posted(found: I64, _cost: float) -> None:
+        chosen = selection(found)
+        if chosen is not None and post is not None:
+            post(chosen)
+
+    found, _, _ = dive(kl, lam, start[start >= 0], float(value), deadline, seed, None if post is None else posted)
+    return selection(found)
+
+
+def _dive_below_posting(args: tuple[Any, ...], post: Callable[[Bools], None]) -> Bools | None:
+    """:func:`_dive_below` on ``args``, posting each improvement (see :func:`assign.forking.forked`)."""
+    p, prep, icost, arc_floor, lam, incumbent, value, deadline, seed = args
+    return _dive_below(p, prep, icost, arc_floor, lam, incumbent, value, deadline, seed, post=post)
 
 
 def _strong_fixing(arc_floor: I64, value: int) -> bool:
@@ -1459,9 +1492,11 @@ def _solve_arcs(
                     # the arcs left (below) proves faster (OR-Library types B, C)
                     search_end = stage_deadline - min(max(float(final_share), 0.0), 1.0) * (stage_deadline - ts)
                     room = max(0.0, search_end - now())
-                    dive_end = now() + share * room
+                    dive_end = now() + _DIVE_SHARE_BESIDE * max(0.0, stage_deadline - _DIVE_MARGIN - now())
                     args = (p, prep, icost, arc_floor, lam * scale, incumbent, value, dive_end, seed + k)
-                    wait = forked(functools.partial(_dive_below, *args)) if workers > 1 else None
+                    wait = None
+                    if workers > 1:  # each improvement reaches the search beside as it is found
+                        wait = forked(functools.partial(_dive_below_posting, args), partial=True)
                     if wait is None:  # one worker, or no fork on this platform: first the dive
                         found = _dive_below(*args[:7], now() + _DIVE_SHARE * room, seed + k)
                     else:
@@ -1471,9 +1506,9 @@ def _solve_arcs(
                         strong_now = functools.partial(_strong_fixing, arc_floor)
                         incumbent, value, n_beside, n_dive = eng.lns(
                             stage, incumbent, value, dive_end, workers - 1, seed + k, params, floor,
-                            until=strong_now, sizes=eng.lns_sizes,
+                            until=strong_now, sizes=eng.lns_sizes, inject=wait.partial,
                         )
-                        late = 0.0 if strong_now(value) else max(0.0, dive_end - now()) + _DIVE_GRACE
+                        late = 0.0 if strong_now(value) else max(0.0, min(dive_end + _DIVE_GRACE, stage_deadline) - now())
                         found = wait(late)
                     if found is not None and eng.stage_value(stage, found) < value:
                         incumbent, value = found, eng.stage_value(stage, found)

@@ -15,7 +15,11 @@ master in GLOP, kept between solves so that each starts from the last basis;
 pricing is one exact knapsack per agent, :meth:`KnapsackLagrangian.knapsacks`;
 Wentges smoothing towards the multipliers of the best Lagrangian value seen),
 then fixes the column of largest value (an agent's whole load), solves the
-master again on what is left, and so on; once at most
+master again on what is left, and so on. A node's master starts from the
+pool's columns of its free agents cut down to its open items (a subset of a
+feasible load is one), its pricing from the parent's best Lagrangian
+multipliers (the parent master's duals are degenerate: without the fixed
+agent's multiplier they price a child far off). Once at most
 :data:`RESIDUAL_ITEMS` items or :data:`RESIDUAL_AGENTS` agents are left, the
 rest is solved exactly by CP-SAT. Limited discrepancy search (Harvey and
 Ginsberg) re-runs the dive with up to 1, 2, ... :data:`MAX_DISCREPANCY`
@@ -31,6 +35,7 @@ Every selection it returns satisfies the capacities and covers each item once
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -55,16 +60,16 @@ SMOOTHING = 0.5
 #: distance of the Lagrangian value (a guide, not a bound, is needed here) ...
 TAIL_TOLERANCE = 2e-4
 #: ... or when its value has not fallen for this many rounds (degenerate tails)
-STALL_ROUNDS = 10
+STALL_ROUNDS = 30
 #: subgradient steps whose knapsacks seed the first master, and a child's
 WALK_STEPS = 100
-CHILD_WALK_STEPS = 20
+CHILD_WALK_STEPS = 5
 #: CP-SAT limits of one residual solve (seconds, deterministic units)
 RESIDUAL_SECONDS = 2.0
 #: column generation rounds at most per node
 MAX_ROUNDS = 1000
 #: columns a node's master starts with (those of smallest reduced cost at its
-#: parent's duals; the root takes the whole pool)
+#: parent's best Lagrangian multipliers; the root takes the whole pool)
 NODE_COLUMNS = 600
 #: what the deterministic clock (:mod:`assign.clock`) counts for a master
 #: LP's solve, per row and column of it, and for a column put in a master
@@ -136,8 +141,12 @@ class _Master:
 
 
 class _Dive:
-    def __init__(self, kl: KnapsackLagrangian, best: float, deadline: float, seed: int) -> None:
+    def __init__(
+        self, kl: KnapsackLagrangian, best: float, deadline: float, seed: int,
+        post: Callable[[I64, float], None] | None = None,
+    ) -> None:
         self.kl = kl
+        self.post = post
         self.best = best
         self.found: I64 | None = None
         self.deadline = deadline
@@ -151,7 +160,10 @@ class _Dive:
         self.col_cost: list[float] = []
         self.col_items: list[I64] = []
         self.member = np.zeros((64, kl.n_items), dtype=bool)
-        self.seen: set[tuple[int, bytes]] = set()
+        self.index: dict[tuple[int, bytes], int] = {}  # (agent, slots) -> pool id
+        # per (agent row, item): the cost of its slot (0 without one)
+        self.item_cost = np.zeros((kl.m, kl.n_items))
+        self.item_cost[np.nonzero(kl.slot_real)[0], kl.slot_item[kl.slot_real]] = kl.slot_cost[kl.slot_real]
         self.master: _Master | None = None
         self.centre: F64 | None = None  # the caller's multipliers: the root's first stability centre
         self.nodes = 0
@@ -159,13 +171,13 @@ class _Dive:
     def add(self, agent: int, slots: I64) -> bool:
         """A column into the pool (and the current master); False if known."""
         key = (agent, slots.tobytes())
-        if len(slots) == 0 or key in self.seen:
+        if len(slots) == 0 or key in self.index:
             return False
-        self.seen.add(key)
         kl = self.kl
         items = kl.slot_item[agent, slots]
         cost = math.fsum(kl.slot_cost[agent, slots].tolist())
         col = len(self.col_cost)
+        self.index[key] = col
         if col == len(self.member):
             self.member = np.vstack((self.member, np.zeros_like(self.member)))
         self.member[col, items] = True
@@ -183,25 +195,43 @@ class _Dive:
     def open_master(
         self, covered: Bools, free_agents: Bools, forbidden: frozenset[int], duals: tuple[F64, F64] | None
     ) -> None:
-        """A fresh master for the node: the pool's columns that fit it (free
-        agent, open items, not passed over), at most :data:`NODE_COLUMNS` of
-        them, those of smallest reduced cost at the parent's ``duals``."""
+        """A fresh master for the node: the pool's columns of free agents not
+        passed over, each cut down to the node's open items (a subset of a
+        feasible load is feasible: the cut column joins the pool), at most
+        :data:`NODE_COLUMNS` of them, those of smallest reduced cost at the
+        parent's multipliers ``duals``. (Only the columns that fit whole would leave a
+        deep node's master without a feasible basis for many rounds.)"""
         kl = self.kl
+        self.master = None  # (the parent's: cut columns go to the pool only)
         n = len(self.col_cost)
         agent = np.asarray(self.col_agent, dtype=np.int64)
-        cost = np.asarray(self.col_cost)
         member = self.member[:n]
-        fits = free_agents[agent] & ~member[:, covered].any(axis=1)
+        open_mask = ~covered & kl.covered
+        usable = free_agents[agent]
         if forbidden:
-            fits[np.fromiter(forbidden, dtype=np.int64)] = False
-        cols = np.flatnonzero(fits)
+            usable[np.fromiter(forbidden, dtype=np.int64)] = False
+        cols = np.flatnonzero(usable)
+        cut = member[cols] & open_mask[None, :]
+        keep = cut.any(axis=1)
+        cols, cut = cols[keep], cut[keep]
         if duals is not None and len(cols) > NODE_COLUMNS:
             pi, mu = duals
-            rc = cost[cols] - member[cols] @ pi - mu[agent[cols]]
-            cols = cols[np.argsort(rc, kind="stable")[:NODE_COLUMNS]]
-        open_items = np.flatnonzero(~covered & kl.covered)
+            cost = (cut * self.item_cost[agent[cols]]).sum(axis=1)
+            rc = cost - cut @ pi - mu[agent[cols]]
+            best = np.argsort(rc, kind="stable")[:NODE_COLUMNS]
+            cols, cut = cols[best], cut[best]
+        whole = cut.sum(axis=1) == member[cols].sum(axis=1)
+        chosen: list[int] = []
+        for c, w in zip(cols.tolist(), whole.tolist(), strict=True):
+            if not w:  # the column cut down to the open items: into the pool
+                a, slots = self.col_agent[c], self.col_slots[c]
+                kept = slots[open_mask[kl.slot_item[a, slots]]]
+                self.add(a, kept)
+                c = self.index[(a, kept.tobytes())]
+            chosen.append(c)
+        open_items = np.flatnonzero(open_mask)
         self.master = _Master(open_items, np.flatnonzero(free_agents), kl.n_items, kl.m, self.big)
-        for c in np.sort(cols).tolist():
+        for c in sorted(set(chosen)):
             self.master.add(c, self.col_items[c], self.col_agent[c], self.col_cost[c])
 
     def walk(self, lam: F64, covered: Bools, free_agents: Bools, fixed_cost: float, steps: int) -> tuple[F64, float]:
@@ -216,7 +246,7 @@ class _Dive:
         for _ in range(steps):
             if self.clock.now() > self.deadline:
                 break
-            value, x = self.lagrangian(lam, covered, free_agents, fixed_cost)
+            value, x, _ = self.lagrangian(lam, covered, free_agents, fixed_cost)
             self.add_knapsacks(x, rows)
             if value > best_value:
                 best_lam, best_value = lam, value
@@ -227,25 +257,30 @@ class _Dive:
             lam = lam + 0.1 * max(1.0, 0.002 * abs(value)) / math.sqrt(norm) * g
         return best_lam, best_value
 
-    def lagrangian(self, lam: F64, covered: Bools, free_agents: Bools, fixed_cost: float) -> tuple[float, Bools]:
-        """The Lagrangian value of the node at ``lam`` and the knapsacks priced."""
+    def lagrangian(self, lam: F64, covered: Bools, free_agents: Bools, fixed_cost: float) -> tuple[float, Bools, F64]:
+        """The Lagrangian value of the node at ``lam``, the knapsacks priced
+        and each agent's multiplier that goes with ``lam`` (minus its best
+        knapsack's value; 0 for agents not free)."""
         lam_n = np.where(covered, -np.inf, lam)
         z, x = self.kl.knapsacks(lam_n, free_agents)
         open_items = ~covered & self.kl.covered
-        value = fixed_cost + math.fsum(lam[open_items].tolist()) - math.fsum(np.maximum(z[free_agents], 0.0).tolist())
-        return value, x
+        z_free = np.where(free_agents, np.maximum(z, 0.0), 0.0)
+        value = fixed_cost + math.fsum(lam[open_items].tolist()) - math.fsum(z_free.tolist())
+        return value, x, -z_free
 
     def node_lp(
         self, covered: Bools, free_agents: Bools, fixed_cost: float, centre: F64 | None
-    ) -> tuple[float, F64, F64] | None:
+    ) -> tuple[float, F64, F64, F64 | None, F64] | None:
         """Column generation at a node from the stability centre ``centre``
-        (the parent's duals; the caller's multipliers at the root): the
-        master's value and duals (None: infeasible)."""
+        (from the parent's; the caller's multipliers at the root): the
+        master's value and duals, and the multipliers of the best Lagrangian
+        value met with their agent multipliers (None: infeasible)."""
         assert self.master is not None
         kl, master = self.kl, self.master
         centre_value = -math.inf
+        centre_mu = np.zeros(kl.m)
         if centre is not None:
-            centre_value, _ = self.lagrangian(centre, covered, free_agents, fixed_cost)
+            centre_value, _, centre_mu = self.lagrangian(centre, covered, free_agents, fixed_cost)
         rows = np.flatnonzero(free_agents)
         out = None
         last = math.inf
@@ -261,9 +296,9 @@ class _Dive:
             alpha = SMOOTHING
             while True:
                 priced = alpha * centre + (1.0 - alpha) * pi
-                lv, x = self.lagrangian(priced, covered, free_agents, fixed_cost)
+                lv, x, lmu = self.lagrangian(priced, covered, free_agents, fixed_cost)
                 if lv > centre_value:
-                    centre, centre_value = priced, lv
+                    centre, centre_value, centre_mu = priced, lv, lmu
                 # columns of negative reduced cost at the master's own duals
                 cost_x = np.where(x, kl.slot_cost, 0.0).sum(axis=1)
                 pi_x = np.where(x, pi[kl.slot_item], 0.0).sum(axis=1)
@@ -273,7 +308,7 @@ class _Dive:
                     break
                 alpha = 0.0  # mispricing: price at the master's duals
             if added == 0:
-                return out
+                return (*out, centre, centre_mu)
             stall = stall + 1 if value >= last - 1e-9 * max(1.0, abs(value)) else 0
             last = min(last, value)
             if (
@@ -282,7 +317,8 @@ class _Dive:
                 or self.clock.now() > self.deadline
             ):
                 break
-        return master.solve(kl.n_items, kl.m)  # with the columns just added
+        last_out = master.solve(kl.n_items, kl.m)  # with the columns just added
+        return None if last_out is None else (*last_out, centre, centre_mu)
 
     def residual(self, covered: Bools, free_agents: Bools, fixed_cost: float) -> tuple[I64, float] | None:
         """CP-SAT on the open items and free agents, strictly below the best."""
@@ -331,7 +367,8 @@ class _Dive:
     def node(self, fixed: list[int], discrepancy: int, forbidden: frozenset[int], duals: tuple[F64, F64] | None) -> None:
         """The dive below the columns ``fixed`` (pool ids), with at most
         ``discrepancy`` deviations from the best column left; the columns
-        ``forbidden`` were passed over above."""
+        ``forbidden`` were passed over above; ``duals``: the parent's best
+        Lagrangian multipliers (items, agents), None at the root."""
         self.nodes += 1
         if self.clock.now() > self.deadline:
             return
@@ -349,16 +386,22 @@ class _Dive:
                 arcs = [kl.slot_arc[self.col_agent[c], self.col_slots[c]] for c in fixed]
                 self.found = np.concatenate([*arcs, out[0]]).astype(np.int64)
                 self.best = fixed_cost + out[1]
+                if self.post is not None:
+                    self.post(self.found, self.best)
             return
         centre = self.centre
-        if duals is not None:  # a child: columns and a centre from a walk from the parent's duals
+        if duals is not None:  # a child: columns and a centre from a walk from the parent's multipliers
             centre, _ = self.walk(duals[0], covered, free_agents, fixed_cost, CHILD_WALK_STEPS)
         self.open_master(covered, free_agents, forbidden, duals)
         got = self.node_lp(covered, free_agents, fixed_cost, centre)
         if got is None:
             return
         assert self.master is not None
-        value, pi, mu = got
+        value, pi, mu, centre, centre_mu = got
+        # the children start from the best Lagrangian multipliers met here: the
+        # master's own duals are degenerate (an item's dual offset by its
+        # agents'), and without the fixed agent's they price far off
+        child = (pi, mu) if centre is None else (centre, centre_mu)
         x, artificial = self.master.values()
         if artificial > 1e-6 or math.ceil(fixed_cost + value - 1e-6) >= self.best:
             return
@@ -366,7 +409,7 @@ class _Dive:
         cand = [self.master.cols[i] for i in local.tolist() if x[i] > 1e-6]
         passed: list[int] = []
         for rank, c in enumerate(cand):
-            self.node([*fixed, c], discrepancy - rank, forbidden.union(passed), (pi, mu))
+            self.node([*fixed, c], discrepancy - rank, forbidden.union(passed), child)
             passed.append(c)
             if self.clock.now() > self.deadline:
                 break
@@ -379,15 +422,18 @@ def dive(
     best: float,
     deadline: float,
     seed: int = 0,
+    post: Callable[[I64, float], None] | None = None,
 ) -> tuple[I64 | None, float, int]:
     """Diving over the knapsack columns of ``kl`` (integral costs; at most one
     slot per (agent, item)) until ``deadline`` (on :func:`assign.clock.current`'s clock), from the
     multipliers ``lam`` (the Lagrangian's) and the selection ``start`` (arc
     positions as given to ``kl``, or None), looking for a selection cheaper
-    than ``best``. Returns ``(arc positions or None, its cost, nodes)``."""
+    than ``best``. Returns ``(arc positions or None, its cost, nodes)``.
+    ``post(arc positions, cost)``, when given, is called on each improvement
+    as it is found (the dive goes on), e.g. to hand it to a search beside."""
     if not kl.covered.all():
         return None, best, 0  # an item without an arc: no selection covers every item
-    d = _Dive(kl, best, deadline, seed)
+    d = _Dive(kl, best, deadline, seed, post)
     d.centre = np.where(kl.covered, np.asarray(lam, dtype=np.float64), 0.0)
     if start is not None and len(start):
         where = np.full(kl.n_arcs, -1, dtype=np.int64)

@@ -43,9 +43,11 @@ GRID_BITS = 10
 #: clock (:mod:`assign.clock`): seconds per arc slot (one numpy step each) and
 #: per cell of the dynamic programme (OR-Library GAP, one core of a 2-CPU
 #: Intel Xeon, 2026-12-01: 3.3-8.3 ms per evaluation, 48,000-440,000 cells
-#: of 60-100 slots); :meth:`KnapsackLagrangian.arc_bounds` counts four
-SLOT_SECONDS = 3.2e-5
-CELL_SECONDS = 1.4e-8
+#: of 60-100 slots; scaled on 2026-12-03 by what the step without
+#: ``take_along_axis`` saves on the AMD EPYC, OR-Library gapd: 0.52 per slot,
+#: 0.83 per cell); :meth:`KnapsackLagrangian.arc_bounds` counts four
+SLOT_SECONDS = 1.7e-5
+CELL_SECONDS = 1.2e-8
 
 
 class KnapsackLagrangian:
@@ -142,11 +144,13 @@ class KnapsackLagrangian:
         if agents is not None:
             profit = np.where(np.asarray(agents, dtype=bool)[:, None], profit, 0.0)
         f = np.zeros((m, width))
-        take = np.zeros((k, m, width), dtype=bool)
+        offered = (profit > 0) & (self.slot_load < width)
+        take = np.zeros((k, m, width), dtype=bool)  # where slot s was taken
         for s in range(k):
-            new = self._step(f, s, profit)
-            take[s] = new > f  # exactly where slot s was taken
-            f = new
+            rows, better, new = self._offer(f, s, profit, offered[:, s])
+            if len(rows):
+                take[s, rows] = better
+                f[rows] = new
         z = f[np.arange(m), self.cap]
         # which slots each knapsack takes (backtracking, all agents at once)
         x = np.zeros((m, k), dtype=bool)
@@ -167,17 +171,28 @@ class KnapsackLagrangian:
         value = math.fsum(lam[self.covered].tolist()) - math.fsum(z.tolist())
         return value, g
 
+
+    def _offer(self, f: F64, s: int, profit: F64, offered: NDArray[np.bool_]) -> tuple[I64, NDArray[np.bool_], F64]:
+        """Slot ``s`` offered to the rows of ``f`` (best profit per capacity,
+        C-contiguous) where ``offered`` (it gains and fits): ``(rows, where
+        it is taken, their new values)``. At capacity ``c`` the slot is taken
+        when ``f[c - w] + p`` (gathered before ``f`` changes, so at most once)
+        beats ``f[c]``."""
+        rows = np.flatnonzero(offered)
+        if not len(rows):
+            return rows, np.zeros((0, self.width), dtype=bool), np.zeros((0, self.width))
+        idx = self._cols[None, :] - self.slot_load[rows, s][:, None]
+        prev = f.reshape(-1)[rows[:, None] * self.width + np.maximum(idx, 0)]
+        prev += profit[rows, s][:, None]
+        sub = f[rows]
+        better = (idx >= 0) & (prev > sub)
+        return rows, better, np.where(better, prev, sub)
+
     def _step(self, f: F64, s: int, profit: F64) -> F64:
         """The table after offering slot ``s`` to ``f`` (best profit per capacity)."""
-        w = self.slot_load[:, s]
-        p = profit[:, s]
-        rows = np.flatnonzero((p > 0) & (w < self.width))
+        rows, _, new = self._offer(f, s, profit, (profit[:, s] > 0) & (self.slot_load[:, s] < self.width))
         out = f.copy()
-        if len(rows):
-            sub = f[rows]
-            idx = self._cols[None, :] - w[rows, None]
-            prev = np.take_along_axis(sub, np.maximum(idx, 0), axis=1) + p[rows, None]
-            out[rows] = np.where((idx >= 0) & (prev > sub), prev, sub)
+        out[rows] = new
         return out
 
     def arc_bounds(self, lam: F64) -> F64:

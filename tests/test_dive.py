@@ -104,8 +104,8 @@ def test_dive_in_solve_arcs(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[float | None] = []
     real = core._dive_below
 
-    def spy(*args: object) -> object:
-        out = real(*args)  # type: ignore[arg-type]
+    def spy(*args: object, **kwargs: object) -> object:
+        out = real(*args, **kwargs)  # type: ignore[arg-type]
         calls.append(None if out is None else float(p.arc_cost[out].sum()))
         return out
 
@@ -137,6 +137,69 @@ def test_dive_in_solve_arcs(monkeypatch: pytest.MonkeyPatch) -> None:
     called, dive_end = seen[0]
     search_end = began + 6.0  # (final_share 0)
     assert dive_end - called <= 0.5 * (search_end - called) + 0.01
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_dive_posts_each_improvement_as_found(monkeypatch: pytest.MonkeyPatch, seed: int) -> None:
+    # every selection the dive finds reaches post() at once, each valid and
+    # strictly cheaper than the one before, the last the one returned
+    monkeypatch.setattr(dive, "MAX_DISCREPANCY", 2)
+    c, r, cap = gap(6, 40, seed)
+    kl = knapsacks(c, r, cap)
+    _, lam = kl.improve(c.min(axis=0).astype(float), float(c.max(axis=0).sum()), 100)
+    posted: list[tuple[np.ndarray, float]] = []
+    found, value, _ = dive.dive(kl, lam, None, math.inf, perf_counter() + 60.0, post=lambda a, v: posted.append((a.copy(), v)))
+    assert found is not None and posted
+    costs = [v for _, v in posted]
+    assert all(b < a for a, b in zip(costs, costs[1:], strict=False))
+    assert all(cost_of(c, r, cap, a) == v for a, v in posted)
+    assert np.array_equal(posted[-1][0], found) and costs[-1] == value
+
+
+def test_a_node_master_takes_pool_columns_cut_to_its_open_items() -> None:
+    # below a fixed column, a pool column that holds one of its items does
+    # not fit whole; cut down to the open items it still does (a subset of
+    # a feasible load), so the node's master starts from it
+    c, r, cap = gap(2, 4, 0, tight=2.0)
+    kl = knapsacks(c, r, cap)
+    d = dive._Dive(kl, math.inf, perf_counter() + 10.0, 0)
+    assert d.add(0, np.array([0, 1, 2]))  # agent 0: items 0, 1, 2 (slots are items here)
+    covered = np.array([True, False, False, False])  # item 0 is taken above
+    free = np.array([False, True])  # ... by agent 0 ... (its columns are not usable)
+    d.open_master(covered, free, frozenset(), (np.zeros(4), np.zeros(2)))
+    assert d.master is not None and d.master.cols == []
+    free = np.array([True, False])  # ... by agent 1: agent 0's column, cut, is
+    d.open_master(covered, free, frozenset(), (np.zeros(4), np.zeros(2)))
+    assert d.master is not None and len(d.master.cols) == 1
+    col = d.master.cols[0]
+    assert d.col_agent[col] == 0 and d.col_items[col].tolist() == [1, 2]
+    assert d.col_cost[col] == float(c[0, 1] + c[0, 2])
+    # the column passed over above stays out (its cut version, another
+    # column, does not)
+    d.open_master(covered, free, frozenset({0}), None)
+    assert d.master is not None and d.master.cols == [col]
+
+
+def test_search_takes_selections_posted_beside_it() -> None:
+    # the search installs a strictly better selection handed to it (the
+    # dive's child posts them) before its next neighbourhood
+    c, r, cap = gap(3, 7, 4)
+    p = ArcProblem.from_gap(c, r, cap)
+    optimum = solve_arcs(p, time_limit=10.0, seed=0, workers=1)
+    assert optimum.status == "optimal"
+    worse = solve_arcs(p, time_limit=5.0, seed=0, workers=1, params={"stop_after_first_solution": True}, lns=False, lp=False)
+    prep = core._prepare(p)
+    _, icost, _ = core._cost_scale(p.arc_cost, prep.usable, prep.max_chosen, None)
+    eng = core._Engine(p, prep, icost)
+    stage = eng.stages[-1]
+    eng.model.minimize(core.cp_model.LinearExpr.weighted_sum(stage.vars, stage.coefs) + stage.offset)
+    value = eng.stage_value(stage, worse.chosen)
+    queue = [None, optimum.chosen.copy(), worse.chosen.copy()]  # then nothing new
+    got, got_value, _, improved = eng.lns(
+        stage, worse.chosen, value, perf_counter() + 0.5, 1, 0, None, inject=lambda: queue.pop() if queue else None,
+    )
+    assert got_value == eng.stage_value(stage, optimum.chosen) == int(round(optimum.cost))
+    assert check_arcs(p, got) == [] and improved >= (value > got_value)
 
 
 def test_dive_skips_two_arcs_of_one_pair() -> None:

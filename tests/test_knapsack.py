@@ -100,6 +100,35 @@ def test_value_is_the_exact_lagrangian(case: tuple[ArcProblem, bool], raw: list[
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_gaps(), st.lists(st.integers(-40, 80), min_size=6, max_size=6), st.lists(st.booleans(), min_size=3, max_size=3))
+def test_knapsacks_taken_are_the_best_loads(case: tuple[ArcProblem, bool], raw: list[int], solve: list[bool]) -> None:
+    # the slots each knapsack takes fit its capacity, hold each slot once and
+    # add up to its value, which no other load beats (by enumeration); agents
+    # not asked for take nothing
+    p, _ = case
+    kl = relaxation(p)
+    lam = kl.grid(np.asarray(raw[: p.n_items], dtype=np.float64))
+    agents = np.asarray(solve[: kl.m], dtype=bool)
+    z, x = kl.knapsacks(lam, agents)
+    profit = np.where(kl.slot_real, lam[kl.slot_item] - kl.slot_cost, 0.0)
+    for i in range(kl.m):
+        taken = np.flatnonzero(x[i])
+        assert kl.slot_real[i, taken].all()
+        assert kl.slot_load[i, taken].sum() <= kl.cap[i]
+        assert math.isclose(math.fsum(profit[i, taken].tolist()), z[i], abs_tol=1e-9)
+        if not agents[i]:
+            assert len(taken) == 0 and z[i] == 0.0
+            continue
+        real = np.flatnonzero(kl.slot_real[i])
+        best = 0.0
+        for k in range(1, len(real) + 1):
+            for sub in itertools.combinations(real.tolist(), k):
+                if kl.slot_load[i, list(sub)].sum() <= kl.cap[i]:
+                    best = max(best, math.fsum(profit[i, list(sub)].tolist()))
+        assert math.isclose(z[i], best, abs_tol=1e-9)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_gaps(), st.lists(st.integers(-40, 80), min_size=6, max_size=6))
 def test_bounds_never_beat_the_optimum(case: tuple[ArcProblem, bool], raw: list[int]) -> None:
     p, _ = case
