@@ -31,6 +31,17 @@ def knapsacks(c: np.ndarray, r: np.ndarray, cap: np.ndarray) -> KnapsackLagrangi
     return KnapsackLagrangian(n, np.tile(np.arange(n), m), np.repeat(np.arange(m), n), c.ravel().astype(float), r.ravel(), cap)
 
 
+def with_multipliers(
+    m: int, n: int, seed: int, steps: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, KnapsackLagrangian, float, np.ndarray]:
+    """An instance of :func:`gap`, its knapsacks, and the bound and multipliers
+    of ``steps`` subgradient steps from each item's cheapest cost."""
+    c, r, cap = gap(m, n, seed)
+    kl = knapsacks(c, r, cap)
+    lb, lam = kl.improve(c.min(axis=0).astype(float), float(c.max(axis=0).sum()), steps)
+    return c, r, cap, kl, lb, lam
+
+
 def brute(c: np.ndarray, r: np.ndarray, cap: np.ndarray) -> float:
     m, n = c.shape
     best = math.inf
@@ -84,9 +95,7 @@ def test_one_dive_lands_near_the_bound(monkeypatch: pytest.MonkeyPatch, seed: in
     # items); one dive, no discrepancy, so what it finds does not depend on
     # the machine's speed (~1 s here, the deadline is far)
     monkeypatch.setattr(dive, "MAX_DISCREPANCY", 0)
-    c, r, cap = gap(10, 60, seed)
-    kl = knapsacks(c, r, cap)
-    lb, lam = kl.improve(c.min(axis=0).astype(float), float(c.max(axis=0).sum()), 300)
+    c, r, cap, kl, lb, lam = with_multipliers(10, 60, seed, 300)
     found, value, nodes = dive.dive(kl, lam, None, math.inf, perf_counter() + 120.0)
     assert found is not None and nodes > 1
     assert cost_of(c, r, cap, found) == value >= lb
@@ -144,9 +153,7 @@ def test_dive_posts_each_improvement_as_found(monkeypatch: pytest.MonkeyPatch, s
     # every selection the dive finds reaches post() at once, each valid and
     # strictly cheaper than the one before, the last the one returned
     monkeypatch.setattr(dive, "MAX_DISCREPANCY", 2)
-    c, r, cap = gap(6, 40, seed)
-    kl = knapsacks(c, r, cap)
-    _, lam = kl.improve(c.min(axis=0).astype(float), float(c.max(axis=0).sum()), 100)
+    c, r, cap, kl, _, lam = with_multipliers(6, 40, seed, 100)
     posted: list[tuple[np.ndarray, float]] = []
     found, value, _ = dive.dive(kl, lam, None, math.inf, perf_counter() + 60.0, post=lambda a, v: posted.append((a.copy(), v)))
     assert found is not None and posted
