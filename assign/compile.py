@@ -35,7 +35,16 @@ B = NDArray[np.bool_]
 
 
 def _minutes(moment: datetime, origin: datetime) -> int:
+    """Whole minutes from ``origin`` to ``moment``, rounded down."""
     return int((moment - origin).total_seconds() // 60)
+
+
+def _minutes_up(moment: datetime, origin: datetime) -> int:
+    """Whole minutes from ``origin`` to ``moment``, rounded up. Intervals a
+    visit must lie in (windows, availability) start at the next whole minute
+    and end at the last one, so that a visit inside the minutes is inside the
+    exact interval too (docs/readings.md)."""
+    return -int((origin - moment).total_seconds() // 60)
 
 
 def _unit_xyz(lat: F64, lon: F64) -> F64:
@@ -184,6 +193,7 @@ def compile_problem(problem: Problem) -> Compiled:
     horizon = problem.horizon
     origin = horizon.start
     horizon_minutes = horizon.minutes
+    horizon_end = horizon.end
     policy = problem.policy
 
     day_starts = [_minutes(d, origin) for d in horizon_days(horizon)]
@@ -220,23 +230,24 @@ def compile_problem(problem: Problem) -> Compiled:
     av_e: list[int] = []
     v_max_minutes = np.zeros(n_vol, dtype=np.int64)
     for i, v in enumerate(vols):
-        spans = sorted(
-            (max(0, _minutes(s, origin)), min(horizon_minutes, -(-int((e - origin).total_seconds()) // 60)))
-            for s, e in v.availability
-        )
-        joined: list[list[int]] = []
+        # joined as given (to the microsecond), then each joined interval
+        # rounded inward to whole minutes (see _minutes_up)
+        spans = sorted((max(origin, s), min(horizon_end, e)) for s, e in v.availability)
+        exact: list[list[datetime]] = []
         for s, e in spans:
             if e <= s:
                 continue
-            if joined and s <= joined[-1][1]:
-                joined[-1][1] = max(joined[-1][1], e)
+            if exact and s <= exact[-1][1]:
+                exact[-1][1] = max(exact[-1][1], e)
             else:
-                joined.append([s, e])
-        for s, e in joined:
-            av_s.append(s)
-            av_e.append(e)
+                exact.append([s, e])
+        rounded = [(_minutes_up(a, origin), _minutes(b, origin)) for a, b in exact]
+        joined = [(a, b) for a, b in rounded if b > a]
+        for a, b in joined:
+            av_s.append(a)
+            av_e.append(b)
         av_ptr[i + 1] = len(av_s)
-        total = sum(e - s for s, e in joined)
+        total = sum(b - a for a, b in joined)
         v_max_minutes[i] = total if v.max_minutes is None else v.max_minutes
     v_max_per_day = np.array(
         [UNLIMITED if v.max_tasks_per_day is None else v.max_tasks_per_day for v in vols],
@@ -265,7 +276,7 @@ def compile_problem(problem: Problem) -> Compiled:
         raise ProblemError([InputIssue("<problem>", "service", None, None, None, "more than 64 distinct services")])
     t_tier = np.array([problem.task_tier(t) for t in tasks], dtype=np.int32)
     t_skills = np.array([_mask(problem.task_skills(t), skill_index, "skill") for t in tasks], dtype=np.uint64)
-    t_window_start = np.array([_minutes(t.window_start, origin) for t in tasks], dtype=np.int64)
+    t_window_start = np.array([_minutes_up(t.window_start, origin) for t in tasks], dtype=np.int64)
     t_window_end = np.array([_minutes(t.window_end, origin) for t in tasks], dtype=np.int64)
     t_duration = np.array([t.duration_min for t in tasks], dtype=np.int64)
     t_needed = np.array([t.volunteers_needed for t in tasks], dtype=np.int64)

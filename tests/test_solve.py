@@ -62,6 +62,37 @@ def test_tiny_schedule(tiny: Problem) -> None:
     assert schedule.score.soft == pytest.approx(report.score.soft, rel=1e-9)
 
 
+def test_seconds_round_windows_and_availability_inward(tiny: Problem, tmp_path: Path) -> None:
+    # a window or availability bound with seconds: starts go to the next
+    # whole minute, ends to the last one, so a visit inside the minutes is
+    # inside the exact interval too (and inside the floored one)
+    data = json.loads(TINY.read_text())
+    data["tasks"][0]["window_start"] = "2026-11-30T09:00:30+08:00"
+    data["tasks"][0]["window_end"] = "2026-11-30T10:59:59+08:00"
+    data["volunteers"][0]["availability"] = [
+        ["2026-11-30T08:00:01+08:00", "2026-11-30T12:00:00+08:00"],
+        ["2026-11-30T12:00:00+08:00", "2026-11-30T12:59:30+08:00"],
+    ]
+    path = tmp_path / "seconds.json"
+    path.write_text(json.dumps(data))
+    exact = assign.load(path)
+    c0, c1 = compile_problem(tiny), compile_problem(exact)
+    assert c1.t_window_start[0] == c0.t_window_start[0] + 1
+    assert c1.t_window_end[0] == c0.t_window_end[0] - 1
+    first = slice(int(c0.av_ptr[0]), int(c0.av_ptr[1]))
+    assert c0.av_start[first].tolist() == [8 * 60] and c0.av_end[first].tolist() == [13 * 60]  # joined
+    assert c1.av_start[first].tolist() == [8 * 60 + 1] and c1.av_end[first].tolist() == [13 * 60 - 1]
+    for strategy in ("greedy", "cpsat", "auto"):
+        schedule = assign.solve(exact, strategy=strategy, time_limit=5, seed=0, workers=1)
+        assert check(exact, schedule).valid
+        for a in schedule.assignments:
+            task = next(t for t in exact.tasks if t.id == a.task)
+            assert task.window_start <= a.start and a.start + timedelta(minutes=task.duration_min) <= task.window_end
+            if a.volunteer == "v1":  # its two intervals, joined
+                (s, _), (_, e) = exact.volunteers[0].availability
+                assert s <= a.start and a.start + timedelta(minutes=task.duration_min) <= e
+
+
 def test_schedule_json_round_trip(tiny: Problem, tmp_path: Path) -> None:
     schedule = assign.solve(tiny)
     assign.save_schedule(schedule, tmp_path / "s.json")
