@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import InputIssue, ProblemError
-from .model import Problem, horizon_days
+from .model import Problem, horizon_days, interval_union
 
 EARTH_RADIUS_KM = 6371.0
 UNLIMITED = np.int64(1 << 40)
@@ -193,7 +193,6 @@ def compile_problem(problem: Problem) -> Compiled:
     horizon = problem.horizon
     origin = horizon.start
     horizon_minutes = horizon.minutes
-    horizon_end = horizon.end
     policy = problem.policy
 
     day_starts = [_minutes(d, origin) for d in horizon_days(horizon)]
@@ -232,16 +231,7 @@ def compile_problem(problem: Problem) -> Compiled:
     for i, v in enumerate(vols):
         # joined as given (to the microsecond), then each joined interval
         # rounded inward to whole minutes (see _minutes_up)
-        spans = sorted((max(origin, s), min(horizon_end, e)) for s, e in v.availability)
-        exact: list[list[datetime]] = []
-        for s, e in spans:
-            if e <= s:
-                continue
-            if exact and s <= exact[-1][1]:
-                exact[-1][1] = max(exact[-1][1], e)
-            else:
-                exact.append([s, e])
-        rounded = [(_minutes_up(a, origin), _minutes(b, origin)) for a, b in exact]
+        rounded = [(_minutes_up(a, origin), _minutes(b, origin)) for a, b in interval_union(v.availability, origin, horizon.end)]
         joined = [(a, b) for a, b in rounded if b > a]
         for a, b in joined:
             av_s.append(a)

@@ -144,13 +144,11 @@ class KnapsackLagrangian:
         if agents is not None:
             profit = np.where(np.asarray(agents, dtype=bool)[:, None], profit, 0.0)
         f = np.zeros((m, width))
-        offered = (profit > 0) & (self.slot_load < width)
         take = np.zeros((k, m, width), dtype=bool)  # where slot s was taken
         for s in range(k):
-            rows, better, new = self._offer(f, s, profit, offered[:, s])
-            if len(rows):
-                take[s, rows] = better
-                f[rows] = new
+            rows, better, new = self._offer(f, s, profit)
+            take[s, rows] = better
+            f[rows] = new
         z = f[np.arange(m), self.cap]
         # which slots each knapsack takes (backtracking, all agents at once)
         x = np.zeros((m, k), dtype=bool)
@@ -171,14 +169,13 @@ class KnapsackLagrangian:
         value = math.fsum(lam[self.covered].tolist()) - math.fsum(z.tolist())
         return value, g
 
-
-    def _offer(self, f: F64, s: int, profit: F64, offered: NDArray[np.bool_]) -> tuple[I64, NDArray[np.bool_], F64]:
+    def _offer(self, f: F64, s: int, profit: F64) -> tuple[I64, NDArray[np.bool_], F64]:
         """Slot ``s`` offered to the rows of ``f`` (best profit per capacity,
-        C-contiguous) where ``offered`` (it gains and fits): ``(rows, where
-        it is taken, their new values)``. At capacity ``c`` the slot is taken
-        when ``f[c - w] + p`` (gathered before ``f`` changes, so at most once)
+        C-contiguous) where it gains and fits: ``(rows, where it is taken,
+        their new values)``. At capacity ``c`` the slot is taken when
+        ``f[c - w] + p`` (gathered before ``f`` changes, so at most once)
         beats ``f[c]``."""
-        rows = np.flatnonzero(offered)
+        rows = np.flatnonzero((profit[:, s] > 0) & (self.slot_load[:, s] < self.width))
         if not len(rows):
             return rows, np.zeros((0, self.width), dtype=bool), np.zeros((0, self.width))
         idx = self._cols[None, :] - self.slot_load[rows, s][:, None]
@@ -190,7 +187,7 @@ class KnapsackLagrangian:
 
     def _step(self, f: F64, s: int, profit: F64) -> F64:
         """The table after offering slot ``s`` to ``f`` (best profit per capacity)."""
-        rows, _, new = self._offer(f, s, profit, (profit[:, s] > 0) & (self.slot_load[:, s] < self.width))
+        rows, _, new = self._offer(f, s, profit)
         out = f.copy()
         out[rows] = new
         return out

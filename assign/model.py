@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -477,6 +478,22 @@ class Schedule(_Frozen):
         if tuple(self.score.uncovered) != tuple(self.bound.uncovered):
             return None
         return (self.score.soft - self.bound.soft) / max(1.0, abs(self.score.soft))
+
+
+def interval_union(
+    intervals: Iterable[tuple[datetime, datetime]], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The union of half-open intervals inside ``[start, end)``, as sorted
+    disjoint intervals (touching ones joined; empty ones dropped)."""
+    out: list[tuple[datetime, datetime]] = []
+    for a, b in sorted((max(a, start), min(b, end)) for a, b in intervals):
+        if b <= a:
+            continue
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def horizon_days(horizon: Horizon) -> list[datetime]:

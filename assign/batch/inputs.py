@@ -40,7 +40,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..errors import InputIssue, ProblemError
-from ..model import Problem, Volunteer
+from ..model import Problem, Volunteer, interval_union
 from .config import BatchConfig, redact
 
 LIST_COLUMNS = {
@@ -401,19 +401,7 @@ def horizon_problem(
 
 def availability_minutes(vol: Volunteer, start: datetime, end: datetime) -> int:
     """Minutes of the union of a volunteer's free intervals inside ``[start, end)``."""
-    spans = sorted(clip(vol.availability, start, end))
-    total = 0.0
-    cur_a: datetime | None = None
-    cur_b: datetime | None = None
-    for a, b in spans:
-        if cur_b is None or a > cur_b:
-            if cur_a is not None and cur_b is not None:
-                total += (cur_b - cur_a).total_seconds()
-            cur_a, cur_b = a, b
-        elif b > cur_b:
-            cur_b = b
-    if cur_a is not None and cur_b is not None:
-        total += (cur_b - cur_a).total_seconds()
+    total = sum((b - a).total_seconds() for a, b in interval_union(vol.availability, start, end))
     return int(total // 60)
 
 
