@@ -199,8 +199,9 @@ class _Dive:
         passed over, each cut down to the node's open items (a subset of a
         feasible load is feasible: the cut column joins the pool), at most
         :data:`NODE_COLUMNS` of them, those of smallest reduced cost at the
-        parent's multipliers ``duals``. (Only the columns that fit whole would leave a
-        deep node's master without a feasible basis for many rounds.)"""
+        parent's multipliers ``duals``. (Only the columns that fit whole
+        would leave a deep node's master without a feasible basis for many
+        rounds.)"""
         kl = self.kl
         self.master = None  # (the parent's: cut columns go to the pool only)
         n = len(self.col_cost)
@@ -270,11 +271,14 @@ class _Dive:
 
     def node_lp(
         self, covered: Bools, free_agents: Bools, fixed_cost: float, centre: F64 | None
-    ) -> tuple[float, F64, F64, F64 | None, F64] | None:
+    ) -> tuple[float, tuple[F64, F64]] | None:
         """Column generation at a node from the stability centre ``centre``
         (from the parent's; the caller's multipliers at the root): the
-        master's value and duals, and the multipliers of the best Lagrangian
-        value met with their agent multipliers (None: infeasible)."""
+        master's value, and the multipliers of the best Lagrangian value met
+        with their agent multipliers, which the node's children start from
+        (the master's own duals are degenerate — an item's dual offset by its
+        agent's — and without the fixed agent's they price a child far off);
+        None: infeasible."""
         assert self.master is not None
         kl, master = self.kl, self.master
         centre_value = -math.inf
@@ -308,7 +312,7 @@ class _Dive:
                     break
                 alpha = 0.0  # mispricing: price at the master's duals
             if added == 0:
-                return (*out, centre, centre_mu)
+                return value, (centre, centre_mu)
             stall = stall + 1 if value >= last - 1e-9 * max(1.0, abs(value)) else 0
             last = min(last, value)
             if (
@@ -317,8 +321,9 @@ class _Dive:
                 or self.clock.now() > self.deadline
             ):
                 break
-        last_out = master.solve(kl.n_items, kl.m)  # with the columns just added
-        return None if last_out is None else (*last_out, centre, centre_mu)
+        final = master.solve(kl.n_items, kl.m)  # with the columns just added
+        assert centre is not None  # (set by the first round's pricing)
+        return None if final is None else (final[0], (centre, centre_mu))
 
     def residual(self, covered: Bools, free_agents: Bools, fixed_cost: float) -> tuple[I64, float] | None:
         """CP-SAT on the open items and free agents, strictly below the best."""
@@ -397,11 +402,7 @@ class _Dive:
         if got is None:
             return
         assert self.master is not None
-        value, pi, mu, centre, centre_mu = got
-        # the children start from the best Lagrangian multipliers met here: the
-        # master's own duals are degenerate (an item's dual offset by its
-        # agents'), and without the fixed agent's they price far off
-        child = (pi, mu) if centre is None else (centre, centre_mu)
+        value, child = got
         x, artificial = self.master.values()
         if artificial > 1e-6 or math.ceil(fixed_cost + value - 1e-6) >= self.best:
             return
