@@ -11,8 +11,10 @@ Usage (from the repository root; seed 0 of the scenario)::
 * ``lp``: the pair LP of one tier (:class:`assign.solvers.auto.Relaxation`,
   no fairness rows; unrestricted, or with the tiers of ``--limit J=U`` and
   ``U_J <= U``) — the valid bound from PDLP's multipliers after each number
-  of seconds (glop presolving from ``--glop-min`` seconds on, default
-  :data:`assign.solvers.lpdual.GLOP_MIN_SECONDS`), by column generation
+  of seconds (glop presolving from ``--glop-min`` seconds on whatever the
+  LP's size, default :func:`assign.solvers.lpdual.use_glop`; restarts from
+  ``--restart-min`` seconds, default
+  :data:`assign.solvers.lpdual.NO_RESTART_MAX_SECONDS`), by column generation
   (``--cg``, as strategy auto's later tiers), and optionally HiGHS' interior point.
 * ``fixed``: the exact fixed-time model of a tier as auto builds it (the
   restriction with the greedy's pins and pinned visits, then the relaxation
@@ -63,7 +65,8 @@ def lp(
     t0 = time.perf_counter()
     mask = (c.t_tier == tier) | np.isin(c.t_tier, list(limits))
     relax = auto.Relaxation(c, cands, mask, fairness=False)  # type: ignore[arg-type]
-    print(f"tier {tier}: {relax.n} columns, built in {time.perf_counter() - t0:.1f} s", flush=True)
+    nnz = int(relax.a_ub.nnz) + int(relax.a_eq.nnz)
+    print(f"tier {tier}: {relax.n} columns, {nnz} nonzeros, built in {time.perf_counter() - t0:.1f} s", flush=True)
     total = int(c.t_weight[c.t_tier == tier].sum())
     saved = auto.PDLP_COLUMNS
     for seconds in pdlp:
@@ -166,7 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--step", type=int, default=15)
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--limit", nargs="*", default=[], help="lp, weeks: J=U holds U_J <= U (more urgent tiers)")
-    ap.add_argument("--glop-min", type=float, default=None, help="lp: glop presolves PDLP's LP from this budget (s)")
+    ap.add_argument("--glop-min", type=float, default=None,
+                    help="lp: glop presolves PDLP's LP from this budget (s), whatever its size")
+    ap.add_argument("--restart-min", type=float, default=None, help="lp: PDLP restarts from this budget (s)")
     args = ap.parse_args(argv)
     info = machine()
     print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM; Python {info['python']}, "
@@ -175,10 +180,13 @@ def main(argv: list[str] | None = None) -> None:
     c, cands = _problem(args.scenario, args.seed)
     limits = {int(a.split("=")[0]): float(a.split("=")[1]) for a in args.limit}
     if args.what == "lp":
-        if args.glop_min is not None:
-            from assign.solvers import lpdual
+        from assign.solvers import lpdual
 
+        if args.glop_min is not None:
             lpdual.GLOP_MIN_SECONDS = args.glop_min
+            lpdual.GLOP_SECONDS_PER_NONZERO = 0.0
+        if args.restart_min is not None:
+            lpdual.NO_RESTART_MAX_SECONDS = args.restart_min
         lp(c, cands, args.tier, args.pdlp, args.highs_ipm, args.cg, limits)
     elif args.what == "fixed":
         fixed(c, cands, args.tier, args.levels, args.time_limit)

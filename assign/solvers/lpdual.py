@@ -6,13 +6,13 @@ it into a valid bound by weak duality (``auto._dual_value``); this module only
 makes the multipliers good, never the bound valid.
 
 1. **PDLP** (OR-Tools' first-order LP solver, one thread) with glop presolve
-   when the budget allows it and without restarts for short runs: at a limit
-   PDLP returns the average iterate since its last restart, which for the
-   first ~1,000 iterations is the better point, and the restart checks cost
-   ~40 % of the time (measured on Shiquan's tier-2 LP, 665,000 columns,
-   2.7 M nonzeros: 150 / 300 / 600 iterations give 14,810 / 15,215 / 15,127
-   against 13,317 / 14,982 / 15,142 with the defaults; the LP's optimum is
-   15,263).
+   when the budget is large next to the LP (:func:`use_glop`) and without
+   restarts unless the budget is long: at a limit PDLP returns the average
+   iterate since its last restart, which for the first ~1,000 iterations is
+   the better point, and the restart checks cost ~40 % of the time
+   (measured on Shiquan's tier-2 LP, 665,000 columns, 2.7 M nonzeros: 150 /
+   300 / 600 iterations give 14,810 / 15,215 / 15,127 against 13,317 /
+   14,982 / 15,142 with the defaults; the LP's optimum is 15,263).
 2. **Task completion.** The tier LPs of :class:`assign.solvers.auto.Relaxation`
    have a rigid shape: every column in exactly one equality row
    ``sum_p x_p - k_t y_t = 0`` (one ``y`` column per row, coefficient
@@ -65,16 +65,38 @@ PDLP_SHARE = 0.8
 POLISH_ITERATIONS = 40
 #: smoothing temperatures, relative to max |cost|: first half, second half
 TAU_REL = (5e-4, 1e-4)
-#: glop presolve (~1.7 s on Shiquan's tier 2) pays off from about this budget.
-#: `python benchmarks/bounds.py lp shiquan --seed 1 --tier 2 --limit 1=26285
-#: --pdlp 4 4.5 5.1 5.5 6 7 --glop-min 4` (and 100; 2026-12-03, idle): with
-#: presolve U2 >= 3,540 (nothing) / 10,039 / 15,558 / 18,164 / 17,962 /
-#: 18,679, without 17,960 / 18,171 / 17,258 / 17,254 / 18,431 / 18,542
-#: (at 4.0 auto's squeezed tier-2 LP of 5.1 s came back with U2 >= 36)
+#: glop presolve (~1.7 s on Shiquan's tier 2 idle, twice that on a slow
+#: moment of the machine) pays off only when the budget is large next to it:
+#: from GLOP_MIN_SECONDS and from GLOP_SECONDS_PER_NONZERO times the LP's
+#: constraint nonzeros (Shiquan's tier 2, 2.7 M: 8.0 s; tier 3, 5.7 M:
+#: 17 s). `python benchmarks/bounds.py lp shiquan --seed 1 --tier 2 --limit
+#: 1=26285 --pdlp 4 4.5 5.1 5.5 6 7 --glop-min 4` (and 100; 2026-12-03
+#: 08:00, idle): with presolve U2 >= 3,540 (nothing) / 10,039 / 15,558 /
+#: 18,164 / 17,962 / 18,679, without 17,960 / 18,171 / 17,258 / 17,254 /
+#: 18,431 / 18,542. The same at 14:38, the machine at ~60 % of its speed
+#: (budgets 4 / 5 / 6 / 7 / 9 s): with 3,540 / 3,540 / 11,412 / 17,981 /
+#: 18,271, without 15,332 / 18,036 / 17,254 / 17,258 / 18,669. Tier 3
+#: (1.77 M columns, no restarts; budgets 13 / 20 / 30 s; 14:45): with
+#: 1,200 (nothing) / 27,147 / 27,227, without 19,634 / 26,216 / 26,988
+#: (its optimum is 27,233). A budget the presolve eats gives nothing; one
+#: well above it gains a little
 GLOP_MIN_SECONDS = 6.0
-#: without restarts PDLP's average lags behind after ~1,000 iterations
-NO_RESTART_MAX_SECONDS = 12.0
+GLOP_SECONDS_PER_NONZERO = 3.0e-6
+#: PDLP's restarts only from this budget: Shiquan's tier 3, budgets 13 / 20 /
+#: 30 s, with restarts U3 >= 1,200 (nothing) / 1,257 / 21,579, without 19,634
+#: / 26,216 / 26,988; tier 2 at 13 / 20 s 18,410 / 18,669 against 18,724 /
+#: 18,768 (no presolve; 2026-12-03 14:40-14:46, the machine at ~60 % of its
+#: speed). Without restarts PDLP's average lags behind only much later
+NO_RESTART_MAX_SECONDS = 60.0
 NO_RESTART_MAX_ITERATIONS = 1000
+
+
+def use_glop(time_limit: float | None, nonzeros: int) -> bool:
+    """Whether PDLP presolves with glop in a budget of ``time_limit`` seconds
+    (None: no limit) an LP of ``nonzeros`` constraint nonzeros."""
+    if time_limit is None:
+        return True
+    return float(time_limit) >= max(GLOP_MIN_SECONDS, GLOP_SECONDS_PER_NONZERO * nonzeros)
 
 
 def lagrangian_terms(
@@ -291,7 +313,7 @@ def pdlp_multipliers(
         pd_time = None
     else:
         pd_time = (2.0 if deterministic else PDLP_SHARE) * float(time_limit)
-    glop = time_limit is None or float(time_limit) >= GLOP_MIN_SECONDS
+    glop = use_glop(time_limit, int(a_ub.nnz) + int(a_eq.nnz))
     if deterministic:
         restarts = int(iteration_limit or 0) > NO_RESTART_MAX_ITERATIONS
     else:
