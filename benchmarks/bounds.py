@@ -13,8 +13,8 @@ Usage (from the repository root; seed 0 of the scenario)::
   ``U_J <= U``) — the valid bound from PDLP's multipliers after each number
   of seconds (glop presolving from ``--glop-min`` seconds on whatever the
   LP's size, default :func:`assign.solvers.lpdual.use_glop`; restarts from
-  ``--restart-min`` seconds, default
-  :data:`assign.solvers.lpdual.NO_RESTART_MAX_SECONDS`), by column generation
+  ``--restart-min`` seconds, default :func:`assign.solvers.lpdual.use_restarts`),
+  by column generation
   (``--cg``, as strategy auto's later tiers), and optionally HiGHS' interior point.
 * ``fixed``: the exact fixed-time model of a tier as auto builds it (the
   restriction with the greedy's pins and pinned visits, then the relaxation
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", nargs="*", default=[], help="lp, weeks: J=U holds U_J <= U (more urgent tiers)")
     ap.add_argument("--glop-min", type=float, default=None,
                     help="lp: glop presolves PDLP's LP from this budget (s), whatever its size")
-    ap.add_argument("--restart-min", type=float, default=None, help="lp: PDLP restarts from this budget (s)")
+    ap.add_argument("--restart-min", type=float, default=None, help="lp: PDLP restarts from this budget (s), whatever its size")
     args = ap.parse_args(argv)
     info = machine()
     print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM; Python {info['python']}, "
@@ -187,6 +187,7 @@ def main(argv: list[str] | None = None) -> None:
             lpdual.GLOP_SECONDS_PER_NONZERO = 0.0
         if args.restart_min is not None:
             lpdual.NO_RESTART_MAX_SECONDS = args.restart_min
+            lpdual.RESTART_SECONDS_PER_NONZERO = 0.0
         lp(c, cands, args.tier, args.pdlp, args.highs_ipm, args.cg, limits)
     elif args.what == "fixed":
         fixed(c, cands, args.tier, args.levels, args.time_limit)

@@ -133,14 +133,16 @@ def test_recipe_repeats_under_an_iteration_limit() -> None:
 def test_glop_presolves_only_budgets_large_next_to_the_lp(monkeypatch: pytest.MonkeyPatch) -> None:
     """Glop's presolve eats a short budget (Shiquan's tier-3 LP gave nothing at
     13 s with it, 19,634 without): it runs from GLOP_MIN_SECONDS and from
-    GLOP_SECONDS_PER_NONZERO per constraint nonzero; restarts only from
-    NO_RESTART_MAX_SECONDS."""
+    GLOP_SECONDS_PER_NONZERO per constraint nonzero; restarts likewise
+    (a small LP needs them to converge)."""
     nnz = 2_674_077  # Shiquan's tier-2 LP
     need = lpdual.GLOP_SECONDS_PER_NONZERO * nnz
     assert need > lpdual.GLOP_MIN_SECONDS
     assert not lpdual.use_glop(need - 0.1, nnz) and lpdual.use_glop(need + 0.1, nnz)
     assert not lpdual.use_glop(lpdual.GLOP_MIN_SECONDS - 0.1, 1) and lpdual.use_glop(lpdual.GLOP_MIN_SECONDS, 1)
-    assert lpdual.use_glop(None, nnz)
+    assert lpdual.use_glop(None, nnz) and lpdual.use_restarts(None, nnz)
+    need = lpdual.RESTART_SECONDS_PER_NONZERO * nnz
+    assert not lpdual.use_restarts(need - 0.1, nnz) and lpdual.use_restarts(need + 0.1, nnz)
     seen: list[tuple[bool, bool]] = []
     run = lpdual._run_pdlp
 
@@ -159,9 +161,12 @@ def test_glop_presolves_only_budgets_large_next_to_the_lp(monkeypatch: pytest.Mo
     # (a small LP: presolved from GLOP_MIN_SECONDS; on the wall clock, restarts from NO_RESTART_MAX_SECONDS)
     assert first_run(lpdual.GLOP_MIN_SECONDS - 1.0, None) == (False, False)
     assert first_run(lpdual.GLOP_MIN_SECONDS + 1.0, None) == (True, False)
+    assert first_run(lpdual.NO_RESTART_MAX_SECONDS + 1.0, None) == (True, True)
     assert first_run(lpdual.NO_RESTART_MAX_SECONDS + 1.0, 50) == (True, False)  # an iteration limit decides
-    monkeypatch.setattr(lpdual, "GLOP_SECONDS_PER_NONZERO", 1.0)  # as if the LP were huge
-    assert first_run(lpdual.GLOP_MIN_SECONDS + 1.0, None) == (False, False)
+    # as if the LP were huge: neither
+    monkeypatch.setattr(lpdual, "GLOP_SECONDS_PER_NONZERO", 1.0)
+    monkeypatch.setattr(lpdual, "RESTART_SECONDS_PER_NONZERO", 1.0)
+    assert first_run(lpdual.NO_RESTART_MAX_SECONDS + 1.0, None) == (False, False)
 
 
 def test_other_shapes_fall_back_to_pdlp() -> None:

@@ -7,7 +7,7 @@ makes the multipliers good, never the bound valid.
 
 1. **PDLP** (OR-Tools' first-order LP solver, one thread) with glop presolve
    when the budget is large next to the LP (:func:`use_glop`) and without
-   restarts unless the budget is long: at a limit PDLP returns the average
+   restarts unless the budget is long next to it (:func:`use_restarts`): at a limit PDLP returns the average
    iterate since its last restart, which for the first ~1,000 iterations is
    the better point, and the restart checks cost ~40 % of the time
    (measured on Shiquan's tier-2 LP, 665,000 columns, 2.7 M nonzeros: 150 /
@@ -82,12 +82,17 @@ TAU_REL = (5e-4, 1e-4)
 #: well above it gains a little
 GLOP_MIN_SECONDS = 6.0
 GLOP_SECONDS_PER_NONZERO = 3.0e-6
-#: PDLP's restarts only from this budget: Shiquan's tier 3, budgets 13 / 20 /
-#: 30 s, with restarts U3 >= 1,200 (nothing) / 1,257 / 21,579, without 19,634
-#: / 26,216 / 26,988; tier 2 at 13 / 20 s 18,410 / 18,669 against 18,724 /
-#: 18,768 (no presolve; 2026-12-03 14:40-14:46, the machine at ~60 % of its
-#: speed). Without restarts PDLP's average lags behind only much later
-NO_RESTART_MAX_SECONDS = 60.0
+#: PDLP restarts from NO_RESTART_MAX_SECONDS and from RESTART_SECONDS_PER_NONZERO
+#: times the LP's nonzeros (Shiquan's tier 2: 16 s, tier 3: 34 s): without
+#: restarts its average lags behind after ~1,000 iterations, and a small LP
+#: may not reach PDLP's own optimality test (then it runs to the clock, and
+#: with one worker the soft bound would not repeat); with them a large LP's
+#: point is poor for long: Shiquan's tier 3, budgets 13 / 20 / 30 s, with
+#: restarts U3 >= 1,200 (nothing) / 1,257 / 21,579, without 19,634 / 26,216 /
+#: 26,988; tier 2 at 13 / 20 s 18,410 / 18,669 against 18,724 / 18,768 (no
+#: presolve; 2026-12-03 14:40-14:46, the machine at ~60 % of its speed)
+NO_RESTART_MAX_SECONDS = 12.0
+RESTART_SECONDS_PER_NONZERO = 6.0e-6
 NO_RESTART_MAX_ITERATIONS = 1000
 
 
@@ -97,6 +102,14 @@ def use_glop(time_limit: float | None, nonzeros: int) -> bool:
     if time_limit is None:
         return True
     return float(time_limit) >= max(GLOP_MIN_SECONDS, GLOP_SECONDS_PER_NONZERO * nonzeros)
+
+
+def use_restarts(time_limit: float | None, nonzeros: int) -> bool:
+    """Whether PDLP restarts in a wall-clock budget of ``time_limit`` seconds
+    (None: no limit) on an LP of ``nonzeros`` constraint nonzeros."""
+    if time_limit is None:
+        return True
+    return float(time_limit) >= max(NO_RESTART_MAX_SECONDS, RESTART_SECONDS_PER_NONZERO * nonzeros)
 
 
 def lagrangian_terms(
@@ -313,11 +326,12 @@ def pdlp_multipliers(
         pd_time = None
     else:
         pd_time = (2.0 if deterministic else PDLP_SHARE) * float(time_limit)
-    glop = use_glop(time_limit, int(a_ub.nnz) + int(a_eq.nnz))
+    nnz = int(a_ub.nnz) + int(a_eq.nnz)
+    glop = use_glop(time_limit, nnz)
     if deterministic:
         restarts = int(iteration_limit or 0) > NO_RESTART_MAX_ITERATIONS
     else:
-        restarts = time_limit is None or float(time_limit) >= NO_RESTART_MAX_SECONDS
+        restarts = use_restarts(time_limit, nnz)
     got = _run_pdlp(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, pd_time, iteration_limit, glop, restarts)
     if got is None and glop:
         # glop presolve may stop on its own (e.g. it finds the LP infeasible): plain PDLP once more
