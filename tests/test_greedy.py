@@ -384,3 +384,48 @@ def test_split_share_of_two_towns(monkeypatch: pytest.MonkeyPatch) -> None:
     assert 0.5 <= share < 1.0
     assert greedy.split_share(c, cands, greedy.Split(t_label, 1)) == 1.0
     _assert_same(greedy.solve_greedy(c, cands), greedy.solve_greedy(c, cands, split=split))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_keep_fitting_keeps_what_fits_and_stays_valid(seed: int) -> None:
+    """keep_fitting (auto's composition of an exact stage's schedule with the
+    incumbent): the kept tasks' visits all stay, every other visit comes from
+    the base, the schedule is valid, and no task of the base left out could
+    still take its visits at their starts (bookings only grow, so one that
+    did not fit at its turn does not fit at the end)."""
+    from assign import rules
+    from assign.solvers.auto import _replace_tasks, ratio_order
+    from assign.solvers.greedy import _fits_at, keep_fitting, ordered_greedy, planner_of
+    from assign.synth import generate, load_scenario
+
+    grid = load_scenario("laocheng-grid")
+    grid = grid.model_copy(update={"counts": grid.counts.model_copy(update={"volunteers": 12, "tasks": 160, "recipients": 20})})
+    c = compile_problem(generate(grid, seed))
+    cands = build_candidates(c)
+    ref = solve_greedy(c, cands)
+    pinned = np.diff(c.t_pin_ptr) > 0
+    order = ratio_order(c)
+    # another valid schedule with the same pins: the other tasks in reverse order
+    other = ordered_greedy(c, cands, ref, pinned, order[::-1])
+    mask = (np.random.default_rng(seed).random(c.n_tasks) < 0.5) | pinned
+    rows = np.flatnonzero(mask[other.task])
+    conf = [x for x in other.conflicts if mask[x[0]]]
+    base = _replace_tasks(ref, mask, other.task[rows], other.volunteer[rows], other.start[rows], conf)
+    assert violations(c, base) != []  # (the two parts collide: something to sort out)
+    out = keep_fitting(c, base, mask, order)
+    assert violations(c, out) == []
+
+    def keys(s: Solution) -> set[tuple[int, int, int]]:
+        return set(zip(s.task.tolist(), s.volunteer.tolist(), s.start.tolist(), strict=True))
+
+    assert keys(out) <= keys(base)
+    assert {k for k in keys(base) if mask[k[0]]} <= keys(out)
+    assert any(not mask[t] for t in out.task.tolist())  # other tasks kept
+    plan = planner_of(c, out)
+    left_out = set(base.task.tolist()) - set(out.task.tolist())
+    assert left_out
+    for t in left_out:
+        mine = np.flatnonzero(base.task == t)
+        loads = rules.assignment_load(c, base.task[mine], base.volunteer[mine])
+        fits = [_fits_at(plan, t, int(base.volunteer[i]), int(base.start[i]), int(ld)) for i, ld in zip(mine, loads, strict=True)]
+        assert not all(fits)
