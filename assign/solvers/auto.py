@@ -206,7 +206,7 @@ from ..arrays import ragged_ranges
 from ..candidates import Candidates
 from ..compile import Compiled, pair_keys
 from ..solution import Solution
-from .greedy import Split, keep_fitting, ordered_greedy, pressure_preference, weight_per_minute
+from .greedy import Split, ordered_greedy, pressure_preference, weight_per_minute
 from .timeindexed import (
     BUILD_TIMEOUT,
     add_visit_conflicts,
@@ -1603,17 +1603,6 @@ LP_SOLVE_RATE = 1.0e-5
 #: (with the cheapest among the LP's pairs instead of the least pressed, see
 #: :func:`guided_preference`: 28,502 / 27,233 / 4,852)
 GUIDE_SHARE = 0.1
-#: an ordered greedy pass (the LP-guided one) as a share of the greedy's
-#: seconds (its refills and cheaper volunteers included), for the LP phase's
-#: reserve before any ordered pass ran (the exact stages compose their
-#: schedules by :func:`~.greedy.keep_fitting`, no pass). Shiquan seed 1 on a
-#: slow moment of the machine (2026-12-03, step logs): greedy 13.5 / 14.2 /
-#: 9.7 / 10.9 s, the pass after the fixed-time stage 9.0 / 6.7 / 7.8 / 6.4 s
-ORDERED_PASS_SHARE = 0.6
-#: the deterministic clock's charge for :func:`~.greedy.keep_fitting`, as a
-#: share of a greedy pass's estimate (Shiquan: ~1.0 s against ~6.4 s for the
-#: pass over the other tiers it replaces, ad hoc, same moment)
-KEEP_FITTING_SHARE = 0.2
 #: orders with random ties the guided pass after the first LP tries too (:func:`guide_orders`)
 GUIDE_RANDOM_ORDERS = 4
 GUIDE_USED = 1e-3
@@ -2905,16 +2894,9 @@ def _solve_auto_detailed(
             keep = model | ~in_comp | pinned_task
 
             def compose(tasks: NDArray[np.bool_], task: I64, volunteer: I64, start: I64) -> Solution:
-                # the stage's visits, then the incumbent's other visits that
-                # still fit (not a greedy pass over the other tiers: the
-                # LP-guided pass after the stage replaces them, and on a slow
-                # machine the pass took the LP phase's time, ~6 s of Shiquan's
-                # minute; the final fill adds what can be added)
                 conf = [x for x in best.conflicts if tasks[x[0]]]
                 base = _replace_tasks(best, tasks, task, volunteer, start, conf)
-                out = keep_fitting(c, base, keep | tasks, order)
-                clock.charge(KEEP_FITTING_SHARE * pass_est)
-                return out
+                return greedy_pass(c, cands, base, keep | tasks, order, pressure)
 
             tiers = tuple(range(1, k_fixed + 1))
             # the restriction: the component's one-volunteer pinned tasks join
@@ -3143,7 +3125,7 @@ def _solve_auto_detailed(
         # its time, reserved after each LP: the last ordered pass's when one ran
         # (the greedy's own time counts its refills too: on a loaded machine
         # Shiquan's pass_seconds was 8.7 s where an ordered pass took 3-4.5 s)
-        passes = (ORDERED_PASS_SHARE * pass_seconds if ordered_seconds is None else ordered_seconds) if guided else 0.0
+        passes = (pass_seconds if ordered_seconds is None else ordered_seconds) if guided else 0.0
         # the first LP with a guided pass may take all the time before what is
         # kept (the LNS's LP_SHARE too): its pass is worth more than the search
         # (on a slower machine Shiquan's fixed-time stage of tier 1 ended at

@@ -1098,48 +1098,6 @@ def ordered_greedy(
     return out
 
 
-def keep_fitting(c: Compiled, base: Solution, keep: NDArray[np.bool_], order: NDArray[np.int64]) -> Solution:
-    """``base``'s assignments of the tasks in ``keep`` (booked first, as
-    :func:`ordered_greedy` books them), then each other task of ``base`` in
-    ``order`` with all its visits at their starts when they all still fit
-    next to the bookings (rules 3, 5, 9-11; a team whole or not at all);
-    ``base``'s conflicts kept. A valid schedule when ``base``'s kept part is
-    one, and cheap (no candidate is searched), but not maximal: the tasks
-    whose visits no longer fit stay uncovered (:func:`fill` adds what can
-    be added). Strategy auto composes its exact stages' schedules with the
-    rest of the incumbent so (Shiquan: ~1 s against ~4-7 s for a greedy
-    pass over the other tiers, whose schedule the LP-guided pass after the
-    stage replaces)."""
-    rows = np.flatnonzero(keep[base.task])
-    plan = planner_of(c, Solution.build(base.task[rows], base.volunteer[rows], base.start[rows]))
-    rest = np.flatnonzero(~keep[base.task])
-    if len(rest):
-        rank = np.empty(c.n_tasks, dtype=np.int64)
-        rank[order] = np.arange(len(order))
-        present = np.zeros(c.n_tasks, dtype=bool)
-        present[order] = True
-        rest = rest[present[base.task[rest]]]  # (tasks outside ``order`` are left out)
-        rest = rest[np.lexsort((base.volunteer[rest], rank[base.task[rest]]))]
-        loads = rules.assignment_load(c, base.task[rest], base.volunteer[rest]).tolist()
-        task, vol, start = base.task[rest].tolist(), base.volunteer[rest].tolist(), base.start[rest].tolist()
-        i = 0
-        while i < len(task):
-            j = i + 1
-            while j < len(task) and task[j] == task[i]:
-                j += 1
-            booked: list[int] = []
-            for k in range(i, j):
-                if not _fits_at(plan, task[k], vol[k], start[k], loads[k]):
-                    break
-                plan.book(task[k], vol[k], start[k], loads[k])
-                booked.append(k)
-            if len(booked) < j - i:  # a team whole or not at all
-                for k in booked:
-                    plan.unbook(task[k], vol[k])
-            i = j
-    return _solution(plan, base.conflicts)
-
-
 #: :func:`_cheapen` looks at this many visits at most (those of the largest
 #: possible savings), so that its Python loop stays a small share of the
 #: greedy at province scale: on Shiquan (25,000 tasks) it moves ~360 visits
