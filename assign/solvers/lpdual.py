@@ -7,12 +7,13 @@ makes the multipliers good, never the bound valid.
 
 1. **PDLP** (OR-Tools' first-order LP solver, one thread) with glop presolve
    when the budget is large next to the LP (:func:`use_glop`) and without
-   restarts unless the budget is long next to it (:func:`use_restarts`): at a limit PDLP returns the average
-   iterate since its last restart, which for the first ~1,000 iterations is
-   the better point, and the restart checks cost ~40 % of the time
-   (measured on Shiquan's tier-2 LP, 665,000 columns, 2.7 M nonzeros: 150 /
-   300 / 600 iterations give 14,810 / 15,215 / 15,127 against 13,317 /
-   14,982 / 15,142 with the defaults; the LP's optimum is 15,263).
+   restarts unless the budget is long next to it (:func:`use_restarts`): at
+   a limit PDLP returns the average iterate since its last restart, which
+   for the first ~1,000 iterations is the better point, and the restart
+   checks cost ~40 % of the time (measured on Shiquan's tier-2 LP, 665,000
+   columns, 2.7 M nonzeros: 150 / 300 / 600 iterations give 14,810 / 15,215
+   / 15,127 against 13,317 / 14,982 / 15,142 with the defaults; the LP's
+   optimum is 15,263).
 2. **Task completion.** The tier LPs of :class:`assign.solvers.auto.Relaxation`
    have a rigid shape: every column in exactly one equality row
    ``sum_p x_p - k_t y_t = 0`` (one ``y`` column per row, coefficient
@@ -76,10 +77,11 @@ TAU_REL = (5e-4, 1e-4)
 #: 18,431 / 18,542. The same at 14:38, the machine at ~60 % of its speed
 #: (budgets 4 / 5 / 6 / 7 / 9 s): with 3,540 / 3,540 / 11,412 / 17,981 /
 #: 18,271, without 15,332 / 18,036 / 17,254 / 17,258 / 18,669. Tier 3
-#: (1.77 M columns, no restarts; budgets 13 / 20 / 30 s; 14:45): with
-#: 1,200 (nothing) / 27,147 / 27,227, without 19,634 / 26,216 / 26,988
-#: (its optimum is 27,233). A budget the presolve eats gives nothing; one
-#: well above it gains a little
+#: (1.77 M columns; `--tier 3 --pdlp 13 20 30 --restart-min 1000`, 16:30):
+#: with 1,200 (nothing) / 22,986 / 27,210, without 17,686 / 25,705 / 26,879
+#: (its optimum is 27,233; an earlier ad hoc run: 1,200 / 27,147 / 27,227
+#: and 19,634 / 26,216 / 26,988). A budget the presolve eats gives nothing;
+#: one well above it gains a little, not every run
 GLOP_MIN_SECONDS = 6.0
 GLOP_SECONDS_PER_NONZERO = 3.0e-6
 #: PDLP restarts from NO_RESTART_MAX_SECONDS and from RESTART_SECONDS_PER_NONZERO
@@ -88,9 +90,10 @@ GLOP_SECONDS_PER_NONZERO = 3.0e-6
 #: may not reach PDLP's own optimality test (then it runs to the clock, and
 #: with one worker the soft bound would not repeat); with them a large LP's
 #: point is poor for long: Shiquan's tier 3, budgets 13 / 20 / 30 s, with
-#: restarts U3 >= 1,200 (nothing) / 1,257 / 21,579, without 19,634 / 26,216 /
-#: 26,988; tier 2 at 13 / 20 s 18,410 / 18,669 against 18,724 / 18,768 (no
-#: presolve; 2026-12-03 14:40-14:46, the machine at ~60 % of its speed)
+#: restarts U3 >= 1,200 (nothing) / 1,200 / 5,643, without 17,686 / 25,705 /
+#: 26,879 (`--tier 3 --pdlp 13 20 30 --glop-min 100 --restart-min 12`, and
+#: 1000; 2026-12-03 16:30, the machine at ~60 % of its speed); tier 2 at 13 /
+#: 20 s 18,410 / 18,669 against 18,724 / 18,768 (ad hoc, 14:40-14:46)
 NO_RESTART_MAX_SECONDS = 12.0
 RESTART_SECONDS_PER_NONZERO = 6.0e-6
 NO_RESTART_MAX_ITERATIONS = 1000
