@@ -1198,6 +1198,37 @@ def test_child_lp_tiers_leave_the_parent_its_first_lp_tier(open_set: set[int], f
     assert auto.child_lp_tiers([1, 2, 3], 0) == [2, 3]
 
 
+@given(
+    st.floats(-20.0, 20.0, allow_nan=False),
+    st.floats(0.0, 15.0, allow_nan=False),
+    st.floats(0.05, 10.0, allow_nan=False),
+    st.booleans(),
+)
+@settings(max_examples=80, deadline=None)
+def test_lp_pass_fit_runs_the_first_lp_alone_when_only_it_fits(
+    room: float, passes: float, lp_min: float, alone_ok: bool
+) -> None:
+    """:func:`auto.lp_pass_fit`: an LP that fits with its guided pass runs
+    with it; the phase's first LP that fits only in the pass's time runs
+    alone; otherwise (or a later LP) it is skipped — never started with less
+    than its least time."""
+    got = auto.lp_pass_fit(room, passes, lp_min, alone_ok)
+    if room >= lp_min:
+        assert got is True
+    elif alone_ok and room + passes >= lp_min:
+        assert got is False
+    else:
+        assert got is None
+    # the LP's own time: what is left once the pass it runs with is taken off
+    if got is not None:
+        assert room + (0.0 if got else passes) >= lp_min
+    # concretely, Shiquan's tier 2 on a slow machine: 7.8 s left after the
+    # build, a 7-s guided pass, PDLP's least 3.1 s -> the LP alone
+    assert auto.lp_pass_fit(7.8 - 7.0, 7.0, 3.1, True) is False
+    assert auto.lp_pass_fit(7.8 - 7.0, 7.0, 3.1, False) is None
+    assert auto.lp_pass_fit(12.0 - 7.0, 7.0, 3.1, True) is True
+
+
 def _team_tier_problem() -> Problem:
     """Three volunteers (care, meals) free 08:00-09:00 at the recipients'
     home; tier 1: three one-hour care visits at 08:00 for two volunteers

@@ -1559,6 +1559,21 @@ def _lp_min_seconds(n_cols: int, converge: bool = False) -> float:
     return PDLP_MIN_SHARE * _pdlp_seconds(4 * n_cols)
 
 
+def lp_pass_fit(room: float, passes: float, lp_min: float, alone_ok: bool) -> bool | None:
+    """Whether a tier LP is started, and whether its guided pass follows:
+    ``room`` is the time left for the LP once its build and its guided pass
+    (``passes`` seconds) are taken off, ``lp_min`` the least it needs
+    (:func:`_lp_min_seconds`). True when the LP and its pass fit; False when
+    only the LP fits and ``alone_ok`` (the phase's first LP: it then runs
+    without its pass and takes the pass's time); None when the LP is
+    skipped."""
+    if room >= lp_min:
+        return True
+    if alone_ok and room + passes >= lp_min:
+        return False
+    return None
+
+
 def _lp_share(relax: Relaxation, share: float) -> float:
     """``share`` of time for ``relax``'s LP, at most what PDLP can use when it
     is the solver (:func:`_pdlp_seconds` of its nonzeros)."""
@@ -3167,21 +3182,28 @@ def _solve_auto_detailed(
                 if room < _lp_min_seconds(n_cols) and squeezed > end:
                     end = squeezed
                     room = end - now() - LP_BUILD_RATE * n_cols - passes
-                if n_cols > LP_MAX_COLUMNS or room < _lp_min_seconds(n_cols):
+                # when the LP fits only without its guided pass, the LP alone
+                # (the first LP: its bound is worth more than the insertion
+                # and the knapsack bounds that would take its time — on a slow
+                # machine Shiquan's tier-1 stage ended at ~40 s of 54, and the
+                # tier-2 bound stayed at the trivial 3,540 where 5-8 s of PDLP
+                # give ~14,000-18,000; benchmarks/README.md, stop 38)
+                with_pass = lp_pass_fit(room, passes, _lp_min_seconds(n_cols), first_lp and guided)
+                if n_cols > LP_MAX_COLUMNS or with_pass is None:
                     continue
                 relax = Relaxation(c, full, mask, fairness=False)
                 # the most urgent tier left takes the time (the guided greedy pass
                 # follows); a later tier gets what an early-converged LP leaves. A
                 # first-order LP's bound can be worth little when cut short, so
                 # splitting the time between tiers would lose both
-                share = _lp_share(relax, end - now() - passes)  # the LNS gets the rest
+                share = _lp_share(relax, end - now() - (passes if with_pass else 0.0))  # the LNS gets the rest
                 this_first, first_lp = first_lp, False
                 value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=clock.deterministic)
                 # (on the deterministic clock: its build and its solve by their sizes)
                 clock.charge(LP_BUILD_RATE * n_cols + (max(0.05, share) if relax.n > PDLP_COLUMNS else LP_SOLVE_RATE * n_cols))
                 # the guided pass only when cheap next to the time limit, and
                 # when its time (reserved above) is left
-                guide = relax.guide(cands) if guided else None
+                guide = relax.guide(cands) if guided and with_pass else None
                 if guide is not None and now() + passes <= deadline:
                     # LP-guided greedy: the knapsack order, each task to a volunteer
                     # the LP uses for it (x above GUIDE_USED), the cheapest first;
