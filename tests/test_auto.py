@@ -1382,3 +1382,62 @@ def test_first_lp_squeezed_by_a_slow_fixed_time_stage_still_runs(monkeypatch: py
     assert result.key[:2] == optimum[:2] == (10.0, 10.0)
     assert result.bound is not None
     assert tuple(result.bound.uncovered)[:2] == (10.0, 10.0)
+
+
+@pytest.mark.parametrize("pinned", [False, True])
+def test_the_first_lp_forked_beside_the_stages_composition_is_taken(
+    monkeypatch: pytest.MonkeyPatch, pinned: bool
+) -> None:
+    """With two workers a fixed-time stage that proves tier 1 forks tier 2's
+    LP (one that needs PDLP) before composing its schedule; the LP phase
+    takes that child's bound and point instead of building the LP itself:
+    tier 2 bounded at the optimum, the schedule at the optimum, valid. With
+    a pin the stage solves a restriction and a relaxation side by side, and
+    the LP is forked once the relaxation has proven the tier."""
+    problem = _two_tier_problem()
+    raw = problem.model_dump(mode="json", exclude_none=True)
+    for task in raw["tasks"]:
+        if task["tier"] == 2:  # tier 2 windowed: not part of the fixed-time stage
+            task["window_end"] = _iso(550 + 65)
+    if pinned:
+        raw["tasks"][1]["pinned"] = ["v"]  # the heavier tier-1 visit, which the optimum keeps
+    c = compile_problem(Problem.model_validate(raw))
+    cands = build_candidates(c)
+    for name in ("SMALL_PAIRS", "EXACT_PAIRS", "WEEK_MAX_PAIRS", "PDLP_COLUMNS"):
+        monkeypatch.setattr(auto, name, 0)
+    received: list[Any] = []
+    real_forked = auto._forked
+
+    def forked(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        wait = real_forked(fn, *args, **kwargs)
+        if wait is None or kwargs.get("nice") != 0:
+            return wait
+
+        def waiting(*w):  # type: ignore[no-untyped-def]
+            got = wait(*w)
+            received.append(got)
+            return got
+
+        return waiting
+
+    parent_lps: list[int] = []
+    real_bound = auto.Relaxation.tier_bound
+
+    def tier_bound(self, tier, *args, **kwargs):  # type: ignore[no-untyped-def]
+        parent_lps.append(tier)  # (in the forked child too, but its list is its own)
+        return real_bound(self, tier, *args, **kwargs)
+
+    monkeypatch.setattr(auto, "_forked", forked)
+    monkeypatch.setattr(auto.Relaxation, "tier_bound", tier_bound)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 2)
+    names = [name for name, _ in result.log]
+    assert any(name.startswith("fixed-time tiers 1-1: proven up to 1") for name in names)
+    # the child's (bound, (coverage, x per candidate row)) arrived and was taken
+    assert len(received) == 1 and received[0] is not None
+    value, guide = received[0]
+    assert value == 10.0 and len(guide[1]) == len(cands.task)
+    assert 2 not in parent_lps
+    optimum = brute_force(c, honour_pins=True).key
+    assert result.key[:2] == optimum[:2] == (10.0, 10.0)
+    assert result.bound is not None and tuple(result.bound.uncovered)[:2] == (10.0, 10.0)
+    assert not violations(c, result.solution)

@@ -1622,6 +1622,21 @@ GUIDE_SHARE = 0.1
 GUIDE_RANDOM_ORDERS = 4
 GUIDE_USED = 1e-3
 GREEDY_PASS_RATE = 5.5e-7
+#: with two workers or more, a fixed-time stage that proves its tiers starts
+#: the next tier's LP (when it needs PDLP: over :data:`PDLP_COLUMNS` columns)
+#: in a forked child before it composes its schedule with the incumbent (a
+#: greedy pass over the other tiers, 3-9 s on Shiquan), so that the LP's
+#: build and its PDLP run beside that pass instead of after it; the stage
+#: waits at most LP_CHILD_WAIT seconds for its relaxation's proof once the
+#: restriction is solved (else it composes first, as before, and the LP
+#: phase builds the LP itself). The child's PDLP leaves the guided pass
+#: after it ORDERED_PASS_SHARE of the greedy's seconds (no ordered pass has
+#: run yet to time it: Shiquan seed 1 on a slow machine, greedy 13.5 / 14.2
+#: / 9.7 / 10.9 s, the pass after the stage 9.0 / 6.7 / 7.8 / 6.4 s)
+LP_CHILD_WAIT = 2.0
+ORDERED_PASS_SHARE = 0.6
+#: how long past its own end the LP phase waits for that child's result
+LP_CHILD_GRACE = 1.0
 #: shares of the time limit for the exact stages and the LP bounds of large components
 EXACT_SHARE = 0.2
 LP_SHARE = 0.8
@@ -2661,6 +2676,7 @@ def _solve_auto_detailed(
 ) -> AutoResult:
     import time
     from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
 
     from ..candidates import build_candidates
     from ..check import violations
@@ -2778,6 +2794,60 @@ def _solve_auto_detailed(
         return False
 
     task_pairs = np.diff(full.ptr)  # pairs per task: counts of pairs in a task set without a pass over them
+    # the LP-guided greedy pass, judged by the problem's size (not the clock,
+    # so that a run with one worker repeats)
+    guided = GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
+    # the first LP's forked child (:data:`LP_CHILD_WAIT`): (component, tier,
+    # its tasks, its limits, until, wait)
+    lp_child: list[tuple[int, int, NDArray[np.bool_], dict[int, float], float, Any]] = []
+
+    def start_lp_child(k: int, in_comp: NDArray[np.bool_], k_fixed: int, task: I64, stages: Any) -> None:
+        """Fork the LP of tier ``k_fixed + 1`` of component ``k`` when the
+        stage's schedule (its tasks ``task``, to be composed) meets the
+        stage's proven bounds on tiers 1..k_fixed: the LP the LP phase would
+        build after the composition (:func:`_tier_task_set`, all proven),
+        solved until the guided pass's time. The LP phase takes its bound
+        and point only if it would build that very LP."""
+        if n_workers < 2 or lp_child or not guided or k_fixed >= T or len(stages) < k_fixed:
+            return
+        cov = np.zeros(c.n_tasks, dtype=bool)
+        cov[task] = True
+        got = _tier_u(c, in_comp, cov)
+        for j, (tier_j, _value, bound, proven) in enumerate(stages[:k_fixed]):
+            if tier_j != j + 1 or not proven or got[j] != bound:
+                return
+        tier = k_fixed + 1
+        mask = in_comp & (c.t_tier <= tier)
+        limits = {j: got[j - 1] for j in range(1, tier)}
+        n_cols = int(task_pairs[mask].sum())
+        if n_cols <= PDLP_COLUMNS or n_cols > LP_MAX_COLUMNS:
+            return
+        start = now()
+        build = LP_BUILD_RATE * n_cols
+        until = min(start + build + _pdlp_seconds(4 * n_cols), deadline - final_est - ORDERED_PASS_SHARE * pass_seconds)
+        if until - start - build < _lp_min_seconds(n_cols):
+            return
+
+        def run() -> tuple[float | None, Any]:
+            relax = Relaxation(c, full, mask, fairness=False)
+            share = _lp_share(relax, until - now())
+            value = relax.tier_bound(tier, limits, max(0.05, share))
+            return value, relax.guide(cands)
+
+        wait = _forked(run, send_as=tuple, receive_as=tuple, nice=0)
+        if wait is not None:
+            lp_child.append((k, tier, mask, limits, until, wait))
+
+    def take_lp_child(k: int, tier: int, mask: NDArray[np.bool_], limits: dict[int, float], until: float) -> Any:
+        """The forked LP's (bound, guide) when it is this LP (waiting until
+        ``until`` at most), else None (a child of another LP is stopped)."""
+        if not lp_child or (lp_child[0][0], lp_child[0][1]) != (k, tier):
+            return None
+        _, _, c_mask, c_limits, c_until, wait = lp_child.pop()
+        if not (np.array_equal(c_mask, mask) and c_limits == limits):
+            wait(0.0)
+            return None
+        return wait(max(0.0, min(until, c_until + LP_CHILD_GRACE) - now()))
     pairs_per = np.bincount(t_label, weights=task_pairs, minlength=n_comp).astype(np.int64)
     comps = [int(k) for k in np.flatnonzero(pairs_per > 0)]
     small = [k for k in comps if pairs_per[k] <= SMALL_PAIRS]
@@ -2964,6 +3034,16 @@ def _solve_auto_detailed(
                     # (composed while the relaxation runs on: the stage used to
                     # end with both passes after both models)
                     if restricted.status != BUILD_TIMEOUT:  # (its model could not be built in time)
+                        if n_workers > 1 and guided:
+                            # unless the relaxation proves the stage soon: then the
+                            # next tier's LP is forked first (:data:`LP_CHILD_WAIT`;
+                            # a fork once the relaxation's thread is done)
+                            try:
+                                relaxed = fut_x.result(timeout=max(0.0, min(LP_CHILD_WAIT, stop - now())))
+                            except FutureTimeout:
+                                pass
+                            else:
+                                start_lp_child(k, in_comp, k_fixed, restricted.task, relaxed.stages)
                         offer(compose(model_r, restricted.task, restricted.volunteer, restricted.start))
                     if n_workers > 1:
                         relaxed = fut_x.result()
@@ -2971,6 +3051,8 @@ def _solve_auto_detailed(
                 relaxed = solve_tiers(
                     c, full, model_x, time_limit=max(0.1, stop - now()), **relax_kw
                 )
+                if relaxed.status != BUILD_TIMEOUT:
+                    start_lp_child(k, in_comp, k_fixed, relaxed.task, relaxed.stages)
             # valid when it keeps the pins; not composed when the restriction's
             # schedule has the same stage values (on Shiquan a 2.6 s greedy pass
             # that never won, the LNS's time instead)
@@ -3133,9 +3215,6 @@ def _solve_auto_detailed(
         # the LNS and then the insertion take what they leave)
         retime_spare = max(0.0, retime_budget - RETIME_FLOOR_SHARE * limit) * (1.0 + retime_fill)
         lns_keep = max(lns_keep, deadline - lns_end - retime_spare)
-        # the LP-guided greedy pass, judged by the problem's size (not the clock,
-        # so that a run with one worker repeats)
-        guided = GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
         lp_deadline = now() + LP_SHARE * max(0.0, left() - lns_keep)
         # its time, reserved after each LP: the last ordered pass's when one ran
         # (the greedy's own time counts its refills too: on a loaded machine
@@ -3174,36 +3253,43 @@ def _solve_auto_detailed(
                 mask, limits = _tier_task_set(c, in_comp, tier, ub, prim, pins_ok=pins_ok)
                 if tier <= fixed_tiers.get(k, 0):
                     continue  # the exact fixed-time model's bound (an LP's is weaker)
-                n_cols = int(task_pairs[mask].sum())
-                # skipped when it could not be built and solved usefully in the time
-                # left (a first-order LP needs its fixed cost and its iterations;
-                # ~4 nonzeros per column), with the guided greedy pass after it
-                room = end - now() - LP_BUILD_RATE * n_cols - passes
-                if room < _lp_min_seconds(n_cols) and squeezed > end:
-                    end = squeezed
+                # the LP forked by the fixed-time stage (beside its composition),
+                # when it is this one: its bound and point
+                forked_lp = take_lp_child(k, tier, mask, limits, squeezed) if first_lp else None
+                if forked_lp is not None:
+                    value, guide = forked_lp
+                    this_first, first_lp = True, False
+                else:
+                    n_cols = int(task_pairs[mask].sum())
+                    # skipped when it could not be built and solved usefully in the time
+                    # left (a first-order LP needs its fixed cost and its iterations;
+                    # ~4 nonzeros per column), with the guided greedy pass after it
                     room = end - now() - LP_BUILD_RATE * n_cols - passes
-                # when the LP fits only without its guided pass, the LP alone
-                # (the first LP: its bound is worth more than the insertion
-                # and the knapsack bounds that would take its time — on a slow
-                # machine Shiquan's tier-1 stage ended at ~40 s of 54, and the
-                # tier-2 bound stayed at the trivial 3,540 where 5-8 s of PDLP
-                # give ~14,000-18,000; benchmarks/README.md, stop 38)
-                with_pass = lp_pass_fit(room, passes, _lp_min_seconds(n_cols), first_lp and guided)
-                if n_cols > LP_MAX_COLUMNS or with_pass is None:
-                    continue
-                relax = Relaxation(c, full, mask, fairness=False)
-                # the most urgent tier left takes the time (the guided greedy pass
-                # follows); a later tier gets what an early-converged LP leaves. A
-                # first-order LP's bound can be worth little when cut short, so
-                # splitting the time between tiers would lose both
-                share = _lp_share(relax, end - now() - (passes if with_pass else 0.0))  # the LNS gets the rest
-                this_first, first_lp = first_lp, False
-                value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=clock.deterministic)
-                # (on the deterministic clock: its build and its solve by their sizes)
-                clock.charge(LP_BUILD_RATE * n_cols + (max(0.05, share) if relax.n > PDLP_COLUMNS else LP_SOLVE_RATE * n_cols))
-                # the guided pass only when cheap next to the time limit, and
-                # when its time (reserved above) is left
-                guide = relax.guide(cands) if guided and with_pass else None
+                    if room < _lp_min_seconds(n_cols) and squeezed > end:
+                        end = squeezed
+                        room = end - now() - LP_BUILD_RATE * n_cols - passes
+                    # when the LP fits only without its guided pass, the LP alone
+                    # (the first LP: its bound is worth more than the insertion
+                    # and the knapsack bounds that would take its time — on a slow
+                    # machine Shiquan's tier-1 stage ended at ~40 s of 54, and the
+                    # tier-2 bound stayed at the trivial 3,540 where 5-8 s of PDLP
+                    # give ~14,000-18,000; benchmarks/README.md, stop 38)
+                    with_pass = lp_pass_fit(room, passes, _lp_min_seconds(n_cols), first_lp and guided)
+                    if n_cols > LP_MAX_COLUMNS or with_pass is None:
+                        continue
+                    relax = Relaxation(c, full, mask, fairness=False)
+                    # the most urgent tier left takes the time (the guided greedy pass
+                    # follows); a later tier gets what an early-converged LP leaves. A
+                    # first-order LP's bound can be worth little when cut short, so
+                    # splitting the time between tiers would lose both
+                    share = _lp_share(relax, end - now() - (passes if with_pass else 0.0))  # the LNS gets the rest
+                    this_first, first_lp = first_lp, False
+                    value = relax.tier_bound(tier, limits, max(0.05, share), deterministic=clock.deterministic)
+                    # (on the deterministic clock: its build and its solve by their sizes)
+                    clock.charge(LP_BUILD_RATE * n_cols + (max(0.05, share) if relax.n > PDLP_COLUMNS else LP_SOLVE_RATE * n_cols))
+                    # the guided pass only when cheap next to the time limit, and
+                    # when its time (reserved above) is left
+                    guide = relax.guide(cands) if guided and with_pass else None
                 if guide is not None and now() + passes <= deadline:
                     # LP-guided greedy: the knapsack order, each task to a volunteer
                     # the LP uses for it (x above GUIDE_USED), the cheapest first;
@@ -3244,6 +3330,9 @@ def _solve_auto_detailed(
                     ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))
                     lp_bounded.add((k, tier))
             comp_bounds[k] = ComponentBound(ub, -np.inf, False)
+        for *_, wait in lp_child:  # (a forked LP that no LP phase took)
+            wait(0.0)
+        lp_child.clear()
         if large:
             mark("lp bounds")
 
