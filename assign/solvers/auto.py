@@ -1517,8 +1517,14 @@ SMALL_PAIRS = 1500
 EXACT_PAIRS = 2500
 #: fixed-time tier prefixes (:mod:`~assign.solvers.timeindexed`) are solved exactly up to this many pairs
 FIXED_PAIRS = 400_000
-#: share of the time left for them
-FIXED_SHARE = 0.6
+#: share of the time left for them (tier 1 strictly first: on a slow machine
+#: Shiquan seed 1's tier-1 models, 37,000 options, one core each, need ~15 s
+#: alone and did not find a schedule in the 19-20 s of 0.6, leaving U1 at
+#: the greedy's 27,189; with 0.8 the stage proved 26,285 at 51.5 s of 53,
+#: where 0.6 lost it in the run beside it — ad hoc /tmp/s38/ab4.sh,
+#: benchmarks/README.md, stop 38. A stage that proves early leaves the rest
+#: its time, as before)
+FIXED_SHARE = 0.8
 #: LPs with more columns are solved by PDLP (first-order) instead of HiGHS' simplex
 PDLP_COLUMNS = 150_000
 #: LPs from this many columns up to PDLP_COLUMNS, on the wall clock: the
@@ -3033,7 +3039,9 @@ def _solve_auto_detailed(
                             relax_kw["hint"] = (restricted.task, restricted.volunteer, restricted.start)
                     # (composed while the relaxation runs on: the stage used to
                     # end with both passes after both models)
-                    if restricted.status != BUILD_TIMEOUT:  # (its model could not be built in time)
+                    # (not when its model could not be built in time, nor when it
+                    # found no schedule: the pass would only rebuild the incumbent)
+                    if restricted.status != BUILD_TIMEOUT and restricted.stages:
                         if n_workers > 1 and guided:
                             # unless the relaxation proves the stage soon: then the
                             # next tier's LP is forked first (:data:`LP_CHILD_WAIT`;
@@ -3051,7 +3059,7 @@ def _solve_auto_detailed(
                 relaxed = solve_tiers(
                     c, full, model_x, time_limit=max(0.1, stop - now()), **relax_kw
                 )
-                if relaxed.status != BUILD_TIMEOUT:
+                if relaxed.status != BUILD_TIMEOUT and relaxed.stages:
                     start_lp_child(k, in_comp, k_fixed, relaxed.task, relaxed.stages)
             # valid when it keeps the pins; not composed when the restriction's
             # schedule has the same stage values (on Shiquan a 2.6 s greedy pass
@@ -3061,7 +3069,7 @@ def _solve_auto_detailed(
                 and restricted.status != BUILD_TIMEOUT
                 and [v for _, v, _, _ in restricted.stages] == [v for _, v, _, _ in relaxed.stages]
             )
-            if relaxed.status != BUILD_TIMEOUT and not same:
+            if relaxed.status != BUILD_TIMEOUT and relaxed.stages and not same:
                 offer(compose(model_x, relaxed.task, relaxed.volunteer, relaxed.start))
             cov = best.covered(c.n_tasks)
             got = _tier_u(c, in_comp, cov)
@@ -3096,7 +3104,9 @@ def _solve_auto_detailed(
                     break
                 k_fixed = tier
             model = in_comp & (c.t_tier <= k_fixed)
-            fixed_budget = FIXED_SHARE * max(0.0, left())
+            # (and never the composition's time after it: a greedy pass, its
+            # share of the greedy's seconds, and the final steps')
+            fixed_budget = max(0.0, min(FIXED_SHARE * left(), left() - final_est - ORDERED_PASS_SHARE * pass_seconds))
             if (
                 k_fixed
                 and int(task_pairs[model].sum()) <= FIXED_PAIRS
@@ -3259,6 +3269,7 @@ def _solve_auto_detailed(
                 if forked_lp is not None:
                     value, guide = forked_lp
                     this_first, first_lp = True, False
+                    mark(f"tier-{tier} LP, forked beside the stage")
                 else:
                     n_cols = int(task_pairs[mask].sum())
                     # skipped when it could not be built and solved usefully in the time
