@@ -5,7 +5,8 @@ works on a :class:`Compiled` instance, never on pydantic objects in a loop.
 
 Conventions:
 
-* times are whole minutes from ``horizon.start`` (int64);
+* times are whole minutes from :func:`grid_origin` (int64): the whole
+  minute of the clock at or before ``horizon.start``;
 * skills and services are bit masks (uint64), so at most 64 distinct skill
   names and 64 distinct service names per problem;
 * per-entity lists (availability, preferred/excluded volunteers, pins,
@@ -22,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import InputIssue, ProblemError
-from .model import Problem, horizon_days, interval_union
+from .model import Horizon, Problem, horizon_days, interval_union
 
 EARTH_RADIUS_KM = 6371.0
 UNLIMITED = np.int64(1 << 40)
@@ -32,6 +33,16 @@ I32 = NDArray[np.int32]
 F64 = NDArray[np.float64]
 U64 = NDArray[np.uint64]
 B = NDArray[np.bool_]
+
+
+def grid_origin(horizon: Horizon) -> datetime:
+    """Minute 0 of the compiled times: the whole minute of the clock at or
+    before the horizon start (a horizon start with seconds does not move the
+    whole minutes the other times fall on: 09:00 stays a start)."""
+    from datetime import timedelta
+
+    start: datetime = horizon.start
+    return start - timedelta(seconds=start.second, microseconds=start.microsecond)
 
 
 def _minutes(moment: datetime, origin: datetime) -> int:
@@ -185,14 +196,14 @@ class Compiled:
         """The aware datetime of a minute offset, in the horizon start's offset."""
         from datetime import timedelta
 
-        return self.problem.horizon.start + timedelta(minutes=int(minute))
+        return grid_origin(self.problem.horizon) + timedelta(minutes=int(minute))
 
 
 def compile_problem(problem: Problem) -> Compiled:
     """Turn a validated Problem into arrays (linear in its size)."""
     horizon = problem.horizon
-    origin = horizon.start
-    horizon_minutes = horizon.minutes
+    origin = grid_origin(horizon)
+    horizon_minutes = _minutes(horizon.end, origin)
     policy = problem.policy
 
     day_starts = [_minutes(d, origin) for d in horizon_days(horizon)]
@@ -231,13 +242,16 @@ def compile_problem(problem: Problem) -> Compiled:
     for i, v in enumerate(vols):
         # joined as given (to the microsecond), then each joined interval
         # rounded inward to whole minutes (see _minutes_up)
-        rounded = [(_minutes_up(a, origin), _minutes(b, origin)) for a, b in interval_union(v.availability, origin, horizon.end)]
+        exact = interval_union(v.availability, horizon.start, horizon.end)
+        rounded = [(_minutes_up(a, origin), _minutes(b, origin)) for a, b in exact]
         joined = [(a, b) for a, b in rounded if b > a]
         for a, b in joined:
             av_s.append(a)
             av_e.append(b)
         av_ptr[i + 1] = len(av_s)
-        total = sum(b - a for a, b in joined)
+        # the default: the minutes of the union, clipped to the horizon (SPEC
+        # §10), exact — whole minutes of it, not of its rounded intervals
+        total = int(sum((b - a).total_seconds() for a, b in exact) // 60)
         v_max_minutes[i] = total if v.max_minutes is None else v.max_minutes
     v_max_per_day = np.array(
         [UNLIMITED if v.max_tasks_per_day is None else v.max_tasks_per_day for v in vols],

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from .compile import Compiled
+from .compile import Compiled, grid_origin
 from .model import Schedule
 
 
@@ -61,11 +61,12 @@ def solution_from_schedule(c: Compiled, schedule: Schedule) -> Solution:
     """Map a schedule's ids and datetimes onto the compiled problem's indexes.
 
     Unknown ids become -1 (a rule-1 violation for the validator); starts are
-    whole minutes from the horizon start (seconds are floored).
+    whole minutes from the compiled problem's minute 0
+    (:func:`~assign.compile.grid_origin`; seconds are floored).
     """
     task_of = {tid: i for i, tid in enumerate(c.task_ids)}
     vol_of = {vid: i for i, vid in enumerate(c.volunteer_ids)}
-    origin = c.problem.horizon.start
+    origin = grid_origin(c.problem.horizon)
     tasks = [task_of.get(a.task, -1) for a in schedule.assignments]
     vols = [vol_of.get(a.volunteer, -1) for a in schedule.assignments]
     starts = [int((a.start - origin).total_seconds() // 60) for a in schedule.assignments]

@@ -93,6 +93,42 @@ def test_seconds_round_windows_and_availability_inward(tiny: Problem, tmp_path: 
                 assert s <= a.start and a.start + timedelta(minutes=task.duration_min) <= e
 
 
+def test_a_horizon_start_with_seconds_keeps_whole_minute_starts(tiny: Problem) -> None:
+    """A horizon that starts 30 s after a whole minute: the other times stay
+    on the whole minutes of the clock (minute 0 is the whole minute before
+    the start), so the same visits fit, at the same times, with the same
+    score and bound as with the horizon on the minute; a schedule with a
+    visit at a whole-minute start is valid for it."""
+    raw = json.loads(TINY.read_text())
+    start = raw["horizon"]["start"]
+    assert start.endswith(":00+08:00")
+    raw["horizon"]["start"] = start[: -len(":00+08:00")] + ":30+08:00"
+    shifted = Problem.model_validate(raw)
+    c0, c1 = compile_problem(tiny), compile_problem(shifted)
+    assert np.array_equal(c0.t_window_start, c1.t_window_start)
+    assert np.array_equal(c0.av_start, c1.av_start) and np.array_equal(c0.v_max_minutes, c1.v_max_minutes)
+    for strategy in ("greedy", "cpsat", "auto"):
+        a = assign.solve(tiny, strategy=strategy, time_limit=5, seed=0, workers=1)
+        b = assign.solve(shifted, strategy=strategy, time_limit=5, seed=0, workers=1)
+        assert check(shifted, b).valid and check(shifted, a).valid  # a's starts are whole minutes too
+        assert [(x.task, x.volunteer, x.start) for x in a.assignments] == [(x.task, x.volunteer, x.start) for x in b.assignments]
+        assert a.score == b.score and a.bound == b.bound
+
+
+def test_default_max_minutes_is_the_exact_union_of_availability(tiny: Problem) -> None:
+    """SPEC §10: the default pledge is the minutes of the union of the
+    availability, clipped to the horizon — 09:00:30-10:00:30 is 60 minutes,
+    though a visit can use only the 59 whole minutes inside it."""
+    raw = json.loads(TINY.read_text())
+    vol = raw["volunteers"][0]
+    vol.pop("max_minutes", None)
+    vol["availability"] = [["2026-11-30T09:00:30+08:00", "2026-11-30T10:00:30+08:00"]]
+    c = compile_problem(Problem.model_validate(raw))
+    assert int(c.v_max_minutes[0]) == 60
+    first = slice(int(c.av_ptr[0]), int(c.av_ptr[1]))
+    assert (c.av_end[first] - c.av_start[first]).tolist() == [59]
+
+
 def test_schedule_json_round_trip(tiny: Problem, tmp_path: Path) -> None:
     schedule = assign.solve(tiny)
     assign.save_schedule(schedule, tmp_path / "s.json")
