@@ -17,7 +17,7 @@ Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,8 +39,6 @@ def grid_origin(horizon: Horizon) -> datetime:
     """Minute 0 of the compiled times: the whole minute of the clock at or
     before the horizon start (a horizon start with seconds does not move the
     whole minutes the other times fall on: 09:00 stays a start)."""
-    from datetime import timedelta
-
     start: datetime = horizon.start
     return start - timedelta(seconds=start.second, microseconds=start.microsecond)
 
@@ -194,8 +192,6 @@ class Compiled:
 
     def minute_to_datetime(self, minute: int) -> datetime:
         """The aware datetime of a minute offset, in the horizon start's offset."""
-        from datetime import timedelta
-
         return grid_origin(self.problem.horizon) + timedelta(minutes=int(minute))
 
 

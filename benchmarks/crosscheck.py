@@ -37,33 +37,23 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _machine import machine  # noqa: E402
+from solve import scenario_problem  # noqa: E402
 
 from assign import solve  # noqa: E402
 from assign.check import check  # noqa: E402
-from assign.synth import generate, load_scenario  # noqa: E402
+from assign.solve import OPTIMAL_TOLERANCE  # noqa: E402
 
 DEFAULT_SCENARIOS = ("laocheng-grid", "laocheng-grid-25")
 DEFAULT_STRATEGIES = ("greedy", "cpsat", "auto")
-#: SPEC §10: soft values within this relative tolerance are equal
-REL_TOL = 1e-6
-
-
-def _problem(name: str, seed: int) -> Any:
-    scenario, _, community = name.partition(":")
-    problem = generate(load_scenario(scenario), seed)
-    if community:
-        from solve import one_community
-
-        problem = one_community(problem, community)
-    return problem
 
 
 def lex_le(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    """``a <= b`` lexicographically, the last (soft) entry within
-    :data:`REL_TOL` of ``b``'s magnitude; the tiers' entries exactly."""
+    """``a <= b`` lexicographically, the last (soft) entry within SPEC §10's
+    tolerance (``OPTIMAL_TOLERANCE`` relative to ``b``, at least absolute);
+    the tiers' entries exactly."""
     for i, (x, y) in enumerate(zip(a, b, strict=True)):
         last = i == len(a) - 1
-        tol = REL_TOL * max(1.0, abs(y)) if last else 0.0
+        tol = OPTIMAL_TOLERANCE * max(1.0, abs(y)) if last else 0.0
         if x < y - tol:
             return True
         if x > y + tol:
@@ -128,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---:|")
     for name in args.scenarios:
         for seed in args.seeds:
-            problem = _problem(name, seed)
+            problem = scenario_problem(name, seed)
             rows, failures = crosscheck(problem, runs, seed)
             for r in rows:
                 print(f"| {name} seed {seed} | {r['run']} | {_fmt(r['key'])} | {_fmt(r['bound'])} | "

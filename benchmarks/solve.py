@@ -100,11 +100,9 @@ def one_community(problem: Any, community: str) -> Any:
 
 
 
-def _worker(scenario: str, strategy: str, seed: int, time_limit: float, workers: int | None, memory_gib: float) -> None:
-    """Generate, solve, score and check one problem; print one JSON line."""
-    if memory_gib > 0:  # fail alone rather than take the machine down
-        limit = int(memory_gib * 1024**3)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def scenario_problem(scenario: str, seed: int) -> Any:
+    """The problem of ``NAME`` (the generated county) or ``NAME:COMMUNITY``
+    (one community of it, :func:`one_community`) for ``seed``."""
     sys.path.insert(0, str(REPO))
     from assign.synth import generate, load_scenario
 
@@ -112,6 +110,16 @@ def _worker(scenario: str, strategy: str, seed: int, time_limit: float, workers:
     problem = generate(load_scenario(name), seed)
     if community:
         problem = one_community(problem, community)
+    return problem
+
+
+def _worker(scenario: str, strategy: str, seed: int, time_limit: float, workers: int | None, memory_gib: float) -> None:
+    """Generate, solve, score and check one problem; print one JSON line."""
+    if memory_gib > 0:  # fail alone rather than take the machine down
+        limit = int(memory_gib * 1024**3)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    sys.path.insert(0, str(REPO))
+    problem = scenario_problem(scenario, seed)
     began = time.perf_counter()
     from assign.candidates import build_candidates
     from assign.check import violations

@@ -2823,8 +2823,8 @@ def _solve_auto_detailed(
             if tier_j != j + 1 or not proven or got[j] != bound:
                 return
         tier = k_fixed + 1
-        mask = in_comp & (c.t_tier <= tier)
-        limits = {j: got[j - 1] for j in range(1, tier)}
+        # (the stage's tiers proven: restricted by them, as the LP phase does)
+        mask, limits = _tier_task_set(c, in_comp, tier, got, got)
         n_cols = int(task_pairs[mask].sum())
         if n_cols <= PDLP_COLUMNS or n_cols > LP_MAX_COLUMNS:
             return
