@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -123,6 +124,12 @@ class Compiled:
     v_pref_services: U64
     v_history_minutes: I64
     v_history_capacity: I64
+    # a default pledge's minutes beyond its whole minutes (SPEC §10: the
+    # union's exact minutes; availability with seconds), in [0, 1); 0 for a
+    # given max_minutes. Capacity (rule 10) compares whole-minute loads, so
+    # v_max_minutes (floored) decides it; the shares of §6 and the metrics
+    # divide by the exact pledge (pledge_minutes, share_capacity).
+    v_pledge_fraction: F64
     av_ptr: I64  # joined availability intervals per volunteer, clipped to the horizon
     av_start: I64
     av_end: I64
@@ -190,6 +197,18 @@ class Compiled:
     def v_has_pref_services(self) -> B:
         return self.v_pref_services != 0
 
+    @cached_property
+    def pledge_minutes(self) -> F64:
+        """Each volunteer's exact pledge: ``max_minutes``, or by default the
+        exact minutes of the availability union (a float; SPEC §10)."""
+        return self.v_max_minutes.astype(np.float64) + self.v_pledge_fraction
+
+    @cached_property
+    def share_capacity(self) -> F64:
+        """SPEC §6 fairness denominators ``history_capacity + max_minutes``,
+        with the exact default pledge (:attr:`pledge_minutes`)."""
+        return self.v_history_capacity.astype(np.float64) + self.pledge_minutes
+
     def minute_to_datetime(self, minute: int) -> datetime:
         """The aware datetime of a minute offset, in the horizon start's offset."""
         return grid_origin(self.problem.horizon) + timedelta(minutes=int(minute))
@@ -235,6 +254,7 @@ def compile_problem(problem: Problem) -> Compiled:
     av_s: list[int] = []
     av_e: list[int] = []
     v_max_minutes = np.zeros(n_vol, dtype=np.int64)
+    v_pledge_fraction = np.zeros(n_vol, dtype=np.float64)
     for i, v in enumerate(vols):
         # joined as given (to the microsecond), then each joined interval
         # rounded inward to whole minutes (see _minutes_up)
@@ -247,8 +267,13 @@ def compile_problem(problem: Problem) -> Compiled:
         av_ptr[i + 1] = len(av_s)
         # the default: the minutes of the union, clipped to the horizon (SPEC
         # §10), exact — whole minutes of it, not of its rounded intervals
-        total = int(sum((b - a).total_seconds() for a, b in exact) // 60)
-        v_max_minutes[i] = total if v.max_minutes is None else v.max_minutes
+        seconds = sum((b - a).total_seconds() for a, b in exact)
+        total = int(seconds // 60)
+        if v.max_minutes is None:
+            v_max_minutes[i] = total
+            v_pledge_fraction[i] = (seconds - 60 * total) / 60
+        else:
+            v_max_minutes[i] = v.max_minutes
     v_max_per_day = np.array(
         [UNLIMITED if v.max_tasks_per_day is None else v.max_tasks_per_day for v in vols],
         dtype=np.int64,
@@ -314,6 +339,7 @@ def compile_problem(problem: Problem) -> Compiled:
         v_pref_services=v_pref_services,
         v_history_minutes=np.array([v.history_minutes for v in vols], dtype=np.int64),
         v_history_capacity=np.array([v.history_capacity for v in vols], dtype=np.int64),
+        v_pledge_fraction=v_pledge_fraction,
         av_ptr=av_ptr,
         av_start=np.asarray(av_s, dtype=np.int64),
         av_end=np.asarray(av_e, dtype=np.int64),

@@ -125,8 +125,9 @@ def compute_metrics(c: Compiled, sol: Solution) -> dict[str, Any]:
     # utilisation over volunteers with pledged minutes
     load = np.bincount(v, weights=assignment_load(c, t, v).astype(np.float64), minlength=c.n_volunteers)
     assigned = np.bincount(v, minlength=c.n_volunteers) > 0
-    pledged = c.v_max_minutes > 0
-    share = load[pledged] / c.v_max_minutes[pledged]
+    pledge = c.pledge_minutes
+    pledged = pledge > 0
+    share = load[pledged] / pledge[pledged]
     idle = pledged & ~assigned
     idle_count = np.bincount(c.v_community[idle], minlength=c.n_communities)
 

@@ -115,7 +115,7 @@ def fairness_share(c: Compiled, volunteers: IntArray, load: NDArray[np.integer] 
     ``((history_minutes + load) / (history_capacity + max_minutes))^2``, 0 for
     a volunteer with ``history_capacity + max_minutes = 0`` (not counted)."""
     v = np.asarray(volunteers, dtype=np.int64)
-    capacity = (c.v_history_capacity[v] + c.v_max_minutes[v]).astype(np.float64)
+    capacity = c.share_capacity[v]
     counted = capacity > 0
     share = (c.v_history_minutes[v] + np.asarray(load, dtype=np.float64)) / np.where(counted, capacity, 1.0)
     return np.where(counted, share * share, 0.0)
@@ -126,7 +126,7 @@ def fairness_terms(c: Compiled, load_per_volunteer: NDArray[np.integer] | FloatA
     of ``((history_minutes + load) / (history_capacity + max_minutes))^2``
     (:func:`fairness_share` of each)."""
     load = np.asarray(load_per_volunteer, dtype=np.float64)
-    counted = np.flatnonzero((c.v_history_capacity + c.v_max_minutes) > 0)
+    counted = np.flatnonzero(c.share_capacity > 0)
     return float(np.sum(fairness_share(c, counted, load[counted])))
 
 

@@ -129,6 +129,36 @@ def test_default_max_minutes_is_the_exact_union_of_availability(tiny: Problem) -
     assert (c.av_end[first] - c.av_start[first]).tolist() == [59]
 
 
+def test_a_default_pledge_keeps_its_fraction_of_a_minute_in_the_shares(tiny: Problem) -> None:
+    """SPEC §6/§10: fairness divides by ``history_capacity + max_minutes``, the
+    default pledge being the exact minutes of the availability union — 300.5
+    for 08:00:00-13:00:30 — not its whole minutes (which still decide rule 10,
+    loads being whole minutes). The metrics' utilisation divides by it too."""
+    raw = json.loads(TINY.read_text())
+    raw["volunteers"][0]["availability"] = [["2026-11-30T08:00:00+08:00", "2026-11-30T13:00:30+08:00"]]
+    problem = Problem.model_validate(raw)
+    c = compile_problem(problem)
+    assert int(c.v_max_minutes[0]) == 300 and float(c.pledge_minutes[0]) == 300.5
+    schedule = assign.solve(problem, strategy="cpsat", time_limit=10, workers=1)
+    report = check(problem, schedule)
+    assert report.valid, report.violations
+    duration = {t["id"]: t["duration_min"] for t in raw["tasks"]}
+    load = {v["id"]: 0 for v in raw["volunteers"]}
+    for a in schedule.assignments:
+        load[a.volunteer] += duration[a.task]
+    assert load["v1"] > 0
+    pledge = {"v1": 300.5, "v2": 120.0, "v3": float(c.v_max_minutes[2])}
+    history = {v["id"]: (v.get("history_minutes", 0), v.get("history_capacity", 0)) for v in raw["volunteers"]}
+    fairness = sum(((history[v][0] + load[v]) / (history[v][1] + pledge[v])) ** 2 for v in load)
+    assert schedule.score is not None and report.score is not None
+    assert schedule.score.terms.fairness == pytest.approx(fairness, rel=1e-12)
+    assert report.score.terms["fairness"] == pytest.approx(fairness, rel=1e-12)
+    # whole minutes would give 300 and a fairness that differs by more than SPEC §10's 1e-6
+    floored = fairness - (load["v1"] / 300.5) ** 2 + (load["v1"] / 300.0) ** 2
+    assert abs(floored - fairness) > 1e-6 * fairness
+    assert schedule.metrics["utilisation"]["max"] >= load["v1"] / 300.5
+
+
 def test_schedule_json_round_trip(tiny: Problem, tmp_path: Path) -> None:
     schedule = assign.solve(tiny)
     assign.save_schedule(schedule, tmp_path / "s.json")

@@ -83,7 +83,7 @@ def volunteer_loads(problem: Problem, schedule: Schedule) -> tuple[NDArray[np.fl
         ).astype(np.float64)
     return (
         load,
-        c.v_max_minutes.astype(np.float64),
+        c.pledge_minutes,
         c.v_history_minutes.astype(np.float64),
         c.v_history_capacity.astype(np.float64),
     )

@@ -323,6 +323,7 @@ def subproblem(
         v_pref_services=vcol(c.v_pref_services, 0),
         v_history_minutes=history,
         v_history_capacity=history_cap,
+        v_pledge_fraction=vcol(c.v_pledge_fraction, 0.0),
         av_ptr=av_ptr,
         av_start=c.av_start[idx],
         av_end=c.av_end[idx],
@@ -440,7 +441,7 @@ class Neighbourhoods:
         self.by_vol = _stable_order(cands.volunteer)
         order = self.by_vol
         self.vol_ptr = np.searchsorted(cands.volunteer[order], np.arange(c.n_volunteers + 1)).astype(np.int64)
-        cap = (c.v_history_capacity + c.v_max_minutes).astype(np.float64)
+        cap = c.share_capacity
         self.fair_cap = cap
         # total and per-(tier, community) weights for equity
         n_comm = max(c.n_communities, 1)
@@ -1244,7 +1245,7 @@ class Relaxation:
         ycol[cov_tasks] = n_p + np.arange(len(cov_tasks))
         n_y = len(cov_tasks)
         fair_vols = np.unique(v) if w["fairness"] > 0 and fairness else np.zeros(0, dtype=np.int64)
-        cap = (c.v_history_capacity + c.v_max_minutes).astype(np.float64)
+        cap = c.share_capacity
         fair_vols = fair_vols[cap[fair_vols] > 0]
         pcol = n_p + n_y + np.arange(len(fair_vols))
         n_f = len(fair_vols)
@@ -1486,7 +1487,7 @@ class Relaxation:
         load: none (weight > 0) or the most they can take (weight < 0)."""
         c = self.c
         w = c.weights
-        cap = (c.v_history_capacity + c.v_max_minutes).astype(np.float64)
+        cap = c.share_capacity
         rest = volunteers & (cap > 0)
         rest[self.fair_vols] = False
         load = np.zeros(c.n_volunteers)
@@ -2589,7 +2590,7 @@ def _trivial_soft_part(c: Compiled, cands: Candidates, tasks: NDArray[np.bool_],
     can take in any schedule (each term at its most favourable value)."""
     keep = tasks[cands.task]
     linear = float(np.minimum(cands.cost[keep], 0.0).sum())
-    cap = (c.v_history_capacity + c.v_max_minutes).astype(np.float64)
+    cap = c.share_capacity
     sel = vols & (cap > 0)
     h = c.v_history_minutes[sel].astype(np.float64)
     w_f = c.weights["fairness"]
@@ -3626,7 +3627,7 @@ def _assemble_bound(
     soft = c.weights["stability"] * len(c.previous_keys)
     vol_in = np.isin(v_label, comps)
     # fairness of volunteers without any pair: load 0
-    cap = (c.v_history_capacity + c.v_max_minutes).astype(np.float64)
+    cap = c.share_capacity
     idle = ~vol_in & (cap > 0)
     soft += c.weights["fairness"] * float(((c.v_history_minutes[idle] / cap[idle]) ** 2).sum())
     all_proven = True

@@ -757,7 +757,7 @@ def _soft_objective(mdl: _Model) -> _Soft:
 
     # fairness
     w_fair = w["fairness"]
-    cap = c.v_history_capacity + c.v_max_minutes
+    cap = c.share_capacity
     history = c.v_history_minutes
     has_pairs = np.zeros(c.n_volunteers, dtype=bool)
     groups = mdl._by_volunteer()
