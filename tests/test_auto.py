@@ -1441,3 +1441,46 @@ def test_the_first_lp_forked_beside_the_stages_composition_is_taken(
     assert result.key[:2] == optimum[:2] == (10.0, 10.0)
     assert result.bound is not None and tuple(result.bound.uncovered)[:2] == (10.0, 10.0)
     assert not violations(c, result.solution)
+
+
+def test_the_knapsack_child_leaves_the_cheaper_volunteers_step_its_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With two workers the knapsack bounds run in a forked child beside the
+    last steps; the parent waits for it only until the time the cheaper
+    volunteers' step is kept (before 2026-12-03, evening, it waited until the
+    final steps, and on Shiquan a child that never raised a bound left that
+    step no time). Here the child never answers; the step still runs, and the
+    schedule stays valid and at least as good as the greedy's."""
+    import time
+
+    raw = _two_tier_problem().model_dump(mode="json", exclude_none=True)
+    for task in raw["tasks"]:
+        if task["tier"] == 2:  # tier 2 windowed: left open by the fixed-time stage of tier 1
+            task["window_end"] = _iso(550 + 65)
+    c = compile_problem(Problem.model_validate(raw))
+    cands = build_candidates(c)
+    limit = 4.0
+    # (no LP, week bound or restricted dive: the knapsack bounds get tier 2)
+    for name in ("SMALL_PAIRS", "EXACT_PAIRS", "WEEK_MAX_PAIRS", "LP_MAX_COLUMNS", "RESTRICTED_MAX_PAIRS"):
+        monkeypatch.setattr(auto, name, 0)
+    # the step's estimate: 1 s (a greedy pass of this problem takes microseconds)
+    monkeypatch.setattr(auto, "CHEAPEN_SHARE", 1.0 / (auto.GREEDY_PASS_RATE * len(cands)))
+    forked_knapsack: list[float] = []
+
+    def knapsack_bounds(c, cands, jobs, t_label, until, budget):  # type: ignore[no-untyped-def]
+        forked_knapsack.append(until)
+
+        def never() -> dict[Any, float]:
+            time.sleep(60.0)
+            return {}
+
+        return never
+
+    monkeypatch.setattr(auto, "_knapsack_bounds", knapsack_bounds)
+    result = auto.solve_auto_detailed(c, cands, limit, 0, 2)
+    names = [name for name, _ in result.log]
+    assert len(forked_knapsack) == 1 and forked_knapsack[0] is not None
+    assert "knapsack bounds (not done)" in names
+    assert "cheaper volunteers" in names
+    assert names.index("knapsack bounds (not done)") < names.index("cheaper volunteers")
+    assert not violations(c, result.solution)
+    assert result.key <= evaluate(c, solve_greedy(c, cands)).key()

@@ -2885,6 +2885,14 @@ def _solve_auto_detailed(
     retime_fill = RETIME_FILL_PER_PAIR * len(full) * kept_share
     cheapen_budget = CHEAPEN_SHARE * pass_est if large else 0.0
     lns_end = deadline - final_est - retime_budget * (1.0 + retime_fill) - cheapen_budget
+
+    def cheapen_reserve() -> float:
+        """The time the cheaper volunteers' step is kept before the final
+        steps: its estimate, and on the wall at least the last ordered pass's
+        time (:data:`CHEAPEN_PASS_SHARE`)."""
+        if large and ordered_seconds is not None:
+            return max(cheapen_budget, CHEAPEN_PASS_SHARE * ordered_seconds)
+        return cheapen_budget
     final_small = FINAL_RATE * len(full) + 0.05  # the final steps of a problem of small components
 
     if len(comps) == 1 and small:
@@ -3354,13 +3362,16 @@ def _solve_auto_detailed(
         knap_jobs = _knapsack_jobs(c, large, t_label, comp_bounds, best, lp_bounded | child_lp, week_comps, task_pairs)
         if knap_jobs and n_workers > 1 and week_wait is None:
             # beside the insertion and the fill (one thread each at province
-            # scale), until the final steps, at most KNAP_CHILD_SHARE of the limit
-            until = min(deadline - final_est, now() + KNAP_CHILD_SHARE * limit)
+            # scale), until the cheaper volunteers' step (which waiting for it
+            # took: on Shiquan the parent waited 4 s for a bound that raised
+            # nothing and then had no time left for that step), at most
+            # KNAP_CHILD_SHARE of the limit
+            until = min(deadline - final_est - cheapen_reserve(), now() + KNAP_CHILD_SHARE * limit)
             # (niced: where the search runs beside it, its CP-SAT workers come first)
             knap_wait = _forked(_knapsack_bounds(c, full, knap_jobs, t_label, until, None), dict, dict, KNAP_NICE)
         elif knap_jobs:
             # in the process, steps by size (one worker: the same steps every run)
-            budget = min(KNAP_SHARE * limit, max(0.0, left() - final_est))
+            budget = min(KNAP_SHARE * limit, max(0.0, left() - final_est - cheapen_reserve()))
             got = _knapsack_bounds(c, full, knap_jobs, t_label, None, budget)()
             clock.charge(budget)
             _merge_tier_bounds(c, full, got, comp_bounds, t_label, best)
@@ -3502,9 +3513,7 @@ def _solve_auto_detailed(
     # run from there)
     # (nor into the cheaper volunteers' step: its time by the last ordered
     # pass's when one ran, :data:`CHEAPEN_PASS_SHARE`)
-    cheapen_est = cheapen_budget
-    if large and ordered_seconds is not None:
-        cheapen_est = max(cheapen_budget, CHEAPEN_PASS_SHARE * ordered_seconds)
+    cheapen_est = cheapen_reserve()
     retime_now = min(retime_budget, (left() - final_est - cheapen_est) / (1.0 + retime_fill))
     if large and retime_now > 0.05:
         retimed_pass(open_from, T, retime_now)
@@ -3512,7 +3521,7 @@ def _solve_auto_detailed(
     if later_child:
         collect(lns_end + retime_budget)
     if knap_wait is not None:
-        got = knap_wait(max(0.0, deadline - final_est - now()))
+        got = knap_wait(max(0.0, deadline - final_est - cheapen_est - now()))
         knap_wait = None
         if got is not None:
             _merge_tier_bounds(c, full, got, comp_bounds, t_label, best)
