@@ -1484,3 +1484,31 @@ def test_the_knapsack_child_leaves_the_cheaper_volunteers_step_its_time(monkeypa
     assert names.index("knapsack bounds (not done)") < names.index("cheaper volunteers")
     assert not violations(c, result.solution)
     assert result.key <= evaluate(c, solve_greedy(c, cands)).key()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_insertion_takes_the_cheaper_volunteers_time_when_that_step_cannot_run(
+    monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """The re-timed insertion after the search leaves the cheaper volunteers'
+    step its estimated time only while that step still fits; when it does
+    not (its estimate above what is left, as on a slow machine where the
+    last ordered pass took 5 s with 4.8 s left), the insertion runs in its
+    place instead of the run ending early with neither."""
+    raw = _two_tier_problem().model_dump(mode="json", exclude_none=True)
+    for task in raw["tasks"]:
+        if task["tier"] == 2:
+            task["window_end"] = _iso(550 + 65)
+    c = compile_problem(Problem.model_validate(raw))
+    cands = build_candidates(c)
+    for name in ("SMALL_PAIRS", "EXACT_PAIRS", "WEEK_MAX_PAIRS", "LP_MAX_COLUMNS", "RESTRICTED_MAX_PAIRS"):
+        monkeypatch.setattr(auto, name, 0)
+    monkeypatch.setattr(auto, "RETIME_PAIR_SECONDS", 1.0)  # the insertion's whole share (2.5 s)
+    # the step's estimate: 100 s, more than the limit
+    monkeypatch.setattr(auto, "CHEAPEN_SHARE", 100.0 / (auto.GREEDY_PASS_RATE * len(cands)))
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, workers)
+    names = [name for name, _ in result.log]
+    assert "re-timed insertion" in names
+    assert "cheaper volunteers" not in names
+    assert not violations(c, result.solution)
+    assert result.key <= evaluate(c, solve_greedy(c, cands)).key()
