@@ -156,7 +156,9 @@ def _lex_at_most(low: tuple[float, ...], high: tuple[float, ...]) -> bool:
     return low[-1] <= high[-1] + 1e-6 * max(1.0, abs(high[-1]))
 
 
-def _check_against_brute_force(problem: Problem, honour_pins: bool = False) -> None:
+def _check_against_brute_force(problem: Problem, honour_pins: bool = False) -> tuple[Compiled, Any]:
+    """CP-SAT's schedule, score and bound against the brute force; returns
+    the compiled problem and CP-SAT's solution."""
     c = compile_problem(problem)
     result = solve_cpsat_detailed(c, time_limit=LIMIT, seed=0, workers=1)
     best = brute_force(c, honour_pins=honour_pins)
@@ -175,6 +177,7 @@ def _check_against_brute_force(problem: Problem, honour_pins: bool = False) -> N
         assert _close(score.soft, best.key[-1]), (score.key(), best.key)
         assert tuple(result.bound.uncovered) == score.uncovered
         assert _close(result.bound.soft, score.soft)
+    return c, result.solution
 
 
 def _problem(
@@ -235,6 +238,53 @@ def test_dense_problems_reach_the_brute_force_optimum(problem: Problem) -> None:
 @given(dense_problems(odd_weights=True))
 def test_negative_soft_weights(problem: Problem) -> None:
     _check_against_brute_force(problem)
+
+
+@st.composite
+def half_minute_pledges(draw: st.DrawFn) -> Problem:
+    """:func:`dense_problems` where each volunteer without ``max_minutes`` has
+    every availability interval end 30 s later: the same whole-minute starts,
+    but a default pledge of so many minutes and a half (SPEC §10), which the
+    fairness term divides by."""
+    raw = draw(dense_problems(odd_weights=draw(st.booleans()))).model_dump(mode="json", exclude_none=True)
+    for vol in raw["volunteers"]:
+        if "max_minutes" not in vol:
+            vol["availability"] = [
+                [a, (datetime.fromisoformat(b) + timedelta(seconds=30)).isoformat()] for a, b in vol["availability"]
+            ]
+    return Problem.model_validate(raw)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(half_minute_pledges())
+def test_half_minute_pledges_reach_the_brute_force_optimum(problem: Problem) -> None:
+    """The CP-SAT model's fairness terms and its soft bound divide by the
+    exact default pledge, as the score does: the same optimum and a bound at
+    it, where whole minutes would claim a soft bound above the optimum. The
+    score's fairness term is SPEC §6's with the pledge computed here from the
+    intervals as given (joined, clipped to the horizon, to the second)."""
+    from assign.rules import assignment_load
+
+    c, sol = _check_against_brute_force(problem)
+    load = np.bincount(sol.volunteer, weights=assignment_load(c, sol.task, sol.volunteer), minlength=c.n_volunteers)
+    h0, h1 = problem.horizon.start, problem.horizon.end
+    fairness = 0.0
+    for i, vol in enumerate(problem.volunteers):
+        if vol.max_minutes is None:
+            spans = sorted((max(a, h0), min(b, h1)) for a, b in vol.availability)
+            seconds, reach = 0.0, h0
+            for a, b in spans:
+                a = max(a, reach)
+                if b > a:
+                    seconds += (b - a).total_seconds()
+                    reach = b
+            pledge = seconds / 60
+        else:
+            pledge = float(vol.max_minutes)
+        capacity = vol.history_capacity + pledge
+        if capacity > 0:
+            fairness += ((vol.history_minutes + load[i]) / capacity) ** 2
+    assert _close(evaluate(c, sol).terms["fairness"], fairness)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
