@@ -21,6 +21,7 @@ from assign.solvers import auto, get_strategy
 from assign.solvers.greedy import solve_greedy
 from tests.bruteforce import brute_force
 from tests.strategies import GROUPS, problems
+from tests.test_cpsat import half_minute_pledges
 from tests.test_weeks import dense_problems as week_problems
 
 TZ = timezone(timedelta(hours=8))
@@ -73,6 +74,17 @@ def test_large_component_path_valid_and_bounded(problem: Problem, monkeypatch: p
     """Every component treated as large: greedy refills, tier-truncated exact
     stages, LP bounds and the neighbourhood search, on problems small enough
     for the brute force."""
+    with monkeypatch.context() as patch:
+        patch.setattr(auto, "SMALL_PAIRS", 0)
+        _check(problem, max_work=0.5)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=half_minute_pledges())
+def test_half_minute_pledges_on_the_large_component_path(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default pledges of so many minutes and a half (SPEC §10): the exact
+    stages, the soft LP bound and the search divide by them as the score
+    does — valid, never worse than greedy, bounds at most the optimum."""
     with monkeypatch.context() as patch:
         patch.setattr(auto, "SMALL_PAIRS", 0)
         _check(problem, max_work=0.5)
