@@ -2893,6 +2893,12 @@ def _solve_auto_detailed(
         if large and ordered_seconds is not None:
             return max(cheapen_budget, CHEAPEN_PASS_SHARE * ordered_seconds)
         return cheapen_budget
+
+    def cheapen_fits(estimate: float) -> bool:
+        """Whether that step, estimated at ``estimate`` seconds, still fits
+        before the final steps (half of it on top of them)."""
+        return left() > final_est + 0.5 * estimate
+
     final_small = FINAL_RATE * len(full) + 0.05  # the final steps of a problem of small components
 
     if len(comps) == 1 and small:
@@ -3517,7 +3523,7 @@ def _solve_auto_detailed(
     # (when the step no longer fits, the insertion takes its time: on a slow
     # machine Shiquan's LP phase ended with 4.8 s left, the step's estimate
     # 5 s, and the run ended 4.6 s early with neither)
-    cheapen_keep = cheapen_est if left() > final_est + 0.5 * cheapen_est else 0.0
+    cheapen_keep = cheapen_est if cheapen_fits(cheapen_est) else 0.0
     retime_now = min(retime_budget, (left() - final_est - cheapen_keep) / (1.0 + retime_fill))
     if large and retime_now > 0.05:
         retimed_pass(open_from, T, retime_now)
@@ -3563,7 +3569,7 @@ def _solve_auto_detailed(
     # visits back to cheaper free volunteers (the greedy's last step, on the
     # search's schedule: its refills spare contested volunteers too), when
     # the time left holds it by estimate
-    if large and left() > final_est + 0.5 * cheapen_est:
+    if large and cheapen_fits(cheapen_est):
         offer(cheapen(c, full, best))
         clock.charge(cheapen_budget)
         mark("cheaper volunteers")
