@@ -85,6 +85,7 @@ from .rules import (
     skills_ok,
     travel_between_recipients,
     visits_apart,
+    volunteer_loads,
     window_ok,
 )
 from .score import ScoreResult, evaluate
@@ -262,7 +263,7 @@ def _double_booking(c: Compiled, t: I64, v: I64, s: I64) -> list[Violation]:
 
 def _pledged_minutes(c: Compiled, t: I64, v: I64) -> list[Violation]:
     names = _Names(c)
-    load = np.bincount(v, weights=assignment_load(c, t, v), minlength=c.n_volunteers)
+    load = volunteer_loads(c, t, v)
     out: list[Violation] = []
     for vi in np.nonzero(load > c.v_max_minutes)[0]:
         out.append(
@@ -326,7 +327,7 @@ class _KeptPins:
             task=t,
             volunteer=v,
             start=s,
-            load=np.bincount(v, weights=assignment_load(c, t, v), minlength=c.n_volunteers).astype(np.float64),
+            load=volunteer_loads(c, t, v).astype(np.float64),
             per_task=np.bincount(np.unique(t * c.n_volunteers + v) // max(c.n_volunteers, 1), minlength=c.n_tasks),
             first_start=first,
             last_start=last,
@@ -540,7 +541,7 @@ class _TeamContext:
         _, first, counts = np.unique(dk, return_index=True, return_counts=True)
         if np.any(kept.day_count(c, u[first], sk[first]) + counts > c.v_max_per_day[u[first]]):
             return False
-        load = np.bincount(u, weights=assignment_load(c, k, u), minlength=c.n_volunteers)
+        load = volunteer_loads(c, k, u)
         return bool(np.all(kept.load + load <= c.v_max_minutes))
 
 

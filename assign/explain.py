@@ -209,7 +209,7 @@ def _blocking(
     last = np.searchsorted(keys, pair_v * span + np.clip(hi, 0, horizon), side="left")
 
     # by minutes: a volunteer whose pledge cannot hold the visit any more
-    used = np.bincount(a_v, weights=rules.assignment_load(c, a_t, a_v).astype(np.float64), minlength=c.n_volunteers)
+    used = rules.volunteer_loads(c, a_t, a_v)
     exhausted = used[pair_v] + rules.assignment_load(c, pair_t, pair_v) > c.v_max_minutes[pair_v]
     by_tier = np.lexsort((a_s, c.t_tier[a_t], a_v))
     vol_ptr = np.searchsorted(a_v[by_tier], np.arange(c.n_volunteers + 1), side="left")

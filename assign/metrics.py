@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .compile import Compiled
-from .rules import assignment_load
+from .rules import volunteer_loads
 from .solution import Solution
 
 
@@ -123,7 +123,7 @@ def compute_metrics(c: Compiled, sol: Solution) -> dict[str, Any]:
     no_group = _coverage_of(~has_group[c.t_recipient] if c.n_tasks else np.zeros(0, bool), covered, weight)
 
     # utilisation over volunteers with pledged minutes
-    load = np.bincount(v, weights=assignment_load(c, t, v).astype(np.float64), minlength=c.n_volunteers)
+    load = volunteer_loads(c, t, v).astype(np.float64)
     assigned = np.bincount(v, minlength=c.n_volunteers) > 0
     pledge = c.pledge_minutes
     pledged = pledge > 0

@@ -284,6 +284,17 @@ def assignment_load(c: Compiled, t: IntArray, v: IntArray, km: FloatArray | None
     return load
 
 
+def volunteer_loads(c: Compiled, t: IntArray, v: IntArray, km: FloatArray | None = None) -> NDArray[np.int64]:
+    """Rule 10's load of every volunteer (problem order) under the assignments
+    ``(t, v)``: the sum of their :func:`assignment_load`."""
+    v = np.asarray(v, dtype=np.int64)
+    if len(v) == 0:
+        return np.zeros(c.n_volunteers, dtype=np.int64)
+    return np.bincount(
+        v, weights=assignment_load(c, np.asarray(t, dtype=np.int64), v, km).astype(np.float64), minlength=c.n_volunteers
+    ).round().astype(np.int64)
+
+
 def day_of(c: Compiled, minute: IntArray) -> NDArray[np.int64]:
     """Calendar day index (horizon timezone) of each minute offset."""
     return (np.searchsorted(c.day_starts, np.asarray(minute, dtype=np.int64), side="right") - 1).astype(np.int64)

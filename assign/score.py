@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from .compile import Compiled
 from .model import SOFT_TERMS, Score, ScoreTerms
-from .rules import assignment_load, distance_km, is_preferred, is_previous
+from .rules import distance_km, is_preferred, is_previous, volunteer_loads
 from .solution import Solution
 
 IntArray = NDArray[np.integer]
@@ -110,15 +110,22 @@ def linear_pair_cost(
 # ----------------------------------------------------------------- global terms
 
 
-def fairness_share(c: Compiled, volunteers: IntArray, load: NDArray[np.integer] | FloatArray) -> FloatArray:
-    """Each volunteer's SPEC §6 fairness term with that load:
-    ``((history_minutes + load) / (history_capacity + max_minutes))^2``, 0 for
-    a volunteer with ``history_capacity + max_minutes = 0`` (not counted)."""
+def fairness_ratio(c: Compiled, volunteers: IntArray, load: NDArray[np.integer] | FloatArray) -> FloatArray:
+    """The ratio SPEC §6 squares for each volunteer with that load:
+    ``(history_minutes + load) / (history_capacity + max_minutes)``, 0 for a
+    volunteer with ``history_capacity + max_minutes = 0`` (not counted)."""
     v = np.asarray(volunteers, dtype=np.int64)
     capacity = c.share_capacity[v]
     counted = capacity > 0
-    share = (c.v_history_minutes[v] + np.asarray(load, dtype=np.float64)) / np.where(counted, capacity, 1.0)
-    return np.where(counted, share * share, 0.0)
+    ratio = (c.v_history_minutes[v] + np.asarray(load, dtype=np.float64)) / np.where(counted, capacity, 1.0)
+    return np.where(counted, ratio, 0.0)
+
+
+def fairness_share(c: Compiled, volunteers: IntArray, load: NDArray[np.integer] | FloatArray) -> FloatArray:
+    """Each volunteer's SPEC §6 fairness term with that load: the square of
+    :func:`fairness_ratio`, 0 for a volunteer not counted."""
+    ratio = fairness_ratio(c, volunteers, load)
+    return ratio * ratio
 
 
 def fairness_terms(c: Compiled, load_per_volunteer: NDArray[np.integer] | FloatArray) -> float:
@@ -170,9 +177,7 @@ def evaluate(c: Compiled, sol: Solution) -> ScoreResult:
     )
     uncovered = tuple(int(round(x)) for x in per_tier[1 : n_tiers + 1])
 
-    load = np.bincount(
-        v, weights=assignment_load(c, t, v, km).astype(np.float64), minlength=c.n_volunteers
-    )
+    load = volunteer_loads(c, t, v, km)
     discontinuity, cross, mismatch = _pair_indicators(c, t, v)
     pair_keys = np.unique(t * c.n_volunteers + v)
     kept_previous = int(np.isin(pair_keys, c.previous_keys).sum())

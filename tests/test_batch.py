@@ -774,3 +774,29 @@ def test_three_nights_simulated(tmp_path: Path) -> None:
         assert figures["accepted"] > 0 and figures["declined"] > 0
     assert "recipients missed twice or more" in simulate.markdown(results)
     assert (tmp_path / "history" / "2026-12-02" / "schedule.json").is_file()
+
+
+def test_the_reports_look_back_shares_are_the_scores_fairness() -> None:
+    """The report's look-back shares come from the score's one formula: their
+    squares add up to the schedule's SPEC §6 fairness term, with history and
+    default pledges (some with seconds) in play."""
+    from datetime import timedelta
+
+    from assign import solve
+    from assign.batch.report import volunteer_loads
+
+    problem = small_county(volunteers=20, recipients=30, tasks=80)
+    volunteers = []
+    for i, v in enumerate(problem.volunteers):
+        update: dict[str, Any] = {"history_minutes": 37 * i, "history_capacity": 600 if i % 3 else 0}
+        if i % 2 and v.availability:
+            first = v.availability[0]
+            update["availability"] = [(first[0], first[1] + timedelta(seconds=30)), *v.availability[1:]]
+            update["max_minutes"] = None
+        volunteers.append(v.model_copy(update=update))
+    problem = problem.model_copy(update={"volunteers": volunteers})
+    schedule = solve(problem, strategy="greedy")
+    assert schedule.score is not None and schedule.assignments
+    loads = volunteer_loads(problem, schedule)
+    assert loads.load.sum() > 0
+    assert float((loads.ratio[loads.counted] ** 2).sum()) == pytest.approx(schedule.score.terms.fairness, rel=1e-9)

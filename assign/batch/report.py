@@ -16,6 +16,7 @@ import math
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -63,29 +64,44 @@ def _pct(part: float, whole: float) -> str:
 # --------------------------------------------------------------------- numbers
 
 
-def volunteer_loads(problem: Problem, schedule: Schedule) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Per volunteer (problem order): load (rule 10), pledged minutes, and the
-    28-day history minutes and capacity."""
+@dataclass(frozen=True)
+class VolunteerLoads:
+    """Per volunteer (problem order), from the one implementation of each
+    figure: ``load`` is rule 10's (:func:`assign.rules.volunteer_loads`),
+    ``pledged`` SPEC §10's exact pledge, ``ratio`` the look-back share SPEC §6
+    squares (:func:`assign.score.fairness_ratio`), ``counted`` whether §6
+    counts the volunteer; ``history_minutes`` / ``history_capacity`` as given."""
+
+    load: NDArray[np.float64]
+    pledged: NDArray[np.float64]
+    ratio: NDArray[np.float64]
+    counted: NDArray[np.bool_]
+    history_minutes: NDArray[np.float64]
+    history_capacity: NDArray[np.float64]
+
+
+def volunteer_loads(problem: Problem, schedule: Schedule) -> VolunteerLoads:
+    """The :class:`VolunteerLoads` of a schedule."""
     from ..compile import compile_problem
-    from ..rules import assignment_load
+    from ..rules import volunteer_loads as rule_loads
+    from ..score import fairness_ratio
 
     c = compile_problem(problem)
     t_index = {tid: i for i, tid in enumerate(c.task_ids)}
     v_index = {vid: i for i, vid in enumerate(c.volunteer_ids)}
     pairs = [(t_index[a.task], v_index[a.volunteer]) for a in schedule.assignments
              if a.task in t_index and a.volunteer in v_index]
-    load: NDArray[np.float64] = np.zeros(c.n_volunteers)
-    if pairs:
-        t = np.array([p[0] for p in pairs], dtype=np.int64)
-        v = np.array([p[1] for p in pairs], dtype=np.int64)
-        load = np.bincount(
-            v, weights=assignment_load(c, t, v).astype(np.float64), minlength=c.n_volunteers
-        ).astype(np.float64)
-    return (
-        load,
-        c.pledge_minutes,
-        c.v_history_minutes.astype(np.float64),
-        c.v_history_capacity.astype(np.float64),
+    t = np.array([p[0] for p in pairs], dtype=np.int64)
+    v = np.array([p[1] for p in pairs], dtype=np.int64)
+    load = rule_loads(c, t, v).astype(np.float64)
+    everyone = np.arange(c.n_volunteers, dtype=np.int64)
+    return VolunteerLoads(
+        load=load,
+        pledged=c.pledge_minutes,
+        ratio=fairness_ratio(c, everyone, load),
+        counted=c.share_capacity > 0,
+        history_minutes=c.v_history_minutes.astype(np.float64),
+        history_capacity=c.v_history_capacity.astype(np.float64),
     )
 
 
@@ -326,11 +342,12 @@ def _render(problem: Problem, schedule: Schedule, meta: Mapping[str, Any], max_r
     recs = {r.id: r for r in problem.recipients}
     comm_name = {c.id: c.name for c in problem.communities}
 
-    load, pledged, hist_min, hist_cap = volunteer_loads(problem, schedule)
+    loads = volunteer_loads(problem, schedule)
+    load, pledged = loads.load, loads.pledged
+    hist_min, hist_cap = loads.history_minutes, loads.history_capacity
     has_pledge = pledged > 0
     share = load[has_pledge] / pledged[has_pledge]
-    denominator = hist_cap + pledged
-    share_28 = (hist_min + load)[denominator > 0] / denominator[denominator > 0]
+    share_28 = loads.ratio[loads.counted]
     with_history = bool(hist_cap.sum() > 0)
 
     reason_counts: dict[str, Counter[int]] = defaultdict(Counter)

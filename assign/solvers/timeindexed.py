@@ -478,7 +478,7 @@ def solve_tiers(
     day_lo, day_hi = rules.day_of(c, lo), rules.day_of(c, hi)
     if obstacles is not None and len(obstacles[0]):
         ot, ov, os_ = (np.asarray(a, dtype=np.int64) for a in obstacles)
-        used = np.bincount(ov, weights=rules.assignment_load(c, ot, ov), minlength=c.n_volunteers).astype(np.int64)
+        used = rules.volunteer_loads(c, ot, ov)
         keep &= used[v] + load <= c.v_max_minutes[v]
         uk, uc = np.unique(ov * span_days + rules.day_of(c, os_), return_counts=True)
         day_used = dict(zip(uk.tolist(), uc.tolist(), strict=True))
