@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -136,6 +137,41 @@ def _strategy_limit(
     return max(0.0, float(time_limit) - spent)
 
 
+#: a solve that ends this much past its time limit (seconds, and share of
+#: the limit: the larger) warns where its time went (:func:`overrun_warning`)
+OVERRUN_SECONDS = 5.0
+OVERRUN_SHARE = 0.1
+
+
+def overrun_warning(
+    strategy: str, time_limit: float | None, prepared: float, strategy_seconds: float, total: float
+) -> str | None:
+    """The warning of a solve that ran well past its time limit (``None``
+    when it did not): where the time went — preparing the problem
+    (validation, compilation, candidate pairs), the strategy (``auto``
+    always completes its first greedy pass, its never-worse-than-greedy
+    baseline) and the rest (filling and explaining the uncovered tasks) —
+    and how long this problem needed, for the next run's limit."""
+    from .solvers.auto import DEFAULT_TIME_LIMIT
+
+    if strategy == "greedy":
+        return None  # (the greedy has no time limit)
+    limit = DEFAULT_TIME_LIMIT if time_limit is None and strategy == "auto" else time_limit
+    if limit is None or total <= limit + max(OVERRUN_SECONDS, OVERRUN_SHARE * limit):
+        return None
+    rest = max(0.0, total - prepared - strategy_seconds)
+    why = (
+        f"preparing the problem took {prepared:.1f} s, strategy {strategy!r} {strategy_seconds:.1f} s"
+        + (" (it always completes its first greedy pass, the baseline it never returns worse than)"
+           if strategy == "auto" else "")
+        + f", filling and explaining the schedule {rest:.1f} s"
+    )
+    return (
+        f"the solve took {total:.1f} s against a time limit of {limit:g} s: {why}; "
+        f"a problem of this size needs a limit of at least {total:.0f} s to be solved within it"
+    )
+
+
 def solve(
     problem: Problem,
     strategy: str = "auto",
@@ -164,7 +200,11 @@ def solve(
         reported 63-64 s at 60 s) — with one worker its estimate from the
         number of candidate pairs (:data:`PREP_SECONDS_PER_PAIR`), so that
         the deterministic clock repeats (docs/readings.md, "Time limit and
-        workers").
+        workers"). A solve that ends well past its limit (by more than
+        :data:`OVERRUN_SECONDS` and :data:`OVERRUN_SHARE` of it: at
+        province scale the preparation and the greedy pass alone take
+        longer than a minute) warns (RuntimeWarning) where its time went
+        (:func:`overrun_warning`).
     k
         Keep only the ``k`` nearest candidates of each task (None: all).
 
@@ -194,13 +234,18 @@ def solve(
         time.perf_counter() - clock, c.n_tasks, c.n_volunteers, len(cands), strategy,
         "without a time limit" if limit is None else f"gets {limit:.2f} s",
     )
+    prepared = time.perf_counter() - clock
     sol, bound = run(c, cands, limit, seed, workers)
+    ran = time.perf_counter() - clock - prepared
     if strategy != "greedy":
         # (the greedy does both itself)
         sol = rename_conflicts(c, fill(c, cands, sol))
     why = reasons(c, sol, cands)
     seconds = time.perf_counter() - clock
     _log.info("solved, filled and explained in %.2f s", seconds)
+    late = overrun_warning(strategy, time_limit, prepared, ran, seconds)
+    if late is not None:
+        warnings.warn(late, RuntimeWarning, stacklevel=2)
     return build_schedule(
         c, sol, reasons=why, bound=bound, strategy=strategy, seconds=seconds, seed=seed
     )

@@ -800,3 +800,21 @@ def test_the_reports_look_back_shares_are_the_scores_fairness() -> None:
     loads = volunteer_loads(problem, schedule)
     assert loads.load.sum() > 0
     assert float((loads.ratio[loads.counted] ** 2).sum()) == pytest.approx(schedule.score.terms.fairness, rel=1e-9)
+
+
+def test_a_night_past_its_time_limit_logs_where_the_time_went(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The solver's warnings reach the job's log (not the bare stderr): with
+    no slack and a limit of a microsecond, the overrun warning is due."""
+    import importlib
+
+    solve_module = importlib.import_module("assign.solve")
+    monkeypatch.setattr(solve_module, "OVERRUN_SECONDS", 0.0)
+    monkeypatch.setattr(solve_module, "OVERRUN_SHARE", 0.0)
+    config = make_config(site, solve={"strategy": "auto", "time_limit": 1e-6, "workers": 1})
+    stream = io.StringIO()
+    result = run_batch(config, DAY, BatchLog("json", stream))
+    assert result.exit_code == 0, result.message
+    events = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    (warning,) = [e for e in events if e.get("event") == "solve.warning"]
+    assert warning["level"] == "warning" and warning["category"] == "RuntimeWarning"
+    assert "against a time limit of 1e-06 s" in warning["message"]

@@ -401,3 +401,40 @@ def test_the_time_limit_covers_the_preparation(
         assert 0 < n_pairs < 120 and asked == [pytest.approx(60.0 - 0.5 * n_pairs)]
     else:
         assert asked == [expected]
+
+
+def test_the_overrun_warning_says_where_the_time_went() -> None:
+    from assign.solve import overrun_warning
+
+    # within the slack (5 s, or a tenth of the limit), no warning
+    assert overrun_warning("auto", None, 4.0, 58.0, 64.0) is None  # (auto's default: 60 s)
+    assert overrun_warning("auto", 100.0, 4.0, 100.0, 109.0) is None
+    # the greedy has no limit; cpsat without one runs until it proves
+    assert overrun_warning("greedy", 1.0, 50.0, 70.0, 140.0) is None
+    assert overrun_warning("cpsat", None, 50.0, 70.0, 140.0) is None
+    late = overrun_warning("auto", None, 51.8, 78.3, 144.2)
+    assert late is not None
+    for part in ("144.2 s", "time limit of 60 s", "preparing the problem took 51.8 s",
+                 "'auto' 78.3 s", "first greedy pass", "explaining the schedule 14.1 s", "at least 144 s"):
+        assert part in late, part
+    late = overrun_warning("cpsat", 10.0, 1.0, 20.0, 22.0)
+    assert late is not None and "greedy pass" not in late
+
+
+def test_a_solve_past_its_limit_warns(tiny: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any solve takes some time: with no slack and a limit of a microsecond
+    the warning is due, and the schedule is still returned."""
+    import importlib
+
+    solve_module = importlib.import_module("assign.solve")  # (assign.solve is the function)
+    monkeypatch.setattr(solve_module, "OVERRUN_SECONDS", 0.0)
+    monkeypatch.setattr(solve_module, "OVERRUN_SHARE", 0.0)
+    with pytest.warns(RuntimeWarning, match="against a time limit of 1e-06 s"):
+        schedule = assign.solve(tiny, strategy="auto", time_limit=1e-6)
+    assert check(tiny, schedule).valid
+    # the greedy has no limit: no warning, whatever the time
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assign.solve(tiny, strategy="greedy", time_limit=1e-6)

@@ -28,6 +28,7 @@ import hashlib
 import json
 import time
 import traceback
+import warnings
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -270,11 +271,14 @@ def _run(config: BatchConfig, day: Date, log: BatchLog) -> BatchResult:
         log.progress(f"solving with strategy {config.solve.strategy}")
         from ..solve import solve
 
-        with _solver_steps(log):
+        with _solver_steps(log), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             schedule = solve(
                 night, strategy=config.solve.strategy, time_limit=config.solve.time_limit,
                 seed=config.solve.seed, workers=config.solve.workers, k=config.solve.k,
             )
+        for w in caught:  # (e.g. a solve well past its time limit, saying where the time went)
+            log.warning("solve.warning", str(w.message), category=w.category.__name__)
         timings["solve"] = time.perf_counter() - mark
         kill_point("solved")
         if schedule.solver is not None:
