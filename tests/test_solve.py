@@ -363,6 +363,7 @@ def test_equity_floor_below_every_coverage(problem: Problem, group_weights: dict
         ("greedy", 60.0, 2, 60.0),
     ],
 )
+@pytest.mark.filterwarnings("ignore:the solve took:RuntimeWarning")  # (the fake clock overruns)
 def test_the_time_limit_covers_the_preparation(
     tiny: Problem, monkeypatch: pytest.MonkeyPatch, strategy: str, time_limit: float | None,
     workers: int, expected: float | str | None,
