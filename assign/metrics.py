@@ -85,6 +85,14 @@ def jain(values: NDArray[np.float64]) -> float | None:
     return float(x.sum() ** 2 / (len(x) * square))
 
 
+def utilisation(c: Compiled, load: NDArray[np.floating[Any]]) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+    """SPEC §8's utilisation ``load / max_minutes`` of the volunteers with
+    pledged minutes: (which volunteers, their shares in problem order)."""
+    pledge = c.pledge_minutes
+    pledged = pledge > 0
+    return pledged, np.asarray(load, dtype=np.float64)[pledged] / pledge[pledged]
+
+
 def compute_metrics(c: Compiled, sol: Solution) -> dict[str, Any]:
     """SPEC §8 metrics of a solution (see the module docstring for the keys)."""
     known = (sol.task >= 0) & (sol.task < c.n_tasks) & (sol.volunteer >= 0) & (sol.volunteer < c.n_volunteers)
@@ -125,9 +133,7 @@ def compute_metrics(c: Compiled, sol: Solution) -> dict[str, Any]:
     # utilisation over volunteers with pledged minutes
     load = volunteer_loads(c, t, v).astype(np.float64)
     assigned = np.bincount(v, minlength=c.n_volunteers) > 0
-    pledge = c.pledge_minutes
-    pledged = pledge > 0
-    share = load[pledged] / pledge[pledged]
+    pledged, share = utilisation(c, load)
     idle = pledged & ~assigned
     idle_count = np.bincount(c.v_community[idle], minlength=c.n_communities)
 

@@ -228,13 +228,13 @@ def solve(
     validate_problem(problem)
     c = compile_problem(problem)
     cands = build_candidates(c, k=k, workers=clocks.resolve_workers(workers))
-    limit = _strategy_limit(strategy, time_limit, workers, time.perf_counter() - clock, len(cands))
+    prepared = time.perf_counter() - clock
+    limit = _strategy_limit(strategy, time_limit, workers, prepared, len(cands))
     _log.info(
         "prepared in %.2f s: %d tasks, %d volunteers, %d candidate pairs; %s %s",
-        time.perf_counter() - clock, c.n_tasks, c.n_volunteers, len(cands), strategy,
+        prepared, c.n_tasks, c.n_volunteers, len(cands), strategy,
         "without a time limit" if limit is None else f"gets {limit:.2f} s",
     )
-    prepared = time.perf_counter() - clock
     sol, bound = run(c, cands, limit, seed, workers)
     ran = time.perf_counter() - clock - prepared
     if strategy != "greedy":

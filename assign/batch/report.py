@@ -68,12 +68,15 @@ def _pct(part: float, whole: float) -> str:
 class VolunteerLoads:
     """Per volunteer (problem order), from the one implementation of each
     figure: ``load`` is rule 10's (:func:`assign.rules.volunteer_loads`),
-    ``pledged`` SPEC §10's exact pledge, ``ratio`` the look-back share SPEC §6
+    ``pledged`` SPEC §10's exact pledge, ``share`` the utilisation of the
+    volunteers with a pledge (:func:`assign.metrics.utilisation`), ``ratio``
+    the look-back share SPEC §6
     squares (:func:`assign.score.fairness_ratio`), ``counted`` whether §6
     counts the volunteer; ``history_minutes`` / ``history_capacity`` as given."""
 
     load: NDArray[np.float64]
     pledged: NDArray[np.float64]
+    share: NDArray[np.float64]
     ratio: NDArray[np.float64]
     counted: NDArray[np.bool_]
     history_minutes: NDArray[np.float64]
@@ -83,6 +86,7 @@ class VolunteerLoads:
 def volunteer_loads(problem: Problem, schedule: Schedule) -> VolunteerLoads:
     """The :class:`VolunteerLoads` of a schedule."""
     from ..compile import compile_problem
+    from ..metrics import utilisation
     from ..rules import volunteer_loads as rule_loads
     from ..score import fairness_ratio
 
@@ -98,6 +102,7 @@ def volunteer_loads(problem: Problem, schedule: Schedule) -> VolunteerLoads:
     return VolunteerLoads(
         load=load,
         pledged=c.pledge_minutes,
+        share=utilisation(c, load)[1],
         ratio=fairness_ratio(c, everyone, load),
         counted=c.share_capacity > 0,
         history_minutes=c.v_history_minutes.astype(np.float64),
@@ -345,8 +350,7 @@ def _render(problem: Problem, schedule: Schedule, meta: Mapping[str, Any], max_r
     loads = volunteer_loads(problem, schedule)
     load, pledged = loads.load, loads.pledged
     hist_min, hist_cap = loads.history_minutes, loads.history_capacity
-    has_pledge = pledged > 0
-    share = load[has_pledge] / pledged[has_pledge]
+    share = loads.share
     share_28 = loads.ratio[loads.counted]
     with_history = bool(hist_cap.sum() > 0)
 
