@@ -127,7 +127,7 @@ _DEFAULT_COST_SCALE = 1e4
 _MAX_OBJECTIVE_SUM = float(1 << 50)
 _REL_TOL = 1e-9
 _NAN = math.nan
-# large-neighbourhood search (tuned on OR-Library GAP types C and D, see benchmarks/README.md)
+# large-neighbourhood search (tuned on OR-Library GAP types C and D, see benchmarks/HISTORY.md)
 _LNS_SUB_LIMIT = 0.25  # seconds per neighbourhood
 _LNS_K0 = 3  # first size of agent neighbourhoods (agents)
 _LNS_ITEMS0 = 10  # first size of item neighbourhoods (items)
@@ -145,7 +145,7 @@ _DIVE_SHARE_BESIDE = 1.0
 _DIVE_MARGIN = 0.25  # seconds the dive beside ends before the stage, for its child to finish
 _DIVE_GRACE = 1.0  # seconds the dive's child may overrun its share (a residual solve) before it is dropped
 # the deterministic clock (workers=1, assign.clock): rates and charges of the
-# core's steps, measured on OR-Library GAP (benchmarks/README.md, "One worker: the same schedule twice")
+# core's steps, measured on OR-Library GAP (benchmarks/HISTORY.md, "One worker: the same schedule twice")
 CORE_DTIME_PER_SECOND = 0.3  # CP-SAT deterministic time per second, full stage models
 LNS_DTIME_PER_SECOND = 0.35  # the same for neighbourhood models
 LNS_OVERHEAD_PER_VARIABLE = 3e-6  # seconds per x variable to clone, fix and hint one neighbourhood

@@ -29,7 +29,7 @@ and every node whose master value reaches the best selection known is cut.
 It is a heuristic: it proves nothing (the bound stays the Lagrangian's), it
 only returns a selection strictly cheaper than the one it was given, or None.
 Every selection it returns satisfies the capacities and covers each item once
-(the caller checks it again). Measured in benchmarks/README.md ("GAP").
+(the caller checks it again). Measured in benchmarks/HISTORY.md ("GAP").
 """
 
 from __future__ import annotations

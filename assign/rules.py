@@ -67,7 +67,7 @@ def travel_between_recipients(c: Compiled, ra: IntArray, rb: IntArray) -> NDArra
 #: travel minutes of every pair in one int32 table, built in chunks once per
 #: compiled problem, on the first :class:`RecipientTravel` (Shiquan: 3,100
 #: recipients, 9.6 M cells, 38 MB; the greedy's passes time travel millions
-#: of times, benchmarks/README.md)
+#: of times, benchmarks/HISTORY.md)
 TRAVEL_TABLE_CELLS = 16_000_000
 #: rows of the table computed at once (bounds the float temporaries)
 _TABLE_CHUNK_CELLS = 1_000_000

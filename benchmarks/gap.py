@@ -40,6 +40,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(REPO))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine  # noqa: E402
+
 from assign.core import ArcProblem, solve_arcs  # noqa: E402
 
 DEFAULT_GAP_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "gap"
@@ -227,6 +230,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     best = read_best_known(ns.gap_dir / "BEST_KNOWN.tsv")
     wanted = {int(s) for s in ns.instances.split(",") if s.strip()} or None
 
+    info = machine()
+    print(
+        f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM; Python {info['python']}, "
+        f"numpy {info['numpy']}, OR-Tools {info['ortools']}; {info['date']}"
+    )
+    print(f"command: python benchmarks/gap.py {' '.join(sys.argv[1:] if argv is None else argv)}".rstrip())
     print(
         f"# assign.core.solve_arcs on OR-Library GAP (min); time limit {ns.time_limit:g} s, "
         f"workers {ns.workers}, seed {ns.seed}, main share {ns.main_share:g}, "

@@ -1523,7 +1523,7 @@ FIXED_PAIRS = 400_000
 #: alone and did not find a schedule in the 19-20 s of 0.6, leaving U1 at
 #: the greedy's 27,189; with 0.8 the stage proved 26,285 at 51.5 s of 53,
 #: where 0.6 lost it in the run beside it — ad hoc /tmp/s38/ab4.sh,
-#: benchmarks/README.md, stop 38. A stage that proves early leaves the rest
+#: benchmarks/HISTORY.md, stop 38. A stage that proves early leaves the rest
 #: its time, as before)
 FIXED_SHARE = 0.8
 #: LPs with more columns are solved by PDLP (first-order) instead of HiGHS' simplex
@@ -1764,7 +1764,7 @@ DIVE_POLISH_SHARE = 0.3
 DIVE_MIN_SECONDS = 0.5
 #: and ends at least this many greedy passes before the search does (the
 #: fill of a dived schedule: 12.4 s on Shiquan on a 2-CPU Intel Xeon, where
-#: a pass took 4.9 s; an ad-hoc step log, benchmarks/README.md)
+#: a pass took 4.9 s; an ad-hoc step log, benchmarks/HISTORY.md)
 DIVE_FILL_PASSES = 2.5
 #: with a dive to follow, the week child's column generation stops at this
 #: share of the time to the dive's end (the dive takes the rest), and goes
@@ -2235,7 +2235,7 @@ def child_lp_tiers(open_tiers: list[int], fixed_upto: int) -> list[int]:
     the parent's tier is the first open one after them (Shiquan seed 2, whose
     tier 1 stays open at 60 s: the child took tiers 2 and 3, the parent had
     no LP and no guided pass, and U2 stayed at 31,849; with its tier-2 LP and
-    pass, 30,630-30,686 in two runs each, benchmarks/README.md, stop 29)."""
+    pass, 30,630-30,686 in two runs each, benchmarks/HISTORY.md, stop 29)."""
     lp_open = [j for j in open_tiers if j > fixed_upto]
     return lp_open[1:]
 
@@ -3268,7 +3268,7 @@ def _solve_auto_detailed(
                 # LP and its guided pass take the insertion's and the cheaper
                 # volunteers' time too, all but the final steps' (on slowed
                 # stages the LP and its pass took 600-800 off U2 in four runs
-                # of five, the insertion 48-64; benchmarks/README.md, stop 30)
+                # of five, the insertion 48-64; benchmarks/HISTORY.md, stop 30)
                 squeezed = max(end, deadline - final_est) if first_lp and guided else end
                 if squeezed - now() <= 0.05:
                     break
@@ -3299,7 +3299,7 @@ def _solve_auto_detailed(
                     # and the knapsack bounds that would take its time — on a slow
                     # machine Shiquan's tier-1 stage ended at ~40 s of 54, and the
                     # tier-2 bound stayed at the trivial 3,540 where 5-8 s of PDLP
-                    # give ~14,000-18,000; benchmarks/README.md, stop 38)
+                    # give ~14,000-18,000; benchmarks/HISTORY.md, stop 38)
                     with_pass = lp_pass_fit(room, passes, _lp_min_seconds(n_cols), first_lp and guided)
                     if n_cols > LP_MAX_COLUMNS or with_pass is None:
                         continue

@@ -547,7 +547,7 @@ def _task_order(c: Compiled) -> NDArray[np.int64]:
     """Tier ascending, then weight per minute of volunteer time (weight over
     duration times team size) descending, window start, id: a knapsack order,
     since pledged minutes are what runs out. (Weight alone, before
-    2026-12-01: the greedy's U2 on Shiquan 39,165; benchmarks/README.md.)"""
+    2026-12-01: the greedy's U2 on Shiquan 39,165; benchmarks/HISTORY.md.)"""
     id_rank = np.empty(c.n_tasks, dtype=np.int64)
     id_rank[np.argsort(np.asarray(c.task_ids, dtype=object), kind="stable")] = np.arange(c.n_tasks)
     return np.lexsort((id_rank, c.t_window_start, -weight_per_minute(c), c.t_tier)).astype(np.int64)
@@ -563,7 +563,7 @@ def weight_per_minute(c: Compiled) -> NDArray[np.float64]:
 #: :func:`pressure_preference` groups volunteers by whole multiples of their
 #: pledge asked of them (1.0); within a group the cheaper pair goes first.
 #: Static and 1.0 measured best (:func:`ordered_greedy` in the ratio order,
-#: benchmarks/README.md, "A greedy that spares contested volunteers")
+#: benchmarks/HISTORY.md, "A greedy that spares contested volunteers")
 PRESSURE_BUCKET = 1.0
 #: rows per chunk of :func:`pressure_preference`'s passes
 PRESSURE_CHUNK = 4_000_000

@@ -80,7 +80,7 @@ SMOOTHING = 0.5
 #: the dive (:meth:`WeekBound.dive`) fixes the columns of at least this value
 #: at each node, or the DIVE_MIN_FIX largest (doubled when behind the clock),
 #: then prices DIVE_ROUNDS times. In auto on laocheng at 60 s (medians of 3,
-#: benchmarks/README.md): U2 4,584 with 2 (adaptive), 4,662 with 1, 4,625
+#: benchmarks/HISTORY.md): U2 4,584 with 2 (adaptive), 4,662 with 1, 4,625
 #: with 5 (fixed); the LNS alone 4,739
 DIVE_THRESHOLD = 0.5
 DIVE_MIN_FIX = 2
