@@ -192,8 +192,9 @@ def solve(
         A name of :data:`assign.solvers.STRATEGIES` (``"greedy"``, ...);
         ValueError for an unknown one.
     time_limit, seed, workers
-        Passed to the strategy (the greedy ignores the time limit and workers
-        and is deterministic). The time limit (for ``auto``, None is its
+        Passed to the strategy (the greedy ignores the time limit and is
+        deterministic: with more than one worker it shares its passes out
+        by independent components, the same schedule sooner). The time limit (for ``auto``, None is its
         default of 60 s) covers the preparation too: the time spent
         validating and compiling the problem and building its candidates is
         taken off the strategy's (Shiquan: 3-6 s, so ``assign solve``

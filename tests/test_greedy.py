@@ -364,6 +364,30 @@ def test_split_main_pass_gives_the_same_schedule(seed: int, tmp_path: Any, monke
     _assert_same(greedy.fill(c, cands, thin), greedy.fill(c, cands, thin, split))
 
 
+def test_the_greedy_strategy_shares_its_passes_out_with_two_workers(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strategy greedy with two workers shares its main passes out by
+    components (as auto's greedy does) and returns the schedule of one
+    worker; with one worker nothing is shared out."""
+    from assign.solvers import get_strategy, greedy
+
+    c, cands, _ = three_counties(0, tmp_path, monkeypatch)
+    shared: list[bool] = []
+    real = greedy.split_halves
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        out = real(*args, **kwargs)
+        shared.append(out is not None)
+        return out
+
+    monkeypatch.setattr(greedy, "split_halves", spy)
+    run = get_strategy("greedy")
+    one, _ = run(c, cands, None, 0, 1)
+    assert shared == []
+    two, _ = run(c, cands, None, 0, 2)
+    assert shared and shared[0]
+    _assert_same(one, two)
+
+
 def _assert_same(a: Solution, b: Solution) -> None:
     for name in ("task", "volunteer", "start"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name

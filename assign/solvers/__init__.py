@@ -29,11 +29,24 @@ Strategy = Callable[["Compiled", "Candidates", "float | None", int, "int | None"
 def _greedy(
     c: Compiled, cands: Candidates, time_limit: float | None, seed: int, workers: int | None
 ) -> tuple[Solution, Bound | None]:
-    """The greedy baseline with the trivial bound of :func:`trivial_bound`."""
-    from .greedy import solve_greedy
+    """The greedy baseline with the trivial bound of :func:`trivial_bound`.
 
-    del time_limit, workers
-    return solve_greedy(c, cands, seed=seed), trivial_bound(c, cands)
+    The time limit is ignored. With more than one worker (None: every CPU)
+    and at least :data:`~.greedy.SPLIT_MIN_TASKS` tasks, the main passes are
+    shared out between the process and a forked child by independent
+    components (:func:`~.greedy.split_halves`), as strategy auto's greedy
+    does: the same schedule as one worker's, sooner."""
+    from ..clock import resolve_workers
+    from .greedy import SPLIT_MIN_TASKS, Split, solve_greedy
+
+    del time_limit
+    split = None
+    n_workers = resolve_workers(workers)
+    if n_workers > 1 and c.n_tasks >= SPLIT_MIN_TASKS and cands.complete:
+        from .auto import components
+
+        split = Split(components(c, cands)[0], n_workers)
+    return solve_greedy(c, cands, seed=seed, split=split), trivial_bound(c, cands)
 
 
 def trivial_bound(c: Compiled, cands: Candidates) -> Bound | None:
