@@ -37,6 +37,15 @@ from . import rules
 from .compile import EARTH_RADIUS_KM, Compiled
 
 DEFAULT_CHUNK = 8192
+#: bytes a candidate pair costs a solve at its peak: the six columns (32
+#: bytes), each column concatenated once at the end, and the solvers'
+#: per-pair arrays. Ankang (63,971,579 pairs): ``assign solve`` peaked at
+#: 4.45 GB, ~1.3 GB of it the problem itself (benchmarks/HISTORY.md, stop 40)
+MEMORY_PER_PAIR = 48
+#: a full build's projection of its pairs (from the tasks done so far) is
+#: trusted once this share of the tasks is done; before, only the pairs
+#: already built count (a dense first county would overstate the rest)
+MEMORY_PROJECT_SHARE = 0.25
 #: with more than one worker and at least this many chunks of tasks, a forked
 #: child builds the second half of the chunks beside the parent (the same
 #: arrays, row for row: each chunk's pairs do not depend on the others')
@@ -292,6 +301,50 @@ def pairs_in_radius(
         yield np.concatenate(found_t), np.concatenate(found_v), np.concatenate(found_km)
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available for new work without swapping (Linux:
+    ``MemAvailable`` of ``/proc/meminfo``); None where it cannot be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class _MemoryGuard:
+    """Refuses a full build whose pairs would not fit the memory available
+    when it started (:data:`MEMORY_PER_PAIR` bytes each), with a
+    :class:`~assign.errors.TooLargeError` that says what it needs and how to
+    split the problem — instead of the operating system killing the process
+    later (Shaanxi's 2.5 M tasks would have ~640 M pairs, ~30 GB)."""
+
+    n_tasks: int
+    available: int
+
+    def check(self, pairs: int, done: int) -> None:
+        """``pairs`` built from the first ``done`` of the build's tasks."""
+        projected = pairs
+        if done >= MEMORY_PROJECT_SHARE * self.n_tasks and done > 0:
+            projected = max(pairs, int(pairs * self.n_tasks / done))
+        need = projected * MEMORY_PER_PAIR
+        if need <= self.available:
+            return
+        from .errors import TooLargeError
+
+        gib = 1024.0**3
+        raise TooLargeError(
+            f"the problem is too large for this machine's memory: its {self.n_tasks:,} tasks have about "
+            f"{projected:,} candidate (task, volunteer) pairs (counted on the first {done:,} tasks), which "
+            f"need about {need / gib:.1f} GiB while {self.available / gib:.1f} GiB are available. Solve it "
+            "in parts that share no volunteer, e.g. one county or city at a time, or keep only each "
+            "task's nearest candidates (assign.solve(..., k=50); [solve] k in the nightly job's config)"
+        )
+
+
 def build_candidates(
     c: Compiled,
     chunk: int = DEFAULT_CHUNK,
@@ -330,8 +383,12 @@ def build_candidates(
     >>> [(c.task_ids[t], c.volunteer_ids[v]) for t, v in zip(cands.task, cands.volunteer)][:2]
     [('t1', 'v1'), ('t2', 'v2')]
     """
+    guard = None
     if tasks is None:
         task_list = np.arange(c.n_tasks, dtype=np.int64)
+        available = available_memory()
+        if available is not None:
+            guard = _MemoryGuard(c.n_tasks, available)
     else:
         task_list = np.unique(np.asarray(tasks, dtype=np.int64))
     n_chunks = -(-len(task_list) // chunk)
@@ -344,7 +401,12 @@ def build_candidates(
         child = forked(lambda: _candidate_columns(c, rest, chunk, k, with_cost))
         if child is not None:
             task_list = task_list[:half]
-    columns = _candidate_columns(c, task_list, chunk, k, with_cost)
+    try:
+        columns = _candidate_columns(c, task_list, chunk, k, with_cost, guard)
+    except BaseException:
+        if child is not None:
+            child(0.0)  # (stopped: its half is not needed)
+        raise
     if child is not None:
         got = child(None)
         more = got if got is not None else _candidate_columns(c, rest, chunk, k, with_cost)
@@ -377,9 +439,15 @@ _COLUMNS: dict[str, Any] = {
 
 
 def _candidate_columns(
-    c: Compiled, task_list: NDArray[np.int64], chunk: int, k: int | None, with_cost: bool
+    c: Compiled,
+    task_list: NDArray[np.int64],
+    chunk: int,
+    k: int | None,
+    with_cost: bool,
+    guard: _MemoryGuard | None = None,
 ) -> dict[str, list[NDArray[Any]]]:
-    """The candidate columns of ``task_list`` (sorted), chunk by chunk."""
+    """The candidate columns of ``task_list`` (sorted), chunk by chunk;
+    ``guard`` checks the pairs so far after each chunk."""
     # a volunteer without availability is never free: keep them out of the trees
     has_time = np.flatnonzero(np.diff(c.av_ptr) > 0)
 
@@ -388,7 +456,10 @@ def _candidate_columns(
 
     sieve = _Sieve.of(c)
     columns: dict[str, list[NDArray[Any]]] = {name: [] for name in _COLUMNS}
+    n_pairs = done = 0
     for t, v, km in pairs_in_radius(c, task_list, has_time, chunk, recipient_rules):
+        if len(t):  # (the tasks up to this chunk's last pair's: a lower bound of those done)
+            done = int(np.searchsorted(task_list, int(t.max()), side="right"))
         keep = np.flatnonzero(sieve.may_be_free(t, v))
         t, v = t[keep], v[keep]
         start = rules.earliest_free_start(c, t, v)
@@ -419,4 +490,7 @@ def _candidate_columns(
             columns["cost"].append(np.asarray(linear_pair_cost(c, t, v, km), dtype=np.float64))
         else:
             columns["cost"].append(np.zeros(len(t), dtype=np.float64))
+        n_pairs += len(t)
+        if guard is not None:
+            guard.check(n_pairs, done)
     return columns

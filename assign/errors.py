@@ -55,3 +55,9 @@ class ScheduleError(AssignError):
 
 class ScenarioError(AssignError):
     """A scenario file that cannot be used to generate a county."""
+
+
+class TooLargeError(AssignError):
+    """A problem that needs more memory than the machine has (its candidate
+    pairs, projected while they are built): refused with what it needs and
+    how to split it, before the operating system kills the process."""

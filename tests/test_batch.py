@@ -802,6 +802,23 @@ def test_the_reports_look_back_shares_are_the_scores_fairness() -> None:
     assert float((loads.ratio[loads.counted] ** 2).sum()) == pytest.approx(schedule.score.terms.fairness, rel=1e-9)
 
 
+def test_a_night_too_large_for_the_memory_fails_as_bad_input(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A county whose candidate pairs would not fit the machine's memory:
+    exit 2 with a ``too_large`` event that says how to split it, and no
+    published plan."""
+    from assign import candidates
+
+    monkeypatch.setattr(candidates, "available_memory", lambda: 1)
+    config = make_config(site)
+    stream = io.StringIO()
+    result = run_batch(config, DAY, BatchLog("json", stream))
+    assert result.exit_code == 2 and "too large for this machine's memory" in result.message
+    events = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    (event,) = [e for e in events if e.get("event") == "too_large"]
+    assert event["level"] == "error" and "county" in event["message"]
+    assert not (site / "out" / "2026-11-30").exists()
+
+
 def test_a_night_past_its_time_limit_logs_where_the_time_went(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The solver's warnings reach the job's log (not the bare stderr): with
     no slack and a limit of a microsecond, the overrun warning is due."""

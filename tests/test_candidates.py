@@ -130,6 +130,55 @@ def test_two_workers_build_the_same_arrays(monkeypatch: pytest.MonkeyPatch) -> N
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_problem_too_large_for_the_memory_is_refused_while_its_pairs_are_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A full build whose pairs need more memory than was available when it
+    started stops with a TooLargeError that says what it needs and how to
+    split the problem, with one worker and with two (the child stopped);
+    where the memory cannot be read, and for a subset of tasks, nothing is
+    checked."""
+    from assign import candidates
+    from assign.errors import TooLargeError
+    from assign.synth import generate, load_scenario
+
+    c = compile_problem(generate(load_scenario("laocheng-grid-25"), 0))
+    whole = build_candidates(c, chunk=16)
+    need = len(whole) * candidates.MEMORY_PER_PAIR
+    monkeypatch.setattr(candidates, "available_memory", lambda: need - 1)
+    with pytest.raises(TooLargeError):
+        build_candidates(c, chunk=16)
+    # (two workers: the process projects its half's pairs to every task)
+    monkeypatch.setattr(candidates, "available_memory", lambda: need // 2)
+    for workers in (1, 2):
+        with pytest.raises(TooLargeError, match=r"too large for this machine's memory.*GiB.*county") as err:
+            build_candidates(c, chunk=16, workers=workers)
+        assert f"{c.n_tasks:,} tasks" in str(err.value)
+    # a subset of tasks (the fill's, the explanations') is not checked
+    assert len(build_candidates(c, chunk=16, tasks=np.arange(c.n_tasks))) == len(whole)
+    # (twice what it needs: the projection from part of the tasks may overshoot)
+    monkeypatch.setattr(candidates, "available_memory", lambda: 2 * need)
+    assert len(build_candidates(c, chunk=16)) == len(whole)
+    assert len(build_candidates(c, chunk=16, workers=2)) == len(whole)
+    monkeypatch.setattr(candidates, "available_memory", lambda: None)
+    assert len(build_candidates(c, chunk=16)) == len(whole)
+
+
+def test_the_memory_guard_projects_once_a_quarter_of_the_tasks_is_done() -> None:
+    """Before a quarter of the tasks only the pairs built count; from then
+    on the pairs projected to every task."""
+    from assign.candidates import MEMORY_PER_PAIR, _MemoryGuard
+    from assign.errors import TooLargeError
+
+    guard = _MemoryGuard(n_tasks=100, available=1000 * MEMORY_PER_PAIR)
+    guard.check(pairs=300, done=24)  # 300 pairs so far: they fit
+    with pytest.raises(TooLargeError, match="1,200 candidate"):
+        guard.check(pairs=300, done=25)  # 300 * 100 / 25 = 1,200 projected
+    guard.check(pairs=1000, done=100)
+    with pytest.raises(TooLargeError):
+        guard.check(pairs=1001, done=10)  # more than fits, built already
+
+
 def test_candidates_benchmark_reports_same_arrays(capsys: pytest.CaptureFixture[str]) -> None:
     """``benchmarks/candidates.py`` times the build in subprocesses and
     checks every run's arrays against the first one-worker run's."""

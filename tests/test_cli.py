@@ -146,6 +146,19 @@ def test_bad_input_exits_2_and_writes_nothing(bad: str, tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_a_problem_too_large_for_the_memory_exits_2_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assign import candidates
+
+    monkeypatch.setattr(candidates, "available_memory", lambda: 1)
+    out = tmp_path / "out"
+    code, _, stderr = run("solve", str(TINY), "--out", str(out))
+    assert code == EXIT_BAD_INPUT
+    assert "error: the problem is too large for this machine's memory" in stderr and "county" in stderr
+    assert not out.exists()
+
+
 def test_missing_problem_file_exits_2(tmp_path: Path) -> None:
     code, _, stderr = run("solve", str(tmp_path / "nope.json"), "--out", str(tmp_path / "out"))
     assert code == EXIT_BAD_INPUT and "cannot read" in stderr

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..errors import ProblemError
+from ..errors import ProblemError, TooLargeError
 from .config import BatchConfig, ConfigError
 from .ledger import FINISHED, SOLVED, Ledger, LedgerError, connect, pack
 from .log import BatchLog
@@ -167,6 +167,11 @@ def run_batch(config: BatchConfig, day: Date | str | None = None, log: BatchLog 
     except LedgerError as exc:
         log.error("database", str(exc), exit_code=EXIT_DATABASE)
         return BatchResult(EXIT_DATABASE, date, "failed", str(exc))
+    except TooLargeError as exc:
+        # (the county's problem needs more memory than the machine has: input
+        # to split, not a fault of the job; nothing was written)
+        log.error("too_large", str(exc), exit_code=EXIT_BAD_INPUT)
+        return BatchResult(EXIT_BAD_INPUT, date, "failed", str(exc))
     except Exception as exc:  # noqa: BLE001 - a nightly job reports, never dies silently
         log.error("internal", f"unexpected error: {type(exc).__name__}: {exc}", exit_code=EXIT_INTERNAL,
                   traceback=traceback.format_exc())
