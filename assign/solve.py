@@ -209,6 +209,10 @@ def solve(
     k
         Keep only the ``k`` nearest candidates of each task (None: all).
 
+    Raises :class:`~assign.errors.ProblemError` for a bad problem and
+    :class:`~assign.errors.TooLargeError` when its candidate pairs would not
+    fit the machine's memory (docs/readings.md, "Memory").
+
     Examples
     --------
     >>> from assign.io import load
