@@ -37,14 +37,16 @@ from . import rules
 from .compile import EARTH_RADIUS_KM, Compiled
 
 DEFAULT_CHUNK = 8192
-#: bytes a candidate pair costs a solve at its peak: the six columns (32
-#: bytes), each column concatenated once at the end, and the solvers'
-#: per-pair arrays. Ankang (63,971,579 pairs): ``assign solve`` peaked at
-#: 4.45 GB, ~1.3 GB of it the problem itself (benchmarks/HISTORY.md, stop 40)
-MEMORY_PER_PAIR = 48
+#: bytes a candidate pair costs the machine at a solve's peak: the six
+#: columns (32 bytes), each column concatenated once at the end and the
+#: solvers' per-pair arrays — Ankang (63,971,579 pairs): the solving process
+#: peaked at 4.45 GB, ~1.3 GB of it the problem itself, ~49 bytes a pair
+#: (benchmarks/HISTORY.md, stop 40) — and, with two workers, the forked
+#: child's half held twice while it is sent to the parent
+MEMORY_PER_PAIR = 64
 #: a full build's projection of its pairs (from the tasks done so far) is
-#: trusted once this share of the tasks is done; before, only the pairs
-#: already built count (a dense first county would overstate the rest)
+#: trusted once this share of the process's tasks is done; before, only the
+#: pairs already built count (a dense first county would overstate the rest)
 MEMORY_PROJECT_SHARE = 0.25
 #: with more than one worker and at least this many chunks of tasks, a forked
 #: child builds the second half of the chunks beside the parent (the same
@@ -324,12 +326,16 @@ class _MemoryGuard:
 
     n_tasks: int
     available: int
+    #: the tasks this process builds (the others: a forked child's, built
+    #: at the same pace)
+    mine: int
 
     def check(self, pairs: int, done: int) -> None:
-        """``pairs`` built from the first ``done`` of the build's tasks."""
-        projected = pairs
-        if done >= MEMORY_PROJECT_SHARE * self.n_tasks and done > 0:
-            projected = max(pairs, int(pairs * self.n_tasks / done))
+        """``pairs`` built from the first ``done`` of this process's tasks."""
+        # (the child's half as far along as this one)
+        projected = int(pairs * self.n_tasks / max(1, self.mine))
+        if done >= MEMORY_PROJECT_SHARE * self.mine and done > 0:
+            projected = max(projected, int(pairs * self.n_tasks / done))
         need = projected * MEMORY_PER_PAIR
         if need <= self.available:
             return
@@ -383,12 +389,10 @@ def build_candidates(
     >>> [(c.task_ids[t], c.volunteer_ids[v]) for t, v in zip(cands.task, cands.volunteer)][:2]
     [('t1', 'v1'), ('t2', 'v2')]
     """
-    guard = None
+    available = None
     if tasks is None:
         task_list = np.arange(c.n_tasks, dtype=np.int64)
         available = available_memory()
-        if available is not None:
-            guard = _MemoryGuard(c.n_tasks, available)
     else:
         task_list = np.unique(np.asarray(tasks, dtype=np.int64))
     n_chunks = -(-len(task_list) // chunk)
@@ -401,6 +405,7 @@ def build_candidates(
         child = forked(lambda: _candidate_columns(c, rest, chunk, k, with_cost))
         if child is not None:
             task_list = task_list[:half]
+    guard = None if available is None else _MemoryGuard(c.n_tasks, available, len(task_list))
     try:
         columns = _candidate_columns(c, task_list, chunk, k, with_cost, guard)
     except BaseException:

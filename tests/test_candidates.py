@@ -170,13 +170,20 @@ def test_the_memory_guard_projects_once_a_quarter_of_the_tasks_is_done() -> None
     from assign.candidates import MEMORY_PER_PAIR, _MemoryGuard
     from assign.errors import TooLargeError
 
-    guard = _MemoryGuard(n_tasks=100, available=1000 * MEMORY_PER_PAIR)
+    guard = _MemoryGuard(n_tasks=100, available=1000 * MEMORY_PER_PAIR, mine=100)
     guard.check(pairs=300, done=24)  # 300 pairs so far: they fit
     with pytest.raises(TooLargeError, match="1,200 candidate"):
         guard.check(pairs=300, done=25)  # 300 * 100 / 25 = 1,200 projected
     guard.check(pairs=1000, done=100)
     with pytest.raises(TooLargeError):
         guard.check(pairs=1001, done=10)  # more than fits, built already
+    # half the tasks here, the other half in a forked child at the same pace
+    half = _MemoryGuard(n_tasks=100, available=1000 * MEMORY_PER_PAIR, mine=50)
+    half.check(pairs=500, done=12)  # ~1,000 pairs in the two processes
+    with pytest.raises(TooLargeError, match="1,002 candidate"):
+        half.check(pairs=501, done=12)
+    with pytest.raises(TooLargeError, match="1,250 candidate"):
+        half.check(pairs=250, done=20)  # 250 * 100 / 20 once 12.5 of the 50 are done
 
 
 def test_candidates_benchmark_reports_same_arrays(capsys: pytest.CaptureFixture[str]) -> None:
