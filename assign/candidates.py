@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from . import rules
 from .compile import EARTH_RADIUS_KM, Compiled
+from .errors import TooLargeError
 
 DEFAULT_CHUNK = 8192
 #: bytes a candidate pair costs the machine at a solve's peak: the six
@@ -322,7 +323,8 @@ class _MemoryGuard:
     when it started (:data:`MEMORY_PER_PAIR` bytes each), with a
     :class:`~assign.errors.TooLargeError` that says what it needs and how to
     split the problem — instead of the operating system killing the process
-    later (Shaanxi's 2.5 M tasks would have ~640 M pairs, ~30 GB)."""
+    later (Shaanxi's 2.5 M tasks: ~910 M pairs projected, ~54 GiB;
+    benchmarks/README.md, "Province scale")."""
 
     n_tasks: int
     available: int
@@ -339,8 +341,6 @@ class _MemoryGuard:
         need = projected * MEMORY_PER_PAIR
         if need <= self.available:
             return
-        from .errors import TooLargeError
-
         gib = 1024.0**3
         raise TooLargeError(
             f"the problem is too large for this machine's memory: its {self.n_tasks:,} tasks have about "
