@@ -260,6 +260,88 @@ def test_auto_reports_the_knapsack_bound(workers: int, monkeypatch: pytest.Monke
     assert "knapsack bounds" in [name for name, _ in result.log]
 
 
+def _greedy_takes_the_limit(patch: pytest.MonkeyPatch) -> None:
+    """auto as at province scale: the greedy pass's estimate exceeds the
+    whole limit (ankang at 60 s), so the knapsack bounds start beside it."""
+    patch.setattr(auto, "GREEDY_PASS_RATE", 1e3)
+
+
+def test_posted_bounds_grow_and_end_at_the_result() -> None:
+    """``run(post=...)`` posts the bounds so far between steps: each post
+    at least the one before (the smallest Lagrangian only falls), the last
+    one the result (the same steps), and a run without posts gives it too."""
+    c = compile_problem(_one_volunteer(max_minutes=60))
+    cands = build_candidates(c)
+    mask = c.t_tier == 4
+    posts: list[dict[int, int]] = []
+    got = KnapsackBound(c, cands, mask).run(50, post=posts.append, post_every=0.0)
+    assert posts and posts[-1] == got == KnapsackBound(c, cands, mask).run(50)
+    values = [p[0] for p in posts]
+    assert values == sorted(values)
+
+
+def test_a_stopped_knapsack_child_gives_its_last_post() -> None:
+    """:func:`auto._take_knapsack`: a child that is not done in time is
+    stopped, and the last bounds it posted are taken; one that is done
+    gives its result; one that posted nothing and is not done gives None."""
+    import time
+
+    def posting(post):  # type: ignore[no-untyped-def]
+        post({(0, 1): 5.0})
+        post({(0, 1): 7.0})
+        time.sleep(60.0)
+        return {(0, 1): 9.0}
+
+    wait = auto._forked(posting, dict, dict, 0, partial=True)
+    assert wait is not None
+    time.sleep(0.5)
+    assert auto._take_knapsack(wait, 0.5) == {(0, 1): 7.0}
+    done = auto._forked(lambda post: {(0, 1): 9.0}, dict, dict, 0, partial=True)
+    assert auto._take_knapsack(done, 30.0) == {(0, 1): 9.0}
+    silent = auto._forked(lambda post: time.sleep(60.0), dict, dict, 0, partial=True)
+    assert auto._take_knapsack(silent, 0.2) is None
+
+
+def test_the_knapsack_bounds_start_beside_a_greedy_that_takes_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the greedy pass alone takes the limit, two workers start every
+    tier's knapsack bound before it (in a child) and report it: the pledge
+    example is proven (U4 = 10 = bound) although the knapsack bounds after
+    the LP phase, the only ones before, find nothing left to bound."""
+    c = compile_problem(_one_volunteer(max_minutes=60))
+    cands = build_candidates(c)
+    started: list[list[int]] = []
+    real = auto._knapsack_bounds
+
+    def spy(c, cands, jobs, t_label, until, budget):  # type: ignore[no-untyped-def]
+        started.append([tier for tier, *_ in jobs])
+        return real(c, cands, jobs, t_label, until, budget)
+
+    with monkeypatch.context() as patch:
+        _knapsack_only(patch)
+        _greedy_takes_the_limit(patch)
+        patch.setattr(auto, "_knapsack_jobs", lambda *a, **k: [])
+        patch.setattr(auto, "_knapsack_bounds", spy)
+        result = auto.solve_auto_detailed(c, cands, 10.0, 0, 2, max_work=0.2)
+    assert started == [[4]]
+    assert result.key[3] == 10
+    assert result.bound is not None and result.bound.uncovered[3] == 10
+    names = [name for name, _ in result.log]
+    assert names.index("greedy") < names.index("knapsack bounds")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=4, max_tasks=5))
+def test_knapsack_bounds_beside_the_greedy_stay_below_the_optimum(problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The knapsack child started beside the greedy (every tier, before the
+    schedule is known) never reports a bound above the brute-force optimum."""
+    from tests.test_auto import _check
+
+    with monkeypatch.context() as patch:
+        _knapsack_only(patch)
+        _greedy_takes_the_limit(patch)
+        _check(problem, workers=2, max_work=0.2)
+
+
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_first_block_is_the_one_block_a_visit_fits(data: st.DataObject) -> None:

@@ -2299,6 +2299,19 @@ KNAP_MAX_STEPS = 300
 KNAP_NICE = 10
 
 
+def _take_knapsack(wait: Any, timeout: float) -> dict[tuple[int, int], float] | None:
+    """The knapsack child's bounds (:func:`_knapsack_bounds`), waiting at
+    most ``timeout`` seconds: its result, or when it is not done (it is then
+    stopped) the last bounds it posted (None: none)."""
+    got = wait(timeout)
+    if got is not None:
+        return got
+    last = None
+    while (posted := wait.partial()) is not None:
+        last = posted
+    return last
+
+
 def _knapsack_jobs(
     c: Compiled,
     large: list[int],
@@ -2343,7 +2356,9 @@ def _knapsack_bounds(
 
     from .lagrange import STEP_RATE, KnapsackBound
 
-    def run() -> dict[tuple[int, int], float]:
+    def run(post: Any = None) -> dict[tuple[int, int], float]:
+        # (with ``post``, the bounds so far are posted as they improve: a
+        # parent that stops the child early keeps them)
         out: dict[tuple[int, int], float] = {}
         spent = 0.0
         for tier, mask, n_items in jobs:
@@ -2353,10 +2368,16 @@ def _knapsack_bounds(
             if steps < KNAP_MIN_STEPS:
                 continue
             kb = KnapsackBound(c, cands, mask)
-            got = kb.run(steps, labels=t_label, until=until)
+
+            def posting(got: dict[int, int], tier: int = tier) -> None:
+                post({**out, **{(int(k), tier): float(v) for k, v in got.items()}})
+
+            got = kb.run(steps, labels=t_label, until=until, post=None if post is None else posting)
             spent += step * steps
             for k, value in got.items():
                 out[(int(k), tier)] = float(value)
+            if post is not None:
+                post(dict(out))
         return out
 
     return run
@@ -2748,14 +2769,38 @@ def _solve_auto_detailed(
     clock.charge(COMPONENTS_RATE * len(full))
     mark("components")
     split = Split(t_label, n_workers)
+    task_pairs = np.diff(full.ptr)  # pairs per task: counts of pairs in a task set without a pass over them
+    pairs_per = np.bincount(t_label, weights=task_pairs, minlength=n_comp).astype(np.int64)
+    comps = [int(k) for k in np.flatnonzero(pairs_per > 0)]
+    small = [k for k in comps if pairs_per[k] <= SMALL_PAIRS]
+    large = [k for k in comps if pairs_per[k] > SMALL_PAIRS]
+    # what one greedy pass costs (unsplit: the refills after it run in the process alone)
+    kept_share = split_share(c, full, split)
+
+    # the knapsack bounds' forked child (:mod:`.lagrange`), if any
+    knap_wait: Any = None
+    if n_workers > 1 and large and pass_est * kept_share > left() - final_est:
+        # at province scale the greedy pass alone takes what is left of the
+        # limit (ankang at 60 s: prepared in 43 s, its greedy ~60 s), and no
+        # bound but the trivial one would be reported: every tier's knapsack
+        # bound starts now beside it, in a niced child that posts its bounds
+        # as they improve, taken (the child stopped) where the knapsack
+        # bounds are collected
+        in_large = np.zeros(n_comp, dtype=bool)
+        in_large[large] = True
+        early = []
+        for tier in range(1, c.n_tiers + 1):
+            mask = in_large[t_label] & (c.t_tier == tier)
+            if mask.any():
+                early.append((tier, mask, int(task_pairs[mask].sum())))
+        run_early = _knapsack_bounds(c, full, early, t_label, time.perf_counter() + limit, None)
+        knap_wait = _forked(run_early, dict, dict, KNAP_NICE, partial=True)
 
     t_pass = now()
     # the greedy's preference, kept for the ordered passes below
     pressure = pressure_preference(c, cands)
     greedy = solve_greedy(c, cands, seed=seed, pressure=pressure, split=split)
     clock.charge(pass_est)
-    # what one greedy pass costs (unsplit: the refills after it run in the process alone)
-    kept_share = split_share(c, full, split)
     pass_seconds = (now() - t_pass) / kept_share
     greedy_key = evaluate(c, greedy).key()
     best, best_key = greedy, greedy_key
@@ -2800,7 +2845,6 @@ def _solve_auto_detailed(
             return True
         return False
 
-    task_pairs = np.diff(full.ptr)  # pairs per task: counts of pairs in a task set without a pass over them
     # the LP-guided greedy pass, judged by the problem's size (not the clock,
     # so that a run with one worker repeats)
     guided = GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
@@ -2855,10 +2899,6 @@ def _solve_auto_detailed(
             wait(0.0)
             return None
         return wait(max(0.0, min(until, c_until + LP_CHILD_GRACE) - now()))
-    pairs_per = np.bincount(t_label, weights=task_pairs, minlength=n_comp).astype(np.int64)
-    comps = [int(k) for k in np.flatnonzero(pairs_per > 0)]
-    small = [k for k in comps if pairs_per[k] <= SMALL_PAIRS]
-    large = [k for k in comps if pairs_per[k] > SMALL_PAIRS]
     T = c.n_tiers
     comp_bounds: dict[int, ComponentBound] = {}
     exact_tiers: dict[int, int] = {}
@@ -2875,8 +2915,6 @@ def _solve_auto_detailed(
     # (component, tier) with an LP bound, components in the week child
     lp_bounded: set[tuple[int, int]] = set()
     week_comps: set[int] = set()
-    # the knapsack bounds' forked child (:mod:`.lagrange`), if any
-    knap_wait: Any = None
     # a whole pass of the insertion by its size, at most its share of the limit
     retime_budget = min(RETIME_SHARE * limit, RETIME_PAIR_SECONDS * len(full)) if large else 0.0
     # the final fill's extra work after it, per second of the pass (the blocks
@@ -3366,7 +3404,9 @@ def _solve_auto_detailed(
         # bound or exact stage bounds (at province scale no LP fits the minute:
         # ankang's tier 1 had the trivial 8,901 against ~280,000)
         knap_jobs = _knapsack_jobs(c, large, t_label, comp_bounds, best, lp_bounded | child_lp, week_comps, task_pairs)
-        if knap_jobs and n_workers > 1 and week_wait is None:
+        if knap_wait is not None:
+            pass  # (started beside the greedy: it bounds every tier)
+        elif knap_jobs and n_workers > 1 and week_wait is None:
             # beside the insertion and the fill (one thread each at province
             # scale), until the cheaper volunteers' step (which waiting for it
             # took: on Shiquan the parent waited 4 s for a bound that raised
@@ -3531,11 +3571,11 @@ def _solve_auto_detailed(
     if later_child:
         collect(lns_end + retime_budget)
     if knap_wait is not None:
-        got = knap_wait(max(0.0, deadline - final_est - cheapen_keep - now()))
+        knap_got = _take_knapsack(knap_wait, max(0.0, deadline - final_est - cheapen_keep - now()))
         knap_wait = None
-        if got is not None:
-            _merge_tier_bounds(c, full, got, comp_bounds, t_label, best)
-        mark("knapsack bounds" if got is not None else "knapsack bounds (not done)")
+        if knap_got is not None:
+            _merge_tier_bounds(c, full, knap_got, comp_bounds, t_label, best)
+        mark("knapsack bounds" if knap_got is not None else "knapsack bounds (not done)")
 
     # with one worker, the later tiers' restricted LPs (two workers fork them
     # at the end of the search): on the wall clock, never charged to the

@@ -50,6 +50,7 @@ Its optimum is the LP of coverage and those rows, weaker than the pair LP
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -210,7 +211,13 @@ class KnapsackBound:
         return x, val
 
     def run(
-        self, steps: int, target: float | None = None, labels: I64 | None = None, until: float | None = None
+        self,
+        steps: int,
+        target: float | None = None,
+        labels: I64 | None = None,
+        until: float | None = None,
+        post: Callable[[dict[int, int]], None] | None = None,
+        post_every: float = 1.0,
     ) -> dict[int, int]:
         """``steps`` subgradient steps; the bound of the tasks' ``U`` per label of
         ``labels`` (per task; default one label 0 for all): the tasks' weight
@@ -223,7 +230,10 @@ class KnapsackBound:
         current value. The step halves after :data:`STALL` steps without a
         better ``L``. Multipliers stay in ``[0, w_t / n_t]`` (beyond it a
         multiplier only adds to the knapsacks). With ``until`` (a
-        ``time.perf_counter()``), no step starts that would end after it."""
+        ``time.perf_counter()``), no step starts that would end after it.
+        With ``post``, the bounds so far (as returned) are passed to it at
+        most every ``post_every`` seconds between steps (e.g. sent to a
+        parent process that may stop this one before it ends)."""
         import time
 
         c = self.c
@@ -244,7 +254,7 @@ class KnapsackBound:
         best_total = np.inf
         weight_lab = np.bincount(live_lab, w, n_lab)  # (the scale of a label's sums)
         alpha, stall = 1.0, 0
-        began = time.perf_counter()
+        began = posted = time.perf_counter()
         for i in range(max(1, steps)):
             if until is not None and i > 0 and time.perf_counter() + (time.perf_counter() - began) / i > until:
                 break
@@ -269,6 +279,16 @@ class KnapsackBound:
                 break  # mu is optimal
             aim = 0.95 * total if target is None else min(float(target), 0.95 * total)
             mu[live] = np.clip(mu[live] - alpha * (total - aim) / norm * g, 0.0, top)
+            if post is not None and time.perf_counter() - posted >= post_every:
+                post(self._per_label(keys, tl, best, best_scale))
+                posted = time.perf_counter()
+        return self._per_label(keys, tl, best, best_scale)
+
+    def _per_label(self, keys: I64, tl: I64, best: F64, best_scale: F64) -> dict[int, int]:
+        """The bound of the tasks' ``U`` per label (:meth:`run`) from the
+        smallest Lagrangian per label ``best`` (labels ``keys``, the tasks'
+        label indices ``tl``) and its scale."""
+        c = self.c
         # per label (tasks of the mask grouped by label, every group non-empty):
         # the weight and the gcd of the weights (0 for all-zero: then 1)
         tm = np.flatnonzero(self.tasks)
