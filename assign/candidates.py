@@ -345,9 +345,12 @@ class _MemoryGuard:
         raise TooLargeError(
             f"the problem is too large for this machine's memory: its {self.n_tasks:,} tasks have about "
             f"{projected:,} candidate (task, volunteer) pairs (counted on the first {done:,} tasks), which "
-            f"need about {need / gib:.1f} GiB while {self.available / gib:.1f} GiB are available. Solve it "
-            "in parts that share no volunteer, e.g. one county or city at a time, or keep only each "
-            "task's nearest candidates (assign.solve(..., k=50); [solve] k in the nightly job's config)"
+            f"need about {need / gib:.1f} GiB while {self.available / gib:.1f} GiB are available. A problem "
+            "whose volunteers fall into groups that share none is solved one group at a time "
+            "(assign.solve does so by itself unless parts=False; `assign solve --parts` from the start); "
+            "a single group this large needs more memory, or plan one county or city at a time "
+            "(keeping only each task's nearest candidates, k, does not help strategy auto: its bounds "
+            "need every pair)"
         )
 
 

@@ -185,6 +185,7 @@ def _cmd_solve(args: argparse.Namespace, stdout: TextIO) -> int:
         seed=args.seed,
         workers=args.workers,
         k=args.k,
+        parts=True if args.parts else None,
     )
     write_outputs(schedule, Path(args.out))
     print(summary(problem, schedule), file=stdout)
@@ -281,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the solver's steps on stderr as they end (time, step, score so far)")
     p.add_argument("--k", type=int, default=None, metavar="K",
                    help="keep only the K nearest candidate volunteers per task (default: all)")
+    p.add_argument("--parts", action="store_true",
+                   help="solve the groups of volunteers that share no task one group at a time, "
+                        "memory for one group's candidate pairs at a time (a province; without it, "
+                        "done only when the whole problem's pairs would not fit the memory)")
     p.set_defaults(run=_cmd_solve)
 
     p = sub.add_parser(

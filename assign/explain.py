@@ -178,6 +178,22 @@ def _static_codes(c: Compiled, tasks: NDArray[np.int64]) -> tuple[NDArray[np.int
     return codes, details
 
 
+#: the codes of a task no volunteer is eligible and free for: decided by the
+#: rules alone, whatever the schedule (:func:`static_reasons`)
+STATIC_CODES = frozenset(REASON_CODES[i] for i in (NO_SKILL, OUT_OF_RANGE, EXCLUDED, NO_AVAILABILITY))
+
+
+def static_reasons(c: Compiled, tasks: NDArray[np.int64]) -> list[tuple[str, str]]:
+    """(code, detail) of each of ``tasks``, tasks no volunteer is eligible
+    and free for (the codes of :data:`STATIC_CODES`; looks at every
+    volunteer of ``c``)."""
+    tasks = np.asarray(tasks, dtype=np.int64)
+    if len(tasks) == 0:
+        return []
+    codes, details = _static_codes(c, tasks)
+    return [(REASON_CODES[int(x)], d) for x, d in zip(codes.tolist(), details, strict=True)]
+
+
 def _blocking(
     c: Compiled, sol: Solution, pair_t: NDArray[np.int64], pair_v: NDArray[np.int64]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:

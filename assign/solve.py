@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 _log = logging.getLogger(__name__)
 
@@ -180,6 +180,7 @@ def solve(
     workers: int | None = None,
     *,
     k: int | None = None,
+    parts: bool | None = None,
 ) -> Schedule:
     """Solve ``problem`` with the named strategy and return its SPEC §8 schedule.
 
@@ -208,6 +209,12 @@ def solve(
         (:func:`overrun_warning`).
     k
         Keep only the ``k`` nearest candidates of each task (None: all).
+    parts
+        Solve the problem in parts that share no volunteer, one part at a
+        time (:mod:`assign.parts`): memory for one part's candidate pairs
+        at a time — a province. None (the default): as one problem, and in
+        parts when its candidate pairs would not fit the memory
+        (:class:`~assign.errors.TooLargeError`); False: never in parts.
 
     Raises :class:`~assign.errors.ProblemError` for a bad problem and
     :class:`~assign.errors.TooLargeError` when its candidate pairs would not
@@ -220,18 +227,54 @@ def solve(
     >>> [(u.task, u.reason) for u in schedule.unassigned]
     [('t3', 'team_too_small')]
     """
-    from . import clock as clocks
-    from .candidates import build_candidates
     from .compile import compile_problem
-    from .explain import reasons
+    from .errors import TooLargeError
+    from .parts import solve_in_parts
     from .solvers import get_strategy
-    from .solvers.greedy import fill, rename_conflicts
     from .validate import validate_problem
 
     run = get_strategy(strategy)
     clock = time.perf_counter()
     validate_problem(problem)
     c = compile_problem(problem)
+
+    def in_parts() -> Schedule:
+        from . import clock as clocks
+        from .solvers.auto import DEFAULT_TIME_LIMIT
+
+        spent = time.perf_counter() - clock
+        left = DEFAULT_TIME_LIMIT if time_limit is None and strategy == "auto" else time_limit
+        if left is not None and strategy != "greedy" and not clocks.for_workers(clocks.resolve_workers(workers), None).deterministic:
+            left = max(0.0, float(left) - spent)  # (with one worker the parts' shares of the limit, as estimated)
+        sol, why, bound, n_parts = solve_in_parts(c, strategy, left, seed, workers, k)
+        seconds = time.perf_counter() - clock
+        _log.info("solved in %d parts in %.2f s", n_parts, seconds)
+        late = overrun_warning(strategy, time_limit, spent, seconds - spent, seconds)
+        if late is not None:
+            warnings.warn(late, RuntimeWarning, stacklevel=3)
+        return build_schedule(c, sol, reasons=why, bound=bound, strategy=strategy, seconds=seconds, seed=seed)
+
+    if parts:
+        return in_parts()
+    try:
+        return _solve_whole(c, run, strategy, time_limit, seed, workers, k, clock)
+    except TooLargeError as error:
+        if parts is False:
+            raise
+        _log.warning("%s; solving it in parts that share no volunteer instead", error)
+        return in_parts()
+
+
+def _solve_whole(
+    c: Compiled, run: Any, strategy: str, time_limit: float | None, seed: int, workers: int | None,
+    k: int | None, clock: float,
+) -> Schedule:
+    """:func:`solve` of the compiled problem ``c`` as one problem (``clock``: when the solve began)."""
+    from . import clock as clocks
+    from .candidates import build_candidates
+    from .explain import reasons
+    from .solvers.greedy import fill, rename_conflicts
+
     cands = build_candidates(c, k=k, workers=clocks.resolve_workers(workers))
     prepared = time.perf_counter() - clock
     limit = _strategy_limit(strategy, time_limit, workers, prepared, len(cands))
@@ -250,7 +293,7 @@ def solve(
     _log.info("solved, filled and explained in %.2f s", seconds)
     late = overrun_warning(strategy, time_limit, prepared, ran, seconds)
     if late is not None:
-        warnings.warn(late, RuntimeWarning, stacklevel=2)
+        warnings.warn(late, RuntimeWarning, stacklevel=3)
     return build_schedule(
         c, sol, reasons=why, bound=bound, strategy=strategy, seconds=seconds, seed=seed
     )

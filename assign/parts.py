@@ -1,0 +1,252 @@
+"""Solving a problem in parts that share no volunteer, one part at a time.
+
+A province (``shaanxi``: 2.5 M tasks, ~910 M candidate pairs) does not fit
+one machine's memory as one set of candidate pairs, but its volunteers do not
+reach across the whole province: most counties share no volunteer with any
+other. Before any candidate pair is built, :func:`part_labels` joins each
+volunteer to every recipient they could ever serve — the skills of some task
+of the recipient, within their radius, not excluded, of the same community
+under ``cross_community = "forbid"`` (SPEC §10; availability is not looked
+at, so this is a superset of the candidate pairs) — and takes the connected
+components of that graph. No candidate pair, pin that can be kept or rule
+between visits crosses two components, so every valid schedule of the whole
+problem is the union of valid schedules of its components and vice versa.
+
+:func:`solve_in_parts` packs the components into parts of about
+:data:`PART_PAIRS` estimated pairs and solves each part as its own problem
+(:func:`assign.solvers.auto.subproblem`: its tasks and volunteers, every
+recipient; volunteers outside it that a recipient prefers or excludes, or a
+task lists as previous or pinned, stand for one dummy volunteer without
+skills or time): candidates, strategy, fill and reasons, then frees it. The
+schedules are joined; the score is the whole problem's (:func:`assign.score`
+on the joined schedule, as for any schedule).
+
+What the parts report together:
+
+* **bound**: ``U_t`` is the sum of the parts' ``U_t`` bounds — valid
+  lexicographically: the whole's ``U_1`` is the sum of the parts' (they are
+  independent), so it can equal the sum of the parts' bounds only where
+  every part's does, and then each part's ``U_2`` bound holds, and so on.
+  The parts' soft bounds do not add up (equity is a maximum over communities
+  that may span parts), so the soft part of the bound is 0 — valid when no
+  soft weight is negative (every soft term is then >= 0); with a negative
+  soft weight there is no bound.
+* **reasons**: a task's eligible volunteers all lie in its part, so whether
+  some are free (``capacity``, ``team_too_small``) is decided there; the
+  static reasons of a task no volunteer can take (``no_skill``,
+  ``out_of_range``, ``excluded``, ``no_availability``) look at every
+  volunteer and are computed on the whole problem.
+* **time**: each part gets the time limit's share of its estimated pairs
+  (the same shares every run, so one worker repeats).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import rules
+from .candidates import DEFAULT_CHUNK, pairs_in_radius
+from .compile import Compiled
+from .model import Bound
+from .solution import Solution
+
+_log = logging.getLogger(__name__)
+
+I64 = NDArray[np.int64]
+
+#: components are packed into parts of about this many estimated pairs (the
+#: links' recipients' tasks: an upper bound, ~4x the candidate pairs on
+#: Ankang); a larger component is a part alone
+PART_PAIRS = 40_000_000
+#: the links found are merged into components whenever this many are pending
+_MERGE_EDGES = 20_000_000
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Components of volunteers and recipients (:func:`part_labels`)."""
+
+    task: I64  # component of each task (its recipient's)
+    volunteer: I64  # component of each volunteer
+    estimate: I64  # estimated candidate pairs of each component (upper bound)
+    n: int
+
+
+def part_labels(c: Compiled, chunk: int = DEFAULT_CHUNK) -> Parts:
+    """The components of the volunteer–recipient links of ``c`` (see the
+    module's docstring), without building any (task, volunteer) pair."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n_v, n_r = c.n_volunteers, c.n_recipients
+    n_nodes = n_v + n_r
+    label = np.arange(n_nodes, dtype=np.int64)
+    tasks_of = np.bincount(c.t_recipient.astype(np.int64), minlength=n_r)
+    links_of = np.zeros(n_r, dtype=np.int64)
+    pending_v: list[I64] = []
+    pending_r: list[I64] = []
+    pending = 0
+
+    def merge() -> None:
+        nonlocal label, pending
+        if not pending:
+            return
+        a = label[np.concatenate(pending_v)]
+        b = label[n_v + np.concatenate(pending_r)]
+        graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n_nodes, n_nodes))
+        _, comp = connected_components(graph, directed=False)
+        label = comp.astype(np.int64)[label]
+        pending_v.clear()
+        pending_r.clear()
+        pending = 0
+
+    def record(t: I64, v: I64, km: NDArray[np.float64]) -> NDArray[np.bool_]:
+        nonlocal pending
+        keep = rules.radius_ok(c, t, v, km) & rules.not_excluded(c, t, v) & rules.community_ok(c, t, v)
+        r = c.t_recipient[t[keep]].astype(np.int64)
+        pending_v.append(v[keep])
+        pending_r.append(r)
+        np.add.at(links_of, r, 1)
+        pending += len(r)
+        if pending >= _MERGE_EDGES:
+            merge()
+        return np.zeros(len(t), dtype=bool)  # (no pair is expanded to tasks)
+
+    has_time = np.flatnonzero(np.diff(c.av_ptr) > 0)
+    for _ in pairs_in_radius(c, None, has_time, chunk, record):
+        pass
+    merge()
+    _, compact = np.unique(label, return_inverse=True)
+    compact = compact.astype(np.int64)
+    n = int(compact.max()) + 1 if n_nodes else 0
+    rec = compact[n_v:]
+    estimate = np.bincount(rec, weights=(links_of * tasks_of).astype(np.float64), minlength=n).astype(np.int64)
+    return Parts(rec[c.t_recipient.astype(np.int64)], compact[:n_v], estimate, n)
+
+
+def pack(parts: Parts, target: int) -> list[int]:
+    """Part number of each component: components in the order of their
+    first task, packed while a part's estimate stays within ``target``
+    (components without tasks get -1)."""
+    first = np.full(parts.n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, parts.task, np.arange(len(parts.task), dtype=np.int64))
+    out = [-1] * parts.n
+    part, size = -1, target + 1
+    for k in np.argsort(first, kind="stable").tolist():
+        if first[k] == np.iinfo(np.int64).max:
+            continue
+        est = int(parts.estimate[k])
+        if part < 0 or (size + est > target and size > 0):
+            part, size = part + 1, 0
+        out[k] = part
+        size += est
+    return out
+
+
+def solve_in_parts(
+    c: Compiled,
+    strategy: str,
+    time_limit: float | None,
+    seed: int,
+    workers: int | None,
+    k: int | None = None,
+    target: int | None = None,
+) -> tuple[Solution, list[tuple[int, str, str]], Bound | None, int]:
+    """Solve ``c`` part by part (module docstring): the joined solution
+    (filled, its dropped pins named as :func:`assign.solve` names them), the
+    reasons of its uncovered tasks, the bound and the number of parts."""
+    from . import clock as clocks
+    from .candidates import build_candidates
+    from .explain import STATIC_CODES, reasons, static_reasons
+    from .solve import _strategy_limit
+    from .solvers import get_strategy, trivial_bound
+    from .solvers.auto import DEFAULT_TIME_LIMIT, subproblem
+    from .solvers.greedy import fill, rename_conflicts
+
+    run = get_strategy(strategy)
+    began = time.perf_counter()
+    deterministic = clocks.for_workers(clocks.resolve_workers(workers), None).deterministic
+    parts = part_labels(c)
+    of_comp = np.asarray(pack(parts, PART_PAIRS if target is None else target), dtype=np.int64)
+    n_parts = int(of_comp.max()) + 1 if len(of_comp) else 0
+    t_part = of_comp[parts.task] if len(parts.task) else np.zeros(0, dtype=np.int64)
+    v_part = of_comp[parts.volunteer] if len(parts.volunteer) else np.zeros(0, dtype=np.int64)
+    est = np.bincount(of_comp[of_comp >= 0], weights=parts.estimate[of_comp >= 0].astype(np.float64), minlength=n_parts)
+    share = est / est.sum() if est.sum() > 0 else np.full(n_parts, 1.0 / max(1, n_parts))
+    limit = DEFAULT_TIME_LIMIT if time_limit is None and strategy == "auto" else time_limit
+    if limit is not None and not deterministic:
+        # (with one worker the shares of the limit as given: runs repeat)
+        limit = max(0.0, float(limit) - (time.perf_counter() - began))
+    _log.info("%d parts (%d components) in %.2f s", n_parts, parts.n, time.perf_counter() - began)
+    n_workers = clocks.resolve_workers(workers)
+
+    tasks: list[I64] = []
+    vols: list[I64] = []
+    starts: list[I64] = []
+    conflicts: list[tuple[int, int, str]] = []
+    why: list[tuple[int, str, str]] = []
+    T = c.n_tiers
+    uncovered = np.zeros(T, dtype=np.int64)
+    has_bound = True
+    v_order = np.argsort(v_part, kind="stable")
+    v_heads = np.searchsorted(v_part[v_order], np.arange(n_parts + 1))
+    t_order = np.argsort(t_part, kind="stable")
+    t_heads = np.searchsorted(t_part[t_order], np.arange(n_parts + 1))
+    for p in range(n_parts):
+        p_tasks = np.sort(t_order[t_heads[p] : t_heads[p + 1]])
+        p_vols = np.sort(v_order[v_heads[p] : v_heads[p + 1]])
+        sub = subproblem(c, p_tasks, p_vols)
+        sc = sub.c
+        clock = time.perf_counter()
+        cands = build_candidates(sc, k=k, workers=n_workers)
+        p_limit = _strategy_limit(
+            strategy, None if limit is None else limit * float(share[p]), workers, time.perf_counter() - clock, len(cands)
+        )
+        sol, bound = run(sc, cands, p_limit, seed, workers)
+        if strategy != "greedy":
+            sol = fill(sc, cands, sol)
+        if bound is None:
+            bound = trivial_bound(sc, cands)
+        if bound is None:
+            has_bound = False
+        else:
+            u = np.zeros(T, dtype=np.int64)
+            u[: len(bound.uncovered)] = bound.uncovered
+            uncovered += u
+        tasks.append(sub.tasks[sol.task])
+        vols.append(sub.volunteers[sol.volunteer])
+        starts.append(sol.start)
+        dummy = sc.n_volunteers - 1
+        for st, sv, rule in sol.conflicts:
+            t = int(sub.tasks[st])
+            if sv != dummy:
+                conflicts.append((t, int(sub.volunteers[sv]), rule))
+                continue
+            # (a pin of a volunteer outside the part: every such pin of the task)
+            pinned = c.t_pin[c.t_pin_ptr[t] : c.t_pin_ptr[t + 1]].astype(np.int64)
+            for v in pinned[v_part[pinned] != p].tolist():
+                conflicts.append((t, v, rule))
+        for st, code, detail in reasons(sc, sol, cands):
+            why.append((int(sub.tasks[st]), code, detail))
+        _log.info(
+            "part %d/%d: %d tasks, %d volunteers, %d pairs, %.2f s",
+            p + 1, n_parts, len(p_tasks), len(p_vols), len(cands), time.perf_counter() - clock,
+        )
+        del sub, sc, cands, sol
+    joined = Solution.build(
+        np.concatenate(tasks) if tasks else [], np.concatenate(vols) if vols else [],
+        np.concatenate(starts) if starts else [], sorted(set(conflicts)),
+    )
+    joined = rename_conflicts(c, joined)
+    # the static reasons look at every volunteer of the whole problem
+    static = np.asarray(sorted(t for t, code, _ in why if code in STATIC_CODES), dtype=np.int64)
+    whole = dict(zip(static.tolist(), static_reasons(c, static), strict=True))
+    why = sorted((t, *whole[t]) if t in whole else (t, code, detail) for t, code, detail in why)
+    soft_ok = all(float(w) >= 0 for w in c.weights.values())
+    bound_out = Bound(uncovered=tuple(int(x) for x in uncovered), soft=0.0) if has_bound and soft_ok else None
+    return joined, why, bound_out, n_parts
