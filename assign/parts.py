@@ -60,8 +60,8 @@ _log = logging.getLogger(__name__)
 I64 = NDArray[np.int64]
 
 #: components are packed into parts of about this many estimated pairs (the
-#: links' recipients' tasks: an upper bound, ~4x the candidate pairs on
-#: Ankang); a larger component is a part alone
+#: links times their recipients' tasks, an upper bound: Shaanxi's parts held
+#: 2.6-30.8 M candidate pairs); a larger component is a part alone
 PART_PAIRS = 40_000_000
 #: the links found are merged into components whenever this many are pending
 _MERGE_EDGES = 20_000_000
@@ -156,10 +156,14 @@ def solve_in_parts(
     workers: int | None,
     k: int | None = None,
     target: int | None = None,
+    spent: float = 0.0,
 ) -> tuple[Solution, list[tuple[int, str, str]], Bound | None, int]:
     """Solve ``c`` part by part (module docstring): the joined solution
     (filled, its dropped pins named as :func:`assign.solve` names them), the
-    reasons of its uncovered tasks, the bound and the number of parts."""
+    reasons of its uncovered tasks, the bound and the number of parts.
+    ``time_limit`` is :func:`assign.solve`'s (None: ``auto``'s default), of
+    which ``spent`` seconds went before the call (taken off on the wall
+    clock only: with one worker the parts share the limit as given)."""
     from . import clock as clocks
     from .candidates import build_candidates
     from .explain import STATIC_CODES, reasons, static_reasons
@@ -181,7 +185,7 @@ def solve_in_parts(
     limit = DEFAULT_TIME_LIMIT if time_limit is None and strategy == "auto" else time_limit
     if limit is not None and not deterministic:
         # (with one worker the shares of the limit as given: runs repeat)
-        limit = max(0.0, float(limit) - (time.perf_counter() - began))
+        limit = max(0.0, float(limit) - spent - (time.perf_counter() - began))
     _log.info("%d parts (%d components) in %.2f s", n_parts, parts.n, time.perf_counter() - began)
     n_workers = clocks.resolve_workers(workers)
 

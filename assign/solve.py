@@ -239,14 +239,8 @@ def solve(
     c = compile_problem(problem)
 
     def in_parts() -> Schedule:
-        from . import clock as clocks
-        from .solvers.auto import DEFAULT_TIME_LIMIT
-
         spent = time.perf_counter() - clock
-        left = DEFAULT_TIME_LIMIT if time_limit is None and strategy == "auto" else time_limit
-        if left is not None and strategy != "greedy" and not clocks.for_workers(clocks.resolve_workers(workers), None).deterministic:
-            left = max(0.0, float(left) - spent)  # (with one worker the parts' shares of the limit, as estimated)
-        sol, why, bound, n_parts = solve_in_parts(c, strategy, left, seed, workers, k)
+        sol, why, bound, n_parts = solve_in_parts(c, strategy, time_limit, seed, workers, k, spent=spent)
         seconds = time.perf_counter() - clock
         _log.info("solved in %d parts in %.2f s", n_parts, seconds)
         late = overrun_warning(strategy, time_limit, spent, seconds - spent, seconds)
