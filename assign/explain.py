@@ -181,6 +181,9 @@ def _static_codes(c: Compiled, tasks: NDArray[np.int64]) -> tuple[NDArray[np.int
 #: the codes of a task no volunteer is eligible and free for: decided by the
 #: rules alone, whatever the schedule (:func:`static_reasons`)
 STATIC_CODES = frozenset(REASON_CODES[i] for i in (NO_SKILL, OUT_OF_RANGE, EXCLUDED, NO_AVAILABILITY))
+#: the code :func:`reasons` gives, with ``static=False``, to a task whose
+#: static code it leaves to the caller (never in a schedule)
+STATIC_LATER = "static"
 
 
 def static_reasons(c: Compiled, tasks: NDArray[np.int64]) -> list[tuple[str, str]]:
@@ -301,12 +304,15 @@ def _capacity_details(
     return details
 
 
-def reasons(c: Compiled, sol: Solution, cands: Candidates | None = None) -> list[Reason]:
+def reasons(c: Compiled, sol: Solution, cands: Candidates | None = None, static: bool = True) -> list[Reason]:
     """(task index, reason code, detail) for every uncovered task, by task index.
 
     ``cands`` may be the problem's candidates (complete ones are reused as the
     eligible-free sets; capped, partial or missing ones are rebuilt for the
-    uncovered tasks only).
+    uncovered tasks only). ``static=False``: the tasks no volunteer is
+    eligible and free for get the code :data:`STATIC_LATER` and no detail
+    (their caller decides the static codes, :func:`static_reasons`, on a
+    larger problem: :mod:`assign.parts`).
 
     Examples
     --------
@@ -327,10 +333,13 @@ def reasons(c: Compiled, sol: Solution, cands: Candidates | None = None) -> list
     details = [""] * len(uncovered)
 
     none = np.flatnonzero(n_free == 0)
-    static_codes, static_details = _static_codes(c, uncovered[none])
-    codes[none] = static_codes
-    for i, text in zip(none.tolist(), static_details, strict=True):
-        details[i] = text
+    if static:
+        static_codes, static_details = _static_codes(c, uncovered[none])
+        codes[none] = static_codes
+        for i, text in zip(none.tolist(), static_details, strict=True):
+            details[i] = text
+    else:
+        codes[none] = -1
 
     needed = c.t_needed[uncovered]
     small = np.flatnonzero((n_free > 0) & (n_free < needed))
@@ -348,7 +357,7 @@ def reasons(c: Compiled, sol: Solution, cands: Candidates | None = None) -> list
     for i, text in zip(busy.tolist(), _capacity_details(c, sol, uncovered[busy], ef_t, ef_v), strict=True):
         details[i] = text
     return [
-        (int(t), REASON_CODES[int(code)], text)
+        (int(t), REASON_CODES[int(code)] if code >= 0 else STATIC_LATER, text)
         for t, code, text in zip(uncovered.tolist(), codes.tolist(), details, strict=True)
     ]
 

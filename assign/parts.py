@@ -45,6 +45,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -148,6 +149,18 @@ def pack(parts: Parts, target: int) -> list[int]:
     return out
 
 
+class InParts(NamedTuple):
+    """What :func:`solve_in_parts` returns."""
+
+    solution: Solution  # joined and filled; dropped pins named as assign.solve names them
+    reasons: list[tuple[int, str, str]]  # of the uncovered tasks, by task
+    bound: Bound | None
+    n_parts: int
+    prepare_s: float  # linking and packing, and the parts' candidate pairs
+    strategy_s: float  # the parts' strategies
+    rest_s: float  # filling, explaining, joining
+
+
 def solve_in_parts(
     c: Compiled,
     strategy: str,
@@ -157,16 +170,16 @@ def solve_in_parts(
     k: int | None = None,
     target: int | None = None,
     spent: float = 0.0,
-) -> tuple[Solution, list[tuple[int, str, str]], Bound | None, int]:
-    """Solve ``c`` part by part (module docstring): the joined solution
-    (filled, its dropped pins named as :func:`assign.solve` names them), the
-    reasons of its uncovered tasks, the bound and the number of parts.
+) -> InParts:
+    """Solve ``c`` part by part (module docstring): the joined solution, the
+    reasons of its uncovered tasks, the bound, the number of parts and where
+    the time went (:class:`InParts`).
     ``time_limit`` is :func:`assign.solve`'s (None: ``auto``'s default), of
     which ``spent`` seconds went before the call (taken off on the wall
     clock only: with one worker the parts share the limit as given)."""
     from . import clock as clocks
     from .candidates import build_candidates
-    from .explain import STATIC_CODES, reasons, static_reasons
+    from .explain import STATIC_LATER, reasons, static_reasons
     from .solve import _strategy_limit
     from .solvers import get_strategy, trivial_bound
     from .solvers.auto import DEFAULT_TIME_LIMIT, subproblem
@@ -186,7 +199,9 @@ def solve_in_parts(
     if limit is not None and not deterministic:
         # (with one worker the shares of the limit as given: runs repeat)
         limit = max(0.0, float(limit) - spent - (time.perf_counter() - began))
-    _log.info("%d parts (%d components) in %.2f s", n_parts, parts.n, time.perf_counter() - began)
+    prepare_s = time.perf_counter() - began
+    strategy_s = 0.0
+    _log.info("%d parts (%d components) in %.2f s", n_parts, parts.n, prepare_s)
     n_workers = clocks.resolve_workers(workers)
 
     tasks: list[I64] = []
@@ -208,10 +223,11 @@ def solve_in_parts(
         sc = sub.c
         clock = time.perf_counter()
         cands = build_candidates(sc, k=k, workers=n_workers)
-        p_limit = _strategy_limit(
-            strategy, None if limit is None else limit * float(share[p]), workers, time.perf_counter() - clock, len(cands)
-        )
+        built = time.perf_counter()
+        prepare_s += built - clock
+        p_limit = _strategy_limit(strategy, None if limit is None else limit * float(share[p]), workers, built - clock, len(cands))
         sol, bound = run(sc, cands, p_limit, seed, workers)
+        strategy_s += time.perf_counter() - built
         if strategy != "greedy":
             sol = fill(sc, cands, sol)
         if bound is None:
@@ -235,7 +251,8 @@ def solve_in_parts(
             pinned = c.t_pin[c.t_pin_ptr[t] : c.t_pin_ptr[t + 1]].astype(np.int64)
             for v in pinned[v_part[pinned] != p].tolist():
                 conflicts.append((t, v, rule))
-        for st, code, detail in reasons(sc, sol, cands):
+        # (static codes below, on the whole problem)
+        for st, code, detail in reasons(sc, sol, cands, static=False):
             why.append((int(sub.tasks[st]), code, detail))
         _log.info(
             "part %d/%d: %d tasks, %d volunteers, %d pairs, %.2f s",
@@ -248,9 +265,10 @@ def solve_in_parts(
     )
     joined = rename_conflicts(c, joined)
     # the static reasons look at every volunteer of the whole problem
-    static = np.asarray(sorted(t for t, code, _ in why if code in STATIC_CODES), dtype=np.int64)
+    static = np.asarray(sorted(t for t, code, _ in why if code == STATIC_LATER), dtype=np.int64)
     whole = dict(zip(static.tolist(), static_reasons(c, static), strict=True))
     why = sorted((t, *whole[t]) if t in whole else (t, code, detail) for t, code, detail in why)
     soft_ok = all(float(w) >= 0 for w in c.weights.values())
     bound_out = Bound(uncovered=tuple(int(x) for x in uncovered), soft=0.0) if has_bound and soft_ok else None
-    return joined, why, bound_out, n_parts
+    rest_s = time.perf_counter() - began - prepare_s - strategy_s
+    return InParts(joined, why, bound_out, n_parts, prepare_s, strategy_s, rest_s)

@@ -240,13 +240,16 @@ def solve(
 
     def in_parts() -> Schedule:
         spent = time.perf_counter() - clock
-        sol, why, bound, n_parts = solve_in_parts(c, strategy, time_limit, seed, workers, k, spent=spent)
+        got = solve_in_parts(c, strategy, time_limit, seed, workers, k, spent=spent)
         seconds = time.perf_counter() - clock
-        _log.info("solved in %d parts in %.2f s", n_parts, seconds)
-        late = overrun_warning(strategy, time_limit, spent, seconds - spent, seconds)
+        _log.info("solved in %d parts in %.2f s", got.n_parts, seconds)
+        # (preparing: validation, compilation, linking the parts and their candidate pairs)
+        late = overrun_warning(strategy, time_limit, spent + got.prepare_s, got.strategy_s, seconds)
         if late is not None:
             warnings.warn(late, RuntimeWarning, stacklevel=3)
-        return build_schedule(c, sol, reasons=why, bound=bound, strategy=strategy, seconds=seconds, seed=seed)
+        return build_schedule(
+            c, got.solution, reasons=got.reasons, bound=got.bound, strategy=strategy, seconds=seconds, seed=seed
+        )
 
     if parts:
         return in_parts()

@@ -19,7 +19,14 @@ from assign import rules
 from assign.candidates import build_candidates
 from assign.cli import main as cli_main
 from assign.compile import compile_problem
-from assign.explain import ADDABLE, InvalidScheduleError, reasons
+from assign.explain import (
+    ADDABLE,
+    STATIC_CODES,
+    STATIC_LATER,
+    InvalidScheduleError,
+    reasons,
+    static_reasons,
+)
 from assign.explain import explain as explain_schedule
 from assign.model import REASON_CODES, Problem
 from assign.solution import Solution, solution_from_schedule
@@ -160,6 +167,26 @@ def test_codes_match_their_definitions(p: Problem) -> None:
         assert code == expected, (c.task_ids[t], code, expected)
         if code == "capacity":
             assert addable_start(c, sol, t) is None
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_volunteers=4, max_tasks=6, max_recipients=3))
+def test_reasons_without_static_codes_leave_exactly_those(p: Problem) -> None:
+    """``static=False`` (solving in parts): the same reasons, except that the
+    static codes are left to the caller, and :func:`static_reasons` gives them."""
+    c = compile_problem(p)
+    cands = build_candidates(c)
+    sol = solve_greedy(c, cands)
+    full = reasons(c, sol, cands)
+    later = reasons(c, sol, cands, static=False)
+    assert [t for t, _, _ in later] == [t for t, _, _ in full]
+    for (_, code, detail), (_, code2, detail2) in zip(full, later, strict=True):
+        if code in STATIC_CODES:
+            assert (code2, detail2) == (STATIC_LATER, "")
+        else:
+            assert (code2, detail2) == (code, detail)
+    static = np.asarray([t for t, code, _ in later if code == STATIC_LATER], dtype=np.int64)
+    assert static_reasons(c, static) == [(code, detail) for t, code, detail in full if code in STATIC_CODES]
 
 
 def test_reasons_with_capped_or_missing_candidates_agree() -> None:

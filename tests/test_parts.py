@@ -134,6 +134,45 @@ def test_a_problem_too_large_as_a_whole_is_solved_in_parts(tmp_path: Path, monke
         solve(problem, "greedy", workers=1, parts=False)
 
 
+def test_parts_say_where_their_time_went(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parts' time in three shares (linking and candidates; strategies;
+    fill, reasons, join) that add up to the call's, and the overrun warning
+    of a solve in parts names the strategies' share (it said 0.0 s for
+    filling and explaining, counting everything after compiling as the
+    strategy's)."""
+    import importlib
+    import time as time_module
+    import warnings
+
+    from assign.parts import solve_in_parts
+
+    solve_module = importlib.import_module("assign.solve")  # (the package's ``solve`` is the function)
+
+    problem = _three_counties(tmp_path)
+    c = compile_problem(problem)
+    monkeypatch.setattr(parts_module, "PART_PAIRS", 50_000)
+    began = time_module.perf_counter()
+    got = solve_in_parts(c, "auto", 2.0, 0, 1)
+    took = time_module.perf_counter() - began
+    assert got.n_parts > 1
+    assert min(got.prepare_s, got.strategy_s, got.rest_s) > 0
+    assert got.prepare_s + got.strategy_s + got.rest_s <= took
+    seen: list[tuple[float, float, float]] = []
+
+    def warning(strategy: str, limit: float | None, prepared: float, ran: float, total: float) -> str:
+        seen.append((prepared, ran, total))
+        return "late"
+
+    monkeypatch.setattr(solve_module, "overrun_warning", warning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        solve(problem, "auto", time_limit=2.0, workers=1, parts=True)
+    assert [str(w.message) for w in caught] == ["late"]
+    (prepared, ran, total), = seen
+    assert prepared > 0 and ran > 0
+    assert prepared + ran < total  # (filling and explaining took some time too)
+
+
 def test_parts_repeat_with_one_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """auto in parts, one worker, the same seed: the same schedule twice
     (on the deterministic clock without its wall-clock net: a busy machine
