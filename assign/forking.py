@@ -10,7 +10,9 @@ def _same(x: Any) -> Any:
     return x
 
 
-def forked(fn: Any, send_as: Any = _same, receive_as: Any = _same, nice: int = 0, partial: bool = False) -> Any:
+def forked(
+    fn: Any, send_as: Any = _same, receive_as: Any = _same, nice: int = 0, partial: bool = False, daemon: bool = True
+) -> Any:
     """Start ``fn()`` (its result made picklable by ``send_as`` and rebuilt by
     ``receive_as``) in a forked child process (its CPU priority lowered by
     ``nice``); returns a function
@@ -23,7 +25,10 @@ def forked(fn: Any, send_as: Any = _same, receive_as: Any = _same, nice: int = 0
     (through ``send_as``) to the parent at once while the child goes on, and
     ``wait.partial()`` returns the earliest such result not yet taken (None:
     none arrived); ``wait.ready()`` is then true while one waits to be taken
-    (e.g. a week dive the parent wants while the child finishes its bounds)."""
+    (e.g. a week dive the parent wants while the child finishes its bounds).
+    ``daemon=False``: the child may fork children of its own (a part of
+    :mod:`assign.parts` whose strategy forks); it is still killed when the
+    wait gives up on it."""
     import multiprocessing as mp
     import os
 
@@ -51,7 +56,7 @@ def forked(fn: Any, send_as: Any = _same, receive_as: Any = _same, nice: int = 0
         finally:
             send.close()
 
-    proc = ctx.Process(target=child, daemon=True)
+    proc = ctx.Process(target=child, daemon=daemon)
     try:
         proc.start()
     except OSError:

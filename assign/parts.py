@@ -38,14 +38,21 @@ What the parts report together:
   volunteer and are computed on the whole problem.
 * **time**: each part gets the time limit's share of its estimated pairs
   (the same shares every run, so one worker repeats).
+* **two at a time**: with two workers or more (and so the wall clock), the
+  parts are solved :data:`PARALLEL_PARTS` at a time in forked children
+  (:func:`assign.forking.forked`), each with twice its share of the limit;
+  a child cannot fork in turn, so each part's strategy runs in its one
+  process. A part whose child fails (say, its pairs refused by the memory
+  guard beside another part's) is solved in this process afterwards.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -178,12 +185,10 @@ def solve_in_parts(
     which ``spent`` seconds went before the call (taken off on the wall
     clock only: with one worker the parts share the limit as given)."""
     from . import clock as clocks
-    from .candidates import build_candidates
-    from .explain import STATIC_LATER, reasons, static_reasons
-    from .solve import _strategy_limit
-    from .solvers import get_strategy, trivial_bound
-    from .solvers.auto import DEFAULT_TIME_LIMIT, subproblem
-    from .solvers.greedy import fill, rename_conflicts
+    from .explain import STATIC_LATER, static_reasons
+    from .solvers import get_strategy
+    from .solvers.auto import DEFAULT_TIME_LIMIT
+    from .solvers.greedy import rename_conflicts
 
     run = get_strategy(strategy)
     began = time.perf_counter()
@@ -204,64 +209,39 @@ def solve_in_parts(
     _log.info("%d parts (%d components) in %.2f s", n_parts, parts.n, prepare_s)
     n_workers = clocks.resolve_workers(workers)
 
-    tasks: list[I64] = []
-    vols: list[I64] = []
-    starts: list[I64] = []
-    conflicts: list[tuple[int, int, str]] = []
-    why: list[tuple[int, str, str]] = []
-    T = c.n_tiers
-    uncovered = np.zeros(T, dtype=np.int64)
-    has_bound = True
     v_order = np.argsort(v_part, kind="stable")
     v_heads = np.searchsorted(v_part[v_order], np.arange(n_parts + 1))
     t_order = np.argsort(t_part, kind="stable")
     t_heads = np.searchsorted(t_part[t_order], np.arange(n_parts + 1))
-    for p in range(n_parts):
+    # with two workers (wall clock), two parts at a time in forked children,
+    # each part's share of the limit doubled (the children cannot fork in
+    # turn: each part's strategy runs in its one process)
+    slots = PARALLEL_PARTS if n_workers >= 2 and not deterministic and n_parts >= 2 else 1
+
+    def one(p: int) -> _PartResult:
         p_tasks = np.sort(t_order[t_heads[p] : t_heads[p + 1]])
         p_vols = np.sort(v_order[v_heads[p] : v_heads[p + 1]])
-        sub = subproblem(c, p_tasks, p_vols)
-        sc = sub.c
-        clock = time.perf_counter()
-        cands = build_candidates(sc, k=k, workers=n_workers)
-        built = time.perf_counter()
-        prepare_s += built - clock
-        p_limit = _strategy_limit(strategy, None if limit is None else limit * float(share[p]), workers, built - clock, len(cands))
-        sol, bound = run(sc, cands, p_limit, seed, workers)
-        strategy_s += time.perf_counter() - built
-        if strategy != "greedy":
-            sol = fill(sc, cands, sol)
-        if bound is None:
-            bound = trivial_bound(sc, cands)
-        if bound is None:
-            has_bound = False
-        else:
-            u = np.zeros(T, dtype=np.int64)
-            u[: len(bound.uncovered)] = bound.uncovered
-            uncovered += u
-        tasks.append(sub.tasks[sol.task])
-        vols.append(sub.volunteers[sol.volunteer])
-        starts.append(sol.start)
-        dummy = sc.n_volunteers - 1
-        for st, sv, rule in sol.conflicts:
-            t = int(sub.tasks[st])
-            if sv != dummy:
-                conflicts.append((t, int(sub.volunteers[sv]), rule))
-                continue
-            # (a pin of a volunteer outside the part: every such pin of the task)
-            pinned = c.t_pin[c.t_pin_ptr[t] : c.t_pin_ptr[t + 1]].astype(np.int64)
-            for v in pinned[v_part[pinned] != p].tolist():
-                conflicts.append((t, v, rule))
-        # (static codes below, on the whole problem)
-        for st, code, detail in reasons(sc, sol, cands, static=False):
-            why.append((int(sub.tasks[st]), code, detail))
-        _log.info(
-            "part %d/%d: %d tasks, %d volunteers, %d pairs, %.2f s",
-            p + 1, n_parts, len(p_tasks), len(p_vols), len(cands), time.perf_counter() - clock,
-        )
-        del sub, sc, cands, sol
+        p_limit = None if limit is None else limit * float(share[p]) * slots
+        return _solve_part(c, p, n_parts, p_tasks, p_vols, v_part, run, strategy, p_limit, seed, workers, k)
+
+    clock = time.perf_counter()
+    results = _run_parts(one, n_parts, slots)
+    # the parts' wall time shared out as their own times are (side by side, they add up to more)
+    scale = (time.perf_counter() - clock) / max(1e-9, sum(r.total_s for r in results))
+    prepare_s += scale * sum(r.prepare_s for r in results)
+    strategy_s += scale * sum(r.strategy_s for r in results)
+    uncovered = np.zeros(c.n_tiers, dtype=np.int64)
+    has_bound = all(r.uncovered is not None for r in results)
+    for r in results:
+        if r.uncovered is not None:
+            uncovered[: len(r.uncovered)] += r.uncovered
+    why = [x for r in results for x in r.reasons]
+    conflicts = [x for r in results for x in r.conflicts]
     joined = Solution.build(
-        np.concatenate(tasks) if tasks else [], np.concatenate(vols) if vols else [],
-        np.concatenate(starts) if starts else [], sorted(set(conflicts)),
+        np.concatenate([r.task for r in results]) if results else [],
+        np.concatenate([r.volunteer for r in results]) if results else [],
+        np.concatenate([r.start for r in results]) if results else [],
+        sorted(set(conflicts)),
     )
     joined = rename_conflicts(c, joined)
     # the static reasons look at every volunteer of the whole problem
@@ -270,5 +250,126 @@ def solve_in_parts(
     why = sorted((t, *whole[t]) if t in whole else (t, code, detail) for t, code, detail in why)
     soft_ok = all(float(w) >= 0 for w in c.weights.values())
     bound_out = Bound(uncovered=tuple(int(x) for x in uncovered), soft=0.0) if has_bound and soft_ok else None
-    rest_s = time.perf_counter() - began - prepare_s - strategy_s
+    rest_s = max(0.0, time.perf_counter() - began - prepare_s - strategy_s)
     return InParts(joined, why, bound_out, n_parts, prepare_s, strategy_s, rest_s)
+
+
+#: parts solved at once in forked children when there are two workers or more
+PARALLEL_PARTS = 2
+#: how often the parent looks whether a part's child is done (seconds)
+_POLL = 0.05
+
+
+@dataclass(frozen=True)
+class _PartResult:
+    """One part's schedule and reasons in the whole problem's indexes."""
+
+    task: I64
+    volunteer: I64
+    start: I64
+    conflicts: list[tuple[int, int, str]]
+    reasons: list[tuple[int, str, str]]  # static codes left as STATIC_LATER
+    uncovered: I64 | None  # the part's bound of U per tier (None: no bound)
+    prepare_s: float  # its candidate pairs
+    strategy_s: float
+    total_s: float  # with its fill and reasons
+
+
+def _solve_part(
+    c: Compiled, p: int, n_parts: int, p_tasks: I64, p_vols: I64, v_part: I64, run: Any, strategy: str,
+    limit: float | None, seed: int, workers: int | None, k: int | None,
+) -> _PartResult:
+    """Solve part ``p`` (its tasks and volunteers) as a problem of its own:
+    candidates, strategy (``limit``: its share of the time limit), fill,
+    reasons; mapped back to ``c``."""
+    from . import clock as clocks
+    from .candidates import build_candidates
+    from .explain import reasons
+    from .solve import _strategy_limit
+    from .solvers import trivial_bound
+    from .solvers.auto import subproblem
+    from .solvers.greedy import fill
+
+    sub = subproblem(c, p_tasks, p_vols)
+    sc = sub.c
+    clock = time.perf_counter()
+    cands = build_candidates(sc, k=k, workers=clocks.resolve_workers(workers))
+    built = time.perf_counter()
+    sol, bound = run(sc, cands, _strategy_limit(strategy, limit, workers, built - clock, len(cands)), seed, workers)
+    ran = time.perf_counter()
+    if strategy != "greedy":
+        sol = fill(sc, cands, sol)
+    if bound is None:
+        bound = trivial_bound(sc, cands)
+    uncovered = None
+    if bound is not None:
+        uncovered = np.zeros(c.n_tiers, dtype=np.int64)
+        uncovered[: len(bound.uncovered)] = bound.uncovered
+    conflicts: list[tuple[int, int, str]] = []
+    dummy = sc.n_volunteers - 1
+    for st, sv, rule in sol.conflicts:
+        t = int(sub.tasks[st])
+        if sv != dummy:
+            conflicts.append((t, int(sub.volunteers[sv]), rule))
+            continue
+        # (a pin of a volunteer outside the part: every such pin of the task)
+        pinned = c.t_pin[c.t_pin_ptr[t] : c.t_pin_ptr[t + 1]].astype(np.int64)
+        for v in pinned[v_part[pinned] != p].tolist():
+            conflicts.append((t, v, rule))
+    # (static codes on the whole problem, by the caller)
+    why = [(int(sub.tasks[st]), code, detail) for st, code, detail in reasons(sc, sol, cands, static=False)]
+    _log.info(
+        "part %d/%d: %d tasks, %d volunteers, %d pairs, %.2f s",
+        p + 1, n_parts, len(p_tasks), len(p_vols), len(cands), time.perf_counter() - clock,
+    )
+    del cands
+    return _PartResult(
+        sub.tasks[sol.task].astype(np.int64), sub.volunteers[sol.volunteer].astype(np.int64),
+        sol.start.astype(np.int64), conflicts, why, uncovered, built - clock, ran - built,
+        time.perf_counter() - clock,
+    )
+
+
+def _run_parts(one: Any, n_parts: int, slots: int) -> list[_PartResult]:
+    """``one(p)`` of every part, in order: in this process (``slots`` 1), or
+    ``slots`` at a time in forked children (:func:`assign.forking.forked`);
+    a part whose child fails (e.g. its pairs refused by the memory guard
+    beside another part's) or that cannot be forked is solved here after
+    the children are done."""
+    from .forking import forked
+
+    results: list[_PartResult | None] = [None] * n_parts
+    if slots > 1:
+        running: dict[int, Any] = {}
+        todo = list(range(n_parts))
+        # the parent's objects (a province's problem: gigabytes of them) out of
+        # the children's garbage collections, which would otherwise touch, and
+        # so copy, every page that holds one (CPython's gc.freeze documentation)
+        gc.freeze()
+        try:
+            while todo or running:
+                while todo and len(running) < slots:
+                    p = todo.pop(0)
+                    # (not daemonic: the part's strategy may fork children of its own)
+                    wait = forked(lambda p=p: one(p), daemon=False)
+                    if wait is None:  # (no fork here: the rest in this process)
+                        todo.insert(0, p)
+                        break
+                    running[p] = wait
+                if not running:
+                    break
+                done = [p for p, wait in running.items() if wait.ready()]
+                if not done:
+                    time.sleep(_POLL)
+                for p in done:
+                    results[p] = running.pop(p)()
+                    if results[p] is None:
+                        _log.warning("part %d/%d failed in its child process; solving it in this one", p + 1, n_parts)
+        finally:
+            for wait in running.values():  # (interrupted: the children stop too)
+                wait(0.0)
+            gc.unfreeze()
+    for p in range(n_parts):
+        if results[p] is None:
+            results[p] = one(p)
+    return [r for r in results if r is not None]

@@ -84,6 +84,44 @@ def test_the_greedy_in_parts_is_the_greedy(tmp_path: Path, monkeypatch: pytest.M
     assert apart.bound.uncovered == whole.bound.uncovered and apart.bound.soft == 0.0
 
 
+def test_parts_side_by_side_make_the_same_schedule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With two workers the parts are solved two at a time in forked
+    children: the greedy's schedule, reasons and bound are those of the
+    parts one after the other; a part whose child fails is solved in the
+    parent (here: every odd part's child raises)."""
+    from assign import forking
+
+    problem = _three_counties(tmp_path)
+    monkeypatch.setattr(parts_module, "PART_PAIRS", 1)
+    one_by_one = solve(problem, "greedy", workers=1, parts=True)
+    started: list[int] = []
+    real_forked = forking.forked
+
+    def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        started.append(1)
+        return real_forked(fn, *args, **kwargs)
+
+    monkeypatch.setattr(forking, "forked", counted)
+    side_by_side = solve(problem, "greedy", workers=2, parts=True)
+    n_parts = max(pack(part_labels(compile_problem(problem)), 1)) + 1
+    assert len(started) == n_parts >= 3  # (a child for each part; none forks in turn)
+    _same(one_by_one, side_by_side)
+    assert one_by_one.bound == side_by_side.bound
+
+    real_solve_part = parts_module._solve_part
+    import os
+
+    parent = os.getpid()
+
+    def failing(c: Any, p: int, *args: Any) -> Any:
+        if p % 2 and os.getpid() != parent:
+            raise RuntimeError("a child that fails")
+        return real_solve_part(c, p, *args)
+
+    monkeypatch.setattr(parts_module, "_solve_part", failing)
+    _same(one_by_one, solve(problem, "greedy", workers=2, parts=True))
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problem=problems(max_volunteers=4, max_tasks=5), strategy=st.sampled_from(["auto", "cpsat", "greedy"]))
 def test_schedules_in_parts_are_valid_and_bounded(problem: Problem, strategy: str) -> None:
