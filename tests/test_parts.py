@@ -123,15 +123,20 @@ def test_parts_side_by_side_make_the_same_schedule(tmp_path: Path, monkeypatch: 
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-@given(problem=problems(max_volunteers=4, max_tasks=5), strategy=st.sampled_from(["auto", "cpsat", "greedy"]))
-def test_schedules_in_parts_are_valid_and_bounded(problem: Problem, strategy: str) -> None:
-    """Each component a part: the joined schedule is valid, its score is the
-    whole problem's, every uncovered task has one reason, and the bound
-    (the parts' U summed, soft 0) is at most the brute-force optimum,
+@given(
+    problem=problems(max_volunteers=4, max_tasks=5),
+    strategy=st.sampled_from(["auto", "cpsat", "greedy"]),
+    workers=st.sampled_from([1, 2]),
+)
+def test_schedules_in_parts_are_valid_and_bounded(problem: Problem, strategy: str, workers: int) -> None:
+    """Each component a part (with two workers, two at a time in forked
+    children): the joined schedule is valid, its score is the whole
+    problem's, every uncovered task has one reason, and the bound (the
+    parts' U summed, soft 0) is at most the brute-force optimum,
     lexicographically and tier by tier."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parts_module, "PART_PAIRS", 1)
-        schedule = solve(problem, strategy, time_limit=2.0, workers=1, parts=True)
+        schedule = solve(problem, strategy, time_limit=2.0, workers=workers, parts=True)
     from assign.check import check
 
     assert check(problem, schedule).valid
