@@ -668,6 +668,29 @@ def test_example_config_is_valid() -> None:
     assert config.solve.strategy == "auto"
 
 
+def test_the_nightly_job_solves_in_parts_when_told(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``[solve] parts = true`` reaches ``assign.solve`` (in parts from the
+    start), and the night is planned; by default ``parts`` is None (in parts
+    only when the whole would not fit the memory)."""
+    import importlib
+
+    solve_module = importlib.import_module("assign.solve")
+    real = solve_module.solve
+    asked: list[Any] = []
+
+    def solve(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs.get("parts"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(solve_module, "solve", solve)
+    assert make_config(site).solve.parts is None
+    result = run_batch(make_config(site, solve={"strategy": "greedy", "parts": True}), DAY, quiet_log())
+    assert result.exit_code == 0, result.message
+    assert asked == [True]
+    with pytest.raises(Exception, match="parts"):
+        make_config(site, solve={"strategy": "greedy", "parts": "sometimes"})
+
+
 def test_the_nightly_job_solves_with_auto_unless_told(tmp_path: Path) -> None:
     """Without a ``[solve]`` section the job uses ``assign.solve``'s default
     strategy and time limit, not the greedy baseline."""

@@ -81,6 +81,9 @@ class SolveSection(_Section):
     seed: int = 0
     workers: Annotated[int, Field(ge=1)] | None = None
     k: Annotated[int, Field(ge=1)] | None = None
+    # in parts that share no volunteer: none = only when the whole would not
+    # fit the memory; true = from the start (a province: no whole build first)
+    parts: bool | None = None
 
 
 class HistorySection(_Section):

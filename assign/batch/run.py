@@ -281,6 +281,7 @@ def _run(config: BatchConfig, day: Date, log: BatchLog) -> BatchResult:
             schedule = solve(
                 night, strategy=config.solve.strategy, time_limit=config.solve.time_limit,
                 seed=config.solve.seed, workers=config.solve.workers, k=config.solve.k,
+                parts=config.solve.parts,
             )
         for w in caught:  # (e.g. a solve well past its time limit, saying where the time went)
             log.warning("solve.warning", str(w.message), category=w.category.__name__)
