@@ -67,6 +67,31 @@ def test_links_join_every_candidate_pair(problem: Problem) -> None:
     assert sorted(set(x for x in of if x >= 0)) == list(range(max(of) + 1))
 
 
+def _canonical(labels: np.ndarray) -> list[int]:
+    """Labels renumbered by first occurrence (the partition, not its numbering)."""
+    seen: dict[int, int] = {}
+    return [seen.setdefault(int(x), len(seen)) for x in labels]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=problems(max_volunteers=5, max_tasks=8), chunk=st.integers(1, 3))
+def test_linking_in_two_processes_gives_the_same_components(problem: Problem, chunk: int) -> None:
+    """Half of the chunks linked in a forked child and the two partitions
+    joined: the same components of tasks and volunteers, the same estimates."""
+    c = compile_problem(problem)
+    one = part_labels(c, chunk=chunk)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parts_module, "SPLIT_MIN_CHUNKS", 2)
+        two = part_labels(c, chunk=chunk, workers=2)
+    both = np.concatenate([one.volunteer, one.task]), np.concatenate([two.volunteer, two.task])
+    assert _canonical(both[0]) == _canonical(both[1])
+    assert one.n == two.n
+    # a component's estimate follows it whatever its number
+    first_one = {int(k): int(one.estimate[k]) for k in one.task}
+    first_two = {int(k): int(two.estimate[k]) for k in two.task}
+    assert [first_one[int(k)] for k in one.task] == [first_two[int(k)] for k in two.task]
+
+
 def test_the_greedy_in_parts_is_the_greedy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A generated three-county problem (pins, teams, travel), each
     component a part: the greedy part by part makes the whole greedy's
