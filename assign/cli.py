@@ -283,9 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=None, metavar="K",
                    help="keep only the K nearest candidate volunteers per task (default: all)")
     p.add_argument("--parts", action="store_true",
-                   help="solve the groups of volunteers that share no task one group at a time, "
-                        "memory for one group's candidate pairs at a time (a province; without it, "
-                        "done only when the whole problem's pairs would not fit the memory)")
+                   help="solve the groups of volunteers that share no task one group at a time "
+                        "(two at a time in two processes with two workers or more), memory for one "
+                        "group's candidate pairs at a time (a province; without it, done only when "
+                        "the whole problem's pairs would not fit the memory)")
     p.set_defaults(run=_cmd_solve)
 
     p = sub.add_parser(
