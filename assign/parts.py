@@ -43,9 +43,9 @@ What the parts report together:
   joined (:func:`part_labels`; the same components).
 * **two at a time**: with two workers or more (and so the wall clock), the
   parts are solved :data:`PARALLEL_PARTS` at a time in forked children
-  (:func:`assign.forking.forked`), each with twice its share of the limit;
-  a child cannot fork in turn, so each part's strategy runs in its one
-  process. A part whose child fails (say, its pairs refused by the memory
+  (:func:`assign.forking.forked`, not daemonic: a part's strategy forks its
+  own children as it would alone), each with twice its share of the limit.
+  A part whose child fails (say, its pairs refused by the memory
   guard beside another part's) is solved in this process afterwards.
 """
 
@@ -251,8 +251,9 @@ def solve_in_parts(
 
     run = get_strategy(strategy)
     began = time.perf_counter()
-    deterministic = clocks.for_workers(clocks.resolve_workers(workers), None).deterministic
-    parts = part_labels(c, workers=1 if deterministic else clocks.resolve_workers(workers))
+    n_workers = clocks.resolve_workers(workers)
+    deterministic = clocks.for_workers(n_workers, None).deterministic
+    parts = part_labels(c, workers=1 if deterministic else n_workers)
     of_comp = np.asarray(pack(parts, PART_PAIRS if target is None else target), dtype=np.int64)
     n_parts = int(of_comp.max()) + 1 if len(of_comp) else 0
     t_part = of_comp[parts.task] if len(parts.task) else np.zeros(0, dtype=np.int64)
@@ -266,15 +267,13 @@ def solve_in_parts(
     prepare_s = time.perf_counter() - began
     strategy_s = 0.0
     _log.info("%d parts (%d components) in %.2f s", n_parts, parts.n, prepare_s)
-    n_workers = clocks.resolve_workers(workers)
 
     v_order = np.argsort(v_part, kind="stable")
     v_heads = np.searchsorted(v_part[v_order], np.arange(n_parts + 1))
     t_order = np.argsort(t_part, kind="stable")
     t_heads = np.searchsorted(t_part[t_order], np.arange(n_parts + 1))
     # with two workers (wall clock), two parts at a time in forked children,
-    # each part's share of the limit doubled (the children cannot fork in
-    # turn: each part's strategy runs in its one process)
+    # each part's share of the limit doubled
     slots = PARALLEL_PARTS if n_workers >= 2 and not deterministic and n_parts >= 2 else 1
 
     def one(p: int) -> _PartResult:
@@ -293,7 +292,7 @@ def solve_in_parts(
     has_bound = all(r.uncovered is not None for r in results)
     for r in results:
         if r.uncovered is not None:
-            uncovered[: len(r.uncovered)] += r.uncovered
+            uncovered += r.uncovered
     why = [x for r in results for x in r.reasons]
     conflicts = [x for r in results for x in r.conflicts]
     joined = Solution.build(
