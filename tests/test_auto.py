@@ -1524,3 +1524,81 @@ def test_the_insertion_takes_the_cheaper_volunteers_time_when_that_step_cannot_r
     assert "cheaper volunteers" not in names
     assert not violations(c, result.solution)
     assert result.key <= evaluate(c, solve_greedy(c, cands)).key()
+
+
+def _feasible_choices(c: Any) -> list[tuple[Any, ...]]:
+    """Every valid schedule of rules 1-11 (pins ignored), as the brute force's choices."""
+    import itertools
+
+    from tests.bruteforce import _Tiny
+
+    tiny = _Tiny(c)
+    out = []
+    for choice in itertools.product(*(tiny.options(t) for t in range(c.n_tasks))):
+        if tiny.minutes_ok(choice) and tiny.place(choice) is not None:
+            out.append(choice)
+    return out
+
+
+@st.composite
+def interval_problems(draw: st.DrawFn) -> Problem:
+    """One or two volunteers free in one block of two to four hours, three to
+    five visits with windows inside it, homes a few minutes apart (some shared):
+    the visits' durations and travel fill the block, so the energy rows bind."""
+    start = 8 * 60
+    end = start + draw(st.integers(90, 240))
+    n_rec = draw(st.integers(2, 5))
+
+    def near() -> tuple[float, float]:
+        return (33.04 + draw(st.integers(-8, 8)) * 0.001, 108.25 + draw(st.integers(-8, 8)) * 0.001)
+
+    homes = [near() for _ in range(draw(st.integers(1, n_rec)))]
+    recipients = []
+    for i in range(n_rec):
+        lat, lon = homes[draw(st.integers(0, len(homes) - 1))]
+        recipients.append({"id": f"r{i}", "community": "c0", "lat": lat, "lon": lon})
+    volunteers = [
+        {"id": f"v{i}", "community": "c0", "lat": 33.04, "lon": 108.25, "skills": ["care"],
+         "availability": [[_iso(start), _iso(end)]]}
+        for i in range(draw(st.integers(1, 2)))
+    ]
+    tasks = []
+    for i in range(draw(st.integers(3, 5))):
+        duration = draw(st.integers(15, 75))
+        ws = start + draw(st.integers(0, max(0, end - start - duration)))
+        we = min(end, ws + duration + draw(st.sampled_from([0, 7, 15, 30, 60, 240])))
+        tasks.append({
+            "id": f"t{i}", "recipient": f"r{draw(st.integers(0, n_rec - 1))}", "service": "companionship",
+            "tier": 1, "window_start": _iso(ws), "window_end": _iso(we), "duration_min": duration,
+            "volunteers_needed": draw(st.sampled_from([1, 1, 1, 2])),
+        })
+    raw = {
+        "format": "assign/problem@1", "name": "interval",
+        "horizon": {"start": _iso(0), "end": _iso(1440), "timezone": "Asia/Shanghai"},
+        "policy": {"max_travel_km": 8.0, "speed_kmh": draw(st.sampled_from([3.0, 6.0, 12.0]))},
+        "communities": [{"id": "c0"}], "volunteers": volunteers, "recipients": recipients, "tasks": tasks,
+    }
+    return Problem.model_validate(raw)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=st.one_of(interval_problems(), week_problems(max_tasks=5, long=True), problems(max_volunteers=4, max_tasks=5)))
+def test_every_valid_schedule_is_a_point_of_the_relaxation(problem: Problem) -> None:
+    """The LP's rows (teams, pledges, daily limits, the energy of availability
+    intervals with each visit's nearest travel) are implied by the rules: every
+    schedule the brute force finds valid satisfies them all."""
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    relax = auto.Relaxation(c, cands, np.ones(c.n_tasks, dtype=bool), fairness=False)
+    ycol = {int(t): relax.n_p + i for i, t in enumerate(relax.cov_tasks)}
+    pair = {(int(t), int(v)): i for i, (t, v) in enumerate(zip(relax.t, relax.v, strict=True))}
+    for choice in _feasible_choices(c):
+        z = np.zeros(relax.n)
+        for t, team in enumerate(choice):
+            if team is None:
+                continue
+            z[ycol[t]] = 1.0
+            for v in team:
+                z[pair[(t, v)]] = 1.0
+        assert np.all(relax.a_ub @ z <= relax.b_ub + 1e-9), (choice, np.flatnonzero(relax.a_ub @ z > relax.b_ub + 1e-9))
+        assert np.allclose(relax.a_eq @ z, relax.b_eq)
