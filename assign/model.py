@@ -136,6 +136,10 @@ def _strict_float(value: Any) -> Any:
     return value
 
 
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NO_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?")
+
+
 def _iso_datetime(value: Any) -> Any:
     """Datetimes are ISO 8601 text with a UTC offset (SPEC §2, §10): no numbers,
     no date-only values."""
@@ -144,9 +148,9 @@ def _iso_datetime(value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 8601 datetime with offset, got {type(value).__name__} {value!r}")
     text = value.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if _DATE_ONLY.fullmatch(text):
         raise ValueError(f"{value!r} is a date without a time; give a datetime with offset, e.g. 2026-11-30T08:00:00+08:00")
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?", text):
+    if _NO_OFFSET.fullmatch(text):
         raise ValueError(f"{value!r} has no UTC offset; write e.g. 2026-11-30T08:00:00+08:00")
     return value
 
