@@ -1602,3 +1602,46 @@ def test_every_valid_schedule_is_a_point_of_the_relaxation(problem: Problem) -> 
                 z[pair[(t, v)]] = 1.0
         assert np.all(relax.a_ub @ z <= relax.b_ub + 1e-9), (choice, np.flatnonzero(relax.a_ub @ z > relax.b_ub + 1e-9))
         assert np.allclose(relax.a_eq @ z, relax.b_eq)
+
+
+@pytest.mark.parametrize(("share", "early"), [(0.3, False), (0.7, True)])
+def test_the_knapsack_child_starts_beside_a_greedy_that_takes_most_of_the_time(
+    share: float, early: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two workers, when the first greedy pass is estimated to take more
+    than KNAP_EARLY_SHARE of the time left (a part of a province solved two
+    at a time: before stop 44 only a pass estimated to take *all* of it, and
+    each part's tier-1 bound stayed the trivial one), the knapsack bounds
+    start in a child before the greedy, and their bound is taken; with a pass
+    estimated well under that share, they start after it."""
+    from assign.solvers import greedy as greedy_mod
+
+    c = compile_problem(_two_tier_problem())
+    cands = build_candidates(c)
+    limit = 4.0
+    for name in ("SMALL_PAIRS", "EXACT_PAIRS", "FIXED_PAIRS", "WEEK_MAX_PAIRS", "LP_MAX_COLUMNS", "RESTRICTED_MAX_PAIRS"):
+        monkeypatch.setattr(auto, name, 0)
+    monkeypatch.setattr(auto, "KNAP_EARLY_SHARE", 0.5)
+    # the pass's estimate: share x the limit (a greedy pass of this problem takes microseconds)
+    monkeypatch.setattr(auto, "GREEDY_PASS_RATE", share * limit / len(cands))
+    events: list[str] = []
+    real_knap, real_greedy = auto._knapsack_bounds, greedy_mod.solve_greedy
+
+    def knapsack_bounds(*args: Any, **kwargs: Any) -> Any:
+        events.append("knapsack")
+        return real_knap(*args, **kwargs)
+
+    def solve_greedy_logged(*args: Any, **kwargs: Any) -> Any:
+        events.append("greedy")
+        return real_greedy(*args, **kwargs)
+
+    monkeypatch.setattr(auto, "_knapsack_bounds", knapsack_bounds)
+    monkeypatch.setattr(greedy_mod, "solve_greedy", solve_greedy_logged)
+    result = auto.solve_auto_detailed(c, cands, limit, 0, 2)
+    assert "knapsack" in events
+    assert (events.index("knapsack") < events.index("greedy")) == early, events
+    assert not violations(c, result.solution)
+    if early:
+        names = [name for name, _ in result.log]
+        assert "knapsack bounds" in names, names
+        assert result.bound is not None and result.bound.uncovered[0] >= 10  # the knapsack's: the optimum

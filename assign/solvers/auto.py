@@ -2304,6 +2304,9 @@ KNAP_MIN_STEPS = 3
 KNAP_MAX_STEPS = 300
 #: the knapsack child's CPU priority offset (it only raises bounds)
 KNAP_NICE = 10
+#: the knapsack child starts beside the first greedy pass when that pass is
+#: estimated to take more than this share of the time left
+KNAP_EARLY_SHARE = 0.5
 
 
 def _take_knapsack(wait: Any, timeout: float) -> dict[tuple[int, int], float] | None:
@@ -2786,13 +2789,14 @@ def _solve_auto_detailed(
 
     # the knapsack bounds' forked child (:mod:`.lagrange`), if any
     knap_wait: Any = None
-    if n_workers > 1 and large and pass_est * kept_share > left() - final_est:
-        # at province scale the greedy pass alone takes what is left of the
-        # limit (ankang at 60 s: prepared in 43 s, its greedy ~60 s), and no
-        # bound but the trivial one would be reported: every tier's knapsack
-        # bound starts now beside it, in a niced child that posts its bounds
-        # as they improve, taken (the child stopped) where the knapsack
-        # bounds are collected
+    if n_workers > 1 and large and pass_est * kept_share > KNAP_EARLY_SHARE * (left() - final_est):
+        # at province scale the greedy pass takes all or most of what is
+        # left of the limit (ankang at 60 s: prepared in 43 s, its greedy
+        # ~60 s; a part of it solved two at a time, assign.parts: the greedy
+        # ~9 of a part's ~10 s), and no bound but the trivial one would be
+        # reported: every tier's knapsack bound starts now beside it, in a
+        # niced child that posts its bounds as they improve, taken (the child
+        # stopped) where the knapsack bounds are collected
         in_large = np.zeros(n_comp, dtype=bool)
         in_large[large] = True
         early = []
