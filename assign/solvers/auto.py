@@ -101,8 +101,9 @@ Steps
      knapsack bounds (:mod:`~assign.solvers.lagrange`) of the open tiers
      nothing else bounds, after the LP phase (with two workers in a forked
      child beside the insertion) — or, where the greedy pass alone is
-     estimated to take what is left of the limit (province scale), of every
-     tier, started before the greedy in a niced child that posts its bounds
+     estimated to take more than :data:`KNAP_EARLY_SHARE` of what is left of
+     the limit (province scale, and each part of a province solved two at a
+     time, :mod:`assign.parts`), of every tier, started before the greedy in a niced child that posts its bounds
      as they improve and is stopped when they are collected (ankang at
      60 s: tier 1's bound 8,901 → ~237,000 against U1 ~282,000).
 
