@@ -1613,7 +1613,11 @@ def test_the_knapsack_child_starts_beside_a_greedy_that_takes_most_of_the_time(
     at a time: before stop 44 only a pass estimated to take *all* of it, and
     each part's tier-1 bound stayed the trivial one), the knapsack bounds
     start in a child before the greedy, and their bound is taken; with a pass
-    estimated well under that share, they start after it."""
+    estimated well under that share, they start after it. The early child
+    runs until the limit or KNAP_EARLY_PASSES times the pass's estimate,
+    whichever is later (the pass always completes)."""
+    import time
+
     from assign.solvers import greedy as greedy_mod
 
     c = compile_problem(_two_tier_problem())
@@ -1627,8 +1631,11 @@ def test_the_knapsack_child_starts_beside_a_greedy_that_takes_most_of_the_time(
     events: list[str] = []
     real_knap, real_greedy = auto._knapsack_bounds, greedy_mod.solve_greedy
 
+    untils: list[float] = []
+
     def knapsack_bounds(*args: Any, **kwargs: Any) -> Any:
         events.append("knapsack")
+        untils.append(args[4])
         return real_knap(*args, **kwargs)
 
     def solve_greedy_logged(*args: Any, **kwargs: Any) -> Any:
@@ -1637,9 +1644,13 @@ def test_the_knapsack_child_starts_beside_a_greedy_that_takes_most_of_the_time(
 
     monkeypatch.setattr(auto, "_knapsack_bounds", knapsack_bounds)
     monkeypatch.setattr(greedy_mod, "solve_greedy", solve_greedy_logged)
+    began = time.perf_counter()
     result = auto.solve_auto_detailed(c, cands, limit, 0, 2)
     assert "knapsack" in events
     assert (events.index("knapsack") < events.index("greedy")) == early, events
+    if early:
+        # its horizon: KNAP_EARLY_PASSES times the pass's estimate (here 8.4 s), not the 4-s limit
+        assert untils[0] >= began + auto.KNAP_EARLY_PASSES * share * limit
     assert not violations(c, result.solution)
     if early:
         names = [name for name, _ in result.log]
