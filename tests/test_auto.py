@@ -1585,8 +1585,8 @@ def interval_problems(draw: st.DrawFn) -> Problem:
 @given(problem=st.one_of(interval_problems(), week_problems(max_tasks=5, long=True), problems(max_volunteers=4, max_tasks=5)))
 def test_every_valid_schedule_is_a_point_of_the_relaxation(problem: Problem) -> None:
     """The LP's rows (teams, pledges, daily limits, the energy of availability
-    intervals with each visit's nearest travel) are implied by the rules: every
-    schedule the brute force finds valid satisfies them all."""
+    intervals with the shortest trip between their visits' homes) are implied
+    by the rules: every schedule the brute force finds valid satisfies them all."""
     c = compile_problem(problem)
     cands = build_candidates(c)
     relax = auto.Relaxation(c, cands, np.ones(c.n_tasks, dtype=bool), fairness=False)
@@ -1629,9 +1629,8 @@ def test_the_knapsack_child_starts_beside_a_greedy_that_takes_most_of_the_time(
     # the pass's estimate: share x the limit (a greedy pass of this problem takes microseconds)
     monkeypatch.setattr(auto, "GREEDY_PASS_RATE", share * limit / len(cands))
     events: list[str] = []
-    real_knap, real_greedy = auto._knapsack_bounds, greedy_mod.solve_greedy
-
     untils: list[float] = []
+    real_knap, real_greedy = auto._knapsack_bounds, greedy_mod.solve_greedy
 
     def knapsack_bounds(*args: Any, **kwargs: Any) -> Any:
         events.append("knapsack")
@@ -1648,11 +1647,10 @@ def test_the_knapsack_child_starts_beside_a_greedy_that_takes_most_of_the_time(
     result = auto.solve_auto_detailed(c, cands, limit, 0, 2)
     assert "knapsack" in events
     assert (events.index("knapsack") < events.index("greedy")) == early, events
+    assert not violations(c, result.solution)
     if early:
         # its horizon: KNAP_EARLY_PASSES times the pass's estimate (here 8.4 s), not the 4-s limit
         assert untils[0] >= began + auto.KNAP_EARLY_PASSES * share * limit
-    assert not violations(c, result.solution)
-    if early:
         names = [name for name, _ in result.log]
         assert "knapsack bounds" in names, names
         assert result.bound is not None and result.bound.uncovered[0] >= 10  # the knapsack's: the optimum
