@@ -2308,8 +2308,13 @@ KNAP_MAX_STEPS = 300
 #: the knapsack child's CPU priority offset (it only raises bounds)
 KNAP_NICE = 10
 #: the knapsack child starts beside the first greedy pass when that pass is
-#: estimated to take more than this share of the time left
-KNAP_EARLY_SHARE = 0.5
+#: estimated to take more than this share of the time left: at province
+#: scale the bounds after the greedy get no time (Ankang, its strategy given
+#: 60 s by benchmarks/solve.py: the pass ~30 % of the time left, and the
+#: later child, at most KNAP_CHILD_SHARE of the limit, made no step on its
+#: 64 M pairs: the trivial bound 8,901); a county's pass is far under it
+#: (Shiquan ~6 %)
+KNAP_EARLY_SHARE = 0.25
 #: and runs until the limit or this many times the pass's estimate, whichever
 #: is later (beside two parts' greedies a pass takes ~2.5 times its estimate)
 KNAP_EARLY_PASSES = 3.0
