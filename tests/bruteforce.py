@@ -232,6 +232,17 @@ def _pins_of(c: Compiled, choice: Choice) -> frozenset[tuple[int, int]]:
     return frozenset(pins)
 
 
+def valid_choices(c: Compiled) -> list[Choice]:
+    """Every schedule of ``c`` valid by rules 1-11 (pins ignored), as a team
+    or None per task, by the same enumeration and placement as :func:`brute_force`."""
+    tiny = _Tiny(c)
+    return [
+        choice
+        for choice in itertools.product(*(tiny.options(t) for t in range(c.n_tasks)))
+        if tiny.minutes_ok(choice) and tiny.place(choice) is not None
+    ]
+
+
 def brute_force(c: Compiled, honour_pins: bool = False, reading: str = "strict") -> BruteResult:
     """The lexicographically smallest score over all valid schedules of ``c``.
 

@@ -19,7 +19,7 @@ from assign.model import Problem
 from assign.score import evaluate
 from assign.solvers import auto, get_strategy
 from assign.solvers.greedy import solve_greedy
-from tests.bruteforce import brute_force
+from tests.bruteforce import brute_force, valid_choices
 from tests.strategies import GROUPS, problems
 from tests.test_cpsat import half_minute_pledges
 from tests.test_weeks import dense_problems as week_problems
@@ -1526,20 +1526,6 @@ def test_the_insertion_takes_the_cheaper_volunteers_time_when_that_step_cannot_r
     assert result.key <= evaluate(c, solve_greedy(c, cands)).key()
 
 
-def _feasible_choices(c: Any) -> list[tuple[Any, ...]]:
-    """Every valid schedule of rules 1-11 (pins ignored), as the brute force's choices."""
-    import itertools
-
-    from tests.bruteforce import _Tiny
-
-    tiny = _Tiny(c)
-    out = []
-    for choice in itertools.product(*(tiny.options(t) for t in range(c.n_tasks))):
-        if tiny.minutes_ok(choice) and tiny.place(choice) is not None:
-            out.append(choice)
-    return out
-
-
 @st.composite
 def interval_problems(draw: st.DrawFn) -> Problem:
     """One or two volunteers free in one block of two to four hours, three to
@@ -1592,7 +1578,7 @@ def test_every_valid_schedule_is_a_point_of_the_relaxation(problem: Problem) -> 
     relax = auto.Relaxation(c, cands, np.ones(c.n_tasks, dtype=bool), fairness=False)
     ycol = {int(t): relax.n_p + i for i, t in enumerate(relax.cov_tasks)}
     pair = {(int(t), int(v)): i for i, (t, v) in enumerate(zip(relax.t, relax.v, strict=True))}
-    for choice in _feasible_choices(c):
+    for choice in valid_choices(c):
         z = np.zeros(relax.n)
         for t, team in enumerate(choice):
             if team is None:
