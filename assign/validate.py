@@ -136,10 +136,14 @@ def _check_references(problem: Problem, source: SourceMap) -> list[InputIssue]:
         refs("recipients", i, rec.id, "excluded_volunteers", rec.excluded_volunteers, "volunteers")
     policy = problem.policy
     start, end = problem.horizon.start, problem.horizon.end
+    recipients = known["recipients"]
     for i, task in enumerate(problem.tasks):
-        refs("tasks", i, task.id, "recipient", [task.recipient], "recipients")
-        refs("tasks", i, task.id, "pinned", task.pinned, "volunteers")
-        refs("tasks", i, task.id, "previous_volunteers", task.previous_volunteers, "volunteers")
+        if task.recipient not in recipients:
+            refs("tasks", i, task.id, "recipient", [task.recipient], "recipients")
+        if task.pinned:
+            refs("tasks", i, task.id, "pinned", task.pinned, "volunteers")
+        if task.previous_volunteers:
+            refs("tasks", i, task.id, "previous_volunteers", task.previous_volunteers, "volunteers")
         if task.tier is None and task.service not in policy.service_tiers:
             report(
                 "tasks", i, task.id, "service",

@@ -160,7 +160,7 @@ def _is_blank(cells: list[str]) -> bool:
     """An empty line, a line of white space, or a line of empty cells (``,,,``)."""
     if len(cells) == 1:
         return cells[0].strip() == ""
-    return all(cell == "" for cell in cells)
+    return not any(cells)
 
 
 def _decode(data: bytes, file: str, entity: str) -> tuple[str | None, list[InputIssue]]:
