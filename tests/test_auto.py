@@ -145,7 +145,10 @@ def test_week_bounds_raise_auto_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     lp = auto.Relaxation(c, cands, c.t_tier == 1, fairness=False).tier_bound(1, {}, None)
     result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 2, max_work=0.2)
     assert result.bound is not None
-    assert lp == 0.0 and result.bound.uncovered[0] == 10.0 == result.key[0]
+    # (the pair LP's energy row sees part of the trips: 4 since stop 45, 0
+    # before, when groups whose durations alone fit their span had no row)
+    assert lp is not None and lp < 10.0
+    assert result.bound.uncovered[0] == 10.0 == result.key[0]
 
 
 def _weak_exact_models(patch: pytest.MonkeyPatch) -> None:
@@ -203,9 +206,10 @@ def _travel_bound_problem(copies: int = 1) -> Problem:
     """One volunteer free 08:00-11:00 and three 60-minute visits (weights 10,
     14 and 13; windows the whole morning) at homes ~2.5 km apart (13 minutes
     at 12 km/h with the detour): two visits fit, three need 180 + 26 minutes.
-    The pair LP writes energy rows only where the durations alone overflow
-    an interval (here they fill it exactly), so it covers all three: U >= 0;
-    the week bound knows only two fit: U >= 10, the optimum. ``copies``
+    The pair LP's energy row ``sum (60 + 13) x <= 180 + 13`` covers the two
+    heavy visits and 47/73 of the third: U >= 4 (before stop 45, when the
+    durations alone filling the interval exactly meant no row, 0); the week
+    bound knows only two fit: U >= 10, the optimum. ``copies``
     towns of it, 50 km apart (components of their own)."""
     homes = [(0.0, 108.0), (0.0, 108.0207), (0.0, 108.0414)]
     groups = [[], ["solitary"], ["low_income"]]
@@ -1565,6 +1569,35 @@ def interval_problems(draw: st.DrawFn) -> Problem:
         "communities": [{"id": "c0"}], "volunteers": volunteers, "recipients": recipients, "tasks": tasks,
     }
     return Problem.model_validate(raw)
+
+
+def test_the_energy_rows_count_the_trip_between_two_homes() -> None:
+    """One volunteer free 08:00-10:00 and two visits of 55 minutes each, both
+    windows the whole block, at homes ~2.2 km apart (over 20 minutes at
+    6 km/h): their 110 minutes fit the block, the trip between them does not,
+    so one stays uncovered. The pair LP sees it only through the energy row's
+    trip (``(55 + g) (x1 + x2) <= 120 + g``): its bound is the optimum, one
+    task's weight. Without the trip, or with the group skipped because its
+    durations alone fit the span (the filter before stop 45), the bound is 0."""
+    raw = {
+        "format": "assign/problem@1", "name": "trip",
+        "horizon": {"start": _iso(0), "end": _iso(1440), "timezone": "Asia/Shanghai"},
+        "policy": {"max_travel_km": 8.0, "speed_kmh": 6.0},
+        "communities": [{"id": "c0"}],
+        "volunteers": [{"id": "v0", "community": "c0", "lat": 33.04, "lon": 108.25, "skills": ["care"],
+                        "availability": [[_iso(480), _iso(600)]]}],
+        "recipients": [{"id": "r0", "community": "c0", "lat": 33.03, "lon": 108.25},
+                       {"id": "r1", "community": "c0", "lat": 33.05, "lon": 108.25}],
+        "tasks": [{"id": f"t{i}", "recipient": f"r{i}", "service": "companionship", "tier": 1,
+                   "window_start": _iso(480), "window_end": _iso(600), "duration_min": 55} for i in range(2)],
+    }
+    c = compile_problem(Problem.model_validate(raw))
+    cands = build_candidates(c)
+    relax = auto.Relaxation(c, cands, np.ones(c.n_tasks, dtype=bool), fairness=False)
+    best = brute_force(c)
+    assert relax.n_span == 1
+    assert best.score.uncovered[0] == c.t_weight[0] == c.t_weight[1]
+    assert relax.tier_bound(1, {}, None) == best.score.uncovered[0]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))

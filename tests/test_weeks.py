@@ -727,14 +727,16 @@ def test_no_usable_pair_gives_the_whole_weight() -> None:
 # ------------------------------------------------------ 5. stronger than the pair LP
 
 
-@pytest.mark.parametrize(("block", "pair_lp"), [(180, 0.0), (170, 5.0)])
+@pytest.mark.parametrize(("block", "pair_lp"), [(180, 3.0), (170, 5.0)])
 def test_week_bound_beats_the_pair_lp(block: int, pair_lp: float) -> None:
     """One volunteer free from 9:00 for ``block`` minutes, three 60-minute
     visits in that window at homes 10 and 20 minutes apart (weights 10, 13,
     14): two visits fit, never three, so the week bound is the exact 10.
 
-    * 180 minutes: only travel prevents the third visit. The pair LP sees the
-      durations fit (180 <= 180) and has no energy row: 0.
+    * 180 minutes: only travel prevents the third visit. The pair LP's energy
+      row ``sum (60 + g) x <= 180 + g`` (g = 10) covers the two heavy visits
+      and 50/70 of the third: 10 * 20/70 = 2.86, rounded up to 3. (Before
+      stop 45 a group whose durations alone fit its span got no row: 0.)
     * 170 minutes: its energy row ``sum (60 + g) x <= 170 + g`` (g = 10, the
       shortest travel) still covers the two heavy visits and 40/70 of the
       third: 10 * 30/70 = 4.29, rounded up to 5."""

@@ -1327,8 +1327,6 @@ class Relaxation:
                 continue
             a_lo = early[g]
             b_hi = late[g] + dur[g]
-            if int(dur[g].sum()) <= int(b_hi.max() - a_lo.min()):
-                continue
             rec = c.t_recipient[t[g]]
             ur = np.unique(rec)
             gap = rules.shortest_travel(c, ur) or 0
