@@ -66,7 +66,8 @@ def lp(
     mask = (c.t_tier == tier) | np.isin(c.t_tier, list(limits))
     relax = auto.Relaxation(c, cands, mask, fairness=False)  # type: ignore[arg-type]
     nnz = int(relax.a_ub.nnz) + int(relax.a_eq.nnz)
-    print(f"tier {tier}: {relax.n} columns, {nnz} nonzeros, built in {time.perf_counter() - t0:.1f} s", flush=True)
+    print(f"tier {tier}: {relax.n} columns, {nnz} nonzeros, {relax.n_span} energy rows, "
+          f"built in {time.perf_counter() - t0:.1f} s", flush=True)
     total = int(c.t_weight[c.t_tier == tier].sum())
     saved = auto.PDLP_COLUMNS
     for seconds in pdlp:

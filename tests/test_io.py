@@ -330,3 +330,17 @@ def tricky_problems(draw: st.DrawFn) -> Problem:
 def test_tricky_problems_round_trip(problem: Problem) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         json_roundtrip(problem, Path(tmp))
+
+
+def test_the_load_benchmark_times_each_run_in_a_fresh_process(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/load.py: one line of runs per problem and a table row with
+    its task count and medians (the figures of benchmarks/HISTORY.md, stop 45)."""
+    from tests.scripts import load_script
+
+    bench = load_script("load")
+    got = bench.run_once("tests/data/tiny.json", True)
+    assert got["tasks"] == 4 and got["load"] >= 0.0 and got["compile"] is not None
+    bench.main(["tests/data/tiny.json", "--repeat", "2", "--no-compile"])
+    out = capsys.readouterr().out
+    assert "tests/data/tiny.json: load " in out and "; compile" not in out
+    assert "| tests/data/tiny.json | 4 |" in out and out.rstrip().endswith("| - |")
