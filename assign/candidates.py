@@ -214,6 +214,19 @@ class _Sieve:
             hit |= self.volunteer[word][v] & self.task[word][t]
         return hit != 0
 
+    def may_serve(
+        self, v: NDArray[np.int64], rec: NDArray[np.int64], rec_ptr: NDArray[np.int64], rec_tasks: NDArray[np.int64]
+    ) -> NDArray[np.bool_]:
+        """Whether volunteer ``v`` may be free for *some* task of local
+        recipient ``rec`` (tasks ``rec_tasks[rec_ptr[r]:rec_ptr[r+1]]``, none
+        empty): the recipient's mask is the union of its tasks', so a pair
+        refused here has no task that :meth:`may_be_free` would pass."""
+        hit = np.zeros(len(v), dtype=np.uint64)
+        for word in range(SIEVE_WORDS):
+            union = np.bitwise_or.reduceat(self.task[word][rec_tasks], rec_ptr[:-1])
+            hit |= self.volunteer[word][v] & union[rec]
+        return hit != 0
+
 
 def _span_mask(first: NDArray[np.int64], last: NDArray[np.int64]) -> NDArray[np.uint64]:
     """uint64 masks with bits ``first..last`` set (clipped to 0..63)."""
@@ -238,6 +251,7 @@ def pairs_in_radius(
     volunteers: NDArray[np.int64] | None = None,
     chunk: int = DEFAULT_CHUNK,
     pair_filter: PairFilter | None = None,
+    sieve: _Sieve | None = None,
 ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]]:
     """Yield, chunk by chunk of ``tasks``, every (task, volunteer, km) pair where
     the volunteer has the task's skills (rule 4) and lives within radius (rule 6).
@@ -247,7 +261,11 @@ def pairs_in_radius(
     ``pair_filter(t, v, km)`` (which must depend on the task only through its
     recipient, e.g. exclusion or community) are evaluated once per (recipient,
     volunteer) pair, with a representative task, before the pairs are expanded
-    to every task of the recipient. Availability is *not* tested here.
+    to every task of the recipient. Availability is *not* tested here, except
+    that with a ``sieve`` the (recipient, volunteer) pairs that
+    :meth:`_Sieve.may_serve` refuses are dropped before the expansion (none of
+    their tasks could pass the sieve; Ankang: 63 M such pairs, 36 M kept,
+    276 M rows expanded instead of 208 M).
     """
     if tasks is None:
         tasks = np.arange(c.n_tasks, dtype=np.int64)
@@ -292,6 +310,8 @@ def pairs_in_radius(
             keep = rules.radius_ok(c, rep_task, pair_v, km)
             if pair_filter is not None:
                 keep &= pair_filter(rep_task, pair_v, km)
+            if sieve is not None:
+                keep &= sieve.may_serve(pair_v, pair_r, rec_ptr, rec_tasks)
             pair_v, pair_r, km = pair_v[keep], pair_r[keep], km[keep]
             t, v, rows = _expand(pair_v, pair_r, rec_ptr, rec_tasks)
             found_t.append(t)
@@ -446,6 +466,27 @@ _COLUMNS: dict[str, Any] = {
 }
 
 
+def _task_km_order(t: NDArray[np.int64], km: NDArray[np.float64]) -> NDArray[np.int64]:
+    """The order of pairs by (task, km to 2**-20 km, ~1 mm), equal keys in
+    their given order. Where the task's offset, the km and the row's index
+    fit 63 bits together, one packed key sorted by value (no index sort:
+    Ankang's 31 chunks 5.3 -> ~3 s); else a stable lexsort."""
+    n = len(t)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    kmq = np.minimum(km * (1 << 20), (1 << 42) - 1).astype(np.int64)
+    base = int(t.min())
+    bits_t = (int(t.max()) - base).bit_length()
+    bits_k = int(kmq.max()).bit_length()
+    bits_i = (n - 1).bit_length()
+    if bits_t + bits_k + bits_i > 63:
+        return np.lexsort((kmq, t))
+    key = (((t - base) << bits_k | kmq) << bits_i) | np.arange(n, dtype=np.int64)
+    key.sort()
+    key &= (1 << bits_i) - 1
+    return key
+
+
 def _candidate_columns(
     c: Compiled,
     task_list: NDArray[np.int64],
@@ -465,7 +506,7 @@ def _candidate_columns(
     sieve = _Sieve.of(c)
     columns: dict[str, list[NDArray[Any]]] = {name: [] for name in _COLUMNS}
     n_pairs = done = 0
-    for t, v, km in pairs_in_radius(c, task_list, has_time, chunk, recipient_rules):
+    for t, v, km in pairs_in_radius(c, task_list, has_time, chunk, recipient_rules, sieve):
         if len(t):  # (the tasks up to this chunk's last pair's: a lower bound of those done)
             done = int(np.searchsorted(task_list, int(t.max()), side="right"))
         keep = np.flatnonzero(sieve.may_be_free(t, v))
@@ -474,14 +515,7 @@ def _candidate_columns(
         free = np.flatnonzero(start >= 0)
         keep, t, v, start = keep[free], t[free], v[free], start[free]
         km = km[keep]
-        # sort by (task, km): one integer key, km to 2**-20 km (~1 mm); equal
-        # keys keep a fixed (deterministic) order
-        base = int(t.min()) if len(t) else 0
-        if len(t) and int(t.max()) - base < (1 << 20):
-            key = ((t - base) << 42) | np.minimum(km * (1 << 20), (1 << 42) - 1).astype(np.int64)
-            order = np.argsort(key)
-        else:
-            order = np.lexsort((km, t))
+        order = _task_km_order(t, km)
         t, v, km, start = t[order], v[order], km[order], start[order]
         if k is not None:
             rank = np.arange(len(t)) - np.searchsorted(t, t, side="left")

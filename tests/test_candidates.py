@@ -194,3 +194,39 @@ def test_candidates_benchmark_reports_same_arrays(capsys: pytest.CaptureFixture[
     load_script("candidates").main(["laocheng-grid-25", "--repeat", "1", "--workers", "1", "2"])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| laocheng-grid-25 |")]
     assert len(rows) == 2 and all(row.endswith("| yes |") for row in rows)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_volunteers=6, max_tasks=8))
+def test_the_recipient_sieve_refuses_only_pairs_none_of_whose_tasks_pass(problem: Problem) -> None:
+    from assign.candidates import _Sieve
+
+    c = compile_problem(problem)
+    sieve = _Sieve.of(c)
+    rec_tasks = np.argsort(c.t_recipient, kind="stable").astype(np.int64)
+    recs = np.unique(c.t_recipient)
+    rec_ptr = np.searchsorted(c.t_recipient[rec_tasks], np.append(recs, recs.max() + 1 if len(recs) else 0))
+    grid_v, grid_r = np.meshgrid(np.arange(c.n_volunteers), np.arange(len(recs)), indexing="ij")
+    v, r = grid_v.ravel().astype(np.int64), grid_r.ravel().astype(np.int64)
+    got = sieve.may_serve(v, r, rec_ptr.astype(np.int64), rec_tasks)
+    for x, y, ok in zip(v.tolist(), r.tolist(), got.tolist(), strict=True):
+        tasks = rec_tasks[rec_ptr[y] : rec_ptr[y + 1]]
+        assert ok == bool(sieve.may_be_free(tasks, np.full(len(tasks), x)).any())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 1e-7, 0.5, 0.5000001, 3.0, 12.25])), max_size=40),
+    st.sampled_from([0, 1 << 21, 1 << 40]),
+)
+def test_pairs_are_ordered_by_task_then_km_ties_in_their_given_order(rows: list[tuple[int, float]], spread: int) -> None:
+    """The packed key and its fallback (a task span too wide to pack) give
+    the same order: task, km to 2**-20 km, then the rows' own order."""
+    from assign.candidates import _task_km_order
+
+    t = np.array([a * (spread + 1) for a, _ in rows], dtype=np.int64)
+    km = np.array([b for _, b in rows], dtype=np.float64)
+    order = _task_km_order(t, km)
+    kmq = np.minimum(km * (1 << 20), (1 << 42) - 1).astype(np.int64)
+    expected = sorted(range(len(rows)), key=lambda i: (t[i], kmq[i], i))
+    assert order.tolist() == expected
