@@ -20,8 +20,11 @@ How it is built, without ever forming a volunteers × tasks matrix:
 
 A cheap bit-mask sieve (:class:`_Sieve`: which slots of the horizon a
 volunteer's availability and a task's window touch) drops most pairs that
-cannot be free before the exact test. The result is sorted by (task, km) and
-indexed by a CSR pointer.
+cannot be free before the exact test: first whole (volunteer, recipient)
+pairs, against the union of the recipient's tasks' slots, before the
+expansion of step 3, then each (task, volunteer) row. The result is sorted by
+(task, km to ~1 mm), rows of equal keys in the order they were generated (not
+in an order that depends on numpy's sort kernel), and indexed by a CSR pointer.
 """
 
 from __future__ import annotations
