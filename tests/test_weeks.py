@@ -882,6 +882,34 @@ def test_week_dive_booked_around_the_incumbent_keeps_the_urgent_tiers(problem: P
         assert evaluate(c, sol).uncovered[0] == prim[0]
 
 
+def test_booked_weeks_hold_a_team_whose_members_weeks_hold_it() -> None:
+    """A two-person task and a one-person one; two volunteers, free from
+    8:00 to 12:00, with different availability starts. Weeks that give the
+    team task to both book it at one start common to both, after the
+    single; a week of one member alone does not book it (it is left to the
+    fill); the schedule is valid."""
+    from assign.check import violations
+    from assign.solution import Solution
+    from assign.solvers.greedy import book_weeks
+
+    base = _line_problem([(480, 720)], [(540, 720), (480, 720)], step_deg=0.005).model_dump(mode="json", exclude_none=True)
+    other = dict(base["volunteers"][0], id="v1", availability=[[_iso(510), _iso(720)]])
+    base["volunteers"].append(other)
+    base["tasks"][0]["volunteers_needed"] = 2
+    c, _ = _compile(Problem.model_validate(base))
+    empty = Solution.build(np.zeros(0), np.zeros(0), np.zeros(0))
+    team, single = 0, 1
+    sol = book_weeks(c, empty, [(0, np.array([team, single])), (1, np.array([team]))])
+    assert violations(c, sol) == []
+    rows = np.flatnonzero(sol.task == team)
+    assert sorted(sol.volunteer[rows].tolist()) == [0, 1]
+    assert len(set(sol.start[rows].tolist())) == 1
+    assert sol.start[rows][0] >= 540  # inside the window, both free
+    assert np.flatnonzero(sol.task == single).size == 1
+    alone = book_weeks(c, empty, [(0, np.array([team, single]))])
+    assert alone.task.tolist() == [single]
+
+
 def test_no_dive_before_a_bound() -> None:
     problem = Problem.model_validate(
         {

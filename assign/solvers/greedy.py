@@ -1517,12 +1517,23 @@ def book_weeks(c: Compiled, base: Solution, weeks: Sequence[tuple[int, NDArray[n
     """``base`` with each volunteer's week of visits booked (a dive's weeks,
     :meth:`~assign.solvers.weeks.WeekBound.dive`): the one-volunteer tasks
     not yet covered, in window order, each at the volunteer's earliest free
-    start next to the bookings (rules 3, 5, 9-11); a visit that does not fit
-    is left out (team tasks are left to :func:`fill`)."""
+    start next to the bookings (rules 3, 5, 9-11); then the team tasks not
+    yet covered, in window order, each at the earliest start common to a
+    team of the volunteers whose weeks hold it (:meth:`Planner.find_team`,
+    in the weeks' order). A visit or team that does not fit is left out
+    (:func:`fill` may still cover it). Teams after the singles: laocheng's
+    tier-2 dive (tiers 1-2, 3 + 4 s; ad hoc, benchmarks/HISTORY.md, stop 46)
+    was filled to U2 4,574 against 4,606 with teams left to the fill and
+    4,594 with teams first."""
     plan = planner_of(c, base)
     covered = base.covered(c.n_tasks).copy()
+    holders: dict[int, list[int]] = {}
     for v, tasks in weeks:
-        todo = [t for t in np.unique(tasks).tolist() if not covered[t] and c.t_needed[t] == 1]
+        held = np.unique(tasks).tolist()
+        for t in held:
+            if c.t_needed[t] > 1 and not covered[t]:
+                holders.setdefault(t, []).append(v)
+        todo = [t for t in held if not covered[t] and c.t_needed[t] == 1]
         if not todo:
             continue
         todo.sort(key=lambda t: (int(c.t_window_start[t]), t))
@@ -1533,6 +1544,21 @@ def book_weeks(c: Compiled, base: Solution, weeks: Sequence[tuple[int, NDArray[n
                 if ranges:
                     plan.book(t, v, ranges[0][0], int(load))
                     covered[t] = True
+    for t in sorted(holders, key=lambda t: (int(c.t_window_start[t]), t)):
+        needed = int(c.t_needed[t])
+        vols = holders[t]
+        if len(vols) < needed:
+            continue
+        loads = rules.assignment_load(c, np.full(len(vols), t, dtype=np.int64), np.asarray(vols, dtype=np.int64))
+        load_of = {v: int(x) for v, x in zip(vols, loads.tolist(), strict=True) if plan.minutes_left(v, int(x))}
+        if len(load_of) < needed:
+            continue
+        found = plan.find_team(t, list(load_of), needed)
+        if found is None:
+            continue
+        start, team = found
+        for v in team:
+            plan.book(t, v, start, load_of[v])
     return _solution(plan, list(base.conflicts))
 
 
