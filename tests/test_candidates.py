@@ -199,13 +199,18 @@ def test_candidates_benchmark_reports_same_arrays(capsys: pytest.CaptureFixture[
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problems(max_volunteers=6, max_tasks=8))
 def test_the_recipient_sieve_refuses_only_pairs_none_of_whose_tasks_pass(problem: Problem) -> None:
+    """``may_serve`` of every (volunteer, recipient) pair is the row sieve
+    ``may_be_free`` over the recipient's tasks, any of them: it drops no pair
+    with a task the row sieve would pass, and keeps none without."""
     from assign.candidates import _Sieve
 
     c = compile_problem(problem)
+    if c.n_tasks == 0:
+        return
     sieve = _Sieve.of(c)
     rec_tasks = np.argsort(c.t_recipient, kind="stable").astype(np.int64)
     recs = np.unique(c.t_recipient)
-    rec_ptr = np.searchsorted(c.t_recipient[rec_tasks], np.append(recs, recs.max() + 1 if len(recs) else 0))
+    rec_ptr = np.searchsorted(c.t_recipient[rec_tasks], np.append(recs, recs.max() + 1))
     grid_v, grid_r = np.meshgrid(np.arange(c.n_volunteers), np.arange(len(recs)), indexing="ij")
     v, r = grid_v.ravel().astype(np.int64), grid_r.ravel().astype(np.int64)
     got = sieve.may_serve(v, r, rec_ptr.astype(np.int64), rec_tasks)

@@ -883,8 +883,8 @@ def test_week_dive_booked_around_the_incumbent_keeps_the_urgent_tiers(problem: P
 
 
 def test_booked_weeks_hold_a_team_whose_members_weeks_hold_it() -> None:
-    """A two-person task and a one-person one; two volunteers, free from
-    8:00 to 12:00, with different availability starts. Weeks that give the
+    """A two-person task (window from 9:00) and a one-person one; two
+    volunteers free until 12:00, from 8:00 and from 8:30. Weeks that give the
     team task to both book it at one start common to both, after the
     single; a week of one member alone does not book it (it is left to the
     fill); the schedule is valid."""
