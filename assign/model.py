@@ -107,15 +107,28 @@ def _not_text(value: Any) -> None:
         raise ValueError(f"expected a number, got the text {value!r}")
 
 
+#: the largest whole number a field takes (2^30 - 1: 2,000 years of minutes).
+#: The exact model squares a volunteer's minutes (fairness), which must stay
+#: inside 64-bit integers (docs/readings.md)
+MAX_WHOLE = (1 << 30) - 1
+#: the largest soft-score weight in size (docs/readings.md)
+MAX_WEIGHT = 1e9
+#: the longest horizon, in days (docs/readings.md)
+MAX_HORIZON_DAYS = 366
+
+
 def _strict_int(value: Any) -> Any:
-    """Accept ints and integral floats; refuse booleans (SPEC §10) and text."""
+    """Accept ints and integral floats of at most :data:`MAX_WHOLE` in size;
+    refuse booleans (SPEC §10) and text."""
     if isinstance(value, bool):
         raise ValueError("a boolean is not a number")
     _not_text(value)
     if isinstance(value, float):
         if not math.isfinite(value) or value != int(value):
             raise ValueError(f"expected a whole number, got {value!r}")
-        return int(value)
+        value = int(value)
+    if isinstance(value, int) and abs(value) > MAX_WHOLE:
+        raise ValueError(f"{value} is too large: whole numbers are at most {MAX_WHOLE:,} in size")
     return value
 
 
@@ -192,7 +205,8 @@ class Horizon(_Frozen):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            # (a name of a tz database folder, e.g. "America", is an OSError)
             raise ValueError(f"unknown IANA timezone {value!r}") from exc
         return value
 
@@ -203,6 +217,8 @@ class Horizon(_Frozen):
         start = info.data.get("start")
         if start is not None and value <= start:
             raise ValueError("horizon end must be after its start")
+        if start is not None and value - start > timedelta(days=MAX_HORIZON_DAYS):
+            raise ValueError(f"the horizon is longer than {MAX_HORIZON_DAYS} days")
         return value
 
     @property
@@ -255,6 +271,9 @@ class Policy(_Frozen):
                 f"unknown soft-score weight {', '.join(unknown)}; "
                 f"known: {', '.join(DEFAULT_WEIGHTS)}"
             )
+        huge = sorted(k for k, w in value.items() if abs(w) > MAX_WEIGHT)
+        if huge:
+            raise ValueError(f"soft-score weight {', '.join(huge)} is larger than {MAX_WEIGHT:g} in size")
         return {**DEFAULT_WEIGHTS, **value}
 
 

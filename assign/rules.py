@@ -51,10 +51,19 @@ def recipient_distance_km(c: Compiled, ra: IntArray, rb: IntArray) -> FloatArray
     return haversine_km(c.r_lat[ra], c.r_lon[ra], c.r_lat[rb], c.r_lon[rb]) * c.detour_factor
 
 
+#: travel minutes are capped here (2^31 - 1): a trip this long fits no
+#: horizon (at most 366 days) and no pledge twice over (at most 2^30 - 1
+#: minutes), so rules 9 and 10 read the same, and every table holds it in 32
+#: bits (a speed of 1e-8 km/h made trips that wrapped around, audit of stop 47)
+TRAVEL_CAP = (1 << 31) - 1
+
+
 def travel_minutes(c: Compiled, km: FloatArray) -> NDArray[np.int64]:
-    """``ceil(60 * d / speed - 1e-9)`` for detour-adjusted distances ``km``."""
-    minutes = np.ceil(60.0 * np.asarray(km, dtype=np.float64) / c.speed_kmh - TRAVEL_TOLERANCE)
-    return np.maximum(minutes, 0).astype(np.int64)
+    """``ceil(60 * d / speed - 1e-9)`` for detour-adjusted distances ``km``,
+    at most :data:`TRAVEL_CAP`."""
+    with np.errstate(over="ignore"):
+        minutes = np.ceil(60.0 * np.asarray(km, dtype=np.float64) / c.speed_kmh - TRAVEL_TOLERANCE)
+    return np.clip(minutes, 0, TRAVEL_CAP).astype(np.int64)
 
 
 def travel_between_recipients(c: Compiled, ra: IntArray, rb: IntArray) -> NDArray[np.int64]:

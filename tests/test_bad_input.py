@@ -53,6 +53,9 @@ CASES = [
     Case("availability_end_before_start", "ends before it starts", "availability.csv", "availability", 5, "v1", "end"),
     Case("horizon_end_before_start", "end must be after its start", "horizon_end_before_start.json", "horizon", None, None, "horizon.end"),
     Case("unknown_timezone", "unknown IANA timezone 'Asia/Atlantis'", "problem.toml", "horizon", None, None, "horizon.timezone"),
+    # (a folder of the tz database: it raised IsADirectoryError, audit of stop 47)
+    Case("timezone_folder", "unknown IANA timezone 'America'", "timezone_folder.json", "horizon", None, None, "horizon.timezone"),
+    Case("long_horizon", "longer than 366 days", "long_horizon.json", "horizon", None, None, "horizon.end"),
     # --- numbers
     Case("nan_coordinate", "finite number", "nan_coordinate.json", "volunteer", 1, "v2", "lat"),
     Case("nan_coordinate_csv", "finite number", "recipients.csv", "recipient", 2, "r1", "lat"),
@@ -65,6 +68,9 @@ CASES = [
     Case("number_as_boolean", "expected true or false, got 1", "number_as_boolean.json", "policy", None, None, "policy.count_travel_in_capacity"),
     Case("unparsable_number", "expected a whole number, got 'abc'", "tasks.csv", "task", 3, "t2", "duration_min"),
     Case("fractional_integer", "expected a whole number, got 1.5", "tasks.csv", "task", 4, "t3", "volunteers_needed"),
+    # (beyond 64 bits it raised OverflowError; beyond 2^30 the exact model's squares overflow)
+    Case("huge_integer", "whole numbers are at most 1,073,741,823", "huge_integer.json", "volunteer", 1, "v2", "max_minutes"),
+    Case("huge_weight", "weight fairness is larger than 1e+09", "huge_weight.json", "policy", None, None, "policy.weights"),
     # --- policy and structure
     Case("unknown_service_without_tier", "unknown service 'gardening' and no tier", "unknown_service_without_tier.json", "task", 3, "t4", "service"),
     Case("unknown_weights_term", "unknown soft-score weight speed", "unknown_weights_term.json", "policy", None, None, "policy.weights"),

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from assign.errors import ProblemError
 from assign.io import load, load_json, problem_to_dict, save, save_json
 from assign.io.bundle import TABLES, bundle_texts, load_bundle, save_bundle
-from assign.model import Problem
+from assign.model import MAX_WEIGHT, Problem
 from assign.validate import validate_problem
 from tests.strategies import problems
 
@@ -248,7 +248,6 @@ def tricky_problems(draw: st.DrawFn) -> Problem:
             return moment.isoformat().replace("+00:00", "Z")
         return moment.astimezone(timezone(offset)).isoformat()
 
-    real = st.floats(allow_nan=False, allow_infinity=False)
     lat = st.floats(-90, 90)
     lon = st.floats(-180, 180)
     positive = st.floats(min_value=1e-300, allow_infinity=False)
@@ -268,7 +267,7 @@ def tricky_problems(draw: st.DrawFn) -> Problem:
             "service_tiers": {s: draw(st.integers(1, 9)) for s in services},
             "service_skills": {s: draw(skills) for s in services},
             "group_weights": {g: draw(st.integers(-5, 50)) for g in draw(st.lists(IDENT, max_size=2))},
-            "weights": draw(st.dictionaries(st.sampled_from(["fairness", "equity", "stability"]), real)),
+            "weights": draw(st.dictionaries(st.sampled_from(["fairness", "equity", "stability"]), st.floats(-MAX_WEIGHT, MAX_WEIGHT))),
         },
         "communities": [{"id": comm, "name": draw(TEXT)}],
         "volunteers": [],

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -168,6 +169,32 @@ def test_travel_minutes_rounds_up_with_tolerance() -> None:
     c = compiled(base_problem())  # 12 km/h: one minute per 0.2 km
     km = np.array([0.0, 0.2, 0.2 + 1e-6, 0.2 * (1 + 1e-12), 0.39])
     assert rules.travel_minutes(c, km).tolist() == [0, 1, 2, 1, 2]
+
+
+@pytest.mark.parametrize("speed", [1e-10, 1e-300])
+def test_travel_beyond_32_bits_is_capped_not_wrapped(speed: float) -> None:
+    """At a speed of 1e-10 km/h a 100-m trip takes ~10^11 minutes, more than
+    32 bits hold; at 1e-300 it is infinite. Both are capped at
+    ``TRAVEL_CAP`` (longer than any horizon), in the formula and in the table,
+    so two visits at different homes never fit one volunteer's day. Before the
+    cap the table's int32 wrapped around (the audit of stop 47 found schedules
+    ``solve`` called valid and ``check`` refused), and infinity was cast to garbage."""
+    from assign import solve as solve_problem
+    from assign.check import check
+
+    raw = base_problem()
+    raw["policy"] = {"speed_kmh": speed}
+    raw["recipients"].append({"id": "r2", "community": "c1", "lat": 33.042, "lon": 108.250})
+    raw["tasks"].append({**raw["tasks"][0], "id": "t2", "recipient": "r2"})
+    c = compiled(raw)
+    trip = rules.travel_between_recipients(c, np.array([0, 1]), np.array([1, 0]))
+    assert trip.tolist() == [rules.TRAVEL_CAP, rules.TRAVEL_CAP]
+    assert rules.RecipientTravel(c).table(np.array([0, 1])).tolist() == [[0, rules.TRAVEL_CAP], [rules.TRAVEL_CAP, 0]]
+    problem = Problem.model_validate(raw)
+    for strategy in ("greedy", "cpsat", "auto"):
+        schedule = solve_problem(problem, strategy=strategy, time_limit=5, seed=0, workers=1)
+        assert len(schedule.assignments) == 1, strategy  # one visit: the trip never fits
+        assert check(problem, schedule).valid, strategy
 
 
 def test_travel_between_recipients_same_home_is_zero() -> None:
