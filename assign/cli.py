@@ -10,6 +10,7 @@ import contextlib
 import csv
 import io
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -139,9 +140,39 @@ def _csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return buffer.getvalue()
 
 
+#: the files ``solve`` writes into its ``--out`` folder
+OUTPUT_NAMES = ("schedule.json", "assignments.csv", "unassigned.csv")
+
+
+def writable_folder(out: Path, names: tuple[str, ...], option: str) -> None:
+    """Refuse, before any work, a folder ``out`` that could not take the files
+    ``names``: a file in its place or in its path, one of those names taken by
+    a folder, or no permission to write (a solve used to run whole and then
+    fail on such a folder, after writing part of its files)."""
+    where = f"{option} {out}"
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{where}: it exists and is not a folder; nothing was written")
+    if out.is_dir():
+        for name in names:
+            if (out / name).exists() and not (out / name).is_file():
+                raise UsageError(f"{where}: {name} there is not a file; nothing was written")
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise UsageError(f"{where}: the folder is not writable; nothing was written")
+        return
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{where}: {parent} is not a folder; nothing was written")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{where}: {parent} is not writable; nothing was written")
+
+
 def write_outputs(schedule: Schedule, out: Path) -> None:
-    """Write ``schedule.json``, ``assignments.csv`` and ``unassigned.csv`` (atomically)."""
-    from .io.atomic import write_text_atomic
+    """Write ``schedule.json``, ``assignments.csv`` and ``unassigned.csv``
+    (each atomically, all three on disk before the first replaces its old
+    version: :func:`~assign.io.atomic.write_texts_atomic`)."""
+    from .io.atomic import write_texts_atomic
     from .io.json_io import schedule_to_json
 
     assignments = _csv_text(
@@ -155,10 +186,20 @@ def write_outputs(schedule: Schedule, out: Path) -> None:
     unassigned = _csv_text(
         ("task", "reason", "detail"), [(u.task, u.reason, u.detail) for u in schedule.unassigned]
     )
+    texts = dict(zip(OUTPUT_NAMES, (schedule_to_json(schedule), assignments, unassigned), strict=True))
     out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "schedule.json", schedule_to_json(schedule))
-    write_text_atomic(out / "assignments.csv", assignments)
-    write_text_atomic(out / "unassigned.csv", unassigned)
+    write_texts_atomic([(out / name, texts[name]) for name in OUTPUT_NAMES])
+
+
+def _writable_destination(path: Path, option: str) -> None:
+    """:func:`writable_folder` for a problem written by name: a ``*.json``
+    file (its folder must take it) or a bundle folder (its files)."""
+    from .io.bundle import BUNDLE_FILES
+
+    if str(path).endswith(".json"):
+        writable_folder(path.parent, (path.name,), option)
+    else:
+        writable_folder(path, BUNDLE_FILES, option)
 
 
 # ------------------------------------------------------------------- commands
@@ -178,6 +219,7 @@ def _cmd_solve(args: argparse.Namespace, stdout: TextIO) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     problem = load(args.problem)
+    writable_folder(Path(args.out), OUTPUT_NAMES, "--out")
     schedule = solve(
         problem,
         strategy=args.strategy,
@@ -245,6 +287,7 @@ def _cmd_convert(args: argparse.Namespace, stdout: TextIO) -> int:
     from .io import load, save
 
     problem = load(args.src)
+    _writable_destination(Path(args.dst), "DST")
     save(problem, args.dst)
     print(f"wrote {args.dst}", file=stdout)
     return EXIT_OK
@@ -253,6 +296,7 @@ def _cmd_convert(args: argparse.Namespace, stdout: TextIO) -> int:
 def _cmd_generate(args: argparse.Namespace, stdout: TextIO) -> int:
     from .synth import generate_to
 
+    _writable_destination(Path(args.out), "--out")
     generate_to(args.scenario, args.seed, args.out)
     print(f"wrote {args.out}", file=stdout)
     return EXIT_OK

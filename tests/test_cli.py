@@ -159,6 +159,70 @@ def test_a_problem_too_large_for_the_memory_exits_2_and_writes_nothing(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("case", ["file_in_place", "file_in_path", "output_name_is_a_folder"])
+def test_an_unusable_out_exits_2_before_solving(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An ``--out`` that cannot take the three files is refused before the
+    solve starts, and nothing is written. (A solve used to run whole, then
+    fail with a traceback, after writing schedule.json and assignments.csv
+    beside a folder named unassigned.csv: the audit of stop 47.)"""
+    import importlib
+
+    solve_module = importlib.import_module("assign.solve")  # (``assign.solve`` is the function)
+
+    def no_solve(*_: object, **__: object) -> None:
+        raise AssertionError("the solve started")
+
+    monkeypatch.setattr(solve_module, "solve", no_solve)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("keep me")
+    out = {"file_in_place": blocker, "file_in_path": blocker / "sub", "output_name_is_a_folder": tmp_path / "out"}[case]
+    if case == "output_name_is_a_folder":
+        (out / "unassigned.csv").mkdir(parents=True)
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    code, _, stderr = run("solve", str(TINY), "--out", str(out))
+    assert code == EXIT_BAD_INPUT
+    assert "error: --out" in stderr and "nothing was written" in stderr
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+    assert blocker.read_text() == "keep me"
+
+
+def test_convert_to_an_unusable_destination_exits_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("keep me")
+    code, _, stderr = run("convert", str(TINY), str(blocker))  # a bundle folder where a file is
+    assert code == EXIT_BAD_INPUT and "DST" in stderr and "not a folder" in stderr
+    code, _, stderr = run("convert", str(TINY), str(blocker / "p.json"))
+    assert code == EXIT_BAD_INPUT and "not a folder" in stderr
+    assert blocker.read_text() == "keep me"
+
+
+def test_the_three_outputs_are_on_disk_before_the_first_replaces_its_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old set of outputs stays whole while the new one is written: every
+    new file is written (to a temporary file) before the first rename. (Each
+    file used to be renamed as soon as written, so a run killed in between
+    left a new schedule.json beside the old CSVs: the audit of stop 47.)"""
+    import os
+
+    out = tmp_path / "out"
+    code, _, _ = run("solve", str(TINY), "--out", str(out))
+    assert code == EXIT_OK
+    staged: list[list[str]] = []
+    real = os.replace
+
+    def replace(src: str, dst: str) -> None:
+        staged.append(sorted(p.name for p in out.iterdir() if p.name.endswith(".tmp")))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    code, _, _ = run("solve", str(TINY), "--out", str(out), "--seed", "1")
+    assert code == EXIT_OK
+    assert len(staged) == 3
+    assert len(staged[0]) == 3 and {name.split(".")[1] for name in staged[0]} == {"schedule", "assignments", "unassigned"}
+    assert sorted(p.name for p in out.iterdir()) == ["assignments.csv", "schedule.json", "unassigned.csv"]
+
+
 def test_missing_problem_file_exits_2(tmp_path: Path) -> None:
     code, _, stderr = run("solve", str(tmp_path / "nope.json"), "--out", str(tmp_path / "out"))
     assert code == EXIT_BAD_INPUT and "cannot read" in stderr

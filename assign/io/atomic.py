@@ -40,3 +40,46 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, mode: int | No
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically (``\\n`` line ends)."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_texts_atomic(files: list[tuple[str | os.PathLike[str], str]]) -> None:
+    """Write several UTF-8 texts, each atomically, as one set as far as a file
+    system allows: every file is written whole and fsynced to a temporary file
+    next to its target before the first is renamed into place; the renames
+    then follow one another, and the folders are fsynced. A run killed while
+    the texts are written (seconds at county scale) leaves the old set whole;
+    only a kill between two renames (microseconds) can leave a mix."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in files:
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            staged.append((tmp, target))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(text.encode("utf-8"))
+                handle.flush()
+                os.fchmod(handle.fileno(), ordinary_file_mode())
+                os.fsync(handle.fileno())
+        while staged:
+            tmp, target = staged[0]
+            os.replace(tmp, target)
+            staged.pop(0)
+    except BaseException:
+        for tmp, _ in staged:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+        raise
+    for folder in sorted({str(Path(path).parent) for path, _ in files}):
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError:  # pragma: no cover - a platform without folder handles
+            continue
+        try:
+            os.fsync(fd)
+        except OSError:  # pragma: no cover - (some file systems refuse)
+            pass
+        finally:
+            os.close(fd)

@@ -39,7 +39,7 @@ import tomli_w
 from ..errors import InputIssue, ProblemError
 from ..model import Problem
 from ..validate import SourceMap, build_problem
-from .atomic import write_text_atomic
+from .atomic import write_texts_atomic
 from .json_io import problem_to_dict
 
 Kind = Literal["str", "int", "float", "list"]
@@ -143,6 +143,8 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 TABLE_BY_SECTION: dict[str, Table] = {table.section: table for table in TABLES}
+#: every file a bundle folder may hold
+BUNDLE_FILES: tuple[str, ...] = (TOML_NAME, *(table.file for table in TABLES))
 ENTITY_SECTIONS = ("communities", "volunteers", "recipients", "tasks")
 
 
@@ -564,7 +566,8 @@ def bundle_texts(problem: Problem) -> dict[str, str]:
 def save_bundle(problem: Problem, folder: str | os.PathLike[str]) -> None:
     """Write ``problem`` as a table bundle into ``folder`` (created if needed).
 
-    Every file is written atomically; nothing is written when the problem cannot
+    Every file is written atomically, all of them before the first replaces an
+    old one (:func:`~.atomic.write_texts_atomic`); nothing is written when the problem cannot
     be represented as tables (see :func:`bundle_texts`). ``history.csv`` is always
     written (header only when there is no history) so that an old one never lingers.
     """
@@ -573,5 +576,4 @@ def save_bundle(problem: Problem, folder: str | os.PathLike[str]) -> None:
         texts = bundle_texts(problem)
     except ProblemError as exc:
         raise ProblemError([replace(i, file=_path(root, i.file)) for i in exc.issues]) from None
-    for name, text in texts.items():
-        write_text_atomic(root / name, text)
+    write_texts_atomic([(root / name, text) for name, text in texts.items()])
