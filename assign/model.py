@@ -350,6 +350,16 @@ class Task(_Frozen):
     required_skills: tuple[str, ...] = ()
     window_start: Moment
     window_end: Moment
+
+    @field_validator("window_end")
+    @classmethod
+    def _window_ordered(cls, value: datetime, info: ValidationInfo) -> datetime:
+        # (an end before the start was reported on duration_min as a window of
+        # negative minutes: the audit of stop 47)
+        start = info.data.get("window_start")
+        if start is not None and value < start:
+            raise ValueError("the window ends before it starts")
+        return value
     duration_min: PosInt
     volunteers_needed: Annotated[int, BeforeValidator(_strict_int), Field(ge=1)] = 1
     pinned: tuple[str, ...] = ()

@@ -44,6 +44,8 @@ CASES = [
     Case("id_too_long", "at most 64 characters", "id_too_long.json", "task", 0, "t" * 65, "id"),
     # --- time
     Case("window_shorter_than_duration", "shorter than duration_min 240", "window_shorter_than_duration.json", "task", 2, "t3", "duration_min"),
+    # (it was reported on duration_min as a window of negative minutes)
+    Case("window_end_before_start", "the window ends before it starts", "window_end_before_start.json", "task", 0, "t1", "window_end"),
     Case("task_outside_horizon", "lies outside the horizon", "tasks.csv", "task", 5, "t4", "window_end"),
     Case("malformed_datetime", "valid datetime", "tasks.csv", "task", 2, "t1", "window_start"),
     Case("date_only_datetime", "date without a time", "availability.csv", "availability", 3, "v1", "start"),
