@@ -287,7 +287,9 @@ def _convert_row(
     """The JSON-shaped dict of one CSV row; empty cells are left out (= default)."""
     out: dict[str, Any] = {}
     issues: list[InputIssue] = []
-    ident = row.cells.get("id") or row.cells.get("volunteer") or row.cells.get("task") or None
+    # (a history row is named by its past task, as the model names it; an
+    # availability row by its volunteer)
+    ident = row.cells.get("id") or row.cells.get("task") or row.cells.get("volunteer") or None
     for name, kind in table.columns:
         cell = row.cells[name]
         if kind == "str":
