@@ -462,6 +462,7 @@ def build_candidates(
     )
 
 
+_INT32_MAX = np.iinfo(np.int32).max
 #: the candidate columns and their dtypes
 _COLUMNS: dict[str, Any] = {
     "task": np.int32, "volunteer": np.int32, "km": np.float32, "start": np.int64, "load": np.int32,
@@ -528,7 +529,9 @@ def _candidate_columns(
         columns["volunteer"].append(v.astype(np.int32))
         columns["km"].append(km.astype(np.float32))
         columns["start"].append(start)
-        columns["load"].append(rules.assignment_load(c, t, v, km).astype(np.int32))
+        # (a load beyond 32 bits, from a capped trip counted twice, exceeds every
+        # pledge as 2^31 - 1 does: it must not wrap around to a small one)
+        columns["load"].append(np.minimum(rules.assignment_load(c, t, v, km), _INT32_MAX).astype(np.int32))
         if with_cost:
             from .score import linear_pair_cost
 

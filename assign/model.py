@@ -350,6 +350,12 @@ class Task(_Frozen):
     required_skills: tuple[str, ...] = ()
     window_start: Moment
     window_end: Moment
+    duration_min: PosInt
+    volunteers_needed: Annotated[int, BeforeValidator(_strict_int), Field(ge=1)] = 1
+    pinned: tuple[str, ...] = ()
+    previous_volunteers: tuple[str, ...] = ()
+
+    _items = field_validator("required_skills", "pinned", "previous_volunteers")(_no_empty_items)
 
     @field_validator("window_end")
     @classmethod
@@ -360,12 +366,6 @@ class Task(_Frozen):
         if start is not None and value < start:
             raise ValueError("the window ends before it starts")
         return value
-    duration_min: PosInt
-    volunteers_needed: Annotated[int, BeforeValidator(_strict_int), Field(ge=1)] = 1
-    pinned: tuple[str, ...] = ()
-    previous_volunteers: tuple[str, ...] = ()
-
-    _items = field_validator("required_skills", "pinned", "previous_volunteers")(_no_empty_items)
 
     @field_validator("duration_min")
     @classmethod

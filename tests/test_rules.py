@@ -171,19 +171,23 @@ def test_travel_minutes_rounds_up_with_tolerance() -> None:
     assert rules.travel_minutes(c, km).tolist() == [0, 1, 2, 1, 2]
 
 
+@pytest.mark.parametrize("count_travel", [False, True])
 @pytest.mark.parametrize("speed", [1e-10, 1e-300])
-def test_travel_beyond_32_bits_is_capped_not_wrapped(speed: float) -> None:
+def test_travel_beyond_32_bits_is_capped_not_wrapped(speed: float, count_travel: bool) -> None:
     """At a speed of 1e-10 km/h a 100-m trip takes ~10^11 minutes, more than
     32 bits hold; at 1e-300 it is infinite. Both are capped at
     ``TRAVEL_CAP`` (longer than any horizon), in the formula and in the table,
     so two visits at different homes never fit one volunteer's day. Before the
     cap the table's int32 wrapped around (the audit of stop 47 found schedules
-    ``solve`` called valid and ``check`` refused), and infinity was cast to garbage."""
+    ``solve`` called valid and ``check`` refused), and infinity was cast to garbage.
+    With travel counted in the pledge, a visit's load (twice the capped trip)
+    exceeds every pledge and must not wrap around in the candidates' 32-bit
+    loads either: then no visit fits."""
     from assign import solve as solve_problem
     from assign.check import check
 
     raw = base_problem()
-    raw["policy"] = {"speed_kmh": speed}
+    raw["policy"] = {"speed_kmh": speed, "count_travel_in_capacity": count_travel}
     raw["recipients"].append({"id": "r2", "community": "c1", "lat": 33.042, "lon": 108.250})
     raw["tasks"].append({**raw["tasks"][0], "id": "t2", "recipient": "r2"})
     c = compiled(raw)
@@ -193,7 +197,8 @@ def test_travel_beyond_32_bits_is_capped_not_wrapped(speed: float) -> None:
     problem = Problem.model_validate(raw)
     for strategy in ("greedy", "cpsat", "auto"):
         schedule = solve_problem(problem, strategy=strategy, time_limit=5, seed=0, workers=1)
-        assert len(schedule.assignments) == 1, strategy  # one visit: the trip never fits
+        # one visit: the trip never fits (none when it counts in the pledge)
+        assert len(schedule.assignments) == (0 if count_travel else 1), strategy
         assert check(problem, schedule).valid, strategy
 
 
