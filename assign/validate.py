@@ -88,6 +88,11 @@ def _issues_from_pydantic(
                     row = avail_rows[min(interval, len(avail_rows) - 1)] if avail_rows else row
                     part = rest[2] if len(rest) > 2 else None
                     rest = [{"0": "start", "1": "end"}.get(part or "", "start/end")]
+                elif len(rest) > 1 and rest[1].isdigit():
+                    # JSON: which interval, and its start or end (the audit of
+                    # stop 47: "field 'availability'" named neither)
+                    part = {"0": "start", "1": "end"}.get(rest[2], rest[2]) if len(rest) > 2 else None
+                    rest = [f"availability[{rest[1]}]" + (f".{part}" if part else "")]
             fld = ".".join(p for p in rest if not p.isdigit()) or None
             issues.append(
                 InputIssue(file, _entity_name(section), row, _ident(raw, section, index), fld, message)

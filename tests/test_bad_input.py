@@ -49,6 +49,8 @@ CASES = [
     Case("task_outside_horizon", "lies outside the horizon", "tasks.csv", "task", 5, "t4", "window_end"),
     Case("malformed_datetime", "valid datetime", "tasks.csv", "task", 2, "t1", "window_start"),
     Case("date_only_datetime", "date without a time", "availability.csv", "availability", 3, "v1", "start"),
+    # (JSON: the interval and its end named, not only 'availability')
+    Case("availability_date_only_json", "date without a time", "availability_date_only_json.json", "volunteer", 1, "v2", "availability[0].end"),
     Case("datetime_without_offset", "no UTC offset", "datetime_without_offset.json", "horizon", None, None, "horizon.start"),
     Case("number_as_datetime", "expected an ISO 8601 datetime", "number_as_datetime.json", "task", 1, "t2", "window_start"),
     # (named by the volunteer before the audit of stop 47; the model names the past task)
