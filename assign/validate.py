@@ -177,6 +177,43 @@ def _check_references(problem: Problem, source: SourceMap) -> list[InputIssue]:
     return issues
 
 
+#: distinct skill names and distinct service names a problem may use (each is
+#: compiled to a bit of a 64-bit mask; docs/readings.md, "Limits")
+MAX_NAMES = 64
+
+
+def _check_name_limits(problem: Problem, source: SourceMap) -> list[InputIssue]:
+    """The row and field where a 65th distinct skill or service name appears,
+    in the order the compiler meets them (volunteers, then tasks)."""
+    issues: list[InputIssue] = []
+    skills = set().union(*(v.skills for v in problem.volunteers), *(problem.task_skills(t) for t in problem.tasks))
+    services = set().union(*(v.preferred_services for v in problem.volunteers), (t.service for t in problem.tasks))
+    if len(skills) <= MAX_NAMES and len(services) <= MAX_NAMES:
+        return issues  # (the common case, without the scan that finds the row)
+    for kind, rows in (
+        ("skill", [
+            *(("volunteers", i, v.id, "skills", v.skills) for i, v in enumerate(problem.volunteers)),
+            *(("tasks", i, t.id, "required_skills" if t.required_skills else "service", problem.task_skills(t))
+              for i, t in enumerate(problem.tasks)),
+        ]),
+        ("service", [
+            *(("volunteers", i, v.id, "preferred_services", v.preferred_services)
+              for i, v in enumerate(problem.volunteers)),
+            *(("tasks", i, t.id, "service", (t.service,)) for i, t in enumerate(problem.tasks)),
+        ]),
+    ):
+        seen: set[str] = set()
+        for section, index, ident, fld, names in rows:
+            seen.update(names)
+            if len(seen) > MAX_NAMES:
+                issues.append(
+                    InputIssue(source.file(section), _entity_name(section), source.row(section, index), ident, fld,
+                               f"a {MAX_NAMES + 1}th distinct {kind} name: a problem holds at most {MAX_NAMES}")
+                )
+                break
+    return issues
+
+
 def build_problem(raw: Any, source: SourceMap) -> Problem:
     """Validate ``raw`` (a dict shaped like the JSON format) into a Problem.
 
@@ -200,7 +237,7 @@ def build_problem(raw: Any, source: SourceMap) -> Problem:
         problem = Problem.model_validate(raw)
     except ValidationError as exc:
         raise ProblemError(_issues_from_pydantic(exc, raw, source)) from None
-    issues = _check_references(problem, source)
+    issues = _check_references(problem, source) or _check_name_limits(problem, source)
     if issues:
         raise ProblemError(issues)
     return problem
@@ -208,7 +245,8 @@ def build_problem(raw: Any, source: SourceMap) -> Problem:
 
 def validate_problem(problem: Problem, file: str = "<memory>") -> None:
     """Cross-reference checks for a Problem built in Python; raises ProblemError."""
-    issues = _check_references(problem, SourceMap(default_file=file))
+    source = SourceMap(default_file=file)
+    issues = _check_references(problem, source) or _check_name_limits(problem, source)
     if issues:
         raise ProblemError(issues)
 

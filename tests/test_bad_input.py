@@ -78,6 +78,8 @@ CASES = [
     Case("huge_integer", "whole numbers are at most 1,073,741,823", "huge_integer.json", "volunteer", 1, "v2", "max_minutes"),
     Case("huge_weight", "weight fairness is larger than 1e+09", "huge_weight.json", "policy", None, None, "policy.weights"),
     # --- policy and structure
+    # (found only when compiling, with no file, row or field, before the audit of stop 47)
+    Case("too_many_skills", "65th distinct skill name", "too_many_skills.json", "volunteer", 2, "v3", "skills"),
     Case("unknown_service_without_tier", "unknown service 'gardening' and no tier", "unknown_service_without_tier.json", "task", 3, "t4", "service"),
     Case("unknown_weights_term", "unknown soft-score weight speed", "unknown_weights_term.json", "policy", None, None, "policy.weights"),
     Case("missing_required_field", "required field is missing", "missing_required_field.json", "task", 2, "t3", "duration_min"),
