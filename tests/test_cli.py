@@ -242,6 +242,18 @@ def test_unreadable_schedule_exits_2(tmp_path: Path) -> None:
     assert code == EXIT_BAD_INPUT and "error" in stderr
 
 
+def test_a_schedule_without_its_format_tag_exits_2(solved: tuple[Path, str], tmp_path: Path) -> None:
+    """As a problem file without its tag is refused, so is a schedule file (it
+    was checked as if tagged: the audit of stop 47)."""
+    out, _ = solved
+    raw = json.loads((out / "schedule.json").read_text())
+    del raw["format"]
+    untagged = tmp_path / "s.json"
+    untagged.write_text(json.dumps(raw))
+    code, _, stderr = run("check", str(TINY), str(untagged))
+    assert code == EXIT_BAD_INPUT and "field format: required field is missing" in stderr
+
+
 def test_usage_and_help() -> None:
     assert run()[0] == 2
     assert run("solve")[0] == 2  # missing arguments

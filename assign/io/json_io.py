@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputIssue, ProblemError, ScheduleError
-from ..model import Problem, Schedule
+from ..model import SCHEDULE_FORMAT, Problem, Schedule
 from ..validate import SourceMap, build_problem
 from .atomic import write_text_atomic
 
@@ -83,6 +83,10 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
         raw = read_json_file(path, entity="schedule")
     except ProblemError as exc:
         raise ScheduleError(str(exc)) from None
+    if isinstance(raw, dict) and "format" not in raw:
+        # (a problem file without its tag is refused; so is a schedule file: the
+        # audit of stop 47 found one accepted)
+        raise ScheduleError(f"{path}: schedule, field format: required field is missing (expected {SCHEDULE_FORMAT!r})")
     try:
         return Schedule.model_validate(raw)
     except ValidationError as exc:
