@@ -173,12 +173,12 @@ def write_outputs(schedule: Schedule, out: Path) -> None:
     (each atomically, all three on disk before the first replaces its old
     version: :func:`~assign.io.atomic.write_texts_atomic`)."""
     from .io.atomic import write_texts_atomic
-    from .io.json_io import schedule_to_json
+    from .io.json_io import iso_stamp, schedule_to_json
 
     assignments = _csv_text(
         ("task", "volunteer", "start", "end", "travel_km"),
         [
-            (a.task, a.volunteer, a.start.isoformat(), a.end.isoformat() if a.end else "",
+            (a.task, a.volunteer, iso_stamp(a.start), iso_stamp(a.end) if a.end else "",
              "" if a.travel_km is None else f"{a.travel_km:.2f}")
             for a in schedule.assignments
         ],

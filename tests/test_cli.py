@@ -254,6 +254,20 @@ def test_a_schedule_without_its_format_tag_exits_2(solved: tuple[Path, str], tmp
     assert code == EXIT_BAD_INPUT and "field format: required field is missing" in stderr
 
 
+def test_csv_datetimes_are_written_as_in_schedule_json(tmp_path: Path) -> None:
+    """A zero offset is ``Z`` in both files (the CSV wrote ``+00:00``: the
+    audit of stop 47); other offsets as they are."""
+    utc = tmp_path / "utc.json"
+    utc.write_text(TINY.read_text().replace("+08:00", "+00:00"))
+    for problem in (utc, TINY):
+        out = tmp_path / f"out-{problem.stem}"
+        assert run("solve", str(problem), "--out", str(out))[0] == EXIT_OK
+        in_json = {(a["task"], a["start"], a["end"]) for a in json.loads((out / "schedule.json").read_text())["assignments"]}
+        rows = csv.DictReader((out / "assignments.csv").open())
+        assert {(r["task"], r["start"], r["end"]) for r in rows} == in_json
+        assert all(s.endswith("Z" if problem == utc else "+08:00") for _, s, _ in in_json)
+
+
 def test_usage_and_help() -> None:
     assert run()[0] == 2
     assert run("solve")[0] == 2  # missing arguments

@@ -89,10 +89,12 @@ def schedule_json(schedule: Schedule) -> bytes:
 
 
 def assignments_csv(schedule: Schedule) -> bytes:
+    from ..io.json_io import iso_stamp
+
     return _csv(
         ("task", "volunteer", "start", "end", "travel_km"),
         [
-            (a.task, a.volunteer, a.start.isoformat(), a.end.isoformat() if a.end else "",
+            (a.task, a.volunteer, iso_stamp(a.start), iso_stamp(a.end) if a.end else "",
              "" if a.travel_km is None else f"{a.travel_km:.2f}")
             for a in schedule.assignments
         ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,15 @@ def schedule_to_json(schedule: Schedule) -> str:
 def save_schedule(schedule: Schedule, path: str | os.PathLike[str]) -> None:
     """Write a schedule JSON file atomically."""
     write_text_atomic(path, schedule_to_json(schedule))
+
+
+def iso_stamp(moment: datetime) -> str:
+    """A datetime as schedule.json writes it (pydantic's form): ISO 8601, a
+    zero offset as ``Z``. The CSV outputs use it, so that both files write one
+    time alike (they wrote ``+00:00`` beside the JSON's ``Z``: the audit of
+    stop 47)."""
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def load_schedule(path: str | os.PathLike[str]) -> Schedule:
