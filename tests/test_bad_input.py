@@ -73,6 +73,8 @@ CASES = [
     Case("text_boolean", "expected true or false, got 'yes'", "text_boolean.json", "policy", None, None, "policy.count_travel_in_capacity"),
     Case("number_as_boolean", "expected true or false, got 1", "number_as_boolean.json", "policy", None, None, "policy.count_travel_in_capacity"),
     Case("unparsable_number", "expected a whole number, got 'abc'", "tasks.csv", "task", 3, "t2", "duration_min"),
+    # (Python's int() reads "6_0" as 60; a spreadsheet does not)
+    Case("number_with_underscore", "expected a whole number, got '6_0'", "tasks.csv", "task", 3, "t2", "duration_min"),
     Case("fractional_integer", "expected a whole number, got 1.5", "tasks.csv", "task", 4, "t3", "volunteers_needed"),
     # (beyond 64 bits it raised OverflowError; beyond 2^30 the exact model's squares overflow)
     Case("huge_integer", "whole numbers are at most 1,073,741,823", "huge_integer.json", "volunteer", 1, "v2", "max_minutes"),

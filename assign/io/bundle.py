@@ -269,7 +269,11 @@ def _number(text: str, kind: Kind) -> int | float | None:
     Integer columns take whole numbers and integral floats (``"120.0"``); what is
     left of a float (``"1.5"``, ``"nan"``) goes on to the model, which says why it
     is no whole number. ``"nan"``/``"inf"`` parse as floats for the model to refuse.
+    Only ASCII without ``_`` is a number: Python's own parsers also take
+    ``"6_0"`` and other scripts' digits as 60 (the audit of stop 47).
     """
+    if not text.isascii() or "_" in text:
+        return None
     if kind == "int":
         try:
             return int(text)
