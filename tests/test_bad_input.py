@@ -85,6 +85,8 @@ CASES = [
     Case("unknown_service_without_tier", "unknown service 'gardening' and no tier", "unknown_service_without_tier.json", "task", 3, "t4", "service"),
     Case("unknown_weights_term", "unknown soft-score weight speed", "unknown_weights_term.json", "policy", None, None, "policy.weights"),
     Case("missing_required_field", "required field is missing", "missing_required_field.json", "task", 2, "t3", "duration_min"),
+    # (they were silently replaced by the CSV tables')
+    Case("entities_in_toml", "the tasks of a bundle belong in tasks.csv", "problem.toml", "problem", None, None, "tasks"),
     Case("wrong_format_tag", "wrong format tag 'assign/problem@2'", "wrong_format_tag.json", "problem", None, None, "format"),
     # --- file level: JSON
     Case("invalid_utf8", "invalid UTF-8", "invalid_utf8.json", "problem", None, None, None),

@@ -404,6 +404,15 @@ def load_bundle(folder: str | os.PathLike[str]) -> Problem:
     source.files["top"] = toml_file
     raw: dict[str, Any] = dict(top)
     cell_issues: list[InputIssue] = []
+    # entities in problem.toml were silently replaced by the CSV tables' (the
+    # audit of stop 47)
+    for section in ENTITY_SECTIONS:
+        if section in top:
+            csv_name = TABLE_BY_SECTION[section].file
+            cell_issues.append(
+                InputIssue(toml_file, "problem", None, None, section,
+                           f"the {section} of a bundle belong in {csv_name}, not here")
+            )
 
     for section in ENTITY_SECTIONS:
         table = TABLE_BY_SECTION[section]
