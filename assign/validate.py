@@ -97,6 +97,18 @@ def _issues_from_pydantic(
             issues.append(
                 InputIssue(file, _entity_name(section), row, _ident(raw, section, index), fld, message)
             )
+        elif loc[:2] == ["history", "assignments"] and len(loc) >= 3 and isinstance(loc[2], int):
+            # a past assignment: its row and task, as the references' checks name it
+            # (it was "history, field 'history.assignments.0.minutes'": the audit of stop 47)
+            index = int(loc[2])
+            items = raw.get("history", {}).get("assignments", []) if isinstance(raw.get("history"), dict) else []
+            item = items[index] if isinstance(items, list) and index < len(items) else None
+            task = item.get("task") if isinstance(item, dict) else None
+            fld = ".".join(str(p) for p in loc[3:]) or None
+            issues.append(
+                InputIssue(source.file("history"), "history assignment", source.row("history", index),
+                           task if isinstance(task, str) else None, fld, message)
+            )
         else:
             section = str(loc[0]) if loc else "top"
             fld = ".".join(str(p) for p in loc) or None

@@ -55,6 +55,8 @@ CASES = [
     Case("number_as_datetime", "expected an ISO 8601 datetime", "number_as_datetime.json", "task", 1, "t2", "window_start"),
     # (named by the volunteer before the audit of stop 47; the model names the past task)
     Case("history_unparsable_minutes", "expected a whole number, got 'x'", "history.csv", "history assignment", 2, "t0", "minutes"),
+    # (JSON: it was "history, field 'history.assignments.0.minutes'", no row or id)
+    Case("history_negative_minutes", "greater than or equal to 0", "history_negative_minutes.json", "history assignment", 0, "old1", "minutes"),
     Case("history_malformed_datetime", "valid datetime", "history.csv", "history assignment", 2, "t0", "start"),
     Case("availability_end_before_start", "ends before it starts", "availability.csv", "availability", 5, "v1", "end"),
     Case("horizon_end_before_start", "end must be after its start", "horizon_end_before_start.json", "horizon", None, None, "horizon.end"),
