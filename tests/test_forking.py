@@ -84,3 +84,57 @@ def test_a_child_stopped_after_posting_gives_its_partial_only() -> None:
 def test_without_partial_a_posted_result_is_not_the_final_one() -> None:
     wait = forked(_answer, partial=False)
     assert wait is not None and wait.partial() is None and wait() == 42
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie not yet reaped counts as dead)."""
+    from pathlib import Path
+
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "\nState:\tZ" not in status.read_text()
+    except OSError:
+        return False
+
+
+def test_a_child_dies_with_its_parent_even_by_sigkill(tmp_path: Any) -> None:
+    """A process killed with SIGKILL takes its forked children with it: a
+    child left behind kept the nightly job's lock (inherited), and a rerun
+    was refused until the orphan ended (the audit of stop 47)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    pidfile = tmp_path / "child.pid"
+    root = str(Path(__file__).resolve().parents[1])
+    script = (
+        "import os, sys, time\n"
+        f"sys.path.insert(0, {root!r})\n"
+        "from assign.forking import forked\n"
+        "def work():\n"
+        f"    open({str(pidfile)!r} + '.tmp', 'w').write(str(os.getpid()))\n"
+        f"    os.replace({str(pidfile)!r} + '.tmp', {str(pidfile)!r})\n"
+        "    time.sleep(300)\n"
+        "wait = forked(work)\n"
+        "time.sleep(300)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        for _ in range(1200):  # (up to a minute for the child to start)
+            if pidfile.exists():
+                break
+            time.sleep(0.05)
+        child = int(pidfile.read_text())
+        assert _alive(child)
+    finally:
+        parent.kill()
+        parent.wait()
+    for _ in range(1200):
+        if not _alive(child):
+            break
+        time.sleep(0.05)
+    assert not _alive(child)
