@@ -415,6 +415,31 @@ def test_config_errors_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
 
 
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ('[input]\npath = "input"\npledge_days = true\n', "input.pledge_days"),  # (true was 1 day)
+        ('[input]\npath = "input"\n[solve]\ntime_limit = true\n', "solve.time_limit"),  # (1 s)
+        ('[input]\npath = "input"\n[job]\nhorizon_days = "7"\n', "job.horizon_days"),
+        ('[input]\npath = "input"\n[output]\ndispatch = 0\n', "output.dispatch"),
+        ('[input]\npath = "input"\n[ledger]\nconnect_timeout = inf\n', "ledger.connect_timeout"),
+        ("", "input: missing"),  # (an empty config read the ledger as its input)
+        ('[input]\npath = "input"\n[solve]\nstrategy = "magic"\n', "auto, cpsat, greedy"),
+        ('[input]\npath = "input"\n[ledger]\nurl_env = "ASSIGN_TEST_UNSET_URL"\n', "which is not set"),
+    ],
+)
+def test_a_config_error_exits_2_and_creates_nothing(tmp_path: Path, toml: str, key: str) -> None:
+    """Each is a config error naming its key, found before the job takes its
+    lock: nothing is created, not even the output folder (the audit of stop
+    47: wrong types were converted, an empty config read the ledger's
+    database, and later config errors left out/ and its lock file behind)."""
+    (tmp_path / "nightly.toml").write_text(toml)
+    proc = cli("--config", "nightly.toml", "--date", "2026-11-30", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert key in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nightly.toml"]
+
+
 def test_unwritable_output_exits_4(site: Path) -> None:
     (site / "blocker").write_text("a file where the output folder should go")
     result = run_batch(make_config(site, output={"dir": "blocker/out"}), DAY, quiet_log())

@@ -30,7 +30,10 @@ class ConfigError(AssignError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # strict: TOML has types, and a key of the wrong one is an error (true as a
+    # number of days or seconds, "7" as days, 0 as false were converted: the
+    # audit of stop 47); no infinite or NaN number either
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 def _zone(value: str | None) -> str | None:
@@ -205,14 +208,23 @@ def redact(url: str) -> str:
 
 def config_from_dict(raw: dict[str, Any], base: str | os.PathLike[str] = ".", file: str = "<config>") -> BatchConfig:
     """Validate a parsed config; :class:`ConfigError` names the key and what is wrong."""
+    lines = []
+    if not isinstance(raw.get("input"), dict) or not raw["input"]:
+        # (every key has a default but the input: an empty config read the
+        # ledger's database as the input, the audit of stop 47)
+        lines.append(
+            f"{file}: input: missing; give [input] path (a bundle folder or a JSON file), "
+            'or kind = "database" (with url or url_env, else the ledger\'s database)'
+        )
     try:
-        return BatchConfig.model_validate({**raw, "base": str(base)})
+        config = BatchConfig.model_validate({**raw, "base": str(base)})
     except ValidationError as exc:
-        lines = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "config"
             lines.append(f"{file}: {where}: {err['msg'].removeprefix('Value error, ')}")
+    if lines:
         raise ConfigError("\n".join(lines)) from None
+    return config
 
 
 def load_config(path: str | os.PathLike[str]) -> BatchConfig:

@@ -153,6 +153,16 @@ def run_batch(config: BatchConfig, day: Date | str | None = None, log: BatchLog 
     date = the_day.isoformat()
     log.date = date
     try:
+        # the config's own errors before the lock, which creates the output
+        # folder (they left it and its lock file behind: the audit of stop 47)
+        _check_strategy(config)
+        config.ledger_url()
+        if config.input_kind() == "database":
+            config.input_url()
+    except ConfigError as exc:
+        log.error("config", str(exc), exit_code=EXIT_BAD_INPUT)
+        return BatchResult(EXIT_BAD_INPUT, date, "failed", str(exc))
+    try:
         with _locked(config.output_dir):
             return _run(config, the_day, log)
     except BusyError as exc:
