@@ -440,6 +440,22 @@ def test_a_config_error_exits_2_and_creates_nothing(tmp_path: Path, toml: str, k
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nightly.toml"]
 
 
+def test_every_output_folder_is_synced(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rename is durable once its folder is synced: every folder of the
+    night's outputs is (dispatch/ and calendars/ were not: the audit of stop 47)."""
+    from assign.batch import outputs
+
+    synced: list[Path] = []
+    real = outputs._fsync_dir
+    monkeypatch.setattr(outputs, "_fsync_dir", lambda p: (synced.append(Path(p)), real(p))[1])
+    result = run_batch(make_config(site), DAY, quiet_log())
+    assert result.exit_code == 0
+    night = site / "out" / str(DAY)
+    folders = {p for p in night.rglob("*") if p.is_dir()} | {night}
+    assert len(folders) > 1  # (dispatch/, calendars/ ...)
+    assert folders <= set(synced)
+
+
 def test_unwritable_output_exits_4(site: Path) -> None:
     (site / "blocker").write_text("a file where the output folder should go")
     result = run_batch(make_config(site, output={"dir": "blocker/out"}), DAY, quiet_log())

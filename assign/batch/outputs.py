@@ -243,7 +243,14 @@ def write_folder(folder: Path, files: Mapping[str, bytes]) -> dict[str, int]:
         else:
             write_atomic(target, files[MANIFEST])
             written += 1
+    # every folder that received or lost a file (dispatch/, calendars/ ...),
+    # the deepest first, then the folder and its parent (which got it): a
+    # rename is durable once its folder is (only the date folder was synced:
+    # the audit of stop 47)
+    for path in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        _fsync_dir(path)
     _fsync_dir(folder)
+    _fsync_dir(folder.parent)
     return {"written": written, "unchanged": unchanged, "removed": removed}
 
 
