@@ -440,6 +440,18 @@ def test_a_config_error_exits_2_and_creates_nothing(tmp_path: Path, toml: str, k
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nightly.toml"]
 
 
+def test_an_input_file_that_is_no_json_is_a_config_error(tmp_path: Path) -> None:
+    """``[input] path`` to a file not ending in .json means a bundle, which is a
+    folder: a config error naming the key (it was read as JSON and reported as
+    "invalid JSON": the audit of stop 47)."""
+    (tmp_path / "county.txt").write_text("not a bundle")
+    (tmp_path / "nightly.toml").write_text('[input]\npath = "county.txt"\n')
+    proc = cli("--config", "nightly.toml", "--date", "2026-11-30", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "[input] path" in proc.stderr and "a bundle is a folder" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["county.txt", "nightly.toml"]
+
+
 def test_every_output_folder_is_synced(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A rename is durable once its folder is synced: every folder of the
     night's outputs is (dispatch/ and calendars/ were not: the audit of stop 47)."""

@@ -159,6 +159,12 @@ def run_batch(config: BatchConfig, day: Date | str | None = None, log: BatchLog 
         config.ledger_url()
         if config.input_kind() == "database":
             config.input_url()
+        elif config.input_kind() == "bundle" and config.input.path and config.path(config.input.path).is_file():
+            # (it was read as JSON: "invalid JSON", the audit of stop 47)
+            raise ConfigError(
+                f"[input] path: {config.path(config.input.path)} is a file; a bundle is a folder, "
+                'a JSON file ends in .json (or set kind = "json")'
+            )
     except ConfigError as exc:
         log.error("config", str(exc), exit_code=EXIT_BAD_INPUT)
         return BatchResult(EXIT_BAD_INPUT, date, "failed", str(exc))
