@@ -18,7 +18,9 @@ def _die_with(parent: int) -> None:
     """In a forked child: be killed when the parent dies, even by SIGKILL
     (Linux; elsewhere a no-op). A child left behind kept working, and kept
     every file lock it inherited: a nightly job killed during its solve could
-    not be rerun until the orphan ended (the audit of stop 47)."""
+    not be rerun until the orphan ended (the audit of stop 47). Linux sends
+    it when the *thread* that forked ends: every caller forks and waits for
+    the child in one thread."""
     import ctypes
     import os
     import signal
