@@ -69,7 +69,7 @@ def write_config(base: Path, config: BatchConfig) -> Path:
     """Write ``config`` as ``base/nightly.toml`` (for command-line runs)."""
     import tomli_w
 
-    data = config.model_dump(exclude={"base"}, exclude_none=True)
+    data = config.model_dump(exclude={"base", "file"}, exclude_none=True)
     path = base / "nightly.toml"
     path.write_text(tomli_w.dumps(data))
     return path
@@ -436,7 +436,7 @@ def test_a_config_error_exits_2_and_creates_nothing(tmp_path: Path, toml: str, k
     (tmp_path / "nightly.toml").write_text(toml)
     proc = cli("--config", "nightly.toml", "--date", "2026-11-30", cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
-    assert key in proc.stderr
+    assert key in proc.stderr and "nightly.toml" in proc.stderr  # (the file named too)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nightly.toml"]
 
 

@@ -123,6 +123,8 @@ class BatchConfig(_Section):
     output: OutputSection = OutputSection()
     log: LogSection = LogSection()
     base: str = "."
+    #: the config file, for messages (not a key of the file)
+    file: str = "<config>"
 
     # ------------------------------------------------------------ resolved values
 
@@ -217,7 +219,7 @@ def config_from_dict(raw: dict[str, Any], base: str | os.PathLike[str] = ".", fi
             'or kind = "database" (with url or url_env, else the ledger\'s database)'
         )
     try:
-        config = BatchConfig.model_validate({**raw, "base": str(base)})
+        config = BatchConfig.model_validate({**raw, "base": str(base), "file": file})
     except ValidationError as exc:
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "config"
@@ -238,6 +240,7 @@ def load_config(path: str | os.PathLike[str]) -> BatchConfig:
         raise ConfigError(f"{p}: cannot read config: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from None
-    if "base" in raw:
-        raise ConfigError(f"{p}: base: unknown key")
+    for key in ("base", "file"):
+        if key in raw:
+            raise ConfigError(f"{p}: {key}: unknown key")
     return config_from_dict(raw, base=p.resolve().parent, file=str(p))

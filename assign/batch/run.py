@@ -166,8 +166,10 @@ def run_batch(config: BatchConfig, day: Date | str | None = None, log: BatchLog 
                 'a JSON file ends in .json (or set kind = "json")'
             )
     except ConfigError as exc:
-        log.error("config", str(exc), exit_code=EXIT_BAD_INPUT)
-        return BatchResult(EXIT_BAD_INPUT, date, "failed", str(exc))
+        # (named with the config file, as its parse errors are: the audit of stop 47)
+        message = f"{config.file}: {exc}"
+        log.error("config", message, exit_code=EXIT_BAD_INPUT)
+        return BatchResult(EXIT_BAD_INPUT, date, "failed", message)
     try:
         with _locked(config.output_dir):
             return _run(config, the_day, log)
