@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import InputIssue, ProblemError
-from .model import Horizon, Problem, horizon_days, interval_union
+from .model import MAX_NAMES, Horizon, Problem, horizon_days, interval_union
 
 EARTH_RADIUS_KM = 6371.0
 UNLIMITED = np.int64(1 << 40)
@@ -79,9 +79,10 @@ def _mask(names: tuple[str, ...] | list[str], index: dict[str, int], kind: str) 
     mask = 0
     for name in names:
         if name not in index:
-            if len(index) >= 64:
+            if len(index) >= MAX_NAMES:
+                # (validation names the row first; this guards problems built in Python)
                 raise ProblemError(
-                    [InputIssue("<problem>", kind, None, name, None, f"more than 64 distinct {kind} names")]
+                    [InputIssue("<problem>", kind, None, name, None, f"more than {MAX_NAMES} distinct {kind} names")]
                 )
             index[name] = len(index)
         mask |= 1 << index[name]
@@ -297,8 +298,10 @@ def compile_problem(problem: Problem) -> Compiled:
     t_service = np.array(
         [service_index.setdefault(t.service, len(service_index)) for t in tasks], dtype=np.int32
     )
-    if len(service_index) > 64:
-        raise ProblemError([InputIssue("<problem>", "service", None, None, None, "more than 64 distinct services")])
+    if len(service_index) > MAX_NAMES:
+        raise ProblemError(
+            [InputIssue("<problem>", "service", None, None, None, f"more than {MAX_NAMES} distinct services")]
+        )
     t_tier = np.array([problem.task_tier(t) for t in tasks], dtype=np.int32)
     t_skills = np.array([_mask(problem.task_skills(t), skill_index, "skill") for t in tasks], dtype=np.uint64)
     t_window_start = np.array([_minutes_up(t.window_start, origin) for t in tasks], dtype=np.int64)

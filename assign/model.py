@@ -115,6 +115,9 @@ MAX_WHOLE = (1 << 30) - 1
 MAX_WEIGHT = 1e9
 #: the longest horizon, in days (docs/readings.md)
 MAX_HORIZON_DAYS = 366
+#: distinct skill names and distinct service names a problem may use (each is
+#: compiled to a bit of a 64-bit mask; docs/readings.md, "Limits")
+MAX_NAMES = 64
 
 
 def _strict_int(value: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import InputIssue, ProblemError
-from .model import PROBLEM_FORMAT, Problem
+from .model import MAX_NAMES, PROBLEM_FORMAT, Problem
 
 ENTITY_LISTS = ("communities", "volunteers", "recipients", "tasks")
 
@@ -187,11 +187,6 @@ def _check_references(problem: Problem, source: SourceMap) -> list[InputIssue]:
                                past.task, fld, f"unknown {_entity_name(target)} {value!r}")
                 )
     return issues
-
-
-#: distinct skill names and distinct service names a problem may use (each is
-#: compiled to a bit of a 64-bit mask; docs/readings.md, "Limits")
-MAX_NAMES = 64
 
 
 def _check_name_limits(problem: Problem, source: SourceMap) -> list[InputIssue]:

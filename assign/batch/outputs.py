@@ -37,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..io.atomic import fsync_folder as _fsync_dir
 from ..io.atomic import write_bytes_atomic
 from ..model import Problem, Schedule
 
@@ -264,16 +265,3 @@ def _remove_temporaries(folder: Path) -> None:
     for path in folder.rglob(".*.tmp"):
         if path.is_file():
             path.unlink()
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -16,10 +16,9 @@ def ordinary_file_mode() -> int:
     return 0o666 & ~mask
 
 
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
-    """Write ``data`` to ``path`` atomically, with ``mode`` (default: that of an
-    ordinary new file)."""
-    target = Path(path)
+def _stage(target: Path, data: bytes, mode: int | None) -> str:
+    """``data`` written whole and fsynced to a temporary file next to
+    ``target`` (mode ``mode``, default an ordinary new file's); its path."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
@@ -28,12 +27,44 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, mode: int | No
             handle.flush()
             os.fchmod(handle.fileno(), ordinary_file_mode() if mode is None else mode)
             os.fsync(handle.fileno())
-        os.replace(tmp, target)
     except BaseException:
+        _discard([tmp])
+        raise
+    return tmp
+
+
+def _discard(temporaries: list[str]) -> None:
+    for tmp in temporaries:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+
+
+def fsync_folder(folder: str | os.PathLike[str]) -> None:
+    """Sync a folder, so that the renames into it are durable (a no-op where
+    the platform or file system cannot)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` atomically, with ``mode`` (default: that of an
+    ordinary new file)."""
+    target = Path(path)
+    tmp = _stage(target, data, mode)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        _discard([tmp])
         raise
 
 
@@ -53,33 +84,13 @@ def write_texts_atomic(files: list[tuple[str | os.PathLike[str], str]]) -> None:
     try:
         for path, text in files:
             target = Path(path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            staged.append((tmp, target))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(text.encode("utf-8"))
-                handle.flush()
-                os.fchmod(handle.fileno(), ordinary_file_mode())
-                os.fsync(handle.fileno())
+            staged.append((_stage(target, text.encode("utf-8"), None), target))
         while staged:
             tmp, target = staged[0]
             os.replace(tmp, target)
             staged.pop(0)
     except BaseException:
-        for tmp, _ in staged:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+        _discard([tmp for tmp, _ in staged])
         raise
     for folder in sorted({str(Path(path).parent) for path, _ in files}):
-        try:
-            fd = os.open(folder, os.O_RDONLY)
-        except OSError:  # pragma: no cover - a platform without folder handles
-            continue
-        try:
-            os.fsync(fd)
-        except OSError:  # pragma: no cover - (some file systems refuse)
-            pass
-        finally:
-            os.close(fd)
+        fsync_folder(folder)
