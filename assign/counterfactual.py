@@ -69,7 +69,7 @@ from .arrays import ragged_ranges
 from .candidates import pairs_in_radius
 from .compile import Compiled
 from .solution import Solution
-from .solvers.greedy import Planner, Ranges, _contains, _intersect, _subtract, planner_of
+from .solvers.greedy import Planner, Ranges, _contains, _intersect, planner_of
 
 KINDS: tuple[str, ...] = ("availability", "radius", "pledge")
 AVAILABILITY, RADIUS, PLEDGE = range(3)
@@ -256,63 +256,6 @@ def urgency_order(c: Compiled, tasks: I64) -> I64:
     return tasks[order]
 
 
-class TravelCache:
-    """Travel minutes between recipients (:func:`assign.rules.travel_between_recipients`),
-    fetched in vectorized batches and kept."""
-
-    def __init__(self, n_recipients: int):
-        self.n = max(n_recipients, 1)
-        self.minutes: dict[int, int] = {}
-
-    def prefetch(self, c: Compiled, ra: I64, rb: I64) -> None:
-        """Fetch the minutes ``ra -> rb`` and ``rb -> ra`` of many pairs in one call."""
-        keys = np.unique(np.concatenate([ra * self.n + rb, rb * self.n + ra]))
-        if len(keys) == 0:
-            return
-        minutes = rules.travel_between_recipients(c, keys // self.n, keys % self.n)
-        self.minutes.update(zip(keys.tolist(), minutes.tolist(), strict=True))
-
-    def get(self, c: Compiled, pairs: list[tuple[int, int]]) -> list[int]:
-        keys = [a * self.n + b for a, b in pairs]
-        cache = self.minutes
-        missing = [i for i, key in enumerate(keys) if key not in cache]
-        if missing:
-            ra = np.array([pairs[i][0] for i in missing], dtype=np.int64)
-            rb = np.array([pairs[i][1] for i in missing], dtype=np.int64)
-            for i, value in zip(missing, rules.travel_between_recipients(c, ra, rb).tolist(), strict=True):
-                cache[keys[i]] = value
-        return [cache[key] for key in keys]
-
-
-def clear_ranges(c: Compiled, plan: Planner, v: int, t: int, ranges: Ranges, travel: TravelCache) -> Ranges:
-    """``ranges`` of starts of task ``t`` minus those at which volunteer ``v``
-    would double-book one of their bookings (rule 9, travel included) or exceed
-    their daily limit (rule 11). Every booking of ``v`` is considered, so the
-    result does not depend on the volunteer's radius or availability."""
-    if not ranges:
-        return ranges
-    starts = plan.book_start[v]
-    if starts:
-        dur = plan.duration[t]
-        others = plan.book_recipient[v]
-        here = plan.recipient[t]
-        to_next = travel.get(c, [(here, x) for x in others])
-        from_prev = travel.get(c, [(x, here) for x in others])
-        for sb, eb, after, before in zip(starts, plan.book_end[v], to_next, from_prev, strict=True):
-            ranges = _subtract(ranges, sb - dur - after + 1, eb + before - 1)
-            if not ranges:
-                return ranges
-    if plan.limited[v]:
-        counts = plan.day_count[v]
-        limit = plan.max_per_day[v]
-        for day in range(plan.day_at[ranges[0][0]], plan.day_at[ranges[-1][1]] + 1):
-            if counts.get(day, 0) >= limit:
-                ranges = _subtract(ranges, plan.day_starts[day], plan.day_starts[day + 1] - 1)
-                if not ranges:
-                    break
-    return ranges
-
-
 def _depth_ranges(collected: list[Ranges], k: int) -> Ranges:
     """Starts lying in at least ``k`` of the range lists (closed ranges)."""
     if k <= 0:
@@ -459,7 +402,6 @@ class _Search:
         self.mate_vol: I64 = np.zeros(0, dtype=np.int64)
         self.mate_load: I64 = np.zeros(0, dtype=np.int64)
         self._mates: dict[int, list[tuple[int, Ranges]]] = {}
-        self.travel = TravelCache(c.n_recipients)
 
     # ------------------------------------------------------------ team mates
 
@@ -502,7 +444,7 @@ class _Search:
         lo = plan.window_start[t]
         dur = plan.duration[t]
         hi = plan.window_end[t] - dur
-        allowed = clear_ranges(c, plan, v, t, [[lo, hi]], self.travel)
+        allowed = plan.clear_ranges(v, t, [[lo, hi]], every_booking=True)
         team, mates = self.team_starts(t, v)
         if team is not None:
             allowed = _intersect(allowed, team)
@@ -541,7 +483,7 @@ class _Search:
 
     def _fits_now(self, t: int, v: int) -> tuple[int, list[int]] | None:
         """Earliest start at which ``v`` (time only) and a team can take ``t``."""
-        ranges = clear_ranges(self.c, self.plan, v, t, self.plan.window_ranges(v, t), self.travel)
+        ranges = self.plan.clear_ranges(v, t, self.plan.window_ranges(v, t), every_booking=True)
         team, mates = self.team_starts(t, v)
         if team is not None:
             ranges = _intersect(ranges, team)
@@ -678,7 +620,7 @@ def _candidate_pairs(c: Compiled, plan: Planner, targets: I64, search: _Search) 
     return ranked
 
 
-def _prefetch_travel(c: Compiled, plan: Planner, search: _Search, ranked: dict[int, _Ranked], per_task: int) -> None:
+def _prefetch_travel(c: Compiled, plan: Planner, ranked: dict[int, _Ranked], per_task: int) -> None:
     """Fetch in one vectorized call the travel minutes between each task and the
     bookings of the volunteers its search will most likely try."""
     n_booked = np.asarray(plan.n_booked, dtype=np.int64)
@@ -699,7 +641,7 @@ def _prefetch_travel(c: Compiled, plan: Planner, search: _Search, ranked: dict[i
     count = n_booked[v]
     rows = np.repeat(np.arange(len(t)), count)
     others = booked[ragged_ranges(book_ptr[v], count)]
-    search.travel.prefetch(c, c.t_recipient[t][rows].astype(np.int64), others)
+    plan.prefetch_pairs(c.t_recipient[t][rows].astype(np.int64), others)
 
 
 class Finder:
@@ -722,7 +664,7 @@ class Finder:
         plan = plan if plan is not None else planner_of(c, sol)
         self.search = _Search(c, plan, per_task)
         self.ranked = _candidate_pairs(c, plan, np.sort(np.asarray(targets, dtype=np.int64)), self.search)
-        _prefetch_travel(c, plan, self.search, self.ranked, per_task)
+        _prefetch_travel(c, plan, self.ranked, per_task)
         self.loads: dict[tuple[int, int], int] = {}
         #: per kind, the ranked candidate lists tried and their tries per task
         self.segments: dict[int, list[tuple[int, int]]] = {
@@ -1120,7 +1062,6 @@ __all__ = [
     "CounterfactualReport",
     "Fix",
     "availability_lower_bound",
-    "clear_ranges",
     "confirm",
     "counterfactuals",
     "Finder",

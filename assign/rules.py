@@ -279,6 +279,33 @@ def eligible(c: Compiled, t: IntArray, v: IntArray, km: FloatArray | None = None
     return skills_ok(c, t, v) & radius_ok(c, t, v, km) & not_excluded(c, t, v) & community_ok(c, t, v)
 
 
+def broken_alone(c: Compiled, t: IntArray, v: IntArray, staffed: BoolArray | None = None) -> list[str | None]:
+    """The first rule of SPEC §4 each pair (a pin, as a rule) breaks on its own,
+    whatever else the schedule holds, in the order skills, availability,
+    radius, community, exclusion, pledged minutes, daily limit and, when
+    ``staffed`` (per task: it has enough eligible free volunteers for its
+    team) is given, whole teams; None where it breaks none of them. Rule 12
+    lets a pin be dropped for these; the greedy, the exact model and the
+    conflicts' names read them here."""
+    km = distance_km(c, t, v)
+    load = assignment_load(c, t, v, km)
+    checks = [
+        ("skills", skills_ok(c, t, v)),
+        ("availability", free(c, t, v)),
+        ("radius", radius_ok(c, t, v, km)),
+        ("community", community_ok(c, t, v)),
+        ("exclusion", not_excluded(c, t, v)),
+        ("pledged_minutes", load <= c.v_max_minutes[v]),
+        ("daily_limit", c.v_max_per_day[v] > 0),
+    ]
+    if staffed is not None:
+        checks.append(("whole_teams", staffed[t]))
+    broken = np.full(len(t), None, dtype=object)
+    for name, ok in reversed(checks):
+        broken[~np.asarray(ok, dtype=bool)] = name
+    return broken.tolist()
+
+
 # ---------------------------------------------------------- load and calendar
 
 

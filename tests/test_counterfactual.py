@@ -327,7 +327,7 @@ def test_availability_bound_with_bookings_is_a_lower_bound(p: Problem) -> None:
     # the bound over the free slots between bookings (travel kept) never exceeds
     # the fewest minutes found by trying every start clear of the bookings
     from assign.candidates import build_candidates
-    from assign.counterfactual import TravelCache, _free_slots, clear_ranges, planner_of
+    from assign.counterfactual import _free_slots, planner_of
     from assign.solvers.greedy import solve_greedy
 
     c = compile_problem(p)
@@ -339,14 +339,13 @@ def test_availability_bound_with_bookings_is_a_lower_bound(p: Problem) -> None:
         return
     slots, edges = _free_slots(plan)
     bound = availability_lower_bound(c, t, v, slots, edges)
-    travel = TravelCache(c.n_recipients)
     for tt, vv, b in zip(t.tolist(), v.tolist(), bound.tolist(), strict=True):
         intervals = list(zip(c.av_start[c.av_ptr[vv] : c.av_ptr[vv + 1]].tolist(),
                              c.av_end[c.av_ptr[vv] : c.av_ptr[vv + 1]].tolist(), strict=True))
         dur = int(c.t_duration[tt])
         lo, hi = int(c.t_window_start[tt]), int(c.t_window_end[tt]) - dur
         best = None
-        for a, z in clear_ranges(c, plan, vv, tt, [[lo, hi]], travel):
+        for a, z in plan.clear_ranges(vv, tt, [[lo, hi]], every_booking=True):
             for s in range(a, z + 1):
                 pieces = _missing_pieces(intervals, s, s + dur)
                 if len(pieces) <= 1:

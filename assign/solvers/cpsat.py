@@ -1313,29 +1313,6 @@ def _second_chance(state: _LexState) -> None:
 # ---------------------------------------------------------------------- pins
 
 
-def _static_pin_rule(c: Compiled, t: I64, v: I64, staffed: B) -> list[str | None]:
-    """The first rule each pin breaks alone (None: none of the static ones)."""
-    km = rules.distance_km(c, t, v)
-    load = rules.assignment_load(c, t, v, km)
-    tests = [
-        ("skills", rules.skills_ok(c, t, v)),
-        ("availability", rules.free(c, t, v)),
-        ("radius", rules.radius_ok(c, t, v, km)),
-        ("community", rules.community_ok(c, t, v)),
-        ("exclusion", rules.not_excluded(c, t, v)),
-        ("pledged_minutes", load <= c.v_max_minutes[v]),
-        ("daily_limit", c.v_max_per_day[v] > 0),
-        ("whole_teams", staffed[t]),
-    ]
-    out: list[str | None] = [None] * len(t)
-    for i in range(len(t)):
-        for name, ok in tests:
-            if not ok[i]:
-                out[i] = name
-                break
-    return out
-
-
 @dataclass
 class _PinDecision:
     kept: I64  # pair indexes of kept pins
@@ -1697,7 +1674,7 @@ def _alone(c: Compiled, pairs: _Pairs) -> tuple[list[tuple[int, int, str]], I64]
     the others."""
     pin_t = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
     pin_v = c.t_pin.astype(np.int64)
-    static = _static_pin_rule(c, pin_t, pin_v, np.diff(pairs.ptr) > 0)
+    static = rules.broken_alone(c, pin_t, pin_v, np.diff(pairs.ptr) > 0)
     dropped: list[tuple[int, int, str]] = []
     ok_pairs: list[int] = []
     found = pairs.find(c.n_volunteers, pin_t, pin_v)

@@ -243,6 +243,13 @@ class Planner:
         cache = self._travel
         return [cache[key] for key in keys]
 
+    def prefetch_pairs(self, ra: NDArray[np.int64], rb: NDArray[np.int64]) -> None:
+        """Fetch, in one vectorized call, the travel minutes ``ra -> rb`` and
+        ``rb -> ra`` of many pairs of recipients."""
+        n = self.n_recipients
+        keys = np.unique(np.concatenate([ra * n + rb, rb * n + ra]))
+        self._fetch_keys(keys.tolist())
+
     def prefetch(self, t: int, volunteers: Iterable[int]) -> None:
         """Fetch, in one vectorized call, the travel minutes that
         :meth:`free_ranges` will need for task ``t`` and these volunteers."""
@@ -284,14 +291,28 @@ class Planner:
     def free_ranges(self, v: int, t: int, daily: bool = True) -> Ranges:
         """Starts at which ``v`` can take task ``t`` given the bookings so far
         (rules 3, 5, 9 and, with ``daily``, 11; minutes are tested apart)."""
-        ranges = self.window_ranges(v, t)
+        return self.clear_ranges(v, t, self.window_ranges(v, t), daily)
+
+    def clear_ranges(
+        self, v: int, t: int, ranges: Ranges, daily: bool = True, every_booking: bool = False
+    ) -> Ranges:
+        """``ranges`` (starts of task ``t``) less those at which ``v`` would
+        double-book one of their bookings (rule 9, travel included) or, with
+        ``daily``, exceed their daily limit (rule 11). Only the bookings that
+        can reach the ranges are looked at: those within the largest trip two
+        homes in any volunteer's radius can need; with ``every_booking``,
+        every booking (for a visit outside the volunteer's radius, as the
+        counterfactuals try)."""
         if not ranges:
             return ranges
         starts = self.book_start[v]
         if starts:
             dur = self.duration[t]
-            i0 = bisect_left(starts, ranges[0][0] - self.max_duration - self.max_travel)
-            i1 = bisect_right(starts, ranges[-1][1] + dur + self.max_travel)
+            if every_booking:
+                i0, i1 = 0, len(starts)
+            else:
+                i0 = bisect_left(starts, ranges[0][0] - self.max_duration - self.max_travel)
+                i1 = bisect_right(starts, ranges[-1][1] + dur + self.max_travel)
             if i0 < i1:
                 r = self.recipient[t]
                 n = self.n_recipients
@@ -609,25 +630,6 @@ def pressure_preference(c: Compiled, cands: Candidates) -> NDArray[np.float32]:
     return out
 
 
-def _alone_rules(c: Compiled, t: NDArray[np.int64], v: NDArray[np.int64]) -> list[str]:
-    """For each pin, the first rule it breaks on its own ('' when none)."""
-    km = rules.distance_km(c, t, v)
-    load = rules.assignment_load(c, t, v, km)
-    checks = [
-        ("skills", rules.skills_ok(c, t, v)),
-        ("availability", rules.free(c, t, v)),
-        ("radius", rules.radius_ok(c, t, v, km)),
-        ("community", rules.community_ok(c, t, v)),
-        ("exclusion", rules.not_excluded(c, t, v)),
-        ("pledged_minutes", load <= c.v_max_minutes[v]),
-        ("daily_limit", c.v_max_per_day[v] > 0),
-    ]
-    broken = np.full(len(t), "", dtype=object)
-    for name, ok in reversed(checks):
-        broken[~ok] = name
-    return [str(x) for x in broken]
-
-
 class _CandidateView:
     """The candidates of one task in preference order: (cost, km, volunteer),
     without the pairs that can never be used (load above the pledge, daily
@@ -698,7 +700,7 @@ def _place_pins(
     counts = np.diff(c.t_pin_ptr)
     pin_task = np.repeat(np.arange(c.n_tasks, dtype=np.int64), counts)
     pin_vol = c.t_pin.astype(np.int64)
-    alone = _alone_rules(c, pin_task, pin_vol)
+    alone = rules.broken_alone(c, pin_task, pin_vol)
     pin_load = rules.assignment_load(c, pin_task, pin_vol).tolist()
     ptr = c.t_pin_ptr.tolist()
     for t in np.flatnonzero(counts).tolist():
@@ -708,8 +710,9 @@ def _place_pins(
         load_of: dict[int, int] = {}
         for row in range(ptr[t], ptr[t + 1]):
             v = int(pin_vol[row])
-            if alone[row]:
-                conflicts.append((t, v, alone[row]))
+            own = alone[row]
+            if own is not None:
+                conflicts.append((t, v, own))
                 continue
             load = pin_load[row]
             if not plan.minutes_left(v, load):
@@ -1462,13 +1465,12 @@ def rename_conflicts(c: Compiled, sol: Solution) -> Solution:
     :data:`_RULE_PREFERENCE`; e.g. ``whole_teams`` for a team pin whose
     volunteer is busy with the kept pins: ``double_booking``)."""
     from ..check import misnamed_pins
-    from .cpsat import _static_pin_rule
 
     if not sol.conflicts:
         return sol
     ct = np.asarray([x[0] for x in sol.conflicts], dtype=np.int64)
     cv = np.asarray([x[1] for x in sol.conflicts], dtype=np.int64)
-    alone = _static_pin_rule(c, ct, cv, np.ones(c.n_tasks, dtype=bool))
+    alone = rules.broken_alone(c, ct, cv, np.ones(c.n_tasks, dtype=bool))
     wrong = misnamed_pins(c, sol)
     if not wrong and all(a is None or a == x[2] for a, x in zip(alone, sol.conflicts, strict=True)):
         return sol
