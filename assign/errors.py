@@ -3,7 +3,9 @@ error stands for a domain answer."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 class AssignError(Exception):
@@ -61,3 +63,33 @@ class TooLargeError(AssignError):
     """A problem that needs more memory than the machine has (its candidate
     pairs, projected while they are built): refused with what it needs and
     how to split it, before the operating system kills the process."""
+
+
+#: pydantic's error types for text that is not a datetime (its message, "a
+#: valid datetime or date", offers a date, which SPEC §2 does not allow)
+_DATETIME_ERRORS = frozenset({"datetime_parsing", "datetime_from_date_parsing", "datetime_type"})
+
+
+def pydantic_message(err: Mapping[str, Any]) -> str:
+    """The message of one of pydantic's validation errors as ``assign`` words
+    it: without pydantic's "Value error, ", "required field is missing", and
+    for a time that does not parse, the text, why (Python's reading where it
+    names a field out of range, e.g. an hour of 25, else pydantic's) and the
+    form expected."""
+    kind = err.get("type")
+    if kind == "missing":
+        return "required field is missing"
+    if kind in _DATETIME_ERRORS:
+        from datetime import datetime
+
+        value = err.get("input")
+        reason = str((err.get("ctx") or {}).get("error", "")) or "not a datetime"
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value.strip())
+            except ValueError as exc:
+                text = str(exc)
+                if not text.startswith("Invalid isoformat string"):
+                    reason = text
+        return f"{value!r} is not an ISO 8601 datetime ({reason}); write e.g. 2026-11-30T08:00:00+08:00"
+    return str(err.get("msg", "")).removeprefix("Value error, ")

@@ -70,7 +70,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ScenarioError
+from .errors import ScenarioError, pydantic_message
 from .model import PROBLEM_FORMAT, Policy, Problem
 
 __all__ = [
@@ -448,8 +448,7 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
         lines = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "scenario"
-            message = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{path}: {where}: {message}")
+            lines.append(f"{path}: {where}: {pydantic_message(err)}")
         raise ScenarioError("\n".join(lines)) from None
 
 

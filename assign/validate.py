@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import InputIssue, ProblemError
+from .errors import InputIssue, ProblemError, pydantic_message
 from .model import MAX_NAMES, PROBLEM_FORMAT, Problem
 
 ENTITY_LISTS = ("communities", "volunteers", "recipients", "tasks")
@@ -70,11 +70,7 @@ def _issues_from_pydantic(
     issues = []
     for err in exc.errors():
         loc = list(err["loc"])
-        message = err["msg"]
-        if message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        if err["type"] == "missing":
-            message = "required field is missing"
+        message = pydantic_message(err)
         if loc and loc[0] in ENTITY_LISTS and len(loc) >= 2 and isinstance(loc[1], int):
             section, index = str(loc[0]), int(loc[1])
             rest = [str(p) for p in loc[2:]]

@@ -47,7 +47,9 @@ CASES = [
     # (it was reported on duration_min as a window of negative minutes)
     Case("window_end_before_start", "the window ends before it starts", "window_end_before_start.json", "task", 0, "t1", "window_end"),
     Case("task_outside_horizon", "lies outside the horizon", "tasks.csv", "task", 5, "t4", "window_end"),
-    Case("malformed_datetime", "valid datetime", "tasks.csv", "task", 2, "t1", "window_start"),
+    # (pydantic's "a valid datetime or date" offered a date; hour 25 was "unexpected extra characters")
+    Case("malformed_datetime", "'2026-11-31T09:00:00+08:00' is not an ISO 8601 datetime (day is out of range for month)", "tasks.csv", "task", 2, "t1", "window_start"),
+    Case("hour_out_of_range", "is not an ISO 8601 datetime (hour must be in 0..23)", "hour_out_of_range.json", "task", 1, "t2", "window_start"),
     Case("date_only_datetime", "date without a time", "availability.csv", "availability", 3, "v1", "start"),
     # (JSON: the interval and its end named, not only 'availability')
     Case("availability_date_only_json", "date without a time", "availability_date_only_json.json", "volunteer", 1, "v2", "availability[0].end"),
@@ -57,7 +59,7 @@ CASES = [
     Case("history_unparsable_minutes", "expected a whole number, got 'x'", "history.csv", "history assignment", 2, "t0", "minutes"),
     # (JSON: it was "history, field 'history.assignments.0.minutes'", no row or id)
     Case("history_negative_minutes", "greater than or equal to 0", "history_negative_minutes.json", "history assignment", 0, "old1", "minutes"),
-    Case("history_malformed_datetime", "valid datetime", "history.csv", "history assignment", 2, "t0", "start"),
+    Case("history_malformed_datetime", "'yesterday' is not an ISO 8601 datetime", "history.csv", "history assignment", 2, "t0", "start"),
     Case("availability_end_before_start", "ends before it starts", "availability.csv", "availability", 5, "v1", "end"),
     Case("horizon_end_before_start", "end must be after its start", "horizon_end_before_start.json", "horizon", None, None, "horizon.end"),
     Case("unknown_timezone", "unknown IANA timezone 'Asia/Atlantis'", "problem.toml", "horizon", None, None, "horizon.timezone"),

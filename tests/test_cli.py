@@ -254,6 +254,19 @@ def test_a_schedule_without_its_format_tag_exits_2(solved: tuple[Path, str], tmp
     assert code == EXIT_BAD_INPUT and "field format: required field is missing" in stderr
 
 
+def test_a_malformed_start_in_a_schedule_names_the_text_and_the_form(solved: tuple[Path, str], tmp_path: Path) -> None:
+    """pydantic's "a valid datetime or date, unexpected extra characters"
+    offered a date, which SPEC §2 does not allow, and named no value."""
+    out, _ = solved
+    raw = json.loads((out / "schedule.json").read_text())
+    raw["assignments"][0]["start"] = "2026-11-30T25:00:00+08:00"
+    bad = tmp_path / "s.json"
+    bad.write_text(json.dumps(raw))
+    code, _, stderr = run("check", str(TINY), str(bad))
+    assert code == EXIT_BAD_INPUT
+    assert "field assignments.0.start: '2026-11-30T25:00:00+08:00' is not an ISO 8601 datetime (hour must be in 0..23)" in stderr
+
+
 def test_csv_datetimes_are_written_as_in_schedule_json(tmp_path: Path) -> None:
     """A zero offset is ``Z`` in both files (the CSV wrote ``+00:00``: the
     audit of stop 47); other offsets as they are."""

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import AssignError
+from ..errors import AssignError, pydantic_message
 
 
 class ConfigError(AssignError):
@@ -223,7 +223,7 @@ def config_from_dict(raw: dict[str, Any], base: str | os.PathLike[str] = ".", fi
     except ValidationError as exc:
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "config"
-            lines.append(f"{file}: {where}: {err['msg'].removeprefix('Value error, ')}")
+            lines.append(f"{file}: {where}: {pydantic_message(err)}")
     if lines:
         raise ConfigError("\n".join(lines)) from None
     return config

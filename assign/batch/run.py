@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..errors import ProblemError, TooLargeError
+from ..errors import ProblemError, TooLargeError, pydantic_message
 from .config import BatchConfig, ConfigError
 from .ledger import FINISHED, SOLVED, Ledger, LedgerError, connect, pack
 from .log import BatchLog
@@ -353,7 +353,7 @@ def _build(raw: dict[str, Any]) -> Any:
         night = Problem.model_validate(raw)
     except ValidationError as exc:
         raise ProblemError(
-            [InputIssue("<night problem>", "problem", None, None, ".".join(map(str, e["loc"])), e["msg"])
+            [InputIssue("<night problem>", "problem", None, None, ".".join(map(str, e["loc"])), pydantic_message(e))
              for e in exc.errors()]
         ) from None
     validate_problem(night, "<night problem>")

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputIssue, ProblemError, ScheduleError
+from ..errors import InputIssue, ProblemError, ScheduleError, pydantic_message
 from ..model import SCHEDULE_FORMAT, Problem, Schedule
 from ..validate import SourceMap, build_problem
 from .atomic import write_text_atomic
@@ -100,5 +100,5 @@ def load_schedule(path: str | os.PathLike[str]) -> Schedule:
     try:
         return Schedule.model_validate(raw)
     except ValidationError as exc:
-        lines = [f"{path}: schedule, field {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        lines = [f"{path}: schedule, field {'.'.join(map(str, e['loc']))}: {pydantic_message(e)}" for e in exc.errors()]
         raise ScheduleError("\n".join(lines)) from None
