@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -160,7 +160,15 @@ def _iso_datetime(value: Any) -> Any:
     """Datetimes are ISO 8601 text with a UTC offset (SPEC §2, §10): no numbers,
     no date-only values."""
     if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:  # (a TOML local datetime)
+            raise ValueError(f"{value.isoformat()} has no UTC offset; write e.g. 2026-11-30T08:00:00+08:00")
         return value
+    if isinstance(value, date):  # (TOML: a local date)
+        raise ValueError(
+            f"{value.isoformat()} is a date without a time; give a datetime with offset, e.g. 2026-11-30T08:00:00+08:00"
+        )
+    if isinstance(value, time):  # (TOML: a local time)
+        raise ValueError(f"{value.isoformat()} is a time without a date; write e.g. 2026-11-30T08:00:00+08:00")
     if not isinstance(value, str):
         raise ValueError(f"expected an ISO 8601 datetime with offset, got {type(value).__name__} {value!r}")
     text = value.strip()

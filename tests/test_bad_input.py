@@ -54,6 +54,9 @@ CASES = [
     # (JSON: the interval and its end named, not only 'availability')
     Case("availability_date_only_json", "date without a time", "availability_date_only_json.json", "volunteer", 1, "v2", "availability[0].end"),
     Case("datetime_without_offset", "no UTC offset", "datetime_without_offset.json", "horizon", None, None, "horizon.start"),
+    # (TOML's own dates and local datetimes were quoted as datetime.date(2026, 11, 30))
+    Case("toml_local_date", "2026-11-30 is a date without a time", "problem.toml", "horizon", None, None, "horizon.start"),
+    Case("toml_local_datetime", "2026-11-30T00:00:00 has no UTC offset", "problem.toml", "horizon", None, None, "horizon.start"),
     Case("number_as_datetime", "expected an ISO 8601 datetime", "number_as_datetime.json", "task", 1, "t2", "window_start"),
     # (named by the volunteer before the audit of stop 47; the model names the past task)
     Case("history_unparsable_minutes", "expected a whole number, got 'x'", "history.csv", "history assignment", 2, "t0", "minutes"),
