@@ -10,6 +10,7 @@ import contextlib
 import csv
 import io
 import logging
+import math
 import os
 import sys
 import warnings
@@ -29,10 +30,38 @@ EXIT_BAD_INPUT = 2
 EPILOG = """\
 exit codes:
   0  success (for `check`: the schedule is valid)
-  1  `check` found violations of the hard rules (each listed with its rule number)
+  1  `check` (or `explain`, which checks first) found violations of the hard
+     rules (each listed with its rule number)
   2  bad input (problem, schedule or scenario rejected; every issue is printed on
      stderr and nothing is written) or bad command-line usage
 """
+
+
+def _positive_seconds(text: str) -> float:
+    """A time limit: a finite number of seconds above 0 (as the nightly job's
+    ``[solve] time_limit``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text!r}")
+    return value
+
+
+def _whole(least: int) -> Any:
+    """A whole number of at least ``least``, for argparse."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+
+    return parse
 
 
 # ------------------------------------------------------------------- summary
@@ -319,13 +348,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("problem", metavar="PROBLEM", help="problem JSON file or table-bundle folder")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--strategy", default="auto", metavar="NAME", help="solver strategy: auto (default), cpsat or greedy")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="time limit in seconds")
+    p.add_argument("--time-limit", type=_positive_seconds, default=None, metavar="S",
+                   help="time limit in seconds, the preparation included (default: 60 for auto; cpsat runs "
+                        "until it proves its schedule; greedy takes what one pass takes)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="solver threads")
+    p.add_argument("--workers", type=_whole(1), default=None, metavar="N",
+                   help="solver threads (default: every CPU; 1: repeatable runs, docs/readings.md)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print the solver's steps on stderr as they end (time, step, score so far)")
-    p.add_argument("--k", type=int, default=None, metavar="K",
-                   help="keep only the K nearest candidate volunteers per task (default: all)")
+    p.add_argument("--k", type=_whole(1), default=None, metavar="K",
+                   help="give the strategy only each task's K nearest candidate volunteers (less "
+                        "memory and time); the greedy fill of what it leaves uncovered may use any "
+                        "(default: all)")
     p.add_argument("--parts", action="store_true",
                    help="solve the groups of volunteers that share no task one group at a time "
                         "(two at a time in two processes with two workers or more), memory for one "
@@ -348,10 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("problem", metavar="PROBLEM", help="problem JSON file or table-bundle folder")
     p.add_argument("schedule", metavar="SCHEDULE", help="schedule JSON file (validated first: exit 1 if invalid)")
     p.add_argument("--json", action="store_true", help="print the whole report as JSON")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S",
+    p.add_argument("--time-limit", type=_positive_seconds, default=None, metavar="S",
                    help="seconds for the counterfactual search (default: no limit)")
-    p.add_argument("--limit", type=int, default=20, metavar="N", help="rows per table in the text report (default 20)")
-    p.add_argument("--per-volunteer", type=int, default=0, metavar="N",
+    p.add_argument("--limit", type=_whole(0), default=20, metavar="N", help="rows per table in the text report (default 20)")
+    p.add_argument("--per-volunteer", type=_whole(0), default=0, metavar="N",
                    help="at most N needs name the same volunteer in counterfactuals (default 0: no cap)")
     p.set_defaults(run=_cmd_explain)
 
@@ -423,7 +457,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             warnings.showwarning = lambda message, *_: print(f"warning: {message}", file=stderr)
             return int(args.run(args, stdout))
     except ProblemError as exc:
-        print(f"error: the problem was rejected ({len(exc.issues)} issue(s)); nothing was written", file=stderr)
+        print(f"error: {exc.headline} ({len(exc.issues)} issue(s)); nothing was written", file=stderr)
         for issue in exc.issues:
             print(f"  {issue}", file=stderr)
         return EXIT_BAD_INPUT

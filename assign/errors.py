@@ -46,8 +46,11 @@ class ProblemError(AssignError):
     ``issues`` holds one entry per problem found.
     """
 
-    def __init__(self, issues: list[InputIssue]):
+    def __init__(self, issues: list[InputIssue], headline: str = "the problem was rejected"):
         self.issues = list(issues)
+        #: what the command line prints before the issues (a valid problem that
+        #: cannot be written as a table bundle is not "rejected")
+        self.headline = headline
         super().__init__("\n".join(str(issue) for issue in self.issues))
 
 

@@ -198,8 +198,8 @@ def solve(
         by independent components, the same schedule sooner). The time limit (for ``auto``, None is its
         default of 60 s) covers the preparation too: the time spent
         validating and compiling the problem and building its candidates is
-        taken off the strategy's (Shiquan: 3-6 s, so ``assign solve``
-        reported 63-64 s at 60 s) — with one worker its estimate from the
+        taken off the strategy's (Shiquan: 3-6 s of the minute) — with one
+        worker its estimate from the
         number of candidate pairs (:data:`PREP_SECONDS_PER_PAIR`), so that
         the deterministic clock repeats (docs/readings.md, "Time limit and
         workers"). A solve that ends well past its limit (by more than
@@ -208,7 +208,10 @@ def solve(
         longer than a minute) warns (RuntimeWarning) where its time went
         (:func:`overrun_warning`).
     k
-        Keep only the ``k`` nearest candidates of each task (None: all).
+        Give the strategy only the ``k`` nearest candidates of each task
+        (None: all; at least 1): less memory and time. The greedy fill that
+        follows every strategy may give the tasks it left uncovered any
+        candidate, so a schedule may use volunteers beyond the ``k`` nearest.
     parts
         Solve the problem in parts that share no volunteer, one part at a
         time (:mod:`assign.parts`): memory for one part's candidate pairs
@@ -234,6 +237,10 @@ def solve(
     from .validate import validate_problem
 
     run = get_strategy(strategy)
+    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
+        raise ValueError(f"time_limit must be a number of seconds above 0 (or None), got {time_limit!r}")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise ValueError(f"k must be a whole number of at least 1 (or None), got {k!r}")
     clock = time.perf_counter()
     validate_problem(problem)
     c = compile_problem(problem)

@@ -223,6 +223,43 @@ def test_the_three_outputs_are_on_disk_before_the_first_replaces_its_old_one(
     assert sorted(p.name for p in out.iterdir()) == ["assignments.csv", "schedule.json", "unassigned.csv"]
 
 
+def test_a_valid_problem_that_a_bundle_cannot_hold_is_not_called_rejected(tmp_path: Path) -> None:
+    """A skill with surrounding white space is a valid JSON string but no CSV
+    cell holds it: the headline said "the problem was rejected"."""
+    raw = json.loads(TINY.read_text())
+    raw["volunteers"][0]["skills"] = [" care"]
+    src = tmp_path / "p.json"
+    src.write_text(json.dumps(raw))
+    code, _, stderr = run("convert", str(src), str(tmp_path / "bundle"))
+    assert code == EXIT_BAD_INPUT and not (tmp_path / "bundle").exists()
+    assert "error: the problem cannot be written as a table bundle (1 issue(s))" in stderr
+    assert "field 'skills': cannot be written as a table cell" in stderr
+
+
+@pytest.mark.parametrize(
+    "option",
+    [["--k", "0"], ["--k", "-3"], ["--time-limit", "0"], ["--time-limit", "-1"], ["--time-limit", "nan"],
+     ["--workers", "0"]],
+)
+def test_solve_refuses_option_values_out_of_range(
+    option: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """They were accepted: --k 0 gave the strategy no pair at all, a negative
+    time limit was read as none left (the nightly job's config refuses both)."""
+    code, _, _ = run("solve", str(TINY), "--out", str(tmp_path / "out"), *option)
+    assert code == EXIT_BAD_INPUT and f"argument {option[0]}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_solve_in_python_refuses_a_k_or_time_limit_out_of_range() -> None:
+    from assign.io import load
+
+    problem = load(TINY)
+    for kwargs in ({"k": 0}, {"time_limit": -1.0}, {"time_limit": float("inf")}):
+        with pytest.raises(ValueError):
+            assign.solve(problem, **kwargs)  # type: ignore[arg-type]
+
+
 def test_missing_problem_file_exits_2(tmp_path: Path) -> None:
     code, _, stderr = run("solve", str(tmp_path / "nope.json"), "--out", str(tmp_path / "out"))
     assert code == EXIT_BAD_INPUT and "cannot read" in stderr

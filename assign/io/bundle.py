@@ -545,6 +545,10 @@ def _csv_text(table: Table, records: list[dict[str, Any]], issues: list[InputIss
     return "\n".join(lines) + "\n"
 
 
+#: the command line's headline when a valid problem cannot be written as tables
+UNWRITABLE = "the problem cannot be written as a table bundle"
+
+
 def bundle_texts(problem: Problem) -> dict[str, str]:
     """The text of every file of the bundle of ``problem``, by file name.
 
@@ -574,7 +578,7 @@ def bundle_texts(problem: Problem) -> dict[str, str]:
     for table in TABLES:
         texts[table.file] = _csv_text(table, records[table.section], issues, table.file)
     if issues:
-        raise ProblemError(issues)
+        raise ProblemError(issues, UNWRITABLE)
     return texts
 
 
@@ -590,5 +594,5 @@ def save_bundle(problem: Problem, folder: str | os.PathLike[str]) -> None:
     try:
         texts = bundle_texts(problem)
     except ProblemError as exc:
-        raise ProblemError([replace(i, file=_path(root, i.file)) for i in exc.issues]) from None
+        raise ProblemError([replace(i, file=_path(root, i.file)) for i in exc.issues], exc.headline) from None
     write_texts_atomic([(root / name, text) for name, text in texts.items()])
