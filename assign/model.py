@@ -115,6 +115,10 @@ MAX_WHOLE = (1 << 30) - 1
 MAX_WEIGHT = 1e9
 #: the longest horizon, in days (docs/readings.md)
 MAX_HORIZON_DAYS = 366
+#: the largest tier: the score holds U_1 ... U_T for T the largest tier present
+#: (SPEC §6), so a tier of 10^8 asked for arrays of 10^8 entries per tier
+#: vector and a schedule file to match (docs/readings.md, "Limits")
+MAX_TIER = 1000
 #: distinct skill names and distinct service names a problem may use (each is
 #: compiled to a bit of a 64-bit mask; docs/readings.md, "Limits")
 MAX_NAMES = 64
@@ -186,6 +190,7 @@ Int = Annotated[int, BeforeValidator(_strict_int)]
 NonNegInt = Annotated[int, BeforeValidator(_strict_int), Field(ge=0)]
 PosInt = Annotated[int, BeforeValidator(_strict_int), Field(gt=0)]
 Float = Annotated[float, BeforeValidator(_strict_float)]
+Tier = Annotated[int, BeforeValidator(_strict_int), Field(ge=1, le=MAX_TIER)]
 PosFloat = Annotated[float, BeforeValidator(_strict_float), Field(gt=0)]
 Latitude = Annotated[float, BeforeValidator(_strict_float), Field(ge=-90, le=90)]
 Longitude = Annotated[float, BeforeValidator(_strict_float), Field(ge=-180, le=180)]
@@ -246,7 +251,7 @@ class Policy(_Frozen):
     max_travel_km: PosFloat = 5.0
     cross_community: Literal["allow", "forbid"] = "allow"
     count_travel_in_capacity: Annotated[bool, BeforeValidator(_strict_bool)] = False
-    service_tiers: dict[str, Annotated[int, BeforeValidator(_strict_int), Field(ge=1)]] = Field(
+    service_tiers: dict[str, Tier] = Field(
         default_factory=lambda: dict(DEFAULT_SERVICE_TIERS)
     )
     service_skills: dict[str, tuple[str, ...]] = Field(
@@ -357,7 +362,7 @@ class Task(_Frozen):
     id: Id
     recipient: Id
     service: Name
-    tier: Annotated[int, BeforeValidator(_strict_int), Field(ge=1)] | None = None
+    tier: Tier | None = None
     required_skills: tuple[str, ...] = ()
     window_start: Moment
     window_end: Moment

@@ -86,6 +86,8 @@ CASES = [
     # (beyond 64 bits it raised OverflowError; beyond 2^30 the exact model's squares overflow)
     Case("huge_integer", "whole numbers are at most 1,073,741,823", "huge_integer.json", "volunteer", 1, "v2", "max_minutes"),
     Case("huge_weight", "weight fairness is larger than 1e+09", "huge_weight.json", "policy", None, None, "policy.weights"),
+    # (a tier of 10^8 raised MemoryError: the score holds one U per tier up to the largest)
+    Case("huge_tier", "less than or equal to 1000", "huge_tier.json", "task", 0, "t1", "tier"),
     # --- policy and structure
     # (found only when compiling, with no file, row or field, before the audit of stop 47)
     Case("too_many_skills", "65th distinct skill name", "too_many_skills.json", "volunteer", 2, "v3", "skills"),
