@@ -67,6 +67,23 @@ def _whole(least: int) -> Any:
 # ------------------------------------------------------------------- summary
 
 
+def _tier_values(values: Sequence[float]) -> str:
+    """``U1=.., U2=..`` with runs of more than three equal values in a row
+    written once (``U3-U1000=0``: a problem whose largest tier is 1,000)."""
+    out: list[str] = []
+    i = 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[i]:
+            j += 1
+        if j - i >= 3:
+            out.append(f"U{i + 1}-U{j + 1}={values[i]:g}")
+        else:
+            out.extend(f"U{k + 1}={values[k]:g}" for k in range(i, j + 1))
+        i = j + 1
+    return ", ".join(out) or "(no tasks)"
+
+
 def _percent(part: float, whole: float) -> str:
     return f"{100.0 * part / whole:.1f}%" if whole else "-"
 
@@ -85,7 +102,7 @@ def summary(problem: Problem, schedule: Schedule) -> str:
         score = schedule.score
         lines.append(
             "score: uncovered weight by tier "
-            + (", ".join(f"U{i + 1}={u:g}" for i, u in enumerate(score.uncovered)) or "(no tasks)")
+            + _tier_values(score.uncovered)
             + f"; soft {score.soft:.2f}"
         )
         terms = score.terms.model_dump()
@@ -126,7 +143,7 @@ def summary(problem: Problem, schedule: Schedule) -> str:
         gap = schedule.gap
         lines.append(
             "bound: "
-            + (", ".join(f"U{i + 1}={u:g}" for i, u in enumerate(bound.uncovered)) or "(no tasks)")
+            + _tier_values(bound.uncovered)
             + f"; soft {bound.soft:.2f}; gap "
             + (f"{gap:.2%}" if gap is not None else "n/a (uncovered part above the bound)")
         )
@@ -274,8 +291,8 @@ def _cmd_check(args: argparse.Namespace, stdout: TextIO) -> int:
     if report.score is not None:
         score = report.score
         print(
-            "score: " + ", ".join(f"U{i + 1}={u:g}" for i, u in enumerate(score.uncovered))
-            + f"{'; ' if score.uncovered else ''}soft {score.soft:.4f}",
+            "score: " + (_tier_values(score.uncovered) + "; " if score.uncovered else "")
+            + f"soft {score.soft:.4f}",
             file=stdout,
         )
     if report.valid:

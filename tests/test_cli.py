@@ -344,6 +344,16 @@ def test_python_dash_m(tmp_path: Path) -> None:
     assert result.returncode == EXIT_BAD_INPUT
 
 
+def test_tier_values_write_long_runs_once() -> None:
+    """A problem whose largest tier is 1,000 printed a thousand U's."""
+    from assign.cli import _tier_values
+
+    assert _tier_values([0, 14, 0, 0]) == "U1=0, U2=14, U3=0, U4=0"
+    assert _tier_values([0, 14] + [0] * 998) == "U1=0, U2=14, U3-U1000=0"
+    assert _tier_values([5, 5, 5, 5, 1]) == "U1-U4=5, U5=1"
+    assert _tier_values([]) == "(no tasks)"
+
+
 def test_summary_names_the_proven_tiers() -> None:
     """The summary says which most urgent tiers meet their bound."""
     from assign.cli import summary
