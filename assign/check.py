@@ -21,8 +21,9 @@ Readings of the spec made here:
   One violation is reported per offending consecutive pair, on the later visit.
 * **Rule 10 / 11** are reported once per volunteer / per volunteer and day.
 * Starts are whole minutes of the clock (from :func:`~assign.compile.grid_origin`,
-  the whole minute at or before the horizon start; a schedule's sub-minute
-  seconds are floored by :func:`~assign.solution.solution_from_schedule`).
+  the whole minute at or before the horizon start); a schedule with a start
+  between two whole minutes is refused by
+  :func:`~assign.solution.solution_from_schedule` (it was floored).
 * **Rule 12, pins.** A pin (task, volunteer) that is not in the schedule must be
   listed in ``conflicts``; every listed rule name must be one of SPEC §10's and
   must be *justified*:

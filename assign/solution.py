@@ -10,11 +10,13 @@ that does not exist in the problem (rule 1, ``references``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .compile import Compiled, grid_origin
+from .errors import ScheduleError
 from .model import Schedule
 
 
@@ -62,11 +64,20 @@ def solution_from_schedule(c: Compiled, schedule: Schedule) -> Solution:
 
     Unknown ids become -1 (a rule-1 violation for the validator); starts are
     whole minutes from the compiled problem's minute 0
-    (:func:`~assign.compile.grid_origin`; seconds are floored).
+    (:func:`~assign.compile.grid_origin`). A start between two whole minutes
+    raises :class:`~assign.errors.ScheduleError` (it was floored).
     """
     task_of = {tid: i for i, tid in enumerate(c.task_ids)}
     vol_of = {vid: i for i, vid in enumerate(c.volunteer_ids)}
     origin = grid_origin(c.problem.horizon)
+    for i, a in enumerate(schedule.assignments):
+        if (a.start - origin) % timedelta(minutes=1):
+            # (they were floored: a start at 09:30:59 of a 30-minute visit in a
+            # 09:00-10:00 window passed, though the visit ends after 10:00)
+            raise ScheduleError(
+                f"assignments[{i}] (task {a.task!r}, volunteer {a.volunteer!r}): start {a.start.isoformat()} "
+                "is not on a whole minute; assign reads and checks starts to the minute (docs/readings.md)"
+            )
     tasks = [task_of.get(a.task, -1) for a in schedule.assignments]
     vols = [vol_of.get(a.volunteer, -1) for a in schedule.assignments]
     starts = [int((a.start - origin).total_seconds() // 60) for a in schedule.assignments]

@@ -304,6 +304,20 @@ def test_a_malformed_start_in_a_schedule_names_the_text_and_the_form(solved: tup
     assert "field assignments.0.start: '2026-11-30T25:00:00+08:00' is not an ISO 8601 datetime (hour must be in 0..23)" in stderr
 
 
+def test_a_start_between_two_whole_minutes_is_refused_not_floored(solved: tuple[Path, str], tmp_path: Path) -> None:
+    """It was floored: 59 seconds late passed as on time."""
+    out, _ = solved
+    raw = json.loads((out / "schedule.json").read_text())
+    first = raw["assignments"][0]
+    first["start"] = first["start"].replace(":00+", ":59+", 1)
+    first.pop("end", None)
+    bad = tmp_path / "s.json"
+    bad.write_text(json.dumps(raw))
+    for command in ("check", "explain"):
+        code, _, stderr = run(command, str(TINY), str(bad))
+        assert code == EXIT_BAD_INPUT and "is not on a whole minute" in stderr, (command, stderr)
+
+
 def test_csv_datetimes_are_written_as_in_schedule_json(tmp_path: Path) -> None:
     """A zero offset is ``Z`` in both files (the CSV wrote ``+00:00``: the
     audit of stop 47); other offsets as they are."""
