@@ -1117,12 +1117,21 @@ class _LexState:
         status = clocks.current().solve(solver, m, seconds)
         return status, solver, time.perf_counter() - began
 
+    def _later_key(self, first: int, inc: _Incumbent) -> tuple[float, ...]:
+        """``inc``'s uncovered weights of the tier stages from ``first`` on and
+        its soft objective (as the model states it): what decides between two
+        schedules that tie on the stages before."""
+        _, val = inc.hint(self.mdl)
+        soft = self.soft
+        value = float(np.dot(val[soft.indexes], np.asarray(soft.coefs, dtype=np.float64))) if soft.indexes else 0.0
+        return (*(float(r.u_of(self.mdl, inc)) for r in self.runs[first:]), value)
+
     def tiers_from(self, first: int, hint: tuple[I64, I64] | None) -> None:
         """Run the tier stages ``first``.. in order, each in its share of the
         time left (the soft stage counts twice)."""
         mdl, out = self.mdl, self.out
         n_left = sum(1 for r in self.runs[first:] if r.locs) + 2
-        for r in self.runs[first:]:
+        for at, r in enumerate(self.runs[first:], start=first):
             name = f"U{r.tier}"
             if not r.locs:
                 r.value = r.bound = r.constant
@@ -1162,8 +1171,17 @@ class _LexState:
                 # a solve stopped early may return worse than its hint (one
                 # worker, the 25-volunteer grid: U4 1,282 from a hint of
                 # 406): the incumbent stays then, when it is a solution
-                if found <= r.value or not out.valid:
-                    out.incumbent, out.valid = _read(mdl, solver), True
+                got = _read(mdl, solver)
+                # a tie keeps the incumbent unless the new schedule is better
+                # on what comes after: CP-SAT's tie may be worse there, and
+                # the result was worse than its valid hint (the audit of stop
+                # 48: soft 1,240.4 against the greedy hint's 1,237.5)
+                if (
+                    not out.valid
+                    or found < r.value
+                    or (found == r.value and self._later_key(at + 1, got) < self._later_key(at + 1, out.incumbent))
+                ):
+                    out.incumbent, out.valid = got, True
                     r.value = found
                 r.bound = math.ceil(solver.best_objective_bound - 1e-6)
             elif status == cp_model.INFEASIBLE:
