@@ -109,7 +109,12 @@ maximality). ``optimal`` then needs the schedule's score to equal that bound.
 
 A ``hint`` that is a valid schedule holding the kept pins (checked with the
 validator) is the starting incumbent: the result is never worse than it, even
-when CP-SAT finds nothing in time. Any other hint only guides the first stage.
+when CP-SAT finds nothing in time. Of the pin sets of the largest value, the
+one keeping most of the hint's pins is kept, so that a hint that chose among
+equal pins qualifies. Any other hint only guides the first stage, and the
+kept pins' schedule filled by the greedy (:func:`~.greedy.fill`) is the
+starting incumbent. A stage that only ties its tier keeps the incumbent
+unless CP-SAT's schedule is better on the later tiers and the soft objective.
 
 Determinism: fixed ``random_seed``, ``num_workers``; with ``workers=1`` and a
 problem solved to optimality, the same schedule every time.
@@ -1375,10 +1380,15 @@ PIN_MIN_SECONDS = 0.25
 
 
 def _decide_pins(
-    c: Compiled, pairs: _Pairs, deadline: float | None, seed: int, workers: int
+    c: Compiled, pairs: _Pairs, deadline: float | None, seed: int, workers: int, prefer: Solution | None = None
 ) -> _PinDecision:
     """Which pins are kept (SPEC §4 rule 12): all that break no rule alone when
-    they fit together, else a largest compatible subset."""
+    they fit together, else a largest compatible subset — among those of the
+    largest value, the one that keeps most of the pins ``prefer`` keeps (the
+    hint: where it keeps the same pins it is the starting incumbent, so the
+    result is never worse than it; the audit of stop 48 found one of three
+    equal pins of a task kept, another than the greedy's, and the result
+    U2 26 against the greedy's 13)."""
     if len(c.t_pin) == 0:
         return _PinDecision(np.zeros(0, np.int64), [], np.zeros(0, np.int64))
     dropped, pins = _alone(c, pairs)
@@ -1423,7 +1433,18 @@ def _decide_pins(
     keep = [mdl.model.new_bool_var("") for _ in pins]
     for k, p in zip(keep, pins, strict=True):
         mdl.model.add_implication(k, mdl.x[mdl.local[p]])
-    mdl.model.maximize(sum(int(v) * k for v, k in zip(_pin_values(c, pairs.task[pins]), keep, strict=True)))
+    values = _pin_values(c, pairs.task[pins])
+    preferred = np.zeros(len(pins), dtype=bool)
+    if prefer is not None and len(prefer):
+        preferred = np.isin(
+            pairs.task[pins].astype(np.int64) * c.n_volunteers + pairs.volunteer[pins],
+            prefer.task.astype(np.int64) * c.n_volunteers + prefer.volunteer,
+        )
+    objective = values
+    scale = len(pins) + 1
+    if preferred.any() and int(values.sum()) < (1 << 62) // scale:
+        objective = values * scale + preferred  # (ties of value: the preferred pins)
+    mdl.model.maximize(sum(int(v) * k for v, k in zip(objective, keep, strict=True)))
     solver = _solver(seed, workers)
     status = must_solve(solver, mdl.model, again=False)
     chosen = np.zeros(len(pins), dtype=bool)
@@ -1436,7 +1457,7 @@ def _decide_pins(
         # not proved largest: make the subset maximal by trying each other
         # pin, the most valuable first (the more urgent need stays); a trial
         # is a model of the pinned tasks alone, solved in milliseconds
-        for i in np.argsort(-_pin_values(c, pairs.task[pins]), kind="stable").tolist():
+        for i in np.lexsort((~preferred, -values)).tolist():
             if chosen[i]:
                 continue
             trial = chosen.copy()
@@ -1890,7 +1911,7 @@ def _solve_cpsat_detailed(
         )
         return _not_built(c, cands, pairs, hint, seed, build, BUILD_SHARE * float(time_limit), why, began)
 
-    pins = _decide_pins(c, pairs, deadline, seed, n_workers)
+    pins = _decide_pins(c, pairs, deadline, seed, n_workers, prefer=hint)
     if pins.stage is not None:
         _report_stage(pins.stage)
     collided = len(pins.contested_tasks) > 0
@@ -1927,6 +1948,16 @@ def _solve_cpsat_detailed(
             start_from = guess  # a valid schedule with our pins: never return worse
         else:
             first_hint = guess.hint(mdl)
+            # the hint drops a pin kept here (or keeps another of a task's
+            # pins): the kept pins' schedule filled by the greedy is the
+            # starting incumbent instead of the kept pins alone (the audit of
+            # stop 48: U1 99 and U2 161 after 2 s against the greedy's 0 and 0)
+            from .greedy import fill
+
+            sol, _ = _solution_of(c, pairs, mdl, start_from, pins)
+            filled, ok = _from_hint(c, pairs, mdl, fill(c, cands, sol), pins)
+            if ok:
+                start_from = filled
     lex = _lexicographic(mdl, soft, start_from, main_deadline, seed, n_workers, first_hint, second_chance)
 
     inc = lex.incumbent
