@@ -662,6 +662,8 @@ class Finder:
         self.per_task = per_task
         self.per_volunteer = per_volunteer
         plan = plan if plan is not None else planner_of(c, sol)
+        # the travel it prefetches stays (as in its own cache before stop 48)
+        plan.travel_cache_max = None
         self.search = _Search(c, plan, per_task)
         self.ranked = _candidate_pairs(c, plan, np.sort(np.asarray(targets, dtype=np.int64)), self.search)
         _prefetch_travel(c, plan, self.ranked, per_task)

@@ -199,6 +199,9 @@ class Planner:
         self.max_travel = int(rules.travel_minutes(c, np.array([2.0 * max_radius + 1e-6]))[0]) + 1
         self.n_recipients = max(c.n_recipients, 1)
         self._travel: dict[int, int] = {}
+        #: entries the travel cache keeps before it is cleared (None: no limit,
+        #: for the counterfactual search, which prefetches what it will need)
+        self.travel_cache_max: int | None = TRAVEL_CACHE_MAX
         # travel minutes between recipients (rule 9's travel, radians computed once)
         self._travel_array = rules.RecipientTravel(c)
         self.covered = np.zeros(c.n_tasks, dtype=bool)
@@ -228,7 +231,7 @@ class Planner:
         missing = [key for key in keys if key not in cache]
         if not missing:
             return
-        if len(cache) > TRAVEL_CACHE_MAX:
+        if self.travel_cache_max is not None and len(cache) > self.travel_cache_max:
             cache.clear()
             missing = keys
         k = np.array(missing, dtype=np.int64)
