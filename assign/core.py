@@ -161,18 +161,48 @@ def _readonly(a: NDArray[Any]) -> NDArray[Any]:
     return a
 
 
+#: the largest size of an integer cost, load, capacity or weight, and of a
+#: float cost: sums over a million arcs, and costs times ``cost_scale``, stay
+#: inside CP-SAT's 64-bit integers (2^62 weights overflowed into a negative
+#: objective labelled optimal; the audit of stop 48)
+MAX_VALUE = 1 << 40
+
+
+def _integers(arr: NDArray[Any], dtype: Any, name: str) -> NDArray[Any]:
+    """``arr`` as integers of ``dtype``: refused unless every value is a whole
+    number inside the dtype's range (a cast wrapped 2^32 + 1 to 1)."""
+    if arr.dtype.kind not in "iubf":
+        raise ValueError(f"{name}: expected integers, got {arr.dtype}")
+    if arr.dtype.kind == "f" and (not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr))):
+        raise ValueError(f"{name}: expected integers")
+    info = np.iinfo(dtype)
+    if arr.size and (arr.min() < info.min or arr.max() > info.max):
+        raise ValueError(f"{name}: values outside the range of {np.dtype(dtype).name}")
+    return np.array(arr, dtype=dtype)  # a copy we own
+
+
 def _column(value: ArrayLike | None, n: int, dtype: Any, default: Any, name: str) -> NDArray[Any]:
     if value is None:
         return np.full(n, default, dtype=dtype)
     arr = np.asarray(value)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"{name}: expected a 1-D array of length {n}, got shape {arr.shape}")
-    if np.dtype(dtype).kind == "i" and arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise ValueError(f"{name}: expected integers")
+    if np.dtype(dtype).kind == "i":
+        return _integers(arr, dtype, name)
     if dtype is np.bool_ and arr.dtype.kind != "b":
         raise ValueError(f"{name}: expected booleans")
+    if np.dtype(dtype).kind == "f" and arr.dtype.kind not in "iubf":
+        raise ValueError(f"{name}: expected numbers, got {arr.dtype}")
     return np.array(arr, dtype=dtype)  # a copy we own
+
+
+def _arc_indexes(problem: ArcProblem, value: ArrayLike, name: str) -> I64:
+    """Arc indexes given by a caller, each in ``[0, n_arcs)``."""
+    arr = np.asarray(value).reshape(-1)
+    idx = _integers(arr, np.int64, name)
+    if idx.size and (idx.min() < 0 or idx.max() >= problem.n_arcs):
+        raise ValueError(f"{name}: arc index out of range [0, {problem.n_arcs})")
+    return idx
 
 
 def cliques_csr(cliques: Sequence[Sequence[int]]) -> tuple[I64, I32]:
@@ -233,6 +263,8 @@ class ArcProblem:
         item = _column(item, n_arcs, np.int32, 0, "arc_item")
         agent = _column(arc_agent, n_arcs, np.int32, 0, "arc_agent")
         raw_cost = np.asarray(arc_cost)
+        if raw_cost.dtype.kind not in "iubf":
+            raise ValueError(f"arc_cost: expected numbers, got {raw_cost.dtype}")
         if raw_cost.dtype.kind in "iub":
             cost = _column(raw_cost, n_arcs, np.int64, 0, "arc_cost")
         else:
@@ -250,12 +282,17 @@ class ArcProblem:
         elif clique_ptr is None or clique_arcs is None:
             raise ValueError("clique_ptr and clique_arcs go together")
         else:
-            cptr = np.array(clique_ptr, dtype=np.int64).reshape(-1)
-            carcs = np.array(clique_arcs, dtype=np.int32).reshape(-1)
+            cptr = _integers(np.asarray(clique_ptr).reshape(-1), np.int64, "clique_ptr")
+            carcs = _integers(np.asarray(clique_arcs).reshape(-1), np.int32, "clique_arcs")
         if n_arcs and (item.min() < 0 or item.max() >= n_items):
             raise ValueError("arc_item: index out of range")
         if n_arcs and (agent.min() < 0 or agent.max() >= n_agents):
             raise ValueError("arc_agent: index out of range")
+        for label, column in (
+            ("arc_cost", cost), ("arc_load", load), ("agent_capacity", cap), ("item_weight", weight)
+        ):
+            if column.size and float(np.abs(column).max()) > MAX_VALUE:
+                raise ValueError(f"{label}: values must be at most 2^40 in size")
         if np.any(load < 0):
             raise ValueError("arc_load: must be >= 0")
         if np.any(cap < 0):
@@ -390,14 +427,14 @@ class ArcResult:
 # checking and evaluating a selection
 
 
-def _as_mask(problem: ArcProblem, chosen: ArrayLike) -> Bools:
+def _as_mask(problem: ArcProblem, chosen: ArrayLike, name: str = "chosen") -> Bools:
     arr = np.asarray(chosen)
     if arr.dtype.kind == "b":
         if arr.shape != (problem.n_arcs,):
-            raise ValueError(f"chosen: expected {problem.n_arcs} booleans")
+            raise ValueError(f"{name}: expected {problem.n_arcs} booleans")
         return arr.astype(bool)
     mask = np.zeros(problem.n_arcs, dtype=bool)
-    mask[arr.astype(np.int64).reshape(-1)] = True
+    mask[_arc_indexes(problem, arr, name)] = True
     return mask
 
 
@@ -1314,6 +1351,16 @@ def solve_arcs(
     ``"infeasible"`` when the must-cover items provably cannot all be covered,
     ``"unknown"`` when no solution was found in time.
     """
+    if not isinstance(problem, ArcProblem):
+        raise TypeError(f"problem: expected an ArcProblem, got {type(problem).__name__}")
+    if not (math.isfinite(time_limit) and time_limit > 0):
+        raise ValueError(f"time_limit: expected a number of seconds above 0, got {time_limit!r}")
+    if cost_scale is not None and not (math.isfinite(cost_scale) and cost_scale > 0):
+        raise ValueError(f"cost_scale: expected a number above 0, got {cost_scale!r}")
+    if workers is not None and int(workers) < 1:
+        raise ValueError(f"workers: expected at least 1 (or None: every CPU), got {workers!r}")
+    if hint is not None:
+        _as_mask(problem, hint, "hint")  # (checked here: a bad index failed deep inside)
     workers = int(workers) if workers is not None else (os.cpu_count() or 1)
     with clocks.running(clocks.for_workers(workers, time_limit)):
         return _solve_arcs(

@@ -353,6 +353,56 @@ def test_input_checks() -> None:
         p.arc_cost[0] = 1  # read-only columns
 
 
+def _small() -> ArcProblem:
+    return ArcProblem(2, 2, [0, 0, 1, 1], [0, 1, 0, 1], [1.5, 2, 3, 4], [1, 1, 1, 1], [1, 1])
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        # integers beyond int32 wrapped before the range checks (2^32 + 1 -> 1)
+        (lambda: ArcProblem(2, 2, np.array([0, 0, 1, 2**32 + 1]), [0, 1, 0, 1], [1, 2, 3, 4], [1] * 4, [1, 1]),
+         "arc_item"),
+        (lambda: ArcProblem(2, 2, [0, 0, 1, 1], np.array([0, 1, 0, 2**32]), [1, 2, 3, 4], [1] * 4, [1, 1]),
+         "arc_agent"),
+        (lambda: ArcProblem(2, 2, [0, 0, 1, 1], [0, 1, 0, 1], [1, 2, 3, 4], [1] * 4, [1, 1],
+                            item_tier=np.array([1, 2**32 + 1])), "item_tier"),
+        # fractional clique members were truncated (1.7 -> 1)
+        (lambda: ArcProblem(2, 2, [0, 0, 1, 1], [0, 1, 0, 1], [1, 2, 3, 4], [1] * 4, [1, 1],
+                            clique_ptr=[0, 2], clique_arcs=[0.0, 1.7]), "clique_arcs"),
+        # sums overflowed int64 into a negative objective labelled optimal
+        (lambda: ArcProblem(2, 2, [0, 0, 1, 1], [0, 1, 0, 1], [1, 2, 3, 4], [1] * 4, [0, 0],
+                            item_weight=[2**62, 2**62]), "item_weight"),
+        (lambda: ArcProblem(2, 2, [0, 0, 1, 1], [0, 1, 0, 1], [2**62] * 4, [1] * 4, [1, 1]), "arc_cost"),
+        (lambda: ArcProblem(2, 2, [0, 0, 1, 1], [0, 1, 0, 1], [1e300, 1, 1e300, 2], [1] * 4, [1, 1]), "arc_cost"),
+        # a load of 1e30 was reported as "must be >= 0"
+        (lambda: ArcProblem(1, 1, [0], [0], [1], [1e30], [1]), "arc_load.*range"),
+        (lambda: ArcProblem(1, 1, [0], [0], ["a"], [1], [1]), "arc_cost"),
+        # a zero or negative cost scale returned a wrong optimum labelled optimal
+        (lambda: solve_arcs(_small(), time_limit=1, workers=1, cost_scale=0), "cost_scale"),
+        (lambda: solve_arcs(_small(), time_limit=1, workers=1, cost_scale=-1), "cost_scale"),
+        (lambda: solve_arcs(_small(), time_limit=1, workers=1, cost_scale=float("nan")), "cost_scale"),
+        # arc indexes: numpy's IndexError, or -1 read as the last arc
+        (lambda: solve_arcs(_small(), time_limit=1, workers=1, hint=[7]), "hint"),
+        (lambda: solve_arcs(_small(), time_limit=1, workers=1, hint=[-1]), "hint"),
+        (lambda: check_arcs(_small(), [-1]), "chosen"),
+        (lambda: evaluate_arcs(_small(), [4]), "chosen"),
+        (lambda: solve_arcs(_small(), time_limit=1, workers=-1), "workers"),
+        (lambda: solve_arcs(_small(), time_limit=-1, workers=1), "time_limit"),
+    ],
+)
+def test_malformed_core_input_is_refused_naming_the_argument(build: Any, match: str) -> None:
+    """Each was silently misread or failed deep inside numpy or CP-SAT (the
+    audit of stop 48, /tmp/audit48c)."""
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_a_wrong_problem_type_is_refused() -> None:
+    with pytest.raises(TypeError, match="ArcProblem"):
+        solve_arcs("foo")  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("options", [{"lp": False}, {"lns": False}, {"lp": False, "lns": False}])
 def test_options_keep_gap1_optimum(options: dict[str, bool]) -> None:
     p = _gap_instance("gap1.txt", 0)
