@@ -19,6 +19,12 @@ Model
   uncovered at a penalty of ``item_weight[i]``.
 * **Cliques** of arcs (CSR ``clique_ptr``, ``clique_arcs``): at most one arc of
   each clique is chosen (double booking of fixed-time visits).
+* Input is checked when the problem is built: whole numbers where indexes,
+  loads, capacities, weights, tiers and teams are meant (in the range of their
+  column's integer type), costs, loads, capacities and weights at most 2^40
+  in size (:data:`MAX_VALUE`), arc indexes in range (also a ``hint`` and the
+  ``chosen`` of :func:`check_arcs` and :func:`evaluate_arcs`); anything else
+  is a ``ValueError`` naming the argument.
 
 Objective (lower is better), compared lexicographically::
 
