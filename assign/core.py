@@ -259,6 +259,9 @@ class ArcProblem:
         clique_ptr: ArrayLike | None = None,
         clique_arcs: ArrayLike | None = None,
     ) -> None:
+        for label, count in (("n_items", n_items), ("n_agents", n_agents)):
+            if isinstance(count, bool) or not isinstance(count, (int, np.integer)):
+                raise ValueError(f"{label}: expected a whole number, got {count!r}")
         n_items, n_agents = int(n_items), int(n_agents)
         if n_items < 0 or n_agents < 0:
             raise ValueError("n_items and n_agents must be >= 0")
@@ -1367,6 +1370,16 @@ def solve_arcs(
         raise ValueError(f"workers: expected at least 1 (or None: every CPU), got {workers!r}")
     if hint is not None:
         _as_mask(problem, hint, "hint")  # (checked here: a bad index failed deep inside)
+    for label, share in (("main_share", main_share), ("final_share", final_share)):
+        if not (math.isfinite(share) and 0.0 <= share <= 1.0):
+            raise ValueError(f"{label}: expected a share between 0 and 1, got {share!r}")
+    if params:
+        from ortools.sat import sat_parameters_pb2
+
+        known = {f.name for f in sat_parameters_pb2.SatParameters.DESCRIPTOR.fields}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"params: unknown CP-SAT parameter(s) {', '.join(unknown)}")
     workers = int(workers) if workers is not None else (os.cpu_count() or 1)
     with clocks.running(clocks.for_workers(workers, time_limit)):
         return _solve_arcs(

@@ -389,6 +389,13 @@ def _small() -> ArcProblem:
         (lambda: evaluate_arcs(_small(), [4]), "chosen"),
         (lambda: solve_arcs(_small(), time_limit=1, workers=-1), "workers"),
         (lambda: solve_arcs(_small(), time_limit=-1, workers=1), "time_limit"),
+        (lambda: solve_arcs(_small(), time_limit=1, workers=1, main_share=5), "main_share"),
+        (lambda: solve_arcs(_small(), time_limit=1, workers=1, final_share=-1), "final_share"),
+        # an AttributeError of SatParameters
+        (lambda: solve_arcs(_small(), time_limit=1, workers=1, params={"nope": 1}), "params.*nope"),
+        # 2.7 items were read as 2, "2" as 2
+        (lambda: ArcProblem(2.7, 2, [0, 0, 1, 1], [0, 1, 0, 1], [1, 2, 3, 4], [1] * 4, [1, 1]), "n_items"),
+        (lambda: ArcProblem(2, "2", [0, 0, 1, 1], [0, 1, 0, 1], [1, 2, 3, 4], [1] * 4, [1, 1]), "n_agents"),
     ],
 )
 def test_malformed_core_input_is_refused_naming_the_argument(build: Any, match: str) -> None:
