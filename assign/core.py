@@ -300,7 +300,7 @@ class ArcProblem:
         for label, column in (
             ("arc_cost", cost), ("arc_load", load), ("agent_capacity", cap), ("item_weight", weight)
         ):
-            if column.size and float(np.abs(column).max()) > MAX_VALUE:
+            if column.size and max(-float(column.min()), float(column.max())) > MAX_VALUE:
                 raise ValueError(f"{label}: values must be at most 2^40 in size")
         if np.any(load < 0):
             raise ValueError("arc_load: must be >= 0")

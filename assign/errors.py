@@ -96,3 +96,12 @@ def pydantic_message(err: Mapping[str, Any]) -> str:
                     reason = text
         return f"{value!r} is not an ISO 8601 datetime ({reason}); write e.g. 2026-11-30T08:00:00+08:00"
     return str(err.get("msg", "")).removeprefix("Value error, ")
+
+
+def pydantic_lines(exc: Any, prefix: str, whole: str) -> list[str]:
+    """``prefix: where: message`` for each error of a pydantic
+    ``ValidationError`` (``where`` its dotted location, ``whole`` for the
+    object itself), worded by :func:`pydantic_message`."""
+    return [
+        f"{prefix}: {'.'.join(str(p) for p in err['loc']) or whole}: {pydantic_message(err)}" for err in exc.errors()
+    ]

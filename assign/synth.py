@@ -70,7 +70,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ScenarioError, pydantic_message
+from .errors import ScenarioError, pydantic_lines
 from .model import PROBLEM_FORMAT, Policy, Problem
 
 __all__ = [
@@ -445,11 +445,7 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "scenario"
-            lines.append(f"{path}: {where}: {pydantic_message(err)}")
-        raise ScenarioError("\n".join(lines)) from None
+        raise ScenarioError("\n".join(pydantic_lines(exc, str(path), "scenario"))) from None
 
 
 def _as_scenario(scenario: Scenario | str | os.PathLike[str]) -> Scenario:

@@ -374,6 +374,9 @@ def _small() -> ArcProblem:
         (lambda: ArcProblem(2, 2, [0, 0, 1, 1], [0, 1, 0, 1], [1, 2, 3, 4], [1] * 4, [0, 0],
                             item_weight=[2**62, 2**62]), "item_weight"),
         (lambda: ArcProblem(2, 2, [0, 0, 1, 1], [0, 1, 0, 1], [2**62] * 4, [1] * 4, [1, 1]), "arc_cost"),
+        # (abs(-2^63) overflows int64 to itself: the size check compares the extremes)
+        (lambda: ArcProblem(2, 2, [0, 0, 1, 1], [0, 1, 0, 1], np.array([-(2**63), 1, 1, 1]), [1] * 4, [1, 1]),
+         "arc_cost"),
         (lambda: ArcProblem(2, 2, [0, 0, 1, 1], [0, 1, 0, 1], [1e300, 1, 1e300, 2], [1] * 4, [1, 1]), "arc_cost"),
         # a load of 1e30 was reported as "must be >= 0"
         (lambda: ArcProblem(1, 1, [0], [0], [1], [1e30], [1]), "arc_load.*range"),

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..errors import AssignError, pydantic_message
+from ..errors import AssignError, pydantic_lines
 
 
 class ConfigError(AssignError):
@@ -221,9 +221,7 @@ def config_from_dict(raw: dict[str, Any], base: str | os.PathLike[str] = ".", fi
     try:
         config = BatchConfig.model_validate({**raw, "base": str(base), "file": file})
     except ValidationError as exc:
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "config"
-            lines.append(f"{file}: {where}: {pydantic_message(err)}")
+        lines += pydantic_lines(exc, file, "config")
     if lines:
         raise ConfigError("\n".join(lines)) from None
     return config
