@@ -957,6 +957,21 @@ def test_a_tier_not_proved_is_solved_again_in_the_time_left(monkeypatch: pytest.
     assert _close(again.bound.soft, plain.bound.soft)
 
 
+def test_an_open_tier_is_solved_again_before_the_soft_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiers come strictly before the soft score: the tier left open by the
+    first pass gets its second solve before the soft stage runs (it used to
+    come after, in what the soft stage left), and the result is proved."""
+    c = compile_problem(_busy_problem())
+    calls = _starved_first_pass(monkeypatch, {0})
+    result = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1)
+    names = [s.name for s in result.stages]
+    again = [i for i, n in enumerate(names) if n.startswith("U") and names.index(n) < i]
+    assert again, names
+    assert again[0] < names.index("soft"), names
+    assert (1, "OPTIMAL") in calls
+    assert result.optimal
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(dense_problems(pins=True), st.sets(st.integers(0, 6), max_size=4), st.sets(st.integers(0, 2), max_size=2))
 def test_second_chances_keep_the_bound_valid(problem: Problem, starve: set[int], again: set[int]) -> None:
