@@ -1338,22 +1338,26 @@ class Relaxation:
             need = ((dur[g] + gap)[None, None, :] * inside).sum(axis=2)
             room = Bv[None, :] - A[:, None] + gap
             ia, ib = np.nonzero((need > room) & (Bv[None, :] > A[:, None]))
-            seen: dict[bytes, int] = {}
-            for i, j in zip(ia.tolist(), ib.tolist(), strict=True):
-                members = inside[i, j]
-                keyb = np.packbits(members).tobytes()
-                r = int(room[i, j])
-                if keyb in seen and seen[keyb] <= r:
-                    continue
-                seen[keyb] = r
-            for keyb, r in seen.items():
-                members = np.unpackbits(np.frombuffer(keyb, dtype=np.uint8))[: len(g)].astype(bool)
-                cols = g[members]
-                s_rows.append(np.full(len(cols), n_span))
-                s_cols.append(cols)
-                s_vals.append((dur[cols] + gap).astype(np.float64))
-                s_rhs.append(float(r))
-                n_span += 1
+            if len(ia) == 0:
+                continue
+            # one row per distinct set of members, with the least room of the
+            # windows holding that set, in the order of their first window
+            # (a loop over the windows took 8.5 s of a 13-s build on 40,878
+            # pairs in long availability intervals: the audit of stop 49)
+            packed = np.packbits(inside[ia, ib], axis=1)
+            _, first, inv = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+            inv = inv.reshape(-1)
+            least = np.full(len(first), np.iinfo(np.int64).max, dtype=np.int64)
+            np.minimum.at(least, inv, room[ia, ib].astype(np.int64))
+            by_first = np.argsort(first, kind="stable")
+            members = inside[ia[first[by_first]], ib[first[by_first]]]
+            k, m = np.nonzero(members)
+            cols = g[m]
+            s_rows.append(n_span + k)
+            s_cols.append(cols)
+            s_vals.append((dur[cols] + gap).astype(np.float64))
+            s_rhs.extend(least[by_first].astype(np.float64).tolist())
+            n_span += len(first)
         if n_span:
             add(np.concatenate(s_rows), np.concatenate(s_cols), np.concatenate(s_vals), np.asarray(s_rhs))
         self.n_span = n_span
