@@ -1623,6 +1623,37 @@ def test_every_valid_schedule_is_a_point_of_the_relaxation(problem: Problem) -> 
         assert np.allclose(relax.a_eq @ z, relax.b_eq)
 
 
+def _energy_rows(relax: Any) -> list[tuple[frozenset[tuple[int, float]], float]]:
+    """The energy rows of a relaxation built without fairness (its last rows)."""
+    a = relax.a_ub.tocsr()
+    rows = range(a.shape[0] - relax.n_span, a.shape[0])
+    return [(frozenset(zip(a[r].indices.tolist(), a[r].data.tolist(), strict=True)), float(relax.b_ub[r])) for r in rows]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(problem=interval_problems())
+def test_capped_energy_rows_are_the_most_violated_of_the_full_set(problem: Problem) -> None:
+    """With at most one energy row per availability interval (the cap is 256:
+    tight windows gave one interval 6,643 rows in the audit of stop 49), the
+    rows kept are among the uncapped ones and each is one of the most
+    violated by the all-ones point: fewer rows of the same implied set, so
+    the LP still bounds."""
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    full = auto.Relaxation(c, cands, np.ones(c.n_tasks, dtype=bool), fairness=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(auto, "ENERGY_ROWS_PER_GROUP", 1)
+        capped = auto.Relaxation(c, cands, np.ones(c.n_tasks, dtype=bool), fairness=False)
+    every, kept = _energy_rows(full), _energy_rows(capped)
+    assert set(kept) <= set(every)
+    assert len(kept) <= len(set(full.v.tolist()))  # one interval per volunteer here
+    excess = [sum(val for _, val in row) - rhs for row, rhs in every]
+    for row, rhs in kept:
+        owner = {int(full.v[i]) for i, _ in row}
+        same = [e for (r, _), e in zip(every, excess, strict=True) if {int(full.v[i]) for i, _ in r} == owner]
+        assert sum(val for _, val in row) - rhs == max(same)
+
+
 @pytest.mark.parametrize(("share", "early"), [(0.3, False), (0.7, True)])
 def test_the_knapsack_child_starts_beside_a_greedy_that_takes_most_of_the_time(
     share: float, early: bool, monkeypatch: pytest.MonkeyPatch
