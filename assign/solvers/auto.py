@@ -1350,9 +1350,13 @@ class Relaxation:
             # windows holding that set, in the order of their first window
             # (a loop over the windows took 8.5 s of a 13-s build on 40,878
             # pairs in long availability intervals: the audit of stop 49)
-            packed = np.packbits(inside[ia, ib], axis=1)
-            _, first, inv = np.unique(packed, axis=0, return_index=True, return_inverse=True)
-            inv = inv.reshape(-1)
+            packed = np.ascontiguousarray(np.packbits(inside[ia, ib], axis=1))
+            if len(ia) == 1:
+                first, inv = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+            else:
+                # (a row's bytes as one key: np.unique over rows costs more per call)
+                keys = packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+                _, first, inv = np.unique(keys, return_index=True, return_inverse=True)
             least = np.full(len(first), np.iinfo(np.int64).max, dtype=np.int64)
             np.minimum.at(least, inv, room[ia, ib].astype(np.int64))
             by_first = np.argsort(first, kind="stable")
