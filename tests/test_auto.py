@@ -1346,6 +1346,48 @@ def test_one_small_component_gets_the_exact_models_second_chance(monkeypatch: py
     assert plain.key[:-1] == result.key[:-1]
 
 
+def test_open_small_components_are_solved_again_in_the_time_they_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every CP-SAT solve of the components' first round stops after presolve
+    (seed 0, and its second chances): no component is proved and `auto`
+    used to end there with the time unused. The open components are solved
+    again from the best schedule (seed 1), and each part is proved, as an
+    unhindered run proves it."""
+    import assign.solvers.cpsat as cpsat
+
+    c = compile_problem(_two_towns())
+    cands = build_candidates(c)
+    make, real = cpsat._solver, cpsat.solve_cpsat_detailed
+    starving = [False]
+    seeds: list[int] = []
+
+    def solver(*args: Any, **kwargs: Any) -> Any:
+        made = make(*args, **kwargs)
+        made.parameters.stop_after_presolve = starving[0]
+        return made
+
+    def exact(*args: Any, **kwargs: Any) -> Any:
+        seeds.append(kwargs["seed"])
+        starving[0] = kwargs["seed"] == 0
+        try:
+            return real(*args, **kwargs)
+        finally:
+            starving[0] = False
+
+    monkeypatch.setattr(cpsat, "_solver", solver)
+    monkeypatch.setattr(cpsat, "solve_cpsat_detailed", exact)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
+    assert result.n_components >= 2 and result.n_small == result.n_components
+    assert 0 in seeds and 1 in seeds, seeds
+    assert "small components again" in [name for name, _ in result.log]
+    assert violations(c, result.solution) == []
+    score = evaluate(c, result.solution)
+    assert result.bound is not None
+    assert tuple(result.bound.uncovered) == score.uncovered  # each part proven in the second round
+    monkeypatch.undo()
+    plain = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
+    assert plain.key[:-1] == result.key[:-1]
+
+
 def test_first_lp_squeezed_by_a_slow_fixed_time_stage_still_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fixed-time stage that ends late (a slow proof) leaves the first LP
     the re-timed insertion's time: the LP still runs and bounds tier 2, where

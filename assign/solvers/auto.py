@@ -1209,6 +1209,9 @@ def _dual_value(
     return value - 1e-9 * max(1.0, math.fsum(np.abs(terms).tolist()))
 
 
+#: the open small components are solved again when at least this much of
+#: the limit is left after their first round and their week bounds
+SMALL_AGAIN_MIN_SECONDS = 0.5
 #: energy rows of one availability interval at most (the most violated by
 #: the all-ones point; laocheng needs at most 31, the audit of stop 49's
 #: zero-slack windows up to 6,643)
@@ -1230,7 +1233,10 @@ class Relaxation:
     * rules 5 and 9 (energy): for a volunteer, the pairs whose allowed visits lie
       inside ``[A, B)`` within one availability interval satisfy
       ``sum (dur_p + g) x_p <= B - A + g``, ``g`` the shortest travel between two
-      of the interval's visits (n visits need n - 1 trips).
+      of the interval's visits (n visits need n - 1 trips); of the windows
+      ``[A, B)`` that the all-ones point violates, one row per distinct set
+      of pairs, at most :data:`ENERGY_ROWS_PER_GROUP` per interval (the most
+      violated).
     """
 
     def __init__(self, c: Compiled, cands: Candidates, task_mask: NDArray[np.bool_], *, fairness: bool = True):
@@ -3008,7 +3014,11 @@ def _solve_auto_detailed(
         budget = EXACT_SHARE * max(0.0, left()) if large else (0.9 - SMALL_WEEK_SHARE) * max(0.0, left())
         total_small = float(sum(pairs_per[k] for k in small)) or 1.0
 
-        def solve_small(k: int) -> tuple[int, Sub, Any]:
+        def solve_small(k: int, source: Solution | None = None, share: float | None = None, again: bool = False) -> tuple[int, Sub, Any]:
+            """Component ``k`` exactly, hinted by ``source``'s visits in it
+            (None: the greedy's), in ``share`` seconds (None: its share of the
+            budget by its pairs); ``again``: a second round, another seed."""
+            source = greedy if source is None else source
             tasks = np.flatnonzero(t_label == k)
             vols = np.flatnonzero(v_label == k)
             sub = subproblem(c, tasks, vols, weights=w_sub)
@@ -3018,15 +3028,38 @@ def _solve_auto_detailed(
             vmap = np.full(c.n_volunteers, -1, dtype=np.int64)
             vmap[vols] = np.arange(len(vols))
             sc = sub_candidates(sub, tmap[full.task[keep]], vmap[full.volunteer[keep]])
-            rows = np.flatnonzero(tmap[greedy.task] >= 0)
-            hint = Solution.build(tmap[greedy.task[rows]], vmap[greedy.volunteer[rows]], greedy.start[rows])
-            share = max(0.2, budget * float(pairs_per[k]) / total_small)
+            rows = np.flatnonzero(tmap[source.task] >= 0)
+            hint = Solution.build(tmap[source.task[rows]], vmap[source.volunteer[rows]], source.start[rows])
+            if share is None:
+                share = max(0.2, budget * float(pairs_per[k]) / total_small)
             # a tier left open is solved again in the share's time left only
             # when no large component waits for that time
             r = solve_cpsat_detailed(
-                sub.c, sc, time_limit=share, seed=seed, workers=1, hint=hint, clock=clock, second_chance=not large
+                sub.c, sc, time_limit=share, seed=(seed + 1) % 2**31 if again else seed, workers=1, hint=hint,
+                clock=clock, second_chance=not large,
             )
             return k, sub, r
+
+        def take_small(k: int, sub: Sub, r: Any, first: bool, offered: bool = True) -> None:
+            """Offer component ``k``'s schedule (unless ``offered`` is False)
+            and keep its bound (a second round's only when it proves the
+            component or is at least the first round's in every tier: either
+            is a bound, a mix need not be)."""
+            rs = r.solution
+            mask = t_label == k
+            if offered:
+                conf = [(int(sub.tasks[t]), int(sub.volunteers[v]), rule) for t, v, rule in rs.conflicts]
+                offer(_replace_tasks(best, mask, sub.tasks[rs.task], sub.volunteers[rs.volunteer], rs.start, conf))
+            least_u = _impossible_u(c, full, mask)
+            ub = list(r.bound.uncovered) + least_u[len(r.bound.uncovered) :] if r.bound else least_u
+            soft = (r.bound.soft if r.bound else -np.inf) - c.weights["stability"] * len(sub.c.previous_keys)
+            # the sub-problem's tier list may be shorter; its proven flag is its own
+            new = ComponentBound([float(x) for x in ub[:T]], float(soft), bool(r.optimal))
+            old = comp_bounds.get(k)
+            if first or old is None or new.proven or (
+                all(a >= b for a, b in zip(new.uncovered, old.uncovered, strict=True)) and new.soft >= old.soft
+            ):
+                comp_bounds[k] = new
 
         if small:
             if n_workers > 1 and len(small) > 1:
@@ -3035,15 +3068,7 @@ def _solve_auto_detailed(
             else:
                 results = [solve_small(k) for k in small]
             for k, sub, r in results:
-                rs = r.solution
-                mask = t_label == k
-                conf = [(int(sub.tasks[t]), int(sub.volunteers[v]), rule) for t, v, rule in rs.conflicts]
-                offer(_replace_tasks(best, mask, sub.tasks[rs.task], sub.volunteers[rs.volunteer], rs.start, conf))
-                least_u = _impossible_u(c, full, mask)
-                ub = list(r.bound.uncovered) + least_u[len(r.bound.uncovered) :] if r.bound else least_u
-                soft = (r.bound.soft if r.bound else -np.inf) - c.weights["stability"] * len(sub.c.previous_keys)
-                # the sub-problem's tier list may be shorter; its proven flag is its own
-                comp_bounds[k] = ComponentBound([float(x) for x in ub[:T]], float(soft), bool(r.optimal))
+                take_small(k, sub, r, True)
             mark("small components")
             if not large:
                 open_small = [k for k, _, r in results if not r.optimal]
@@ -3056,6 +3081,44 @@ def _solve_auto_detailed(
                     comp_bounds[k] = ComponentBound(ub, b.soft, b.proven)
                 if raised:
                     mark("week bounds (small)")
+                # the time the components left (each had a share by its pairs,
+                # and most end early proven): the open ones again, from the
+                # best schedule, sharing it by their pairs (a problem of 880
+                # tasks in small components at 10 s ended at 3.1 s with three
+                # tiers open: the audit of stop 49)
+                still = [k for k in open_small if not comp_bounds[k].proven]
+                spare = deadline - final_small - now()
+                if still and spare > SMALL_AGAIN_MIN_SECONDS:
+                    total_again = float(sum(pairs_per[k] for k in still)) or 1.0
+                    source = best
+
+                    def again(k: int) -> tuple[int, Sub, Any]:
+                        return solve_small(k, source, max(0.2, 0.9 * spare * float(pairs_per[k]) / total_again), again=True)
+
+                    if n_workers > 1 and len(still) > 1:
+                        with ThreadPoolExecutor(max_workers=n_workers) as pool:
+                            second = list(pool.map(again, still))
+                    else:
+                        second = [again(k) for k in still]
+                    # compared after the fill, which the final steps give
+                    # every schedule (a time-limited stage may leave visits
+                    # that the fill adds: U4 122 before it, 20 after); a
+                    # component's new schedule joins only if its own U is
+                    # lexicographically lower
+                    base = fill(c, cands, best, split)
+                    offer(base)
+                    trial = best
+                    for k, sub, r in second:
+                        mask = t_label == k
+                        rs = r.solution
+                        conf = [(int(sub.tasks[t]), int(sub.volunteers[v]), rule) for t, v, rule in rs.conflicts]
+                        cand = _replace_tasks(trial, mask, sub.tasks[rs.task], sub.volunteers[rs.volunteer], rs.start, conf)
+                        if _tier_u(c, mask, cand.covered(c.n_tasks)) < _tier_u(c, mask, trial.covered(c.n_tasks)):
+                            trial = cand
+                        take_small(k, sub, r, False, offered=False)
+                    if trial is not best:
+                        offer(fill(c, cands, trial, split))
+                    mark("small components again")
 
         fixed = fixed_time(c)
 
