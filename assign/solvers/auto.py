@@ -3040,16 +3040,17 @@ def _solve_auto_detailed(
             )
             return k, sub, r
 
-        def take_small(k: int, sub: Sub, r: Any, first: bool, offered: bool = True) -> None:
-            """Offer component ``k``'s schedule (unless ``offered`` is False)
-            and keep its bound (a second round's only when it proves the
-            component or is at least the first round's in every tier: either
-            is a bound, a mix need not be)."""
+        def placed(base: Solution, k: int, sub: Sub, r: Any) -> Solution:
+            """``base`` with component ``k``'s visits replaced by ``r``'s schedule."""
             rs = r.solution
+            conf = [(int(sub.tasks[t]), int(sub.volunteers[v]), rule) for t, v, rule in rs.conflicts]
+            return _replace_tasks(base, t_label == k, sub.tasks[rs.task], sub.volunteers[rs.volunteer], rs.start, conf)
+
+        def keep_bound(k: int, sub: Sub, r: Any, first: bool) -> None:
+            """Component ``k``'s bound from ``r`` (a second round's only when it
+            proves the component or is at least the first round's in every
+            tier: either is a bound, a mix need not be)."""
             mask = t_label == k
-            if offered:
-                conf = [(int(sub.tasks[t]), int(sub.volunteers[v]), rule) for t, v, rule in rs.conflicts]
-                offer(_replace_tasks(best, mask, sub.tasks[rs.task], sub.volunteers[rs.volunteer], rs.start, conf))
             least_u = _impossible_u(c, full, mask)
             ub = list(r.bound.uncovered) + least_u[len(r.bound.uncovered) :] if r.bound else least_u
             soft = (r.bound.soft if r.bound else -np.inf) - c.weights["stability"] * len(sub.c.previous_keys)
@@ -3068,7 +3069,8 @@ def _solve_auto_detailed(
             else:
                 results = [solve_small(k) for k in small]
             for k, sub, r in results:
-                take_small(k, sub, r, True)
+                offer(placed(best, k, sub, r))
+                keep_bound(k, sub, r, True)
             mark("small components")
             if not large:
                 open_small = [k for k, _, r in results if not r.optimal]
@@ -3109,13 +3111,11 @@ def _solve_auto_detailed(
                     offer(base)
                     trial = best
                     for k, sub, r in second:
+                        cand = placed(trial, k, sub, r)
                         mask = t_label == k
-                        rs = r.solution
-                        conf = [(int(sub.tasks[t]), int(sub.volunteers[v]), rule) for t, v, rule in rs.conflicts]
-                        cand = _replace_tasks(trial, mask, sub.tasks[rs.task], sub.volunteers[rs.volunteer], rs.start, conf)
                         if _tier_u(c, mask, cand.covered(c.n_tasks)) < _tier_u(c, mask, trial.covered(c.n_tasks)):
                             trial = cand
-                        take_small(k, sub, r, False, offered=False)
+                        keep_bound(k, sub, r, False)
                     if trial is not best:
                         offer(fill(c, cands, trial, split))
                     mark("small components again")

@@ -1292,6 +1292,7 @@ def _second_chance(state: _LexState, before_soft: bool = False) -> None:
 
     Each tier gets at most one second solve."""
     mdl, out = state.mdl, state.out
+    part = (1.0 - SOFT_KEEPS) if before_soft else 1.0  # of the time left
     tried: set[int] = set()
     while True:
         k = next((i for i, r in enumerate(state.runs) if not r.proven), None)
@@ -1301,7 +1302,7 @@ def _second_chance(state: _LexState, before_soft: bool = False) -> None:
         r = state.runs[k]
         remaining = state.left()
         assert remaining is not None
-        budget = (remaining - state.excess) * ((1.0 - SOFT_KEEPS) if before_soft else 1.0)
+        budget = (remaining - state.excess) * part
         if not r.locs or budget < max(SECOND_CHANCE_MIN_SECONDS, SECOND_CHANCE_SHARE * r.seconds):
             return
         later = state.runs[k + 1 :]
@@ -1311,7 +1312,7 @@ def _second_chance(state: _LexState, before_soft: bool = False) -> None:
         on_clock = clocks.current().now()
         left = state.left()
         assert left is not None
-        seconds = max(0.0, left - state.excess) * ((1.0 - SOFT_KEEPS) if before_soft else 1.0)
+        seconds = max(0.0, left - state.excess) * part
         status, solver, spent = state.run(seconds, (state.seed + 1) % 2**31)
         state.excess = max(state.excess, clocks.current().now() - on_clock - seconds)
         if status == cp_model.INFEASIBLE:
@@ -2149,9 +2150,9 @@ HINT_PINS_SECONDS = 1.0
 
 
 def _never_worse_than(c: Compiled, cands: Candidates, result: CpsatResult, hint: Solution, seed: int) -> CpsatResult:
-    """``result``, or the greedy schedule ``hint`` when that is valid and
-    scores better after the fill that :func:`assign.solve` gives every
-    strategy's schedule (the greedy's is filled already).
+    """``result`` with its schedule filled (as :func:`assign.solve` fills
+    every strategy's; the fill is not done twice), or the greedy schedule
+    ``hint`` when that is valid and scores better (it is filled already).
 
     The exact model fixes one maximal set of pins, the one of the largest
     value (:func:`_decide_pins`); where the greedy keeps another maximal set
@@ -2166,17 +2167,18 @@ def _never_worse_than(c: Compiled, cands: Candidates, result: CpsatResult, hint:
     from ..score import evaluate
     from .greedy import fill
 
+    filled = replace(result, solution=fill(c, cands, result.solution))
     if len(hint) == 0:
-        return result
-    mine = evaluate(c, fill(c, cands, result.solution)).key()
+        return filled
+    mine = evaluate(c, filled.solution).key()
     theirs = evaluate(c, hint).key()
     better = theirs[:-1] < mine[:-1] or (
         theirs[:-1] == mine[:-1] and theirs[-1] < mine[-1] - 1e-9 * max(1.0, abs(mine[-1]))
     )
     if not better or violations(c, hint):
-        return result
+        return filled
     if pins_maximal(c, cands, hint, time_limit=HINT_PINS_SECONDS, seed=seed) is not True:
-        return result
+        return filled
     _report("greedy kept", "the greedy schedule scores better with another maximal set of pins")
     return replace(result, solution=hint, optimal=False)
 
