@@ -1142,7 +1142,9 @@ class _LexState:
         its time on). The soft stage used to count as two stages, so that
         one open tier got a third of the time: of 60 planted problems of the
         stop-48 audit (every task coverable) `auto` left a tier open at 10 s
-        on 46 with one worker and 38 with two (now 44 and 33)."""
+        on 46 with one worker and 38 with two (now 44 and 33; ad hoc runs,
+        benchmarks/HISTORY.md "Stop 49"; ``benchmarks/planted.py`` measures
+        the same kind of problem)."""
         mdl, out = self.mdl, self.out
         n_left = sum(1 for r in self.runs[first:] if r.locs) + 2
         for at, r in enumerate(self.runs[first:], start=first):
