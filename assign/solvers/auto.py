@@ -1210,8 +1210,53 @@ def _dual_value(
 
 
 #: the open small components are solved again when at least this much of
-#: the limit is left after their first round and their week bounds
+#: the limit is left after their first round and their week bounds (and
+#: again after each later round, at most SMALL_ROUNDS rounds in all)
 SMALL_AGAIN_MIN_SECONDS = 0.5
+SMALL_ROUNDS = 6
+
+
+class Shares:
+    """The time of ``workers`` workers until ``end`` (on ``now``'s clock),
+    handed out to jobs as they start, by their weights.
+
+    A job's share is the worker-time the running jobs do not hold, times its
+    weight over the weight of the jobs not yet started, at least ``floor``
+    and never past ``end``. A job that ends before its share is used up
+    gives the rest back (:meth:`done`) to the jobs after it: small
+    components that are proven early leave their time to the open ones. Safe
+    to call from a pool's threads; with one worker it depends only on the
+    clock, so a deterministic clock gives the same shares every time."""
+
+    def __init__(self, weights: dict[int, float], end: float, workers: int, now: Any, floor: float = 0.2):
+        import threading
+
+        self.weights = weights
+        self.left_weight = float(sum(weights.values()))
+        self.end = end
+        self.workers = max(1, int(workers))
+        self.now = now
+        self.floor = floor
+        self.held: dict[int, float] = {}
+        self.lock = threading.Lock()
+
+    def take(self, k: int) -> float:
+        """Job ``k``'s share, in seconds, as it starts."""
+        with self.lock:
+            t = self.now()
+            held = sum(max(0.0, e - t) for e in self.held.values())
+            free = max(0.0, self.workers * (self.end - t) - held)
+            w = float(self.weights[k])
+            share = free * w / self.left_weight if self.left_weight > 0 else free
+            self.left_weight = max(0.0, self.left_weight - w)
+            share = max(self.floor, min(share, self.end - t))
+            self.held[k] = t + share
+            return share
+
+    def done(self, k: int) -> None:
+        """Job ``k`` has ended: what it holds is free again."""
+        with self.lock:
+            self.held.pop(k, None)
 #: energy rows of one availability interval at most (the most violated by
 #: the all-ones point; laocheng needs at most 31, the audit of stop 49's
 #: zero-slack windows up to 6,643)
@@ -3012,12 +3057,11 @@ def _solve_auto_detailed(
         w_sub = dict(c.weights)
         w_sub["equity"] = 0.0
         budget = EXACT_SHARE * max(0.0, left()) if large else (0.9 - SMALL_WEEK_SHARE) * max(0.0, left())
-        total_small = float(sum(pairs_per[k] for k in small)) or 1.0
 
-        def solve_small(k: int, source: Solution | None = None, share: float | None = None, again: bool = False) -> tuple[int, Sub, Any]:
+        def solve_small(k: int, shares: Shares, source: Solution | None = None, round_: int = 0) -> tuple[int, Sub, Any]:
             """Component ``k`` exactly, hinted by ``source``'s visits in it
-            (None: the greedy's), in ``share`` seconds (None: its share of the
-            budget by its pairs); ``again``: a second round, another seed."""
+            (None: the greedy's), in its share of ``shares``; round ``round_``
+            (from 0) runs with seed + ``round_``."""
             source = greedy if source is None else source
             tasks = np.flatnonzero(t_label == k)
             vols = np.flatnonzero(v_label == k)
@@ -3030,15 +3074,35 @@ def _solve_auto_detailed(
             sc = sub_candidates(sub, tmap[full.task[keep]], vmap[full.volunteer[keep]])
             rows = np.flatnonzero(tmap[source.task] >= 0)
             hint = Solution.build(tmap[source.task[rows]], vmap[source.volunteer[rows]], source.start[rows])
-            if share is None:
-                share = max(0.2, budget * float(pairs_per[k]) / total_small)
             # a tier left open is solved again in the share's time left only
             # when no large component waits for that time
-            r = solve_cpsat_detailed(
-                sub.c, sc, time_limit=share, seed=(seed + 1) % 2**31 if again else seed, workers=1, hint=hint,
-                clock=clock, second_chance=not large,
-            )
+            try:
+                r = solve_cpsat_detailed(
+                    sub.c, sc, time_limit=shares.take(k), seed=(seed + round_) % 2**31, workers=1, hint=hint,
+                    clock=clock, second_chance=not large,
+                )
+            finally:
+                shares.done(k)
             return k, sub, r
+
+        def solve_round(ks: list[int], end: float, workers: int, source: Solution | None = None, round_: int = 0) -> list[tuple[int, Sub, Any]]:
+            """Components ``ks`` exactly, the largest first, sharing the time
+            of ``workers`` workers until ``end`` by their pairs as they start
+            (:class:`Shares`: a component proven early leaves its time to the
+            ones after it); the results in the order of ``ks``."""
+            shares = Shares({k: float(pairs_per[k]) for k in ks}, end, workers, now)
+            order = sorted(ks, key=lambda k: (-int(pairs_per[k]), k))
+
+            def one(k: int) -> tuple[int, Sub, Any]:
+                return solve_small(k, shares, source, round_)
+
+            if n_workers > 1 and len(ks) > 1:
+                with ThreadPoolExecutor(max_workers=n_workers) as pool:
+                    got = list(pool.map(one, order))
+            else:
+                got = [one(k) for k in order]
+            by_k = {g[0]: g for g in got}
+            return [by_k[k] for k in ks]
 
         def placed(base: Solution, k: int, sub: Sub, r: Any) -> Solution:
             """``base`` with component ``k``'s visits replaced by ``r``'s schedule."""
@@ -3063,11 +3127,10 @@ def _solve_auto_detailed(
                 comp_bounds[k] = new
 
         if small:
-            if n_workers > 1 and len(small) > 1:
-                with ThreadPoolExecutor(max_workers=n_workers) as pool:
-                    results = list(pool.map(solve_small, small))
-            else:
-                results = [solve_small(k) for k in small]
+            # (with a large component after them, the worker-time of one
+            # worker: their share of the time, EXACT_SHARE, is the large
+            # components' too)
+            results = solve_round(small, now() + budget, 1 if large else n_workers)
             for k, sub, r in results:
                 offer(placed(best, k, sub, r))
                 keep_bound(k, sub, r, True)
@@ -3083,25 +3146,16 @@ def _solve_auto_detailed(
                     comp_bounds[k] = ComponentBound(ub, b.soft, b.proven)
                 if raised:
                     mark("week bounds (small)")
-                # the time the components left (each had a share by its pairs,
-                # and most end early proven): the open ones again, from the
-                # best schedule, sharing it by their pairs (a problem of 880
-                # tasks in small components at 10 s ended at 3.1 s with three
-                # tiers open: the audit of stop 49)
+                # the time the components left (a round can end early, its
+                # components proven or stopped by their own stages): the open
+                # ones again, from the best schedule, another seed each round
+                # (a problem of 880 tasks in small components at 10 s ended
+                # at 3.1 s with three tiers open: the audit of stop 49)
                 still = [k for k in open_small if not comp_bounds[k].proven]
                 spare = deadline - final_small - now()
-                if still and spare > SMALL_AGAIN_MIN_SECONDS:
-                    total_again = float(sum(pairs_per[k] for k in still)) or 1.0
-                    source = best
-
-                    def again(k: int) -> tuple[int, Sub, Any]:
-                        return solve_small(k, source, max(0.2, 0.9 * spare * float(pairs_per[k]) / total_again), again=True)
-
-                    if n_workers > 1 and len(still) > 1:
-                        with ThreadPoolExecutor(max_workers=n_workers) as pool:
-                            second = list(pool.map(again, still))
-                    else:
-                        second = [again(k) for k in still]
+                round_ = 1
+                while still and spare > SMALL_AGAIN_MIN_SECONDS and round_ < SMALL_ROUNDS:
+                    second = solve_round(still, now() + 0.9 * spare, n_workers, best, round_)
                     # compared after the fill, which the final steps give
                     # every schedule (a time-limited stage may leave visits
                     # that the fill adds: U4 122 before it, 20 after); a
@@ -3118,7 +3172,10 @@ def _solve_auto_detailed(
                         keep_bound(k, sub, r, False)
                     if trial is not best:
                         offer(fill(c, cands, trial, split))
-                    mark("small components again")
+                    mark("small components again" if round_ == 1 else f"small components again ({round_})")
+                    still = [k for k in still if not comp_bounds[k].proven]
+                    spare = deadline - final_small - now()
+                    round_ += 1
 
         fixed = fixed_time(c)
 
