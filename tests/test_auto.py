@@ -1809,3 +1809,48 @@ def test_shares_floor() -> None:
     now = _FakeClock()
     shares = auto.Shares({0: 1.0}, now.t - 1.0, 2, now, floor=0.2)
     assert shares.take(0) == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_small_components_beside_a_large_one_get_their_share_of_the_pairs(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    """Two towns, one made large (SMALL_PAIRS below its pairs): the small
+    town's exact model gets every worker for its share of the candidate
+    pairs of the time left (here about half), not one worker's time for
+    EXACT_SHARE; the schedule stays valid."""
+    rng = np.random.default_rng(5)
+    a = _town("a", 33.04, 108.25, 5, 10, rng)
+    b = _town("b", 33.49, 108.25, 4, 8, rng)
+    raw = {
+        "format": "assign/problem@1",
+        "name": "towns",
+        "horizon": {"start": _iso(0), "end": _iso(2 * 1440)},
+        "policy": {},
+        **{key: a[key] + b[key] for key in ("communities", "volunteers", "recipients", "tasks")},
+    }
+    c = compile_problem(Problem.model_validate(raw))
+    cands = build_candidates(c)
+    t_label, _, n = auto.components(c, cands)
+    pairs = np.bincount(t_label[cands.task], minlength=n)
+    town_a = np.array([tid.startswith("a") for tid in c.task_ids])
+    a_pairs, b_pairs = int(pairs[np.unique(t_label[town_a])].sum()), int(pairs[np.unique(t_label[~town_a])].sum())
+    assert len(np.unique(t_label[town_a])) == 1 and len(np.unique(t_label[~town_a])) == 1
+    big, little = max(a_pairs, b_pairs), min(a_pairs, b_pairs)
+    assert 0 < little < big
+    monkeypatch.setattr(auto, "SMALL_PAIRS", little)  # the other town is large
+    rounds: list[tuple[float, int]] = []
+    real = auto.Shares.__init__
+
+    def spy(self, weights, end, n_workers, now, floor=0.2):  # type: ignore[no-untyped-def]
+        rounds.append((end - now(), n_workers))
+        real(self, weights, end, n_workers, now, floor)
+
+    monkeypatch.setattr(auto.Shares, "__init__", spy)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, workers)
+    assert result.n_small == 1 and result.n_components == 2
+    assert rounds, "the small town's round"
+    seconds, used_workers = rounds[0]
+    share = little / len(cands)
+    assert auto.EXACT_SHARE < share < auto.SMALL_MAX_SHARE
+    assert used_workers == workers
+    assert share * 0.9 * LIMIT <= seconds <= share * LIMIT
+    assert violations(c, result.solution) == []

@@ -1727,6 +1727,12 @@ LP_CHILD_GRACE = 1.0
 #: shares of the time limit for the exact stages and the LP bounds of large components
 EXACT_SHARE = 0.2
 LP_SHARE = 0.8
+#: next to large components, the small ones get the time of every worker for
+#: their share of the candidate pairs of the time left, at least EXACT_SHARE
+#: and at most SMALL_MAX_SHARE (until stop 50: one worker's for EXACT_SHARE;
+#: 15 small components beside 4 large ones, with half the pairs, got 0.2 s
+#: each and kept U1 and U2 that the bound says are 0)
+SMALL_MAX_SHARE = 0.6
 #: with workers=1 the LNS stops after this much work per second of time limit
 #: (CP-SAT deterministic time + WORK_PER_VARIABLE per model Boolean); a
 #: deterministic budget, calibrated to end before the deadline on the
@@ -3056,7 +3062,11 @@ def _solve_auto_detailed(
         # small components apart, exactly, each with its own pair costs and fairness
         w_sub = dict(c.weights)
         w_sub["equity"] = 0.0
-        budget = EXACT_SHARE * max(0.0, left()) if large else (0.9 - SMALL_WEEK_SHARE) * max(0.0, left())
+        if large:
+            small_pairs = float(sum(pairs_per[k] for k in small)) / max(1.0, float(len(full)))
+            budget = min(SMALL_MAX_SHARE, max(EXACT_SHARE, small_pairs)) * max(0.0, left())
+        else:
+            budget = (0.9 - SMALL_WEEK_SHARE) * max(0.0, left())
 
         def solve_small(k: int, shares: Shares, source: Solution | None = None, round_: int = 0) -> tuple[int, Sub, Any]:
             """Component ``k`` exactly, hinted by ``source``'s visits in it
@@ -3127,10 +3137,7 @@ def _solve_auto_detailed(
                 comp_bounds[k] = new
 
         if small:
-            # (with a large component after them, the worker-time of one
-            # worker: their share of the time, EXACT_SHARE, is the large
-            # components' too)
-            results = solve_round(small, now() + budget, 1 if large else n_workers)
+            results = solve_round(small, now() + budget, n_workers)
             for k, sub, r in results:
                 offer(placed(best, k, sub, r))
                 keep_bound(k, sub, r, True)
