@@ -24,11 +24,20 @@ This is the medium scale between the brute-force tests (tiny) and the
 scenarios (counties): 8-34 volunteers in groups, about 30-230 tasks (from the
 seed). Each (strategy, problem) is one ``assign.solve`` in this process.
 
+With ``--towns K`` each problem is K of them side by side, 0.5 degrees of
+latitude apart (about 55 km: no volunteer reaches another town), with their
+own ids, so a problem has at least K independent components of mixed sizes
+(a town of many candidate pairs is one of `auto`'s large components, most
+are small ones): problem ``i`` joins the towns of seeds ``i*K .. i*K+K-1``.
+Pledges there never count travel (some towns' hidden schedules leave it
+out), so the hidden schedule stays valid; it is checked like the others.
+
 Usage (from the repository root)::
 
     python benchmarks/planted.py                                   # 20 problems, greedy/cpsat/auto, 10 s, 2 workers
     python benchmarks/planted.py --problems 60 --strategies auto --workers 1
     python benchmarks/planted.py --keep /tmp/planted               # also write each problem and its hidden schedule
+    python benchmarks/planted.py --towns 8 --problems 10 --strategies greedy auto   # many components each
 """
 
 from __future__ import annotations
@@ -185,6 +194,43 @@ def planted(seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
     return problem, schedule
 
 
+def towns(seeds: list[int]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The planted problems of ``seeds`` side by side (see the module
+    docstring), with their hidden schedules joined."""
+    problem: dict[str, Any] = {}
+    assignments: list[dict[str, Any]] = []
+    ends: list[str] = []
+    for i, seed in enumerate(seeds):
+        raw, hidden = planted(seed)
+        p = f"k{i}"
+        for v in raw["volunteers"]:
+            v["id"], v["community"], v["lat"] = p + v["id"], p + v["community"], v["lat"] + 0.5 * i
+        for r in raw["recipients"]:
+            r["id"], r["community"], r["lat"] = p + r["id"], p + r["community"], r["lat"] + 0.5 * i
+            if "excluded_volunteers" in r:
+                r["excluded_volunteers"] = [p + x for x in r["excluded_volunteers"]]
+        for t in raw["tasks"]:
+            t["id"], t["recipient"] = p + t["id"], p + t["recipient"]
+            if "pinned" in t:
+                t["pinned"] = [p + x for x in t["pinned"]]
+        for cm in raw["communities"]:
+            cm["id"], cm["name"] = p + cm["id"], f"{p} {cm['name']}"
+        for a in hidden["assignments"]:
+            a["task"], a["volunteer"] = p + a["task"], p + a["volunteer"]
+        assignments += hidden["assignments"]
+        ends.append(raw["horizon"]["end"])
+        if not problem:
+            problem = raw
+        else:
+            for key in ("communities", "volunteers", "recipients", "tasks"):
+                problem[key] += raw[key]
+    # (every town starts on the same day; the longest horizon holds them all)
+    problem["horizon"]["end"] = max(ends, key=lambda e: datetime.fromisoformat(e))
+    problem["policy"]["count_travel_in_capacity"] = False
+    problem["name"] = "planted-towns-" + "-".join(map(str, seeds))
+    return problem, {"format": "assign/schedule@1", "problem": problem["name"], "assignments": assignments}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--problems", type=int, default=20, help="seeds 0..N-1 (default 20)")
@@ -193,7 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0, help="the solver's seed")
     ap.add_argument("--keep", type=Path, help="write each problem and its hidden schedule here")
+    ap.add_argument("--towns", type=int, default=1, help="planted problems side by side in each problem (default 1)")
     args = ap.parse_args(argv)
+    if args.towns < 1:
+        ap.error("--towns must be at least 1")
     info = machine()
     print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['ram']} RAM; Python {info['python']}, "
           f"OR-Tools {info['ortools']}; {info['date']}")
@@ -204,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds: dict[str, list[float]] = {s: [] for s in args.strategies}
     sizes = []
     for seed in range(args.problems):
-        raw, hidden_raw = planted(seed)
+        raw, hidden_raw = planted(seed) if args.towns == 1 else towns(list(range(seed * args.towns, (seed + 1) * args.towns)))
         problem = Problem.model_validate(raw)
         hidden = Schedule.model_validate(hidden_raw)
         report = check(problem, hidden)
@@ -237,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{seconds[strategy][-1]:.1f} s", flush=True)
     print()
     vols, tks = zip(*sizes, strict=True)
-    print(f"{args.problems} planted problems: {min(vols)}-{max(vols)} volunteers, {min(tks)}-{max(tks)} tasks; "
+    print(f"{args.problems} planted problems{f' of {args.towns} towns' if args.towns > 1 else ''}: "
+          f"{min(vols)}-{max(vols)} volunteers, {min(tks)}-{max(tks)} tasks; "
           f"time limit {args.time_limit:g} s, {args.workers} worker(s), seed {args.seed}")
     print()
     print("| strategy | at U = 0 | U left, median | U left, max | worse than greedy | median s |")

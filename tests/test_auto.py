@@ -1854,3 +1854,18 @@ def test_small_components_beside_a_large_one_get_their_share_of_the_pairs(monkey
     assert used_workers == workers
     assert share * 0.9 * LIMIT <= seconds <= share * LIMIT
     assert violations(c, result.solution) == []
+
+
+def test_the_final_insertion_runs_on_a_large_component_of_few_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large component of a few hundred pairs: the re-timed insertion over
+    the open tiers after the search still gets its time (RETIME_MIN_SECONDS;
+    by the pairs alone its budget was under the 0.05 s it needs to start, and
+    the step was skipped). One worker, so the steps are the same every run."""
+    monkeypatch.setattr(auto, "SMALL_PAIRS", 0)
+    c = compile_problem(_two_towns(n_vol=4, n_task=14))
+    cands = build_candidates(c)
+    assert len(cands) * auto.RETIME_PAIR_SECONDS < 0.05
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
+    names = [name for name, _ in result.log]
+    assert "re-timed insertion" in names, names
+    assert violations(c, result.solution) == []

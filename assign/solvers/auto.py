@@ -1816,6 +1816,11 @@ def _forked(
 #: the tier-2 LP (its bound and the guided pass) no longer fit the minute
 RETIME_SHARE = 0.25
 RETIME_PAIR_SECONDS = 3.0e-6
+#: ... and at least this much (within RETIME_SHARE): by the pairs alone, a
+#: problem of fewer than ~17,000 pairs got under the 0.05 s the pass needs to
+#: start, and skipped it, where it takes ~0.05 s and covers much (stop 50,
+#: audit problems at 10 s: U4 1,241 -> 560 on p19 when it ran)
+RETIME_MIN_SECONDS = 0.2
 RETIME_TRIAL_RATE = 100_000.0
 #: the final fill's extra work per second of that insertion, per candidate
 #: pair: ankang (64 M pairs) 6.4 s after a 7.4-s pass, Shiquan (6.3 M)
@@ -3019,7 +3024,7 @@ def _solve_auto_detailed(
     lp_bounded: set[tuple[int, int]] = set()
     week_comps: set[int] = set()
     # a whole pass of the insertion by its size, at most its share of the limit
-    retime_budget = min(RETIME_SHARE * limit, RETIME_PAIR_SECONDS * len(full)) if large else 0.0
+    retime_budget = min(RETIME_SHARE * limit, max(RETIME_MIN_SECONDS, RETIME_PAIR_SECONDS * len(full))) if large else 0.0
     # the final fill's extra work after it, per second of the pass (the blocks
     # it re-timed are tried again), by the size
     # (split between the process and a child as the greedy's main passes are)
