@@ -18,7 +18,13 @@ Steps
      (:mod:`assign.solvers.cpsat`) with the greedy as hint, on the component as a
      problem of its own (:func:`subproblem`; its equity weight set to 0 when
      there are several components, equity being bounded apart, see below), in
-     a thread pool (CP-SAT releases the GIL). A problem that is a single small
+     a thread pool (CP-SAT releases the GIL), the largest first, each with
+     its share of every worker's time by its pairs as it starts
+     (:class:`Shares`: what a component proven early leaves goes to the
+     ones after it); beside large components, the small ones together get
+     their share of the pairs of the time (:data:`SMALL_MAX_SHARE`);
+     without large ones, those left open are solved again, round after
+     round, in the time left (:data:`SMALL_ROUNDS`). A problem that is a single small
      component is solved by the exact model as a whole, equity included.
      Without large components, a tier an exact model leaves open in its
      stage is solved again in the time its later stages leave
@@ -87,7 +93,8 @@ Steps
      re-timing and ejections (:mod:`~assign.solvers.retime`) over the tiers
      not proven — over the first open one before the LNS
      (:data:`RETIME_FIRST_SHARE`), over all of them after it (at most
-     :data:`RETIME_SHARE` of the limit, by size, taken from the LNS; the LP
+     :data:`RETIME_SHARE` of the limit, by size but at least
+     :data:`RETIME_MIN_SECONDS`, taken from the LNS; the LP
      phase comes first beyond :data:`RETIME_FLOOR_SHARE`, and all of it,
      with the cheaper volunteers' step, when a fixed-time stage that took
      its whole share leaves the first LP and its guided pass no room
