@@ -1264,6 +1264,8 @@ class Shares:
         """Job ``k`` has ended: what it holds is free again."""
         with self.lock:
             self.held.pop(k, None)
+
+
 #: energy rows of one availability interval at most (the most violated by
 #: the all-ones point; laocheng needs at most 31, the audit of stop 49's
 #: zero-slack windows up to 6,643)
