@@ -1869,3 +1869,28 @@ def test_the_final_insertion_runs_on_a_large_component_of_few_pairs(monkeypatch:
     names = [name for name, _ in result.log]
     assert "re-timed insertion" in names, names
     assert violations(c, result.solution) == []
+
+
+def test_the_insertion_before_the_search_takes_every_open_tier(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No exact stage proves a tier: the re-timed insertion before the search
+    runs over every tier from the first open one (it took only that one, and
+    the later tiers waited for the insertion after the search, which medium
+    problems skipped). One worker: the insertion's calls in order."""
+    import assign.solvers.retime as retime
+
+    for name in ("SMALL_PAIRS", "EXACT_PAIRS", "FIXED_PAIRS"):
+        monkeypatch.setattr(auto, name, 0)
+    c = compile_problem(_two_tier_problem())
+    cands = build_candidates(c)
+    calls: list[set[int]] = []
+    real = retime.insert_retimed
+
+    def spy(cc, cs, sol, order, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append({int(t) for t in c.t_tier[order]})
+        return real(cc, cs, sol, order, *args, **kwargs)
+
+    monkeypatch.setattr(retime, "insert_retimed", spy)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
+    assert "re-timed insertion, tier 1" in [name for name, _ in result.log]
+    assert calls and calls[0] == {1, 2}, calls
+    assert violations(c, result.solution) == []
