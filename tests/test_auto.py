@@ -1891,6 +1891,6 @@ def test_the_insertion_before_the_search_takes_every_open_tier(monkeypatch: pyte
 
     monkeypatch.setattr(retime, "insert_retimed", spy)
     result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
-    assert "re-timed insertion, tier 1" in [name for name, _ in result.log]
+    assert "re-timed insertion, tiers 1-2" in [name for name, _ in result.log]
     assert calls and calls[0] == {1, 2}, calls
     assert violations(c, result.solution) == []

@@ -3642,7 +3642,7 @@ def _solve_auto_detailed(
     open_from = 1 + min((exact_tiers.get(k, 0) for k in large), default=0)
     if large and open_from <= T and retime_budget > 0 and lns_end - now() > RETIME_FIRST_SHARE * limit:
         retimed_pass(open_from, T, RETIME_FIRST_SHARE * limit)
-        mark(f"re-timed insertion, tier {open_from}")
+        mark(f"re-timed insertion, tiers {open_from}-{T}")
 
     # LNS over the large components, when the time left after the final steps
     # holds its setup (estimated from the size) and some search
