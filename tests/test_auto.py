@@ -1811,6 +1811,19 @@ def test_shares_floor() -> None:
     assert shares.take(0) == pytest.approx(0.2)
 
 
+def test_shares_over_once_the_end_is_reached() -> None:
+    """``over``: the time is up from the end on (a later round then skips the
+    components whose turn comes, rather than giving each the floor past it)."""
+    now = _FakeClock()
+    shares = auto.Shares({0: 1.0, 1: 1.0}, now.t + 1.0, 1, now, floor=0.2)
+    assert not shares.over()
+    shares.take(0)
+    now.t += 0.999
+    assert not shares.over()
+    now.t += 0.001
+    assert shares.over()
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_small_components_beside_a_large_one_get_their_share_of_the_pairs(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     """Two towns, one made large (SMALL_PAIRS below its pairs): the small
@@ -1893,4 +1906,97 @@ def test_the_insertion_before_the_search_takes_every_open_tier(monkeypatch: pyte
     result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
     assert "re-timed insertion, tiers 1-2" in [name for name, _ in result.log]
     assert calls and calls[0] == {1, 2}, calls
+    assert violations(c, result.solution) == []
+
+
+def test_small_components_left_open_get_the_insertion(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only small components, the first round stopped after presolve: the
+    re-timed insertion runs over the components it left open (their tasks
+    only, every tier) before they are solved again; no large component is
+    there whose insertions would take them in."""
+    import assign.solvers.cpsat as cpsat
+    import assign.solvers.retime as retime
+
+    c = compile_problem(_two_towns())
+    cands = build_candidates(c)
+    make, real = cpsat._solver, cpsat.solve_cpsat_detailed
+    starving = [False]
+
+    def solver(*args: Any, **kwargs: Any) -> Any:
+        made = make(*args, **kwargs)
+        made.parameters.stop_after_presolve = starving[0]
+        return made
+
+    def exact(*args: Any, **kwargs: Any) -> Any:
+        starving[0] = kwargs["seed"] < 1
+        try:
+            return real(*args, **kwargs)
+        finally:
+            starving[0] = False
+
+    calls: list[np.ndarray] = []
+    insert = retime.insert_retimed
+
+    def spy(cc, cs, sol, order, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(np.asarray(order))
+        return insert(cc, cs, sol, order, *args, **kwargs)
+
+    monkeypatch.setattr(cpsat, "_solver", solver)
+    monkeypatch.setattr(cpsat, "solve_cpsat_detailed", exact)
+    monkeypatch.setattr(retime, "insert_retimed", spy)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
+    names = [name for name, _ in result.log]
+    assert result.n_small == result.n_components >= 2
+    assert "re-timed insertion (small)" in names, names
+    assert names.index("re-timed insertion (small)") < names.index("small components again"), names
+    assert calls and len(calls[0]) > 0
+    assert set(c.t_tier[calls[0]].tolist()) == set(c.t_tier.tolist())
+    assert violations(c, result.solution) == []
+
+
+def test_one_worker_counts_the_time_of_the_small_components_week_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only small components, the first round stopped after presolve: the
+    week bounds of the open ones run on the wall clock in the time the
+    deterministic one leaves them, and that clock now counts all of it, so
+    that no round after them starts with the wall's time spent (eight open
+    towns at 10 s: the rounds after them ended at 13.5 s)."""
+    import assign.solvers.cpsat as cpsat
+    from assign import clock as clocks
+
+    c = compile_problem(_two_towns(2, 12))  # (tiers 3 and 4 left open at their optimum)
+    cands = build_candidates(c)
+    make, real = cpsat._solver, cpsat.solve_cpsat_detailed
+    starving = [False]
+
+    def solver(*args: Any, **kwargs: Any) -> Any:
+        made = make(*args, **kwargs)
+        made.parameters.stop_after_presolve = starving[0]
+        return made
+
+    def exact(*args: Any, **kwargs: Any) -> Any:
+        starving[0] = kwargs["seed"] < 1
+        try:
+            return real(*args, **kwargs)
+        finally:
+            starving[0] = False
+
+    seen: list[tuple[float, float, float]] = []
+    weeks = auto._small_week_bounds
+
+    def spy(*args: Any) -> Any:
+        clock = clocks.current()
+        before = clock.now()
+        got = weeks(*args)
+        seen.append((before, args[5], clock.now()))
+        return got
+
+    monkeypatch.setattr(cpsat, "_solver", solver)
+    monkeypatch.setattr(cpsat, "solve_cpsat_detailed", exact)
+    monkeypatch.setattr(auto, "_small_week_bounds", spy)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
+    assert seen, [name for name, _ in result.log]
+    before, until, after = seen[0]
+    assert until - before > 1.0  # (the time up to the final steps)
+    assert after >= until - 1e-9
+    assert "small components again" not in [name for name, _ in result.log]
     assert violations(c, result.solution) == []

@@ -23,8 +23,10 @@ Steps
      (:class:`Shares`: what a component proven early leaves goes to the
      ones after it); beside large components, the small ones together get
      their share of the pairs of the time (:data:`SMALL_MAX_SHARE`);
-     without large ones, those left open are solved again, round after
-     round, in the time left (:data:`SMALL_ROUNDS`). A problem that is a single small
+     without large ones, those left open get the re-timed insertion
+     (:data:`SMALL_RETIME_SECONDS`) and week bounds, and are solved again,
+     round after round, in the time left (:data:`SMALL_ROUNDS`; a later
+     round starts no component once its time is up). A problem that is a single small
      component is solved by the exact model as a whole, equity included.
      Without large components, a tier an exact model leaves open in its
      stage is solved again in the time its later stages leave
@@ -200,8 +202,9 @@ input, the seed and the settings: the same schedule every time (and the
 same bound, but for the week bounds below), unless the wall clock's safety net at the time limit stops a solve first
 (on a machine much slower than the one the rates were measured on). Week
 bounds of small components are the one step timed on the wall clock (in
-the time the deterministic clock leaves them): they may raise the bound
-differently from run to run, never the schedule. With ``workers > 1``
+the time the deterministic clock leaves them, which then counts all of
+it): they may raise the bound differently from run to run, never the
+schedule. With ``workers > 1``
 neighbourhoods and components are solved in parallel on the wall clock:
 not deterministic.
 """
@@ -1221,6 +1224,9 @@ def _dual_value(
 #: again after each later round, at most SMALL_ROUNDS rounds in all)
 SMALL_AGAIN_MIN_SECONDS = 0.5
 SMALL_ROUNDS = 6
+#: seconds of the re-timed insertion over the small components a round leaves
+#: open, when no large component is there (whose insertions take them in)
+SMALL_RETIME_SECONDS = 0.2
 
 
 class Shares:
@@ -1264,6 +1270,11 @@ class Shares:
         """Job ``k`` has ended: what it holds is free again."""
         with self.lock:
             self.held.pop(k, None)
+
+    def over(self) -> bool:
+        """Whether the time is up (a job that would start now gets only the
+        floor, past ``end``)."""
+        return bool(self.now() >= self.end)
 
 
 #: energy rows of one availability interval at most (the most violated by
@@ -2121,9 +2132,12 @@ def _small_week_bounds(
     import time
 
     clock = clocks.current()
+    given = until
     if clock.deterministic:
         # (they raise the bound only, never change the schedule: on the wall
-        # clock, in the time the deterministic one leaves them)
+        # clock, in the time the deterministic one leaves them; the clock is
+        # charged all of it below, so that what comes after them starts at
+        # the same count every run and within the wall's limit)
         wall = clock.wall_left()
         until = time.perf_counter() + max(0.0, min(until - clock.now(), np.inf if wall is None else wall))
     cov = best.covered(c.n_tasks)
@@ -2138,6 +2152,8 @@ def _small_week_bounds(
     if not jobs:
         return {}
     found, _, _ = _week_bounds(c, cands, jobs, until, task_pairs, None, min_seconds=SMALL_WEEK_MIN_SECONDS, incumbent=best)
+    if clock.deterministic:
+        clock.charge(given - clock.now())
     out: dict[int, list[float]] = {}
     for (k, tier), value in sorted(found.items()):
         ub = out.setdefault(k, [float(x) for x in bounds[k]])
@@ -3056,6 +3072,51 @@ def _solve_auto_detailed(
 
     final_small = FINAL_RATE * len(full) + 0.05  # the final steps of a problem of small components
 
+    def retimed_pass(first: int, last: int, budget: float, tasks: NDArray[np.bool_] | None = None) -> None:
+        """:func:`~.retime.insert_retimed` over tiers ``first..last`` in the
+        knapsack order (of the tasks in ``tasks`` only, when given); with one
+        worker a budget of blocks tried instead of the clock, so that runs
+        repeat."""
+        from .retime import insert_retimed
+
+        order = ratio_order(c)
+        order = order[(c.t_tier[order] >= first) & (c.t_tier[order] <= last)]
+        if tasks is not None:
+            order = order[tasks[order]]
+        if n_workers == 1:
+            # (the wall clock's safety net: the final steps' time kept, the
+            # fill's extra work after the pass included — ankang
+            # tries ~35,000-57,000 blocks a second, not RETIME_TRIAL_RATE, and
+            # ran 8 s over its minute; a run cut by it may not repeat)
+            wall = clock.wall_left()
+            net = None if wall is None else time.perf_counter() + max(0.0, wall - final_est) / (1.0 + retime_fill)
+            got = insert_retimed(c, full, best, order, deadline=net, max_trials=int(RETIME_TRIAL_RATE * budget))
+            if isinstance(clock, clocks.DeterministicClock) and net is not None and time.perf_counter() >= net:
+                clock.cut = True
+            clock.charge(budget)
+            offer(got)
+            return
+        offer(insert_split(c, full, best, order, now() + budget, split))
+
+    def small_spare() -> float:
+        """The time left for another round of small components: the clock's,
+        none when one worker's wall-clock safety net leaves less than a
+        round's minimum (a run it stops may not repeat: the clock's ``cut``)."""
+        spare = deadline - final_small - now()
+        wall = clock.wall_left()
+        if wall is not None and spare > SMALL_AGAIN_MIN_SECONDS >= wall - final_small:
+            assert isinstance(clock, clocks.DeterministicClock)
+            clock.cut = True
+            return 0.0
+        return spare
+
+    def retimed_small(ks: list[int]) -> None:
+        """The insertion over small components ``ks`` (left open by a round)
+        for :data:`SMALL_RETIME_SECONDS`, when the time left holds it."""
+        if ks and deadline - final_small - now() > SMALL_RETIME_SECONDS + SMALL_AGAIN_MIN_SECONDS:
+            retimed_pass(1, T, SMALL_RETIME_SECONDS, np.isin(t_label, ks))
+            mark("re-timed insertion (small)")
+
     if len(comps) == 1 and small:
         # one small component: the exact model of the whole problem, then week
         # bounds of the tiers it leaves open in the share of the time kept
@@ -3082,10 +3143,17 @@ def _solve_auto_detailed(
         else:
             budget = (0.9 - SMALL_WEEK_SHARE) * max(0.0, left())
 
-        def solve_small(k: int, shares: Shares, source: Solution | None = None, round_: int = 0) -> tuple[int, Sub, Any]:
+        def solve_small(k: int, shares: Shares, source: Solution | None = None, round_: int = 0) -> tuple[int, Sub | None, Any]:
             """Component ``k`` exactly, hinted by ``source``'s visits in it
             (None: the greedy's), in its share of ``shares``; round ``round_``
-            (from 0) runs with seed + ``round_``."""
+            (from 0) runs with seed + ``round_``. A later round's component
+            whose turn comes once the round's time is up is not solved
+            (``None``, ``None``): its first round's schedule and bound stay.
+            (Each solve costs its floor and its stages' setup whatever its
+            share: with one worker, eight open towns of a round given 1.3 s
+            ran 3.7 s, to 13.5 s of a 10-s limit.)"""
+            if round_ > 0 and shares.over():
+                return k, None, None
             source = greedy if source is None else source
             tasks = np.flatnonzero(t_label == k)
             vols = np.flatnonzero(v_label == k)
@@ -3109,7 +3177,7 @@ def _solve_auto_detailed(
                 shares.done(k)
             return k, sub, r
 
-        def solve_round(ks: list[int], end: float, workers: int, source: Solution | None = None, round_: int = 0) -> list[tuple[int, Sub, Any]]:
+        def solve_round(ks: list[int], end: float, workers: int, source: Solution | None = None, round_: int = 0) -> list[tuple[int, Sub | None, Any]]:
             """Components ``ks`` exactly, the largest first, sharing the time
             of ``workers`` workers until ``end`` by their pairs as they start
             (:class:`Shares`: a component proven early leaves its time to the
@@ -3117,7 +3185,7 @@ def _solve_auto_detailed(
             shares = Shares({k: float(pairs_per[k]) for k in ks}, end, workers, now)
             order = sorted(ks, key=lambda k: (-int(pairs_per[k]), k))
 
-            def one(k: int) -> tuple[int, Sub, Any]:
+            def one(k: int) -> tuple[int, Sub | None, Any]:
                 return solve_small(k, shares, source, round_)
 
             if n_workers > 1 and len(ks) > 1:
@@ -3153,11 +3221,18 @@ def _solve_auto_detailed(
         if small:
             results = solve_round(small, now() + budget, n_workers)
             for k, sub, r in results:
+                assert sub is not None  # (the first round solves every component)
                 offer(placed(best, k, sub, r))
                 keep_bound(k, sub, r, True)
             mark("small components")
             if not large:
                 open_small = [k for k, _, r in results if not r.optimal]
+                retimed_small(open_small)
+                # (until the final steps: with the time the first round left,
+                # unless they end early, as the rounds below would solve
+                # these components again, each at the cost of its model's
+                # setup: eight open towns given 0.26 s each took 2 s, to
+                # 11.5 s of 10, when the bounds were held to their share)
                 raised = _small_week_bounds(
                     c, full, {k: t_label == k for k in open_small}, {k: list(comp_bounds[k].uncovered) for k in open_small},
                     best, deadline - final_small, task_pairs,
@@ -3173,7 +3248,7 @@ def _solve_auto_detailed(
                 # (a problem of 880 tasks in small components at 10 s ended
                 # at 3.1 s with three tiers open: the audit of stop 49)
                 still = [k for k in open_small if not comp_bounds[k].proven]
-                spare = deadline - final_small - now()
+                spare = small_spare()
                 round_ = 1
                 while still and spare > SMALL_AGAIN_MIN_SECONDS and round_ < SMALL_ROUNDS:
                     second = solve_round(still, now() + 0.9 * spare, n_workers, best, round_)
@@ -3186,6 +3261,8 @@ def _solve_auto_detailed(
                     offer(base)
                     trial = best
                     for k, sub, r in second:
+                        if sub is None:
+                            continue
                         cand = placed(trial, k, sub, r)
                         mask = t_label == k
                         if _tier_u(c, mask, cand.covered(c.n_tasks)) < _tier_u(c, mask, trial.covered(c.n_tasks)):
@@ -3195,7 +3272,8 @@ def _solve_auto_detailed(
                         offer(fill(c, cands, trial, split))
                     mark("small components again" if round_ == 1 else f"small components again ({round_})")
                     still = [k for k in still if not comp_bounds[k].proven]
-                    spare = deadline - final_small - now()
+                    retimed_small(still)
+                    spare = small_spare()
                     round_ += 1
 
         fixed = fixed_time(c)
@@ -3609,29 +3687,6 @@ def _solve_auto_detailed(
             clock.charge(budget)
             _merge_tier_bounds(c, full, got, comp_bounds, t_label, best)
             mark("knapsack bounds")
-
-    def retimed_pass(first: int, last: int, budget: float) -> None:
-        """:func:`~.retime.insert_retimed` over tiers ``first..last`` in the
-        knapsack order; with one worker a budget of blocks tried instead of
-        the clock, so that runs repeat."""
-        from .retime import insert_retimed
-
-        order = ratio_order(c)
-        order = order[(c.t_tier[order] >= first) & (c.t_tier[order] <= last)]
-        if n_workers == 1:
-            # (the wall clock's safety net: the final steps' time kept, the
-            # fill's extra work after the pass included — ankang
-            # tries ~35,000-57,000 blocks a second, not RETIME_TRIAL_RATE, and
-            # ran 8 s over its minute; a run cut by it may not repeat)
-            wall = clock.wall_left()
-            net = None if wall is None else time.perf_counter() + max(0.0, wall - final_est) / (1.0 + retime_fill)
-            got = insert_retimed(c, full, best, order, deadline=net, max_trials=int(RETIME_TRIAL_RATE * budget))
-            if isinstance(clock, clocks.DeterministicClock) and net is not None and time.perf_counter() >= net:
-                clock.cut = True
-            clock.charge(budget)
-            offer(got)
-            return
-        offer(insert_split(c, full, best, order, now() + budget, split))
 
     # the tiers every large component has proven need no insertion; the open
     # ones get a pass before the LNS, the first open one first (the knapsack
