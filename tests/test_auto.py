@@ -1346,20 +1346,14 @@ def test_one_small_component_gets_the_exact_models_second_chance(monkeypatch: py
     assert plain.key[:-1] == result.key[:-1]
 
 
-@pytest.mark.parametrize("starved", [1, 3])
-def test_open_small_components_are_solved_again_in_the_time_they_left(monkeypatch: pytest.MonkeyPatch, starved: int) -> None:
-    """Every CP-SAT solve of the components' first ``starved`` rounds stops
-    after presolve (seeds 0 .. starved - 1, and their second chances): no
-    component is proved and `auto` used to end there with the time unused.
-    The open components are solved again from the best schedule, a new seed
-    each round, until each part is proved, as an unhindered run proves it."""
+def _starve(monkeypatch: pytest.MonkeyPatch, starved: int, seeds: list[int] | None = None) -> None:
+    """Every exact model's CP-SAT solve with a seed below ``starved`` (the
+    first rounds of small components, and their second chances) stops after
+    presolve; the seeds of the solves go to ``seeds``."""
     import assign.solvers.cpsat as cpsat
 
-    c = compile_problem(_two_towns())
-    cands = build_candidates(c)
     make, real = cpsat._solver, cpsat.solve_cpsat_detailed
     starving = [False]
-    seeds: list[int] = []
 
     def solver(*args: Any, **kwargs: Any) -> Any:
         made = make(*args, **kwargs)
@@ -1367,7 +1361,8 @@ def test_open_small_components_are_solved_again_in_the_time_they_left(monkeypatc
         return made
 
     def exact(*args: Any, **kwargs: Any) -> Any:
-        seeds.append(kwargs["seed"])
+        if seeds is not None:
+            seeds.append(kwargs["seed"])
         starving[0] = kwargs["seed"] < starved
         try:
             return real(*args, **kwargs)
@@ -1376,6 +1371,19 @@ def test_open_small_components_are_solved_again_in_the_time_they_left(monkeypatc
 
     monkeypatch.setattr(cpsat, "_solver", solver)
     monkeypatch.setattr(cpsat, "solve_cpsat_detailed", exact)
+
+
+@pytest.mark.parametrize("starved", [1, 3])
+def test_open_small_components_are_solved_again_in_the_time_they_left(monkeypatch: pytest.MonkeyPatch, starved: int) -> None:
+    """Every CP-SAT solve of the components' first ``starved`` rounds stops
+    after presolve (seeds 0 .. starved - 1, and their second chances): no
+    component is proved and `auto` used to end there with the time unused.
+    The open components are solved again from the best schedule, a new seed
+    each round, until each part is proved, as an unhindered run proves it."""
+    c = compile_problem(_two_towns())
+    cands = build_candidates(c)
+    seeds: list[int] = []
+    _starve(monkeypatch, starved, seeds)
     result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
     assert result.n_components >= 2 and result.n_small == result.n_components
     assert set(range(starved + 1)) <= set(seeds), seeds
@@ -1914,25 +1922,11 @@ def test_small_components_left_open_get_the_insertion(monkeypatch: pytest.Monkey
     re-timed insertion runs over the components it left open (their tasks
     only, every tier) before they are solved again; no large component is
     there whose insertions would take them in."""
-    import assign.solvers.cpsat as cpsat
     import assign.solvers.retime as retime
 
     c = compile_problem(_two_towns())
     cands = build_candidates(c)
-    make, real = cpsat._solver, cpsat.solve_cpsat_detailed
-    starving = [False]
-
-    def solver(*args: Any, **kwargs: Any) -> Any:
-        made = make(*args, **kwargs)
-        made.parameters.stop_after_presolve = starving[0]
-        return made
-
-    def exact(*args: Any, **kwargs: Any) -> Any:
-        starving[0] = kwargs["seed"] < 1
-        try:
-            return real(*args, **kwargs)
-        finally:
-            starving[0] = False
+    _starve(monkeypatch, 1)
 
     calls: list[np.ndarray] = []
     insert = retime.insert_retimed
@@ -1941,8 +1935,6 @@ def test_small_components_left_open_get_the_insertion(monkeypatch: pytest.Monkey
         calls.append(np.asarray(order))
         return insert(cc, cs, sol, order, *args, **kwargs)
 
-    monkeypatch.setattr(cpsat, "_solver", solver)
-    monkeypatch.setattr(cpsat, "solve_cpsat_detailed", exact)
     monkeypatch.setattr(retime, "insert_retimed", spy)
     result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
     names = [name for name, _ in result.log]
@@ -1960,25 +1952,11 @@ def test_one_worker_counts_the_time_of_the_small_components_week_bounds(monkeypa
     deterministic one leaves them, and that clock now counts all of it, so
     that no round after them starts with the wall's time spent (eight open
     towns at 10 s: the rounds after them ended at 13.5 s)."""
-    import assign.solvers.cpsat as cpsat
     from assign import clock as clocks
 
     c = compile_problem(_two_towns(2, 12))  # (tiers 3 and 4 left open at their optimum)
     cands = build_candidates(c)
-    make, real = cpsat._solver, cpsat.solve_cpsat_detailed
-    starving = [False]
-
-    def solver(*args: Any, **kwargs: Any) -> Any:
-        made = make(*args, **kwargs)
-        made.parameters.stop_after_presolve = starving[0]
-        return made
-
-    def exact(*args: Any, **kwargs: Any) -> Any:
-        starving[0] = kwargs["seed"] < 1
-        try:
-            return real(*args, **kwargs)
-        finally:
-            starving[0] = False
+    _starve(monkeypatch, 1)
 
     seen: list[tuple[float, float, float]] = []
     weeks = auto._small_week_bounds
@@ -1990,8 +1968,6 @@ def test_one_worker_counts_the_time_of_the_small_components_week_bounds(monkeypa
         seen.append((before, args[5], clock.now()))
         return got
 
-    monkeypatch.setattr(cpsat, "_solver", solver)
-    monkeypatch.setattr(cpsat, "solve_cpsat_detailed", exact)
     monkeypatch.setattr(auto, "_small_week_bounds", spy)
     result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)
     assert seen, [name for name, _ in result.log]
