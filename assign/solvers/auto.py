@@ -3102,7 +3102,7 @@ def _solve_auto_detailed(
         """The time left for another round of small components: the clock's,
         none when one worker's wall-clock safety net leaves less than a
         round's minimum (a run it stops may not repeat: the clock's ``cut``)."""
-        spare = deadline - final_small - now()
+        spare = left() - final_small
         wall = clock.wall_left()
         if wall is not None and spare > SMALL_AGAIN_MIN_SECONDS >= wall - final_small:
             assert isinstance(clock, clocks.DeterministicClock)
@@ -3113,7 +3113,7 @@ def _solve_auto_detailed(
     def retimed_small(ks: list[int]) -> None:
         """The insertion over small components ``ks`` (left open by a round)
         for :data:`SMALL_RETIME_SECONDS`, when the time left holds it."""
-        if ks and deadline - final_small - now() > SMALL_RETIME_SECONDS + SMALL_AGAIN_MIN_SECONDS:
+        if ks and left() - final_small > SMALL_RETIME_SECONDS + SMALL_AGAIN_MIN_SECONDS:
             retimed_pass(1, T, SMALL_RETIME_SECONDS, np.isin(t_label, ks))
             mark("re-timed insertion (small)")
 
@@ -3177,12 +3177,12 @@ def _solve_auto_detailed(
                 shares.done(k)
             return k, sub, r
 
-        def solve_round(ks: list[int], end: float, workers: int, source: Solution | None = None, round_: int = 0) -> list[tuple[int, Sub | None, Any]]:
+        def solve_round(ks: list[int], end: float, source: Solution | None = None, round_: int = 0) -> list[tuple[int, Sub | None, Any]]:
             """Components ``ks`` exactly, the largest first, sharing the time
-            of ``workers`` workers until ``end`` by their pairs as they start
+            of every worker until ``end`` by their pairs as they start
             (:class:`Shares`: a component proven early leaves its time to the
             ones after it); the results in the order of ``ks``."""
-            shares = Shares({k: float(pairs_per[k]) for k in ks}, end, workers, now)
+            shares = Shares({k: float(pairs_per[k]) for k in ks}, end, n_workers, now)
             order = sorted(ks, key=lambda k: (-int(pairs_per[k]), k))
 
             def one(k: int) -> tuple[int, Sub | None, Any]:
@@ -3219,7 +3219,7 @@ def _solve_auto_detailed(
                 comp_bounds[k] = new
 
         if small:
-            results = solve_round(small, now() + budget, n_workers)
+            results = solve_round(small, now() + budget)
             for k, sub, r in results:
                 assert sub is not None  # (the first round solves every component)
                 offer(placed(best, k, sub, r))
@@ -3251,7 +3251,7 @@ def _solve_auto_detailed(
                 spare = small_spare()
                 round_ = 1
                 while still and spare > SMALL_AGAIN_MIN_SECONDS and round_ < SMALL_ROUNDS:
-                    second = solve_round(still, now() + 0.9 * spare, n_workers, best, round_)
+                    second = solve_round(still, now() + 0.9 * spare, best, round_)
                     # compared after the fill, which the final steps give
                     # every schedule (a time-limited stage may leave visits
                     # that the fill adds: U4 122 before it, 20 after); a
