@@ -1976,3 +1976,35 @@ def test_one_worker_counts_the_time_of_the_small_components_week_bounds(monkeypa
     assert after >= until - 1e-9
     assert "small components again" not in [name for name, _ in result.log]
     assert violations(c, result.solution) == []
+
+
+# ------------------------------------------------------------- week floors
+
+
+def test_week_floors_on_one_worker_charge_the_clock_by_counts() -> None:
+    """On the deterministic clock a week floor's work is bounded and charged
+    by counts (sets enumerated, pricing rounds), never by the wall: the same
+    floor twice charges the same and gives the same value, within the
+    seconds it was given; a budget too small for the enumeration gives no
+    floor and is charged whole."""
+    from assign import clock as clocks
+
+    c = compile_problem(_two_towns(n_vol=6, n_task=16, seed=11))
+    cands = build_candidates(c)
+    tier = int(c.t_tier.max())
+    got = []
+    for _ in range(2):
+        floor = auto.week_floor(c, cands)
+        clk = clocks.DeterministicClock(None)
+        with clocks.running(clk):
+            value = floor(tier, {}, 10**9, 1.0)
+            spent = clk.spent
+            # asked again (a later round): the floor found, charged nothing
+            assert floor(tier, {}, 10**9, 1.0) == value and clk.spent == spent
+        got.append((value, spent))
+    assert got[0] == got[1]
+    assert got[0][0] is not None and 0.0 < got[0][1] <= 1.0
+    clk = clocks.DeterministicClock(None)
+    with clocks.running(clk):
+        assert auto.week_floor(c, cands)(tier, {}, 10**9, 1e-6) is None
+    assert clk.spent == pytest.approx(1e-6)

@@ -1171,3 +1171,102 @@ def test_never_worse_than_the_greedy_schedule(name: str, strategy: str, limit: f
     assert _lex_at_most(
         (*got.score.uncovered, got.score.soft - 1e-6), (*greedy.score.uncovered, greedy.score.soft)
     ), (got.score, greedy.score)
+
+
+# ---------------------------------------------------------------- tier floors
+
+
+def _overloaded_problem() -> Problem:
+    """Two volunteers, ten one-hour visits of tiers 3 and 4 in a two-hour
+    window: at most four are covered, so every tier's optimum is above 0."""
+    volunteers = [{"id": f"v{i}", "skills": ["meals"], "availability": [(480, 720)]} for i in range(2)]
+    tasks = [
+        {"id": f"t{i}", "service": "meals" if i < 5 else "companionship", "window_start": 540, "window_end": 660,
+         "duration_min": 60}
+        for i in range(10)
+    ]
+    return _problem(volunteers, tasks, days=1)
+
+
+def test_a_floor_at_the_optimum_proves_its_tier_without_a_solve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A floor that meets the incumbent's ``U`` proves the tier: no CP-SAT
+    solve for it, a stage FLOOR_MET, and the floor is asked only once the
+    tiers before are proven, with their proven ``U`` as limits."""
+    from assign.solvers.cpsat import FLOOR_MET, SKIPPED
+
+    c = compile_problem(_overloaded_problem())
+    plain = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1)
+    assert plain.optimal and plain.bound is not None
+    optimum = [int(u) for u in plain.bound.uncovered]
+    asked: list[tuple[int, dict[int, int]]] = []
+
+    def floor(tier: int, limits: dict[int, int], value: int, seconds: float | None) -> float | None:
+        asked.append((tier, dict(limits)))
+        assert seconds is not None and seconds > 0
+        return float(optimum[tier - 1])
+
+    calls = _starved_first_pass(monkeypatch, set())
+    # (hinted by the optimum: each tier's incumbent is at its floor)
+    result = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1, hint=plain.solution, tier_floor=floor)
+    met = [s.name for s in result.stages if s.status == FLOOR_MET]
+    assert result.optimal and met == ["U3", "U4"], result.stages
+    assert evaluate(c, result.solution).uncovered == tuple(optimum)
+    # the tiers met by their floor ran no solve: the one solve is the soft stage's
+    assert [s.name for s in result.stages if s.status not in (FLOOR_MET, SKIPPED)] == ["soft"]
+    assert len(calls) == 1
+    for tier, limits in asked:
+        assert limits == {j: optimum[j - 1] for j in range(1, tier) if np.any(c.t_tier == j)}
+
+
+def test_a_floor_below_the_schedule_raises_the_bound_of_a_stage_not_proved(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every stage solve stopped after presolve: the first tier with tasks
+    keeps CP-SAT's bound or the floor, whichever is higher, and is not proved
+    with a floor below its value."""
+    c = compile_problem(_overloaded_problem())
+    plain = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1)
+    assert plain.optimal and plain.bound is not None
+    first = next(t for t in range(1, c.n_tiers + 1) if np.any(c.t_tier == t))
+    optimum = int(plain.bound.uncovered[first - 1])
+    assert optimum > 0
+
+    def floor(tier: int, limits: dict[int, int], value: int, seconds: float | None) -> float | None:
+        return float(optimum) if tier == first else None
+
+    _starved_first_pass(monkeypatch, set(range(10)))
+    starved = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1, second_chance=False)
+    floored = solve_cpsat_detailed(c, time_limit=LIMIT, workers=1, second_chance=False, tier_floor=floor)
+    assert starved.bound is not None and floored.bound is not None
+    assert starved.bound.uncovered[first - 1] < optimum  # (else the test shows nothing)
+    assert floored.bound.uncovered[first - 1] == optimum
+    value = evaluate(c, floored.solution).uncovered[first - 1]
+    assert (value == optimum) == floored.optimal or value > optimum
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(dense_problems(pins=True), st.sets(st.integers(0, 6), max_size=4))
+def test_week_floors_keep_the_bound_valid(problem: Problem, starve: set[int]) -> None:
+    """``auto``'s week floors in the exact model, any stage solves starved:
+    the schedule is valid, the bound at most the brute-force optimum tier by
+    tier, every stage the floor proves at the optimum's U, and an optimal
+    result is the optimum."""
+    from assign.candidates import build_candidates
+    from assign.solvers.auto import week_floor
+    from assign.solvers.cpsat import FLOOR_MET
+
+    c = compile_problem(problem)
+    with pytest.MonkeyPatch.context() as mp:
+        _starved_first_pass(mp, starve)
+        result = solve_cpsat_detailed(c, time_limit=LIMIT, seed=0, workers=1, tier_floor=week_floor(c, build_candidates(c)))
+    best = brute_force(c, honour_pins=True)
+    assert violations(c, result.solution) == []
+    score = evaluate(c, result.solution)
+    assert result.bound is not None
+    assert all(b <= u for b, u in zip(result.bound.uncovered, best.key[:-1], strict=True)), (result.bound.key(), best.key)
+    assert _lex_at_most(result.bound.key(), best.key)
+    for s in result.stages:
+        if s.status == FLOOR_MET:
+            tier = int(s.name[1:])
+            assert score.uncovered[tier - 1] == best.key[tier - 1], (s, score.key(), best.key)
+    if result.optimal:
+        assert score.uncovered == best.key[:-1]
+        assert _close(score.soft, best.key[-1])

@@ -35,6 +35,10 @@ Steps
      (:func:`_small_week_bounds`) of the tiers they do not prove (CP-SAT's
      own bound of a tier it could not finish is often far below:
      laocheng-grid, 300 tasks, tier 3: 410 against the week LP's 693).
+     Inside every small component's exact model, a tier whose more urgent
+     tiers are proven first gets its week bound as a floor
+     (:func:`week_floor`): met by the incumbent, the tier is proven without
+     a solve; else it raises the stage's bound.
    * **large** ones: (a) the greedy (its knapsack order, each task to its
      least pressed candidate, :func:`~.greedy.pressure_preference`) is the
      start; the greedy refills after the exact stages below run in the same
@@ -149,7 +153,8 @@ Always from relaxations of the *same* problem over uncapped candidates, and
 valid both lexicographically and tier by tier for the optimal schedule
 (docs/readings.md, "Bounds"):
 
-* small components: the exact model's bound, per tier raised to the week
+* small components: the exact model's bound (with the week floors of its
+  tiers, :func:`week_floor`), per tier raised to the week
   bound where one was computed (restricted by the more urgent tiers only when
   those are proven, so each tier's bound holds for the optimal schedule);
 * per large component and tier: the exact fixed-time stage (its CP-SAT bound, also
@@ -196,8 +201,8 @@ Every CP-SAT call uses ``random_seed = seed`` (plus a counter). With
 :data:`LNS_DTIME_PER_SECOND` for the search's neighbourhoods, the
 time-indexed models' own rate) and advances the clock by what it did; the
 greedy passes, the components, the LPs (HiGHS to their end, PDLP on an
-iteration budget) and the re-timing (a budget of trials) advance it by
-estimates from their sizes. So what runs, and for how long, follows from the
+iteration budget), the re-timing (a budget of trials) and the week floors
+(budgets of sets and pricing rounds) advance it by estimates from their sizes. So what runs, and for how long, follows from the
 input, the seed and the settings: the same schedule every time (and the
 same bound, but for the week bounds below), unless the wall clock's safety net at the time limit stops a solve first
 (on a machine much slower than the one the rates were measured on). Week
@@ -215,7 +220,7 @@ import dataclasses
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -235,6 +240,9 @@ from .timeindexed import (
     solve_tiers,
     split_pin_groups,
 )
+
+if TYPE_CHECKING:
+    from .cpsat import TierFloor
 
 I64 = NDArray[np.int64]
 
@@ -2112,6 +2120,89 @@ def _week_bounds(
     return out, dives, []
 
 
+#: the deterministic clock's count of a week floor (:func:`week_floor`, one
+#: worker): per visit set enumerated, per set priced in a round, per round
+#: (its master LP). Measured on the 8 grids of stop 51 (1-100,000 sets,
+#: 1-28 rounds; ad hoc, Intel Xeon, 2026-12-05): 1.0e-6 s per set, 1.2e-7 s
+#: per set and round, 1.6-2.4 ms per round; the rates below count more
+FLOOR_PER_SET = 1.5e-6
+FLOOR_PER_PRICED_SET = 2.0e-7
+FLOOR_PER_ROUND = 4.0e-3
+
+
+def week_floor(c: Compiled, cands: Candidates) -> TierFloor:
+    """Week bounds as floors of the exact model's tiers
+    (:data:`~assign.solvers.cpsat.TierFloor`), for small components: tier
+    ``t``'s is the :class:`~assign.solvers.weeks.WeekBound` over the tasks of
+    tiers ``1..t`` with the more urgent tiers held at their proven ``U``; none
+    where the size gates refuse it (:func:`_week_mask`) or it is not done in
+    its time.
+
+    On the wall clock the enumeration and the column generation stop at
+    ``seconds``. On the deterministic clock (one worker) the work is bounded
+    by counts so that runs repeat: the enumeration by the sets ``seconds``
+    pays for at :data:`FLOOR_PER_SET`, the rounds by what is left of it, and
+    the clock is charged by the same rates; the wall clock's safety net
+    stops it too (the run is then marked ``cut``)."""
+    import time
+
+    from .weeks import WeekBound
+
+    task_pairs = np.bincount(cands.task, minlength=c.n_tasks)
+    # the floors found, by tier and limits (a component solved again in a
+    # later round asks for the same ones; a floor that stopped at an earlier
+    # incumbent's U is still a floor)
+    found: dict[tuple[int, tuple[tuple[int, int], ...]], float] = {}
+
+    def floor(tier: int, limits: dict[int, int], value: int, seconds: float | None) -> float | None:
+        key = (tier, tuple(sorted(limits.items())))
+        if key not in found:
+            got = compute(tier, limits, value, seconds)
+            if got is None:
+                return None
+            found[key] = got
+        return found[key]
+
+    def compute(tier: int, limits: dict[int, int], value: int, seconds: float | None) -> float | None:
+        mask = c.t_tier <= tier
+        if not _week_mask(c, cands, mask, task_pairs):
+            return None
+        lims = {j: float(u) for j, u in limits.items()}
+        clock = clocks.current()
+        began = time.perf_counter()
+        if not clock.deterministic:
+            deadline = None if seconds is None else began + seconds
+            wb = WeekBound(c, cands, mask, deadline=deadline)
+            rest = None if deadline is None else max(0.0, deadline - time.perf_counter())
+            return wb.tier_bound(tier, lims, rest, stop_at=value) if wb.ok else None
+        assert isinstance(clock, clocks.DeterministicClock)
+        wall = clock.wall_left()
+        net = None if wall is None else began + wall
+        if seconds is None:
+            wb = WeekBound(c, cands, mask, deadline=net)
+            rounds = 400
+        else:
+            most = int(seconds / FLOOR_PER_SET)
+            wb = WeekBound(c, cands, mask, max_states=most, deadline=net)
+            if not wb.ok:
+                clock.charge(seconds)  # (how far it got is not known: all of it)
+                if net is not None and time.perf_counter() >= net:
+                    clock.cut = True
+                return None
+            per_round = FLOOR_PER_ROUND + FLOOR_PER_PRICED_SET * wb.n_states
+            rounds = int((seconds - FLOOR_PER_SET * wb.n_states) / per_round)
+        if not wb.ok or rounds < 1:
+            clock.charge(FLOOR_PER_SET * getattr(wb, "n_states", 0))
+            return None
+        got = wb.tier_bound(tier, lims, None if net is None else max(0.0, net - time.perf_counter()), max_iterations=rounds, stop_at=value)
+        clock.charge(FLOOR_PER_SET * wb.n_states + wb.iterations * (FLOOR_PER_ROUND + FLOOR_PER_PRICED_SET * wb.n_states))
+        if wb.cut and wb.iterations < rounds:
+            clock.cut = True  # (stopped by the safety net)
+        return got
+
+    return floor
+
+
 def _small_week_bounds(
     c: Compiled,
     cands: Candidates,
@@ -3122,7 +3213,8 @@ def _solve_auto_detailed(
         # bounds of the tiers it leaves open in the share of the time kept
         reserve = SMALL_WEEK_SHARE * max(0.0, left())
         r = solve_cpsat_detailed(
-            c, full, time_limit=max(0.05, left() - reserve), seed=seed, workers=n_workers, hint=best, clock=clock
+            c, full, time_limit=max(0.05, left() - reserve), seed=seed, workers=n_workers, hint=best, clock=clock,
+            tier_floor=week_floor(c, full),
         )
         offer(r.solution)
         global_bound = r.bound
@@ -3142,6 +3234,9 @@ def _solve_auto_detailed(
             budget = min(SMALL_MAX_SHARE, max(EXACT_SHARE, small_pairs)) * max(0.0, left())
         else:
             budget = (0.9 - SMALL_WEEK_SHARE) * max(0.0, left())
+
+        #: each component's week floors (:func:`week_floor`), kept for the rounds after
+        floors: dict[int, TierFloor] = {}
 
         def solve_small(k: int, shares: Shares, source: Solution | None = None, round_: int = 0) -> tuple[int, Sub | None, Any]:
             """Component ``k`` exactly, hinted by ``source``'s visits in it
@@ -3171,7 +3266,7 @@ def _solve_auto_detailed(
             try:
                 r = solve_cpsat_detailed(
                     sub.c, sc, time_limit=shares.take(k), seed=(seed + round_) % 2**31, workers=1, hint=hint,
-                    clock=clock, second_chance=not large,
+                    clock=clock, second_chance=not large, tier_floor=floors.setdefault(k, week_floor(sub.c, sc)),
                 )
             finally:
                 shares.done(k)
