@@ -2008,3 +2008,29 @@ def test_week_floors_on_one_worker_charge_the_clock_by_counts() -> None:
     with clocks.running(clk):
         assert auto.week_floor(c, cands)(tier, {}, 10**9, 1e-6) is None
     assert clk.spent == pytest.approx(1e-6)
+
+
+def test_one_worker_computes_the_large_components_week_bounds_after_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one worker the large components' open tiers get week bounds after
+    the search (two workers fork them beside it): the same schedule as
+    without them, a bound at least as high in every tier they reach, and
+    never above the exact model's optimum of the same problem."""
+    monkeypatch.setattr(auto, "SMALL_PAIRS", 0)
+    monkeypatch.setattr(auto, "EXACT_PAIRS", 0)
+    monkeypatch.setattr(auto, "FIXED_PAIRS", 0)
+    monkeypatch.setattr(auto, "LATER_LP_BOUNDS", False)
+    c = compile_problem(_two_towns(n_vol=3, n_task=20, seed=2))  # (tiers 1 and 4 left open)
+    cands = build_candidates(c)
+    got = auto.solve_auto_detailed(c, cands, 30.0, 0, 1, max_work=0.05)
+    assert any(name == "week bounds" for name, _ in got.log), got.log
+    monkeypatch.setattr(auto, "WEEK_ONE_WORKER_SHARE", 0.0)
+    plain = auto.solve_auto_detailed(c, cands, 30.0, 0, 1, max_work=0.05)
+    assert not any(name == "week bounds" for name, _ in plain.log)
+    for name in ("task", "volunteer", "start"):
+        assert np.array_equal(getattr(got.solution, name), getattr(plain.solution, name))
+    assert got.bound is not None and plain.bound is not None
+    assert got.bound.uncovered != plain.bound.uncovered  # (else the test shows nothing)
+    monkeypatch.undo()
+    exact = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)  # small path: exact per town
+    assert exact.bound is not None and tuple(exact.bound.uncovered) == evaluate(c, exact.solution).uncovered
+    assert all(b <= u for b, u in zip(got.bound.uncovered, exact.bound.uncovered, strict=True))

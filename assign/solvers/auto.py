@@ -206,10 +206,12 @@ iteration budget), the re-timing (a budget of trials) and the week floors
 input, the seed and the settings: the same schedule every time (and the
 same bound, but for the week bounds below), unless the wall clock's safety net at the time limit stops a solve first
 (on a machine much slower than the one the rates were measured on). Week
-bounds of small components are the one step timed on the wall clock (in
-the time the deterministic clock leaves them, which then counts all of
-it): they may raise the bound differently from run to run, never the
-schedule. With ``workers > 1``
+bounds of small components are timed on the wall clock (in the time the
+deterministic clock leaves them, which then counts all of it), and so are
+the large components' week bounds and the later tiers' restricted LPs
+after the search (in what the run leaves of the wall's limit, never
+charged): they may raise the bound differently from run to run, never
+change the schedule. With ``workers > 1``
 neighbourhoods and components are solved in parallel on the wall clock:
 not deterministic.
 """
@@ -1867,6 +1869,9 @@ RETIME_CHILD_GRACE = 1.0
 #: the week bounds' child starts only when it has this many seconds, and
 #: stops starting work this long before the LNS ends
 WEEK_MIN_SECONDS = 2.0
+#: with one worker, the large components' week bounds run after the search,
+#: on the wall clock, in at most this share of the time the run leaves
+WEEK_ONE_WORKER_SHARE = 0.5
 WEEK_MARGIN = 0.5
 #: task sets with more candidate pairs, or whose blocks could hold more than
 #: WEEK_BLOCK_PAIRS two-visit sets (:func:`~assign.solvers.weeks.block_pairs`),
@@ -3189,6 +3194,20 @@ def _solve_auto_detailed(
             return
         offer(insert_split(c, full, best, order, now() + budget, split))
 
+    def week_job(k: int, cov: NDArray[np.bool_]) -> tuple[Any, list[float], list[float], list[int]]:
+        """Large component ``k``'s week-bound job for :func:`_week_bounds`
+        (None when no open tier could get one: the tier alone, the smaller
+        mask, is too large), its bound and U per tier (schedule covering
+        ``cov``), and its open tiers."""
+        in_comp = t_label == k
+        prim = _tier_u(c, in_comp, cov)
+        have = comp_bounds.get(k)
+        ub = list(have.uncovered) if have else _impossible_u(c, full, in_comp)
+        open_tiers = [j for j in range(1, T + 1) if ub[j - 1] != prim[j - 1]]
+        if any(_week_mask(c, full, in_comp & (c.t_tier == j), task_pairs) for j in open_tiers):
+            return (k, in_comp, ub, prim, 1), ub, prim, open_tiers
+        return None, ub, prim, open_tiers
+
     def small_spare() -> float:
         """The time left for another round of small components: the clock's,
         none when one worker's wall-clock safety net leaves less than a
@@ -3564,7 +3583,7 @@ def _solve_auto_detailed(
         # week bounds (column generation over volunteers' weeks, :mod:`.weeks`) of
         # the large components' open tiers: in a forked child beside the LP bounds,
         # then beside the LNS, which gives up one of its workers; with one worker
-        # they are not computed
+        # after the search, in the process (before the later tiers' LPs)
         if large and n_workers > 1 and lns_end - now() > WEEK_MIN_SECONDS + WEEK_MARGIN:
             cov_best = best.covered(c.n_tasks)
             jobs = []
@@ -3572,13 +3591,9 @@ def _solve_auto_detailed(
             later: list[tuple[int, int, NDArray[np.bool_], dict[int, float], int]] = []
             for k in large:
                 in_comp = t_label == k
-                prim = _tier_u(c, in_comp, cov_best)
-                have = comp_bounds.get(k)
-                ub = list(have.uncovered) if have else _impossible_u(c, full, in_comp)
-                open_tiers = [j for j in range(1, T + 1) if ub[j - 1] != prim[j - 1]]
-                # forked only when some open tier could get one (tier alone: the smaller mask)
-                if any(_week_mask(c, full, in_comp & (c.t_tier == j), task_pairs) for j in open_tiers):
-                    jobs.append((k, in_comp, ub, prim, 1))
+                job, ub, prim, open_tiers = week_job(k, cov_best)
+                if job is not None:
+                    jobs.append(job)
                     week_comps.add(k)
                     continue
                 # too dense for week bounds: the LP bounds of the later tiers
@@ -3857,7 +3872,7 @@ def _solve_auto_detailed(
         # the last seconds of the search give a worker to the later tiers' LPs
         # restricted by the schedule's U of the first open tier as it is then
         # (:func:`_late_lp_jobs`; the earlier the schedule, the weaker)
-        # (with one worker after the final steps: :func:`_late_lps_in_process`)
+        # (with one worker after the search, in the process, below)
         late = []
         if n_workers > 1 and week_wait is None and knap_wait is None:
             late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs, LATE_LP_SHARE * limit)
@@ -3922,7 +3937,23 @@ def _solve_auto_detailed(
     # at the end of the search): on the wall clock, never charged to the
     # deterministic one — they raise bounds only, the schedule stays the same
     if large and n_workers == 1:
-        late = _late_lp_jobs(c, full, large, t_label, comp_bounds, {}, best, task_pairs, LATE_LP_SHARE * limit)
+        # and before them the week bounds of the large components' open tiers
+        # (two workers fork them beside the search), as the small components'
+        # are: on the wall clock, in at most WEEK_ONE_WORKER_SHARE of what the
+        # deterministic clock's run leaves before the final steps, the cheaper
+        # volunteers' step and the LPs (laocheng-grid at twice its size, 10 s:
+        # U2 >= 315 against the LP's 168)
+        wall = clock.wall_left() if clock.deterministic else left()
+        cov_now = best.covered(c.n_tasks)
+        jobs = [j for j in (week_job(k, cov_now)[0] for k in large) if j is not None]
+        room = np.inf if wall is None else wall - final_est - cheapen_est
+        if jobs and WEEK_ONE_WORKER_SHARE * room > WEEK_MIN_SECONDS:
+            until = time.perf_counter() + WEEK_ONE_WORKER_SHARE * min(room, limit)
+            by_tier = _week_bounds(c, full, jobs, until, task_pairs, None, incumbent=best)[0]
+            week_found.update(by_tier)
+            _merge_tier_bounds(c, full, by_tier, comp_bounds, t_label, best)
+            mark("week bounds")
+        late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs, LATE_LP_SHARE * limit)
         # (at least LATE_LP_MIN_SECONDS: an LP is started with its minimum time left)
         late_window = max(LATE_LP_MIN_SECONDS, _late_window(late))
         wall = clock.wall_left() if clock.deterministic else left()
