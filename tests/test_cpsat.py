@@ -972,6 +972,19 @@ def test_an_open_tier_is_solved_again_before_the_soft_stage(monkeypatch: pytest.
     assert result.optimal
 
 
+def _valid_and_bounded(c: Compiled, result: Any) -> tuple[Any, Any]:
+    """``result``'s schedule is valid and its bound at most the brute-force
+    optimum (pins honoured), lexicographically and tier by tier; returns
+    (the brute force's result, the schedule's score)."""
+    best = brute_force(c, honour_pins=True)
+    assert violations(c, result.solution) == []
+    score = evaluate(c, result.solution)
+    assert result.bound is not None
+    assert all(b <= u for b, u in zip(result.bound.uncovered, best.key[:-1], strict=True)), (result.bound.key(), best.key)
+    assert _lex_at_most(result.bound.key(), best.key)
+    return best, score
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(dense_problems(pins=True), st.sets(st.integers(0, 6), max_size=4), st.sets(st.integers(0, 2), max_size=2))
 def test_second_chances_keep_the_bound_valid(problem: Problem, starve: set[int], again: set[int]) -> None:
@@ -985,12 +998,7 @@ def test_second_chances_keep_the_bound_valid(problem: Problem, starve: set[int],
         _starved_first_pass(mp, starve, frozenset(again))
         c = compile_problem(problem)
         result = solve_cpsat_detailed(c, time_limit=LIMIT, seed=0, workers=1)
-    best = brute_force(c, honour_pins=True)
-    assert violations(c, result.solution) == []
-    score = evaluate(c, result.solution)
-    assert result.bound is not None
-    assert all(b <= u for b, u in zip(result.bound.uncovered, best.key[:-1], strict=True)), (result.bound.key(), best.key)
-    assert _lex_at_most(result.bound.key(), best.key)
+    best, score = _valid_and_bounded(c, result)
     assert _lex_at_most(best.key, score.key())
     if not len(c.t_pin) and not again:
         assert tuple(result.bound.uncovered) == score.uncovered, (result.stages, score.key())
@@ -1257,12 +1265,7 @@ def test_week_floors_keep_the_bound_valid(problem: Problem, starve: set[int]) ->
     with pytest.MonkeyPatch.context() as mp:
         _starved_first_pass(mp, starve)
         result = solve_cpsat_detailed(c, time_limit=LIMIT, seed=0, workers=1, tier_floor=week_floor(c, build_candidates(c)))
-    best = brute_force(c, honour_pins=True)
-    assert violations(c, result.solution) == []
-    score = evaluate(c, result.solution)
-    assert result.bound is not None
-    assert all(b <= u for b, u in zip(result.bound.uncovered, best.key[:-1], strict=True)), (result.bound.key(), best.key)
-    assert _lex_at_most(result.bound.key(), best.key)
+    best, score = _valid_and_bounded(c, result)
     for s in result.stages:
         if s.status == FLOOR_MET:
             tier = int(s.name[1:])
