@@ -21,7 +21,7 @@ from assign.solvers import auto, get_strategy
 from assign.solvers.greedy import solve_greedy
 from tests.bruteforce import brute_force, valid_choices
 from tests.strategies import GROUPS, problems
-from tests.test_cpsat import half_minute_pledges
+from tests.test_cpsat import LENIENT_EXAMPLES, half_minute_pledges
 from tests.test_weeks import dense_problems as week_problems
 
 TZ = timezone(timedelta(hours=8))
@@ -696,7 +696,7 @@ def _both_readings(p: Problem, **kwargs: object) -> None:
     check_both_readings(c, result.solution, result.bound, optimal)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), **LENIENT_EXAMPLES)
 @given(problem=st.data())
 def test_bound_holds_under_both_readings_of_rule_12(problem: st.DataObject) -> None:
     """auto's bound is below every schedule the lenient reading of rule 12
@@ -707,7 +707,7 @@ def test_bound_holds_under_both_readings_of_rule_12(problem: st.DataObject) -> N
     _both_readings(problem.draw(pinned_problems()))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), **LENIENT_EXAMPLES)
 @given(problem=st.data())
 def test_bound_holds_under_both_readings_on_the_large_path(
     problem: st.DataObject, monkeypatch: pytest.MonkeyPatch

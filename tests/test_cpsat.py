@@ -779,7 +779,14 @@ def check_both_readings(c: Compiled, sol, bound, optimal: bool) -> tuple[tuple, 
     return lenient.key, strict.key
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+#: the lenient brute force is exponential in the kept pins' starts: the tests
+#: that call it draw the same examples on every machine, as CI does (its
+#: "ci" profile derandomizes); with fresh random examples one run in two took
+#: minutes on an example whose kept pins have ~20 starts each (stop 51)
+LENIENT_EXAMPLES = {"derandomize": True}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), **LENIENT_EXAMPLES)
 @given(pinned_problems())
 def test_bound_holds_under_both_readings_of_rule_12(problem: Problem) -> None:
     """The bound is below every schedule the lenient reading allows (kept pins

@@ -3947,9 +3947,14 @@ def _solve_auto_detailed(
         cov_now = best.covered(c.n_tasks)
         jobs = [j for j in (week_job(k, cov_now)[0] for k in large) if j is not None]
         room = np.inf if wall is None else wall - final_est - cheapen_est
-        if jobs and WEEK_ONE_WORKER_SHARE * room > WEEK_MIN_SECONDS:
+        # (a tier starts with SMALL_WEEK_MIN_SECONDS left, as the small
+        # components' do: a medium component's bound takes ~0.2 s, and one
+        # cut short is still a bound)
+        if jobs and WEEK_ONE_WORKER_SHARE * room > SMALL_WEEK_MIN_SECONDS:
             until = time.perf_counter() + WEEK_ONE_WORKER_SHARE * min(room, limit)
-            by_tier = _week_bounds(c, full, jobs, until, task_pairs, None, incumbent=best)[0]
+            by_tier = _week_bounds(
+                c, full, jobs, until, task_pairs, None, min_seconds=SMALL_WEEK_MIN_SECONDS, incumbent=best
+            )[0]
             week_found.update(by_tier)
             _merge_tier_bounds(c, full, by_tier, comp_bounds, t_label, best)
             mark("week bounds")

@@ -1197,7 +1197,7 @@ class _LexState:
             remaining = self.left()
             if remaining is not None and remaining <= self.excess:
                 r.bound, r.proven = max(r.trivial, r.floor), False
-                out.add(StageInfo(name, NOT_RUN, r.value, r.trivial, 0.0))
+                out.add(StageInfo(name, NOT_RUN, r.value, r.bound, 0.0))
                 r.fix(mdl, equal=False)
                 continue
             self.pose(r.constant + sum(r.weights) - r.expr(mdl), hint)
@@ -1262,7 +1262,9 @@ class _LexState:
         on 5 of 8 grids and better on 2, one worker at 10 s; ad hoc,
         benchmarks/HISTORY.md "Stop 51")."""
         r.floor = _NO_FLOOR
-        if self.tier_floor is None or not all(x.proven for x in self.runs[:at]):
+        # (an incumbent that is not a solution of the model, the empty
+        # schedule of a model that forces pins, proves nothing)
+        if self.tier_floor is None or not self.out.valid or not all(x.proven for x in self.runs[:at]):
             return False
         remaining = self.left()
         if remaining is not None and remaining <= self.excess:
