@@ -3278,6 +3278,8 @@ def _solve_auto_detailed(
             vmap = np.full(c.n_volunteers, -1, dtype=np.int64)
             vmap[vols] = np.arange(len(vols))
             sc = sub_candidates(sub, tmap[full.task[keep]], vmap[full.volunteer[keep]])
+            if k not in floors:
+                floors[k] = week_floor(sub.c, sc)
             rows = np.flatnonzero(tmap[source.task] >= 0)
             hint = Solution.build(tmap[source.task[rows]], vmap[source.volunteer[rows]], source.start[rows])
             # a tier left open is solved again in the share's time left only
@@ -3285,7 +3287,7 @@ def _solve_auto_detailed(
             try:
                 r = solve_cpsat_detailed(
                     sub.c, sc, time_limit=shares.take(k), seed=(seed + round_) % 2**31, workers=1, hint=hint,
-                    clock=clock, second_chance=not large, tier_floor=floors.setdefault(k, week_floor(sub.c, sc)),
+                    clock=clock, second_chance=not large, tier_floor=floors[k],
                 )
             finally:
                 shares.done(k)
