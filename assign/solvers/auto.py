@@ -72,7 +72,12 @@ Steps
      :data:`GUIDE_SHARE`; after the first LP in the other orders of
      :func:`guide_orders` too, while the phase's time holds them); (d) large-neighbourhood search (:class:`Search`) for the rest of
      the time, when that holds its setup (:data:`LNS_SETUP_RATE`) and the
-     final steps (:data:`FINAL_RATE`, both estimated from the size); (e) with
+     final steps (:data:`FINAL_RATE`, both estimated from the size); a
+     search of at least :data:`.communities.MIN_SEARCH_SECONDS` (the
+     nightly job's 600 s, not the default minute) first gives
+     :data:`.communities.SHARE` of its time to the communities, re-solved
+     one by one inside the schedule by ``auto`` itself, most uncovered
+     first (:mod:`~assign.solvers.communities`, :data:`COMMUNITY_PASSES`); (e) with
      more than one worker, from the end of the exact stages (beside the LP
      bounds, then beside the LNS, which gives up a worker), a forked child
      computes week bounds (:mod:`~assign.solvers.weeks`, column generation
@@ -233,6 +238,7 @@ from ..arrays import ragged_ranges
 from ..candidates import Candidates
 from ..compile import Compiled, pair_keys
 from ..solution import Solution
+from . import communities
 from .greedy import Split, ordered_greedy, pressure_preference, weight_per_minute
 from .timeindexed import (
     BUILD_TIMEOUT,
@@ -1865,6 +1871,11 @@ RETIME_FIRST_SHARE = 0.05
 #: how long past its deadline the parent waits for the insertion's child (its
 #: last block tried and its schedule sent)
 RETIME_CHILD_GRACE = 1.0
+#: whether long searches (:data:`.communities.MIN_SEARCH_SECONDS`) give a share
+#: of their time to communities re-solved inside the schedule
+#: (:mod:`.communities`; Shiquan from its 60-s schedule, ad hoc: U2 -206 in
+#: 16 communities of 20 s, where the search took -79 in 320 s)
+COMMUNITY_PASSES = True
 
 #: the week bounds' child starts only when it has this many seconds, and
 #: stops starting work this long before the LNS ends
@@ -2911,19 +2922,23 @@ def solve_auto_detailed(
     workers: int | None = None,
     *,
     max_work: float | None = None,
+    start: Solution | None = None,
 ) -> AutoResult:
     """strategy="auto" with a report of what it did (see the module docstring).
 
     Its steps read the time on :func:`assign.clock.for_workers`'s clock: with
-    ``workers=1`` the deterministic one, so that runs repeat."""
+    ``workers=1`` the deterministic one, so that runs repeat. ``start``, a
+    schedule of ``c``, is offered right after the greedy's (taken when valid
+    and better: every step after starts from it)."""
     n_workers = clocks.resolve_workers(workers)
     limit = DEFAULT_TIME_LIMIT if time_limit is None else max(0.0, float(time_limit))
     with clocks.running(clocks.for_workers(n_workers, limit)):
-        return _solve_auto_detailed(c, cands, limit, seed, n_workers, max_work)
+        return _solve_auto_detailed(c, cands, limit, seed, n_workers, max_work, start)
 
 
 def _solve_auto_detailed(
-    c: Compiled, cands: Candidates, limit: float, seed: int, n_workers: int, max_work: float | None
+    c: Compiled, cands: Candidates, limit: float, seed: int, n_workers: int, max_work: float | None,
+    start: Solution | None = None,
 ) -> AutoResult:
     import time
     from concurrent.futures import ThreadPoolExecutor
@@ -3074,6 +3089,9 @@ def _solve_auto_detailed(
             return True
         return False
 
+    if start is not None and offer(start):
+        mark("start")
+
     # the LP-guided greedy pass, judged by the problem's size (not the clock,
     # so that a run with one worker repeats)
     guided = GREEDY_PASS_RATE * len(full.task) <= GUIDE_SHARE * limit
@@ -3193,6 +3211,36 @@ def _solve_auto_detailed(
             offer(got)
             return
         offer(insert_split(c, full, best, order, now() + budget, split))
+
+    def community_pass(
+        floor_u: NDArray[np.float64], tasks: NDArray[np.bool_], vols: NDArray[np.bool_], until: float
+    ) -> bool:
+        """The communities of ``tasks`` re-solved one by one inside the
+        incumbent until ``until`` (:func:`.communities.resolve`), each taken
+        where ``offer`` finds it valid and better; the first open tier is the
+        first whose U is above ``floor_u``. With one worker each community's
+        solve is deterministic on its own and counts its whole limit. Whether
+        any community ran."""
+        above = np.flatnonzero(np.asarray(best_key[:T]) > floor_u + 1e-9)
+        if len(above) == 0:
+            return False
+        open_tier = int(above[0]) + 1
+        ranked = communities.order(c, full, best, open_tier, tasks)
+        if len(ranked) < 2:  # (one community: the search is already over it)
+            return False
+        per = min(communities.MAX_SECONDS, max(communities.MIN_SECONDS, (until - now()) / len(ranked)))
+        ran = False
+        for i, x in enumerate(ranked):
+            budget = min(per, until - now())
+            if budget < communities.MIN_SECONDS:
+                break
+            got = communities.resolve(c, best, x, open_tier, budget, seed + i, n_workers, vols)
+            if clock.deterministic:
+                clock.charge(budget)
+            ran = True
+            if got is not None:
+                offer(got)
+        return ran
 
     def week_job(k: int, cov: NDArray[np.bool_]) -> tuple[Any, list[float], list[float], list[int]]:
         """Large component ``k``'s week-bound job for :func:`_week_bounds`
@@ -3871,6 +3919,13 @@ def _solve_auto_detailed(
                         offer(polish.sol)
                 search.sol, search.key = best, best_key
                 mark("week dive")
+        if COMMUNITY_PASSES and week_wait is None and lns_end - now() >= communities.MIN_SEARCH_SECONDS:
+            # long limits: the communities re-solved one by one inside the
+            # schedule (:mod:`.communities`), in a share of the search's time
+            offer(search.sol)
+            if community_pass(floor_u, focus, np.isin(v_label, large), now() + communities.SHARE * (lns_end - now())):
+                search.sol, search.key = best, best_key
+                mark("communities")
         # the last seconds of the search give a worker to the later tiers' LPs
         # restricted by the schedule's U of the first open tier as it is then
         # (:func:`_late_lp_jobs`; the earlier the schedule, the weaker)
