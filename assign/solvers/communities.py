@@ -201,4 +201,4 @@ def order(c: Compiled, cands: Candidates, sol: Solution, open_tier: int, tasks: 
     return [int(x) for x in ranked if weight[x] > 0]
 
 
-__all__ = ["CommunitySub", "community_sub", "merge", "order", "resolve"]
+__all__ = ["CommunitySub", "community_sub", "incumbent", "merge", "order", "resolve"]
