@@ -48,12 +48,13 @@ def _rows(sol: Solution) -> set[tuple[int, int, int]]:
 def test_a_community_sub_frees_its_open_tiers_holds_the_rest_and_drops_the_later_tiers(community: int) -> None:
     c, _, sol = _county()
     open_tier = 2
-    sub = communities.community_sub(c, sol, community, open_tier)
-    assert sub is not None
+    cut = communities.community_sub(c, sol, community, open_tier)
+    assert cut is not None
+    sub = cut.sub
     mine = c.v_community[sol.volunteer] == community
     assert sorted(sub.volunteers[:-1].tolist()) == np.flatnonzero(c.v_community == community).tolist()
     assert sub.volunteers[-1] == -1  # (the dummy)
-    free, fixed = sub.tasks[: sub.n_free], sub.tasks[sub.n_free :]
+    free, fixed = sub.tasks[: cut.n_free], sub.tasks[cut.n_free :]
     # free: the community's tasks of tiers 1-2, unpinned, served by nobody outside it
     outside = set(sol.task[~mine].tolist())
     assert np.all(c.t_tier[free] <= open_tier)
@@ -63,7 +64,7 @@ def test_a_community_sub_frees_its_open_tiers_holds_the_rest_and_drops_the_later
     # fixed: each visit of the community's volunteers that is not free nor of a later
     # tier alone, in a window that is the visit, pinned to those who make it
     sc = sub.c
-    for i, t in enumerate(fixed.tolist(), start=sub.n_free):
+    for i, t in enumerate(fixed.tolist(), start=cut.n_free):
         rows = np.flatnonzero((sol.task == t) & mine)
         assert len(rows) == sc.t_needed[i] > 0
         assert sc.t_window_start[i] == sol.start[rows[0]]
@@ -72,10 +73,10 @@ def test_a_community_sub_frees_its_open_tiers_holds_the_rest_and_drops_the_later
         assert sorted(pinned.tolist()) == sorted(sol.volunteer[rows].tolist())
     # merged back unchanged, the schedule loses only the later tiers' visits of
     # the community's volunteers, and stays valid
-    back = communities.merge(sol, sub, communities.incumbent(sol, sub))
+    back = communities.merge(sol, sub, auto.sub_solution(c, sub, sol))
     lost = _rows(sol) - _rows(back)
     assert not _rows(back) - _rows(sol)
-    assert len(lost) == sub.dropped > 0
+    assert len(lost) == cut.dropped > 0
     assert all(c.t_tier[t] > open_tier and c.v_community[v] == community for t, v, _ in lost)
     assert violations(c, back) == []
 

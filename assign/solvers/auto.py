@@ -388,6 +388,18 @@ def subproblem(
     return Sub(sub, tasks, np.concatenate((vols, [-1])))
 
 
+def sub_solution(c: Compiled, sub: Sub, sol: Solution) -> Solution:
+    """``sol``'s assignments whose task and volunteer are both in ``sub``, in
+    ``sub``'s indexes (a hint or a start for a solve of ``sub``)."""
+    tmap = np.full(c.n_tasks, -1, dtype=np.int64)
+    tmap[sub.tasks] = np.arange(len(sub.tasks))
+    vmap = np.full(c.n_volunteers, -1, dtype=np.int64)
+    real = sub.volunteers >= 0  # (not the dummy)
+    vmap[sub.volunteers[real]] = np.flatnonzero(real)
+    rows = np.flatnonzero((tmap[sol.task] >= 0) & (vmap[sol.volunteer] >= 0))
+    return Solution.build(tmap[sol.task[rows]], vmap[sol.volunteer[rows]], sol.start[rows])
+
+
 def sub_candidates(sub: Sub, task: I64, volunteer: I64) -> Candidates:
     """Candidates of ``sub`` for the given (sub task, sub volunteer) pairs (the
     free ones: each keeps its earliest free start in ``sub``)."""
@@ -3328,8 +3340,7 @@ def _solve_auto_detailed(
             sc = sub_candidates(sub, tmap[full.task[keep]], vmap[full.volunteer[keep]])
             if k not in floors:
                 floors[k] = week_floor(sub.c, sc)
-            rows = np.flatnonzero(tmap[source.task] >= 0)
-            hint = Solution.build(tmap[source.task[rows]], vmap[source.volunteer[rows]], source.start[rows])
+            hint = sub_solution(c, sub, source)
             # a tier left open is solved again in the share's time left only
             # when no large component waits for that time
             try:

@@ -25,7 +25,7 @@ The sub-problem of community ``X`` (:func:`community_sub`):
   on a 4-community county at 40 s, U2 3,138 against 3,079 when dropped.)
 
 The sub-problem's solve starts from the county's schedule
-(:func:`incumbent`), so it returns nothing worse on the sub-problem's own
+(:func:`~.auto.sub_solution`), so it returns nothing worse on the sub-problem's own
 score; a visit it drops is taken back by the insertion and the fill after
 the search where it still fits.
 
@@ -40,6 +40,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -47,6 +48,9 @@ from numpy.typing import NDArray
 from ..candidates import Candidates
 from ..compile import Compiled
 from ..solution import Solution
+
+if TYPE_CHECKING:
+    from .auto import Sub
 
 I64 = NDArray[np.int64]
 
@@ -65,9 +69,7 @@ MIN_SECONDS = 8.0
 class CommunitySub:
     """A community's sub-problem (:func:`community_sub`)."""
 
-    c: Compiled
-    tasks: I64  # parent index of each sub task
-    volunteers: I64  # parent index of each sub volunteer (the last: the dummy, -1)
+    sub: Sub  # the problem, with its tasks' and volunteers' parent indexes
     n_free: int  # the first n_free sub tasks are free, the rest fixed
     dropped: int  # visits of the community's volunteers left out (later tiers)
 
@@ -115,10 +117,10 @@ def community_sub(
     pins = (n_free + of_row.astype(np.int64), vmap[sol.volunteer[fixed_rows]])
     sub = subproblem(c, tasks, vols, window_start=ws, window_end=we, needed=needed, pins=pins)
     dropped = int(len(rows) - len(fixed_rows) - int(free[rt].sum()))
-    return CommunitySub(sub.c, sub.tasks, sub.volunteers, n_free, dropped)
+    return CommunitySub(sub, n_free, dropped)
 
 
-def merge(sol: Solution, sub: CommunitySub, sub_sol: Solution) -> Solution:
+def merge(sol: Solution, sub: Sub, sub_sol: Solution) -> Solution:
     """``sol`` with the sub-problem's volunteers' visits replaced by
     ``sub_sol``'s (the parent's dropped pins kept: the sub-problem has none of
     its own but the fixed visits, which it keeps)."""
@@ -131,22 +133,6 @@ def merge(sol: Solution, sub: CommunitySub, sub_sol: Solution) -> Solution:
         np.concatenate((sol.start[keep], sub_sol.start[real])),
         sol.conflicts,
     )
-
-
-def incumbent(sol: Solution, sub: CommunitySub) -> Solution:
-    """``sol``'s visits of the sub-problem's tasks by its volunteers, in the
-    sub-problem's indexes (its free tasks as ``sol`` serves them, its fixed
-    ones as they are): where the sub-problem's solve starts."""
-    n = len(sub.volunteers) - 1  # (the dummy last)
-    vmap = np.full(int(sol.volunteer.max(initial=-1)) + 1, -1, dtype=np.int64)
-    tmap = np.full(int(max(sol.task.max(initial=-1), sub.tasks.max(initial=-1))) + 1, -1, dtype=np.int64)
-    vols = sub.volunteers[:n]
-    vols = vols[vols < len(vmap)]
-    vmap[vols] = np.flatnonzero(sub.volunteers[:n] < len(vmap))
-    tmap[sub.tasks] = np.arange(len(sub.tasks))
-    st, sv = tmap[sol.task], vmap[sol.volunteer]
-    rows = (st >= 0) & (sv >= 0)
-    return Solution.build(st[rows], sv[rows], sol.start[rows])
 
 
 @contextmanager
@@ -176,16 +162,17 @@ def resolve(
     """``sol`` with ``community`` re-solved by ``auto`` in ``time_limit``
     seconds (module docstring); None when it has nothing to re-solve."""
     from ..candidates import build_candidates
-    from .auto import solve_auto_detailed
+    from .auto import solve_auto_detailed, sub_solution
 
-    sub = community_sub(c, sol, community, open_tier, volunteers)
-    if sub is None:
+    cut = community_sub(c, sol, community, open_tier, volunteers)
+    if cut is None:
         return None
+    sub = cut.sub
     cands = build_candidates(sub.c, workers=workers)
     if len(cands) == 0:
         return None
     with _quiet():
-        result = solve_auto_detailed(sub.c, cands, time_limit, seed, workers, start=incumbent(sol, sub))
+        result = solve_auto_detailed(sub.c, cands, time_limit, seed, workers, start=sub_solution(c, sub, sol))
     return merge(sol, sub, result.solution)
 
 
@@ -201,4 +188,4 @@ def order(c: Compiled, cands: Candidates, sol: Solution, open_tier: int, tasks: 
     return [int(x) for x in ranked if weight[x] > 0]
 
 
-__all__ = ["CommunitySub", "community_sub", "incumbent", "merge", "order", "resolve"]
+__all__ = ["CommunitySub", "community_sub", "merge", "order", "resolve"]
