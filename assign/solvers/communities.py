@@ -3,7 +3,8 @@ long time limits.
 
 The search's neighbourhoods (:class:`~assign.solvers.auto.Search`) hold a few
 volunteers over a day; at county scale they stop improving the first open
-tier (Shiquan from a 60-s schedule, two workers, 320 s: U2 -79). One
+tier (ad hoc, benchmarks/HISTORY.md stop 52: Shiquan from a 60-s
+schedule, two workers, 320 s: U2 -79). One
 community is the size where ``auto`` has its strongest moves (the exact
 stages, the week bound and its dive): :func:`resolve` cuts one out of the
 county's schedule and solves it with ``auto``, and the caller keeps the
@@ -22,7 +23,8 @@ The sub-problem of community ``X`` (:func:`community_sub`):
 * the volunteers' other visits (later tiers, unpinned, theirs alone) are
   dropped: the tiers are strict, so their time is worth less than any visit
   of the open tier. (Kept as tasks the solve may drop, they held it back:
-  on a 4-community county at 40 s, U2 3,138 against 3,079 when dropped.)
+  ad hoc, a 4-community county at 40 s, U2 3,138 against 3,079 when
+  dropped; HISTORY stop 52.)
 
 The sub-problem's solve starts from the county's schedule
 (:func:`~.auto.sub_solution`), so it returns nothing worse on the sub-problem's own
