@@ -19,4 +19,6 @@ def ragged_ranges(starts: ArrayLike, counts: ArrayLike) -> I64:
     """The ranges ``[starts[i], starts[i] + counts[i])`` one after another
     (e.g. the rows of CSR slices), without a Python loop."""
     n = np.asarray(counts, dtype=np.int64)
-    return np.repeat(np.asarray(starts, dtype=np.int64), n) + ragged_within(n)
+    # (one repeat of each group's offset rather than two: the starts and the groups' firsts)
+    offset = np.asarray(starts, dtype=np.int64) - (np.cumsum(n) - n)
+    return np.repeat(offset, n) + np.arange(int(n.sum()), dtype=np.int64)

@@ -4,6 +4,7 @@ the greedy, bounds below the brute-force optimum, deterministic, components."""
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -598,6 +599,33 @@ def test_forked_ready_and_other_results() -> None:
     slow = auto._forked(lambda: time.sleep(60) or {}, send_as=dict, receive_as=dict)
     assert slow is not None and not slow.ready()
     assert slow(0.0) is None  # not done: killed
+
+
+def test_search_polls_its_stop_once_it_is_due() -> None:
+    """``Search.run(stop_by=...)``: once the time its ``stop()`` is due has
+    passed, no neighbourhood gets more than STOP_POLL_SECONDS of wall time
+    (before, one took up to ~1.3 s and a week dive came back too late for
+    its fill); without it a neighbourhood may take what is left."""
+    c = compile_problem(_two_towns(n_vol=5, n_task=12, seed=3))
+    cands = build_candidates(c)
+    walls: list[float] = []
+    real = auto._NeighbourhoodModel.solve
+
+    def spy(self, seed, time_limit, dtime):  # type: ignore[no-untyped-def]
+        walls.append(time_limit)
+        return real(self, seed, time_limit, dtime)
+
+    calls = iter(range(100))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auto._NeighbourhoodModel, "solve", spy)
+        search = auto.Search(c, cands, solve_greedy(c, cands), 0)
+        search.run(time.perf_counter() + 600.0, np.inf, stop=lambda: next(calls) >= 4, stop_by=time.perf_counter() - 1.0)
+        assert len(walls) == 4 and max(walls) <= auto.STOP_POLL_SECONDS
+        walls.clear()
+        calls = iter(range(100))
+        search.run(time.perf_counter() + 600.0, np.inf, stop=lambda: next(calls) >= 2)
+        assert len(walls) == 2 and min(walls) > 100.0
+    assert violations(c, search.sol) == []
 
 
 def test_search_stop_and_resume() -> None:

@@ -1018,10 +1018,17 @@ class Search:
         return kind, np.sort(np.concatenate(([v], extra)).astype(np.int64)), day
 
     def run(
-        self, deadline: float, work_budget: float, workers: int = 1, sub_dtime: float = 1.0, stop: Any = None
+        self, deadline: float, work_budget: float, workers: int = 1, sub_dtime: float = 1.0, stop: Any = None,
+        stop_by: float | None = None,
     ) -> Solution:
         """Improve until the deadline or the work budget is spent (or, checked
-        between rounds, ``stop()`` is true); a later call resumes the search."""
+        between rounds, ``stop()`` is true); a later call resumes the search.
+        ``stop_by``: when ``stop()`` is expected to turn true (a dive due
+        from a child): no round started before it runs past it, and later
+        rounds get at most :data:`STOP_POLL_SECONDS` of wall time each, so the
+        search stops soon after (a round is one neighbourhood's solve, up to
+        ``sub_dtime`` of CP-SAT's deterministic time: on laocheng at 10 s one
+        ran 1.3 s past the week dive's return, too late for its fill)."""
         import time
         from concurrent.futures import ThreadPoolExecutor
 
@@ -1049,6 +1056,8 @@ class Search:
                 if not jobs:
                     break
                 left = max(0.05, deadline - clock.now())
+                if stop_by is not None:
+                    left = min(left, max(STOP_POLL_SECONDS, stop_by - clock.now()))
                 sub_seed = self.seed + self.stats.neighbourhoods
 
                 def one(
@@ -1092,6 +1101,9 @@ class Search:
         return self.sol
 
 
+#: a search told when its ``stop()`` is due (:meth:`Search.run`'s ``stop_by``)
+#: gives each neighbourhood started after that at most this much wall time
+STOP_POLL_SECONDS = 0.1
 #: work charged per Boolean of a neighbourhood model, on top of CP-SAT's
 #: deterministic time (model building in Python is not in the latter)
 WORK_PER_VARIABLE = 2e-5
@@ -3167,6 +3179,8 @@ def _solve_auto_detailed(
     bound_so_far.update(comps=comps, comp_bounds=comp_bounds, whole=lambda: global_bound)
     # the week bounds' forked child (started after the exact stages), what it found
     week_wait: Any = None
+    # when the dive of that child (or of the restricted dive's) is due, while one is
+    dive_due: float | None = None
     week_got: Any = None
     week_found: dict[tuple[int, int], float] = {}
     # (component, tier) whose LP bound the child computes instead (:func:`_later_lp_bounds`)
@@ -3692,12 +3706,14 @@ def _solve_auto_detailed(
                 and dive_until - now() > DIVE_MIN_SECONDS
             ):
                 week_wait = _forked(_restricted_pass(c, full, restricted, best, dive_until), send_as=tuple, receive_as=tuple)
+                dive_due = dive_until
 
             def week_pass(post: Any) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
                 return _week_bounds(c, full, jobs, week_until, task_pairs, (dive_until, best), incumbent=best, post=post)
 
             if jobs:
                 week_wait = _forked(week_pass, send_as=tuple, receive_as=tuple, partial=True)
+                dive_due = dive_until
 
         # LP bounds of the large components, tier by tier
         # at province scale the LNS's own setup takes seconds: the LPs leave it
@@ -3887,7 +3903,8 @@ def _solve_auto_detailed(
             work = max_work
         while week_wait is not None:
             # one worker fewer while the week bounds' child runs, all of them after
-            search.run(lns_end, work, workers=n_workers - 1, stop=week_wait.ready)
+            search.run(lns_end, work, workers=n_workers - 1, stop=week_wait.ready, stop_by=dive_due)
+            dive_due = None  # (one dive a child; what else it sends are bounds)
             if not week_wait.ready():
                 break
             # a dive the child posted while it finishes its bounds, else its end

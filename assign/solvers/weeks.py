@@ -131,6 +131,12 @@ def _insert_sorted(rows: NDArray[np.int32], x: NDArray[np.int32]) -> NDArray[np.
     """Each row of ``rows`` (sorted, without ``x``'s value) with ``x``
     inserted in order: a column at a time (cheaper than sorting the rows)."""
     n, k = rows.shape
+    if k == 1:
+        # (two-visit sets, the largest level of most enumerations: a min and a max)
+        out1 = np.empty((n, 2), dtype=rows.dtype)
+        np.minimum(rows[:, 0], x, out=out1[:, 0])
+        np.maximum(rows[:, 0], x, out=out1[:, 1])
+        return out1
     at = (rows < x[:, None]).sum(axis=1)
     out = np.empty((n, k + 1), dtype=rows.dtype)
     for i in range(k + 1):
