@@ -605,7 +605,8 @@ def test_search_polls_its_stop_once_it_is_due() -> None:
     """``Search.run(stop_by=...)``: once the time its ``stop()`` is due has
     passed, no neighbourhood gets more than STOP_POLL_SECONDS of wall time
     (before, one took up to ~1.3 s and a week dive came back too late for
-    its fill); without it a neighbourhood may take what is left."""
+    its fill) for STOP_POLL_WINDOW; without it, or after that window, a
+    neighbourhood may take what is left."""
     c = compile_problem(_two_towns(n_vol=5, n_task=12, seed=3))
     cands = build_candidates(c)
     walls: list[float] = []
@@ -616,14 +617,23 @@ def test_search_polls_its_stop_once_it_is_due() -> None:
         return real(self, seed, time_limit, dtime)
 
     calls = iter(range(100))
+    window = auto.STOP_POLL_WINDOW
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(auto._NeighbourhoodModel, "solve", spy)
+        patch.setattr(auto, "STOP_POLL_WINDOW", 1e9)  # (however slow the machine, inside it)
         search = auto.Search(c, cands, solve_greedy(c, cands), 0)
         search.run(time.perf_counter() + 600.0, np.inf, stop=lambda: next(calls) >= 4, stop_by=time.perf_counter() - 1.0)
         assert len(walls) == 4 and max(walls) <= auto.STOP_POLL_SECONDS
         walls.clear()
         calls = iter(range(100))
         search.run(time.perf_counter() + 600.0, np.inf, stop=lambda: next(calls) >= 2)
+        assert len(walls) == 2 and min(walls) > 100.0
+        # past its window, the neighbourhoods get their whole time again
+        walls.clear()
+        calls = iter(range(100))
+        patch.setattr(auto, "STOP_POLL_WINDOW", window)
+        late = time.perf_counter() - window - 1.0
+        search.run(time.perf_counter() + 600.0, np.inf, stop=lambda: next(calls) >= 2, stop_by=late)
         assert len(walls) == 2 and min(walls) > 100.0
     assert violations(c, search.sol) == []
 

@@ -1028,7 +1028,8 @@ class Search:
         rounds get at most :data:`STOP_POLL_SECONDS` of wall time each, so the
         search stops soon after (a round is one neighbourhood's solve, up to
         ``sub_dtime`` of CP-SAT's deterministic time: on laocheng at 10 s one
-        ran 1.3 s past the week dive's return, too late for its fill)."""
+        ran 1.3 s past the week dive's return, too late for its fill), for
+        :data:`STOP_POLL_WINDOW` after it."""
         import time
         from concurrent.futures import ThreadPoolExecutor
 
@@ -1056,7 +1057,7 @@ class Search:
                 if not jobs:
                     break
                 left = max(0.05, deadline - clock.now())
-                if stop_by is not None:
+                if stop_by is not None and clock.now() < stop_by + STOP_POLL_WINDOW:
                     left = min(left, max(STOP_POLL_SECONDS, stop_by - clock.now()))
                 sub_seed = self.seed + self.stats.neighbourhoods
 
@@ -1102,8 +1103,11 @@ class Search:
 
 
 #: a search told when its ``stop()`` is due (:meth:`Search.run`'s ``stop_by``)
-#: gives each neighbourhood started after that at most this much wall time
+#: gives each neighbourhood started after that at most this much wall time,
+#: for this long (a child whose dive does not come — its tier proven, its
+#: enumeration too large — leaves the search its whole neighbourhoods again)
 STOP_POLL_SECONDS = 0.1
+STOP_POLL_WINDOW = 2.0
 #: work charged per Boolean of a neighbourhood model, on top of CP-SAT's
 #: deterministic time (model building in Python is not in the latter)
 WORK_PER_VARIABLE = 2e-5
