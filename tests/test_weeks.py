@@ -502,6 +502,14 @@ def test_pricing_is_the_exact_relaxed_week(problem: Problem, data: st.DataObject
             assert math.fsum(float(pi[t]) for t in week) == pytest.approx(value, rel=1e-9, abs=1e-9)
             assert sum(items[int(t)] for t in week) <= int(c.v_max_minutes[v])
             assert tuple(sorted(int(t) for t in week)) in set(_relaxed_weeks(c, cands, mask, v))
+        # the rows skipped (a dive's fixed volunteers) get nothing, the others the same
+        skip = {i for i in range(len(wb.vols)) if data.draw(st.booleans())}
+        s_values, s_weeks = wb.price(pi, skip=skip)
+        for i in range(len(wb.vols)):
+            if i in skip:
+                assert s_values[i] == 0.0 and len(s_weeks[i]) == 0
+            else:
+                assert s_values[i] == values[i] and np.array_equal(s_weeks[i], week_tasks[i])
 
 
 def test_pricing_respects_pledge_and_days_by_hand() -> None:

@@ -499,9 +499,12 @@ class WeekBound:
 
     # -------------------------------------------------------------- pricing
 
-    def price(self, pi_task: NDArray[np.float64]) -> tuple[NDArray[np.float64], list[I64]]:
+    def price(
+        self, pi_task: NDArray[np.float64], skip: Any = ()
+    ) -> tuple[NDArray[np.float64], list[I64]]:
         """Per volunteer of :attr:`vols`: the most ``pi`` one relaxed week
-        collects, and the tasks of a week that collects it."""
+        collects, and the tasks of a week that collects it; 0 and no tasks
+        for the rows (of :attr:`vols`) in ``skip`` (a dive's fixed volunteers)."""
         s = self.sets
         prof = np.add.reduceat(pi_task[s.task], s.ptr[:-1]) if len(s.task) else np.zeros(0)
         gmax = np.maximum.reduceat(prof, s.gstart) if len(prof) else np.zeros(0)
@@ -515,6 +518,9 @@ class WeekBound:
         weeks: list[I64] = []
         c = self.c
         for i, x in enumerate(self.vols.tolist()):
+            if i in skip:
+                weeks.append(np.zeros(0, np.int64))
+                continue
             val, chosen = self._week(x, gmax, garg, int(c.v_max_per_day[x]))
             values[i] = val
             weeks.append(np.concatenate([s.task[s.ptr[k] : s.ptr[k + 1]] for k in chosen]) if chosen else np.zeros(0, np.int64))
@@ -753,7 +759,7 @@ class WeekBound:
                     return False
                 pi_full[:] = 0.0
                 pi_full[lp.T] = master.duals
-                _, weeks = self.price(pi_full)
+                _, weeks = self.price(pi_full, skip=fixed)  # (the fixed ones take no column)
                 rows_l: list[I64] = []
                 vols_l: list[int] = []
                 for x, week in zip(self.vols.tolist(), weeks, strict=True):
