@@ -90,7 +90,9 @@ Steps
      pinned tasks (its column generation stops at :data:`WEEK_DIVE_CG_SHARE`
      of the time to the dive's end; when that cut it short, the child posts
      the dive and resumes the column generation for the tier's bound before
-     it returns); the LNS's parent fills that schedule, polishes it with a
+     it returns; the search beside it is told when the dive is due and
+     polls for it in short neighbourhoods then, :meth:`Search.run`'s
+     ``stop_by``); the LNS's parent fills that schedule, polishes it with a
      search of its own when it is not better as it stands, and goes on from
      the better of the two (laocheng's tier 2: the LNS alone stalls ~300
      above the week bound). A component whose blocks are too dense to list
