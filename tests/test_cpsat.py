@@ -1280,3 +1280,53 @@ def test_week_floors_keep_the_bound_valid(problem: Problem, starve: set[int]) ->
     if result.optimal:
         assert score.uncovered == best.key[:-1]
         assert _close(score.soft, best.key[-1])
+
+
+def test_the_greedy_schedule_wins_when_the_safety_net_passes_during_its_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_never_worse_than`` decides whether the greedy's pins are a maximal
+    set on a clock of its own. On the solve's deterministic clock, whose
+    reading jumps to ``wall_deadline + spent`` once its wall-clock safety
+    net passes, a net passing during that decision (a CI run on a loaded
+    machine, stop 53) ended the decision's second of time at once, left it
+    undecided, and the exact model's worse schedule was returned (U3 133
+    against the greedy's 110 on this problem). Fails on the code before."""
+    import assign.clock as clocks
+    from assign.candidates import build_candidates
+    from assign.io import load
+    from assign.solvers import cpsat
+    from assign.solvers.greedy import fill, solve_greedy
+
+    problem = load(Path(__file__).parent / "data" / "not_worse_than_greedy" / "cpsat_other_maximal_pins.json")
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    hint = solve_greedy(c, cands, seed=0)
+    # the exact model's schedule from the greedy's hint: another maximal set
+    # of pins, worse (U3 133 against 110; one worker, half a second of its
+    # clock, the net far)
+    clk = clocks.DeterministicClock(600.0)
+    with clocks.running(clk):
+        worse = solve_cpsat_detailed(c, cands, 0.5, 0, 1, hint, clock=clk)
+    assert not _lex_at_most(evaluate(c, fill(c, cands, worse.solution)).key(), evaluate(c, hint).key())
+
+    class Jumping(clocks.DeterministicClock):
+        """Its reading jumps by 10 s once the decision's first test starts
+        (as when the net passes, 10 s after the start, with 10 s spent)."""
+
+        jump = 0.0
+
+        def now(self) -> float:
+            return super().now() + self.jump
+
+    solve_clock = Jumping(600.0)
+    solve_clock.spent = 10.0
+    real_fits = cpsat._fits_together
+
+    def crossing(*args, **kwargs):  # type: ignore[no-untyped-def]
+        solve_clock.jump = 10.0  # (the net passes now)
+        return real_fits(*args, **kwargs)
+
+    monkeypatch.setattr(cpsat, "_fits_together", crossing)
+    with clocks.running(solve_clock):
+        got = cpsat._never_worse_than(c, cands, worse, hint, 0)
+    assert evaluate(c, got.solution).key() == evaluate(c, hint).key()
+    assert solve_clock.spent > 10.0  # (the decision's count charged to the solve's clock)
