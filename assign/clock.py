@@ -196,3 +196,27 @@ def running(clock: Clock) -> Iterator[Clock]:
         yield clock
     finally:
         _current.reset(token)
+
+
+@contextmanager
+def past_limit() -> Iterator[Clock]:
+    """Run the ``with`` block's steps past the solve's limit, each bounded by
+    its own seconds (for a decision a valid or never-worse schedule needs,
+    as :meth:`Clock.solve_past_limit` for one solve). On the deterministic
+    clock they run on a deterministic clock of their own without the wall
+    safety net, and the solve's clock is charged what it counted: the
+    solve's reading jumps to ``wall_deadline + spent`` when its net passes,
+    and a net passing in the middle of the block would end the block's time
+    at once (stop 53: ``cpsat``'s decision whether the greedy's pins are a
+    maximal set, left undecided, returned a worse schedule). The wall clock
+    has no such jump: the block runs on it as it is."""
+    outer = current()
+    if not outer.deterministic:
+        yield outer
+        return
+    own = DeterministicClock(None)
+    try:
+        with running(own):
+            yield own
+    finally:
+        outer.charge(own.spent)

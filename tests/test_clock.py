@@ -192,3 +192,22 @@ def test_cpsat_stages_leave_the_last_overrun(grid: Any) -> None:
         clk = _OverrunClock(over=2.0)
         r = solve_cpsat_detailed(c, cands, time_limit=limit, seed=0, workers=2, clock=clk)
         assert clk.t <= limit + 1e-9, (limit, clk.t, [(s.name, s.status) for s in r.stages])
+
+
+def test_past_limit_runs_on_a_clock_without_the_safety_net() -> None:
+    """``past_limit``: on a deterministic clock whose wall net has passed,
+    the block reads a clock of its own that advances by its charges only,
+    and the solve's clock is charged them after; on the wall clock the block
+    runs on it."""
+    solve = clocks.DeterministicClock(1e-9)  # (its net passed at once)
+    solve.charge(2.0)
+    with clocks.running(solve):
+        with clocks.past_limit() as own:
+            assert own is not solve and clocks.current() is own
+            t0 = own.now()
+            own.charge(0.5)
+            assert own.now() == t0 + 0.5 and own.wall_left() is None
+        assert clocks.current() is solve
+    assert solve.spent == 2.5
+    with clocks.past_limit() as wall:
+        assert wall is clocks.WALL

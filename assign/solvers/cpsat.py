@@ -2259,32 +2259,12 @@ def _never_worse_than(c: Compiled, cands: Candidates, result: CpsatResult, hint:
     )
     if not better or violations(c, hint):
         return filled
-    if _hint_pins_maximal(c, cands, hint, seed) is not True:
+    with clocks.past_limit():  # (a safety net passing mid-decision ended it undecided: stop 53)
+        maximal = pins_maximal(c, cands, hint, time_limit=HINT_PINS_SECONDS, seed=seed)
+    if maximal is not True:
         return filled
     _report("greedy kept", "the greedy schedule scores better with another maximal set of pins")
     return replace(result, solution=hint, optimal=False)
-
-
-def _hint_pins_maximal(c: Compiled, cands: Candidates, hint: Solution, seed: int) -> bool | None:
-    """:func:`pins_maximal` of the greedy's schedule for
-    :func:`_never_worse_than`, in :data:`HINT_PINS_SECONDS`. On the
-    deterministic clock (one worker) it runs on a clock of its own, without
-    the solve's wall-clock safety net, and the solve's clock is charged what
-    it counted: that clock's reading jumps to ``wall_deadline + spent`` when
-    the net passes, and a net passing during the decision (a CI run on a
-    loaded machine, stop 53) ended its time at once, undecided, so the
-    model's worse schedule was returned (U3 133 against the greedy's 110).
-    The decision is bounded by its deterministic time; the solve may overrun
-    its limit by that, as the pin decision's solves do
-    (:meth:`~assign.clock.Clock.solve_past_limit`)."""
-    outer = clocks.current()
-    if not outer.deterministic:
-        return pins_maximal(c, cands, hint, time_limit=HINT_PINS_SECONDS, seed=seed)
-    own = clocks.DeterministicClock(None)
-    with clocks.running(own):
-        got = pins_maximal(c, cands, hint, time_limit=HINT_PINS_SECONDS, seed=seed)
-    outer.charge(own.spent)
-    return got
 
 
 def _score_text(uncovered: Any, soft: float) -> str:

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -500,7 +501,7 @@ class WeekBound:
     # -------------------------------------------------------------- pricing
 
     def price(
-        self, pi_task: NDArray[np.float64], skip: Any = ()
+        self, pi_task: NDArray[np.float64], skip: Container[int] = ()
     ) -> tuple[NDArray[np.float64], list[I64]]:
         """Per volunteer of :attr:`vols`: the most ``pi`` one relaxed week
         collects, and the tasks of a week that collects it; 0 and no tasks
