@@ -223,13 +223,45 @@ def _blocks(c: Compiled, v: int) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def _items(c: Compiled, cands: Candidates, mask: np.ndarray, v: int) -> dict[int, int]:
-    """Task -> rule-10 minutes of the usable pairs of ``v`` (in the mask, within the pledge)."""
+def _items(
+    c: Compiled, cands: Candidates, mask: np.ndarray, v: int, sure: frozenset[tuple[int, int]] = frozenset()
+) -> dict[int, int]:
+    """Task -> rule-10 minutes of the usable pairs of ``v`` (in the mask, within
+    the pledge); with ``sure`` (surely kept pins, (task, volunteer)): a pinned
+    task is its volunteer's alone, in the mask or not."""
+    pinned = {t for t, _ in sure}
     out = {}
     for t, x, m in zip(cands.task.tolist(), cands.volunteer.tolist(), cands.load.tolist(), strict=True):
-        if x == v and mask[t] and m <= int(c.v_max_minutes[v]):
+        usable = (t, x) in sure or (mask[t] and t not in pinned)
+        if x == v and usable and m <= int(c.v_max_minutes[v]):
             out[t] = m
     return out
+
+
+def _sure_pins(c: Compiled, cands: Candidates) -> frozenset[tuple[int, int]]:
+    """The surely kept pins, (task, volunteer)."""
+    from assign.solvers.timeindexed import surely_kept_pins
+
+    sure = surely_kept_pins(c, cands)
+    return frozenset(
+        (t, int(c.t_pin[p]))
+        for t in range(c.n_tasks)
+        for p in range(int(c.t_pin_ptr[t]), int(c.t_pin_ptr[t + 1]))
+        if sure[p]
+    )
+
+
+def _forced(c: Compiled, cands: Candidates, mask: np.ndarray, v: int, sure: frozenset[tuple[int, int]]) -> set[int]:
+    """The tasks of ``v``'s surely kept pins that some set of exactly one of
+    its blocks holds: every relaxed week must hold them."""
+    items = _items(c, cands, mask, v, sure)
+    mine = {t for t, x in sure if x == v and t in items}
+    blocks_of: dict[int, int] = {}
+    for _, s, e, _ in _blocks(c, v):
+        held = set().union(*_block_sets(c, sorted(items), s, e))
+        for t in mine & held:
+            blocks_of[t] = blocks_of.get(t, 0) + 1
+    return {t for t, n in blocks_of.items() if n == 1}
 
 
 def _block_sets(c: Compiled, tasks: list[int], start: int, end: int) -> set[frozenset[int]]:
@@ -271,11 +303,15 @@ def _add_set(
     return m, dd
 
 
-def _relaxed_weeks(c: Compiled, cands: Candidates, mask: np.ndarray, v: int) -> list[tuple[int, ...]]:
+def _relaxed_weeks(
+    c: Compiled, cands: Candidates, mask: np.ndarray, v: int,
+    sure: frozenset[tuple[int, int]] = frozenset(), must: set[int] | None = None,
+) -> list[tuple[int, ...]]:
     """Every relaxed week of ``v`` (sorted task tuples, a task repeated when in
     two blocks, the empty week included): one set or none per block, minutes
-    within the pledge, visits of one-day blocks within the daily limit."""
-    items = _items(c, cands, mask, v)
+    within the pledge, visits of one-day blocks within the daily limit; with
+    ``sure``, over :func:`_items`' pairs, and only the weeks holding ``must``."""
+    items = _items(c, cands, mask, v, sure)
     per_day = int(c.v_max_per_day[v])
     cap = int(c.v_max_minutes[v])
     partial: list[tuple[tuple[int, ...], int, dict[int, int]]] = [((), 0, {})]
@@ -288,41 +324,53 @@ def _relaxed_weeks(c: Compiled, cands: Candidates, mask: np.ndarray, v: int) -> 
                 if step is not None:
                     grown.append((tuple(sorted(tasks + tuple(S))), *step))
         partial = grown
-    return sorted({w for w, _, _ in partial})
+    return sorted({w for w, _, _ in partial if must is None or must <= set(w)})
 
 
-def _best_week(c: Compiled, cands: Candidates, mask: np.ndarray, v: int, pi: np.ndarray) -> float:
+def _best_week(
+    c: Compiled, cands: Candidates, mask: np.ndarray, v: int, pi: np.ndarray,
+    sure: frozenset[tuple[int, int]] = frozenset(), must: frozenset[int] = frozenset(),
+) -> float:
     """The most ``pi`` one relaxed week of ``v`` collects (a DP over blocks on
-    (minutes, visits per day): same optimum as enumerating the weeks)."""
-    items = _items(c, cands, mask, v)
+    (minutes, visits per day, the ``must`` tasks held): same optimum as
+    enumerating the weeks), among the weeks holding ``must``; -inf without one."""
+    items = _items(c, cands, mask, v, sure)
     per_day = int(c.v_max_per_day[v])
     cap = int(c.v_max_minutes[v])
-    states: dict[tuple[int, tuple[tuple[int, int], ...]], float] = {(0, ()): 0.0}
+    Key = tuple[int, tuple[tuple[int, int], ...], frozenset[int]]
+    states: dict[Key, float] = {(0, (), frozenset()): 0.0}
     for _, s, e, d in _blocks(c, v):
         options = _block_sets(c, sorted(items), s, e)
         grown = dict(states)
-        for (minutes, days), value in states.items():
+        for (minutes, days, held), value in states.items():
             for S in options:
                 step = _add_set(items, minutes, dict(days), S, d, cap, per_day)
                 if step is None:
                     continue
                 m, dd = step
-                key = (m, tuple(sorted(dd.items())))
+                key = (m, tuple(sorted(dd.items())), held | (must & S))
                 got = value + math.fsum(float(pi[t]) for t in S)
                 if got > grown.get(key, -math.inf):
                     grown[key] = got
         states = grown
-    return max(states.values())
+    return max((x for (_, _, held), x in states.items() if held == must), default=-math.inf)
 
 
-def _best_schedule(c: Compiled, tiny: _Tiny, mask: np.ndarray, v: int, pi: np.ndarray) -> float:
+def _best_schedule(
+    c: Compiled, tiny: _Tiny, mask: np.ndarray, v: int, pi: np.ndarray, sure: frozenset[tuple[int, int]] = frozenset()
+) -> float:
     """The most ``pi`` a valid one-volunteer schedule of ``v`` collects (SPEC §4
-    rules 3, 5, 9, 10, 11 for ``v`` alone; teams and pins ignored), by the
-    brute force's exact placement search."""
-    tasks = [t for t in range(c.n_tasks) if mask[t] and (t, v) in tiny.allowed]
-    best = 0.0
+    rules 3, 5, 9, 10, 11 for ``v`` alone; teams ignored; with ``sure``, its
+    surely kept pins held and the other volunteers' left to them), by the
+    brute force's exact placement search; -inf when none holds its pins."""
+    pinned = {t for t, _ in sure}
+    own = {t for t, x in sure if x == v and (t, v) in tiny.allowed}
+    tasks = [t for t in range(c.n_tasks) if (t in own or (mask[t] and t not in pinned)) and (t, v) in tiny.allowed]
+    best = -math.inf if own else 0.0
     for r in range(1, len(tasks) + 1):
         for subset in itertools.combinations(tasks, r):
+            if not own <= set(subset):
+                continue
             if sum(tiny.load[(t, v)] for t in subset) > int(c.v_max_minutes[v]):
                 continue
             choice = tuple((v,) if t in subset else None for t in range(c.n_tasks))
@@ -483,6 +531,10 @@ def test_pricing_is_the_exact_relaxed_week(problem: Problem, data: st.DataObject
     if not wb.ok:
         assert not _any_usable(c, cands, mask)
         return
+    sure = _sure_pins(c, cands)
+    must = {v: frozenset(_forced(c, cands, mask, v, sure)) for v in range(c.n_volunteers)}
+    assert wb.forced == sorted((t, v) for v in must for t in must[v])
+    event(f"forced pins: {len(wb.forced)}")
     tiny = _Tiny(c) if c.n_tasks <= 5 else None  # the brute force's size limit
     price = st.one_of(st.sampled_from([0.0, 0.5, 1.0, 3.0, 10.0, 14.0]), st.floats(0.0, 40.0))
     for _ in range(3):
@@ -491,17 +543,17 @@ def test_pricing_is_the_exact_relaxed_week(problem: Problem, data: st.DataObject
         assert len(values) == len(week_tasks) == len(wb.vols)
         by_vol = dict(zip(wb.vols.tolist(), values.tolist(), strict=True))
         for v in range(c.n_volunteers):
-            expected = _best_week(c, cands, mask, v, pi)
+            expected = _best_week(c, cands, mask, v, pi, sure, must[v])
             got = by_vol.get(v, 0.0)  # a volunteer without any set collects nothing
             assert got == pytest.approx(expected, rel=1e-9, abs=1e-9), (v, got, expected)
             if tiny is not None:
-                assert got >= _best_schedule(c, tiny, mask, v, pi) - 1e-9
+                assert got >= _best_schedule(c, tiny, mask, v, pi, sure) - 1e-9
         for v, value, week in zip(wb.vols.tolist(), values.tolist(), week_tasks, strict=True):
-            items = _items(c, cands, mask, v)
+            items = _items(c, cands, mask, v, sure)
             assert all(int(t) in items for t in week)
             assert math.fsum(float(pi[t]) for t in week) == pytest.approx(value, rel=1e-9, abs=1e-9)
             assert sum(items[int(t)] for t in week) <= int(c.v_max_minutes[v])
-            assert tuple(sorted(int(t) for t in week)) in set(_relaxed_weeks(c, cands, mask, v))
+            assert tuple(sorted(int(t) for t in week)) in set(_relaxed_weeks(c, cands, mask, v, sure, set(must[v])))
         # the rows skipped (a dive's fixed volunteers) get nothing, the others the same
         skip = {i for i in range(len(wb.vols)) if data.draw(st.booleans())}
         s_values, s_weeks = wb.price(pi, skip=skip)
@@ -810,6 +862,29 @@ def test_team_without_enough_volunteers_stays_uncovered() -> None:
     assert wb.ok and not wb.staffable[0] and wb.staffable[1]
     assert c.t_weight.tolist() == [14, 10]  # gcd 2: half of 14 would show
     assert wb.tier_bound(4, {}, None) == 14.0 == brute_force(c).key[3]
+
+
+def test_a_surely_kept_pin_holds_its_volunteer() -> None:
+    """One volunteer free 9:00-10:00, pinned to an hour's companionship (tier
+    4) then: a medical visit (tier 1) in the same hour cannot be theirs. The
+    week bound of tier 1 alone (the pinned task outside its mask) is the
+    visit's weight, as the brute force's optimum; without the pins forced
+    (before stop 55) it was 0."""
+    base = _line_problem([(540, 600)], [(540, 600), (540, 600)]).model_dump(mode="json", exclude_none=True)
+    base["tasks"][0]["pinned"] = ["v0"]
+    base["tasks"][1]["service"] = "medical"
+    c, cands = _compile(Problem.model_validate(base))
+    assert c.t_tier.tolist() == [4, 1]
+    mask = c.t_tier == 1
+    optimum = brute_force(c, honour_pins=True).key
+    assert optimum[0] == float(c.t_weight[1]) > 0
+    free = WeekBound(c, cands, mask, pins=False)
+    assert free.forced == [] and free.tier_bound(1, {}, None) == 0.0
+    wb = WeekBound(c, cands, mask)
+    assert wb.forced == [(0, 0)]
+    assert wb.tier_bound(1, {}, None) == optimum[0]
+    values, week = wb.price(np.array([0.0, 5.0]))
+    assert values.tolist() == [0.0] and week[0].tolist() == [0]  # the pin, worth nothing, and no room left
 
 
 # ------------------------------------------------------------------ the dive

@@ -25,8 +25,16 @@ this relaxation of rules 3, 5, 9, 10 and 11:
 * rule 10: the sets' minutes (``Candidates.load``) add up to at most the pledge;
 * rule 11: per calendar day at most ``max_tasks_per_day`` visits; blocks that
   cross midnight do not count (dropped);
-* teams' common start (rule 2), pins (rule 12) and the task's being taken in
-  two blocks are dropped.
+* rule 12: a pin that every valid schedule keeps
+  (:func:`~assign.solvers.timeindexed.surely_kept_pins`: its task needs one
+  volunteer) is its volunteer's visit, in the mask or not, and no other
+  volunteer's; when it fits one block of its volunteer, every week holds it
+  (:meth:`WeekBound.price` adds a bonus to the sets holding it and takes it
+  back). Laocheng's tier 2 under ``U1 <= 3,264``: 4,444 -> 4,489 (27 such
+  pins); laocheng-grid seed 0's tier 3: 693 -> 743 (5 pins). Other pins
+  are dropped;
+* teams' common start (rule 2) and the task's being taken in two blocks are
+  dropped.
 
 Every feasible visit set of every block is enumerated once, level by level
 (sets of one visit, of two, ...) with numpy: a state is (set, last visit) with
@@ -449,9 +457,26 @@ class WeekBound:
         task_mask: NDArray[np.bool_],
         max_states: int = MAX_STATES,
         deadline: float | None = None,
+        pins: bool = True,
     ) -> None:
         self.c = c
-        rows = np.flatnonzero(task_mask[cands.task])
+        chosen = task_mask[cands.task]
+        sure_t = sure_v = np.zeros(0, dtype=np.int64)
+        if pins and len(c.t_pin):
+            from .timeindexed import surely_kept_pins
+
+            sure = surely_kept_pins(c, cands)
+            pin_task = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
+            sure_t, sure_v = pin_task[sure], c.t_pin[sure].astype(np.int64)
+            # a surely kept pin's task (of one volunteer) is that volunteer's
+            # visit in every valid schedule: no other volunteer's pair of it,
+            # and the pinned pair whatever the mask (its minutes and time count)
+            held = np.zeros(c.n_tasks, dtype=bool)
+            held[sure_t] = True
+            key = cands.task.astype(np.int64) * c.n_volunteers + cands.volunteer.astype(np.int64)
+            pinned = np.isin(key, sure_t * c.n_volunteers + sure_v)
+            chosen = (chosen & ~held[cands.task]) | pinned
+        rows = np.flatnonzero(chosen)
         t = cands.task[rows].astype(np.int64)
         v = cands.volunteer[rows].astype(np.int64)
         load = cands.load[rows].astype(np.int64)
@@ -468,6 +493,7 @@ class WeekBound:
         self.block_day = day
         vols = np.unique(owner[used])
         self.vols = vols
+        self._force_pins(sure_t, sure_v, owner)
         # per volunteer: its blocks in time order, the groups of each block
         gb = sets.gblock
         self.g_of_block = np.searchsorted(gb, np.arange(len(c.av_start) + 1), side="left")
@@ -498,6 +524,36 @@ class WeekBound:
         #: pricing rounds done by :meth:`tier_bound` so far
         self.iterations = 0
 
+    def _force_pins(self, sure_t: I64, sure_v: I64, owner: I64) -> None:
+        """The pins every week must hold: a surely kept pin whose visit fits
+        one block of its volunteer (its sets are that block's; a pin that fits
+        two blocks stays free: a week could then hold it twice). Sets holding
+        one get :meth:`price`'s bonus (:attr:`set_pins`), taken back per
+        volunteer (:attr:`vol_pins`)."""
+        s = self.sets
+        #: per set, the forced pins it holds; per volunteer row, its forced pins
+        self.set_pins = np.zeros(len(s.size), dtype=np.int64)
+        self.vol_pins = np.zeros(len(self.vols), dtype=np.int64)
+        #: the forced pins (task, volunteer)
+        self.forced: list[tuple[int, int]] = []
+        if not len(sure_t):
+            return
+        item_set = np.repeat(np.arange(len(s.size), dtype=np.int64), s.size)
+        pin_of = np.full(self.c.n_tasks, -1, dtype=np.int64)
+        pin_of[sure_t] = np.arange(len(sure_t))
+        hit = np.flatnonzero(pin_of[s.task] >= 0)  # items of pinned tasks: the pinned pairs only
+        p = pin_of[s.task[hit]]
+        blk = s.block[item_set[hit]]
+        # per pin, the blocks its sets lie in
+        pb = np.unique(p * len(owner) + blk)
+        n_blocks = np.bincount(pb // len(owner), minlength=len(sure_t))
+        force = n_blocks == 1
+        take = force[p]
+        np.add.at(self.set_pins, item_set[hit[take]], 1)
+        vrow = np.searchsorted(self.vols, sure_v[force])
+        np.add.at(self.vol_pins, vrow, 1)
+        self.forced = sorted(zip(sure_t[force].tolist(), sure_v[force].tolist(), strict=True))
+
     # -------------------------------------------------------------- pricing
 
     def price(
@@ -508,6 +564,15 @@ class WeekBound:
         for the rows (of :attr:`vols`) in ``skip`` (a dive's fixed volunteers)."""
         s = self.sets
         prof = np.add.reduceat(pi_task[s.task], s.ptr[:-1]) if len(s.task) else np.zeros(0)
+        bonus = 0.0
+        if len(self.forced) and len(prof):
+            # a week's value is at most its blocks' best sets: a bonus above
+            # that on every forced pin's sets makes the best week hold them
+            # all (when one can); taken back below. The value is an upper
+            # bound of the best week that holds them whatever the bonus.
+            most = max(len(b) for b in self.vol_blocks.values())
+            bonus = 1.0 + most * float(np.abs(prof).max())
+            prof = prof + bonus * self.set_pins
         gmax = np.maximum.reduceat(prof, s.gstart) if len(prof) else np.zeros(0)
         # the first set of each group reaching its maximum
         group_of = np.repeat(np.arange(len(s.gstart)), np.diff(np.append(s.gstart, len(prof))))
@@ -523,7 +588,7 @@ class WeekBound:
                 weeks.append(np.zeros(0, np.int64))
                 continue
             val, chosen = self._week(x, gmax, garg, int(c.v_max_per_day[x]))
-            values[i] = val
+            values[i] = val - bonus * int(self.vol_pins[i])
             weeks.append(np.concatenate([s.task[s.ptr[k] : s.ptr[k + 1]] for k in chosen]) if chosen else np.zeros(0, np.int64))
         return values, weeks
 
