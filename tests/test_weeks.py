@@ -469,6 +469,7 @@ def test_bounds_never_beat_the_brute_force_optimum(problem: Problem) -> None:
         for mask, limits in ((c.t_tier <= j, above), (c.t_tier == j, {}), (every, above)):
             wb = WeekBound(c, cands, mask)
             assert wb.ok
+            event(f"forced pins: {'some' if wb.forced else 'none'}")
             got = [wb.tier_bound(j, limits, None, max_iterations=n) for n in (1, 2, 400)]
             assert got == sorted(got), got  # later rounds keep the best multipliers
             weights = c.t_weight[mask & (c.t_tier == j)]
