@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import itertools
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -232,15 +232,40 @@ def _pins_of(c: Compiled, choice: Choice) -> frozenset[tuple[int, int]]:
     return frozenset(pins)
 
 
-def valid_choices(c: Compiled) -> list[Choice]:
-    """Every schedule of ``c`` valid by rules 1-11 (pins ignored), as a team
-    or None per task, by the same enumeration and placement as :func:`brute_force`."""
+def valid_choices(c: Compiled, honour_pins: bool = False) -> list[Choice]:
+    """Every schedule of ``c`` valid by rules 1-11 (and rule 12 with
+    ``honour_pins``; else pins ignored), as a team or None per task, by the
+    same enumeration and placement as :func:`brute_force`."""
     tiny = _Tiny(c)
-    return [
+    placed = [
         choice
         for choice in itertools.product(*(tiny.options(t) for t in range(c.n_tasks)))
         if tiny.minutes_ok(choice) and tiny.place(choice) is not None
     ]
+    if not honour_pins or not len(c.t_pin):
+        return placed
+    valid, _ = _rule12(c, {_pins_of(c, ch) for ch in placed})
+    return [ch for ch in placed if valid(_pins_of(c, ch))]
+
+
+def _rule12(
+    c: Compiled, achievable: set[frozenset[tuple[int, int]]]
+) -> tuple[Callable[[frozenset[tuple[int, int]]], bool], set[tuple[int, int]]]:
+    """Rule 12 (strict reading) given the sets of pins the schedules valid by
+    rules 1-11 keep: ``valid(kept)`` (every pin dropped could not join the
+    kept ones), and the pins some such schedule keeps."""
+    pin_t = np.repeat(np.arange(c.n_tasks), np.diff(c.t_pin_ptr)).tolist()
+    all_pins = set(zip(pin_t, c.t_pin.tolist(), strict=True))
+    alone_ok = {p for p in all_pins if any(p in k for k in achievable)}
+
+    def valid(kept: frozenset[tuple[int, int]]) -> bool:
+        for p in alone_ok - kept:
+            wanted = kept | {p}
+            if any(wanted <= k for k in achievable):
+                return False
+        return True
+
+    return valid, alone_ok
 
 
 def brute_force(c: Compiled, honour_pins: bool = False, reading: str = "strict") -> BruteResult:
@@ -267,17 +292,7 @@ def brute_force(c: Compiled, honour_pins: bool = False, reading: str = "strict")
                 if starts is not None:
                     feasible.append((choice, starts))
         achievable = {_pins_of(c, ch) for ch, _ in feasible}
-        pin_t = np.repeat(np.arange(c.n_tasks), np.diff(c.t_pin_ptr)).tolist()
-        all_pins = set(zip(pin_t, c.t_pin.tolist(), strict=True))
-        alone_ok = {p for p in all_pins if any(p in k for k in achievable)}
-
-        def valid(kept: frozenset[tuple[int, int]]) -> bool:
-            for p in alone_ok - kept:
-                wanted = kept | {p}
-                if any(wanted <= k for k in achievable):
-                    return False
-            return True
-
+        valid, alone_ok = _rule12(c, achievable)
         if reading == "lenient":
             lenient = _Lenient(c, tiny, alone_ok)
             for key in sorted(by_key):

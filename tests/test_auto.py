@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from assign.candidates import build_candidates
@@ -1695,23 +1695,63 @@ def test_the_energy_rows_count_the_trip_between_two_homes() -> None:
 @given(problem=st.one_of(interval_problems(), week_problems(max_tasks=5, long=True), problems(max_volunteers=4, max_tasks=5)))
 def test_every_valid_schedule_is_a_point_of_the_relaxation(problem: Problem) -> None:
     """The LP's rows (teams, pledges, daily limits, the energy of availability
-    intervals with the shortest trip between their visits' homes) are implied
-    by the rules: every schedule the brute force finds valid satisfies them all."""
+    intervals with the shortest trip between their visits' homes) and its
+    box (the surely kept pins' pairs at 1) are implied by the rules: every
+    schedule the brute force finds valid (rule 12 too) satisfies them all,
+    with every task in the LP and with some of them (a pinned pair outside
+    the mask still in it, at 1)."""
     c = compile_problem(problem)
     cands = build_candidates(c)
-    relax = auto.Relaxation(c, cands, np.ones(c.n_tasks, dtype=bool), fairness=False)
-    ycol = {int(t): relax.n_p + i for i, t in enumerate(relax.cov_tasks)}
-    pair = {(int(t), int(v)): i for i, (t, v) in enumerate(zip(relax.t, relax.v, strict=True))}
-    for choice in valid_choices(c):
-        z = np.zeros(relax.n)
-        for t, team in enumerate(choice):
-            if team is None:
-                continue
-            z[ycol[t]] = 1.0
-            for v in team:
-                z[pair[(t, v)]] = 1.0
-        assert np.all(relax.a_ub @ z <= relax.b_ub + 1e-9), (choice, np.flatnonzero(relax.a_ub @ z > relax.b_ub + 1e-9))
-        assert np.allclose(relax.a_eq @ z, relax.b_eq)
+    choices = valid_choices(c, honour_pins=True)
+    event(f"surely kept pins: {'some' if len(auto.sure_pin_rows(c, cands)) else 'none'}")
+    for mask in (np.ones(c.n_tasks, dtype=bool), np.arange(c.n_tasks) % 2 == 0):
+        relax = auto.Relaxation(c, cands, mask, fairness=False)
+        ycol = {int(t): relax.n_p + i for i, t in enumerate(relax.cov_tasks)}
+        pair = {(int(t), int(v)): i for i, (t, v) in enumerate(zip(relax.t, relax.v, strict=True))}
+        for choice in choices:
+            z = np.zeros(relax.n)
+            for t, team in enumerate(choice):
+                if team is None:
+                    continue
+                if mask[t]:
+                    z[ycol[t]] = 1.0
+                for v in team:
+                    if mask[t] or (t, v) in pair:
+                        z[pair[(t, v)]] = 1.0
+            assert np.all(relax.a_ub @ z <= relax.b_ub + 1e-9), (choice, np.flatnonzero(relax.a_ub @ z > relax.b_ub + 1e-9))
+            assert np.allclose(relax.a_eq @ z, relax.b_eq)
+            assert np.all((relax.lo <= z) & (z <= relax.hi)), choice
+
+
+def test_a_surely_kept_pin_holds_its_pair_in_the_relaxation() -> None:
+    """One volunteer free 9:00-10:00, pinned to an hour's companionship (tier
+    4): a medical visit (tier 1) in the same hour is not theirs. Tier 1's LP
+    (the pinned task outside its mask) bounds U1 by the visit's weight, the
+    brute force's optimum; without the pins (before stop 55) by 0."""
+    raw = {
+        "format": "assign/problem@1", "name": "pinned hour",
+        "horizon": {"start": _iso(0), "end": _iso(1440)},
+        "communities": [{"id": "c0"}],
+        "volunteers": [{"id": "v0", "community": "c0", "lat": 33.04, "lon": 108.25, "skills": ["medical"],
+                        "availability": [[_iso(540), _iso(600)]]}],
+        "recipients": [{"id": "r0", "community": "c0", "lat": 33.04, "lon": 108.25}],
+        "tasks": [
+            {"id": "t0", "recipient": "r0", "service": "companionship", "window_start": _iso(540),
+             "window_end": _iso(600), "duration_min": 60, "pinned": ["v0"]},
+            {"id": "t1", "recipient": "r0", "service": "medical", "window_start": _iso(540),
+             "window_end": _iso(600), "duration_min": 60},
+        ],
+    }
+    c = compile_problem(Problem.model_validate(raw))
+    cands = build_candidates(c)
+    assert c.t_tier.tolist() == [4, 1]
+    optimum = brute_force(c, honour_pins=True).key[0]
+    assert optimum == float(c.t_weight[1]) > 0
+    mask = c.t_tier == 1
+    assert auto.Relaxation(c, cands, mask, fairness=False, pins=False).tier_bound(1, {}, None) == 0.0
+    relax = auto.Relaxation(c, cands, mask, fairness=False)
+    assert relax.t.tolist() == [0, 1] and relax.lo[:2].tolist() == [1.0, 0.0]
+    assert relax.tier_bound(1, {}, None) == optimum
 
 
 def _energy_rows(relax: Any) -> list[tuple[frozenset[tuple[int, float]], float]]:

@@ -167,7 +167,8 @@ valid both lexicographically and tier by tier for the optimal schedule
 * per large component and tier: the exact fixed-time stage (its CP-SAT bound, also
   when not proven, for the first tier not proven) or the exact truncated stage
   when proven; otherwise
-  an LP (:class:`Relaxation`: every eligible free pair, teams, pledged
+  an LP (:class:`Relaxation`: every eligible free pair, the pairs of the
+  pins every valid schedule keeps at 1, teams, pledged
   minutes, daily limits, energy of availability intervals with travel, HiGHS,
   made rigorous from its duals — for LPs over :data:`PDLP_COLUMNS` columns the
   multipliers come from OR-Tools' first-order PDLP, stopped at its share of
@@ -1329,14 +1330,34 @@ class Shares:
 ENERGY_ROWS_PER_GROUP = 256
 
 
+def sure_pin_rows(c: Compiled, cands: Candidates) -> I64:
+    """The rows of ``cands`` of the surely kept pins
+    (:func:`~assign.solvers.timeindexed.surely_kept_pins`: pairs of every
+    valid schedule), sorted."""
+    from .timeindexed import surely_kept_pins
+
+    sure = surely_kept_pins(c, cands)
+    pin_task = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))[sure]
+    pin_vol = c.t_pin[sure].astype(np.int64)
+    if not len(pin_task):
+        return np.zeros(0, dtype=np.int64)
+    # (candidates are sorted by task: the pinned tasks' rows only)
+    n = cands.ptr[pin_task + 1] - cands.ptr[pin_task]
+    rows = ragged_ranges(cands.ptr[pin_task], n)
+    match = cands.volunteer[rows].astype(np.int64) == np.repeat(pin_vol, n)
+    return np.unique(rows[match])
+
+
 class Relaxation:
     """An LP relaxation of SPEC §4/§6 over every eligible free pair of some tasks.
 
     Columns: ``x_p`` in [0, 1] per usable pair (load within the pledge, daily
     limit above 0, task with enough pairs for its team), ``y_t`` in [0, 1] per
     coverable task, ``phi_v`` per volunteer (fairness, bounded below by tangents
-    of the convex ``((h + load) / cap)^2``). Pins are left out (dropping rule 12
-    only enlarges the set of schedules). Rows, each implied by the rules:
+    of the convex ``((h + load) / cap)^2``). A pin every valid schedule keeps
+    (:func:`sure_pin_rows`, with ``pins``) has its pair at ``x = 1``, in the mask
+    or not, and its task no other pair; other pins are left out (dropping rule
+    12 only enlarges the set of schedules). Rows, each implied by the rules:
 
     * ``sum_p x_p = team_t * y_t`` (rule 2) and ``x_p <= y_t`` for teams;
     * rule 10: ``sum load_p x_p <= max_minutes``;
@@ -1350,7 +1371,9 @@ class Relaxation:
       violated).
     """
 
-    def __init__(self, c: Compiled, cands: Candidates, task_mask: NDArray[np.bool_], *, fairness: bool = True):
+    def __init__(
+        self, c: Compiled, cands: Candidates, task_mask: NDArray[np.bool_], *, fairness: bool = True, pins: bool = True
+    ):
         from scipy import sparse
 
         self.c = c
@@ -1359,15 +1382,26 @@ class Relaxation:
         # province scale a pass over every pair took 3.4 s of a 3.5-s build)
         mine = np.flatnonzero(task_mask)
         rows_m = ragged_ranges(cands.ptr[mine], cands.ptr[mine + 1] - cands.ptr[mine])
+        pin_rows = np.zeros(0, dtype=np.int64)
+        if pins and len(c.t_pin):
+            # a surely kept pin's pair is in every valid schedule: x = 1, in
+            # the mask or not (its minutes, day and time count), and its task
+            # (of one volunteer) no other volunteer's
+            pin_rows = sure_pin_rows(c, cands)
+            held = np.zeros(c.n_tasks, dtype=bool)
+            held[cands.task[pin_rows]] = True
+            rows_m = np.union1d(rows_m[~held[cands.task[rows_m]]], pin_rows)
         t = cands.task[rows_m].astype(np.int64)
         v = cands.volunteer[rows_m].astype(np.int64)
         usable = (cands.load[rows_m].astype(np.int64) <= c.v_max_minutes[v]) & (c.v_max_per_day[v] > 0)
         cnt = np.bincount(t[usable], minlength=c.n_tasks)
         coverable = task_mask & (cnt >= c.t_needed)
-        usable &= coverable[t]
+        is_pin = np.isin(rows_m, pin_rows)
+        usable &= coverable[t] | is_pin
         keep = np.flatnonzero(usable)
         rows_p = rows_m[keep]
         t, v = t[keep], v[keep]
+        is_pin = is_pin[keep]
         self.t, self.v = t, v
         load = cands.load[rows_p].astype(np.int64)
         dur = c.t_duration[t]
@@ -1385,6 +1419,7 @@ class Relaxation:
         n = n_p + n_y + n_f
         self.n_p, self.n_y, self.n = n_p, n_y, n
         lo = np.zeros(n)
+        lo[: n_p][is_pin] = 1.0
         hi = np.ones(n)
         rr: list[I64] = []
         cc: list[I64] = []
@@ -1521,10 +1556,12 @@ class Relaxation:
             shape=(nrow, n),
         )
         self.b_ub = np.concatenate(rhs) if rhs else np.zeros(0)
-        # equalities: sum x - team y = 0
+        # equalities: sum x - team y = 0 (a pinned pair of a task outside the
+        # mask has no y: x = 1 alone)
+        in_y = np.flatnonzero(ycol[t] >= 0)
         self.a_eq = sparse.csr_matrix(
-            (np.concatenate((np.ones(n_p), -c.t_needed[cov_tasks].astype(np.float64))),
-             (np.concatenate((ycol[t] - n_p, np.arange(n_y))), np.concatenate((np.arange(n_p), n_p + np.arange(n_y))))),
+            (np.concatenate((np.ones(len(in_y)), -c.t_needed[cov_tasks].astype(np.float64))),
+             (np.concatenate((ycol[t[in_y]] - n_p, np.arange(n_y))), np.concatenate((in_y, n_p + np.arange(n_y))))),
             shape=(n_y, n),
         )
         self.b_eq = np.zeros(n_y)
