@@ -18,7 +18,7 @@ from assign.check import violations
 from assign.compile import compile_problem
 from assign.model import Problem
 from assign.score import evaluate
-from assign.solvers import auto, get_strategy
+from assign.solvers import auto, get_strategy, timeindexed
 from assign.solvers.greedy import solve_greedy
 from tests.bruteforce import brute_force, valid_choices
 from tests.strategies import GROUPS, problems
@@ -1703,7 +1703,7 @@ def test_every_valid_schedule_is_a_point_of_the_relaxation(problem: Problem) -> 
     c = compile_problem(problem)
     cands = build_candidates(c)
     choices = valid_choices(c, honour_pins=True)
-    event(f"surely kept pins: {'some' if len(auto.sure_pin_rows(c, cands)) else 'none'}")
+    event(f"surely kept pins: {'some' if len(timeindexed.sure_pin_rows(c, cands)) else 'none'}")
     for mask in (np.ones(c.n_tasks, dtype=bool), np.arange(c.n_tasks) % 2 == 0):
         relax = auto.Relaxation(c, cands, mask, fairness=False)
         ycol = {int(t): relax.n_p + i for i, t in enumerate(relax.cov_tasks)}

@@ -17,7 +17,8 @@ from assign.compile import compile_problem
 from assign.model import Problem
 from assign.solution import Solution
 from assign.solvers import auto
-from assign.solvers.timeindexed import fixed_time, solve_tiers, sweep_cliques
+from assign.solvers.timeindexed import fixed_time, solve_tiers, sure_pin_rows, sweep_cliques
+from assign.solvers.weeks import WeekBound
 from tests.bruteforce import brute_force
 from tests.strategies import SKILLS, problems
 from tests.test_auto import _check
@@ -202,7 +203,7 @@ def test_relaxation_bounds_and_restriction_schedules(problem: Problem, step: int
             assert value == float(c.t_weight[(c.t_tier == tier) & ~covered].sum())
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problem=problems(max_volunteers=4, max_tasks=5), data=st.data())
 def test_surely_kept_pins_are_in_the_optimum(problem: Problem, data: st.DataObject) -> None:
     """A pin flagged as surely kept is in the brute force's optimal schedule
@@ -257,6 +258,21 @@ def test_surely_kept_pins_are_in_the_optimum(problem: Problem, data: st.DataObje
     kept = set(zip(best.solution.task.tolist(), best.solution.volunteer.tolist(), strict=True))
     for t, v in zip(pin_t[sure].tolist(), c.t_pin[sure].tolist(), strict=True):
         assert (t, v) in kept, (t, v)
+    # their candidate rows (sure_pin_rows), and the relaxations that force
+    # them (the pair LP, the week bound) stay below the optimum tier by tier
+    rows = sure_pin_rows(c, cands)
+    pairs = sorted(zip(cands.task[rows].tolist(), cands.volunteer[rows].tolist(), strict=True))
+    assert pairs == sorted(zip(pin_t[sure].tolist(), c.t_pin[sure].tolist(), strict=True))
+    for j in range(1, c.n_tiers + 1):
+        mask = c.t_tier <= j
+        limits = {i: float(best.key[i - 1]) for i in range(1, j)}
+        lp = auto.Relaxation(c, cands, mask, fairness=False).tier_bound(j, limits, None)
+        assert lp is None or lp <= best.key[j - 1], (j, lp, best.key)
+        wb = WeekBound(c, cands, mask)
+        if wb.ok:
+            assert set(wb.forced) <= set(pairs)
+            week = wb.tier_bound(j, limits, None)
+            assert week is None or week <= best.key[j - 1], (j, week, best.key)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))

@@ -1330,24 +1330,6 @@ class Shares:
 ENERGY_ROWS_PER_GROUP = 256
 
 
-def sure_pin_rows(c: Compiled, cands: Candidates) -> I64:
-    """The rows of ``cands`` of the surely kept pins
-    (:func:`~assign.solvers.timeindexed.surely_kept_pins`: pairs of every
-    valid schedule), sorted."""
-    from .timeindexed import surely_kept_pins
-
-    sure = surely_kept_pins(c, cands)
-    pin_task = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))[sure]
-    pin_vol = c.t_pin[sure].astype(np.int64)
-    if not len(pin_task):
-        return np.zeros(0, dtype=np.int64)
-    # (candidates are sorted by task: the pinned tasks' rows only)
-    n = cands.ptr[pin_task + 1] - cands.ptr[pin_task]
-    rows = ragged_ranges(cands.ptr[pin_task], n)
-    match = cands.volunteer[rows].astype(np.int64) == np.repeat(pin_vol, n)
-    return np.unique(rows[match])
-
-
 class Relaxation:
     """An LP relaxation of SPEC §4/§6 over every eligible free pair of some tasks.
 
@@ -1355,7 +1337,7 @@ class Relaxation:
     limit above 0, task with enough pairs for its team), ``y_t`` in [0, 1] per
     coverable task, ``phi_v`` per volunteer (fairness, bounded below by tangents
     of the convex ``((h + load) / cap)^2``). A pin every valid schedule keeps
-    (:func:`sure_pin_rows`, with ``pins``) has its pair at ``x = 1``, in the mask
+    (:func:`~.timeindexed.sure_pin_rows`, with ``pins``) has its pair at ``x = 1``, in the mask
     or not, and its task no other pair; other pins are left out (dropping rule
     12 only enlarges the set of schedules). Rows, each implied by the rules:
 
@@ -1387,6 +1369,8 @@ class Relaxation:
             # a surely kept pin's pair is in every valid schedule: x = 1, in
             # the mask or not (its minutes, day and time count), and its task
             # (of one volunteer) no other volunteer's
+            from .timeindexed import sure_pin_rows
+
             pin_rows = sure_pin_rows(c, cands)
             held = np.zeros(c.n_tasks, dtype=bool)
             held[cands.task[pin_rows]] = True

@@ -273,6 +273,22 @@ def surely_kept_pins(c: Compiled, cands: Candidates) -> NDArray[np.bool_]:
     return split_pin_groups(c, cands)[0]
 
 
+def sure_pin_rows(c: Compiled, cands: Candidates) -> I64:
+    """The rows of ``cands`` of the surely kept pins
+    (:func:`surely_kept_pins`: pairs of every
+    valid schedule), sorted."""
+    sure = surely_kept_pins(c, cands)
+    pin_task = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))[sure]
+    pin_vol = c.t_pin[sure].astype(np.int64)
+    if not len(pin_task):
+        return np.zeros(0, dtype=np.int64)
+    # (candidates are sorted by task: the pinned tasks' rows only)
+    n = cands.ptr[pin_task + 1] - cands.ptr[pin_task]
+    rows = ragged_ranges(cands.ptr[pin_task], n)
+    match = cands.volunteer[rows].astype(np.int64) == np.repeat(pin_vol, n)
+    return np.unique(rows[match])
+
+
 def kept_pin_groups(c: Compiled, cands: Candidates) -> list[NDArray[np.int64]]:
     """Groups of two or more pins (rows of ``c.t_pin``) of which *every* valid
     schedule keeps at least one.

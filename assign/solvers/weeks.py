@@ -463,19 +463,17 @@ class WeekBound:
         chosen = task_mask[cands.task]
         sure_t = sure_v = np.zeros(0, dtype=np.int64)
         if pins and len(c.t_pin):
-            from .timeindexed import surely_kept_pins
+            from .timeindexed import sure_pin_rows
 
-            sure = surely_kept_pins(c, cands)
-            pin_task = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
-            sure_t, sure_v = pin_task[sure], c.t_pin[sure].astype(np.int64)
             # a surely kept pin's task (of one volunteer) is that volunteer's
             # visit in every valid schedule: no other volunteer's pair of it,
             # and the pinned pair whatever the mask (its minutes and time count)
+            pin_rows = sure_pin_rows(c, cands)
+            sure_t, sure_v = cands.task[pin_rows].astype(np.int64), cands.volunteer[pin_rows].astype(np.int64)
             held = np.zeros(c.n_tasks, dtype=bool)
             held[sure_t] = True
-            key = cands.task.astype(np.int64) * c.n_volunteers + cands.volunteer.astype(np.int64)
-            pinned = np.isin(key, sure_t * c.n_volunteers + sure_v)
-            chosen = (chosen & ~held[cands.task]) | pinned
+            chosen &= ~held[cands.task]
+            chosen[pin_rows] = True
         rows = np.flatnonzero(chosen)
         t = cands.task[rows].astype(np.int64)
         v = cands.volunteer[rows].astype(np.int64)
