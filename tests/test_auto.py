@@ -1708,15 +1708,18 @@ def test_every_valid_schedule_is_a_point_of_the_relaxation(problem: Problem) -> 
         relax = auto.Relaxation(c, cands, mask, fairness=False)
         ycol = {int(t): relax.n_p + i for i, t in enumerate(relax.cov_tasks)}
         pair = {(int(t), int(v)): i for i, (t, v) in enumerate(zip(relax.t, relax.v, strict=True))}
+        pinned = set(zip(relax.pin_t.tolist(), relax.pin_v.tolist(), strict=True))
         for choice in choices:
             z = np.zeros(relax.n)
+            held = {(t, v) for t, team in enumerate(choice) if team is not None for v in team}
+            assert pinned <= held  # (surely kept: in every valid schedule)
             for t, team in enumerate(choice):
                 if team is None:
                     continue
-                if mask[t]:
+                if mask[t] and t not in relax.pin_tasks:
                     z[ycol[t]] = 1.0
                 for v in team:
-                    if mask[t] or (t, v) in pair:
+                    if mask[t] and (t, v) not in pinned:
                         z[pair[(t, v)]] = 1.0
             assert np.all(relax.a_ub @ z <= relax.b_ub + 1e-9), (choice, np.flatnonzero(relax.a_ub @ z > relax.b_ub + 1e-9))
             assert np.allclose(relax.a_eq @ z, relax.b_eq)
@@ -1727,7 +1730,7 @@ def test_a_surely_kept_pin_holds_its_pair_in_the_relaxation() -> None:
     """One volunteer free 9:00-10:00, pinned to an hour's companionship (tier
     4): a medical visit (tier 1) in the same hour is not theirs. Tier 1's LP
     (the pinned task outside its mask) bounds U1 by the visit's weight, the
-    brute force's optimum; without the pins (before stop 55) by 0."""
+    brute force's optimum; without the pins (before stop 54) by 0."""
     raw = {
         "format": "assign/problem@1", "name": "pinned hour",
         "horizon": {"start": _iso(0), "end": _iso(1440)},
@@ -1750,7 +1753,7 @@ def test_a_surely_kept_pin_holds_its_pair_in_the_relaxation() -> None:
     mask = c.t_tier == 1
     assert auto.Relaxation(c, cands, mask, fairness=False, pins=False).tier_bound(1, {}, None) == 0.0
     relax = auto.Relaxation(c, cands, mask, fairness=False)
-    assert relax.t.tolist() == [0, 1] and relax.lo[:2].tolist() == [1.0, 0.0]
+    assert relax.t.tolist() == [1] and relax.pin_t.tolist() == [0] and relax.pin_v.tolist() == [0]
     assert relax.tier_bound(1, {}, None) == optimum
 
 

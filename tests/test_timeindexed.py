@@ -273,6 +273,25 @@ def test_surely_kept_pins_are_in_the_optimum(problem: Problem, data: st.DataObje
             assert set(wb.forced) <= set(pairs)
             week = wb.tier_bound(j, limits, None)
             assert week is None or week <= best.key[j - 1], (j, week, best.key)
+    # the LP's soft bound (pair costs and fairness; the pins' pairs constants,
+    # their minutes every volunteer's least load) under the optimum's U is at
+    # most the LP's objective at the optimum's pairs
+    every = {j: float(best.key[j - 1]) for j in range(1, c.n_tiers + 1)}
+    soft = auto.Relaxation(c, cands, np.ones(c.n_tasks, dtype=bool)).soft_bound(
+        every, None, np.ones(c.n_volunteers, dtype=bool)
+    )
+    if soft is not None:
+        taken = []
+        for t, v in zip(best.solution.task.tolist(), best.solution.volunteer.tolist(), strict=True):
+            r = cands.rows(t)
+            taken.append(r.start + cands.volunteer[r].tolist().index(v))
+        load = np.bincount(cands.volunteer[taken], weights=cands.load[taken], minlength=c.n_volunteers)
+        cap = c.share_capacity
+        has = cap > 0
+        at_optimum = float(cands.cost[taken].sum()) + c.weights["fairness"] * float(
+            (((c.v_history_minutes[has] + load[has]) / cap[has]) ** 2).sum()
+        )
+        assert soft <= at_optimum + 1e-6, (soft, at_optimum)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))

@@ -390,8 +390,11 @@ def _week_lp(
     a column: min ``W_k - sum_{tier k} w y`` over ``y`` in [0, 1] and
     ``lam >= 0`` with ``team_t y_t <= sum lam [t in week]`` (with multiplicity;
     ``y_t = 0`` when fewer volunteers than ``team_t`` have a week with ``t``),
-    ``sum lam <= 1`` per volunteer and ``sum_{tier j} w y >= W_j - limits[j]``.
+    ``sum lam <= 1`` per volunteer and ``sum_{tier j} w y >= W_j - limits[j]``;
+    the weeks over the pairs the surely kept pins leave (:func:`_items`),
+    each holding its volunteer's forced pins (:func:`_forced`).
     Returns its value and the gcd of the tier's weights."""
+    sure = _sure_pins(c, cands)
     T = [t for t in range(c.n_tasks) if mask[t] and (int(c.t_tier[t]) == tier or int(c.t_tier[t]) in limits)]
     pos = {t: i for i, t in enumerate(T)}
     n_t = len(T)
@@ -399,7 +402,7 @@ def _week_lp(
     mine = np.array([int(c.t_tier[t]) == tier for t in T])
     cols: list[tuple[int, tuple[int, ...]]] = []
     for v in range(c.n_volunteers):
-        for week in _relaxed_weeks(c, cands, mask, v):
+        for week in _relaxed_weeks(c, cands, mask, v, sure, _forced(c, cands, mask, v, sure)):
             rows = tuple(t for t in week if t in pos)
             if rows:
                 cols.append((v, rows))
@@ -870,7 +873,7 @@ def test_a_surely_kept_pin_holds_its_volunteer() -> None:
     4) then: a medical visit (tier 1) in the same hour cannot be theirs. The
     week bound of tier 1 alone (the pinned task outside its mask) is the
     visit's weight, as the brute force's optimum; without the pins forced
-    (before stop 55) it was 0."""
+    (before stop 54) it was 0."""
     base = _line_problem([(540, 600)], [(540, 600), (540, 600)]).model_dump(mode="json", exclude_none=True)
     base["tasks"][0]["pinned"] = ["v0"]
     base["tasks"][1]["service"] = "medical"
@@ -1077,8 +1080,9 @@ def _ticked_bounds(
 ) -> Iterator[tuple[int, np.ndarray, dict[int, float], WeekBound, float | None]]:
     """:func:`_prefix_cases` with each tier's column generation stopped by its
     time limit after ``ticks`` readings of the clock: ``(tier, mask, limits,
-    week bound, value)``."""
-    best = brute_force(c).key
+    week bound, value)``; the limits those of the optimum (pins honoured:
+    the relaxation forces the surely kept ones)."""
+    best = brute_force(c, honour_pins=True).key
     for j, mask, limits, wb in _prefix_cases(c, cands, best):
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(weeks, "time", _TickClock())

@@ -1337,9 +1337,12 @@ class Relaxation:
     limit above 0, task with enough pairs for its team), ``y_t`` in [0, 1] per
     coverable task, ``phi_v`` per volunteer (fairness, bounded below by tangents
     of the convex ``((h + load) / cap)^2``). A pin every valid schedule keeps
-    (:func:`~.timeindexed.sure_pin_rows`, with ``pins``) has its pair at ``x = 1``, in the mask
-    or not, and its task no other pair; other pins are left out (dropping rule
-    12 only enlarges the set of schedules). Rows, each implied by the rules:
+    (:func:`~.timeindexed.sure_pin_rows`, with ``pins``) is in it at ``x = 1``,
+    in the mask or not, and its task has no other pair: the pair (and its
+    task's coverage, covered) is taken out of the columns and its use of each
+    row out of the row's right-hand side (:attr:`pin_t`, :attr:`pin_v`,
+    :attr:`pin_tasks`); other pins are left out (dropping rule 12 only
+    enlarges the set of schedules). Rows, each implied by the rules:
 
     * ``sum_p x_p = team_t * y_t`` (rule 2) and ``x_p <= y_t`` for teams;
     * rule 10: ``sum load_p x_p <= max_minutes``;
@@ -1403,7 +1406,6 @@ class Relaxation:
         n = n_p + n_y + n_f
         self.n_p, self.n_y, self.n = n_p, n_y, n
         lo = np.zeros(n)
-        lo[: n_p][is_pin] = 1.0
         hi = np.ones(n)
         rr: list[I64] = []
         cc: list[I64] = []
@@ -1549,8 +1551,45 @@ class Relaxation:
             shape=(n_y, n),
         )
         self.b_eq = np.zeros(n_y)
+        cost_x = cands.cost[rows_p].astype(np.float64)
+        #: the surely kept pins' pairs (volunteer, minutes, cost) and their
+        #: tasks in the mask: in every schedule, so out of the LP's columns
+        self.pin_t = np.zeros(0, dtype=np.int64)
+        self.pin_v = np.zeros(0, dtype=np.int64)
+        self.pin_load = np.zeros(0, dtype=np.int64)
+        self.pin_cost = np.zeros(0)
+        self.pin_tasks = np.zeros(0, dtype=np.int64)
+        if is_pin.any():
+            # the pinned pairs (x = 1) and their tasks' coverage (y = 1) are
+            # taken out of the LP, their use of each row out of its right-hand
+            # side: PDLP cut short did badly with the fixed columns in it
+            # (Shiquan's tier 2 at 5 s: nothing above the trivial 2,775
+            # against 19,509 without the pins; at 10 s 18,159 against 20,518)
+            pin_x = np.flatnonzero(is_pin)
+            pin_y = np.unique(ycol[t[pin_x]][ycol[t[pin_x]] >= 0])
+            gone = np.zeros(n, dtype=bool)
+            gone[pin_x] = True
+            gone[pin_y] = True
+            self.b_ub = self.b_ub - self.a_ub @ gone.astype(np.float64)
+            self.a_ub = self.a_ub[:, ~gone]
+            eq_keep = np.ones(n_y, dtype=bool)
+            eq_keep[pin_y - n_p] = False
+            self.a_eq = self.a_eq[np.flatnonzero(eq_keep)][:, ~gone]
+            self.b_eq = self.b_eq[eq_keep]
+            self.pin_t, self.pin_v, self.pin_load, self.pin_cost = t[pin_x], v[pin_x], load[pin_x], cost_x[pin_x]
+            self.pin_tasks = cov_tasks[pin_y - n_p]
+            keep_x = ~is_pin
+            t, v, load, cost_x = t[keep_x], v[keep_x], load[keep_x], cost_x[keep_x]
+            self.t, self.v = t, v
+            cov_tasks = cov_tasks[eq_keep]
+            self.cov_tasks = cov_tasks
+            lo, hi = lo[~gone], hi[~gone]
+            n_p, n_y = int(keep_x.sum()), int(eq_keep.sum())
+            n = n_p + n_y + n_f
+            pcol = n_p + n_y + np.arange(n_f)
+            self.n_p, self.n_y, self.n = n_p, n_y, n
         self.lo, self.hi = lo, hi
-        self.cost_x = cands.cost[rows_p].astype(np.float64)
+        self.cost_x = cost_x
         self.pcol = pcol
         self.fair_vols = fair_vols
         self.load = load
@@ -1561,14 +1600,16 @@ class Relaxation:
 
     def guide(self, cands: Candidates) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
         """From the last LP point: the LP's coverage ``y`` per task (0 outside
-        the LP) and its ``x`` per row of ``cands`` (0 for pairs outside it)."""
+        the LP) and its ``x`` per row of ``cands`` (0 for pairs outside it);
+        the surely kept pins' tasks and pairs at 1."""
         if self.point is None or len(self.point) != self.n:
             return None
         c = self.c
-        x = np.clip(self.point[: self.n_p], 0.0, 1.0)
+        x = np.concatenate((np.clip(self.point[: self.n_p], 0.0, 1.0), np.ones(len(self.pin_v))))
         y = np.zeros(c.n_tasks)
         y[self.cov_tasks] = np.clip(self.point[self.n_p : self.n_p + self.n_y], 0.0, 1.0)
-        keys = self.t * c.n_volunteers + self.v
+        y[self.pin_tasks] = 1.0
+        keys = np.concatenate((self.t, self.pin_t)) * c.n_volunteers + np.concatenate((self.v, self.pin_v))
         order = np.argsort(keys)
         keys, x = keys[order], x[order]
         query = cands.task.astype(np.int64) * c.n_volunteers + cands.volunteer.astype(np.int64)
@@ -1651,17 +1692,20 @@ class Relaxation:
         """A lower bound, under ``U_j <= limits[j]``, of the LP tasks' pair costs
         plus the fairness of ``volunteers`` (equity too when built with it).
         Volunteers without a fairness column count at their most favourable
-        load: none (weight > 0) or the most they can take (weight < 0)."""
+        load: their surely kept pins' (weight > 0) or the most they can take
+        (weight < 0). The surely kept pins' pair costs are constants."""
         c = self.c
         w = c.weights
         cap = c.share_capacity
         rest = volunteers & (cap > 0)
         rest[self.fair_vols] = False
-        load = np.zeros(c.n_volunteers)
+        # (the surely kept pins' minutes are in every schedule: the least load)
+        load = np.bincount(self.pin_v, weights=self.pin_load, minlength=c.n_volunteers).astype(np.float64)
         if w["fairness"] < 0:
-            total = np.bincount(self.v, weights=self.load, minlength=c.n_volunteers)
+            total = np.bincount(self.v, weights=self.load, minlength=c.n_volunteers) + load
             load = np.minimum(total, c.v_max_minutes).astype(np.float64)
         extra = w["fairness"] * float((((c.v_history_minutes[rest] + load[rest]) / cap[rest]) ** 2).sum())
+        extra += math.fsum(self.pin_cost.tolist())
         cost = np.zeros(self.n)
         cost[: self.n_p] = self.cost_x
         cost[self.pcol] = w["fairness"]
