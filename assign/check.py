@@ -376,11 +376,14 @@ def _interval_points(lo: I64, hi: I64) -> I64:
     return np.concatenate((lo - 1, lo, hi, hi + 1))
 
 
-def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[str], I64]:
+def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[str], I64, set[str]]:
     """The rule names that block adding pin (t, v) to the kept pins, and the
     starts at which it could be added counting each other volunteer as a
     possible mate on its own (none: it cannot; then the set is non-empty).
-    Whether the mates are enough for every team at once is :func:`_teams_fit`'s."""
+    Whether the mates are enough for every team at once is :func:`_teams_fit`'s;
+    the third set names the rules that block the pin where they are not at
+    any of those starts (``whole_teams`` and ``double_booking`` there, the
+    other starts' rules elsewhere, by :func:`_blocking`)."""
     dur = int(c.t_duration[t])
     first, last = int(c.t_window_start[t]), int(c.t_window_end[t]) - dur
     needed = int(c.t_needed[t])
@@ -468,18 +471,33 @@ def _pin_obstacles(c: Compiled, kept: _KeptPins, t: int, v: int) -> tuple[set[st
     blocked = avail_bad | booked_bad | daily_bad | team_bad
     if always - {"whole_teams"}:
         blocked[:] = True
-    if not blocked.all():
-        return set(), starts[~blocked]
-    names = set(always)
-    for name, bad in (
+    per_start = (
         ("availability", avail_bad),
         ("double_booking", booked_bad),
         ("daily_limit", daily_bad),
         ("whole_teams", team_bad),
-    ):
-        if bad.any():
-            names.add(name)
-    return names, np.zeros(0, dtype=np.int64)
+    )
+    if not blocked.all():
+        teams = {"whole_teams", "double_booking"}
+        every = {name for name, bad in per_start if bad[blocked].all()} & teams if blocked.any() else teams
+        some = {name for name, bad in per_start if bad[blocked].any()} | teams
+        return set(), starts[~blocked], _blocking(every, some)
+    # the rules broken at every start name it; when none is, each rule
+    # broken at some start does (a volunteer free 08:00-14:40 who keeps a
+    # pin and may take one visit a day: daily_limit, not availability,
+    # though a start at 13:50 would end past 14:40 — an independent
+    # tester's case, stop 54)
+    every = {name for name, bad in per_start if bad.all()}
+    some = {name for name, bad in per_start if bad.any()}
+    # (the rules of ``always`` are broken at every start)
+    return _blocking(every | always, some | always), np.zeros(0, dtype=np.int64), set()
+
+
+def _blocking(every: set[str], some: set[str]) -> set[str]:
+    """The rules that block a pin given those broken at every start where it
+    could be added and those broken at some: the first, or the second when
+    the first is empty (SPEC §10: the rule it would break)."""
+    return every if every else some
 
 
 #: nodes of :func:`_teams_fit`'s search before it gives up (then a CP-SAT
@@ -821,7 +839,7 @@ def _pins(
                 )
                 continue
             if obstacles is None:
-                obstacles, open_starts = _pin_obstacles(c, kept, pt, pv)
+                obstacles, open_starts, short_teams = _pin_obstacles(c, kept, pt, pv)
                 for start in open_starts.tolist():
                     fit = _teams_fit(c, kept, pt, pv, int(start), team_ctx)
                     if fit is None or fit:  # a search that gave up: keepable, as without teammates
@@ -831,7 +849,7 @@ def _pins(
                 if len(open_starts) and where is None:
                     # every start lacks mates for some team: adding it would leave a
                     # kept team short, or double-book the volunteer a team needs
-                    obstacles |= {"whole_teams", "double_booking"}
+                    obstacles = short_teams
             if where is not None:
                 out.append(
                     _violation(

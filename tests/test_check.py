@@ -108,7 +108,9 @@ class RefChecker:
         return broken
 
     def pin_obstacles(self, tid: str, vid: str, kept: list[tuple[str, str, int]]) -> set[str] | None:
-        """None when the pin can be added to the kept pins, else the rules that block it."""
+        """None when the pin can be added to the kept pins, else the rules that
+        block it: those broken at every start, or, when none is, those broken
+        at some start."""
         task = self.ref.task[tid]
         first, end = self.window(tid)
         team = [(u, x) for t, u, x in kept if t == tid]
@@ -116,6 +118,7 @@ class RefChecker:
         names: set[str] = set()
         if not any(self.available(vid, s, s + task.duration_min) for s in range(first, end - task.duration_min + 1)):
             names |= {"availability", "window"}
+        every: set[str] | None = None
         for s in range(first, end - task.duration_min + 1):
             broken = self.person_broken(tid, vid, s, kept)
             if len(members) >= task.volunteers_needed or any(x != s for _, x in team):
@@ -132,6 +135,9 @@ class RefChecker:
                     return None
                 broken = {"whole_teams", "double_booking"}
             names |= broken
+            every = set(broken) if every is None else every & broken
+        if every:
+            return (names & {"availability", "window"}) | every
         return names
 
     def teams_fit(self, tid: str, vid: str, s: int, kept: list[tuple[str, str, int]]) -> bool:

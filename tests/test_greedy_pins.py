@@ -386,7 +386,10 @@ def test_a_dropped_pin_names_a_rule_that_blocks_it(monkeypatch: pytest.MonkeyPat
     assert any("whole_teams does not block it" in str(x) for x in violations(c, sol))
     renamed = greedy.rename_conflicts(c, sol)
     rules_of_v7 = {r for t, v, r in renamed.conflicts if (t, v) == (t11, v7)}
-    assert rules_of_v7 == {"availability"}  # the first blocking rule by preference
+    # the rule that blocks it at every start (its pledge, full with the kept
+    # pins; until stop 54 any rule that blocked some start counted, and the
+    # first of those by preference, availability, was named)
+    assert rules_of_v7 == {"pledged_minutes"}
     left = [str(x) for x in violations(c, renamed)]
     assert len(left) == 1 and "t11, volunteer v3" in left[0] and "can be kept" in left[0]
 
@@ -402,6 +405,31 @@ def test_a_pin_that_breaks_a_rule_alone_is_named_by_it() -> None:
         assert assign.check(p, s).valid
         named = {(x.task, x.volunteer): x.rule for x in s.conflicts}
         assert named[("t1", "v0")] == "pledged_minutes", (strategy, named)
+
+
+def test_a_dropped_pin_is_named_by_the_rule_that_blocks_every_start() -> None:
+    """An independent tester's case (stop 54): v0, free 08:00-14:40 and one
+    visit a day, keeps the pin t32 at 09:33, so the team pin t18/v0 (a
+    90-minute visit in 10:46-15:16) is dropped. It was listed as
+    availability: a start past 13:10 would end after 14:40, but at every
+    start the daily limit blocks it. The validator now asks for a rule
+    broken at every start when there is one (daily_limit), and every
+    strategy names it."""
+    from assign.check import violations
+    from assign.solution import Solution, solution_from_schedule
+
+    p = _data("pin_daily_limit_named")
+    c = compile_problem(p)
+    for strategy in ("greedy", "auto", "cpsat"):
+        s = assign.solve(p, strategy=strategy, time_limit=5, seed=0, workers=1)
+        assert assign.check(p, s).valid, strategy
+        named = {(x.task, x.volunteer): x.rule for x in s.conflicts}
+        assert named[("t18", "v0")] == "daily_limit", (strategy, named)
+    sol = solution_from_schedule(c, s)
+    t18, v0 = c.task_ids.index("t18"), c.volunteer_ids.index("v0")
+    misnamed = tuple(sorted((t, v, "availability" if (t, v) == (t18, v0) else r) for t, v, r in sol.conflicts))
+    wrong = [str(x) for x in violations(c, Solution(sol.task, sol.volunteer, sol.start, misnamed))]
+    assert len(wrong) == 1 and "availability does not block it (blocked by: daily_limit)" in wrong[0], wrong
 
 
 def test_a_pin_the_fill_puts_back_leaves_the_conflicts() -> None:
