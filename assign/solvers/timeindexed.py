@@ -273,20 +273,26 @@ def surely_kept_pins(c: Compiled, cands: Candidates) -> NDArray[np.bool_]:
     return split_pin_groups(c, cands)[0]
 
 
+def pin_candidate_rows(c: Compiled, cands: Candidates) -> I64:
+    """Per pin (rows of ``c.t_pin``), its pair's row of ``cands``; -1 where
+    the pair is no candidate (candidates are sorted by task: only the pinned
+    tasks' rows are read)."""
+    pt = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
+    n = cands.ptr[pt + 1] - cands.ptr[pt]
+    rows = ragged_ranges(cands.ptr[pt], n)
+    pin = np.repeat(np.arange(len(pt), dtype=np.int64), n)
+    hit = cands.volunteer[rows].astype(np.int64) == c.t_pin[pin].astype(np.int64)
+    out = np.full(len(pt), -1, dtype=np.int64)
+    out[pin[hit]] = rows[hit]
+    return out
+
+
 def sure_pin_rows(c: Compiled, cands: Candidates) -> I64:
     """The rows of ``cands`` of the surely kept pins
-    (:func:`surely_kept_pins`: pairs of every
-    valid schedule), sorted."""
-    sure = surely_kept_pins(c, cands)
-    pin_task = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))[sure]
-    pin_vol = c.t_pin[sure].astype(np.int64)
-    if not len(pin_task):
+    (:func:`surely_kept_pins`: pairs of every valid schedule), sorted."""
+    if not len(c.t_pin):
         return np.zeros(0, dtype=np.int64)
-    # (candidates are sorted by task: the pinned tasks' rows only)
-    n = cands.ptr[pin_task + 1] - cands.ptr[pin_task]
-    rows = ragged_ranges(cands.ptr[pin_task], n)
-    match = cands.volunteer[rows].astype(np.int64) == np.repeat(pin_vol, n)
-    return np.unique(rows[match])
+    return np.unique(pin_candidate_rows(c, cands)[surely_kept_pins(c, cands)])
 
 
 def kept_pin_groups(c: Compiled, cands: Candidates) -> list[NDArray[np.int64]]:
@@ -330,18 +336,15 @@ def _pin_groups(c: Compiled, cands: Candidates) -> list[NDArray[np.int64]]:
         return []
     pt = np.repeat(np.arange(c.n_tasks, dtype=np.int64), np.diff(c.t_pin_ptr))
     pv = c.t_pin.astype(np.int64)
-    keys = cands.task.astype(np.int64) * c.n_volunteers + cands.volunteer.astype(np.int64)
-    order = np.argsort(keys)
-    skeys = keys[order]
     query = pt * c.n_volunteers + pv
-    pos = np.minimum(np.searchsorted(skeys, query), max(len(skeys) - 1, 0))
-    found = (skeys[pos] == query) if len(skeys) else np.zeros(n_pins, dtype=bool)
+    row = pin_candidate_rows(c, cands)
+    found = row >= 0
     # one volunteer needed and one pin that is a candidate (of two such pins
     # either may go; a pin outside the candidates breaks a rule alone, so it
     # goes in every valid schedule and is no rival)
     rivals = np.bincount(pt[found], minlength=c.n_tasks)
     ok = found & (c.t_needed[pt] == 1) & (rivals[pt] == 1)
-    load = np.where(found, cands.load[order[pos]].astype(np.int64) if len(skeys) else 0, 0)
+    load = np.where(found, cands.load[np.maximum(row, 0)].astype(np.int64) if len(cands.task) else 0, 0)
     ok &= c.v_max_per_day[pv] > 0
     # the volunteer's pins together: minutes (a pin outside the candidates is
     # counted at its duration, at least what it would use)

@@ -498,6 +498,8 @@ class WeekBound:
         # blocks are numbered volunteer by volunteer: ``used`` splits by owner
         cut = np.flatnonzero(np.diff(owner[used])) + 1
         self.vol_blocks = dict(zip(vols.tolist(), np.split(used, cut), strict=True)) if len(vols) else {}
+        #: the most blocks of one volunteer (:meth:`price`'s bonus for forced pins)
+        self.most_blocks = max((len(b) for b in self.vol_blocks.values()), default=0)
         self.gcd = {}
         self.cap = {}
         for x in vols:
@@ -568,8 +570,7 @@ class WeekBound:
             # that on every forced pin's sets makes the best week hold them
             # all (when one can); taken back below. The value is an upper
             # bound of the best week that holds them whatever the bonus.
-            most = max(len(b) for b in self.vol_blocks.values())
-            bonus = 1.0 + most * float(np.abs(prof).max())
+            bonus = 1.0 + self.most_blocks * float(np.abs(prof).max())
             prof = prof + bonus * self.set_pins
         gmax = np.maximum.reduceat(prof, s.gstart) if len(prof) else np.zeros(0)
         # the first set of each group reaching its maximum
