@@ -1106,7 +1106,10 @@ def test_tier_bound_stopped_by_its_time_keeps_its_columns_in_the_master(problem:
         got = wb.dive(time.perf_counter() + 30.0)
         if got is None:
             continue
-        for v, tasks in got:
+        # a second dive in the same LP (whose columns now hold the first's)
+        again = wb.dive(time.perf_counter() + 30.0)
+        assert again is not None
+        for v, tasks in got + again:
             assert tuple(sorted(tasks.tolist())) in set(_relaxed_weeks(c, cands, mask, v)), (v, tasks)
 
 
@@ -1127,9 +1130,20 @@ def test_warm_restart_after_a_cut_and_a_dive_converges_to_the_lp(problem: Proble
         if not wb.cut:
             assert first == _rounded(lp, g)
         event("cut" if wb.cut else "converged")
+        before = wb._lp
+        assert before is not None
+        n_before = len(before.master.lams)
         wb.dive(time.perf_counter() + 30.0)
+        # the dive worked in a copy: the LP's master has its columns, unfixed
+        assert len(before.master.lams) == n_before
+        assert all(v.lb() == 0.0 for v in before.master.lams)
         assert wb.tier_bound(j, limits, None, warm=True) == _rounded(lp, g)
         assert not wb.cut
+        after = wb._lp
+        assert after is not None
+        if before.col_rows:
+            assert after.master is before.master  # from its basis
+        assert len(after.master.lams) == len(after.col_rows)
 
 
 @_settings(40)

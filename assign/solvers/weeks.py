@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from typing import Any
 
@@ -423,11 +423,8 @@ class _Master:
             self.lim.append(row)
         obj.SetMinimization()
 
-    def solve(self, cols: list[I64], vols: list[int]) -> tuple[NDArray[np.float64], NDArray[np.float64], float] | None:
-        """Add the week columns (task rows, volunteer row) and re-solve; the
-        duals ``(pi, mu)`` (signs for a bound: both >= 0), None on failure."""
-        from ortools.linear_solver import pywraplp
-
+    def add(self, cols: list[I64], vols: list[int]) -> None:
+        """Add week columns (task rows, volunteer row), not solving."""
         s = self.solver
         inf = s.infinity()
         for rows, x in zip(cols, vols, strict=True):
@@ -436,6 +433,14 @@ class _Master:
             for r, n in zip(*np.unique(rows, return_counts=True), strict=True):
                 self.cover[int(r)].SetCoefficient(lam, -float(n))
             self.conv[int(x)].SetCoefficient(lam, 1.0)
+
+    def solve(self, cols: list[I64], vols: list[int]) -> tuple[NDArray[np.float64], NDArray[np.float64], float] | None:
+        """Add the week columns (task rows, volunteer row) and re-solve; the
+        duals ``(pi, mu)`` (signs for a bound: both >= 0), None on failure."""
+        from ortools.linear_solver import pywraplp
+
+        s = self.solver
+        self.add(cols, vols)
         if s.Solve() != pywraplp.Solver.OPTIMAL:
             return None
         pi = np.array([-row.dual_value() for row in self.cover])
@@ -675,10 +680,11 @@ class WeekBound:
         up); None when nothing could be computed. Stops early once the
         bound reaches ``stop_at`` (a schedule's ``U_tier``: proven).
 
-        ``warm``: a new master LP that starts with the columns of the last
-        call's (same tasks), including those a :meth:`dive` in it added —
-        the column generation goes on where a call cut short for a dive left
-        it (the dive's fixings are not carried over)."""
+        ``warm``: the column generation goes on where the last call (same
+        tasks) left it, with its columns and those a :meth:`dive` in it
+        added: for the same tier and limits in the last call's master LP,
+        from its basis (a dive fixes columns in a copy of it), else in a new
+        master LP holding those columns."""
 
         if not self.ok:
             return None
@@ -707,7 +713,10 @@ class WeekBound:
         seen: set[tuple[int, bytes]] = set()
         best = -math.inf
         pi_full = np.zeros(c.n_tasks)
-        master = _Master(k, np.where(mine, w, 0.0), able, nV, [np.where(r, w, 0.0) for r in lim_rows], lim_rhs, Wk + 1.0)
+
+        def make() -> _Master:
+            return _Master(k, np.where(mine, w, 0.0), able, nV, [np.where(r, w, 0.0) for r in lim_rows], lim_rhs, Wk + 1.0)
+
         wi = c.t_weight[T[mine]]
         g = int(np.gcd.reduce(wi)) if np.any(wi) else 1
         # (U >= 0 only when no weight is negative: negative group weights)
@@ -723,14 +732,25 @@ class WeekBound:
         #: before its bound met the master LP's value
         self.cut = False
         last = self._lp
+        master = None
         if warm and last is not None and np.array_equal(last.T, T) and last.col_rows:
             col_rows, col_vol, seen = list(last.col_rows), list(last.col_vol), set(last.seen)
-            got = master.solve(col_rows, col_vol)
+            if last.key == (tier, sorted(limits.items())):
+                # the same LP: its master (a dive works on a copy) from its
+                # last basis, with the columns added since (a new one solved
+                # from scratch took 0.3 s of laocheng's tier 2 after a dive)
+                master = last.master
+                got = master.solve(col_rows[len(master.lams) :], col_vol[len(master.lams) :])
+            else:
+                master = make()
+                got = master.solve(col_rows, col_vol)
             if got is not None:
                 rmp, rmp_value = got[:2], math.ceil(Wk + got[2] - 1e-6)
             if last.center is not None and last.key == (tier, sorted(limits.items())):
                 # the same LP: the stabilisation's centre and bound so far hold
                 center, best = last.center, last.best
+        if master is None:
+            master = make()
         alpha = SMOOTHING
         for _ in range(max_iterations):
             # Wentges smoothing: price between the best multipliers so far and the master's
@@ -790,7 +810,7 @@ class WeekBound:
             self.cut = True  # (max_iterations)
         #: the week columns generated: (volunteer, tasks) pairs
         self.columns = [(int(vols[x]), T[r]) for x, r in zip(col_vol, col_rows, strict=True)]
-        self._lp = _TierLP(T, tpos, vrow, master, col_rows, col_vol, seen, center, best, (tier, sorted(limits.items())))
+        self._lp = _TierLP(T, tpos, vrow, master, col_rows, col_vol, seen, center, best, (tier, sorted(limits.items())), make)
         if best == -math.inf:
             return None
         return rounded(best)
@@ -805,16 +825,26 @@ class WeekBound:
         :meth:`tier_bound`: its columns of value at least ``threshold`` (or
         the ``min_fix`` largest) are fixed at 1, a few pricing rounds
         (``rounds``) follow, until no volunteer has a column of positive
-        value left or the ``deadline``; when the share of the time spent
+        value left or the ``deadline`` — in a copy of that master, which
+        is left as it was for the column generation to go on from (``warm``);
+        when the share of the time spent
         passes the share of the root's volunteers fixed, ``min_fix`` doubles
         (so that the dive ends). Returns the fixed weeks as
         (volunteer, tasks): one relaxed week each (module docstring: travel
         between blocks, teams' common starts and pins are not in it), to be
         booked into a schedule; None without a master to dive in."""
         lp = self._lp
-        if lp is None or lp.master.duals is None:
+        if lp is None or lp.master.duals is None or lp.make is None:
             return None
-        c, master = self.c, lp.master
+        # the root: the last LP's point (every column of ``lp`` is in its
+        # master); the dive fixes columns in a copy, so that the column
+        # generation can go on from the master's basis afterwards
+        root = np.array([v.solution_value() for v in lp.master.lams])
+        root = np.concatenate([root, np.zeros(len(lp.col_rows) - len(root))])  # (an earlier dive's columns)
+        c, master = self.c, lp.make()
+        master.add(lp.col_rows, lp.col_vol)
+        master.duals = lp.master.duals
+        solved = False
         fixed: dict[int, int] = {}  # volunteer row -> column
         pi_full = np.zeros(c.n_tasks)
 
@@ -854,7 +884,7 @@ class WeekBound:
         began = time.perf_counter()
         in_use: int | None = None  # volunteers with a column of positive value at the root
         while time.perf_counter() < deadline:
-            lam = np.array([v.solution_value() for v in master.lams])
+            lam = np.array([v.solution_value() for v in master.lams]) if solved else root
             owner = np.asarray(lp.col_vol, dtype=np.int64)
             free = np.ones(len(self.vols), dtype=bool)
             free[list(fixed)] = False
@@ -874,12 +904,13 @@ class WeekBound:
                 if i not in fixed:
                     fixed[i] = j
                     master.lams[j].SetLb(1.0)
+            solved = True
             if master.solve([], []) is None or not generate():
                 break
         # cut short by the deadline: every volunteer left takes its largest
         # column of the last LP (a dive stopped half-way books half the weeks:
         # laocheng's tiers 1-2 in 3 s, the component's U2 5,012 instead of ~4,200)
-        lam = np.array([v.solution_value() for v in master.lams])
+        lam = np.array([v.solution_value() for v in master.lams]) if solved else root
         owner = np.asarray(lp.col_vol, dtype=np.int64)
         for j in np.argsort(-lam, kind="stable").tolist():
             if lam[j] <= 1e-6:
@@ -905,3 +936,5 @@ class _TierLP:
     best: float = -math.inf
     #: the tier and limits of that LP
     key: tuple[int, list[tuple[int, float]]] | None = None
+    #: a new empty master of the same LP (the dive's copy)
+    make: Callable[[], _Master] | None = None
