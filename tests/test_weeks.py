@@ -517,6 +517,39 @@ def test_converged_bound_is_the_lp_over_all_weeks(problem: Problem) -> None:
         assert got <= best[j - 1]
 
 
+@_settings(200)
+@given(problem=any_problem(), data=st.data())
+def test_start_columns_steer_but_never_raise_the_bound(problem: Problem, data: st.DataObject) -> None:
+    """``start`` columns only seed the master: the optimum's weeks (valid
+    weeks, so relaxed ones) leave the converged bound as it is without them,
+    and arbitrary columns (any tasks for any volunteer: no week at all) still
+    give a bound at most the optimum (pins honoured), after any number of rounds."""
+    c, cands = _compile(problem)
+    result = brute_force(c, honour_pins=True)
+    best, sol = result.key, result.solution
+    mine = weeks.schedule_weeks(sol.task.astype(np.int64), sol.volunteer.astype(np.int64))
+    assert sorted((x, t) for x, ts in mine for t in ts.tolist()) == sorted(
+        zip(sol.volunteer.tolist(), sol.task.tolist(), strict=True)
+    )
+    junk = [
+        (data.draw(st.integers(0, c.n_volunteers - 1)),
+         np.array(data.draw(st.lists(st.integers(0, c.n_tasks - 1), max_size=4)), dtype=np.int64))
+        for _ in range(data.draw(st.integers(0, 4)) if c.n_volunteers and c.n_tasks else 0)
+    ]
+    rounds = data.draw(st.sampled_from([1, 2, 400]))
+    for j in range(1, c.n_tiers + 1):
+        mask = c.t_tier <= j
+        limits = {i: float(best[i - 1]) for i in range(1, j)}
+        plain = WeekBound(c, cands, mask).tier_bound(j, limits, None)
+        seeded = WeekBound(c, cands, mask)
+        assert seeded.tier_bound(j, limits, None, start=mine) == plain, j
+        lp = seeded._lp
+        if lp is not None and mine and np.any(mask[sol.task]):
+            assert len(lp.col_rows) > 0  # (the start columns are in the master)
+        wild = WeekBound(c, cands, mask).tier_bound(j, limits, None, max_iterations=rounds, start=junk + mine)
+        assert wild is not None and wild <= best[j - 1], (j, wild, best)
+
+
 # ------------------------------------------------------------------ 2. pricing
 
 

@@ -2168,7 +2168,7 @@ def _week_bounds(
     ``warm``) before the child returns, with no dive."""
     import time
 
-    from .weeks import WeekBound
+    from .weeks import WeekBound, schedule_weeks
 
     out: dict[tuple[int, int], float] = {}
     dives: dict[int, Any] = {}
@@ -2207,7 +2207,11 @@ def _week_bounds(
             cut = post is not None and diving is not None and diving[0] - time.perf_counter() > DIVE_MIN_SECONDS
             if cut and diving is not None:
                 cg_seconds = min(cg_seconds, WEEK_DIVE_CG_SHARE * (diving[0] - time.perf_counter()))
-            value = wb.tier_bound(tier, limits, cg_seconds, stop_at=prim[tier - 1])
+            # the master begins with the schedule's weeks, which meet the
+            # limits (its U of the tiers proven); laocheng at 10 s: U2 ~4,600
+            # instead of ~4,635 (benchmarks/HISTORY.md, "Stop 55")
+            start = schedule_weeks(incumbent.task, incumbent.volunteer) if incumbent is not None else None
+            value = wb.tier_bound(tier, limits, cg_seconds, stop_at=prim[tier - 1], start=start)
             if value is not None:
                 out[(k, tier)] = max(value, out.get((k, tier), value))
                 ub[tier - 1] = max(ub[tier - 1], min(value, prim[tier - 1]))

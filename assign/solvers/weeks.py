@@ -674,6 +674,7 @@ class WeekBound:
         max_iterations: int = 400,
         stop_at: float | None = None,
         warm: bool = False,
+        start: list[tuple[int, I64]] | None = None,
     ) -> float | None:
         """A lower bound of ``U_tier`` over the mask's tasks, for every valid
         schedule with ``U_j <= limits[j]`` over them (integral weights: rounded
@@ -684,7 +685,16 @@ class WeekBound:
         tasks) left it, with its columns and those a :meth:`dive` in it
         added: for the same tier and limits in the last call's master LP,
         from its basis (a dive fixes columns in a copy of it), else in a new
-        master LP holding those columns."""
+        master LP holding those columns.
+
+        ``start``: columns a new master LP (not a ``warm`` one) begins with,
+        ``(volunteer, tasks)``: a schedule's weeks (:func:`schedule_weeks`).
+        They steer the multipliers only — the bound is the Lagrangian of the
+        pricing, valid whatever the master holds — so that a master whose
+        limit rows the first priced weeks cannot meet starts at the
+        schedule's value instead (laocheng's tier 2 under its proven ``U1``:
+        ~1.5 s of rounds at the limit rows' penalty before the master was
+        feasible; benchmarks/HISTORY.md, "Stop 55")."""
 
         if not self.ok:
             return None
@@ -751,6 +761,19 @@ class WeekBound:
                 center, best = last.center, last.best
         if master is None:
             master = make()
+            for x, tasks in start or []:
+                i = vrow.get(int(x))
+                rows = tpos[np.asarray(tasks, dtype=np.int64)]
+                rows = rows[rows >= 0]  # (its tasks of the master)
+                key = (int(x), np.sort(rows).tobytes())
+                if i is None or not len(rows) or key in seen:
+                    continue
+                seen.add(key)
+                col_rows.append(rows)
+                col_vol.append(i)
+            got = master.solve(col_rows, col_vol) if col_rows else None
+            if got is not None:
+                rmp, rmp_value = got[:2], math.ceil(Wk + got[2] - 1e-6)
         alpha = SMOOTHING
         for _ in range(max_iterations):
             # Wentges smoothing: price between the best multipliers so far and the master's
@@ -917,6 +940,15 @@ class WeekBound:
                 break
             fixed.setdefault(int(owner[j]), j)
         return [(int(self.vols[i]), lp.T[lp.col_rows[j]]) for i, j in sorted(fixed.items())]
+
+
+def schedule_weeks(task: I64, volunteer: I64) -> list[tuple[int, I64]]:
+    """A schedule's assignments as weeks ``(volunteer, tasks)``, volunteer by
+    volunteer (the ``start`` of :meth:`WeekBound.tier_bound`)."""
+    order = np.argsort(volunteer, kind="stable")
+    v, t = np.asarray(volunteer)[order], np.asarray(task, dtype=np.int64)[order]
+    cut = np.flatnonzero(np.diff(v)) + 1
+    return [(int(x[0]), ts) for x, ts in zip(np.split(v, cut), np.split(t, cut), strict=True) if len(x)]
 
 
 @dataclass
