@@ -96,6 +96,9 @@ DIVE_MIN_FIX = 2
 DIVE_ROUNDS = 8
 #: GLOP's parameters in the dive (see :meth:`WeekBound.dive`)
 DIVE_LP_PARAMS = "use_preprocessing: true, use_scaling: true"
+#: a dive cut by its deadline completes its weeks with CP-SAT in this long,
+#: kept from the dive's time (:func:`_complete`)
+DIVE_COMPLETE_SECONDS = 0.25
 
 
 @dataclass
@@ -905,6 +908,9 @@ class WeekBound:
         # component's U2 4,207 with them, 4,945 without; 10 s: 4,047 / 4,456)
         master.solver.SetSolverSpecificParametersAsString(DIVE_LP_PARAMS)
         began = time.perf_counter()
+        end = deadline
+        if deadline - began > 4 * DIVE_COMPLETE_SECONDS:
+            deadline -= DIVE_COMPLETE_SECONDS  # (the completion's time, if cut)
         in_use: int | None = None  # volunteers with a column of positive value at the root
         while time.perf_counter() < deadline:
             lam = np.array([v.solution_value() for v in master.lams]) if solved else root
@@ -935,11 +941,84 @@ class WeekBound:
         # laocheng's tiers 1-2 in 3 s, the component's U2 5,012 instead of ~4,200)
         lam = np.array([v.solution_value() for v in master.lams]) if solved else root
         owner = np.asarray(lp.col_vol, dtype=np.int64)
+        greedy = dict(fixed)
         for j in np.argsort(-lam, kind="stable").tolist():
             if lam[j] <= 1e-6:
                 break
-            fixed.setdefault(int(owner[j]), j)
-        return [(int(self.vols[i]), lp.T[lp.col_rows[j]]) for i, j in sorted(fixed.items())]
+            greedy.setdefault(int(owner[j]), j)
+        if DIVE_COMPLETE_SECONDS > 0 and len(greedy) > len(fixed):
+            # those largest columns overlap: one column (or none) per volunteer
+            # left, among those of positive value, chosen by CP-SAT for the
+            # most coverage (laocheng's tier 2 in a 1.8-s dive, the
+            # component's relaxed U2 4,623 -> 4,464; HISTORY "Stop 55")
+            seconds = max(0.05, min(DIVE_COMPLETE_SECONDS, end - time.perf_counter()))
+            greedy = _complete(self.c, lp, fixed, greedy, lam, owner, seconds)
+        return [(int(self.vols[i]), lp.T[lp.col_rows[j]]) for i, j in sorted(greedy.items())]
+
+
+def _complete(
+    c: Compiled, lp: _TierLP, fixed: dict[int, int], greedy: dict[int, int], lam: NDArray[np.float64], owner: I64,
+    seconds: float,
+) -> dict[int, int]:
+    """A dive cut short, completed: the ``fixed`` columns (volunteer row ->
+    column of ``lp``) kept, and for each other volunteer at most one of their
+    columns of positive value ``lam``, chosen to cover the most weight
+    (tasks of the limits' tiers first, as in the master: each weighs more
+    than all of the tier's together; a task counts when its team is full
+    with the fixed columns' visits). CP-SAT, one worker, ``seconds``,
+    hinted with ``greedy`` (each volunteer's largest column), which it
+    returns when it finds nothing."""
+    from ortools.sat.python import cp_model
+
+    free = np.ones(int(owner.max()) + 1 if len(owner) else 0, dtype=bool)
+    free[list(fixed)] = False
+    cand = np.flatnonzero((lam > 1e-6) & free[owner])
+    base = np.zeros(len(lp.T), dtype=np.int64)
+    for j in fixed.values():
+        np.add.at(base, lp.col_rows[j], 1)
+    assert lp.key is not None
+    tier, limits = lp.key[0], dict(lp.key[1])
+    tt = c.t_tier[lp.T]
+    w = c.t_weight[lp.T].astype(np.int64)
+    big = int(w[tt == tier].sum()) + 1
+    coef = np.where(tt == tier, w, 0) + np.where(np.isin(tt, list(limits)), w * big, 0)
+    need = c.t_needed[lp.T].astype(np.int64)
+    m = cp_model.CpModel()
+    x = {int(j): m.new_bool_var("") for j in cand.tolist()}
+    by_vol: dict[int, list[Any]] = {}
+    terms: dict[int, list[Any]] = {}
+    for j, var in x.items():
+        by_vol.setdefault(int(owner[j]), []).append(var)
+        for r in lp.col_rows[j].tolist():
+            terms.setdefault(r, []).append(var)
+        m.add_hint(var, 1 if greedy.get(int(owner[j])) == j else 0)
+    for vs in by_vol.values():
+        m.add_at_most_one(vs)
+    obj = []
+    for r, vs in terms.items():
+        if base[r] >= need[r] or coef[r] <= 0:
+            continue
+        y = m.new_bool_var("")
+        m.add(int(need[r]) * y <= int(base[r]) + sum(vs))
+        obj.append(int(coef[r]) * y)
+    m.maximize(sum(obj))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = seconds
+    if solver.solve(m) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return greedy
+    out = dict(fixed)
+    for j, var in x.items():
+        if solver.value(var):
+            out[int(owner[j])] = j
+
+    def covered(chosen: dict[int, int]) -> int:
+        n = np.zeros(len(lp.T), dtype=np.int64)
+        for j in chosen.values():
+            np.add.at(n, lp.col_rows[j], 1)
+        return int(coef[n >= need].sum())
+
+    return out if covered(out) >= covered(greedy) else greedy
 
 
 def schedule_weeks(task: I64, volunteer: I64) -> list[tuple[int, I64]]:
