@@ -855,7 +855,9 @@ class WeekBound:
         is left as it was for the column generation to go on from (``warm``);
         when the share of the time spent
         passes the share of the root's volunteers fixed, ``min_fix`` doubles
-        (so that the dive ends). Returns the fixed weeks as
+        (so that the dive ends). Cut by the deadline, each volunteer not
+        fixed takes at most one of their columns of positive value in the
+        last LP (:func:`_complete`). Returns the fixed weeks as
         (volunteer, tasks): one relaxed week each (module docstring: travel
         between blocks, teams' common starts and pins are not in it), to be
         booked into a schedule; None without a master to dive in."""
@@ -936,9 +938,10 @@ class WeekBound:
             solved = True
             if master.solve([], []) is None or not generate():
                 break
-        # cut short by the deadline: every volunteer left takes its largest
-        # column of the last LP (a dive stopped half-way books half the weeks:
-        # laocheng's tiers 1-2 in 3 s, the component's U2 5,012 instead of ~4,200)
+        # cut short by the deadline: every volunteer left gets a column of the
+        # last LP (a dive stopped half-way books half the weeks: laocheng's
+        # tiers 1-2 in 3 s, the component's U2 5,012 instead of ~4,200), first
+        # its largest one
         lam = np.array([v.solution_value() for v in master.lams]) if solved else root
         owner = np.asarray(lp.col_vol, dtype=np.int64)
         greedy = dict(fixed)
