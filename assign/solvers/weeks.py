@@ -748,7 +748,8 @@ class WeekBound:
         master = None
         if warm and last is not None and np.array_equal(last.T, T) and last.col_rows:
             col_rows, col_vol, seen = list(last.col_rows), list(last.col_vol), set(last.seen)
-            if last.key == (tier, sorted(limits.items())):
+            same = last.key == (tier, sorted(limits.items()))
+            if same:
                 # the same LP: its master (a dive works on a copy) from its
                 # last basis, with the columns added since (a new one solved
                 # from scratch took 0.3 s of laocheng's tier 2 after a dive)
@@ -759,21 +760,16 @@ class WeekBound:
                 got = master.solve(col_rows, col_vol)
             if got is not None:
                 rmp, rmp_value = got[:2], math.ceil(Wk + got[2] - 1e-6)
-            if last.center is not None and last.key == (tier, sorted(limits.items())):
+            if same and last.center is not None:
                 # the same LP: the stabilisation's centre and bound so far hold
                 center, best = last.center, last.best
         if master is None:
             master = make()
             for x, tasks in start or []:
-                i = vrow.get(int(x))
-                rows = tpos[np.asarray(tasks, dtype=np.int64)]
-                rows = rows[rows >= 0]  # (its tasks of the master)
-                key = (int(x), np.sort(rows).tobytes())
-                if i is None or not len(rows) or key in seen:
-                    continue
-                seen.add(key)
-                col_rows.append(rows)
-                col_vol.append(i)
+                rows = _new_column(tpos, seen, int(x), np.asarray(tasks, dtype=np.int64)) if int(x) in vrow else None
+                if rows is not None:
+                    col_rows.append(rows)
+                    col_vol.append(vrow[int(x)])
             got = master.solve(col_rows, col_vol) if col_rows else None
             if got is not None:
                 rmp, rmp_value = got[:2], math.ceil(Wk + got[2] - 1e-6)
@@ -807,14 +803,10 @@ class WeekBound:
                 break  # (before adding columns: every column kept is in the master)
             added = 0
             for x, week in zip(vols.tolist(), weeks, strict=True):
-                if not len(week):
+                # (tasks of other tiers price at 0: not in the master)
+                rows = _new_column(tpos, seen, x, week)
+                if rows is None:
                     continue
-                rows = tpos[week]
-                rows = rows[rows >= 0]  # tasks of other tiers price at 0: not in the master
-                key = (x, np.sort(rows).tobytes())
-                if not len(rows) or key in seen:
-                    continue
-                seen.add(key)
                 col_rows.append(rows)
                 col_vol.append(vrow[x])
                 added += 1
@@ -887,16 +879,10 @@ class WeekBound:
                 vols_l: list[int] = []
                 for x, week in zip(self.vols.tolist(), weeks, strict=True):
                     i = lp.vrow[x]
-                    if i in fixed or not len(week):
-                        continue
-                    rows = lp.tpos[week]
-                    rows = rows[rows >= 0]
-                    key = (x, np.sort(rows).tobytes())
-                    if not len(rows) or key in lp.seen:
-                        continue
-                    lp.seen.add(key)
-                    rows_l.append(rows)
-                    vols_l.append(i)
+                    rows = None if i in fixed else _new_column(lp.tpos, lp.seen, x, week)
+                    if rows is not None:
+                        rows_l.append(rows)
+                        vols_l.append(i)
                 if not rows_l:
                     return True
                 lp.col_rows.extend(rows_l)
@@ -1022,6 +1008,19 @@ def _complete(
         return int(coef[n >= need].sum())
 
     return out if covered(out) >= covered(greedy) else greedy
+
+
+def _new_column(tpos: I64, seen: set[tuple[int, bytes]], x: int, tasks: I64) -> I64 | None:
+    """Volunteer ``x``'s week ``tasks`` as a column of a master: its rows
+    (``tpos``; tasks outside the master are left out), or None when it holds
+    none or the master has it (``seen``, to which it is added)."""
+    rows = tpos[tasks]
+    rows = rows[rows >= 0]
+    key = (x, np.sort(rows).tobytes())
+    if not len(rows) or key in seen:
+        return None
+    seen.add(key)
+    return rows
 
 
 def schedule_weeks(task: I64, volunteer: I64) -> list[tuple[int, I64]]:
