@@ -16,7 +16,7 @@ from assign.compile import Compiled, compile_problem
 from assign.model import Problem
 from assign.solvers import auto
 from assign.solvers.lagrange import KnapsackBound
-from tests.bruteforce import brute_force
+from tests.bruteforce import _uncovered_key, brute_force, valid_choices
 from tests.strategies import problems
 from tests.test_weeks import dense_problems
 
@@ -39,25 +39,83 @@ def _bounds(c: Compiled, steps: int = 200) -> list[int]:
 @SETTINGS
 @given(problem=st.one_of(problems(max_volunteers=4, max_tasks=5), dense_problems(max_tasks=5)))
 def test_never_above_the_least_u_of_the_tier(problem: Problem) -> None:
-    """For every tier, after 1 and 200 steps: at most the least U of that tier
-    over every valid schedule (brute force of the tier's tasks alone, pins
-    dropped), and at most the lexicographic optimum's (pins honoured)."""
+    """For every tier, after 1 and 200 steps: with the surely kept pins
+    forced, at most the least U of that tier over every valid schedule (the
+    brute force's enumeration, rule 12 read strictly) and at most the
+    lexicographic optimum's under either reading of rule 12; without them,
+    at most the least U of the tier's tasks alone, pins dropped."""
     c = compile_problem(problem)
     best = brute_force(c, honour_pins=True).key
+    lenient = brute_force(c, honour_pins=True, reading="lenient").key
+    every = valid_choices(c, honour_pins=True)
     cands = build_candidates(c)
     for j in range(1, c.n_tiers + 1):
-        kb = KnapsackBound(c, cands, c.t_tier == j)
-        got = [kb.run(n).get(0) for n in (1, 200)]
+        mine = c.t_tier == j
+        forced = KnapsackBound(c, cands, mine)
+        free = KnapsackBound(c, cands, mine, pins=False)
+        got = [kb.run(n).get(0) for kb in (forced, free) for n in (1, 200)]
+        if not mine.any():
+            assert got == [None] * 4
+            continue
+        # (a schedule valid under the lenient reading only counts too)
+        least = min(min(_uncovered_key(c, choice)[j - 1] for choice in every), lenient[j - 1])
+        alone = compile_problem(_tier_alone(problem, c, j))
+        least_alone = brute_force(alone).key[j - 1]
+        assert least_alone <= least <= best[j - 1]
+        for value in got[:2]:
+            assert value is not None and value <= least, (j, got, least, best, lenient)
+        for value in got[2:]:
+            assert value is not None and value <= least_alone, (j, got, least_alone)
+        g = int(np.gcd.reduce(np.abs(c.t_weight[mine])))
+        for value in got:
+            assert (value - int(c.t_weight[mine].sum())) % g == 0
+
+
+@st.composite
+def pinned_problems(draw: st.DrawFn) -> Problem:
+    """A dense problem (:func:`~tests.test_weeks.dense_problems`, one or two
+    volunteers, mostly with a pledge of 30-180 minutes, half of them with a
+    daily limit of one or two visits) whose one-volunteer tasks are pinned
+    to one of its volunteers half of the time: surely kept pins whose
+    minutes, days and blocks bind."""
+    problem = draw(dense_problems(max_volunteers=2, max_tasks=5, pins=False))
+    vols = [v.id for v in problem.volunteers]
+    # pledges and daily limits that bind
+    volunteers = []
+    for v in problem.volunteers:
+        update: dict[str, int] = {}
+        if draw(st.integers(0, 3)):
+            update["max_minutes"] = draw(st.integers(2, 12)) * 15
+        if draw(st.booleans()):
+            update["max_tasks_per_day"] = draw(st.integers(1, 2))
+        volunteers.append(v.model_copy(update=update))
+    problem = problem.model_copy(update={"volunteers": volunteers})
+    tasks = []
+    for t in problem.tasks:
+        if t.volunteers_needed == 1 and draw(st.booleans()):
+            t = t.model_copy(update={"pinned": (draw(st.sampled_from(vols)),)})
+        tasks.append(t)
+    return problem.model_copy(update={"tasks": tasks})
+
+
+@SETTINGS
+@given(problem=pinned_problems())
+def test_forced_pins_never_above_the_least_u_of_any_valid_schedule(problem: Problem) -> None:
+    """With many pins, for every tier after 200 steps: the bound with the
+    surely kept pins forced is at most the least U of that tier over every
+    valid schedule, under either reading of rule 12 (the strict one's every
+    schedule, the lenient one's optimum)."""
+    c = compile_problem(problem)
+    every = valid_choices(c, honour_pins=True)
+    lenient = brute_force(c, honour_pins=True, reading="lenient").key
+    cands = build_candidates(c)
+    for j in range(1, c.n_tiers + 1):
         mine = c.t_tier == j
         if not mine.any():
-            assert got == [None, None]
             continue
-        alone = compile_problem(_tier_alone(problem, c, j))
-        least = brute_force(alone).key[j - 1]
-        for value in got:
-            assert value is not None and value <= least <= best[j - 1], (j, got, least, best)
-            g = int(np.gcd.reduce(np.abs(c.t_weight[mine])))
-            assert (value - int(c.t_weight[mine].sum())) % g == 0
+        least = min(min(_uncovered_key(c, choice)[j - 1] for choice in every), lenient[j - 1])
+        value = KnapsackBound(c, cands, mine).run(200).get(0)
+        assert value is not None and value <= least, (j, value, least)
 
 
 def _relaxation_lp(c: Compiled, tier: int) -> float:
@@ -157,7 +215,8 @@ def _relaxation_lp(c: Compiled, tier: int) -> float:
 @given(problem=st.one_of(problems(max_volunteers=4, max_tasks=5), dense_problems(max_tasks=5)))
 def test_never_above_its_lp_and_near_it_after_many_steps(problem: Problem) -> None:
     """Any multipliers give at most the relaxation's LP (weak duality: the
-    module's L is computed right), and 2,000 steps come near it."""
+    module's L is computed right), and 2,000 steps come near it (pins not
+    forced: the LP here has none)."""
     c = compile_problem(problem)
     cands = build_candidates(c)
     for j in range(1, c.n_tiers + 1):
@@ -168,7 +227,7 @@ def test_never_above_its_lp_and_near_it_after_many_steps(problem: Problem) -> No
         g = int(np.gcd.reduce(np.abs(weights[weights != 0]))) if np.any(weights != 0) else 1
         # what any multipliers give at best: the LP's cover rounded down to the gcd
         at_most = int(weights.sum()) - g * int(np.floor(cover / g + 1e-9))
-        got = KnapsackBound(c, cands, c.t_tier == j).run(2000).get(0)
+        got = KnapsackBound(c, cands, c.t_tier == j, pins=False).run(2000).get(0)
         assert got is not None and got <= at_most, (j, got, at_most, cover)
         # and near it: within 0.5 % of the weight or one gcd
         assert got >= at_most - max(g, 0.005 * float(np.abs(weights).sum())), (j, got, at_most, cover)
@@ -208,6 +267,41 @@ def test_daily_limit_by_hand() -> None:
     """One visit a day, three visits that can only start on day 0: U >= 14 + 10."""
     c = compile_problem(_one_volunteer(window=(540, 720), max_tasks_per_day=1))
     assert _bounds(c)[3] == 24
+
+
+def test_a_surely_kept_pin_takes_its_volunteers_room() -> None:
+    """A 60-minute pledge, three 30-minute visits of weight 16, 14, 10 (tier
+    4) and a 30-minute visit of tier 1 pinned to the volunteer, which every
+    valid schedule keeps: tier 4 gets 30 minutes, one visit, so U4 >= 14 +
+    10 (the brute force's optimum); with the pin not forced, U4 >= 10. The
+    pinned task is covered in every schedule: U1 >= 0, and its weight never
+    counts."""
+    base = _one_volunteer(max_minutes=60)
+    pinned = base.tasks[0].model_copy(update={"id": "tp", "tier": 1, "pinned": ("v0",)})
+    problem = base.model_copy(update={"tasks": [*base.tasks, pinned]})
+    c = compile_problem(problem)
+    cands = build_candidates(c)
+    assert c.t_weight.tolist() == [16, 14, 10, 16]
+    optimum = brute_force(c, honour_pins=True).key
+    assert optimum[:4] == (0, 0, 0, 24)
+    four = c.t_tier == 4
+    assert KnapsackBound(c, cands, four).run(200).get(0) == 24
+    assert KnapsackBound(c, cands, four, pins=False).run(200).get(0) == 10
+    assert KnapsackBound(c, cands, c.t_tier == 1).run(200).get(0) == 0
+
+
+def test_a_surely_kept_pin_takes_a_visit_of_its_day() -> None:
+    """Two visits a day, three visits of tier 4 (16, 14, 10) and a pinned one
+    of tier 1 that can only start on day 0: tier 4 gets one visit, U4 >= 14 +
+    10 (the brute force's optimum); with the pin not forced, U4 >= 10."""
+    base = _one_volunteer(window=(540, 720), max_tasks_per_day=2)
+    pinned = base.tasks[0].model_copy(update={"id": "tp", "tier": 1, "pinned": ("v0",)})
+    c = compile_problem(base.model_copy(update={"tasks": [*base.tasks, pinned]}))
+    cands = build_candidates(c)
+    assert brute_force(c, honour_pins=True).key[:4] == (0, 0, 0, 24)
+    four = c.t_tier == 4
+    assert KnapsackBound(c, cands, four).run(200).get(0) == 24
+    assert KnapsackBound(c, cands, four, pins=False).run(200).get(0) == 10
 
 
 def test_capped_candidates_are_refused() -> None:

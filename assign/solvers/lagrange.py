@@ -39,7 +39,18 @@ once, a row level at a time (a stable sort by group and a cumulative sum).
 incumbent's covered weight); every step's value is a bound, the best per
 component is kept (the Lagrangian separates by component).
 
-The bound of ``U`` is the tasks' weight minus ``L``, after a relative 1e-9
+**Pins every valid schedule keeps** (:func:`~.timeindexed.sure_pin_rows`,
+one volunteer each; since stop 56, as the pair LP and the week bounds have
+forced them since stop 54): their tasks are covered in every schedule, so
+those of the mask count as covered and take no part in ``L``, and their
+visits, of any tier, take their volunteer's room: the pledge loses their
+minutes, a day with a daily limit one visit for each pin whose start can
+only fall on it, and a block (the one interval a pin fits in) holds the
+row's visits and the pins together within the hull of all their
+placements, less the pins' minutes (or the row's own span, if smaller).
+
+The bound of ``U`` is the tasks' weight minus ``L`` (and minus the pinned
+tasks' weight), after a relative 1e-9
 for the float sums, rounded to the weights' gcd. Tasks with fewer candidates
 than their team, and tasks of weight <= 0 (never worth covering), take no
 part in ``L``: they count fully in ``U``'s bound as in the trivial one.
@@ -111,9 +122,10 @@ def _day_of(c: Compiled, minute: I64) -> I64:
 
 class KnapsackBound:
     """The Lagrangian above for the tasks of ``tasks`` (a mask), over ``cands``
-    (every eligible free pair: a partial candidate list gives no bound)."""
+    (every eligible free pair: a partial candidate list gives no bound);
+    with ``pins``, the surely kept pins forced (module docstring)."""
 
-    def __init__(self, c: Compiled, cands: Candidates, tasks: NDArray[np.bool_]):
+    def __init__(self, c: Compiled, cands: Candidates, tasks: NDArray[np.bool_], pins: bool = True):
         if not cands.complete:
             raise ValueError("a knapsack bound needs every eligible pair (candidates are capped or a subset)")
         self.c = c
@@ -121,8 +133,19 @@ class KnapsackBound:
         need = c.t_needed.astype(np.int64)
         counts = cands.counts()
         self.tasks = np.asarray(tasks, dtype=bool)
-        # tasks that take part: worth covering and with enough candidates
-        self.live = self.tasks & (w > 0) & (counts >= need)
+        pin_rows = np.zeros(0, dtype=np.int64)
+        if pins and len(c.t_pin):
+            from .timeindexed import sure_pin_rows
+
+            pin_rows = sure_pin_rows(c, cands)
+        pin_t = cands.task[pin_rows].astype(np.int64)
+        pin_v = cands.volunteer[pin_rows].astype(np.int64)
+        held = np.zeros(c.n_tasks, dtype=bool)
+        held[pin_t] = True
+        #: the mask's tasks a surely kept pin covers in every valid schedule
+        self.held = self.tasks & held
+        # tasks that take part: worth covering, with enough candidates, not held
+        self.live = self.tasks & (w > 0) & (counts >= need) & ~held
         rows = np.flatnonzero(self.live[cands.task])
         t = cands.task[rows].astype(np.int64)
         v = cands.volunteer[rows].astype(np.int64)
@@ -144,6 +167,23 @@ class KnapsackBound:
         np.maximum.at(span_hi, block[in_block], hi[in_block])
         # (a block no visit fits only in keeps its sentinels: capacity 0, not a wrapped difference)
         block_cap = np.where(span_hi >= span_lo, span_hi - span_lo, 0).astype(np.float64)
+        # the pins: in the one block they fit, with the row's visits inside
+        # the hull of all their placements, less their minutes
+        pin_dur = c.t_duration[pin_t].astype(np.int64)
+        pws, pwe = c.t_window_start[pin_t], c.t_window_end[pin_t]
+        pin_block, _ = _first_block(c, pin_v, pws, pwe, pin_dur)
+        p_in = pin_block >= 0
+        pbj = np.where(p_in, pin_block, 0)
+        p_lo = np.maximum(pws, c.av_start[pbj])
+        p_hi = np.minimum(pwe, c.av_end[pbj])
+        if p_in.any():
+            hull_lo, hull_hi = span_lo.copy(), span_hi.copy()
+            np.minimum.at(hull_lo, pin_block[p_in], p_lo[p_in])
+            np.maximum.at(hull_hi, pin_block[p_in], p_hi[p_in])
+            pinned_minutes = np.bincount(pin_block[p_in], pin_dur[p_in], n_av)
+            with_pins = (hull_hi - hull_lo - pinned_minutes).astype(np.float64)
+            has_items = span_hi >= span_lo
+            block_cap = np.where(has_items, np.clip(np.minimum(block_cap, with_pins), 0.0, None), block_cap)
         levels = [_Level(np.where(in_block, block, -1), block_cap)]
 
         # day rows (volunteers with a daily limit): the visits whose start falls on one day
@@ -163,11 +203,18 @@ class KnapsackBound:
         sel = day_group >= 0
         np.maximum.at(longest, day_group[sel], self.dur[sel])
         owner = np.arange(n_day_groups, dtype=np.int64) // n_days
-        day_cap = np.minimum(limit[owner], _NO_DAILY_LIMIT).astype(np.float64) * longest
+        # a pin whose start can only fall on one day takes one of its visits
+        p_first = np.where(p_in, _day_of(c, p_lo), _day_of(c, pws))
+        p_last = np.where(p_in, _day_of(c, p_hi - pin_dur), _day_of(c, pwe - pin_dur))
+        p_day = (p_first == p_last) & (p_first >= 0) & (p_first < n_days) & (limit[pin_v] < _NO_DAILY_LIMIT)
+        day_pins = np.bincount(pin_v[p_day] * n_days + p_first[p_day], minlength=n_day_groups)
+        day_left = np.maximum(0, np.minimum(limit[owner], _NO_DAILY_LIMIT) - day_pins)
+        day_cap = day_left.astype(np.float64) * longest
         levels.append(_Level(day_group, day_cap))
 
-        # the pledge
-        levels.append(_Level(v, c.v_max_minutes.astype(np.float64)))
+        # the pledge, less the pins' minutes
+        pledge = c.v_max_minutes.astype(np.float64) - np.bincount(pin_v, pin_dur, len(c.av_ptr) - 1)
+        levels.append(_Level(v, np.maximum(pledge, 0.0)))
         self.levels = levels
 
         self.w = w.astype(np.float64)
@@ -225,8 +272,9 @@ class KnapsackBound:
 
         ``labels`` must not split a component (no volunteer may be a
         candidate of tasks of two labels): the minimum per label is taken over
-        different steps. ``target``, a covered weight some schedule reaches (so at most ``L``'s
-        minimum), aims Polyak's steps; without it they aim 5 % below the
+        different steps. ``target``, a covered weight some schedule reaches
+        over the tasks that take part (so at most ``L``'s minimum; the
+        pinned tasks' weight left out), aims Polyak's steps; without it they aim 5 % below the
         current value. The step halves after :data:`STALL` steps without a
         better ``L``. Multipliers stay in ``[0, w_t / n_t]`` (beyond it a
         multiplier only adds to the knapsacks). With ``until`` (a
@@ -300,10 +348,12 @@ class KnapsackBound:
         weights = c.t_weight[tm][by].astype(np.int64)
         totals = np.add.reduceat(weights, heads)
         gcds = np.gcd.reduceat(np.abs(weights), heads)
+        # the weight the surely kept pins cover in every schedule
+        held = np.add.reduceat(np.where(self.held[tm][by], weights, 0), heads)
         out: dict[int, int] = {}
         for i, k in enumerate(keys.tolist()):
             g_w = max(1, int(gcds[i]))
             # the covered weight of the positive tasks: a multiple of the gcd, at most L
             cover = float(best[i]) + 1e-9 * max(1.0, float(best_scale[i]))
-            out[int(k)] = int(totals[i]) - g_w * math.floor(cover / g_w)
+            out[int(k)] = int(totals[i]) - int(held[i]) - g_w * math.floor(cover / g_w)
         return out
