@@ -18,7 +18,7 @@ from assign.solvers import auto
 from assign.solvers.lagrange import KnapsackBound
 from tests.bruteforce import _uncovered_key, brute_force, valid_choices
 from tests.strategies import problems
-from tests.test_weeks import dense_problems
+from tests.test_weeks import dense_problems, pinned_problems
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -69,33 +69,6 @@ def test_never_above_the_least_u_of_the_tier(problem: Problem) -> None:
         g = int(np.gcd.reduce(np.abs(c.t_weight[mine])))
         for value in got:
             assert (value - int(c.t_weight[mine].sum())) % g == 0
-
-
-@st.composite
-def pinned_problems(draw: st.DrawFn) -> Problem:
-    """A dense problem (:func:`~tests.test_weeks.dense_problems`, one or two
-    volunteers, mostly with a pledge of 30-180 minutes, half of them with a
-    daily limit of one or two visits) whose one-volunteer tasks are pinned
-    to one of its volunteers half of the time: surely kept pins whose
-    minutes, days and blocks bind."""
-    problem = draw(dense_problems(max_volunteers=2, max_tasks=5, pins=False))
-    vols = [v.id for v in problem.volunteers]
-    # pledges and daily limits that bind
-    volunteers = []
-    for v in problem.volunteers:
-        update: dict[str, int] = {}
-        if draw(st.integers(0, 3)):
-            update["max_minutes"] = draw(st.integers(2, 12)) * 15
-        if draw(st.booleans()):
-            update["max_tasks_per_day"] = draw(st.integers(1, 2))
-        volunteers.append(v.model_copy(update=update))
-    problem = problem.model_copy(update={"volunteers": volunteers})
-    tasks = []
-    for t in problem.tasks:
-        if t.volunteers_needed == 1 and draw(st.booleans()):
-            t = t.model_copy(update={"pinned": (draw(st.sampled_from(vols)),)})
-        tasks.append(t)
-    return problem.model_copy(update={"tasks": tasks})
 
 
 @SETTINGS

@@ -42,7 +42,7 @@ from assign.model import Problem
 from assign.solvers import weeks
 from assign.solvers.auto import Relaxation
 from assign.solvers.weeks import WeekBound, _enumerate
-from tests.bruteforce import _Tiny, brute_force
+from tests.bruteforce import _Tiny, _uncovered_key, brute_force, valid_choices
 from tests.strategies import SERVICES, SKILLS, problems
 
 TZ = timezone(timedelta(hours=8))
@@ -165,6 +165,33 @@ def dense_problems(
         "tasks": tasks,
     }
     return Problem.model_validate(raw)
+
+
+@st.composite
+def pinned_problems(draw: st.DrawFn) -> Problem:
+    """A dense problem (:func:`dense_problems`, one or two
+    volunteers, mostly with a pledge of 30-180 minutes, half of them with a
+    daily limit of one or two visits) whose one-volunteer tasks are pinned
+    to one of its volunteers half of the time: surely kept pins whose
+    minutes, days and blocks bind."""
+    problem = draw(dense_problems(max_volunteers=2, max_tasks=5, pins=False))
+    vols = [v.id for v in problem.volunteers]
+    # pledges and daily limits that bind
+    volunteers = []
+    for v in problem.volunteers:
+        update: dict[str, int] = {}
+        if draw(st.integers(0, 3)):
+            update["max_minutes"] = draw(st.integers(2, 12)) * 15
+        if draw(st.booleans()):
+            update["max_tasks_per_day"] = draw(st.integers(1, 2))
+        volunteers.append(v.model_copy(update=update))
+    problem = problem.model_copy(update={"volunteers": volunteers})
+    tasks = []
+    for t in problem.tasks:
+        if t.volunteers_needed == 1 and draw(st.booleans()):
+            t = t.model_copy(update={"pinned": (draw(st.sampled_from(vols)),)})
+        tasks.append(t)
+    return problem.model_copy(update={"tasks": tasks})
 
 
 @st.composite
@@ -484,6 +511,30 @@ def test_bounds_never_beat_the_brute_force_optimum(problem: Problem) -> None:
                     assert value == 0.0
             if len(weights):
                 assert wb.iterations >= 3
+
+
+@_settings(200)
+@given(problem=pinned_problems())
+def test_forced_pins_never_raise_a_bound_above_any_valid_schedule(problem: Problem) -> None:
+    """On pin-heavy problems, for every tier alone: the week bound and the
+    pair LP's bound, both with the surely kept pins forced, are at most the
+    least U of the tier over every valid schedule — the brute force's
+    enumeration under the strict reading of rule 12, and the lenient
+    reading's optimum."""
+    c, cands = _compile(problem)
+    every = valid_choices(c, honour_pins=True)
+    lenient = brute_force(c, honour_pins=True, reading="lenient").key
+    for j in range(1, c.n_tiers + 1):
+        mine = c.t_tier == j
+        if not mine.any():
+            continue
+        least = min(min(_uncovered_key(c, choice)[j - 1] for choice in every), lenient[j - 1])
+        wb = WeekBound(c, cands, mine)
+        event(f"forced pins: {'some' if len(wb.forced) else 'none'}")
+        week = wb.tier_bound(j, {}, None)
+        assert week is not None and week <= least, (j, week, least)
+        pair_lp = Relaxation(c, cands, mine, fairness=False).tier_bound(j, {}, None)
+        assert pair_lp is not None and pair_lp <= least, (j, pair_lp, least)
 
 
 def _prefix_cases(
