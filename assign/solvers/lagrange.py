@@ -120,6 +120,18 @@ def _day_of(c: Compiled, minute: I64) -> I64:
     return np.searchsorted(c.day_starts, minute, side="right") - 1
 
 
+def _placements(c: Compiled, v: I64, ws: I64, we: I64, dur: I64) -> tuple[I64, I64, I64, I64, I64]:
+    """Per visit (volunteer ``v``, window ``[ws, we)``, ``dur`` minutes): the
+    one interval it fits in (-1: none or several, :func:`_first_block`), the
+    span ``[lo, hi)`` its placements take there (the window where -1), and
+    the first and last day its start can fall on."""
+    block, _ = _first_block(c, v, ws, we, dur)
+    bj = np.where(block >= 0, block, 0)
+    lo = np.where(block >= 0, np.maximum(ws, c.av_start[bj]), ws)
+    hi = np.where(block >= 0, np.minimum(we, c.av_end[bj]), we)
+    return block, lo, hi, _day_of(c, lo), _day_of(c, hi - dur)
+
+
 class KnapsackBound:
     """The Lagrangian above for the tasks of ``tasks`` (a mask), over ``cands``
     (every eligible free pair: a partial candidate list gives no bound);
@@ -155,11 +167,9 @@ class KnapsackBound:
         self.dur = dur.astype(np.float64)
 
         # block rows: visits with one interval they fit in, within their placements' span
-        block, _ = _first_block(c, v, ws, we, dur)
+        block, lo, hi, first_day, last_day = _placements(c, v, ws, we, dur)
         in_block = block >= 0
         bj = np.where(in_block, block, 0)
-        lo = np.maximum(ws, c.av_start[bj])
-        hi = np.minimum(we, c.av_end[bj])
         n_av = len(c.av_start)
         span_lo = np.full(n_av, np.iinfo(np.int64).max, dtype=np.int64)
         span_hi = np.full(n_av, np.iinfo(np.int64).min, dtype=np.int64)
@@ -170,12 +180,10 @@ class KnapsackBound:
         # the pins: in the one block they fit, with the row's visits inside
         # the hull of all their placements, less their minutes
         pin_dur = c.t_duration[pin_t].astype(np.int64)
-        pws, pwe = c.t_window_start[pin_t], c.t_window_end[pin_t]
-        pin_block, _ = _first_block(c, pin_v, pws, pwe, pin_dur)
+        pin_block, p_lo, p_hi, p_first, p_last = _placements(
+            c, pin_v, c.t_window_start[pin_t], c.t_window_end[pin_t], pin_dur
+        )
         p_in = pin_block >= 0
-        pbj = np.where(p_in, pin_block, 0)
-        p_lo = np.maximum(pws, c.av_start[pbj])
-        p_hi = np.minimum(pwe, c.av_end[pbj])
         if p_in.any():
             hull_lo, hull_hi = span_lo.copy(), span_hi.copy()
             np.minimum.at(hull_lo, pin_block[p_in], p_lo[p_in])
@@ -193,8 +201,6 @@ class KnapsackBound:
         # a block that crosses midnight keeps its visits out of the day rows
         block_day = _day_of(c, c.av_start)
         block_whole_day = block_day == _day_of(c, c.av_end - 1)
-        first_day = np.where(in_block, _day_of(c, lo), _day_of(c, ws))
-        last_day = np.where(in_block, _day_of(c, hi - dur), _day_of(c, we - dur))
         one_day = (first_day == last_day) & (first_day >= 0) & (first_day < n_days)
         one_day &= ~in_block | block_whole_day[bj]
         day_group = np.where(limited & one_day, v * n_days + first_day, -1)
@@ -204,8 +210,6 @@ class KnapsackBound:
         np.maximum.at(longest, day_group[sel], self.dur[sel])
         owner = np.arange(n_day_groups, dtype=np.int64) // n_days
         # a pin whose start can only fall on one day takes one of its visits
-        p_first = np.where(p_in, _day_of(c, p_lo), _day_of(c, pws))
-        p_last = np.where(p_in, _day_of(c, p_hi - pin_dur), _day_of(c, pwe - pin_dur))
         p_day = (p_first == p_last) & (p_first >= 0) & (p_first < n_days) & (limit[pin_v] < _NO_DAILY_LIMIT)
         day_pins = np.bincount(pin_v[p_day] * n_days + p_first[p_day], minlength=n_day_groups)
         day_left = np.maximum(0, np.minimum(limit[owner], _NO_DAILY_LIMIT) - day_pins)
@@ -213,7 +217,7 @@ class KnapsackBound:
         levels.append(_Level(day_group, day_cap))
 
         # the pledge, less the pins' minutes
-        pledge = c.v_max_minutes.astype(np.float64) - np.bincount(pin_v, pin_dur, len(c.av_ptr) - 1)
+        pledge = c.v_max_minutes.astype(np.float64) - np.bincount(pin_v, pin_dur, c.n_volunteers)
         levels.append(_Level(v, np.maximum(pledge, 0.0)))
         self.levels = levels
 

@@ -746,6 +746,7 @@ class WeekBound:
         self.cut = False
         last = self._lp
         master = None
+        got = None
         if warm and last is not None and np.array_equal(last.T, T) and last.col_rows:
             col_rows, col_vol, seen = list(last.col_rows), list(last.col_vol), set(last.seen)
             same = last.key == (tier, sorted(limits.items()))
@@ -758,8 +759,6 @@ class WeekBound:
             else:
                 master = make()
                 got = master.solve(col_rows, col_vol)
-            if got is not None:
-                rmp, rmp_value = got[:2], math.ceil(Wk + got[2] - 1e-6)
             if same and last.center is not None:
                 # the same LP: the stabilisation's centre and bound so far hold
                 center, best = last.center, last.best
@@ -771,8 +770,8 @@ class WeekBound:
                     col_rows.append(rows)
                     col_vol.append(vrow[int(x)])
             got = master.solve(col_rows, col_vol) if col_rows else None
-            if got is not None:
-                rmp, rmp_value = got[:2], math.ceil(Wk + got[2] - 1e-6)
+        if got is not None:
+            rmp, rmp_value = got[:2], math.ceil(Wk + got[2] - 1e-6)
         alpha = SMOOTHING
         for _ in range(max_iterations):
             # Wentges smoothing: price between the best multipliers so far and the master's
@@ -962,9 +961,15 @@ def _complete(
     free = np.ones(int(owner.max()) + 1 if len(owner) else 0, dtype=bool)
     free[list(fixed)] = False
     cand = np.flatnonzero((lam > 1e-6) & free[owner])
-    base = np.zeros(len(lp.T), dtype=np.int64)
-    for j in fixed.values():
-        np.add.at(base, lp.col_rows[j], 1)
+
+    def visits(chosen: dict[int, int]) -> I64:
+        # per task of the master, the visits the chosen columns hold
+        n = np.zeros(len(lp.T), dtype=np.int64)
+        for j in chosen.values():
+            np.add.at(n, lp.col_rows[j], 1)
+        return n
+
+    base = visits(fixed)
     assert lp.key is not None
     tier, limits = lp.key[0], dict(lp.key[1])
     tt = c.t_tier[lp.T]
@@ -1002,10 +1007,7 @@ def _complete(
             out[int(owner[j])] = j
 
     def covered(chosen: dict[int, int]) -> int:
-        n = np.zeros(len(lp.T), dtype=np.int64)
-        for j in chosen.values():
-            np.add.at(n, lp.col_rows[j], 1)
-        return int(coef[n >= need].sum())
+        return int(coef[visits(chosen) >= need].sum())
 
     return out if covered(out) >= covered(greedy) else greedy
 
