@@ -2732,6 +2732,18 @@ def _late_window(jobs: list[tuple[int, int, NDArray[np.bool_], dict[int, float],
     return LATE_LP_FACTOR * sum((LP_BUILD_RATE + LP_SOLVE_RATE) * n for *_, n in jobs)
 
 
+def _late_lp_starts(now: float, lns_end: float, retime_budget: float, window: float) -> bool:
+    """Whether the later tiers' restricted LPs of ``window`` seconds
+    (:func:`_late_window`) still start at ``now``, the search ending at
+    ``lns_end``: they run in the search's last ``window`` seconds and on
+    through the insertion after it (``retime_budget``, which collects
+    them), so they fit while ``window`` ends by then. (Until stop 57 they
+    had to start before ``lns_end - window``: at 10 s laocheng's week child
+    comes back ~0.5 s after that, and tier 3's bound stayed its LP alone,
+    3,756 instead of ~4,800; benchmarks/HISTORY.md, "Stop 57".)"""
+    return lns_end + retime_budget - window > now
+
+
 def _late_fit(
     jobs: list[tuple[int, int, NDArray[np.bool_], dict[int, float], int]], budget: float
 ) -> list[tuple[int, int, NDArray[np.bool_], dict[int, float], int]]:
@@ -4037,7 +4049,7 @@ def _solve_auto_detailed(
         if n_workers > 1 and week_wait is None and knap_wait is None:
             late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs, LATE_LP_SHARE * limit)
         late_window = _late_window(late)
-        if late and lns_end - late_window > now():
+        if late and _late_lp_starts(now(), lns_end, retime_budget, late_window):
             search.run(lns_end - late_window, work, workers=n_workers)
             offer(search.sol)
             late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs, LATE_LP_SHARE * limit)
