@@ -1236,16 +1236,14 @@ def test_late_fit_is_the_longest_prefix_within_the_budget(sizes: list[int], budg
         assert auto._late_window(jobs[: len(got) + 1]) > budget
 
 
-def test_the_late_lps_start_while_their_estimate_ends_by_the_insertion() -> None:
-    """:func:`auto._late_lp_starts`: the later tiers' LPs run on into the
-    insertion after the search, so a week child back after their window's
-    start (laocheng at 10 s) still leaves them their estimated time; past
-    that, not."""
-    lns_end, retime, window = 8.9, 0.3, 1.2  # (the estimate: 0.6 s)
+def test_the_late_lps_start_while_their_window_ends_by_the_insertion() -> None:
+    """:func:`auto._late_lp_starts`: the later tiers' LPs run into the
+    insertion after the search, so a week child back after the window's
+    start (laocheng at 10 s) still leaves them their time; past that, not."""
+    lns_end, retime, window = 8.9, 0.3, 1.2
     assert auto._late_lp_starts(7.0, lns_end, retime, window)  # (before the window: as before)
     assert auto._late_lp_starts(7.9, lns_end, retime, window)  # (in the search's last window seconds)
-    assert auto._late_lp_starts(8.5, lns_end, retime, window)  # (its estimate still ends by the insertion's end)
-    assert not auto._late_lp_starts(8.7, lns_end, retime, window)
+    assert not auto._late_lp_starts(8.1, lns_end, retime, window)  # (its window would end after the insertion)
     assert not auto._late_lp_starts(9.0, lns_end, retime, window)
 
 

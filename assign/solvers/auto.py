@@ -2734,17 +2734,14 @@ def _late_window(jobs: list[tuple[int, int, NDArray[np.bool_], dict[int, float],
 
 def _late_lp_starts(now: float, lns_end: float, retime_budget: float, window: float) -> bool:
     """Whether the later tiers' restricted LPs of ``window`` seconds
-    (:func:`_late_window`: LATE_LP_FACTOR times their estimate) still start
-    at ``now``, the search ending at ``lns_end``: they run in the search's
-    last ``window`` seconds and on through the insertion after it
-    (``retime_budget``, which collects them), and start while their
-    estimated time (the window without its factor) ends by then — cut
-    short, their multipliers still give a bound (weak duality), and one
-    with less than its minimum time gives up at once. (Until stop 57 they
-    had to start before ``lns_end - window``: at 10 s laocheng's week
-    child comes back later than that, and tier 3's bound stayed its LP
-    alone, 3,756 instead of ~4,600-4,900; benchmarks/HISTORY.md, "Stop 57".)"""
-    return lns_end + retime_budget - window / LATE_LP_FACTOR > now
+    (:func:`_late_window`) still start at ``now``, the search ending at
+    ``lns_end``: they run in the search's last ``window`` seconds and on
+    through the insertion after it (``retime_budget``, which collects
+    them), so they fit while ``window`` ends by then. (Until stop 57 they
+    had to start before ``lns_end - window``: at 10 s laocheng's week child
+    comes back ~0.5 s after that, and tier 3's bound stayed its LP alone,
+    3,756 instead of ~4,800; benchmarks/HISTORY.md, "Stop 57".)"""
+    return lns_end + retime_budget - window > now
 
 
 def _late_fit(
