@@ -369,6 +369,37 @@ def test_greedy_puts_back_a_keepable_team_pin(name: str, monkeypatch: pytest.Mon
     assert not assign.check(p, before).valid
 
 
+@pytest.mark.parametrize("strategy", ["greedy", "cpsat", "auto"])
+def test_a_kept_pin_is_not_listed_as_a_conflict(strategy: str) -> None:
+    """An independent audit's problem (stop 57): t2 needs two volunteers and
+    is pinned to x2 and v0; the greedy dropped t2/v0 (whole_teams) at one
+    step and kept it at a later one (v0 as the team's mate), and t2/v0 stayed
+    in ``conflicts`` although the schedule keeps it. SPEC §4 rule 12: a pin is
+    in the schedule or a conflict."""
+    problem = _data("pin_kept_after_a_drop")
+    schedule = assign.solve(problem, strategy=strategy, time_limit=5, workers=1)
+    kept = {(a.task, a.volunteer) for a in schedule.assignments}
+    assert ("t2", "v0") in kept and ("t2", "x2") in kept
+    assert not [x for x in schedule.conflicts if (x.task, x.volunteer) in kept]
+    # every pin is kept or listed, once
+    listed = [(x.task, x.volunteer) for x in schedule.conflicts]
+    assert len(listed) == len(set(listed))
+    pins = {(t.id, v) for t in problem.tasks for v in t.pinned}
+    assert pins == kept & pins | set(listed)
+
+
+def test_rename_conflicts_drops_the_pins_kept() -> None:
+    """:func:`greedy.rename_conflicts` on a schedule that keeps a listed pin."""
+    from assign.solution import Solution
+    from assign.solvers import greedy
+
+    c = compile_problem(_data("pin_kept_after_a_drop"))
+    t2, v0, x2 = c.task_ids.index("t2"), c.volunteer_ids.index("v0"), c.volunteer_ids.index("x2")
+    start = int(c.t_window_start[t2])
+    sol = Solution.build(np.array([t2, t2]), np.array([v0, x2]), np.array([start, start]), ((t2, v0, "whole_teams"),))
+    assert greedy.rename_conflicts(c, sol).conflicts == ()
+
+
 def test_a_dropped_pin_names_a_rule_that_blocks_it(monkeypatch: pytest.MonkeyPatch) -> None:
     # before its repair the greedy dropped t11/v7 (a team pin) as whole_teams
     # where v7 is blocked by its availability, the kept pins and its pledged

@@ -1466,11 +1466,20 @@ def rename_conflicts(c: Compiled, sol: Solution) -> Solution:
     else, where the named rule does not block it, a rule that does (the
     validator's, :func:`assign.check.misnamed_pins`; the first in
     :data:`_RULE_PREFERENCE`; e.g. ``whole_teams`` for a team pin whose
-    volunteer is busy with the kept pins: ``double_booking``)."""
+    volunteer is busy with the kept pins: ``double_booking``). A pin the
+    schedule keeps after all is not listed (SPEC §4 rule 12: a pin is in the
+    schedule *or* a conflict; one dropped at a step and taken back at a
+    later one — e.g. its volunteer made a pinned team's mate — stayed listed:
+    an independent audit of stop 57, ``tests/data/pin_kept_after_a_drop.json``)."""
     from ..check import misnamed_pins
 
     if not sol.conflicts:
         return sol
+    kept = set(zip(sol.task.tolist(), sol.volunteer.tolist(), strict=True))
+    if any((t, v) in kept for t, v, _ in sol.conflicts):
+        sol = Solution(sol.task, sol.volunteer, sol.start, tuple(x for x in sol.conflicts if (x[0], x[1]) not in kept))
+        if not sol.conflicts:
+            return sol
     ct = np.asarray([x[0] for x in sol.conflicts], dtype=np.int64)
     cv = np.asarray([x[1] for x in sol.conflicts], dtype=np.int64)
     alone = rules.broken_alone(c, ct, cv, np.ones(c.n_tasks, dtype=bool))
