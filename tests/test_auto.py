@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from assign.candidates import build_candidates
 from assign.check import violations
-from assign.compile import compile_problem
+from assign.compile import Compiled, compile_problem
 from assign.model import Problem
 from assign.score import evaluate
+from assign.solution import Solution
 from assign.solvers import auto, get_strategy, timeindexed
 from assign.solvers.greedy import solve_greedy
 from tests.bruteforce import brute_force, valid_choices
@@ -2126,3 +2127,57 @@ def test_one_worker_computes_the_large_components_week_bounds_after_the_search(m
     exact = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1)  # small path: exact per town
     assert exact.bound is not None and tuple(exact.bound.uncovered) == evaluate(c, exact.solution).uncovered
     assert all(b <= u for b, u in zip(got.bound.uncovered, exact.bound.uncovered, strict=True))
+
+
+def _retime_first_problem() -> Problem:
+    """One volunteer free 08:00-10:00. Tier 1: ``a`` (one hour, any time in
+    08:00-10:00, the heavier, so it is booked first, at 08:00) and ``b`` (one
+    hour at 08:00 sharp); tier 2: ``c`` (one hour at 09:00 sharp). A pass
+    books ``a`` at 08:00 and cannot take ``b``; moving ``a`` to 09:00 makes
+    room for ``b`` — unless ``c`` is booked at 09:00 first. The optimum
+    covers ``a`` and ``b``: U = (0, 10)."""
+    tasks = [("a", 1, 480, 600, ["solitary"]), ("b", 1, 480, 540, []), ("c", 2, 540, 600, [])]
+    return Problem.model_validate({
+        "format": "assign/problem@1",
+        "name": "retime-first",
+        "horizon": {"start": _iso(0), "end": _iso(1440)},
+        "policy": {"max_travel_km": 10.0},
+        "communities": [{"id": "c"}],
+        "volunteers": [{"id": "v", "community": "c", "lat": 33.0, "lon": 108.0, "skills": ["care"],
+                        "availability": [[_iso(480), _iso(600)]]}],
+        "recipients": [{"id": f"r{i}", "community": "c", "lat": 33.0, "lon": 108.0, "groups": g}
+                       for i, (*_, g) in enumerate(tasks)],
+        "tasks": [{"id": name, "recipient": f"r{i}", "service": "medical", "required_skills": ["care"],
+                   "tier": tier, "window_start": _iso(lo), "window_end": _iso(hi), "duration_min": 60}
+                  for i, (name, tier, lo, hi, _) in enumerate(tasks)],
+    })
+
+
+def test_the_guided_pass_retimes_its_tier_before_the_less_urgent_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the LP-guided pass over the first open tier, the insertion with
+    re-timing (:data:`auto.RETIME_GUIDED`) runs on that tier's tasks while the
+    less urgent tiers have no visits yet, and covers what re-timing allows."""
+    from assign.solvers import retime
+
+    c = compile_problem(_retime_first_problem())
+    cands = build_candidates(c)
+    assert brute_force(c, honour_pins=True).key[:2] == (0.0, 10.0)
+    calls: list[tuple[set[int], set[int], set[int]]] = []
+    real = retime.insert_retimed
+
+    def spy(c_: Compiled, cands_: object, sol: Solution, order: np.ndarray, *args: object, **kwargs: object) -> Solution:
+        out = real(c_, cands_, sol, order, *args, **kwargs)  # type: ignore[arg-type]
+        tiers = set(c.t_tier[order].tolist())
+        calls.append((tiers, set(c.t_tier[sol.task].tolist()), set(out.task.tolist())))
+        return out
+
+    for name in ("SMALL_PAIRS", "WEEK_MAX_PAIRS", "EXACT_PAIRS", "FIXED_PAIRS"):
+        monkeypatch.setattr(auto, name, 0)
+    monkeypatch.setattr(retime, "insert_retimed", spy)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 1, max_work=0.2)
+    guided = [call for call in calls if call[0] == {1}]
+    assert guided, calls
+    order_tiers, sol_tiers, covered = guided[0]
+    assert sol_tiers <= {1}  # no visit of tier 2 when tier 1 is re-timed
+    assert covered == {c.task_ids.index("a"), c.task_ids.index("b")}
+    assert result.key[:2] == (0.0, 10.0)

@@ -1838,6 +1838,17 @@ LP_SOLVE_RATE = 1.0e-5
 GUIDE_SHARE = 0.1
 #: orders with random ties the guided pass after the first LP tries too (:func:`guide_orders`)
 GUIDE_RANDOM_ORDERS = 4
+#: each of those passes over the first open tier is followed by the insertion
+#: with re-timing (:mod:`.retime`) of that tier's uncovered tasks, before the
+#: less urgent tiers fill the volunteers' blocks, in at most this many times
+#: the pass's estimate (at least :data:`RETIME_MIN_SECONDS`; 0: none, as
+#: before stop 58). Shiquan seed 0 from its
+#: 60-s schedule's tier 1 (ad hoc, benchmarks/HISTORY.md "Stop 58"): the
+#: eight orders' U2 28,287-28,426, re-timed 28,017-28,159 in 1.2-2.1 s each;
+#: the whole schedule after the insertion over tiers 2-4 27,999 against
+#: 28,229; the same insertion after the less urgent tiers (the final
+#: schedule's) took 28,318 to 28,316
+RETIME_GUIDED = 4.0
 GUIDE_USED = 1e-3
 GREEDY_PASS_RATE = 5.5e-7
 #: with two workers or more, a fixed-time stage that proves its tiers starts
@@ -3300,10 +3311,16 @@ def _solve_auto_detailed(
     final_small = FINAL_RATE * len(full) + 0.05  # the final steps of a problem of small components
 
     def retimed_pass(first: int, last: int, budget: float, tasks: NDArray[np.bool_] | None = None) -> None:
-        """:func:`~.retime.insert_retimed` over tiers ``first..last`` in the
-        knapsack order (of the tasks in ``tasks`` only, when given); with one
-        worker a budget of blocks tried instead of the clock, so that runs
-        repeat."""
+        """:func:`retimed` of ``best`` over tiers ``first..last``, offered."""
+        offer(retimed(best, first, last, budget, tasks))
+
+    def retimed(
+        sol: Solution, first: int, last: int, budget: float, tasks: NDArray[np.bool_] | None = None
+    ) -> Solution:
+        """:func:`~.retime.insert_retimed` of ``sol`` over tiers ``first..last``
+        in the knapsack order (of the tasks in ``tasks`` only, when given);
+        with one worker a budget of blocks tried instead of the clock, so that
+        runs repeat."""
         from .retime import insert_retimed
 
         order = ratio_order(c)
@@ -3317,13 +3334,12 @@ def _solve_auto_detailed(
             # ran 8 s over its minute; a run cut by it may not repeat)
             wall = clock.wall_left()
             net = None if wall is None else time.perf_counter() + max(0.0, wall - final_est) / (1.0 + retime_fill)
-            got = insert_retimed(c, full, best, order, deadline=net, max_trials=int(RETIME_TRIAL_RATE * budget))
+            got = insert_retimed(c, full, sol, order, deadline=net, max_trials=int(RETIME_TRIAL_RATE * budget))
             if isinstance(clock, clocks.DeterministicClock) and net is not None and time.perf_counter() >= net:
                 clock.cut = True
             clock.charge(budget)
-            offer(got)
-            return
-        offer(insert_split(c, full, best, order, now() + budget, split))
+            return got
+        return insert_split(c, full, sol, order, now() + budget, split)
 
     def community_pass(
         floor_u: NDArray[np.float64], tasks: NDArray[np.bool_], vols: NDArray[np.bool_], until: float
@@ -3917,6 +3933,12 @@ def _solve_auto_detailed(
                             t0 = now()
                             part = ordered_greedy(c, cands, base_lp, keep_lp, o[in_tier[o]], prefer)
                             clock.charge(tier_est)
+                            # the tier's visits re-timed to insert more of it
+                            # before the less urgent tiers fill the blocks
+                            # (:data:`RETIME_GUIDED`)
+                            room = min(max(RETIME_MIN_SECONDS, RETIME_GUIDED * tier_est), lp_deadline - passes - now())
+                            if RETIME_GUIDED > 0 and room > 0.0:
+                                part = retimed(part, tier, tier, room, in_comp)
                             part_seconds = now() - t0
                             u_part = float(c.t_weight[in_comp & in_tier & ~part.covered(c.n_tasks)].sum())
                             if pick is None or u_part < pick[0]:
