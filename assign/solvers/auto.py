@@ -70,7 +70,10 @@ Steps
      greedy pass (the knapsack order, each task to a volunteer the LP uses
      for it, the cheapest first; :func:`guided_preference`,
      :data:`GUIDE_SHARE`; after the first LP in the other orders of
-     :func:`guide_orders` too, while the phase's time holds them); (d) large-neighbourhood search (:class:`Search`) for the rest of
+     :func:`guide_orders` too, while the phase's time holds them, each pass
+     over that tier alone followed by the insertion with re-timing of its
+     uncovered tasks before the less urgent tiers fill the blocks,
+     :data:`RETIME_GUIDED`); (d) large-neighbourhood search (:class:`Search`) for the rest of
      the time, when that holds its setup (:data:`LNS_SETUP_RATE`) and the
      final steps (:data:`FINAL_RATE`, both estimated from the size); a
      search of at least :data:`.communities.MIN_SEARCH_SECONDS` (the
@@ -1842,7 +1845,9 @@ GUIDE_RANDOM_ORDERS = 4
 #: with re-timing (:mod:`.retime`) of that tier's uncovered tasks, before the
 #: less urgent tiers fill the volunteers' blocks, in at most this many times
 #: the pass's estimate (at least :data:`RETIME_MIN_SECONDS`; 0: none, as
-#: before stop 58). Shiquan seed 0 from its
+#: before stop 58; with one worker its block budget, charged to the clock by
+#: the blocks it tried: charged whole, eight orders took a 3-s run's search
+#: on a grid of tests/test_clock.py). Shiquan seed 0 from its
 #: 60-s schedule's tier 1 (ad hoc, benchmarks/HISTORY.md "Stop 58"): the
 #: eight orders' U2 28,287-28,426, re-timed 28,017-28,159 in 1.2-2.1 s each;
 #: the whole schedule after the insertion over tiers 2-4 27,999 against
@@ -3315,12 +3320,14 @@ def _solve_auto_detailed(
         offer(retimed(best, first, last, budget, tasks))
 
     def retimed(
-        sol: Solution, first: int, last: int, budget: float, tasks: NDArray[np.bool_] | None = None
+        sol: Solution, first: int, last: int, budget: float, tasks: NDArray[np.bool_] | None = None,
+        charge_tried: bool = False,
     ) -> Solution:
         """:func:`~.retime.insert_retimed` of ``sol`` over tiers ``first..last``
         in the knapsack order (of the tasks in ``tasks`` only, when given);
         with one worker a budget of blocks tried instead of the clock, so that
-        runs repeat."""
+        runs repeat, charged to the clock whole or (``charge_tried``) by the
+        blocks tried."""
         from .retime import insert_retimed
 
         order = ratio_order(c)
@@ -3334,10 +3341,13 @@ def _solve_auto_detailed(
             # ran 8 s over its minute; a run cut by it may not repeat)
             wall = clock.wall_left()
             net = None if wall is None else time.perf_counter() + max(0.0, wall - final_est) / (1.0 + retime_fill)
-            got = insert_retimed(c, full, sol, order, deadline=net, max_trials=int(RETIME_TRIAL_RATE * budget))
+            tried: list[int] = []
+            got = insert_retimed(
+                c, full, sol, order, deadline=net, max_trials=int(RETIME_TRIAL_RATE * budget), tried=tried
+            )
             if isinstance(clock, clocks.DeterministicClock) and net is not None and time.perf_counter() >= net:
                 clock.cut = True
-            clock.charge(budget)
+            clock.charge(min(budget, tried[0] / RETIME_TRIAL_RATE) if charge_tried else budget)
             return got
         return insert_split(c, full, sol, order, now() + budget, split)
 
@@ -3938,7 +3948,7 @@ def _solve_auto_detailed(
                             # (:data:`RETIME_GUIDED`)
                             room = min(max(RETIME_MIN_SECONDS, RETIME_GUIDED * tier_est), lp_deadline - passes - now())
                             if RETIME_GUIDED > 0 and room > 0.0:
-                                part = retimed(part, tier, tier, room, in_comp)
+                                part = retimed(part, tier, tier, room, in_comp, charge_tried=True)
                             part_seconds = now() - t0
                             u_part = float(c.t_weight[in_comp & in_tier & ~part.covered(c.n_tasks)].sum())
                             if pick is None or u_part < pick[0]:

@@ -73,12 +73,14 @@ def insert_retimed(
     order: I64,
     deadline: float | None = None,
     max_trials: int | None = None,
+    tried: list[int] | None = None,
 ) -> Solution:
     """``sol`` with the uncovered tasks of ``order`` inserted, in that order,
     where re-timing one block of each volunteer makes room (a team: the same
     start in a block of each of its members); stops at ``deadline``
     (``time.perf_counter()``) or after ``max_trials`` blocks tried (a budget
-    that does not depend on the machine's speed)."""
+    that does not depend on the machine's speed). The number of blocks
+    tried is appended to ``tried`` when given."""
     ins = _Inserter(c, cands, sol)
     for t in order.tolist():
         if deadline is not None and time.perf_counter() > deadline:
@@ -92,6 +94,8 @@ def insert_retimed(
                 ins.eject_one(t)
         elif TEAMS:
             ins.insert_team(t)
+    if tried is not None:
+        tried.append(ins.trials)
     return ins.solution()
 
 
