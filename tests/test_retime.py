@@ -163,6 +163,19 @@ def test_budgets_stop_it() -> None:
     assert insert_retimed(c, cands, placed, ratio_order(c), deadline=0.0) is placed
 
 
+def test_the_blocks_tried_are_reported() -> None:
+    """``tried`` gets the blocks tried: none under a budget of none, some
+    (within a budget) when the visit is inserted."""
+    c = compile_problem(_blocked_problem())
+    cands = build_candidates(c)
+    placed = Solution.build(np.array([0, 1]), np.array([0, 0]), np.array([510, 600]))
+    tried: list[int] = []
+    insert_retimed(c, cands, placed, ratio_order(c), max_trials=0, tried=tried)
+    got = insert_retimed(c, cands, placed, ratio_order(c), max_trials=100, tried=tried)
+    assert got.covered(c.n_tasks).all()
+    assert tried[0] == 0 and 0 < tried[1] <= 100
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 @given(problem=problems(max_volunteers=4, max_tasks=6))
 def test_random_problems_stay_valid_and_cover_more(problem: Problem) -> None:
