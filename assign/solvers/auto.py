@@ -4067,14 +4067,16 @@ def _solve_auto_detailed(
                     # for a share of the time left
                     booked = _replace_tasks(best, t_label == k, dt, dv, ds, dconf)
                     if RETIME_DIVE > 0:
-                        # the dive's tier re-timed before the less urgent tiers fill it
-                        in_k = (t_label == k) & (c.t_tier == open_from)
+                        # the dive's tier (the first the exact stages left
+                        # open) re-timed before the less urgent tiers fill it
+                        dive_tier = exact_tiers.get(k, 0) + 1
+                        in_k = (t_label == k) & (c.t_tier == dive_tier)
                         room = min(
                             max(RETIME_MIN_SECONDS, RETIME_DIVE * GREEDY_PASS_RATE * int(task_pairs[in_k].sum())),
                             max(0.0, lns_end - now() - DIVE_FILL_PASSES * pass_seconds),
                         )
                         if room > 0.0:
-                            booked = retimed(booked, open_from, open_from, room, t_label == k, charge_tried=True)
+                            booked = retimed(booked, dive_tier, dive_tier, room, t_label == k, charge_tried=True)
                     dived = fill(c, cands, booked)
                     if not offer(dived) and lns_end - now() > 1.0:
                         # (on the component alone: elsewhere the two schedules agree)
