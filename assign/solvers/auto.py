@@ -3359,6 +3359,21 @@ def _solve_auto_detailed(
             return got
         return insert_split(c, full, sol, order, now() + budget, split)
 
+    def retimed_tier(
+        sol: Solution, tier: int, tasks: NDArray[np.bool_], factor: float, estimate: float, until: float
+    ) -> Solution:
+        """``sol`` with the uncovered tasks of ``tier`` (in ``tasks``) inserted
+        with re-timing before the less urgent tiers fill the blocks
+        (:data:`RETIME_GUIDED`, :data:`RETIME_DIVE`): in at most ``factor``
+        times ``estimate`` (a pass's over them; at least
+        :data:`RETIME_MIN_SECONDS`), never past ``until``; with one worker
+        charged by the blocks tried. ``sol`` itself when ``factor`` is 0 or
+        no time is left."""
+        room = min(max(RETIME_MIN_SECONDS, factor * estimate), until - now())
+        if factor <= 0 or room <= 0.0:
+            return sol
+        return retimed(sol, tier, tier, room, tasks, charge_tried=True)
+
     def community_pass(
         floor_u: NDArray[np.float64], tasks: NDArray[np.bool_], vols: NDArray[np.bool_], until: float
     ) -> bool:
@@ -3951,12 +3966,7 @@ def _solve_auto_detailed(
                             t0 = now()
                             part = ordered_greedy(c, cands, base_lp, keep_lp, o[in_tier[o]], prefer)
                             clock.charge(tier_est)
-                            # the tier's visits re-timed to insert more of it
-                            # before the less urgent tiers fill the blocks
-                            # (:data:`RETIME_GUIDED`)
-                            room = min(max(RETIME_MIN_SECONDS, RETIME_GUIDED * tier_est), lp_deadline - passes - now())
-                            if RETIME_GUIDED > 0 and room > 0.0:
-                                part = retimed(part, tier, tier, room, in_comp, charge_tried=True)
+                            part = retimed_tier(part, tier, in_comp, RETIME_GUIDED, tier_est, lp_deadline - passes)
                             part_seconds = now() - t0
                             u_part = float(c.t_weight[in_comp & in_tier & ~part.covered(c.n_tasks)].sum())
                             if pick is None or u_part < pick[0]:
@@ -4066,17 +4076,13 @@ def _solve_auto_detailed(
                     # of a more urgent tier), a search of its own polishes it
                     # for a share of the time left
                     booked = _replace_tasks(best, t_label == k, dt, dv, ds, dconf)
-                    if RETIME_DIVE > 0:
-                        # the dive's tier (the first the exact stages left
-                        # open) re-timed before the less urgent tiers fill it
-                        dive_tier = exact_tiers.get(k, 0) + 1
-                        in_k = (t_label == k) & (c.t_tier == dive_tier)
-                        room = min(
-                            max(RETIME_MIN_SECONDS, RETIME_DIVE * GREEDY_PASS_RATE * int(task_pairs[in_k].sum())),
-                            max(0.0, lns_end - now() - DIVE_FILL_PASSES * pass_seconds),
-                        )
-                        if room > 0.0:
-                            booked = retimed(booked, dive_tier, dive_tier, room, t_label == k, charge_tried=True)
+                    # the dive's tier: the first the exact stages left open
+                    dive_tier = exact_tiers.get(k, 0) + 1
+                    in_k = (t_label == k) & (c.t_tier == dive_tier)
+                    booked = retimed_tier(
+                        booked, dive_tier, t_label == k, RETIME_DIVE, GREEDY_PASS_RATE * int(task_pairs[in_k].sum()),
+                        lns_end - DIVE_FILL_PASSES * pass_seconds,
+                    )
                     dived = fill(c, cands, booked)
                     if not offer(dived) and lns_end - now() > 1.0:
                         # (on the component alone: elsewhere the two schedules agree)
