@@ -2132,14 +2132,16 @@ def test_one_worker_computes_the_large_components_week_bounds_after_the_search(m
     assert all(b <= u for b, u in zip(got.bound.uncovered, exact.bound.uncovered, strict=True))
 
 
-def _retime_first_problem() -> Problem:
+def _retime_first_problem(a_groups: tuple[str, ...] = ("solitary",)) -> Problem:
     """One volunteer free 08:00-10:00. Tier 1: ``a`` (one hour, any time in
     08:00-10:00, the heavier, so it is booked first, at 08:00) and ``b`` (one
     hour at 08:00 sharp); tier 2: ``c`` (one hour at 09:00 sharp). A pass
     books ``a`` at 08:00 and cannot take ``b``; moving ``a`` to 09:00 makes
     room for ``b`` — unless ``c`` is booked at 09:00 first. The optimum
-    covers ``a`` and ``b``: U = (0, 10)."""
-    tasks = [("a", 1, 480, 600, ["solitary"]), ("b", 1, 480, 540, []), ("c", 2, 540, 600, [])]
+    covers ``a`` and ``b``: U = (0, 10). (With ``a_groups`` empty ``a`` and
+    ``b`` weigh the same, and the guided orders differ on which comes
+    first.)"""
+    tasks = [("a", 1, 480, 600, list(a_groups)), ("b", 1, 480, 540, []), ("c", 2, 540, 600, [])]
     return Problem.model_validate({
         "format": "assign/problem@1",
         "name": "retime-first",
@@ -2184,3 +2186,43 @@ def test_the_guided_pass_retimes_its_tier_before_the_less_urgent_ones(monkeypatc
     assert sol_tiers <= {1}  # no visit of tier 2 when tier 1 is re-timed
     assert covered == {c.task_ids.index("a"), c.task_ids.index("b")}
     assert result.key[:2] == (0.0, 10.0)
+
+
+def test_the_guided_passes_all_run_before_the_best_are_retimed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the first LP every guided order's pass over the open tier runs
+    first (the time holds them all on a tiny problem); then the re-timing
+    takes the passes with the least U of that tier, ties by the order's
+    rank, at most :data:`auto.RETIME_GUIDED_BEST` of them."""
+    from assign.solvers import retime
+
+    c = compile_problem(_retime_first_problem(a_groups=()))
+    cands = build_candidates(c)
+    events: list[tuple[str, Solution]] = []
+    real_pass, real_retime = auto.ordered_greedy, retime.insert_retimed
+    w1 = np.where(c.t_tier == 1, c.t_weight, 0.0)
+
+    def spy_pass(c_: Compiled, cands_: Any, base: Solution, keep: Any, order: np.ndarray, *a: Any, **k: Any) -> Solution:
+        out = real_pass(c_, cands_, base, keep, order, *a, **k)
+        if set(c.t_tier[order].tolist()) == {1}:
+            events.append(("pass", out))
+        return out
+
+    def spy_retime(c_: Compiled, cands_: Any, sol: Solution, order: np.ndarray, *a: Any, **k: Any) -> Solution:
+        if set(c.t_tier[order].tolist()) == {1}:
+            events.append(("retime", sol))
+        return real_retime(c_, cands_, sol, order, *a, **k)
+
+    for name in ("SMALL_PAIRS", "WEEK_MAX_PAIRS", "EXACT_PAIRS", "FIXED_PAIRS"):
+        monkeypatch.setattr(auto, name, 0)
+    monkeypatch.setattr(auto, "RETIME_GUIDED_BEST", 2)
+    monkeypatch.setattr(auto, "ordered_greedy", spy_pass)
+    monkeypatch.setattr(retime, "insert_retimed", spy_retime)
+    auto.solve_auto_detailed(c, cands, LIMIT, 0, 1, max_work=0.2)
+    kinds = [kind for kind, _ in events]
+    n_orders = len(auto.guide_orders(c, cands, np.zeros(len(cands.task)), 1))
+    assert kinds[: n_orders + 2] == ["pass"] * n_orders + ["retime"] * 2, kinds
+    passes = [sol for _, sol in events[:n_orders]]
+    u = [float(w1 @ ~sol.covered(c.n_tasks)) for sol in passes]
+    assert len(set(u)) > 1 and u[0] > min(u), u  # (else the test shows nothing)
+    ranked = sorted(range(n_orders), key=lambda i: (u[i], i))
+    assert [sol for _, sol in events[n_orders : n_orders + 2]] == [passes[i] for i in ranked[:2]]

@@ -71,9 +71,9 @@ Steps
      for it, the cheapest first; :func:`guided_preference`,
      :data:`GUIDE_SHARE`; after the first LP in the other orders of
      :func:`guide_orders` too, while the phase's time holds them, each pass
-     over that tier alone followed by the insertion with re-timing of its
-     uncovered tasks before the less urgent tiers fill the blocks,
-     :data:`RETIME_GUIDED`); (d) large-neighbourhood search (:class:`Search`) for the rest of
+     over that tier alone, the best few then followed by the insertion with
+     re-timing of its uncovered tasks before the less urgent tiers fill the
+     blocks, :data:`RETIME_GUIDED`, :data:`RETIME_GUIDED_BEST`); (d) large-neighbourhood search (:class:`Search`) for the rest of
      the time, when that holds its setup (:data:`LNS_SETUP_RATE`) and the
      final steps (:data:`FINAL_RATE`, both estimated from the size); a
      search of at least :data:`.communities.MIN_SEARCH_SECONDS` (the
@@ -1855,6 +1855,15 @@ GUIDE_RANDOM_ORDERS = 4
 #: 28,229; the same insertion after the less urgent tiers (the final
 #: schedule's) took 28,318 to 28,316
 RETIME_GUIDED = 4.0
+#: those orders' passes all run first (while the time holds them and one
+#: re-timing), then the re-timing takes the passes with the least U of the
+#: tier, at most this many (while the time holds them): a pass's U ranks its
+#: re-timed U well, and the re-timing takes ~2.5 times a pass. Shiquan seed 0
+#: from its 60-s schedule's tier 1 (ad hoc, benchmarks/HISTORY.md "Stop 59"):
+#: the passes' U2 28,313-28,536 in 0.4-0.9 s, re-timed 28,084-28,348 in
+#: 1.0-1.3 s, the best pass (28,313) re-timed the best (28,084); before
+#: stop 59 each order was re-timed in turn and 2-5 of the eight fitted
+RETIME_GUIDED_BEST = 3
 #: the same after a week dive: its weeks booked (the dive's tier and the more
 #: urgent ones), that tier's uncovered tasks are inserted with re-timing
 #: before the fill, in at most this many times a pass's estimate over them
@@ -3958,17 +3967,33 @@ def _solve_auto_detailed(
                         # phase's time holds them; the best completed
                         in_tier = c.t_tier == tier
                         tier_est = GREEDY_PASS_RATE * int(task_pairs[in_tier].sum())
-                        pick: tuple[float, Solution, I64] | None = None
+                        w_here = np.where(in_comp & in_tier, c.t_weight, 0.0)  # (U of the tier: w_here @ ~covered)
+                        # every order's pass first, while the time holds it and
+                        # one re-timing (its budget) after it; then the
+                        # re-timing of the best passes, at most
+                        # RETIME_GUIDED_BEST, while the time holds the last one's
+                        # (:data:`RETIME_GUIDED_BEST`)
+                        retime_room = max(RETIME_MIN_SECONDS, RETIME_GUIDED * tier_est) if RETIME_GUIDED > 0 else 0.0
+                        tried_parts: list[tuple[float, int, Solution, I64]] = []
                         part_seconds = 0.0
                         for i, o in enumerate(guide_orders(c, cands, prefer, tier, seed)):
-                            if i and now() + part_seconds + passes > lp_deadline:
+                            if i and now() + part_seconds + retime_room + passes > lp_deadline:
                                 break
                             t0 = now()
                             part = ordered_greedy(c, cands, base_lp, keep_lp, o[in_tier[o]], prefer)
                             clock.charge(tier_est)
-                            part = retimed_tier(part, tier, in_comp, RETIME_GUIDED, tier_est, lp_deadline - passes)
                             part_seconds = now() - t0
-                            u_part = float(c.t_weight[in_comp & in_tier & ~part.covered(c.n_tasks)].sum())
+                            tried_parts.append((float(w_here @ ~part.covered(c.n_tasks)), i, part, o))
+                        tried_parts.sort(key=lambda x: (x[0], x[1]))
+                        pick: tuple[float, Solution, I64] | None = None
+                        retime_seconds = 0.0
+                        for j, (u_part, _, part, o) in enumerate(tried_parts):
+                            if j and (j >= RETIME_GUIDED_BEST or now() + retime_seconds + passes > lp_deadline):
+                                break
+                            t0 = now()
+                            part = retimed_tier(part, tier, in_comp, RETIME_GUIDED, tier_est, lp_deadline - passes)
+                            retime_seconds = now() - t0
+                            u_part = float(w_here @ ~part.covered(c.n_tasks))
                             if pick is None or u_part < pick[0]:
                                 pick = (u_part, part, o)
                         assert pick is not None
