@@ -137,6 +137,31 @@ def _strategy_limit(
     return max(0.0, float(time_limit) - spent)
 
 
+#: seconds per candidate pair of what follows the strategy (the fill of
+#: what it left uncovered, the reasons, the conflicts' names; Shiquan, 6.3 M
+#: pairs: 0.4-0.9 s, 2026-12-06), kept out of the wall-clock safety net of a
+#: one-worker solve (:func:`_wall_end`)
+FINISH_SECONDS_PER_PAIR = 2e-7
+
+
+def _wall_end(strategy: str, time_limit: float | None, clock: float, n_pairs: int) -> float | None:
+    """The wall-clock safety net of a one-worker strategy that began its
+    preparation at ``clock`` (a ``time.perf_counter()`` reading): the time
+    limit less what follows the strategy (:data:`FINISH_SECONDS_PER_PAIR`),
+    however long the preparation took (:func:`assign.clock.wall_end`; the
+    strategy's own limit counts the preparation by an estimate). None
+    without a time limit, and for the greedy."""
+    from .solvers.auto import DEFAULT_TIME_LIMIT
+
+    if strategy == "greedy":
+        return None
+    if time_limit is None:
+        if strategy != "auto":
+            return None
+        time_limit = DEFAULT_TIME_LIMIT
+    return clock + float(time_limit) - FINISH_SECONDS_PER_PAIR * n_pairs
+
+
 #: a solve that ends this much past its time limit (seconds, and share of
 #: the limit: the larger) warns where its time went (:func:`overrun_warning`)
 OVERRUN_SECONDS = 5.0
@@ -287,7 +312,8 @@ def _solve_whole(
         prepared, c.n_tasks, c.n_volunteers, len(cands), strategy,
         "without a time limit" if limit is None else f"gets {limit:.2f} s",
     )
-    sol, bound = run(c, cands, limit, seed, workers)
+    with clocks.wall_end(_wall_end(strategy, time_limit, clock, len(cands))):
+        sol, bound = run(c, cands, limit, seed, workers)
     ran = time.perf_counter() - clock - prepared
     if strategy != "greedy":
         # (the greedy does both itself)

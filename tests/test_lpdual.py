@@ -321,3 +321,32 @@ def test_column_generation_leaves_an_lp_it_cannot_start_to_pdlp(monkeypatch: pyt
     assert value is not None
     assert value <= res.fun + 1e-9
     assert value >= res.fun - 1e-3 * max(1.0, abs(res.fun))
+
+
+def test_a_wall_limit_caps_an_iteration_limited_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under an iteration limit PDLP's own clock is at twice the budget and
+    the polish has none; a ``wall_limit`` (the deterministic clock's safety
+    net) caps both, and without one the run is as before."""
+    seen: list[float | None] = []
+    run = lpdual._run_pdlp
+
+    def spy(*a: Any) -> Any:
+        seen.append(a[7])  # (pd_time)
+        return run(*a)
+
+    deadlines: list[float | None] = []
+    polish = lpdual._polish
+
+    def spy_polish(*a: Any) -> Any:
+        deadlines.append(a[-1])  # (wall_limit)
+        return polish(*a)
+
+    monkeypatch.setattr(lpdual, "_run_pdlp", spy)
+    monkeypatch.setattr(lpdual, "_polish", spy_polish)
+    lp = coverage_lp(5, 2)
+    plain = pdlp_multipliers(*args(lp), time_limit=20.0, iteration_limit=30)
+    capped = pdlp_multipliers(*args(lp), time_limit=20.0, iteration_limit=30, wall_limit=20.0)
+    assert seen[0] == 40.0 and seen[-1] == 20.0
+    assert deadlines == [None, 20.0]
+    assert plain is not None and capped is not None  # (20 s: neither is cut)
+    assert all(np.array_equal(a, b) for a, b in zip(plain, capped, strict=True))

@@ -404,6 +404,51 @@ def test_the_time_limit_covers_the_preparation(
         assert asked == [expected]
 
 
+def test_one_worker_s_safety_net_is_the_time_limit(tiny: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With one worker the strategy's limit counts the preparation by an
+    estimate (so that runs repeat), but its deterministic clock's wall-clock
+    safety net is the user's time limit, less the estimate of what follows
+    the strategy, however long the preparation took."""
+    import importlib
+    import time
+
+    from assign import clock as clocks
+    from assign import solvers
+    from assign.candidates import build_candidates
+    from assign.solvers.greedy import solve_greedy
+
+    solve_module = importlib.import_module("assign.solve")
+    candidates_module = importlib.import_module("assign.candidates")
+    monkeypatch.setattr(solve_module, "PREP_SECONDS_PER_PAIR", 0.0)  # (the estimate: nothing)
+    nets: list[tuple[float | None, float | None]] = []
+
+    def spy(c: Any, cands: Any, limit: float | None, seed: int, workers: int | None) -> Any:
+        clk = clocks.for_workers(1, limit)
+        assert isinstance(clk, clocks.DeterministicClock)
+        nets.append((clk.wall_deadline, limit))
+        return solve_greedy(c, cands, seed=seed), None
+
+    def slow_candidates(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(2.0)  # (a preparation slower than its estimate)
+        return build_candidates(*args, **kwargs)
+
+    monkeypatch.setattr(solvers, "get_strategy", lambda name: spy)
+    monkeypatch.setattr(candidates_module, "build_candidates", slow_candidates)
+    began = time.perf_counter()
+    assign.solve(tiny, "auto", time_limit=60.0, workers=1)
+    ended = time.perf_counter()
+    [(net, limit)] = nets
+    assert limit == 60.0  # (the preparation counted as nothing)
+    assert net is not None
+    # at the limit from the solve's start, less what follows the strategy, not
+    # 60 s after the 2 s of preparation
+    n_pairs = len(build_candidates(compile_problem(tiny)))
+    assert began + 60.0 - 2e-7 * n_pairs - 0.5 < net <= ended + 60.0 - 2.0 - solve_module.FINISH_SECONDS_PER_PAIR * n_pairs
+    # (outside the solve, a deterministic clock's net is its own limit)
+    clk = clocks.for_workers(1, 10.0)
+    assert isinstance(clk, clocks.DeterministicClock) and clk.wall_deadline == clk.start + 10.0
+
+
 def test_the_overrun_warning_says_where_the_time_went() -> None:
     from assign.solve import overrun_warning
 

@@ -1199,7 +1199,12 @@ def _rigorous(
             # an iteration budget instead of the clock, so that runs repeat
             nnz = max(1, int(a_ub.nnz) + int(a_eq.nnz))
             iterations = int(np.clip(PDLP_RATE * (float(time_limit) - PDLP_FIXED_SECONDS) / nnz, 20, PDLP_ITERATIONS))
-        duals = pdlp_multipliers(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, seconds, iterations, primal)
+        # (deterministic: stopped at the safety net whatever the iterations —
+        # PDLP's own clock is at twice ``seconds``, and its polish has none;
+        # on a slow machine a one-worker Shiquan's tier-2 LP ran 17 s, past
+        # the net, stop 59)
+        net = seconds if deterministic else None
+        duals = pdlp_multipliers(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, seconds, iterations, primal, net)
         if duals is None:
             return None
         return _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *duals)
@@ -3951,7 +3956,11 @@ def _solve_auto_detailed(
                     # the guided pass only when cheap next to the time limit, and
                     # when its time (reserved above) is left
                     guide = relax.guide(cands) if guided and with_pass else None
-                if guide is not None and now() + passes <= deadline:
+                # (with one worker also when the wall clock's safety net holds
+                # the passes: on a slow machine a one-worker Shiquan's passes
+                # started just before it and ran ~4 s past, stop 59)
+                wall = clock.wall_left()
+                if guide is not None and now() + passes <= deadline and (wall is None or wall >= passes):
                     # LP-guided greedy: the knapsack order, each task to a volunteer
                     # the LP uses for it (x above GUIDE_USED), the cheapest first;
                     # the less urgent tiers' by pressure; the more urgent tiers kept
