@@ -122,10 +122,7 @@ def _strategy_limit(
 ) -> float | None:
     """The strategy's time limit once ``spent`` seconds went to preparing the
     problem (with one worker: its estimate from the ``n_pairs`` candidate
-    pairs), less the estimate of what follows the strategy
-    (:data:`FINISH_SECONDS_PER_PAIR`; since stop 59: Shiquan's `assign
-    solve` at 60 s ended at 58.3-61.5 s, the fill and the reasons after a
-    strategy that took its whole limit) — see :func:`solve`."""
+    pairs) — see :func:`solve`."""
     from . import clock as clocks
     from .solvers.auto import DEFAULT_TIME_LIMIT
 
@@ -137,14 +134,13 @@ def _strategy_limit(
         time_limit = DEFAULT_TIME_LIMIT
     if clocks.for_workers(clocks.resolve_workers(workers), None).deterministic:
         spent = PREP_SECONDS_PER_PAIR * n_pairs
-    return max(0.0, float(time_limit) - spent - FINISH_SECONDS_PER_PAIR * n_pairs)
+    return max(0.0, float(time_limit) - spent)
 
 
 #: seconds per candidate pair of what follows the strategy (the fill of
 #: what it left uncovered, the reasons, the conflicts' names; Shiquan, 6.3 M
-#: pairs: 0.4-0.9 s, 2026-12-06), kept out of the strategy's limit
-#: (:func:`_strategy_limit`) and of the wall-clock safety net of a one-worker
-#: solve (:func:`_wall_end`)
+#: pairs: 0.4-0.9 s, 2026-12-06), kept out of the wall-clock safety net of a
+#: one-worker solve (:func:`_wall_end`)
 FINISH_SECONDS_PER_PAIR = 2e-7
 
 
