@@ -323,10 +323,10 @@ def test_column_generation_leaves_an_lp_it_cannot_start_to_pdlp(monkeypatch: pyt
     assert value >= res.fun - 1e-3 * max(1.0, abs(res.fun))
 
 
-def test_a_wall_limit_caps_an_iteration_limited_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Under an iteration limit PDLP's own clock is at twice the budget and
-    the polish has none; a ``wall_limit`` (the deterministic clock's safety
-    net) caps both, and without one the run is as before."""
+def test_an_iteration_limited_run_stops_at_its_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under an iteration limit the time limit is the safety net (the
+    deterministic clock's) that PDLP stops at, not twice it as until stop 59;
+    the polish gets it too. Not cut by it, the run gives its result."""
     seen: list[float | None] = []
     run = lpdual._run_pdlp
 
@@ -334,19 +334,19 @@ def test_a_wall_limit_caps_an_iteration_limited_run(monkeypatch: pytest.MonkeyPa
         seen.append(a[7])  # (pd_time)
         return run(*a)
 
-    deadlines: list[float | None] = []
+    limits: list[tuple[float | None, bool]] = []
     polish = lpdual._polish
 
     def spy_polish(*a: Any) -> Any:
-        deadlines.append(a[-1])  # (wall_limit)
+        limits.append((a[4], a[5]))  # (time_limit, deterministic)
         return polish(*a)
 
-    monkeypatch.setattr(lpdual, "_run_pdlp", spy)
-    monkeypatch.setattr(lpdual, "_polish", spy_polish)
     lp = coverage_lp(5, 2)
     plain = pdlp_multipliers(*args(lp), time_limit=20.0, iteration_limit=30)
-    capped = pdlp_multipliers(*args(lp), time_limit=20.0, iteration_limit=30, wall_limit=20.0)
-    assert seen[0] == 40.0 and seen[-1] == 20.0
-    assert deadlines == [None, 20.0]
-    assert plain is not None and capped is not None  # (20 s: neither is cut)
+    monkeypatch.setattr(lpdual, "_run_pdlp", spy)
+    monkeypatch.setattr(lpdual, "_polish", spy_polish)
+    capped = pdlp_multipliers(*args(lp), time_limit=20.0, iteration_limit=30)
+    assert seen == [20.0]
+    assert limits == [(20.0, True)]
+    assert plain is not None and capped is not None  # (20 s: not cut)
     assert all(np.array_equal(a, b) for a, b in zip(plain, capped, strict=True))

@@ -1199,12 +1199,9 @@ def _rigorous(
             # an iteration budget instead of the clock, so that runs repeat
             nnz = max(1, int(a_ub.nnz) + int(a_eq.nnz))
             iterations = int(np.clip(PDLP_RATE * (float(time_limit) - PDLP_FIXED_SECONDS) / nnz, 20, PDLP_ITERATIONS))
-        # (deterministic: stopped at the safety net whatever the iterations —
-        # PDLP's own clock is at twice ``seconds``, and its polish has none;
-        # on a slow machine a one-worker Shiquan's tier-2 LP ran 17 s, past
-        # the net, stop 59)
-        net = seconds if deterministic else None
-        duals = pdlp_multipliers(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, seconds, iterations, primal, net)
+        # (deterministic: ``seconds`` is the time to the safety net, which
+        # PDLP and its polish stop at whatever the iterations)
+        duals = pdlp_multipliers(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, seconds, iterations, primal)
         if duals is None:
             return None
         return _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *duals)

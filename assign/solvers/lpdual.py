@@ -311,17 +311,17 @@ def pdlp_multipliers(
     time_limit: float | None,
     iteration_limit: int | None = None,
     primal: list[F64] | None = None,
-    wall_limit: float | None = None,
 ) -> tuple[F64, F64] | None:
     """Multipliers ``(m_ub <= 0, m_eq)`` of ``min cost.z, a_ub z <= b_ub,
     a_eq z = b_eq, lo <= z <= hi`` (``_dual_value``'s convention), or None.
 
     ``time_limit`` is the whole call's wall-clock budget; with an
     ``iteration_limit`` PDLP stops after that many iterations and the polish
-    after :data:`POLISH_ITERATIONS` (the same result every run), the clock at
-    twice the budget only a safety net. ``wall_limit``: seconds the whole
-    call stops at whatever else (the deterministic clock's safety net; a
-    call cut by it may differ from run to run). PDLP's primal point is
+    after :data:`POLISH_ITERATIONS` (the same result every run), and
+    ``time_limit`` is only the safety net both stop at whatever else (the
+    deterministic clock's: a call cut by it may differ from run to run; until
+    stop 59 PDLP's was at twice it and the polish had none, and a one-worker
+    Shiquan's tier-2 LP ran 17 s, past the net). PDLP's primal point is
     appended to ``primal`` (for the LP-guided greedy)."""
 
     t0 = time.monotonic()
@@ -331,9 +331,7 @@ def pdlp_multipliers(
     if time_limit is None:
         pd_time = None
     else:
-        pd_time = (2.0 if deterministic else PDLP_SHARE) * float(time_limit)
-    if wall_limit is not None:
-        pd_time = float(wall_limit) if pd_time is None else min(pd_time, float(wall_limit))
+        pd_time = float(time_limit) if deterministic else PDLP_SHARE * float(time_limit)
     nnz = int(a_ub.nnz) + int(a_eq.nnz)
     glop = use_glop(time_limit, nnz)
     if deterministic:
@@ -358,7 +356,7 @@ def pdlp_multipliers(
     if shape.ok:
         sign = 1.0 if vals[0] >= vals[1] else -1.0
         pi = np.maximum(-sign * y[:n_ub][shape.other], 0.0)
-        more = [shape.complete(pi), *_polish(shape, pi, cost, t0, time_limit, deterministic, wall_limit)]
+        more = [shape.complete(pi), *_polish(shape, pi, cost, t0, time_limit, deterministic)]
         cands.extend(more)
         vals.extend(box_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *cd) for cd in more)
     mu, me = cands[int(np.argmax(vals))]
@@ -366,20 +364,22 @@ def pdlp_multipliers(
 
 
 def _polish(
-    shape: CoverageShape, pi: F64, cost: F64, t0: float, time_limit: float | None, deterministic: bool,
-    wall_limit: float | None = None,
+    shape: CoverageShape, pi: F64, cost: F64, t0: float, time_limit: float | None, deterministic: bool
 ) -> list[tuple[F64, F64]]:
     """Completed multipliers after L-BFGS-B on the smoothed Lagrangian, one
-    per temperature of :data:`TAU_REL` (stopped ``wall_limit`` seconds after
-    ``t0`` whatever else, when given)."""
+    per temperature of :data:`TAU_REL` (iteration-limited when
+    ``deterministic``, stopped ``time_limit`` seconds after ``t0`` whatever
+    else)."""
     from scipy.optimize import minimize
 
     out: list[tuple[F64, F64]] = []
     if not shape.smoothable:
         return out
     scale = max(1e-12, float(np.abs(cost).max()))
-    if deterministic or time_limit is None:
-        total, deadline = POLISH_ITERATIONS, None if wall_limit is None else t0 + float(wall_limit)
+    if time_limit is None:
+        total, deadline = POLISH_ITERATIONS, None
+    elif deterministic:
+        total, deadline = POLISH_ITERATIONS, t0 + float(time_limit)
     else:
         total, deadline = 10_000, t0 + float(time_limit) - 0.35
     x = pi
