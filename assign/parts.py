@@ -245,8 +245,8 @@ def solve_in_parts(
     clock only: with one worker the parts share the limit as given)."""
     from . import clock as clocks
     from .explain import STATIC_LATER, static_reasons
+    from .solve import solve_limit
     from .solvers import get_strategy
-    from .solvers.auto import DEFAULT_TIME_LIMIT
     from .solvers.greedy import rename_conflicts
 
     run = get_strategy(strategy)
@@ -260,7 +260,7 @@ def solve_in_parts(
     v_part = of_comp[parts.volunteer] if len(parts.volunteer) else np.zeros(0, dtype=np.int64)
     est = np.bincount(of_comp[of_comp >= 0], weights=parts.estimate[of_comp >= 0].astype(np.float64), minlength=n_parts)
     share = est / est.sum() if est.sum() > 0 else np.full(n_parts, 1.0 / max(1, n_parts))
-    limit = DEFAULT_TIME_LIMIT if time_limit is None and strategy == "auto" else time_limit
+    limit = solve_limit(strategy, time_limit)
     if limit is not None and not deterministic:
         # (with one worker the shares of the limit as given: runs repeat)
         limit = max(0.0, float(limit) - spent - (time.perf_counter() - began))

@@ -117,6 +117,15 @@ def build_schedule(
 PREP_SECONDS_PER_PAIR = 6e-7
 
 
+def solve_limit(strategy: str, time_limit: float | None) -> float | None:
+    """The time limit a solve of ``strategy`` keeps: ``time_limit``, or
+    ``auto``'s default when None (``cpsat`` without one runs until it
+    proves; the greedy, which has none, passes it on as given)."""
+    from .solvers.auto import DEFAULT_TIME_LIMIT
+
+    return DEFAULT_TIME_LIMIT if time_limit is None and strategy == "auto" else time_limit
+
+
 def _strategy_limit(
     strategy: str, time_limit: float | None, workers: int | None, spent: float, n_pairs: int
 ) -> float | None:
@@ -124,14 +133,10 @@ def _strategy_limit(
     problem (with one worker: its estimate from the ``n_pairs`` candidate
     pairs) — see :func:`solve`."""
     from . import clock as clocks
-    from .solvers.auto import DEFAULT_TIME_LIMIT
 
-    if strategy == "greedy":
+    time_limit = solve_limit(strategy, time_limit)
+    if strategy == "greedy" or time_limit is None:
         return time_limit
-    if time_limit is None:
-        if strategy != "auto":
-            return None  # (cpsat: until proved)
-        time_limit = DEFAULT_TIME_LIMIT
     if clocks.for_workers(clocks.resolve_workers(workers), None).deterministic:
         spent = PREP_SECONDS_PER_PAIR * n_pairs
     return max(0.0, float(time_limit) - spent)
@@ -151,14 +156,9 @@ def _wall_end(strategy: str, time_limit: float | None, clock: float, n_pairs: in
     however long the preparation took (:func:`assign.clock.wall_end`; the
     strategy's own limit counts the preparation by an estimate). None
     without a time limit, and for the greedy."""
-    from .solvers.auto import DEFAULT_TIME_LIMIT
-
-    if strategy == "greedy":
+    time_limit = solve_limit(strategy, time_limit)
+    if strategy == "greedy" or time_limit is None:
         return None
-    if time_limit is None:
-        if strategy != "auto":
-            return None
-        time_limit = DEFAULT_TIME_LIMIT
     return clock + float(time_limit) - FINISH_SECONDS_PER_PAIR * n_pairs
 
 
@@ -177,11 +177,9 @@ def overrun_warning(
     always completes its first greedy pass, its never-worse-than-greedy
     baseline) and the rest (filling and explaining the uncovered tasks) —
     and how long this problem needed, for the next run's limit."""
-    from .solvers.auto import DEFAULT_TIME_LIMIT
-
     if strategy == "greedy":
         return None  # (the greedy has no time limit)
-    limit = DEFAULT_TIME_LIMIT if time_limit is None and strategy == "auto" else time_limit
+    limit = solve_limit(strategy, time_limit)
     if limit is None or total <= limit + max(OVERRUN_SECONDS, OVERRUN_SHARE * limit):
         return None
     rest = max(0.0, total - prepared - strategy_seconds)

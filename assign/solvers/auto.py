@@ -2528,6 +2528,14 @@ def _restricted_pass(c: Compiled, cands: Candidates, job: Any, incumbent: Soluti
     return run
 
 
+def _retime_room(factor: float, estimate: float) -> float:
+    """The time of a first open tier's insertion with re-timing before the
+    less urgent tiers fill the blocks (:data:`RETIME_GUIDED`,
+    :data:`RETIME_DIVE`): ``factor`` times ``estimate`` (a greedy pass's over
+    the tier), at least :data:`RETIME_MIN_SECONDS`; 0 when ``factor`` is."""
+    return max(RETIME_MIN_SECONDS, factor * estimate) if factor > 0 else 0.0
+
+
 def guide_orders(
     c: Compiled, cands: Candidates, prefer: NDArray[np.float64], tier: int, seed: int = 0
 ) -> list[I64]:
@@ -3380,8 +3388,8 @@ def _solve_auto_detailed(
         :data:`RETIME_MIN_SECONDS`), never past ``until``; with one worker
         charged by the blocks tried. ``sol`` itself when ``factor`` is 0 or
         no time is left."""
-        room = min(max(RETIME_MIN_SECONDS, factor * estimate), until - now())
-        if factor <= 0 or room <= 0.0:
+        room = min(_retime_room(factor, estimate), until - now())
+        if room <= 0.0:
             return sol
         return retimed(sol, tier, tier, room, tasks, charge_tried=True)
 
@@ -3979,7 +3987,7 @@ def _solve_auto_detailed(
                         # re-timing of the best passes, at most
                         # RETIME_GUIDED_BEST, while the time holds the last one's
                         # (:data:`RETIME_GUIDED_BEST`)
-                        retime_room = max(RETIME_MIN_SECONDS, RETIME_GUIDED * tier_est) if RETIME_GUIDED > 0 else 0.0
+                        retime_room = _retime_room(RETIME_GUIDED, tier_est)
                         tried_parts: list[tuple[float, int, Solution, I64]] = []
                         part_seconds = 0.0
                         for i, o in enumerate(guide_orders(c, cands, prefer, tier, seed)):
