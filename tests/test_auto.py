@@ -1295,6 +1295,34 @@ def test_lp_pass_fit_runs_the_first_lp_alone_when_only_it_fits(
     assert auto.lp_pass_fit(12.0 - 7.0, 7.0, 3.1, True) is True
 
 
+@given(
+    st.floats(0.0, 60.0, allow_nan=False),
+    st.floats(-10.0, 30.0, allow_nan=False),
+    st.floats(-10.0, 30.0, allow_nan=False),
+    st.integers(0, 3_000_000),
+)
+@settings(max_examples=80, deadline=None)
+def test_a_late_forked_lp_is_waited_for_as_long_as_a_rebuilt_one_would_take(
+    now: float, until_after: float, due_after: float, n_cols: int
+) -> None:
+    """:func:`auto.lp_child_wait`: the LP phase waits for the forked LP past
+    its due time the grace, or as long as an LP it rebuilt would take to be
+    worth anything (its build and least time) when that is longer; never
+    past its own end, never a negative time."""
+    until, due = now + until_after, now + due_after
+    got = auto.lp_child_wait(now, until, due, n_cols)
+    rebuild = auto.LP_BUILD_RATE * n_cols + auto._lp_min_seconds(n_cols)
+    assert got >= 0.0
+    assert now + got <= max(now, until) + 1e-9
+    assert now + got == pytest.approx(max(now, min(until, due + max(auto.LP_CHILD_GRACE, rebuild))))
+    # concretely, Shiquan seed 1's tier 2 (658,172 columns), taken 5.7 s
+    # before the child's due time: the child came back 0.97 s late, past the
+    # grace; a rebuild needs ~5 s, so the phase waits ~5 s past the due time
+    wait = auto.lp_child_wait(30.0, 52.0, 35.7, 658_172)
+    assert wait == pytest.approx(5.7 + auto.LP_BUILD_RATE * 658_172 + auto._lp_min_seconds(658_172))
+    assert wait > 5.7 + 0.97 + 2.0
+
+
 def _team_tier_problem() -> Problem:
     """Three volunteers (care, meals) free 08:00-09:00 at the recipients'
     home; tier 1: three one-hour care visits at 08:00 for two volunteers

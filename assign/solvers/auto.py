@@ -1888,8 +1888,27 @@ GREEDY_PASS_RATE = 5.5e-7
 #: / 9.7 / 10.9 s, the pass after the stage 9.0 / 6.7 / 7.8 / 6.4 s)
 LP_CHILD_WAIT = 2.0
 ORDERED_PASS_SHARE = 0.6
-#: how long past its own end the LP phase waits for that child's result
+#: how long past its own end the LP phase waits for that child's result, at
+#: least (:func:`lp_child_wait`)
 LP_CHILD_GRACE = 1.0
+
+
+def lp_child_wait(now: float, until: float, child_until: float, n_cols: int) -> float:
+    """How long the LP phase, at ``now``, waits for the forked LP of
+    ``n_cols`` columns, due at ``child_until``, before it builds that LP
+    itself, within its own end ``until``: past the child's due time,
+    :data:`LP_CHILD_GRACE` or as long as a rebuilt LP would need before it
+    gave anything (its build and :func:`_lp_min_seconds`), whichever is
+    longer. A child later than that is taken as lost; one less late is still
+    the sooner bound. (With the grace alone, on Shiquan seeds 0 and 1,
+    2026-12-06, the child came back 0.4-1.0 s past its due time, its guide
+    0.3-0.8 s of it, and missed the grace in ~1 run of 3; the LP phase then
+    built the same LP again after the stage, ~15-20 s, and the guided passes
+    had no time left: U2 ~28,400-28,650 instead of ~28,050 on seed 0.)"""
+    rebuild = LP_BUILD_RATE * n_cols + _lp_min_seconds(n_cols)
+    return max(0.0, min(until, child_until + max(LP_CHILD_GRACE, rebuild)) - now)
+
+
 #: shares of the time limit for the exact stages and the LP bounds of large components
 EXACT_SHARE = 0.2
 LP_SHARE = 0.8
@@ -3299,7 +3318,10 @@ def _solve_auto_detailed(
         if not (np.array_equal(c_mask, mask) and c_limits == limits):
             wait(0.0)
             return None
-        return wait(max(0.0, min(until, c_until + LP_CHILD_GRACE) - now()))
+        got = wait(lp_child_wait(now(), until, c_until, int(task_pairs[mask].sum())))
+        if got is None:  # (later than a rebuild would take, or failed: said in -v)
+            mark(f"tier-{tier} LP, forked child lost")
+        return got
     T = c.n_tiers
     comp_bounds: dict[int, ComponentBound] = {}
     exact_tiers: dict[int, int] = {}
@@ -3711,7 +3733,7 @@ def _solve_auto_detailed(
                             try:
                                 relaxed = fut_x.result(timeout=max(0.0, min(LP_CHILD_WAIT, stop - now())))
                             except FutureTimeout:
-                                pass
+                                mark("fixed-time stage composed before its proof")
                             else:
                                 start_lp_child(k, in_comp, k_fixed, restricted.task, relaxed.stages)
                         offer(compose(model_r, restricted.task, restricted.volunteer, restricted.start))
