@@ -52,7 +52,8 @@ def forked(
     (through ``send_as``) to the parent at once while the child goes on, and
     ``wait.partial()`` returns the earliest such result not yet taken (None:
     none arrived); ``wait.ready()`` is then true while one waits to be taken
-    (e.g. a week dive the parent wants while the child finishes its bounds).
+    (e.g. a week dive the parent wants while the child finishes its bounds),
+    ``wait.finished()`` only once the child's result has come.
     ``daemon=False``: the child may fork children of its own (a part of
     :mod:`assign.parts` whose strategy forks); it is still killed when the
     wait gives up on it."""
@@ -135,11 +136,18 @@ def forked(
         drain()
         return bool(early) or bool(final) or not proc.is_alive()
 
+    def finished() -> bool:
+        """Whether the child has sent its result (or died): ``wait`` will not
+        block; its partial results alone do not make it so."""
+        drain()
+        return bool(final) or not proc.is_alive()
+
     def take_partial() -> Any:
         """The earliest partial result not yet taken (None: none)."""
         drain()
         return receive_as(early.pop(0)) if early else None
 
     wait.ready = ready  # type: ignore[attr-defined]
+    wait.finished = finished  # type: ignore[attr-defined]
     wait.partial = take_partial  # type: ignore[attr-defined]
     return wait

@@ -874,6 +874,39 @@ def test_later_lp_bounds_reach_auto_bound(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.bound is not None and tuple(result.bound.uncovered) == (10.0, 10.0)
 
 
+def test_a_later_lp_child_not_done_gives_what_it_posted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The later tiers' LP child posts its bounds as they improve; one not
+    done when the parent stops waiting is stopped, and the bound it posted is
+    kept (Shiquan seed 0 at 60 s: tier 3's LP ended 0.4 s past its time and
+    its bound, 899 then, was dropped; ad hoc trace, 2026-12-06). The schedule
+    is the same as with the child's whole result."""
+    import time
+
+    c = compile_problem(_two_tier_problem())
+    cands = build_candidates(c)
+    calls: list[object] = []
+
+    def hangs(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[2])
+
+        def run(post=None):  # type: ignore[no-untyped-def]
+            post(({(0, 2): 4.0}, {}, []))
+            post(({(0, 2): 10.0}, {}, []))
+            time.sleep(600.0)
+            return {(0, 2): 10.0}, {}, []
+
+        return run
+
+    for name in ("SMALL_PAIRS", "WEEK_MAX_PAIRS", "EXACT_PAIRS", "FIXED_PAIRS"):
+        monkeypatch.setattr(auto, name, 0)
+    monkeypatch.setattr(auto, "_later_lp_bounds", hangs)
+    result = auto.solve_auto_detailed(c, cands, 3.0, 0, 2, max_work=0.2)
+    assert [[tier for _, tier, *_ in jobs] for jobs in calls] == [[2]]  # type: ignore[attr-defined]
+    assert result.key[:2] == (10.0, 10.0)
+    assert result.bound is not None and tuple(result.bound.uncovered) == (10.0, 10.0)
+    assert "week bounds (the LP child's as posted)" in [name for name, _ in result.log]
+
+
 # ------------------------------------------------------------------ pressure
 
 

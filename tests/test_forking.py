@@ -81,6 +81,22 @@ def test_a_child_stopped_after_posting_gives_its_partial_only() -> None:
     assert wait(0.0) is None  # not done: killed
 
 
+def test_a_posting_child_is_finished_only_once_its_result_comes() -> None:
+    """``finished`` (the later tiers' LP child, which posts bounds as it goes:
+    the search beside it stops for its end only) stays false after a post,
+    where ``ready`` turns true, and turns true with the final result."""
+    wait = forked(_two_steps, partial=True)
+    assert wait is not None
+    _until_ready(wait)
+    assert wait.ready() and not wait.finished()
+    for _ in range(3000):
+        if wait.finished():
+            break
+        time.sleep(0.01)
+    assert wait.finished()
+    assert wait.partial() == "early" and wait(0.0) == "final"
+
+
 def test_without_partial_a_posted_result_is_not_the_final_one() -> None:
     wait = forked(_answer, partial=False)
     assert wait is not None and wait.partial() is None and wait() == 42

@@ -348,7 +348,7 @@ def test_posted_bounds_grow_and_end_at_the_result() -> None:
 
 
 def test_a_stopped_knapsack_child_gives_its_last_post() -> None:
-    """:func:`auto._take_knapsack`: a child that is not done in time is
+    """:func:`auto._take_posted`: a child that is not done in time is
     stopped, and the last bounds it posted are taken; one that is done
     gives its result; one that posted nothing and is not done gives None."""
     import time
@@ -362,11 +362,11 @@ def test_a_stopped_knapsack_child_gives_its_last_post() -> None:
     wait = auto._forked(posting, dict, dict, 0, partial=True)
     assert wait is not None
     time.sleep(0.5)
-    assert auto._take_knapsack(wait, 0.5) == {(0, 1): 7.0}
+    assert auto._take_posted(wait, 0.5) == {(0, 1): 7.0}
     done = auto._forked(lambda post: {(0, 1): 9.0}, dict, dict, 0, partial=True)
-    assert auto._take_knapsack(done, 30.0) == {(0, 1): 9.0}
+    assert auto._take_posted(done, 30.0) == {(0, 1): 9.0}
     silent = auto._forked(lambda post: time.sleep(60.0), dict, dict, 0, partial=True)
-    assert auto._take_knapsack(silent, 0.2) is None
+    assert auto._take_posted(silent, 0.2) is None
 
 
 def test_the_knapsack_bounds_start_beside_a_greedy_that_takes_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -245,6 +245,28 @@ def test_column_generation_reaches_the_lp_optimum(seed: int, max_team: int, x_co
     assert float(lp["cost"] @ primal[0]) == pytest.approx(res.fun, abs=1e-6 * max(1.0, abs(res.fun)))
 
 
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 100_000), max_team=st.sampled_from([1, 2, 3]))
+def test_column_generation_posts_each_better_bound(seed: int, max_team: int) -> None:
+    """With ``post``, each round that finds better multipliers posts their
+    bound as it goes: the posts rise, none passes the LP's optimum, and the
+    last is the bound of the multipliers returned (what a parent that stops
+    the child keeps is what it would have got)."""
+    lp = coverage_lp(seed, max_team)
+    res = lp_optimum(lp)
+    posts: list[float] = []
+    saved = lpdual.CG_PAIRS_PER_TASK
+    lpdual.CG_PAIRS_PER_TASK = 1
+    try:
+        duals = cg_multipliers(*args(lp), time_limit=60.0, post=posts.append)
+    finally:
+        lpdual.CG_PAIRS_PER_TASK = saved
+    assert duals is not None and posts
+    assert posts == sorted(posts)
+    assert max(posts) <= res.fun + 1e-9
+    assert posts[-1] == dual_value(lp, *duals)
+
+
 def test_column_generation_widens_an_infeasible_restricted_lp() -> None:
     """A restriction ``U <= limit`` (a row over the coverage columns) that the
     first restricted LP's pairs cannot meet: the pairs are widened and the LP's

@@ -106,7 +106,8 @@ Steps
      its first open one is small enough for an LP: then the child computes
      those tiers' LP bounds instead (:func:`_later_lp_bounds`, the tier
      alone, by column generation: Shiquan's tier 3: 899 → its LP optimum,
-     ~27,000–29,000); (f) insertion with
+     ~27,000–29,000; the child posts each better bound as it goes, and a
+     parent done waiting keeps the last one); (f) insertion with
      re-timing and ejections (:mod:`~assign.solvers.retime`) over the tiers
      not proven — before the LNS (at most :data:`RETIME_FIRST_SHARE` of
      the limit) and again after it (at most
@@ -1174,6 +1175,7 @@ def _rigorous(
     primal: list[NDArray[np.float64]] | None = None,
     deterministic: bool = False,
     converge: bool = False,
+    post: Any = None,
 ) -> float | None:
     """A lower bound of ``min cost.z`` over the LP, valid whatever the solver's
     tolerances: the Lagrangian value of its duals over the (finite) box.
@@ -1181,7 +1183,8 @@ def _rigorous(
 
     ``converge``: an LP too large for the simplex whose time lets it converge
     is solved by column generation (:func:`~.lpdual.cg_multipliers`) rather
-    than PDLP, on the wall clock (PDLP when it lacks the coverage shape)."""
+    than PDLP, on the wall clock (PDLP when it lacks the coverage shape);
+    ``post(bound)`` is then called with each better bound as it is found."""
 
     import time
 
@@ -1211,7 +1214,7 @@ def _rigorous(
             from .lpdual import cg_multipliers
 
             began = time.perf_counter()
-            duals = cg_multipliers(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, float(wall), primal)
+            duals = cg_multipliers(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, float(wall), primal, post)
             if duals is not None:
                 return _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *duals)
             wall = max(0.05, float(wall) - (time.perf_counter() - began))
@@ -1262,14 +1265,10 @@ def _dual_value(
     """Weak duality over the box: for any multipliers (those of ``<=`` rows
     clipped to <= 0), ``b.m + sum min(r lo, r hi)`` with reduced costs
     ``r = cost - A^T m`` is at most ``min cost.z``; the sum is taken exactly
-    (``math.fsum``) and lowered by a relative 1e-9 for the rounding of ``r``."""
-    import math
+    and lowered for the rounding of ``r`` (:func:`~.lpdual.rigorous_sum`)."""
+    from .lpdual import lagrangian_terms, rigorous_sum
 
-    from .lpdual import lagrangian_terms
-
-    terms = lagrangian_terms(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, m_ub, m_eq)
-    value = math.fsum(terms.tolist())
-    return value - 1e-9 * max(1.0, math.fsum(np.abs(terms).tolist()))
+    return rigorous_sum(lagrangian_terms(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, m_ub, m_eq))
 
 
 #: the open small components are solved again when at least this much of
@@ -1663,10 +1662,12 @@ class Relaxation:
         time_limit: float | None,
         deterministic: bool = False,
         converge: bool = False,
+        post: Any = None,
     ) -> float | None:
         """A lower bound of ``U_tier`` over the LP's tasks under ``U_j <= limits[j]``
         (integral weights: rounded up), or None when the LP was not solved
-        (``converge``: see :func:`_rigorous`)."""
+        (``converge`` and ``post``, which gets the tier's bounds: see
+        :func:`_rigorous`)."""
         import math
 
         c = self.c
@@ -1679,18 +1680,22 @@ class Relaxation:
         cost[self.n_p + mine] = -wi.astype(np.float64)
         offset = float(wi.sum())
         a_ub, b_ub = self._restrictions(limits)
+
+        def of_lp(value: float) -> float:
+            """The tier's bound from the LP's."""
+            part = value + offset
+            if np.all(wi >= 0):
+                g = int(np.gcd.reduce(wi)) if np.any(wi) else 1
+                part = max(0.0, math.ceil((part - 1e-6) / g) * g)
+            return float(forced[tier] + part)
+
         point: list[NDArray[np.float64]] = []
         value = _rigorous(
-            cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, time_limit, point, deterministic, converge
+            cost, a_ub, b_ub, self.a_eq, self.b_eq, self.lo, self.hi, time_limit, point, deterministic, converge,
+            None if post is None else (lambda v: post(of_lp(v))),
         )
         self.point = point[0] if point else None
-        if value is None:
-            return None
-        part = value + offset
-        if np.all(wi >= 0):
-            g = int(np.gcd.reduce(wi)) if np.any(wi) else 1
-            part = max(0.0, math.ceil((part - 1e-6) / g) * g)
-        return float(forced[tier] + part)
+        return None if value is None else of_lp(value)
 
     def soft_bound(
         self, limits: dict[int, float], time_limit: float | None, volunteers: NDArray[np.bool_]
@@ -2648,7 +2653,9 @@ def _later_lp_bounds(
     in 7-8 s beside the search, where PDLP gave 4,165-5,133 in ~20 s)."""
     import time
 
-    def run() -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
+    def run(post: Any = None) -> tuple[dict[tuple[int, int], float], dict[int, Any], list[Any]]:
+        # (with ``post``, the bounds so far are posted as they improve, in the
+        # shape of the result: a parent that stops the child keeps them)
         out: dict[tuple[int, int], float] = {}
         for i, (k, tier, mask, limits, n_cols) in enumerate(jobs):
             if until - time.perf_counter() < LP_BUILD_RATE * n_cols + _lp_min_seconds(n_cols, LATER_LP_CONVERGE):
@@ -2660,9 +2667,16 @@ def _later_lp_bounds(
             share = until - time.perf_counter()
             if i < len(jobs) - 1:
                 share = _lp_share(relax, share)
-            value = relax.tier_bound(tier, limits, max(0.05, share), converge=LATER_LP_CONVERGE)
+            def posting(value: float, key: tuple[int, int] = (k, tier)) -> None:
+                post(({**out, key: value}, {}, []))
+
+            value = relax.tier_bound(
+                tier, limits, max(0.05, share), converge=LATER_LP_CONVERGE, post=None if post is None else posting
+            )
             if value is not None:
                 out[(k, tier)] = value
+                if post is not None:
+                    post((dict(out), {}, []))
             del relax
         return out, {}, []
 
@@ -2694,13 +2708,17 @@ KNAP_EARLY_SHARE = 0.25
 KNAP_EARLY_PASSES = 3.0
 
 
-def _take_knapsack(wait: Any, timeout: float) -> dict[tuple[int, int], float] | None:
-    """The knapsack child's bounds (:func:`_knapsack_bounds`), waiting at
-    most ``timeout`` seconds: its result, or when it is not done (it is then
-    stopped) the last bounds it posted (None: none)."""
+def _take_posted(wait: Any, timeout: float) -> Any:
+    """A child's bounds that it posts as they improve (the knapsack child,
+    :func:`_knapsack_bounds`; the later tiers' LPs, :func:`_later_lp_bounds`),
+    waiting at most ``timeout`` seconds: its result, or when it is not done
+    (it is then stopped) the last bounds it posted (None: none)."""
     got = wait(timeout)
-    if got is not None:
-        return got
+    return got if got is not None else _last_posted(wait)
+
+
+def _last_posted(wait: Any) -> Any:
+    """The last result a child posted that was not taken (None: none)."""
     last = None
     while (posted := wait.partial()) is not None:
         last = posted
@@ -3874,7 +3892,10 @@ def _solve_auto_detailed(
                 # greedy spares contested volunteers; tier 3's bound was 899)
                 # (bounds only: it may run on through the insertion after the LNS)
                 lp_until = week_until + retime_budget
-                week_wait = _forked(_later_lp_bounds(c, full, later, lp_until), send_as=tuple, receive_as=tuple, nice=LATER_LP_NICE)
+                week_wait = _forked(
+                    _later_lp_bounds(c, full, later, lp_until), send_as=tuple, receive_as=tuple, nice=LATER_LP_NICE,
+                    partial=True,
+                )
                 child_lp = {(k, j) for k, j, *_ in later}
             elif (
                 not jobs
@@ -4101,19 +4122,21 @@ def _solve_auto_detailed(
             work = max_work
         while week_wait is not None:
             # one worker fewer while the week bounds' child runs, all of them after
-            search.run(lns_end, work, workers=n_workers - 1, stop=week_wait.ready, stop_by=dive_due)
+            # (the later tiers' LP child posts bounds as it goes: its end only)
+            back = week_wait.finished if child_lp else week_wait.ready
+            search.run(lns_end, work, workers=n_workers - 1, stop=back, stop_by=dive_due)
             dive_due = None  # (one dive a child; what else it sends are bounds)
-            if not week_wait.ready():
+            if not back():
                 break
             # a dive the child posted while it finishes its bounds, else its end
-            got = week_wait.partial()
-            if got is None:
-                got = week_got = week_wait(0.0)
+            sent = None if child_lp else week_wait.partial()
+            if sent is None:
+                sent = week_got = _take_posted(week_wait, 0.0) if child_lp else week_wait(0.0)
                 week_wait = None
-                if got is None:
+                if sent is None:
                     break
-            week_found.update(got[0])
-            dives, rest = got[1], got[2]
+            week_found.update(sent[0])
+            dives, rest = sent[1], sent[2]
             if rest and lns_end - now() > WEEK_MIN_SECONDS + WEEK_MARGIN:
                 # the tiers after the dive's, in a new child, with the
                 # schedule's U as it is now (a later tier's LP is restricted by
@@ -4173,23 +4196,31 @@ def _solve_auto_detailed(
             offer(search.sol)
             late = _late_lp_jobs(c, full, large, t_label, comp_bounds, week_found, best, task_pairs, LATE_LP_SHARE * limit)
             if late:
-                week_wait = _forked(_later_lp_bounds(c, full, late, lns_end + retime_budget), send_as=tuple, receive_as=tuple)
+                week_wait = _forked(
+                    _later_lp_bounds(c, full, late, lns_end + retime_budget), send_as=tuple, receive_as=tuple,
+                    partial=True,
+                )
                 child_lp = {(k, j) for k, j, *_ in late}
-                search.run(lns_end, work, workers=n_workers - 1, stop=week_wait.ready)
+                search.run(lns_end, work, workers=n_workers - 1, stop=week_wait.finished)
         search.run(lns_end, work, workers=n_workers)
         offer(search.sol)
         lns_stats = search.stats
         mark("lns")
     def collect(until: float) -> None:
-        """The forked child's bounds (waiting until ``until`` at most), merged."""
+        """The forked child's bounds (waiting until ``until`` at most; the
+        later tiers' LP child's as posted when it is not done), merged."""
         nonlocal week_wait, week_got
+        done = "week bounds"
         if week_wait is not None:
             week_got = week_wait(max(0.0, until - now()))
+            if week_got is None and child_lp:
+                week_got = _last_posted(week_wait)
+                done = "week bounds (the LP child's as posted)"
             week_wait = None
             if week_got is not None:
                 week_found.update(week_got[0])
         _merge_tier_bounds(c, full, week_found, comp_bounds, t_label, best)
-        mark("week bounds" if week_got is not None else "week bounds (not done)")
+        mark(done if week_got is not None else "week bounds (not done)")
 
     # the later tiers' LP bounds are collected after the insertion (the child
     # computes them meanwhile on the other worker); the rest now
@@ -4218,7 +4249,7 @@ def _solve_auto_detailed(
     if later_child:
         collect(lns_end + retime_budget)
     if knap_wait is not None:
-        knap_got = _take_knapsack(knap_wait, max(0.0, deadline - final_est - cheapen_keep - now()))
+        knap_got = _take_posted(knap_wait, max(0.0, deadline - final_est - cheapen_keep - now()))
         knap_wait = None
         if knap_got is not None:
             _merge_tier_bounds(c, full, knap_got, comp_bounds, t_label, best)

@@ -52,6 +52,7 @@ iterates are the better multipliers. The study behind the parameters: ``benchmar
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -139,6 +140,16 @@ def box_value(
 ) -> float:
     """The float64 Lagrangian value of multipliers (to compare candidates only)."""
     return float(lagrangian_terms(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, m_ub, m_eq).sum())
+
+
+def rigorous_sum(terms: F64) -> float:
+    """A lower bound of the exact sum of :func:`lagrangian_terms`' terms, so
+    of ``min cost.z``: the sum taken exactly (``math.fsum``), lowered by a
+    relative 1e-9 for the rounding of the reduced costs in the terms."""
+    import math
+
+    value = math.fsum(terms.tolist())
+    return value - 1e-9 * max(1.0, math.fsum(np.abs(terms).tolist()))
 
 
 class CoverageShape:
@@ -439,6 +450,7 @@ def cg_multipliers(
     hi: F64,
     time_limit: float,
     primal: list[F64] | None = None,
+    post: Callable[[float], None] | None = None,
 ) -> tuple[F64, F64] | None:
     """Multipliers ``(m_ub <= 0, m_eq)`` of a coverage LP (the shape of
     :class:`CoverageShape`) by column generation, or None when the LP lacks
@@ -454,7 +466,13 @@ def cg_multipliers(
     are candidates; the best by :func:`box_value` is returned, and the caller
     turns it into a bound by weak duality, so a round cut short is still
     valid. The LP's point (the restricted LP's, zero elsewhere) is appended to
-    ``primal``.
+    ``primal``. With ``post``, each round that finds better multipliers
+    calls it with their bound (:func:`rigorous_sum`, what the caller's weak
+    duality gives for them): a caller that must stop early keeps it. (Ad hoc
+    trace, 2026-12-06, Shiquan seed 0 at 60 s: tier 3's LP in the forked
+    child ended its eighth round 0.14 s past its time, then its bound took
+    ~0.3 s more, and the parent, done waiting, dropped the seven rounds'
+    bound: 899.)
 
     Measured (ad hoc, 2026-12-02, Shiquan seed 1, one thread, idle): tier 3
     alone (1.77 M columns, 5,113 volunteer rows) reaches its LP optimum,
@@ -524,10 +542,14 @@ def cg_multipliers(
         m_eq = np.asarray(res.eqlin.marginals, dtype=np.float64)
         if not (np.all(np.isfinite(m_ub)) and np.all(np.isfinite(m_eq))):
             break
+        better = None
         for cand in ((m_ub, m_eq), shape.complete(-m_ub[shape.other])):
-            value = box_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *cand)
+            terms = lagrangian_terms(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *cand)
+            value = float(terms.sum())
             if best is None or value > best[0]:
-                best = (value, *cand)
+                best, better = (value, *cand), terms
+        if post is not None and better is not None:
+            post(rigorous_sum(better))
         if res.status == 0 and res.x is not None:
             point = np.zeros(n)
             point[cols] = res.x
