@@ -878,8 +878,8 @@ def test_a_later_lp_child_not_done_gives_what_it_posted(monkeypatch: pytest.Monk
     """The later tiers' LP child posts its bounds as they improve; one not
     done when the parent stops waiting is stopped, and the bound it posted is
     kept (Shiquan seed 0 at 60 s: tier 3's LP ended 0.4 s past its time and
-    its bound, 899 then, was dropped; ad hoc trace, 2026-12-06). The schedule
-    is the same as with the child's whole result."""
+    its bound, 899 then, was dropped; ad hoc trace, 2026-12-06): the last
+    post, not the first, and the schedule still the optimum."""
     import time
 
     c = compile_problem(_two_tier_problem())
