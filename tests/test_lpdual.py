@@ -267,6 +267,19 @@ def test_column_generation_posts_each_better_bound(seed: int, max_team: int) -> 
     assert posts[-1] == dual_value(lp, *duals)
 
 
+def test_a_posting_column_generation_gives_the_same_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``auto._rigorous`` by column generation returns, with ``post``, its
+    last post (not summed again), and that is the bound it returns without."""
+    monkeypatch.setattr(auto, "PDLP_COLUMNS", 0)
+    monkeypatch.setattr(lpdual, "CG_PAIRS_PER_TASK", 1)
+    for seed in range(10):
+        lp = coverage_lp(seed, 2)
+        posts: list[float] = []
+        with_post = auto._rigorous(*args(lp), 60.0, converge=True, post=posts.append)
+        without = auto._rigorous(*args(lp), 60.0, converge=True)
+        assert posts and with_post == posts[-1] == without
+
+
 def test_column_generation_widens_an_infeasible_restricted_lp() -> None:
     """A restriction ``U <= limit`` (a row over the coverage columns) that the
     first restricted LP's pairs cannot meet: the pairs are widened and the LP's

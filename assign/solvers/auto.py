@@ -1214,9 +1214,19 @@ def _rigorous(
             from .lpdual import cg_multipliers
 
             began = time.perf_counter()
-            duals = cg_multipliers(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, float(wall), primal, post)
+            # (the bound of the multipliers returned is the last one posted:
+            # not summed again, 0.2-0.5 s on Shiquan's tier 3)
+            posted: list[float] = []
+
+            def relay(value: float) -> None:
+                posted.append(value)
+                post(value)
+
+            duals = cg_multipliers(
+                cost, a_ub, b_ub, a_eq, b_eq, lo, hi, float(wall), primal, None if post is None else relay
+            )
             if duals is not None:
-                return _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *duals)
+                return posted[-1] if posted else _dual_value(cost, a_ub, b_ub, a_eq, b_eq, lo, hi, *duals)
             wall = max(0.05, float(wall) - (time.perf_counter() - began))
         return first_order(wall)
     # mid-size LPs on the wall clock: the simplex gets a share of the time and

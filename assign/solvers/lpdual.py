@@ -122,7 +122,7 @@ def lagrangian_terms(
     """The terms of the Lagrangian over the box, ``b.m`` and ``min(r lo, r hi)``
     per column with reduced costs ``r = cost - A^T m``, the multipliers of
     ``<=`` rows clipped to <= 0: their sum is at most ``min cost.z`` (weak
-    duality). ``auto._dual_value`` sums them exactly for a bound;
+    duality). :func:`rigorous_sum` sums them exactly for a bound;
     :func:`box_value` in float64 to compare candidates."""
     m_ub = np.minimum(np.asarray(m_ub, dtype=np.float64), 0.0) if a_ub.shape[0] else np.zeros(0)
     m_eq = np.asarray(m_eq, dtype=np.float64) if a_eq.shape[0] else np.zeros(0)
