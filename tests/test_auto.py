@@ -874,6 +874,44 @@ def test_later_lp_bounds_reach_auto_bound(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.bound is not None and tuple(result.bound.uncovered) == (10.0, 10.0)
 
 
+def test_a_later_lp_child_starts_when_the_search_has_no_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The later tiers' LP child runs on through the insertion and needs no
+    search beside it: it starts when the search's time is too short for week
+    bounds (Shiquan seed 1, whose fixed-time stage proved tier 1 past ~32 s
+    of 55: tier 3's bound stayed at 1,200, the tasks nobody can staff; ad hoc
+    trace, 2026-12-06), and the restricted dive, which needs the search's
+    time to fill and polish what it gives, does not."""
+    c = compile_problem(_two_tier_problem())
+    cands = build_candidates(c)
+    calls: list[object] = []
+    dives: list[object] = []
+    real = auto._later_lp_bounds
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(args[2])
+        return real(*args, **kwargs)
+
+    def no_dive(*args, **kwargs):  # type: ignore[no-untyped-def]
+        dives.append(args)
+        raise AssertionError("the restricted dive started without the search's time")
+
+    for name in ("SMALL_PAIRS", "WEEK_MAX_PAIRS", "EXACT_PAIRS", "FIXED_PAIRS"):
+        monkeypatch.setattr(auto, name, 0)
+    monkeypatch.setattr(auto, "WEEK_MIN_SECONDS", 1.0e6)
+    monkeypatch.setattr(auto, "_later_lp_bounds", spy)
+    monkeypatch.setattr(auto, "_restricted_pass", no_dive)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 2, max_work=0.2)
+    assert [[tier for _, tier, *_ in jobs] for jobs in calls] == [[2]]  # type: ignore[attr-defined]
+    assert dives == []
+    assert result.bound is not None and tuple(result.bound.uncovered) == (10.0, 10.0)
+    # and with no time for its LP either, no child
+    calls.clear()
+    monkeypatch.setattr(auto, "later_lp_fits", lambda n_cols, room: False)
+    result = auto.solve_auto_detailed(c, cands, LIMIT, 0, 2, max_work=0.2)
+    assert calls == [] and dives == []
+    assert result.bound is not None and result.bound.uncovered[0] == 10.0
+
+
 def test_a_later_lp_child_not_done_gives_what_it_posted(monkeypatch: pytest.MonkeyPatch) -> None:
     """The later tiers' LP child posts its bounds as they improve; one not
     done when the parent stops waiting is stopped, and the bound it posted is

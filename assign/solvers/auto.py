@@ -2639,6 +2639,15 @@ def child_lp_tiers(open_tiers: list[int], fixed_upto: int) -> list[int]:
     return lp_open[1:]
 
 
+def later_lp_fits(n_cols: int, room: float) -> bool:
+    """Whether a later tier's LP of ``n_cols`` columns (:func:`_later_lp_bounds`)
+    is worth starting with ``room`` seconds: its build
+    (:data:`LP_BUILD_RATE`) and the least its solve needs
+    (:func:`_lp_min_seconds`, by column generation when
+    :data:`LATER_LP_CONVERGE`)."""
+    return room >= LP_BUILD_RATE * n_cols + _lp_min_seconds(n_cols, LATER_LP_CONVERGE)
+
+
 def _later_lp_bounds(
     c: Compiled,
     cands: Candidates,
@@ -2668,7 +2677,7 @@ def _later_lp_bounds(
         # shape of the result: a parent that stops the child keeps them)
         out: dict[tuple[int, int], float] = {}
         for i, (k, tier, mask, limits, n_cols) in enumerate(jobs):
-            if until - time.perf_counter() < LP_BUILD_RATE * n_cols + _lp_min_seconds(n_cols, LATER_LP_CONVERGE):
+            if not later_lp_fits(n_cols, until - time.perf_counter()):
                 continue
             relax = Relaxation(c, cands, mask, fairness=False)
             # the last LP takes the time left (the child has nothing else to do:
@@ -3864,7 +3873,14 @@ def _solve_auto_detailed(
         # the large components' open tiers: in a forked child beside the LP bounds,
         # then beside the LNS, which gives up one of its workers; with one worker
         # after the search, in the process (before the later tiers' LPs)
-        if large and n_workers > 1 and lns_end - now() > WEEK_MIN_SECONDS + WEEK_MARGIN:
+        # (the later tiers' LP child needs no search beside it, only its own
+        # time, which runs on through the insertion: it may start when the
+        # search has no time left; on Shiquan seed 1 the fixed-time stage
+        # proved tier 1 anywhere from 22 to 35 s of 55, and past ~32 s tier
+        # 3's bound stayed at 1,200, the tasks nobody can staff, instead of
+        # ~27,500)
+        week_room = lns_end - now() > WEEK_MIN_SECONDS + WEEK_MARGIN
+        if large and n_workers > 1 and (week_room or LATER_LP_BOUNDS):
             cov_best = best.covered(c.n_tasks)
             jobs = []
             restricted: tuple[int, NDArray[np.bool_], int, dict[int, float]] | None = None
@@ -3873,8 +3889,9 @@ def _solve_auto_detailed(
                 in_comp = t_label == k
                 job, ub, prim, open_tiers = week_job(k, cov_best)
                 if job is not None:
-                    jobs.append(job)
-                    week_comps.add(k)
+                    if week_room:
+                        jobs.append(job)
+                        week_comps.add(k)
                     continue
                 # too dense for week bounds: the LP bounds of the later tiers
                 # (:func:`child_lp_tiers`) that are not too large for an LP
@@ -3885,7 +3902,7 @@ def _solve_auto_detailed(
                     n_lp = int(task_pairs[lp_mask].sum())
                     if 0 < n_lp <= LP_MAX_COLUMNS:
                         later.append((k, j, lp_mask, lp_limits, n_lp))
-                if open_tiers and restricted is None and pairs_per[k] <= RESTRICTED_MAX_PAIRS:
+                if week_room and open_tiers and restricted is None and pairs_per[k] <= RESTRICTED_MAX_PAIRS:
                     # or a dive over restricted pairs in the first open tier,
                     # when the more urgent ones are proven
                     restricted = (k, in_comp, open_tiers[0], {j: ub[j - 1] for j in range(1, open_tiers[0])})
@@ -3896,12 +3913,16 @@ def _solve_auto_detailed(
             dive_until = lns_end - max(
                 DIVE_POLISH_SHARE * max(0.0, lns_end - now()), DIVE_FILL_PASSES * pass_seconds
             )
-            if not jobs and later and LATER_LP_BOUNDS:
+            # (bounds only: it may run on through the insertion after the LNS)
+            lp_until = week_until + retime_budget
+            if (
+                not jobs
+                and LATER_LP_BOUNDS
+                and any(later_lp_fits(n, lp_until - now()) for *_, n in later)
+            ):
                 # the later tiers' LP bounds take the child rather than the
                 # restricted dive (Shiquan: the dive gave nothing since the
                 # greedy spares contested volunteers; tier 3's bound was 899)
-                # (bounds only: it may run on through the insertion after the LNS)
-                lp_until = week_until + retime_budget
                 week_wait = _forked(
                     _later_lp_bounds(c, full, later, lp_until), send_as=tuple, receive_as=tuple, nice=LATER_LP_NICE,
                     partial=True,
