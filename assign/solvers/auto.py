@@ -1383,6 +1383,7 @@ class Relaxation:
         mine = np.flatnonzero(task_mask)
         rows_m = ragged_ranges(cands.ptr[mine], cands.ptr[mine + 1] - cands.ptr[mine])
         pin_rows = np.zeros(0, dtype=np.int64)
+        is_pin = np.zeros(len(rows_m), dtype=bool)
         if pins and len(c.t_pin):
             # a surely kept pin's pair is in every valid schedule: x = 1, in
             # the mask or not (its minutes, day and time count), and its task
@@ -1392,13 +1393,19 @@ class Relaxation:
             pin_rows = sure_pin_rows(c, cands)
             held = np.zeros(c.n_tasks, dtype=bool)
             held[cands.task[pin_rows]] = True
-            rows_m = np.union1d(rows_m[~held[cands.task[rows_m]]], pin_rows)
+            # (the union of two sorted sets that share no row, as a merge:
+            # np.union1d's unique over Shiquan tier 3's 1.85 M rows took
+            # 1.4 s of a 6.2-s build)
+            rows_m = rows_m[~held[cands.task[rows_m]]]
+            at = np.searchsorted(rows_m, pin_rows)
+            rows_m = np.insert(rows_m, at, pin_rows)
+            is_pin = np.zeros(len(rows_m), dtype=bool)
+            is_pin[at + np.arange(len(pin_rows))] = True
         t = cands.task[rows_m].astype(np.int64)
         v = cands.volunteer[rows_m].astype(np.int64)
         usable = (cands.load[rows_m].astype(np.int64) <= c.v_max_minutes[v]) & (c.v_max_per_day[v] > 0)
         cnt = np.bincount(t[usable], minlength=c.n_tasks)
         coverable = task_mask & (cnt >= c.t_needed)
-        is_pin = np.isin(rows_m, pin_rows)
         usable &= coverable[t] | is_pin
         keep = np.flatnonzero(usable)
         rows_p = rows_m[keep]
